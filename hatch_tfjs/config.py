@@ -1,0 +1,386 @@
+"""Configuration stage: the hook's TOML table becomes validated model specs.
+
+Everything is checked before anything is converted, and every problem is reported at once with its full TOML path,
+e.g. ``tool.hatch.build.hooks.tfjs.models.classifier.source: file not found: models/classifier.keras``.
+This module imports nothing heavy: hatchling imports the hook (and so this) just to ask for dependencies.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
+
+from hatch_tfjs.errors import ConfigError
+
+DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
+DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
+DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+FORMATS = ("layers",)
+
+# Keys hatchling itself reads from every build hook's table.
+HATCHLING_RESERVED_KEYS = frozenset(
+    {"dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default"}
+)
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class _Problems:
+    """Collects problems, each prefixed with the TOML path of the offending key."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.items: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        path = f"{self.table}.{key}" if key else self.table
+        self.items.append(f"{path}: {message}")
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+# --- per-model options: each may be set on a model or, as a default for every model, on the hook table ------------
+
+
+def _parse_format(value: Any, key: str, problems: _Problems) -> str | None:
+    if not isinstance(value, str):
+        problems.add(key, f'must be a string, one of {", ".join(repr(f) for f in FORMATS)}, not {_type_name(value)}')
+        return None
+    if value == "graph":
+        problems.add(key, 'format "graph" (TF.js graph models) is not available yet; use format = "layers"')
+        return None
+    if value not in FORMATS:
+        problems.add(key, f'unknown format {value!r}; expected one of {", ".join(repr(f) for f in FORMATS)}')
+        return None
+    return value
+
+
+def _parse_shard_size(value: Any, key: str, problems: _Problems) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(key, f"must be a whole number of bytes (e.g. 4194304 for 4 MiB), not {_type_name(value)} {value!r}")
+        return None
+    if value <= 0:
+        problems.add(key, f"must be a positive number of bytes (e.g. 4194304 for 4 MiB), not {value}")
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class _Option:
+    parse: Callable[[Any, str, _Problems], Any]
+    default: Any
+
+
+MODEL_OPTIONS: dict[str, _Option] = {
+    "format": _Option(_parse_format, "layers"),
+    "shard-size": _Option(_parse_shard_size, DEFAULT_SHARD_SIZE),
+}
+MODEL_ONLY_KEYS = frozenset({"source", "output"})
+HOOK_KEYS = frozenset({"output-dir", "discover", "models", "tensorflow-requirement", "jobs"})
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model to convert: where it comes from, where it goes, and how."""
+
+    name: str
+    source: Path  # absolute
+    output: Path  # absolute directory that receives model.json and the shards
+    root: Path
+    format: str = "layers"
+    shard_size: int = DEFAULT_SHARD_SIZE
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def source_rel(self) -> str:
+        return _relative(self.source, self.root)
+
+    @property
+    def output_rel(self) -> str:
+        return _relative(self.output, self.root)
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain-data form, to hand the spec to a worker process."""
+        return {
+            "name": self.name,
+            "source": str(self.source),
+            "output": str(self.output),
+            "root": str(self.root),
+            "format": self.format,
+            "shard_size": self.shard_size,
+            "options": self.options,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelSpec:
+        return cls(
+            name=data["name"],
+            source=Path(data["source"]),
+            output=Path(data["output"]),
+            root=Path(data["root"]),
+            format=data["format"],
+            shard_size=data["shard_size"],
+            options=dict(data.get("options") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class HookSettings:
+    root: Path
+    table: str
+    output_dir: Path | None
+    models: tuple[ModelSpec, ...]
+    tensorflow_requirement: str = DEFAULT_TENSORFLOW_REQUIREMENT
+    jobs: int | None = None
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _is_within(path: Path, parent: Path) -> bool:
+    try:
+        path.relative_to(parent)
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve_in_project(root: Path, value: str) -> Path:
+    path = Path(value)
+    if not path.is_absolute():
+        path = root / path
+    return Path(os.path.normpath(path))
+
+
+def _parse_relative_dir(value: Any, key: str, root: Path, problems: _Problems) -> Path | None:
+    if not isinstance(value, str) or not value.strip():
+        problems.add(key, f"must be a non-empty string path relative to the project root, not {_type_name(value)} {value!r}")
+        return None
+    path = _resolve_in_project(root, value)
+    if not _is_within(path, root) or path == root:
+        problems.add(key, f"{value!r} is outside the project; use a directory inside a package, e.g. \"src/mypkg/web_models\"")
+        return None
+    return path
+
+
+def default_output_dir(root: Path, wheel_packages: list[str]) -> Path | None:
+    """``<package>/web_models`` when the wheel ships exactly one top-level package."""
+    if len(wheel_packages) != 1:
+        return None
+    return root / PurePosixPath(wheel_packages[0]) / "web_models"
+
+
+def load_settings(
+    root: str | os.PathLike[str],
+    config: dict[str, Any],
+    *,
+    table: str = DEFAULT_TABLE,
+    wheel_packages: list[str] | None = None,
+    source: str = "pyproject.toml",
+) -> HookSettings:
+    """Validate the hook's TOML table; raise :class:`ConfigError` listing every problem."""
+    root = Path(os.path.normpath(Path(root).resolve()))
+    problems = _Problems(table)
+    packages = [p.strip("/") for p in (wheel_packages or [])]
+
+    for key in sorted(config):
+        if key not in HOOK_KEYS and key not in MODEL_OPTIONS and key not in HATCHLING_RESERVED_KEYS:
+            hint = " (it belongs on a model: [" + table + ".models.<name>])" if key in MODEL_ONLY_KEYS else ""
+            problems.add(key, f"unknown key{hint}; known keys: {', '.join(sorted(HOOK_KEYS | MODEL_OPTIONS.keys()))}")
+
+    defaults: dict[str, Any] = {}
+    for key, option in MODEL_OPTIONS.items():
+        if key in config:
+            parsed = option.parse(config[key], key, problems)
+            defaults[key] = option.default if parsed is None else parsed
+        else:
+            defaults[key] = option.default
+
+    tf_requirement = config.get("tensorflow-requirement", DEFAULT_TENSORFLOW_REQUIREMENT)
+    if not isinstance(tf_requirement, str) or not tf_requirement.strip():
+        problems.add("tensorflow-requirement", f'must be a requirement string such as "tensorflow-cpu>=2.16", not {tf_requirement!r}')
+        tf_requirement = DEFAULT_TENSORFLOW_REQUIREMENT
+
+    jobs = config.get("jobs")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        problems.add("jobs", f"must be a positive integer (the number of models converted at once), not {jobs!r}")
+        jobs = None
+
+    output_dir: Path | None = None
+    if "output-dir" in config:
+        output_dir = _parse_relative_dir(config["output-dir"], "output-dir", root, problems)
+    else:
+        output_dir = default_output_dir(root, packages)
+
+    # Explicit models first: they take precedence over a discovered model with the same source.
+    raw_models = config.get("models", {})
+    if not isinstance(raw_models, dict):
+        problems.add("models", f"must be a table of models ([{table}.models.<name>]), not {_type_name(raw_models)}")
+        raw_models = {}
+
+    specs: list[ModelSpec] = []
+    for name in sorted(raw_models):
+        spec = _parse_model(name, raw_models[name], defaults, root, output_dir, problems)
+        if spec is not None:
+            specs.append(spec)
+
+    discover = config.get("discover", [])
+    if isinstance(discover, str):
+        discover = [discover]
+    if not isinstance(discover, list) or not all(isinstance(p, str) for p in discover):
+        problems.add("discover", f'must be an array of glob patterns such as ["models/*.keras"], not {discover!r}')
+        discover = []
+    explicit_sources = {s.source for s in specs}
+    explicit_names = set(raw_models)
+    for index, pattern in enumerate(discover):
+        key = f"discover[{index}]"
+        if Path(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
+            problems.add(key, f"{pattern!r} must be a glob relative to the project root, e.g. \"models/*.keras\"")
+            continue
+        matches = sorted(glob.glob(str(root / pattern), recursive=True))
+        if not matches:
+            problems.add(key, f"{pattern!r} matches no file; check the pattern or remove it")
+            continue
+        for match in matches:
+            source_path = Path(os.path.normpath(match))
+            if source_path in explicit_sources:
+                continue
+            name = source_path.stem if source_path.is_file() else source_path.name
+            if name in explicit_names:
+                problems.add(
+                    key,
+                    f"discovered {_relative(source_path, root)!r} as model {name!r}, but a model of that name is already "
+                    f"declared with another source; rename one of the files or declare it under [{table}.models.<name>]",
+                )
+                continue
+            spec = _parse_model(name, {"source": _relative(source_path, root)}, defaults, root, output_dir, problems, key)
+            if spec is not None:
+                explicit_names.add(name)
+                specs.append(spec)
+
+    _check_outputs(specs, root, packages, problems)
+
+    if problems.items:
+        raise ConfigError(problems.items, source=source)
+    return HookSettings(
+        root=root,
+        table=table,
+        output_dir=output_dir,
+        models=tuple(sorted(specs, key=lambda s: s.name)),
+        tensorflow_requirement=tf_requirement.strip(),
+        jobs=jobs,
+    )
+
+
+def _parse_model(
+    name: str,
+    raw: Any,
+    defaults: dict[str, Any],
+    root: Path,
+    output_dir: Path | None,
+    problems: _Problems,
+    origin: str | None = None,
+) -> ModelSpec | None:
+    base = f"models.{name}"
+    where = origin or base
+    before = len(problems.items)
+    if not MODEL_NAME_PATTERN.match(name):
+        problems.add(base, f"model name {name!r} must use letters, digits, '_', '-' or '.' (it names a directory)")
+    if not isinstance(raw, dict):
+        problems.add(base, f'must be a table with at least `source = "models/{name}.keras"`, not {_type_name(raw)}')
+        return None
+    for key in sorted(raw):
+        if key not in MODEL_OPTIONS and key not in MODEL_ONLY_KEYS:
+            problems.add(f"{base}.{key}", f"unknown key; known keys: {', '.join(sorted(MODEL_ONLY_KEYS | MODEL_OPTIONS.keys()))}")
+
+    values = dict(defaults)
+    for key, option in MODEL_OPTIONS.items():
+        if key in raw:
+            parsed = option.parse(raw[key], f"{base}.{key}", problems)
+            if parsed is not None:
+                values[key] = parsed
+
+    source_path: Path | None = None
+    if "source" not in raw:
+        problems.add(f"{base}.source", f'missing; add source = "models/{name}.keras" (a .keras or .h5 file)')
+    elif not isinstance(raw["source"], str) or not raw["source"].strip():
+        problems.add(f"{base}.source", f"must be a path string relative to the project root, not {_type_name(raw['source'])}")
+    else:
+        source_key = f"{base}.source" if origin is None else where
+        source_path = _resolve_in_project(root, raw["source"])
+        if not source_path.exists():
+            problems.add(source_key, f"file not found: {raw['source']}")
+            source_path = None
+        elif values["format"] == "layers":
+            if source_path.is_dir():
+                problems.add(source_key, f"{raw['source']} is a directory; a layers model needs a Keras file ({', '.join(KERAS_SUFFIXES)})")
+                source_path = None
+            elif source_path.suffix.lower() not in KERAS_SUFFIXES:
+                problems.add(
+                    source_key,
+                    f"{raw['source']} is not a Keras model file; expected one of {', '.join(KERAS_SUFFIXES)}",
+                )
+                source_path = None
+
+    output_path: Path | None = None
+    if "output" in raw:
+        output_path = _parse_relative_dir(raw["output"], f"{base}.output", root, problems)
+    elif output_dir is not None:
+        output_path = output_dir / name
+    else:
+        problems.add(
+            f"{base}.output",
+            "no output directory: set output-dir on the hook table (e.g. output-dir = \"src/mypkg/web_models\") "
+            "or output on the model; it can only be guessed when the wheel ships exactly one top-level package",
+        )
+
+    if len(problems.items) != before or source_path is None or output_path is None:
+        return None
+    return ModelSpec(
+        name=name,
+        source=source_path,
+        output=output_path,
+        root=root,
+        format=values["format"],
+        shard_size=values["shard-size"],
+    )
+
+
+def _check_outputs(specs: list[ModelSpec], root: Path, packages: list[str], problems: _Problems) -> None:
+    package_dirs = [root / PurePosixPath(p) for p in packages]
+    seen: dict[Path, str] = {}
+    for spec in sorted(specs, key=lambda s: s.name):
+        key = f"models.{spec.name}.output"
+        if spec.output in seen:
+            problems.add(key, f"{spec.output_rel!r} is also the output of model {seen[spec.output]!r}; give each model its own output")
+            continue
+        for other_path, other in seen.items():
+            if _is_within(spec.output, other_path) or _is_within(other_path, spec.output):
+                problems.add(key, f"{spec.output_rel!r} overlaps the output of model {other!r}; outputs must not nest")
+        seen[spec.output] = spec.name
+        if package_dirs and not any(_is_within(spec.output, d) and spec.output != d for d in package_dirs):
+            shipped = ", ".join(repr(p) for p in packages)
+            problems.add(
+                key,
+                f"{spec.output_rel!r} is outside every package the wheel ships ({shipped}); "
+                f"write models inside a package, e.g. \"{packages[0]}/web_models/{spec.name}\"",
+            )
+        if _is_within(spec.source, spec.output):
+            problems.add(key, f"{spec.output_rel!r} contains the model's source {spec.source_rel!r}; it would be overwritten")

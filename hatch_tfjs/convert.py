@@ -1,0 +1,69 @@
+"""One model from source to output directory: read -> translate -> write."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.errors import UnsupportedModelError
+from hatch_tfjs.neutral import KerasModel
+from hatch_tfjs.translate import translate_model_config
+from hatch_tfjs.write import dump_model_json, layers_model_json, replace_directory, write_weight_shards
+from hatch_tfjs.write.shards import encode_weight
+
+
+@dataclass
+class ConversionResult:
+    name: str
+    output: str  # relative to the project root
+    format: str
+    files: list[str]
+    total_bytes: int
+    weight_count: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def translate_and_check(spec: ModelSpec, model: KerasModel) -> tuple[dict[str, Any], list[str]]:
+    """The TF.js model_config for ``model``, or :class:`UnsupportedModelError` naming every problem."""
+    translation = translate_model_config(model.config)
+    if translation.problems:
+        raise UnsupportedModelError(spec.name, spec.source_rel, translation.problems)
+    return translation.model_config, translation.notes
+
+
+def write_layers_model(spec: ModelSpec, model: KerasModel, model_config: dict[str, Any]) -> tuple[list[str], int]:
+    with replace_directory(spec.output) as staging:
+        manifest, weight_bytes = write_weight_shards(
+            staging, (encode_weight(w.name, w.array) for w in model.weights), spec.shard_size
+        )
+        document = layers_model_json(model_config, manifest, keras_version=model.keras_version)
+        payload = dump_model_json(document)
+        (staging / "model.json").write_bytes(payload)
+        files = ["model.json", *manifest[0]["paths"]]
+    return files, weight_bytes + len(payload)
+
+
+def convert_model(spec: ModelSpec) -> ConversionResult:
+    """Convert one model; TensorFlow is imported here (through the reader) and nowhere earlier."""
+    from hatch_tfjs.read import read_keras_model
+
+    started = time.perf_counter()
+    model = read_keras_model(spec.source, model_name=spec.name)
+    model_config, notes = translate_and_check(spec, model)
+    files, total = write_layers_model(spec, model, model_config)
+    return ConversionResult(
+        name=spec.name,
+        output=spec.output_rel,
+        format=spec.format,
+        files=files,
+        total_bytes=total,
+        weight_count=len(model.weights),
+        seconds=round(time.perf_counter() - started, 3),
+        notes=notes,
+    )

@@ -1,0 +1,40 @@
+"""Errors raised by hatch-tfjs.
+
+Every error meant for a user carries a message that names the file, the model and the key involved and says what to
+do; the hook turns them into one clean build failure instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class HatchTfjsError(Exception):
+    """Base class for errors that are the user's to fix (bad configuration, unsupported model, bad file)."""
+
+
+class ConfigError(HatchTfjsError):
+    """The hook configuration has one or more problems; all of them are listed at once."""
+
+    def __init__(self, problems: list[str], *, source: str = "pyproject.toml") -> None:
+        self.problems = list(problems)
+        self.source = source
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        count = len(self.problems)
+        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''} in the tfjs build hook configuration:\n{lines}")
+
+
+class UnsupportedModelError(HatchTfjsError):
+    """A model uses something that TensorFlow.js cannot load; every offending part is listed."""
+
+    def __init__(self, model: str, source: str, problems: list[str]) -> None:
+        self.model = model
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"model '{model}' ({source}) cannot be converted to a TF.js layers model:\n{lines}")
+
+
+class ModelReadError(HatchTfjsError):
+    """A model source could not be read."""
+
+
+class ConversionError(HatchTfjsError):
+    """Conversion of a model failed for a reason other than the above (for instance a crashed worker)."""

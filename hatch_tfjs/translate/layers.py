@@ -1,0 +1,431 @@
+"""Translate a Keras model config into a topology that tfjs-layers 4.22 loads.
+
+Pure functions over plain dicts: no TensorFlow, no Keras. The input is what Keras serialises (the ``config.json`` of
+a ``.keras`` file, or a legacy Keras 2 ``model_config``); the output is the ``model_config`` TF.js reads.
+Anything TF.js would refuse or compute differently is reported as a problem, all at once, instead of being written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hatch_tfjs.translate import support
+
+# Keys that only Keras reads back; TF.js ignores them, so they are left out of the output.
+DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "shared_object_id"})
+FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16"})
+INT_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
+
+
+@dataclass
+class Translation:
+    """The TF.js ``model_config`` plus what stood in the way (``problems``) or was changed on the way (``notes``)."""
+
+    model_config: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Context:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.notes: list[str] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def note(self, where: str, message: str) -> None:
+        self.notes.append(f"{where}: {message}")
+
+
+def translate_model_config(keras_config: dict[str, Any]) -> Translation:
+    """Translate a serialised Keras model (``{"class_name": ..., "config": ...}``) for tfjs-layers."""
+    ctx = _Context()
+    config = keras_config.get("model_config", keras_config)  # a whole legacy modelTopology is accepted too
+    model_config = _model(config, ctx, where=_describe(config))
+    return Translation(model_config=model_config, problems=ctx.problems, notes=ctx.notes)
+
+
+def _describe(entry: dict[str, Any]) -> str:
+    cfg = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    name = entry.get("name") or cfg.get("name") or "?"
+    return f"layer '{name}' ({entry.get('class_name', '?')})"
+
+
+def _model(entry: dict[str, Any], ctx: _Context, where: str) -> dict[str, Any]:
+    class_name = entry.get("class_name")
+    cfg = entry.get("config") or {}
+    if class_name == "Sequential":
+        layers = [_layer(layer, ctx, functional=False) for layer in cfg.get("layers", [])]
+        out = {"name": cfg.get("name", "sequential"), "layers": layers}
+        return {"class_name": "Sequential", "config": out}
+    if class_name in ("Functional", "Model") and "layers" in cfg:
+        shift = _node_shifts(cfg.get("layers", []))
+        layers = [_layer(layer, ctx, functional=True, shift=shift) for layer in cfg.get("layers", [])]
+        out = {
+            "name": cfg.get("name", "model"),
+            "layers": layers,
+            "input_layers": _shifted(_endpoints(cfg.get("input_layers"), ctx, where, "input_layers"), shift),
+            "output_layers": _shifted(_endpoints(cfg.get("output_layers"), ctx, where, "output_layers"), shift),
+        }
+        return {"class_name": "Functional", "config": out}
+    ctx.problem(
+        where,
+        f"model class '{class_name}' is a subclassed model; only Sequential and functional models can be TF.js "
+        "layers models. Rebuild it with keras.Sequential or the functional API",
+    )
+    return {"class_name": class_name, "config": {}}
+
+
+def _node_shifts(layers: list[dict[str, Any]]) -> dict[str, int]:
+    """Node-index offsets for nested Sequential models.
+
+    Keras 3 numbers a nested Sequential's calls from 0, while a Keras 3 Functional (and every model in TF.js, as in
+    Keras 2) counts its own construction as node 0. References to a nested Sequential therefore move up by one.
+    """
+    shifts: dict[str, int] = {}
+    for layer in layers:
+        if layer.get("class_name") == "Sequential" and not isinstance((layer.get("inbound_nodes") or [None])[0], list):
+            shifts[layer.get("name") or layer["config"].get("name")] = 1
+    return shifts
+
+
+def _shifted(triples: list[list[Any]], shift: dict[str, int]) -> list[list[Any]]:
+    return [[t[0], t[1] + shift.get(t[0], 0), *t[2:]] for t in triples]
+
+
+def _endpoints(value: Any, ctx: _Context, where: str, key: str) -> list[list[Any]]:
+    """``input_layers`` / ``output_layers`` as a list of ``[layer, node, tensor]`` triples."""
+    if isinstance(value, dict):
+        ctx.problem(where, f"{key} is a dict (a model called on a dict of inputs); TF.js needs a list: pass a list of inputs")
+        return []
+    if not isinstance(value, list):
+        ctx.problem(where, f"{key} is missing or malformed")
+        return []
+    if len(value) == 3 and isinstance(value[0], str) and all(isinstance(v, int) for v in value[1:]):
+        return [list(value)]  # Keras >= 3.11 writes a single tensor as one flat triple
+    triples: list[list[Any]] = []
+    for item in value:
+        if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str):
+            triples.append(list(item))
+        else:
+            ctx.problem(where, f"{key} entry {item!r} is not a [layer, node, tensor] triple (nested inputs are not supported)")
+    return triples
+
+
+def _layer(entry: dict[str, Any], ctx: _Context, *, functional: bool, shift: dict[str, int] | None = None) -> dict[str, Any]:
+    class_name = support.LAYER_RENAMES.get(entry.get("class_name"), entry.get("class_name"))
+    where = _describe(entry)
+    if class_name in support.MODEL_CLASSES:
+        out = _model({**entry, "class_name": class_name}, ctx, where)
+    else:
+        out = {"class_name": class_name, "config": _layer_config(class_name, entry.get("config") or {}, ctx, where)}
+    if functional:
+        name = entry.get("name") or (entry.get("config") or {}).get("name")
+        out["name"] = name
+        out["inbound_nodes"] = [_shifted(_node(node, ctx, where), shift or {}) for node in entry.get("inbound_nodes", [])]
+    return out
+
+
+def _history(value: Any) -> list[Any] | None:
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return list(value["config"]["keras_history"])
+    return None
+
+
+def _tensors_in(value: Any) -> list[list[Any]] | None:
+    """Flatten nested args into keras-tensor histories; None when a non-tensor value is found."""
+    history = _history(value)
+    if history is not None:
+        return [history]
+    if isinstance(value, (list, tuple)):
+        found: list[list[Any]] = []
+        for item in value:
+            inner = _tensors_in(item)
+            if inner is None:
+                return None
+            found.extend(inner)
+        return found
+    return None
+
+
+def _contains_tensor(value: Any) -> bool:
+    if _history(value) is not None:
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_contains_tensor(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_tensor(v) for v in value.values())
+    return False
+
+
+def _node(node: Any, ctx: _Context, where: str) -> list[list[Any]]:
+    """One inbound node in the legacy form TF.js reads: ``[[layer, node_index, tensor_index, kwargs], ...]``."""
+    if isinstance(node, list):  # already legacy (Keras 2 config)
+        return [[entry[0], entry[1], entry[2], entry[3] if len(entry) > 3 else {}] for entry in node]
+    args = node.get("args", [])
+    kwargs = dict(node.get("kwargs", {}))
+    tensors = _tensors_in(args)
+    if tensors is None:
+        ctx.problem(where, "is called with a non-tensor positional argument, which TF.js layers cannot replay")
+        return []
+    call_kwargs: dict[str, Any] = {}
+    for key, value in sorted(kwargs.items()):
+        if value is None or key == "training":
+            continue
+        if _contains_tensor(value):
+            ctx.problem(where, f"receives a tensor through the keyword argument '{key}', which TF.js layers cannot replay")
+            continue
+        call_kwargs[key] = value
+    return [[h[0], h[1], h[2], dict(call_kwargs)] for h in tensors]
+
+
+def _dtype(value: Any, ctx: _Context, where: str) -> str:
+    name = value
+    if isinstance(value, dict):
+        name = (value.get("config") or {}).get("name", "float32")
+    if name in FLOAT_DTYPES or name is None:
+        return "float32"
+    if name in INT_DTYPES:
+        return "int32"
+    if name == "bool":
+        return "bool"
+    ctx.problem(where, f"dtype {name!r} has no TF.js equivalent (TF.js layers compute in float32 or int32)")
+    return "float32"
+
+
+def _activation(value: Any, ctx: _Context, where: str, key: str) -> Any:
+    name = value
+    if isinstance(value, dict):
+        name = value.get("config") if isinstance(value.get("config"), str) else value.get("class_name")
+    if name is None:
+        return None
+    if isinstance(name, str) and name in support.ACTIVATIONS:
+        return support.ACTIVATIONS[name]
+    hint = support.ACTIVATION_HINTS.get(str(name), "TF.js knows only " + ", ".join(sorted(set(support.ACTIVATIONS.values()))))
+    ctx.problem(where, f"{key} {name!r} is not supported by TF.js: {hint}")
+    return "linear"
+
+
+def _initializer(value: Any, ctx: _Context, where: str, key: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value in support.INITIALIZER_STRINGS:
+            return {"class_name": support.INITIALIZER_STRINGS[value], "config": {}}
+        ctx.problem(where, f"{key} {value!r} is not an initializer TF.js knows")
+        return None
+    class_name = support.INITIALIZER_RENAMES.get(value.get("class_name"), value.get("class_name"))
+    if class_name not in support.INITIALIZER_CLASSES:
+        ctx.problem(
+            where,
+            f"{key} '{value.get('class_name')}' is not an initializer TF.js knows; use a built-in initializer "
+            f"({', '.join(sorted(support.INITIALIZER_CLASSES))})",
+        )
+        return None
+    return {"class_name": class_name, "config": _plain(value.get("config") or {})}
+
+
+def _regularizer(value: Any, ctx: _Context, where: str, key: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"class_name": {"l1": "L1", "l2": "L2", "l1_l2": "L1L2"}.get(value, value), "config": {}}
+    class_name = value.get("class_name")
+    cfg = value.get("config") or {}
+    if class_name in ("L1", "L2", "L1L2"):
+        # TF.js registers only L1L2; regularizers do nothing at inference, but keep them faithful for training.
+        return {"class_name": "L1L2", "config": {"l1": float(cfg.get("l1", 0.0) or 0.0), "l2": float(cfg.get("l2", 0.0) or 0.0)}}
+    ctx.note(where, f"{key} '{class_name}' dropped (TF.js has no such regularizer; it has no effect at inference)")
+    return None
+
+
+def _constraint(value: Any, ctx: _Context, where: str, key: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value in support.CONSTRAINT_STRINGS:
+            return {"class_name": support.CONSTRAINT_STRINGS[value], "config": {}}
+        value = {"class_name": value}
+    class_name = value.get("class_name")
+    if class_name not in support.CONSTRAINT_CLASSES:
+        ctx.problem(
+            where,
+            f"{key} '{class_name}' is not a constraint TF.js knows; use one of {', '.join(sorted(support.CONSTRAINT_CLASSES))} "
+            "or none (constraints only act during training)",
+        )
+        return None
+    return {"class_name": class_name, "config": _plain(value.get("config") or {})}
+
+
+def _plain(value: Any) -> Any:
+    """A copy without the Keras-only bookkeeping keys."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k not in DROPPED_KEYS}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _nested(value: Any, ctx: _Context, where: str) -> Any:
+    """A layer held inside another (Bidirectional/TimeDistributed ``layer``, RNN ``cell``)."""
+    if not isinstance(value, dict) or "class_name" not in value:
+        return value
+    class_name = support.LAYER_RENAMES.get(value["class_name"], value["class_name"])
+    inner_where = f"{where} -> {_describe(value)}"
+    if class_name in support.MODEL_CLASSES:
+        return _model({**value, "class_name": class_name}, ctx, inner_where)
+    return {"class_name": class_name, "config": _layer_config(class_name, value.get("config") or {}, ctx, inner_where)}
+
+
+def _layer_config(class_name: str, cfg: dict[str, Any], ctx: _Context, where: str) -> dict[str, Any]:
+    if class_name not in support.LAYER_CLASSES:
+        hint = support.LAYER_HINTS.get(class_name, "rebuild that part with layers TF.js has (see the README's list)")
+        ctx.problem(where, f"layer class '{class_name}' does not exist in TF.js 4.22: {hint}")
+        return {}
+    if cfg.get("quantization_config"):
+        ctx.problem(where, "is quantized by Keras (quantization_config); TF.js needs float weights: convert the unquantized model")
+
+    out: dict[str, Any] = {}
+    for key, value in cfg.items():
+        if key in DROPPED_KEYS or key == "quantization_config":
+            continue
+        if key == "dtype":
+            out[key] = _dtype(value, ctx, where)
+        elif key in ("activation", "recurrent_activation"):
+            out[key] = _activation(value, ctx, where, key)
+        elif key.endswith("_initializer"):
+            out[key] = _initializer(value, ctx, where, key)
+        elif key.endswith("_regularizer"):
+            out[key] = _regularizer(value, ctx, where, key)
+        elif key.endswith("_constraint"):
+            out[key] = _constraint(value, ctx, where, key)
+        elif key in ("layer", "cell", "backward_layer"):
+            out[key] = _nested(value, ctx, where)
+        elif key == "cells" and isinstance(value, list):
+            out[key] = [_nested(v, ctx, where) for v in value]
+        else:
+            out[key] = _plain(value)
+
+    special = _SPECIAL.get(class_name)
+    if special is not None:
+        special(out, ctx, where)
+    return out
+
+
+# --- class-specific rules ------------------------------------------------------------------------------------------
+
+
+def _input_layer(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if "batch_shape" in cfg:
+        cfg["batch_input_shape"] = cfg.pop("batch_shape")
+    elif "shape" in cfg and "batch_input_shape" not in cfg:
+        cfg["batch_input_shape"] = [None, *cfg.pop("shape")]
+    if "batch_input_shape" not in cfg:
+        ctx.problem(where, "has no input shape; give keras.Input a shape")
+    if cfg.get("sparse") or cfg.get("ragged"):
+        ctx.problem(where, "takes sparse or ragged input, which TF.js layers cannot")
+    for key in ("ragged", "optional", "batch_size", "input_tensor"):
+        cfg.pop(key, None)
+    cfg["sparse"] = False
+    cfg.setdefault("dtype", "float32")
+
+
+def _leaky_relu(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if "negative_slope" in cfg:  # Keras 3 name; TF.js keeps the Keras 2 name
+        cfg["alpha"] = cfg.pop("negative_slope")
+
+
+def _relu(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if cfg.pop("negative_slope", 0.0) or cfg.pop("threshold", 0.0):
+        ctx.problem(where, "uses negative_slope or threshold, which the TF.js ReLU layer lacks; use LeakyReLU or a plain ReLU")
+    cfg.pop("negative_slope", None)
+    cfg.pop("threshold", None)
+
+
+def _gru(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if cfg.get("reset_after"):
+        ctx.problem(
+            where,
+            "uses reset_after=True (the Keras 3 default), which TF.js's GRU does not implement; "
+            "build the GRU with reset_after=False and retrain",
+        )
+
+
+def _conv(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    _causal(cfg, ctx, where)
+    if cfg.get("groups", 1) not in (1, None):
+        ctx.problem(where, f"uses groups={cfg['groups']}, which TF.js convolutions lack; use groups=1")
+    cfg.pop("groups", None)
+    _lora(cfg, ctx, where)
+
+
+def _lora(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if cfg.get("lora_rank"):
+        ctx.problem(where, "has LoRA enabled; merge the LoRA weights (disable_lora / save the merged model) first")
+    for key in ("lora_rank", "lora_alpha"):
+        cfg.pop(key, None)
+
+
+def _layer_norm(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if cfg.pop("rms_scaling", False):
+        ctx.problem(where, "uses rms_scaling=True, which TF.js's LayerNormalization lacks")
+
+
+def _bidirectional(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    backward = cfg.pop("backward_layer", None)
+    forward = cfg.get("layer")
+    # TF.js names the wrapped layers "forward_<name>" / "backward_<name>" itself; Keras 3 stores the prefixed name.
+    inner = (forward or {}).get("config") if isinstance(forward, dict) else None
+    if isinstance(inner, dict) and str(inner.get("name", "")).startswith("forward_"):
+        inner["name"] = inner["name"][len("forward_"):]
+    if isinstance(backward, dict) and isinstance(forward, dict):
+        ignore = {"name", "go_backwards"}
+        fwd = {k: v for k, v in (forward.get("config") or {}).items() if k not in ignore}
+        bwd = {k: v for k, v in (backward.get("config") or {}).items() if k not in ignore}
+        if backward.get("class_name") != forward.get("class_name") or fwd != bwd:
+            ctx.problem(where, "has a backward_layer that differs from its forward layer; TF.js mirrors the forward layer")
+
+
+def _elu(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if float(cfg.get("alpha", 1.0)) != 1.0:
+        ctx.problem(where, f"uses alpha={cfg['alpha']}; TF.js's ELU layer supports only alpha=1.0")
+
+
+def _causal(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if cfg.get("padding") == "causal":
+        ctx.problem(where, "uses padding='causal', which TF.js does not implement; use padding='valid' after a left zero-padding")
+
+
+def _resizing(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if cfg.get("pad_to_aspect_ratio"):
+        ctx.problem(where, "uses pad_to_aspect_ratio=True, which TF.js's Resizing lacks")
+    if cfg.get("interpolation", "bilinear") not in ("bilinear", "nearest"):
+        ctx.problem(where, f"uses interpolation={cfg['interpolation']!r}; TF.js supports 'bilinear' and 'nearest'")
+
+
+def _upsampling(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if cfg.get("interpolation", "nearest") not in ("bilinear", "nearest"):
+        ctx.problem(where, f"uses interpolation={cfg['interpolation']!r}; TF.js supports 'bilinear' and 'nearest'")
+
+
+_SPECIAL = {
+    "InputLayer": _input_layer,
+    "LeakyReLU": _leaky_relu,
+    "ReLU": _relu,
+    "ELU": _elu,
+    "GRU": _gru,
+    "GRUCell": _gru,
+    "Conv1D": _conv,
+    "Conv2D": _conv,
+    "Conv3D": _conv,
+    "Conv2DTranspose": _conv,
+    "Conv3DTranspose": _conv,
+    "Dense": _lora,
+    "Embedding": _lora,
+    "LayerNormalization": _layer_norm,
+    "Bidirectional": _bidirectional,
+    "Resizing": _resizing,
+    "UpSampling2D": _upsampling,
+}
