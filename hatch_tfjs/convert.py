@@ -10,8 +10,7 @@ from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.errors import UnsupportedModelError
 from hatch_tfjs.neutral import KerasModel
 from hatch_tfjs.translate import translate_model_config
-from hatch_tfjs.write import dump_model_json, layers_model_json, replace_directory, write_weight_shards
-from hatch_tfjs.write.shards import encode_weight
+from hatch_tfjs.write import layers_model_json, write_model_dir
 
 
 @dataclass
@@ -37,18 +36,6 @@ def translate_and_check(spec: ModelSpec, model: KerasModel) -> tuple[dict[str, A
     return translation.model_config, translation.notes
 
 
-def write_layers_model(spec: ModelSpec, model: KerasModel, model_config: dict[str, Any]) -> tuple[list[str], int]:
-    with replace_directory(spec.output) as staging:
-        manifest, weight_bytes = write_weight_shards(
-            staging, (encode_weight(w.name, w.array) for w in model.weights), spec.shard_size
-        )
-        document = layers_model_json(model_config, manifest, keras_version=model.keras_version)
-        payload = dump_model_json(document)
-        (staging / "model.json").write_bytes(payload)
-        files = ["model.json", *manifest[0]["paths"]]
-    return files, weight_bytes + len(payload)
-
-
 def convert_model(spec: ModelSpec) -> ConversionResult:
     """Convert one model; TensorFlow is imported here (through the reader) and nowhere earlier."""
     from hatch_tfjs.read import read_keras_model
@@ -56,13 +43,14 @@ def convert_model(spec: ModelSpec) -> ConversionResult:
     started = time.perf_counter()
     model = read_keras_model(spec.source, model_name=spec.name)
     model_config, notes = translate_and_check(spec, model)
-    files, total = write_layers_model(spec, model, model_config)
+    document = layers_model_json(model_config, keras_version=model.keras_version)
+    written = write_model_dir(spec.output, document, model.weights, shard_size=spec.shard_size)
     return ConversionResult(
         name=spec.name,
         output=spec.output_rel,
         format=spec.format,
-        files=files,
-        total_bytes=total,
+        files=written.files,
+        total_bytes=written.total_bytes,
         weight_count=len(model.weights),
         seconds=round(time.perf_counter() - started, 3),
         notes=notes,

@@ -12,7 +12,6 @@ CONVERTED_BY = f"hatch-tfjs v{__version__}"
 
 def layers_model_json(
     model_config: dict[str, Any],
-    weights_manifest: list[dict[str, Any]],
     *,
     keras_version: str,
     metadata: dict[str, Any] | None = None,
@@ -29,7 +28,28 @@ def layers_model_json(
         "backend": "tensorflow",
         "model_config": model_config,
     }
-    document["weightsManifest"] = weights_manifest
+    return document
+
+
+def graph_model_json(
+    model_topology: dict[str, Any],
+    signature: dict[str, Any],
+    *,
+    generated_by: str,
+    metadata: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A graph-model document (without ``weightsManifest``); ``extra`` carries modelInitializer and friends."""
+    document: dict[str, Any] = {
+        "format": "graph-model",
+        "generatedBy": generated_by,
+        "convertedBy": CONVERTED_BY,
+        "signature": signature,
+        "modelTopology": model_topology,
+    }
+    if metadata:
+        document["userDefinedMetadata"] = metadata
+    document.update(extra or {})
     return document
 
 
