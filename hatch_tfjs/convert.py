@@ -10,7 +10,7 @@ from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.errors import UnsupportedModelError
 from hatch_tfjs.neutral import KerasModel
 from hatch_tfjs.translate import translate_model_config
-from hatch_tfjs.write import layers_model_json, write_model_dir
+from hatch_tfjs.write import QuantizationPlan, layers_model_json, write_model_dir
 
 
 @dataclass
@@ -23,6 +23,11 @@ class ConversionResult:
     weight_count: int
     seconds: float
     notes: list[str] = field(default_factory=list)
+    weight_bytes: int = 0  # as written (after quantization)
+    weight_bytes_before: int = 0  # the same weights unquantized
+    quantized_weights: int = 0
+    max_abs_error: float = 0.0  # largest absolute weight error quantization introduced
+    max_error_weight: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,8 +48,10 @@ def convert_model(spec: ModelSpec) -> ConversionResult:
     started = time.perf_counter()
     model = read_keras_model(spec.source, model_name=spec.name)
     model_config, notes = translate_and_check(spec, model)
-    document = layers_model_json(model_config, keras_version=model.keras_version)
-    written = write_model_dir(spec.output, document, model.weights, shard_size=spec.shard_size)
+    document = layers_model_json(model_config, keras_version=model.keras_version, metadata=spec.metadata)
+    written = write_model_dir(
+        spec.output, document, model.weights, shard_size=spec.shard_size, quantize=QuantizationPlan.for_spec(spec)
+    )
     return ConversionResult(
         name=spec.name,
         output=spec.output_rel,
@@ -54,4 +61,9 @@ def convert_model(spec: ModelSpec) -> ConversionResult:
         weight_count=len(model.weights),
         seconds=round(time.perf_counter() - started, 3),
         notes=notes,
+        weight_bytes=written.weight_bytes,
+        weight_bytes_before=written.weight_bytes_before,
+        quantized_weights=written.quantized_weights,
+        max_abs_error=written.max_abs_error,
+        max_error_weight=written.max_error_weight,
     )

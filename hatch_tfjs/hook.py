@@ -26,6 +26,23 @@ def _human_bytes(count: int) -> str:
     return f"{count} B"  # pragma: no cover
 
 
+def describe_result(result: Any) -> str:
+    """One model's build message: where it went, its size, and what quantization did to its weights."""
+    message = (
+        f"tfjs: {result.name}: {result.format} model -> {result.output}/ "
+        f"({len(result.files) - 1} shard{'s' if len(result.files) != 2 else ''}, "
+        f"{_human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
+    )
+    quantized = getattr(result, "quantized_weights", 0)
+    if quantized:
+        message += (
+            f"; quantized {quantized} of {result.weight_count} weight{'s' if result.weight_count != 1 else ''}: "
+            f"weights {_human_bytes(result.weight_bytes_before)} -> {_human_bytes(result.weight_bytes)}, "
+            f"largest absolute weight error {result.max_abs_error:.3g} (in {result.max_error_weight})"
+        )
+    return message
+
+
 class TfjsBuildHook(BuildHookInterface):
     PLUGIN_NAME = "tfjs"
 
@@ -90,11 +107,7 @@ class TfjsBuildHook(BuildHookInterface):
         self.app.display_waiting(f"tfjs: converting {count} model{'s' if count != 1 else ''} to TensorFlow.js")
 
         def report(result: Any) -> None:
-            self.app.display_info(
-                f"tfjs: {result.name}: {result.format} model -> {result.output}/ "
-                f"({len(result.files) - 1} shard{'s' if len(result.files) != 2 else ''}, "
-                f"{_human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
-            )
+            self.app.display_info(describe_result(result))
             for note in result.notes:
                 self.app.display_warning(f"tfjs: {result.name}: {note}")
 

@@ -9,9 +9,11 @@ from typing import Any, Iterable
 from hatch_tfjs.neutral import Weight
 from hatch_tfjs.write.atomic import replace_directory
 from hatch_tfjs.write.model_json import dump_model_json, graph_model_json, layers_model_json
+from hatch_tfjs.write.quantize import QuantizationPlan, QuantizationStats, encode_weight_for_plan
 from hatch_tfjs.write.shards import WeightEntry, encode_weight, write_weight_shards
 
 __all__ = [
+    "QuantizationPlan",
     "WeightEntry",
     "WrittenModel",
     "dump_model_json",
@@ -29,6 +31,10 @@ class WrittenModel:
     files: list[str]  # model.json first, then the shards in manifest order
     weight_bytes: int
     total_bytes: int
+    weight_bytes_before: int = 0  # what the weights would take unquantized (== weight_bytes without quantization)
+    quantized_weights: int = 0  # how many weights were quantized
+    max_abs_error: float = 0.0  # largest |dequantized - original| over every quantized weight
+    max_error_weight: str | None = None  # the weight where that error occurs
 
 
 def write_model_dir(
@@ -37,17 +43,35 @@ def write_model_dir(
     weights: Iterable[Weight],
     *,
     shard_size: int,
+    quantize: QuantizationPlan | str | dict[str, Any] | None = None,
 ) -> WrittenModel:
     """Atomically (re)place ``output`` with ``model.json`` + shards.
 
     ``document`` is the model.json without ``weightsManifest``; the manifest is appended as its last key.
-    Weights are encoded and written one at a time, so memory stays near one tensor beyond the model itself.
+    ``shard_size`` 0 writes one shard holding every weight. ``quantize`` is a :class:`QuantizationPlan` (e.g.
+    ``QuantizationPlan.for_spec(spec)``) or a raw ``quantize`` option value; only float weights are quantized.
+    Weights are encoded (and quantized) and written one at a time, so memory stays near one tensor beyond the model
+    itself. A quantize pattern that matched no weight raises :class:`~hatch_tfjs.write.quantize.QuantizationError`
+    after the weights are seen, and the output is left as it was.
     """
+    plan = QuantizationPlan.from_option(quantize)
+    plan = plan.fresh() if plan is not None else None
+    stats = QuantizationStats()
     with replace_directory(output) as staging:
         manifest, weight_bytes = write_weight_shards(
-            staging, (encode_weight(w.name, w.array) for w in weights), shard_size
+            staging, (encode_weight_for_plan(w.name, w.array, plan, stats) for w in weights), shard_size
         )
+        if plan is not None:
+            plan.check()
         payload = dump_model_json({**document, "weightsManifest": manifest})
         (staging / "model.json").write_bytes(payload)
         files = ["model.json", *manifest[0]["paths"]]
-    return WrittenModel(files=files, weight_bytes=weight_bytes, total_bytes=weight_bytes + len(payload))
+    return WrittenModel(
+        files=files,
+        weight_bytes=weight_bytes,
+        total_bytes=weight_bytes + len(payload),
+        weight_bytes_before=stats.bytes_before,
+        quantized_weights=stats.quantized,
+        max_abs_error=stats.max_abs_error,
+        max_error_weight=stats.max_error_weight,
+    )

@@ -51,7 +51,8 @@ def encode_weight(name: str, array: np.ndarray) -> WeightEntry:
     if dtype == "string":
         payload = b"".join(struct.pack("<I", len(b)) + b for b in data)  # type: ignore[union-attr]
         return WeightEntry(spec, payload)
-    return WeightEntry(spec, memoryview(data).cast("B"))  # type: ignore[arg-type]
+    # Flat bytes: a memoryview of a multi-dimensional array with a 0 in its shape cannot be cast to bytes.
+    return WeightEntry(spec, memoryview(data.reshape(-1).view(np.uint8)))  # type: ignore[union-attr]
 
 
 class _ShardWriter:
