@@ -8,6 +8,8 @@ This module imports nothing heavy: hatchling imports the hook (and so this) just
 from __future__ import annotations
 
 import glob
+import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 FORMATS = ("layers",)
+QUANTIZATION_DTYPES = ("float16", "uint8", "uint16")
 
 # Keys hatchling itself reads from every build hook's table.
 HATCHLING_RESERVED_KEYS = frozenset(
@@ -32,8 +35,10 @@ MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 class _Problems:
     """Collects problems, each prefixed with the TOML path of the offending key."""
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, root: Path | None = None, source: str = "pyproject.toml") -> None:
         self.table = table
+        self.root = root  # for options naming files relative to the project root
+        self.source = source
         self.items: list[str] = []
 
     def add(self, key: str, message: str) -> None:
@@ -72,10 +77,147 @@ def _parse_shard_size(value: Any, key: str, problems: _Problems) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         problems.add(key, f"must be a whole number of bytes (e.g. 4194304 for 4 MiB), not {_type_name(value)} {value!r}")
         return None
-    if value <= 0:
-        problems.add(key, f"must be a positive number of bytes (e.g. 4194304 for 4 MiB), not {value}")
+    if value < 0:
+        problems.add(
+            key, f"must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not {value}"
+        )
         return None
     return value
+
+
+def _parse_quantize(value: Any, key: str, problems: _Problems) -> dict[str, Any] | bool | None:
+    """``"float16"``/``"uint8"``/``"uint16"``, ``false``, or ``{dtype = [patterns]}`` (first match wins, in order).
+
+    Returns ``False`` (no quantization) or the normalised form that travels in ``ModelSpec.options["quantize"]``;
+    ``None`` when invalid. Patterns are matched against weight names at conversion time (see write/quantize.py)."""
+    dtypes = ", ".join(f'"{d}"' for d in QUANTIZATION_DTYPES)
+    where = {"key": f"{problems.table}.{key}", "file": Path(problems.source).name}
+    if value is False:
+        return False
+    if isinstance(value, str):
+        if value not in QUANTIZATION_DTYPES:
+            problems.add(key, f"unknown quantization dtype {value!r}; expected one of {dtypes} (or false for none)")
+            return None
+        return {"dtype": value, **where}
+    if not isinstance(value, dict):
+        hint = " (say which: quantize = \"float16\")" if value is True else ""
+        problems.add(
+            key,
+            f"must be one of {dtypes}, false, or a table of weight-name patterns such as "
+            f'{{ uint8 = ["*/kernel"], float16 = ["*"] }}, not {_type_name(value)} {value!r}{hint}',
+        )
+        return None
+    if not value:
+        problems.add(key, 'is an empty table; map a dtype to weight-name patterns, e.g. { uint8 = ["*/kernel"] }, or remove it')
+        return None
+    ok = True
+    rules: list[list[Any]] = []
+    first_dtype: dict[str, str] = {}
+    for dtype, patterns in value.items():
+        if dtype not in QUANTIZATION_DTYPES:
+            problems.add(f"{key}.{dtype}", f"unknown quantization dtype {dtype!r}; expected one of {dtypes}")
+            ok = False
+            continue
+        if (
+            not isinstance(patterns, list)
+            or not patterns
+            or not all(isinstance(p, str) and p.strip() for p in patterns)
+        ):
+            problems.add(
+                f"{key}.{dtype}",
+                f'must be a non-empty array of weight-name patterns such as ["*/kernel"], not {_type_name(patterns)} {patterns!r}',
+            )
+            ok = False
+            continue
+        for pattern in patterns:
+            if pattern in first_dtype and first_dtype[pattern] != dtype:
+                problems.add(
+                    f"{key}.{dtype}",
+                    f"pattern {pattern!r} is also listed under {first_dtype[pattern]}; "
+                    "a weight can only be quantized to one dtype: keep it under one",
+                )
+                ok = False
+            first_dtype.setdefault(pattern, dtype)
+        rules.append([dtype, list(patterns)])
+    return {"rules": rules, **where} if ok else None
+
+
+def _json_problem(value: Any, path: str) -> tuple[str, str] | None:
+    """``(path, reason)`` of the first part of ``value`` that JSON (and JavaScript) cannot represent."""
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, f"{value!r} is not a number JSON can hold; use a string or remove it")
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _json_problem(item, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if not isinstance(name, str):
+                return path, f"key {name!r} is not a string"
+            found = _json_problem(item, f"{path}.{name}")
+            if found:
+                return found
+        return None
+    kind = {"datetime": "date-time", "date": "date", "time": "time"}.get(type(value).__name__)
+    if kind:
+        return path, f"a TOML {kind} ({value}) cannot be stored in JSON metadata; quote it: \"{value}\""
+    return path, f"{type(value).__name__} value {value!r} cannot be stored in JSON metadata"
+
+
+def _parse_metadata(value: Any, key: str, problems: _Problems) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        problems.add(
+            key,
+            f'must be a table (it becomes model.json\'s userDefinedMetadata), e.g. {{ labels = ["cat", "dog"] }}, '
+            f"not {_type_name(value)} {value!r}",
+        )
+        return None
+    found = _json_problem(value, key)
+    if found:
+        problems.add(found[0], found[1])
+        return None
+    return dict(value)
+
+
+def _parse_metadata_file(value: Any, key: str, problems: _Problems) -> dict[str, Any] | bool | None:
+    """A JSON object file, read now; returns ``{"path", "data"}`` (or ``False`` for ``metadata-file = false``)."""
+    if value is False:
+        return False
+    if not isinstance(value, str) or not value.strip():
+        problems.add(key, f'must be a path relative to the project root, e.g. "models/labels.json", not {_type_name(value)} {value!r}')
+        return None
+    root = problems.root or Path.cwd()
+    path = _resolve_in_project(root, value)
+    if not _is_within(path, root):
+        problems.add(key, f"{value!r} is outside the project; keep the metadata file inside it, e.g. \"models/labels.json\"")
+        return None
+    if not path.is_file():
+        problems.add(key, f"{value!r}: " + ("is a directory, not a JSON file" if path.is_dir() else "file not found"))
+        return None
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constants)
+    except UnicodeDecodeError as exc:
+        problems.add(key, f"{value!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 JSON")
+        return None
+    except json.JSONDecodeError as exc:
+        problems.add(key, f"{value!r} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+        return None
+    except ValueError as exc:
+        problems.add(key, f"{value!r} is not valid JSON: {exc}")
+        return None
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(type(data), "null")
+        problems.add(key, f'{value!r} holds {kind}, not a JSON object; wrap it in an object, e.g. {{"labels": [...]}}')
+        return None
+    return {"path": value, "data": data}
 
 
 @dataclass(frozen=True)
@@ -87,6 +229,9 @@ class _Option:
 MODEL_OPTIONS: dict[str, _Option] = {
     "format": _Option(_parse_format, "layers"),
     "shard-size": _Option(_parse_shard_size, DEFAULT_SHARD_SIZE),
+    "quantize": _Option(_parse_quantize, False),
+    "metadata": _Option(_parse_metadata, {}),
+    "metadata-file": _Option(_parse_metadata_file, False),
 }
 MODEL_ONLY_KEYS = frozenset({"source", "output"})
 HOOK_KEYS = frozenset({"output-dir", "discover", "models", "tensorflow-requirement", "jobs"})
@@ -107,6 +252,16 @@ class ModelSpec:
     @property
     def source_rel(self) -> str:
         return _relative(self.source, self.root)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """model.json's userDefinedMetadata (``metadata-file`` merged with ``metadata``); empty when none."""
+        return dict(self.options.get("metadata") or {})
+
+    @property
+    def quantize(self) -> dict[str, Any] | None:
+        """The normalised ``quantize`` option (see write/quantize.py ``QuantizationPlan.for_spec``); None when off."""
+        return self.options.get("quantize") or None
 
     @property
     def output_rel(self) -> str:
@@ -197,7 +352,7 @@ def load_settings(
 ) -> HookSettings:
     """Validate the hook's TOML table; raise :class:`ConfigError` listing every problem."""
     root = Path(os.path.normpath(Path(root).resolve()))
-    problems = _Problems(table)
+    problems = _Problems(table, root, source)
     packages = [p.strip("/") for p in (wheel_packages or [])]
 
     for key in sorted(config):
@@ -351,6 +506,8 @@ def _parse_model(
             "or output on the model; it can only be guessed when the wheel ships exactly one top-level package",
         )
 
+    metadata = _merge_metadata(values, raw, base, problems)
+
     if len(problems.items) != before or source_path is None or output_path is None:
         return None
     return ModelSpec(
@@ -360,7 +517,36 @@ def _parse_model(
         root=root,
         format=values["format"],
         shard_size=values["shard-size"],
+        options=_model_options(values, metadata),
     )
+
+
+def _merge_metadata(values: dict[str, Any], raw: dict[str, Any], base: str, problems: _Problems) -> dict[str, Any]:
+    """``metadata-file``'s object with ``metadata``'s keys added; a key in both is a problem (it is one or the other)."""
+    inline = values.get("metadata") or {}
+    loaded = values.get("metadata-file") or {}
+    if not loaded:
+        return dict(inline)
+    merged = dict(loaded["data"])
+    for name in inline:
+        if name in merged:
+            key = f"{base}.metadata" if "metadata" in raw else "metadata"
+            problems.add(
+                f"{key}.{name}",
+                f"is also set by metadata-file {loaded['path']!r}; keep each metadata key in one place",
+            )
+        merged[name] = inline[name]
+    return merged
+
+
+def _model_options(values: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-safe options a worker needs beyond ModelSpec's fields (``quantize`` and ``metadata``)."""
+    options: dict[str, Any] = {}
+    if values.get("quantize"):
+        options["quantize"] = values["quantize"]
+    if metadata:
+        options["metadata"] = metadata
+    return options
 
 
 def _check_outputs(specs: list[ModelSpec], root: Path, packages: list[str], problems: _Problems) -> None:
