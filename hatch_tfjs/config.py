@@ -381,6 +381,8 @@ def load_settings(
     output_dir: Path | None = None
     if "output-dir" in config:
         output_dir = _parse_relative_dir(config["output-dir"], "output-dir", root, problems)
+        if output_dir is None:
+            defaults["_output_dir_reported"] = True  # keep models from repeating that problem
     else:
         output_dir = default_output_dir(root, packages)
 
@@ -499,7 +501,7 @@ def _parse_model(
         output_path = _parse_relative_dir(raw["output"], f"{base}.output", root, problems)
     elif output_dir is not None:
         output_path = output_dir / name
-    else:
+    elif not defaults.get("_output_dir_reported"):
         problems.add(
             f"{base}.output",
             "no output directory: set output-dir on the hook table (e.g. output-dir = \"src/mypkg/web_models\") "

@@ -1,0 +1,142 @@
+"""End to end through real frontends: sample_project built with `python -m build` (sdist, then the wheel from the
+sdist, in isolated environments that get hatch-tfjs from a local wheel) and with `hatchling build`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, assert_parity, keras_predict
+
+SAMPLE = REPO / "sample_project"
+MODEL_FILES = {
+    "sample_app/web_models/iris/model.json",
+    "sample_app/web_models/iris/group1-shard1of1.bin",
+    "sample_app/web_models/digits/model.json",
+    "sample_app/web_models/digits/group1-shard1of2.bin",
+    "sample_app/web_models/digits/group1-shard2of2.bin",
+}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory) -> Path:
+    """A hatch-tfjs wheel built from this checkout: isolated builds must never take the plugin from an index."""
+    directory = tmp_path_factory.mktemp("wheelhouse")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(directory), str(REPO)],
+        check=True,
+    )
+    assert len(list(directory.glob("hatch_tfjs-*.whl"))) == 1
+    return directory
+
+
+def build_env(wheelhouse: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PIP_FIND_LINKS"] = " ".join(filter(None, [str(wheelhouse), os.environ.get("PIP_FIND_LINKS", "")]))
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    return env
+
+
+@pytest.fixture
+def sample_tree(tmp_path) -> Path:
+    tree = tmp_path / "sample_project"
+    shutil.copytree(SAMPLE, tree, ignore=shutil.ignore_patterns("dist", "web_models", "__pycache__"))
+    return tree
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def check_models_run_like_keras(unpacked: Path, tfjs) -> None:
+    import keras
+
+    rng = np.random.default_rng(0)
+    cases = {
+        "iris": (SAMPLE / "models" / "iris.keras", [rng.normal(5.0, 1.5, size=(5, 4)).astype("float32")]),
+        "digits": (SAMPLE / "models" / "digits.h5", [rng.uniform(0, 1, size=(3, 8, 8, 1)).astype("float32")]),
+    }
+    for name, (source, inputs) in cases.items():
+        expected = keras_predict(keras.saving.load_model(source, compile=False), inputs)
+        got, _ = tfjs.run(unpacked / "sample_app" / "web_models" / name, inputs)
+        assert_parity(got, expected)
+
+
+def test_python_m_build_sdist_then_wheel_from_sdist(sample_tree, wheelhouse, tfjs, tmp_path):
+    proc = run([sys.executable, "-m", "build", "--outdir", "dist", "."], sample_tree, build_env(wheelhouse))
+    assert "Building wheel from sdist" in proc.stdout + proc.stderr
+    assert "tfjs: iris: layers model -> src/sample_app/web_models/iris/" in proc.stdout + proc.stderr
+
+    (sdist,) = (sample_tree / "dist").glob("*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        sdist_names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    assert {f"src/{n}" for n in MODEL_FILES} <= sdist_names  # gitignored outputs still ship
+    assert {"models/iris.keras", "models/digits.h5", ".gitignore"} <= sdist_names
+
+    (wheel,) = (sample_tree / "dist").glob("*.whl")
+    assert wheel.name == "tfjs_sample_app-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        assert "Tag: py3-none-any" in zf.read("tfjs_sample_app-0.1.0.dist-info/WHEEL").decode()
+        zf.extractall(tmp_path / "unpacked")
+    assert MODEL_FILES <= names
+    assert not any(n.startswith("models/") or "staging" in n or n.endswith(".tfjs-old") for n in names)
+    check_models_run_like_keras(tmp_path / "unpacked", tfjs)
+
+
+def test_hatchling_build_from_the_tree(sample_tree, tfjs, tmp_path):
+    proc = run([sys.executable, "-m", "hatchling", "build"], sample_tree)
+    output = proc.stdout + proc.stderr
+    assert "tfjs: converting 2 models to TensorFlow.js" in output
+    assert "tfjs: 2 models ready" in output
+    (wheel,) = (sample_tree / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        zf.extractall(tmp_path / "unpacked")
+    assert MODEL_FILES <= names
+    assert "sample_app/__init__.py" in names
+    assert all(n.startswith(("sample_app/", "tfjs_sample_app-0.1.0.dist-info/")) for n in names)
+    assert {n for n in names if n.startswith("sample_app/web_models/")} == MODEL_FILES
+    check_models_run_like_keras(tmp_path / "unpacked", tfjs)
+
+
+def test_configuration_error_fails_the_build_cleanly(sample_tree):
+    pyproject = sample_tree / "pyproject.toml"
+    text = pyproject.read_text().replace('source = "models/iris.keras"', 'source = "models/iris.keras"\nshard-size = "big"')
+    text = text.replace('source = "models/digits.h5"', 'source = "models/missing.h5"')
+    pyproject.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=sample_tree, capture_output=True, text=True)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert "2 problems in the tfjs build hook configuration" in output
+    assert "tool.hatch.build.hooks.tfjs.models.iris.shard-size: must be a whole number of bytes" in output
+    assert "tool.hatch.build.hooks.tfjs.models.digits.source: file not found: models/missing.h5" in output
+    assert "Traceback" not in output
+    assert not (sample_tree / "src" / "sample_app" / "web_models").exists()
+    assert not list(sample_tree.glob("dist/*.whl"))
+
+
+def test_unsupported_model_fails_the_build_with_the_reason(sample_tree):
+    import keras
+    from keras import layers
+
+    inp = keras.Input((5, 2))
+    keras.Model(inp, layers.GRU(3, name="recurrent")(inp)).save(sample_tree / "models" / "iris.keras")
+    proc = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=sample_tree, capture_output=True, text=True)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "model 'iris' (models/iris.keras) cannot be converted to a TF.js layers model" in output
+    assert "layer 'recurrent' (GRU): uses reset_after=True" in output
+    assert "Traceback" not in output
