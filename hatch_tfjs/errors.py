@@ -25,11 +25,11 @@ class ConfigError(HatchTfjsError):
 class UnsupportedModelError(HatchTfjsError):
     """A model uses something that TensorFlow.js cannot load; every offending part is listed."""
 
-    def __init__(self, model: str, source: str, problems: list[str]) -> None:
+    def __init__(self, model: str, source: str, problems: list[str], *, kind: str = "layers") -> None:
         self.model = model
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"model '{model}' ({source}) cannot be converted to a TF.js layers model:\n{lines}")
+        super().__init__(f"model '{model}' ({source}) cannot be converted to a TF.js {kind} model:\n{lines}")
 
 
 class ModelReadError(HatchTfjsError):

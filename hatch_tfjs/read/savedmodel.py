@@ -1,0 +1,550 @@
+"""Graph-model reader: a SavedModel directory or a Keras file becomes a frozen, optimised GraphDef for TF.js.
+
+TensorFlow is imported inside the functions, never at module import: hatchling imports the hook (and the
+configuration) just to ask for dependencies.
+
+Steps (all with TensorFlow's own APIs; the pure rewrites live in :mod:`hatch_tfjs.translate.graph`):
+
+1. load the serving function: ``tf.saved_model.load(dir, tags).signatures[signature]`` or, for a Keras file, a
+   ``tf.function`` around the loaded model (RNN layers unrolled when their sequence length is static);
+2. freeze it with ``convert_variables_to_constants_v2`` (control flow lowered to Switch/Merge/Enter/Exit unless
+   ``control-flow-v2``), keeping captured resources (hash tables) as inputs with a ``resourceId``;
+3. grappler (``tf.compat.v1`` meta-optimizer): pruning, constant folding, arithmetic, dependency [, debug_stripper];
+4. fold batch norms, Add -> BiasAdd; grappler ``remap`` (``_FusedConv2D``/``_FusedMatMul``); PReLU and depthwise
+   fusion; split fusions TF.js lacks;
+5. the op check, then Const values out into weights.
+
+Hash tables and other resources: the function that creates and initialises each captured resource is frozen the
+same way into ``modelInitializer``; its outputs carry the ``resourceId`` of the inference input they feed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
+from hatch_tfjs.neutral import Weight
+from hatch_tfjs.translate import graph as gt
+from hatch_tfjs.translate.ops import check_ops, op_counts
+
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+CHECKPOINT_SUFFIXES = (".index", ".ckpt", ".meta")
+
+
+@dataclass
+class GraphOptions:
+    signature: str = "serving_default"
+    tags: tuple[str, ...] = ("serve",)
+    strip_debug_ops: bool = True
+    control_flow_v2: bool = False
+    structured_outputs: bool = False
+
+    @classmethod
+    def from_spec_options(cls, options: dict[str, Any]) -> GraphOptions:
+        return cls(
+            signature=options.get("signature", "serving_default"),
+            tags=tuple(options.get("tags", ("serve",))),
+            strip_debug_ops=bool(options.get("strip-debug-ops", True)),
+            control_flow_v2=bool(options.get("control-flow-v2", False)),
+            structured_outputs=bool(options.get("structured-outputs", False)),
+        )
+
+
+@dataclass
+class GraphModelData:
+    """Everything a graph-model ``model.json`` needs, as plain data."""
+
+    topology: dict[str, Any]
+    signature: dict[str, Any]
+    weights: list[Weight]
+    generated_by: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # modelInitializer, initializerSignature
+    op_counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _tf() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        import tensorflow as tf
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ModelReadError(
+            f"graph models need TensorFlow, which is not installed ({exc}); install it with: pip install 'hatch-tfjs[tensorflow]'"
+        ) from exc
+    return tf
+
+
+# --- sources ----------------------------------------------------------------------------------------------------------
+
+
+def _source_key(model_name: str) -> str:
+    return f"tool.hatch.build.hooks.tfjs.models.{model_name}.source"
+
+
+def check_savedmodel_dir(source: Path, model_name: str) -> None:
+    """Raise :class:`ModelReadError` unless ``source`` is a SavedModel directory, saying what it is instead."""
+    key = _source_key(model_name)
+    where = f"model '{model_name}' ({key} = {str(source)!r})"
+    if source.is_file():
+        name = source.name
+        if name in SAVED_MODEL_FILES:
+            raise ModelReadError(
+                f"{source}: {where} points at the SavedModel's {name} file; set source to its directory "
+                f"({source.parent.name!r}, the one holding {name} and variables/)"
+            )
+        if source.suffix == ".pb":
+            raise ModelReadError(
+                f"{source}: {where} is a .pb file (a frozen GraphDef), not a SavedModel; export a SavedModel "
+                "directory instead (tf.saved_model.save(module, 'models/<name>') or keras Model.export('models/<name>')) "
+                "and point source at that directory"
+            )
+        if source.suffix in CHECKPOINT_SUFFIXES or ".data-" in name or name == "checkpoint":
+            raise ModelReadError(
+                f"{source}: {where} is a TensorFlow checkpoint (weights only, no graph), not a SavedModel; "
+                "export a SavedModel directory (tf.saved_model.save(module, 'models/<name>') or "
+                "keras Model.export('models/<name>')) and point source at that directory"
+            )
+        raise ModelReadError(
+            f"{source}: {where} is not a SavedModel directory or a Keras file (.keras, .h5); point source at a "
+            "SavedModel directory (with saved_model.pb) or a Keras model file"
+        )
+    if not any((source / f).is_file() for f in SAVED_MODEL_FILES):
+        entries = sorted(p.name + ("/" if p.is_dir() else "") for p in source.iterdir()) if source.is_dir() else []
+        listing = ", ".join(entries[:10]) + (" ..." if len(entries) > 10 else "") if entries else "nothing"
+        hint = "export one with tf.saved_model.save(module, dir) or keras Model.export(dir)"
+        if "checkpoint" in entries or any(e.endswith(".index") for e in entries):
+            hint = "it holds a TensorFlow checkpoint (weights only); " + hint
+        elif "model.json" in entries:
+            hint = "it already holds a TF.js model (model.json); point source at the model it was converted from"
+        elif any(e.endswith((".keras", ".h5")) for e in entries):
+            keras_file = next(e for e in entries if e.endswith((".keras", ".h5")))
+            hint = f"it holds a Keras file; set source to {str(source / keras_file)!r}"
+        raise ModelReadError(
+            f"{source}: {where} is a directory without saved_model.pb, so not a SavedModel (it holds {listing}); {hint}"
+        )
+
+
+def _saved_model_tag_sets(tf: Any, source: Path) -> list[list[str]]:
+    from tensorflow.python.saved_model import loader_impl
+
+    saved_model = loader_impl.parse_saved_model(str(source))
+    return [list(mg.meta_info_def.tags) for mg in saved_model.meta_graphs]
+
+
+def load_saved_model_function(source: Path, model_name: str, options: GraphOptions) -> tuple[Any, Any]:
+    """``(loaded object, concrete function)`` of the requested signature, with clear errors for bad keys."""
+    tf = _tf()
+    check_savedmodel_dir(source, model_name)
+    base = f"tool.hatch.build.hooks.tfjs.models.{model_name}"
+    try:
+        tag_sets = _saved_model_tag_sets(tf, source)
+    except Exception as exc:  # noqa: BLE001 - a corrupt file
+        raise ModelReadError(f"{source}: model '{model_name}': TensorFlow cannot parse this SavedModel: {exc}") from exc
+    if sorted(options.tags) not in [sorted(t) for t in tag_sets]:
+        available = "; ".join(repr(t) for t in tag_sets) or "none"
+        raise ModelReadError(
+            f"{source}: model '{model_name}': no MetaGraph with tags {list(options.tags)!r} (set by {base}.tags); "
+            f"the SavedModel has tag sets: {available}; set tags to one of them"
+        )
+    try:
+        loaded = tf.saved_model.load(str(source), tags=list(options.tags))
+    except Exception as exc:  # noqa: BLE001 - TF raises many types for unreadable SavedModels
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelReadError(f"{source}: model '{model_name}': TensorFlow could not load this SavedModel: {message}") from exc
+    signatures = dict(getattr(loaded, "signatures", {}) or {})
+    if options.signature not in signatures:
+        available = ", ".join(repr(s) for s in sorted(signatures)) or "none"
+        fix = (
+            f"set {base}.signature to one of them"
+            if signatures
+            else "save it with a signature: tf.saved_model.save(module, dir, signatures=module.__call__) or keras Model.export(dir)"
+        )
+        raise ModelReadError(
+            f"{source}: model '{model_name}': the SavedModel has no signature {options.signature!r} "
+            f"({base}.signature); signatures it has: {available}; {fix}"
+        )
+    return loaded, signatures[options.signature]
+
+
+def _rnn_layers(model: Any, keras: Any) -> list[Any]:
+    found: list[Any] = []
+
+    def visit(layer: Any) -> None:
+        if isinstance(layer, keras.layers.RNN):
+            found.append(layer)
+        for attr in ("forward_layer", "backward_layer", "layer"):
+            sub = getattr(layer, attr, None)
+            if sub is not None and sub is not layer and isinstance(sub, keras.layers.Layer):
+                visit(sub)
+        for sub in getattr(layer, "_layers", []) or []:
+            visit(sub)
+
+    visit(model)
+    return found
+
+
+def keras_serving_function(source: Path, model_name: str, options: GraphOptions) -> tuple[Any, Any, list[str]]:
+    """``(model, concrete function, notes)`` for a Keras file: the model's inference call traced as a tf.function.
+
+    RNN layers whose sequence length is static are unrolled (``layer.unroll = True``), so the graph has no While loop.
+    """
+    tf = _tf()
+    import keras
+
+    try:
+        model = keras.saving.load_model(str(source), compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types; all mean "this file cannot be loaded"
+        text = str(exc)
+        message = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        hint = ""
+        if "lambda" in text.lower() or "safe_mode" in text:
+            hint = (
+                "; the model has a Lambda layer, whose Python code Keras will not load from a file in safe mode: "
+                f"export a SavedModel instead (model.export('models/{model_name}')) and set source to that directory"
+            )
+        elif "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
+            hint = (
+                "; the model uses a custom class that is not registered here: export a SavedModel "
+                f"(model.export('models/{model_name}')) and set source to that directory"
+            )
+        raise ModelReadError(f"{source}: Keras could not load model '{model_name}': {message}{hint}") from exc
+    notes: list[str] = []
+    unrolled = []
+    for layer in _rnn_layers(model, keras):
+        steps = None
+        try:
+            steps = layer.input.shape[1] if hasattr(layer, "input") else None
+        except Exception:  # noqa: BLE001 - layers used more than once have no single input
+            steps = None
+        if steps is not None and not getattr(layer, "unroll", False):
+            layer.unroll = True
+            unrolled.append(layer.name)
+    if unrolled:
+        notes.append(f"unrolled RNN layer(s) {', '.join(unrolled)} over their fixed sequence length (no While loop in TF.js)")
+
+    specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name.split(":")[0].split("/")[0]) for t in model.inputs]
+    output_names = list(getattr(model, "output_names", []) or [])
+
+    def serve(*args: Any) -> Any:
+        outputs = model(list(args) if len(args) > 1 else args[0], training=False)
+        flat = list(outputs.values()) if isinstance(outputs, dict) else outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        keys = list(outputs.keys()) if isinstance(outputs, dict) else (
+            output_names if len(output_names) == len(flat) else [f"output_{i}" for i in range(len(flat))]
+        )
+        return {k: tf.identity(v, name=k) for k, v in zip(keys, flat)}
+
+    concrete = tf.function(serve).get_concrete_function(*specs)
+    return model, concrete, notes
+
+
+# --- freezing ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Frozen:
+    graph_def: Any  # GraphDef proto
+    inputs: list[gt.TensorSpec]
+    outputs: list[gt.TensorSpec]
+    resources: list[tuple[gt.TensorSpec, Any]]  # (signature input, captured resource handle)
+
+
+def _structured_keys(concrete: Any, tf: Any) -> list[str]:
+    structured = concrete.structured_outputs
+    if isinstance(structured, dict):
+        return list(tf.nest.flatten({k: k for k in structured}))
+    flat = tf.nest.flatten(structured)
+    return [f"output_{i}" for i in range(len(flat))]
+
+
+def _input_keys(concrete: Any, tf: Any) -> list[str]:
+    try:
+        args, kwargs = concrete.structured_input_signature
+        specs = tf.nest.flatten((args, kwargs))
+        return [s.name for s in specs]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def freeze(concrete: Any, options: GraphOptions) -> Frozen:
+    tf = _tf()
+    from tensorflow.python.framework import convert_to_constants
+
+    frozen_fn = convert_to_constants.convert_variables_to_constants_v2(
+        concrete, lower_control_flow=not options.control_flow_v2, aggressive_inlining=True
+    )
+    graph_def = frozen_fn.graph.as_graph_def()
+    node_ops = {n.name: n.op for n in graph_def.node}
+
+    # Inputs: the function's own arguments that are still placeholders, then captured resources (hash tables).
+    arg_count = len(concrete.inputs) - len(concrete.captured_inputs)
+    keys = _input_keys(concrete, tf)
+    inputs: list[gt.TensorSpec] = []
+    resources: list[tuple[gt.TensorSpec, Any]] = []
+    captured = list(concrete.captured_inputs)
+    for index, tensor in enumerate(frozen_fn.inputs):
+        op_name = tensor.name.split(":")[0]
+        if node_ops.get(op_name) != "Placeholder":
+            continue
+        dtype = tensor.dtype.as_datatype_enum
+        dtype_name = tf.dtypes.as_dtype(dtype).name
+        spec_dtype = "DT_" + {"float32": "FLOAT", "float64": "DOUBLE", "bool": "BOOL", "string": "STRING"}.get(dtype_name, dtype_name.upper())
+        shape = None if tensor.shape.rank is None else [-1 if d is None else int(d) for d in tensor.shape.as_list()]
+        if tensor.dtype == tf.resource:
+            resources.append((gt.TensorSpec(tensor.name, tensor.name, "DT_RESOURCE", []), op_name))
+            continue
+        key = keys[index] if index < arg_count and index < len(keys) and keys[index] else op_name
+        inputs.append(gt.TensorSpec(key, tensor.name, spec_dtype, shape))
+
+    # Map each resource placeholder to the captured handle it stands for (by position among the function inputs).
+    placeholder_to_capture: dict[str, Any] = {}
+    for position, tensor in enumerate(concrete.inputs):
+        if position >= arg_count and tensor.dtype == tf.resource:
+            placeholder_to_capture[tensor.name] = captured[position - arg_count]
+    resolved = []
+    for spec, op_name in resources:
+        handle = placeholder_to_capture.get(spec.tensor)
+        resolved.append((spec, handle))
+
+    out_keys = _structured_keys(concrete, tf)
+    outputs = []
+    for key, tensor in zip(out_keys, frozen_fn.outputs):
+        dtype_name = tensor.dtype.name
+        spec_dtype = "DT_" + {"float32": "FLOAT", "float64": "DOUBLE", "bool": "BOOL", "string": "STRING"}.get(dtype_name, dtype_name.upper())
+        shape = None if tensor.shape.rank is None else [-1 if d is None else int(d) for d in tensor.shape.as_list()]
+        outputs.append(gt.TensorSpec(key, tensor.name, spec_dtype, shape))
+    return Frozen(graph_def, inputs, outputs, resolved)
+
+
+# --- grappler ---------------------------------------------------------------------------------------------------------
+
+
+def run_grappler(graph_def: Any, inputs: list[str], outputs: list[str], optimizers: list[str]) -> Any:
+    """One run of TensorFlow's meta-optimizer with exactly ``optimizers`` (tensor names ``node:0``)."""
+    tf = _tf()
+    from tensorflow.core.protobuf import config_pb2, device_properties_pb2, meta_graph_pb2
+    from tensorflow.python.grappler import cluster as gcluster
+    from tensorflow.python.grappler import tf_optimizer
+
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    meta_graph = tf.compat.v1.train.export_meta_graph(graph_def=graph_def, graph=graph)
+    fetch = meta_graph.collection_def["train_op"].node_list.value
+    for name in outputs:
+        fetch.append(name.split(":")[0])
+    signature = meta_graph_pb2.SignatureDef()
+    for group, names in ((signature.inputs, inputs), (signature.outputs, outputs)):
+        for name in names:
+            tensor = graph.get_tensor_by_name(name)
+            group[name].name = name
+            group[name].dtype = tensor.dtype.as_datatype_enum
+            group[name].tensor_shape.CopyFrom(tensor.shape.as_proto())
+    meta_graph.signature_def["serving"].CopyFrom(signature)
+
+    config = config_pb2.ConfigProto()
+    rewrite = config.graph_options.rewrite_options
+    rewrite.optimizers[:] = optimizers
+    rewrite.min_graph_nodes = -1
+    device = device_properties_pb2.NamedDevice()
+    device.name = "/device:CPU:0"
+    device.properties.type = "CPU"
+    cluster = gcluster.Cluster(devices=[device])
+    return tf_optimizer.OptimizeGraph(config, meta_graph, cluster=cluster)
+
+
+def _to_dict(proto: Any) -> dict[str, Any]:
+    from google.protobuf.json_format import MessageToDict
+
+    return MessageToDict(proto)
+
+
+def _from_dict(data: dict[str, Any]) -> Any:
+    from google.protobuf.json_format import ParseDict
+    from tensorflow.core.framework import graph_pb2
+
+    return ParseDict(data, graph_pb2.GraphDef())
+
+
+def optimize(frozen: Frozen, options: GraphOptions) -> tuple[dict[str, Any], gt.RewriteReport]:
+    """Grappler + the pure rewrites; returns the final GraphDef dict."""
+    inputs = [s.tensor for s in frozen.inputs] + [s.tensor for s, _ in frozen.resources]
+    outputs = [s.tensor for s in frozen.outputs]
+    keep = {s.tensor.split(":")[0] for s in [*frozen.inputs, *(r for r, _ in frozen.resources), *frozen.outputs]}
+    report = gt.RewriteReport()
+
+    first = ["pruning", "constfold", "arithmetic", "dependency", "pruning", "constfold", "arithmetic", "dependency"]
+    if options.strip_debug_ops:
+        first.insert(0, "debug_stripper")
+    graph_def = run_grappler(frozen.graph_def, inputs, outputs, first)
+
+    data = _to_dict(graph_def)
+    view = gt.Graph(data, keep)
+    gt.drop_unused_placeholders(view)
+    gt.fold_batch_norms(view, report)
+    view.remove_unreachable(outputs)
+    for node in view.nodes:  # grappler's remapper fuses Conv2D/MatMul + BiasAdd + activation for CPU kernels
+        if node["op"] in ("Conv2D", "MatMul"):
+            node["device"] = "/device:CPU:0"
+    graph_def = run_grappler(_from_dict(data), inputs, outputs, ["remap", "constfold", "arithmetic", "dependency"])
+
+    data = _to_dict(graph_def)
+    view = gt.Graph(data, keep)
+    gt.drop_unused_placeholders(view)
+    gt.drop_switch_control_inputs(view, report)
+    gt.unfuse_unsupported(view, report)
+    gt.fuse_prelu(view, report)
+    gt.fuse_depthwise(view, report)
+    gt.fuse_prelu_into_kernels(view, report)
+    view.remove_unreachable(outputs)
+    gt.clear_devices(data)
+    gt.ensure_versions(data)
+    return data, report
+
+
+# --- resources (hash tables) ------------------------------------------------------------------------------------------
+
+
+def _resource_owners(loaded: Any) -> dict[int, Any]:
+    """``id(handle) -> trackable`` for every resource reachable from the loaded object."""
+    tf = _tf()
+    owners: dict[int, Any] = {}
+    try:
+        objects = tf.train.TrackableView(loaded).descendants()
+    except Exception:  # noqa: BLE001
+        return owners
+    for obj in objects:
+        try:
+            handle = obj.resource_handle
+        except Exception:  # noqa: BLE001 - not a resource, or an uninitialised one
+            continue
+        owners[id(handle)] = obj
+    return owners
+
+
+def build_initializer(frozen: Frozen, loaded: Any, model_name: str, source: str, options: GraphOptions) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """``(modelInitializer graph dict, initializerSignature)`` creating and filling every captured resource."""
+    if not frozen.resources:
+        return None
+    tf = _tf()
+    owners = _resource_owners(loaded)
+    plans = []
+    for spec, handle in frozen.resources:
+        owner = owners.get(id(handle)) if handle is not None else None
+        if owner is None or not hasattr(owner, "_create_resource") or not hasattr(owner, "_initialize"):
+            raise UnsupportedModelError(
+                model_name, source,
+                [f"input {spec.tensor} is a captured resource (e.g. a lookup table) whose initializer cannot be found; "
+                 "only tables created in the module (tf.lookup.StaticHashTable with a KeyValueTensorInitializer) are supported"],
+            )
+        plans.append((spec, owner))
+
+    from tensorflow.python.framework import convert_to_constants
+
+    @tf.function
+    def initializer() -> list[Any]:
+        handles = []
+        for _, owner in plans:
+            handles.append(owner._create_resource())
+        return handles
+
+    # Trace creation; then, per resource, splice its initialise function in with the new handle as its input.
+    create_cf = initializer.get_concrete_function()
+    graph = gt.Graph(_to_dict(convert_to_constants.convert_variables_to_constants_v2(create_cf).graph.as_graph_def()))
+    outputs_spec: dict[str, Any] = {}
+    output_tensors = [t.name for t in create_cf.outputs]
+    for index, ((spec, owner), handle_tensor) in enumerate(zip(plans, output_tensors)):
+        init_fn = owner._initialize
+        init_cf = init_fn.get_concrete_function() if hasattr(init_fn, "get_concrete_function") else init_fn.concrete_functions[0]
+        init_frozen = convert_to_constants.convert_variables_to_constants_v2(init_cf)
+        init_dict = _to_dict(init_frozen.graph.as_graph_def())
+        prefix = f"init_{index}/"
+        handle_placeholders = [
+            n["name"] for n in init_dict.get("node", [])
+            if n["op"] == "Placeholder" and n.get("attr", {}).get("dtype", {}).get("type") == "DT_RESOURCE"
+        ]
+        if len(handle_placeholders) != 1:
+            raise UnsupportedModelError(model_name, source, [f"the initializer of {spec.tensor} does not take exactly one table handle"])
+        import_ops = []
+        for node in init_dict.get("node", []):
+            if node["name"] == handle_placeholders[0]:
+                continue
+            node["name"] = prefix + node["name"]
+            new_inputs = []
+            for inp in node.get("input", []):
+                name, idx, control = gt.parse_input(inp)
+                if name == handle_placeholders[0]:
+                    new_inputs.append(handle_tensor if not control else "^" + handle_tensor.split(":")[0])
+                else:
+                    new_inputs.append(("^" if control else "") + prefix + inp.lstrip("^"))
+            if new_inputs:
+                node["input"] = new_inputs
+            if node["op"].startswith("LookupTableImport") or node["op"].startswith("InitializeTable"):
+                import_ops.append(node["name"])
+            graph.nodes.append(node)
+        out_name = f"initialized_resource_{index}"
+        graph.nodes.append({
+            "name": out_name, "op": "Identity",
+            "input": [handle_tensor, *("^" + op for op in import_ops)],
+            "attr": {"T": {"type": "DT_RESOURCE"}},
+        })
+        resource_id = index + 1
+        outputs_spec[f"{out_name}:0"] = {"name": f"{out_name}:0", "dtype": "DT_RESOURCE", "tensorShape": {}, "resourceId": resource_id}
+        frozen.resources[index] = (gt.TensorSpec(spec.key, spec.tensor, spec.dtype, spec.shape, resource_id), owner)
+    graph.reindex()
+    graph.remove_unreachable([f"initialized_resource_{i}" for i in range(len(plans))])
+    gt.clear_devices(graph.graph)
+    gt.ensure_versions(graph.graph)
+    return graph.graph, {"outputs": outputs_spec}
+
+
+# --- the whole reader ----------------------------------------------------------------------------------------------
+
+
+def read_graph_model(source: Path, *, model_name: str, source_rel: str, options: GraphOptions) -> GraphModelData:
+    tf = _tf()
+    notes: list[str] = []
+    keepalive: Any
+    if source.is_file() and source.suffix.lower() in (".keras", ".h5", ".hdf5"):
+        keepalive, concrete, notes = keras_serving_function(source, model_name, options)
+    else:
+        keepalive, concrete = load_saved_model_function(source, model_name, options)
+
+    frozen = freeze(concrete, options)
+    initializer = build_initializer(frozen, keepalive, model_name, source_rel, options)
+    data, report = optimize(frozen, options)
+
+    problems = check_ops([data, *([initializer[0]] if initializer else [])], strip_debug_ops=options.strip_debug_ops)
+    if problems:
+        raise UnsupportedModelError(model_name, source_rel, [p.describe() for p in problems], kind="graph")
+
+    seen: set[str] = set()
+    weights = gt.extract_weights(data, seen=seen)
+    extra: dict[str, Any] = {}
+    if initializer is not None:
+        init_graph, init_signature = initializer
+        weights += gt.extract_weights(init_graph, seen=seen)
+        extra = {"modelInitializer": init_graph, "initializerSignature": init_signature}
+
+    inputs = list(frozen.inputs) + [spec for spec, _ in frozen.resources]
+    signature = gt.signature_json(inputs, frozen.outputs)
+    metadata: dict[str, Any] = {}
+    if options.structured_outputs:
+        metadata["structuredOutputKeys"] = [s.key for s in frozen.outputs]
+    if report.counts:
+        notes.append("graph rewrites: " + ", ".join(f"{k} x{v}" for k, v in sorted(report.counts.items())))
+    del keepalive
+    return GraphModelData(
+        topology=data,
+        signature=signature,
+        weights=weights,
+        generated_by=tf.__version__,
+        metadata=metadata,
+        extra=extra,
+        op_counts=op_counts(data),
+        notes=notes,
+    )
