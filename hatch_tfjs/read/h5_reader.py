@@ -1,0 +1,609 @@
+"""Read ``.keras`` and ``.h5`` Keras files with h5py + numpy alone: no TensorFlow, no Keras.
+
+Produces the same neutral :class:`~hatch_tfjs.neutral.KerasModel` as :mod:`hatch_tfjs.read.keras_tf`: the config as
+the file stores it (``config.json`` of a ``.keras`` zip, the ``model_config`` attribute of an ``.h5``) and the weights
+named ``<layer>/<sublayer...>/<weight>`` in Keras's own order, with the same shapes, dtypes and bytes.
+
+Where each variable sits in the file comes from :mod:`hatch_tfjs.read.layouts` (which variables each layer class owns)
+and from how Keras lays files out:
+
+- ``.keras`` (Keras 3): ``model.weights.h5`` inside the zip. A model's layers are at ``layers/<name>`` where ``<name>``
+  is the snake-case class name made unique per container (``dense``, ``dense_1``, ...; a Sequential's leading
+  InputLayer is not among its layers); sublayers sit under the attribute that holds them (``cell``,
+  ``forward_layer``, ``backward_layer``, ``layer``); nested models under ``layers/<functional|sequential>/layers/``;
+  a layer's variables are ``vars/0``, ``vars/1``, ... in creation order.
+- ``.h5`` (Keras 3 legacy and Keras 2): ``model_weights/<top-level layer name>`` lists its datasets in the
+  ``weight_names`` attribute, in the legacy order ``trainable_weights + non_trainable_weights``.
+
+Everything the file says is checked against what the config implies (presence, count, shape, dtype, the recorded layer
+names); any disagreement is a :class:`~hatch_tfjs.errors.ModelReadError` naming the file and the layer. A file this
+reader cannot map is never turned into a model with wrong weights.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import tempfile
+import zipfile
+import zlib
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from hatch_tfjs.errors import ModelReadError
+from hatch_tfjs.neutral import KerasModel, Weight
+from hatch_tfjs.read import layouts
+from hatch_tfjs.read.layouts import Layout, LayoutError, Slot
+
+MAX_JSON_BYTES = 64 * 1024 * 1024  # config.json / metadata.json / model_config
+MAX_EXPANSION = 100  # a deflated zip member may grow at most this much ...
+EXPANSION_FLOOR = 64 * 1024 * 1024  # ... unless it stays below this size
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+FALLBACK_HINT = 'if the file loads in Keras, set reader = "keras" on this model to convert it through TensorFlow'
+_SAFE_DTYPE_KINDS = "fiub"
+
+
+def read_with_h5py(source: Path, *, model_name: str, display: str | None = None) -> KerasModel:
+    """Read a ``.keras`` or ``.h5`` file into a :class:`KerasModel` without TensorFlow."""
+    reader = _Reader(Path(source), model_name, display or str(source))
+    return reader.read()
+
+
+class _Reader:
+    def __init__(self, source: Path, model_name: str, display: str) -> None:
+        self.source = source
+        self.model_name = model_name
+        self.display = display
+
+    # --- errors --------------------------------------------------------------------------------------------------
+
+    def error(self, message: str, *, hint: str | None = FALLBACK_HINT) -> ModelReadError:
+        text = f"{self.display}: cannot read model '{self.model_name}': {message}"
+        if hint:
+            text += f"; {hint}"
+        return ModelReadError(text)
+
+    # --- entry point ---------------------------------------------------------------------------------------------
+
+    def read(self) -> KerasModel:
+        try:
+            with open(self.source, "rb") as handle:
+                head = handle.read(8)
+        except OSError as exc:
+            raise self.error(f"the file cannot be opened ({exc.strerror or exc})", hint=None) from exc
+        if head.startswith(ZIP_MAGIC):
+            return self._read_keras_zip()
+        if head.startswith(HDF5_MAGIC):
+            return self._read_legacy_h5()
+        if self.source.suffix.lower() == ".keras" and head[:2] == b"PK":
+            return self._read_keras_zip()
+        raise self.error(
+            "it is neither a .keras archive (zip) nor an HDF5 .h5 file; save the model with model.save('model.keras')",
+            hint=None,
+        )
+
+    # --- .keras --------------------------------------------------------------------------------------------------
+
+    def _read_keras_zip(self) -> KerasModel:
+        import h5py
+
+        try:
+            archive = zipfile.ZipFile(self.source)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise self.error(f"the .keras archive is damaged ({exc})", hint="save the model again") from exc
+        with ExitStack() as stack:
+            stack.enter_context(archive)
+            members = self._check_members(archive)
+            if "model.weights.json" in members and "model.weights.h5" not in members:
+                raise self.error("its weights are sharded (model.weights.json), which this reader does not read")
+            for required in ("config.json", "model.weights.h5"):
+                if required not in members:
+                    raise self.error(
+                        f"the archive has no {required}; it is not a Keras 3 model file", hint="save the model with model.save('model.keras')"
+                    )
+            config = self._json_member(archive, members["config.json"])
+            metadata = self._json_member(archive, members["metadata.json"]) if "metadata.json" in members else {}
+            keras_version = str(metadata.get("keras_version") or "3") if isinstance(metadata, dict) else "3"
+            if not keras_version.startswith("3"):
+                raise self.error(f"metadata.json says Keras {keras_version}; .keras files of that version are not known to this reader")
+            fileobj = self._open_weights(archive, members["model.weights.h5"], stack)
+            try:
+                store = stack.enter_context(h5py.File(fileobj, "r"))
+            except OSError as exc:
+                raise self.error(f"model.weights.h5 inside the archive is not a readable HDF5 file ({exc})", hint="save the model again") from exc
+            weights = _KerasStore(self, store).read(config)
+        return KerasModel(config=config, weights=weights, keras_version=keras_version, source=str(self.source))
+
+    def _check_members(self, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+        members: dict[str, zipfile.ZipInfo] = {}
+        archive_size = self.source.stat().st_size
+        for info in archive.infolist():
+            name = info.filename
+            parts = name.split("/")
+            if (
+                not name
+                or name.startswith("/")
+                or "\\" in name
+                or "\x00" in name
+                or re.match(r"^[A-Za-z]:", name)
+                or ".." in parts
+            ):
+                raise self.error(f"the archive holds an entry with an unsafe path {name!r} (absolute or with '..')", hint="do not convert this file")
+            if name in members:
+                raise self.error(f"the archive holds {name!r} twice", hint="do not convert this file")
+            if info.flag_bits & 0x1:
+                raise self.error(f"archive entry {name!r} is encrypted", hint=None)
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise self.error(f"archive entry {name!r} uses an unsupported compression method ({info.compress_type})", hint="save the model again")
+            if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+                raise self.error(f"archive entry {name!r} declares {info.file_size} bytes but stores {info.compress_size}", hint="do not convert this file")
+            if info.compress_size > archive_size:
+                raise self.error(f"archive entry {name!r} declares more bytes ({info.compress_size}) than the archive has ({archive_size})", hint="do not convert this file")
+            if info.file_size > max(EXPANSION_FLOOR, MAX_EXPANSION * info.compress_size):
+                raise self.error(
+                    f"archive entry {name!r} declares {info.file_size} bytes from {info.compress_size} compressed "
+                    "(a zip bomb?)",
+                    hint="do not convert this file",
+                )
+            members[name] = info
+        return members
+
+    def _json_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
+        if info.file_size > MAX_JSON_BYTES:
+            raise self.error(f"{info.filename} declares {info.file_size} bytes, more than a model config can be", hint="do not convert this file")
+        try:
+            with archive.open(info) as handle:
+                data = handle.read(info.file_size + 1)
+        except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+            raise self.error(f"{info.filename} in the archive is damaged ({exc})", hint="save the model again") from exc
+        if len(data) > info.file_size:
+            raise self.error(f"{info.filename} holds more bytes than it declares", hint="do not convert this file")
+        return self._parse_json(data, info.filename)
+
+    def _parse_json(self, data: bytes | str, what: str) -> Any:
+        try:
+            return json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise self.error(f"{what} is not valid JSON ({exc})", hint="save the model again") from exc
+
+    def _open_weights(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, stack: ExitStack) -> BinaryIO:
+        """A seekable view of model.weights.h5: the bytes in place when stored, else a size-capped extraction."""
+        if info.compress_type == zipfile.ZIP_STORED:
+            handle = stack.enter_context(open(self.source, "rb"))
+            handle.seek(info.header_offset)
+            header = handle.read(30)
+            if len(header) != 30 or header[:4] != ZIP_MAGIC:
+                raise self.error("the archive's entry for model.weights.h5 is damaged", hint="save the model again")
+            name_len, extra_len = struct.unpack("<HH", header[26:30])
+            start = info.header_offset + 30 + name_len + extra_len
+            if start + info.file_size > self.source.stat().st_size:
+                raise self.error("model.weights.h5 extends past the end of the archive", hint="do not convert this file")
+            window = _Window(handle, start, info.file_size)
+            crc = 0
+            while True:
+                chunk = window.read(1 << 20)
+                if not chunk:
+                    break
+                crc = zlib.crc32(chunk, crc)
+            if crc != info.CRC:
+                raise self.error("model.weights.h5 fails its checksum (the archive is damaged)", hint="save the model again")
+            window.seek(0)
+            return io.BufferedReader(window, buffer_size=1 << 16)
+        spool = stack.enter_context(tempfile.TemporaryFile())
+        written = 0
+        try:
+            with archive.open(info) as member:
+                while True:
+                    chunk = member.read(1 << 20)
+                    if not chunk:
+                        break
+                    written += len(chunk)
+                    if written > info.file_size:
+                        raise self.error("model.weights.h5 holds more bytes than it declares", hint="do not convert this file")
+                    spool.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+            raise self.error(f"model.weights.h5 in the archive is damaged ({exc})", hint="save the model again") from exc
+        spool.seek(0)
+        return spool
+
+    # --- .h5 -----------------------------------------------------------------------------------------------------
+
+    def _read_legacy_h5(self) -> KerasModel:
+        import h5py
+
+        try:
+            handle = h5py.File(self.source, "r")
+        except OSError as exc:
+            raise self.error(f"it is not a readable HDF5 file ({exc})", hint="save the model again") from exc
+        with handle:
+            raw = handle.attrs.get("model_config")
+            if raw is None:
+                raise self.error(
+                    "the .h5 file has no model_config: it holds weights only (model.save_weights)",
+                    hint="save the whole model with model.save('model.keras')",
+                )
+            if isinstance(raw, np.ndarray) and raw.shape == ():
+                raw = raw.item()
+            if isinstance(raw, bytes):
+                if len(raw) > MAX_JSON_BYTES:
+                    raise self.error("model_config is larger than a model config can be", hint="do not convert this file")
+            elif not isinstance(raw, str):
+                raise self.error(f"model_config is a {type(raw).__name__}, not JSON text", hint="save the model again")
+            config = self._parse_json(raw, "model_config")
+            version = handle.attrs.get("keras_version", b"")
+            keras_version = version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
+            group = handle.get("model_weights", getlink=True)
+            if not isinstance(group, h5py.HardLink):
+                raise self.error("the .h5 file has no model_weights group", hint="save the whole model with model.save('model.keras')")
+            weights = _LegacyStore(self, handle["model_weights"]).read(config)
+        return KerasModel(config=config, weights=weights, keras_version=keras_version or "2", source=str(self.source))
+
+
+class _Window(io.RawIOBase):
+    """A read-only, seekable view of ``size`` bytes of ``handle`` starting at ``start``."""
+
+    def __init__(self, handle: BinaryIO, start: int, size: int) -> None:
+        self._handle = handle
+        self._start = start
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        count = max(0, min(len(view), self._size - self._pos))
+        if count == 0:
+            return 0
+        self._handle.seek(self._start + self._pos)
+        got = self._handle.readinto(view[:count])
+        self._pos += got or 0
+        return got or 0
+
+
+# --- the two stores ----------------------------------------------------------------------------------------------
+
+
+def _model_layers(entry: dict[str, Any]) -> list[dict[str, Any]] | None:
+    cfg = entry.get("config")
+    layers = cfg.get("layers") if isinstance(cfg, dict) else None
+    if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
+        return None
+    return layers
+
+
+def _is_model(entry: dict[str, Any]) -> bool:
+    return entry.get("class_name") in layouts.MODEL_CLASSES and _model_layers(entry) is not None
+
+
+def _entry_name(entry: dict[str, Any]) -> str:
+    cfg = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    return str(cfg.get("name") or entry.get("name") or "?")
+
+
+def _trainable(entry: dict[str, Any]) -> bool:
+    cfg = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    value = cfg.get("trainable", True)
+    return True if value is None else bool(value)
+
+
+class _Store:
+    """What both file layouts share: the config walk, dataset checks and the resulting weight list."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self.weights: list[Weight] = []
+        self.names: set[str] = set()
+
+    def error(self, message: str, **kwargs: Any) -> ModelReadError:
+        return self.reader.error(message, **kwargs)
+
+    def layout(self, entry: dict[str, Any], parent_trainable: bool) -> Layout:
+        try:
+            layout = layouts.layer_layout(entry, parent_trainable=parent_trainable)
+        except LayoutError as exc:
+            raise self.error(f"the config is malformed: {exc}", hint="save the model again") from exc
+        if layout.unmapped:
+            raise self.error(layout.unmapped)
+        return layout
+
+    def add(self, name: str, array: np.ndarray, where: str) -> None:
+        if name in self.names:
+            raise self.error(f"{where}: two variables would both be named {name!r} (layer names must be unique)", hint="rename the layers so every name is unique")
+        self.names.add(name)
+        self.weights.append(Weight(name, array))
+
+    def dataset(self, parent: Any, path: str, where: str) -> Any:
+        """The dataset at ``path`` below ``parent``, following hard links only; None when absent."""
+        import h5py
+
+        if not path or path.startswith("/"):
+            raise self.error(f"{where}: the file points at a variable by an absolute or empty path {path!r}", hint="do not convert this file")
+        node = parent
+        for part in path.split("/"):
+            if not part or part in (".", "..") or not isinstance(node, h5py.Group):
+                return None
+            link = node.get(part, getlink=True)
+            if link is None:
+                return None
+            if not isinstance(link, h5py.HardLink):
+                raise self.error(f"{where}: {path!r} is a {type(link).__name__} (links out of the file are not allowed)", hint="do not convert this file")
+            node = node[part]
+        return node if isinstance(node, h5py.Dataset) else None
+
+    def load(self, ds: Any, where: str, what: str) -> np.ndarray:
+        """The dataset's values, after checking it is plain numeric data stored in full inside the file."""
+        dtype = ds.dtype
+        if dtype.kind not in _SAFE_DTYPE_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+            raise self.error(f"{where}: {what} has dtype {dtype}, not a numeric tensor", hint="save the model again")
+        if ds.attrs.get("dtype") in ("bfloat16", b"bfloat16"):
+            raise self.error(f"{where}: {what} is stored as bfloat16, which this reader does not convert")
+        if ds.is_virtual or ds.external:
+            raise self.error(f"{where}: {what} takes its data from outside the file", hint="do not convert this file")
+        nbytes = int(np.prod(ds.shape, dtype=np.int64)) * dtype.itemsize if ds.shape is not None else 0
+        if ds.compression is not None or ds.id.get_storage_size() < nbytes:
+            raise self.error(
+                f"{where}: {what} declares {nbytes} bytes but stores {ds.id.get_storage_size()} "
+                "(compressed or sparse data, which Keras never writes)",
+                hint="save the model again with Keras",
+            )
+        return np.asarray(ds[()])
+
+    def checked(self, slot: Slot, ds: Any, where: str, binds: dict[int, dict[str, int]], what: str) -> np.ndarray:
+        if ds is None:
+            raise self.error(f"{where}: variable {slot.var.name!r} is missing from the file ({what})", hint="save the model again")
+        bind = binds.setdefault(id(slot.owner), dict(slot.owner.bind))
+        problem = layouts.check_shape(slot.var, tuple(ds.shape or ()), bind)
+        if problem:
+            raise self.error(f"{where}: variable {slot.var.name!r} ({what}) {problem}", hint="the file does not match its config; do not convert it")
+        array = self.load(ds, where, f"variable {slot.var.name!r} ({what})")
+        if array.dtype.kind == "f" and array.dtype != np.dtype(slot.owner.dtype):
+            array = array.astype(slot.owner.dtype)  # Keras casts a loaded value to its variable's dtype
+        return array
+
+    def walk(self, entry: dict[str, Any], visit_layer: Any, prefix: str, trainable: bool) -> None:
+        """Call ``visit_layer(entry, store_path, trainable)`` for every non-model layer, depth first, nested
+        models expanded, with the store path a ``.keras`` file keeps it under."""
+        used: dict[str, int] = {}
+        layers = _model_layers(entry) or []
+        for position, layer in enumerate(layers):
+            class_name = layer.get("class_name")
+            if not isinstance(class_name, str):
+                raise self.error(f"the config is malformed: layer #{position} of '{_entry_name(entry)}' has no class_name", hint="save the model again")
+            if position == 0 and entry.get("class_name") == "Sequential" and class_name == "InputLayer":
+                continue  # not among a Sequential's layers
+            base = layouts.snake_case(class_name)
+            if base in used:
+                used[base] += 1
+                store_name = f"{base}_{used[base]}"
+            else:
+                used[base] = 0
+                store_name = base
+            path = f"{prefix}layers/{store_name}"
+            layer_trainable = trainable and _trainable(layer)
+            if _is_model(layer):
+                self.walk(layer, visit_layer, path + "/", layer_trainable)
+            else:
+                visit_layer(layer, path, layer_trainable)
+
+
+class _KerasStore(_Store):
+    """``model.weights.h5`` of a ``.keras`` archive."""
+
+    def __init__(self, reader: _Reader, store: Any) -> None:
+        super().__init__(reader)
+        self.store = store
+        self.consumed: set[str] = set()
+
+    def read(self, config: Any) -> list[Weight]:
+        if not isinstance(config, dict) or not _is_model(config):
+            return self._generic_all()  # a subclassed or malformed model: the translator says what is wrong
+        self.walk(config, self._visit, "", _trainable(config))
+        self._check_leftovers()
+        return self.weights
+
+    def _visit(self, entry: dict[str, Any], path: str, trainable: bool) -> None:
+        layout = self.layout(entry, trainable)
+        where = f"layer '{layout.name}' ({layout.class_name}) at {path}"
+        if not layout.known:
+            self._generic(path, layout.name)
+            return
+        self._check_recorded_names(layout, path, where)
+        binds: dict[int, dict[str, int]] = {}
+        for slot in layouts.slots(layout):
+            store_path = f"{path}/{slot.store}/{slot.index}"
+            ds = self.dataset(self.store, store_path, where)
+            self.add(slot.name, self.checked(slot, ds, where, binds, store_path), where)
+            self.consumed.add(store_path)
+        # Anything else stored under this layer is a variable the table does not know: refuse rather than drop it.
+        extra = [p for p in self._datasets_under(path) if p not in self.consumed]
+        if extra:
+            raise self.error(
+                f"{where}: the file has variables the config does not explain ({', '.join(extra[:4])}); "
+                "it may come from a newer Keras than this reader knows"
+            )
+
+    def _check_recorded_names(self, layout: Layout, path: str, where: str) -> None:
+        """Keras >= 3.? records each layer's name on its ``vars`` group: it must be the layer the config puts there."""
+
+        def check(current: Layout, group_path: str) -> None:
+            group = self.store.get(f"{group_path}/vars")
+            recorded = group.attrs.get("name") if group is not None and hasattr(group, "attrs") else None
+            if isinstance(recorded, bytes):
+                recorded = recorded.decode("utf-8", "replace")
+            if recorded is not None and recorded != current.name:
+                raise self.error(
+                    f"{where}: the file keeps layer {recorded!r} at {group_path}, where the config implies "
+                    f"{current.name!r}; the store layout is not the one this reader knows"
+                )
+            for attr, child in current.children:
+                check(child, f"{group_path}/{attr}")
+
+        check(layout, path)
+
+    def _datasets_under(self, path: str) -> list[str]:
+        import h5py
+
+        group = self.store.get(path)
+        if not isinstance(group, h5py.Group):
+            return []
+        found: list[str] = []
+        group.visititems(lambda name, obj: found.append(f"{path}/{name}") if isinstance(obj, h5py.Dataset) else None)
+        return sorted(found, key=_natural)
+
+    def _generic(self, path: str, layer_name: str) -> None:
+        """Variables of a layer outside the table, as stored (the translator rejects its class)."""
+        for store_path in self._datasets_under(path):
+            where = f"layer '{layer_name}' at {path}"
+            ds = self.dataset(self.store, store_path, where)
+            if ds is None:
+                continue
+            self.add(f"{layer_name}/{store_path[len(path) + 1:]}", self.load(ds, where, store_path), where)
+            self.consumed.add(store_path)
+
+    def _generic_all(self) -> list[Weight]:
+        return self.weights
+
+    def _check_leftovers(self) -> None:
+        import h5py
+
+        leftovers: list[str] = []
+
+        def visit(name: str, obj: Any) -> None:
+            if isinstance(obj, h5py.Dataset) and name not in self.consumed and not name.startswith("optimizer/"):
+                leftovers.append(name)
+
+        self.store.visititems(visit)
+        if leftovers:
+            leftovers.sort(key=_natural)
+            raise self.error(
+                f"the weights file has variables no layer of the config explains ({', '.join(leftovers[:4])}"
+                f"{', ...' if len(leftovers) > 4 else ''}); it may come from a newer Keras than this reader knows"
+            )
+
+
+class _LegacyStore(_Store):
+    """The ``model_weights`` group of an ``.h5`` file (Keras 3 legacy format and Keras 2)."""
+
+    def __init__(self, reader: _Reader, group: Any) -> None:
+        super().__init__(reader)
+        self.group = group
+
+    def read(self, config: Any) -> list[Weight]:
+        if not isinstance(config, dict) or not _is_model(config):
+            return self.weights  # a subclassed or malformed model: the translator says what is wrong
+        explained: set[str] = set()
+        for position, entry in enumerate(_model_layers(config) or []):
+            name = _entry_name(entry)
+            trainable = _trainable(config) and _trainable(entry)
+            if _is_model(entry):
+                collected: list[list[Slot] | None] = []
+                self.walk(entry, lambda e, p, t: collected.append(self._slots(e, t)), "", trainable)
+                slots = None if any(c is None for c in collected) else [s for c in collected for s in c or []]
+            else:
+                slots = self._slots(entry, trainable)
+            if slots is None:  # a class outside the table somewhere in it: the translator rejects it
+                self._generic(name)
+                explained.add(name)
+                continue
+            if not slots:
+                continue
+            explained.add(name)
+            self._read_layer(name, entry, slots, trainable)
+        self._check_unexplained(explained)
+        return self.weights
+
+    def _slots(self, entry: dict[str, Any], trainable: bool) -> list[Slot] | None:
+        layout = self.layout(entry, trainable)
+        return layouts.slots(layout) if layout.known else None
+
+    def _weight_names(self, name: str) -> tuple[Any, list[str]] | None:
+        import h5py
+
+        link = self.group.get(name, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink) or not isinstance(self.group[name], h5py.Group):
+            raise self.error(f"model_weights/{name} is not a plain group", hint="do not convert this file")
+        group = self.group[name]
+        names = group.attrs.get("weight_names", [])
+        decoded = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in np.asarray(names).ravel().tolist()]
+        return group, decoded
+
+    def _read_layer(self, name: str, entry: dict[str, Any], slots: list[Slot], trainable: bool) -> None:
+        where = f"layer '{name}' ({entry.get('class_name')})"
+        found = self._weight_names(name)
+        if found is None:
+            raise self.error(f"{where}: the file has no weights for it (model_weights/{name} is missing)", hint="save the model again")
+        group, names = found
+        if len(names) != len(slots):
+            raise self.error(
+                f"{where}: the file lists {len(names)} weights for it but its config implies {len(slots)} "
+                f"({', '.join(s.name for s in slots)})",
+                hint="the file does not match its config; do not convert it",
+            )
+        ordered = layouts.legacy_order(slots, lambda s: s.trainable, trainable)
+        arrays: dict[int, np.ndarray] = {}
+        binds: dict[int, dict[str, int]] = {}
+        for slot, stored in zip(ordered, names):
+            short = stored.rsplit("/", 1)[-1]
+            short = re.sub(r"(:\d+)$", "", short)
+            accepted = {slot.var.name, *slot.var.aliases}
+            if short not in accepted and re.sub(r"_\d+$", "", short) not in accepted:
+                raise self.error(
+                    f"{where}: the file stores {stored!r} where the config implies {slot.name!r}; "
+                    "the weight order is not the one this reader knows",
+                )
+            arrays[id(slot)] = self.checked(slot, self.dataset(group, stored, where), where, binds, f"model_weights/{name}/{stored}")
+        for slot in slots:
+            self.add(slot.name, arrays[id(slot)], where)
+
+    def _generic(self, name: str) -> None:
+        found = self._weight_names(name)
+        if found is None:
+            return
+        group, names = found
+        where = f"layer '{name}'"
+        for stored in names:
+            ds = self.dataset(group, stored, where)
+            if ds is None:
+                raise self.error(f"{where}: weight {stored!r} is listed but missing", hint="save the model again")
+            self.add(f"{name}/{re.sub(r'(:[0-9]+)$', '', stored.rsplit('/', 1)[-1])}", self.load(ds, where, stored), where)
+
+    def _check_unexplained(self, explained: set[str]) -> None:
+        import h5py
+
+        unexplained = []
+        for key in self.group:
+            if key in explained:
+                continue
+            found = self._weight_names(key) if isinstance(self.group.get(key, getlink=True), h5py.HardLink) else None
+            if found is not None and found[1]:
+                unexplained.append(key)
+        if unexplained:
+            raise self.error(
+                f"the file has weights for layers its config does not have ({', '.join(sorted(unexplained)[:4])})",
+                hint="the file does not match its config; do not convert it",
+            )
+
+
+def _natural(path: str) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path)]
