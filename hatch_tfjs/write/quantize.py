@@ -37,7 +37,7 @@ __all__ = [
     "quantize_array",
 ]
 
-CHUNK_ELEMENTS = 1 << 16  # elements handled at once: bounds the float64 temporaries to ~0.5 MiB each
+CHUNK_ELEMENTS = 1 << 15  # elements handled at once: bounds each float64 temporary to 256 KiB
 _STORAGE = {"float16": np.dtype("<f2"), "uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
 _QMAX = {"uint8": 255, "uint16": 65535}
 FLOAT16_MAX = float(np.finfo(np.float16).max)
@@ -110,8 +110,9 @@ def quantize_array(array: np.ndarray, dtype: str, *, name: str = "weight") -> Qu
 
     if dtype == "float16":
         for a, b in _chunks(flat.size):
-            original = flat[a:b].astype(np.float32)
-            half = original.astype(np.float16)
+            original = flat[a:b].astype(np.float32, copy=False)
+            with np.errstate(over="ignore"):  # overflow is detected and reported just below
+                half = original.astype(np.float16)
             if np.isinf(half).any():
                 largest = max(abs(lo), abs(hi))
                 raise QuantizationError(
@@ -119,8 +120,9 @@ def quantize_array(array: np.ndarray, dtype: str, *, name: str = "weight") -> Qu
                     f"(+-{FLOAT16_MAX:g}); quantize it as uint16 or uint8 instead, or leave it out of quantize"
                 )
             out[a:b] = half
-            error = np.abs(half.astype(np.float32) - original)
-            max_error = max(max_error, float(error.max()))
+            error = half.astype(np.float64)
+            error -= original
+            max_error = max(max_error, float(np.abs(error, out=error).max()))
         return QuantizedArray(out, {"dtype": "float16", "original_dtype": "float32"}, max_error)
 
     if lo == hi:
@@ -130,18 +132,20 @@ def quantize_array(array: np.ndarray, dtype: str, *, name: str = "weight") -> Qu
     qmin, qmax_value, scale = affine_range(lo, hi, dtype)
     top = _QMAX[dtype]
     for a, b in _chunks(flat.size):
-        original = flat[a:b].astype(np.float32)
+        original = flat[a:b].astype(np.float32, copy=False)
         x = original.astype(np.float64)
         np.clip(x, qmin, qmax_value, out=x)
         x -= qmin
         x /= scale
         np.rint(x, out=x)  # round half to even
         np.clip(x, 0, top, out=x)
-        q = x.astype(_STORAGE[dtype])
-        out[a:b] = q
+        out[a:b] = x  # exact: whole numbers in [0, qmax]
         # What TF.js computes at load time: q * scale + min in double precision, stored as float32.
-        restored = (q.astype(np.float64) * scale + qmin).astype(np.float32)
-        max_error = max(max_error, float(np.max(np.abs(restored.astype(np.float64) - original.astype(np.float64)))))
+        x *= scale
+        x += qmin
+        x[...] = x.astype(np.float32)
+        x -= original
+        max_error = max(max_error, float(np.abs(x, out=x).max()))
     return QuantizedArray(out, {"dtype": dtype, "min": qmin, "scale": scale, "original_dtype": "float32"}, max_error)
 
 

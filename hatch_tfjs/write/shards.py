@@ -114,5 +114,6 @@ def write_weight_shards(directory: Path, entries: Iterable[WeightEntry], shard_s
         specs.append(entry.spec)
         writer.write(entry.data)
         total += len(memoryview(entry.data).cast("B"))
+        del entry  # release this entry's bytes before the next one is encoded (streaming: one entry at a time)
     paths = writer.close()
     return [{"paths": paths, "weights": specs}], total
