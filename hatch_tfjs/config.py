@@ -23,6 +23,8 @@ DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 FORMATS = ("layers",)
+READERS = ("h5py", "keras")  # how a layers model's Keras file is read: without TensorFlow, or through Keras
+DEFAULT_READER = "h5py"
 QUANTIZATION_DTYPES = ("float16", "uint8", "uint16")
 
 # Keys hatchling itself reads from every build hook's table.
@@ -69,6 +71,18 @@ def _parse_format(value: Any, key: str, problems: _Problems) -> str | None:
         return None
     if value not in FORMATS:
         problems.add(key, f'unknown format {value!r}; expected one of {", ".join(repr(f) for f in FORMATS)}')
+        return None
+    return value
+
+
+def _parse_reader(value: Any, key: str, problems: _Problems) -> str | None:
+    if not isinstance(value, str) or value not in READERS:
+        shown = repr(value) if isinstance(value, str) else f"{_type_name(value)} {value!r}"
+        problems.add(
+            key,
+            f'unknown reader {shown}; expected "h5py" (the default: reads .keras/.h5 without TensorFlow) '
+            'or "keras" (loads the model through Keras and TensorFlow, which must then be installed)',
+        )
         return None
     return value
 
@@ -228,6 +242,7 @@ class _Option:
 
 MODEL_OPTIONS: dict[str, _Option] = {
     "format": _Option(_parse_format, "layers"),
+    "reader": _Option(_parse_reader, DEFAULT_READER),
     "shard-size": _Option(_parse_shard_size, DEFAULT_SHARD_SIZE),
     "quantize": _Option(_parse_quantize, False),
     "metadata": _Option(_parse_metadata, {}),
@@ -262,6 +277,16 @@ class ModelSpec:
     def quantize(self) -> dict[str, Any] | None:
         """The normalised ``quantize`` option (see write/quantize.py ``QuantizationPlan.for_spec``); None when off."""
         return self.options.get("quantize") or None
+
+    @property
+    def reader(self) -> str:
+        """How a layers model's Keras file is read: "h5py" (no TensorFlow) or "keras" (through Keras/TensorFlow)."""
+        return str(self.options.get("reader") or DEFAULT_READER)
+
+    @property
+    def needs_tensorflow(self) -> bool:
+        """Whether converting this model imports TensorFlow: layers models read by the h5py reader do not."""
+        return self.format != "layers" or self.reader == "keras"
 
     @property
     def output_rel(self) -> str:
@@ -544,6 +569,8 @@ def _merge_metadata(values: dict[str, Any], raw: dict[str, Any], base: str, prob
 def _model_options(values: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
     """The JSON-safe options a worker needs beyond ModelSpec's fields (``quantize`` and ``metadata``)."""
     options: dict[str, Any] = {}
+    if values.get("reader", DEFAULT_READER) != DEFAULT_READER:
+        options["reader"] = values["reader"]
     if values.get("quantize"):
         options["quantize"] = values["quantize"]
     if metadata:

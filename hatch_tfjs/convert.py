@@ -46,7 +46,7 @@ def convert_model(spec: ModelSpec) -> ConversionResult:
     from hatch_tfjs.read import read_keras_model
 
     started = time.perf_counter()
-    model = read_keras_model(spec.source, model_name=spec.name)
+    model = read_keras_model(spec.source, model_name=spec.name, reader=spec.reader, display=spec.source_rel)
     model_config, notes = translate_and_check(spec, model)
     document = layers_model_json(model_config, keras_version=model.keras_version, metadata=spec.metadata)
     written = write_model_dir(

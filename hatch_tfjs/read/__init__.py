@@ -7,8 +7,18 @@ from pathlib import Path
 from hatch_tfjs.neutral import KerasModel
 
 
-def read_keras_model(source: Path, *, model_name: str) -> KerasModel:
-    """Read a ``.keras`` / ``.h5`` file through Keras (imports TensorFlow)."""
-    from hatch_tfjs.read.keras_tf import read_with_keras
+def read_keras_model(source: Path, *, model_name: str, reader: str = "h5py", display: str | None = None) -> KerasModel:
+    """Read a ``.keras`` / ``.h5`` file.
 
-    return read_with_keras(source, model_name=model_name)
+    ``reader="h5py"`` (the default) reads the file with h5py + numpy alone, without TensorFlow or Keras;
+    ``reader="keras"`` loads it through Keras (imports TensorFlow), the oracle the h5py reader is tested against.
+    """
+    if reader == "keras":
+        from hatch_tfjs.read.keras_tf import read_with_keras
+
+        return read_with_keras(source, model_name=model_name)
+    if reader != "h5py":
+        raise ValueError(f"unknown reader {reader!r}; expected 'h5py' or 'keras'")
+    from hatch_tfjs.read.h5_reader import read_with_h5py
+
+    return read_with_h5py(source, model_name=model_name, display=display)
