@@ -22,9 +22,10 @@ DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
 DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
-FORMATS = ("layers",)
-READERS = ("h5py", "keras")  # how a layers model's Keras file is read: without TensorFlow, or through Keras
-DEFAULT_READER = "h5py"
+FORMATS = ("layers", "graph")
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+# Options that only mean something for graph models (TF.js GraphModel); an error on a layers model's own table.
+GRAPH_OPTION_KEYS = ("signature", "tags", "strip-debug-ops", "control-flow-v2", "structured-outputs")
 QUANTIZATION_DTYPES = ("float16", "uint8", "uint16")
 
 # Keys hatchling itself reads from every build hook's table.
@@ -66,23 +67,8 @@ def _parse_format(value: Any, key: str, problems: _Problems) -> str | None:
     if not isinstance(value, str):
         problems.add(key, f'must be a string, one of {", ".join(repr(f) for f in FORMATS)}, not {_type_name(value)}')
         return None
-    if value == "graph":
-        problems.add(key, 'format "graph" (TF.js graph models) is not available yet; use format = "layers"')
-        return None
     if value not in FORMATS:
         problems.add(key, f'unknown format {value!r}; expected one of {", ".join(repr(f) for f in FORMATS)}')
-        return None
-    return value
-
-
-def _parse_reader(value: Any, key: str, problems: _Problems) -> str | None:
-    if not isinstance(value, str) or value not in READERS:
-        shown = repr(value) if isinstance(value, str) else f"{_type_name(value)} {value!r}"
-        problems.add(
-            key,
-            f'unknown reader {shown}; expected "h5py" (the default: reads .keras/.h5 without TensorFlow) '
-            'or "keras" (loads the model through Keras and TensorFlow, which must then be installed)',
-        )
         return None
     return value
 
@@ -234,6 +220,65 @@ def _parse_metadata_file(value: Any, key: str, problems: _Problems) -> dict[str,
     return {"path": value, "data": data}
 
 
+def _parse_signature(value: Any, key: str, problems: _Problems) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        problems.add(key, f'must be the name of a SavedModel signature, e.g. "serving_default", not {_type_name(value)} {value!r}')
+        return None
+    return value
+
+
+def _parse_tags(value: Any, key: str, problems: _Problems) -> list[str] | None:
+    if not isinstance(value, list) or not value or not all(isinstance(t, str) and t.strip() for t in value):
+        hint = f' (write tags = ["{value}"])' if isinstance(value, str) and value.strip() else ""
+        problems.add(key, f'must be a non-empty array of MetaGraph tags, e.g. ["serve"], not {_type_name(value)} {value!r}{hint}')
+        return None
+    return list(value)
+
+
+def _parse_bool(value: Any, key: str, problems: _Problems) -> bool | None:
+    if not isinstance(value, bool):
+        problems.add(key, f"must be true or false, not {_type_name(value)} {value!r}")
+        return None
+    return value
+
+
+def graph_source_problem(path: Path, shown: str) -> str | None:
+    """Why ``path`` cannot be a graph model's source (no TensorFlow needed), or None if it can be.
+
+    A graph model's source is a SavedModel directory (with saved_model.pb) or a Keras file."""
+    export = "export a SavedModel directory (tf.saved_model.save(module, dir) or keras Model.export(dir)) and point source at it"
+    if path.is_file():
+        name = path.name
+        if path.suffix.lower() in KERAS_SUFFIXES:
+            return None
+        if name in SAVED_MODEL_FILES:
+            return f"{shown} is the SavedModel's {name} file; set source to its directory {_parent_shown(shown)!r}"
+        if path.suffix == ".pb":
+            return f"{shown} is a .pb file (a frozen GraphDef), not a SavedModel; {export}"
+        if path.suffix in (".index", ".ckpt", ".meta") or ".data-" in name or name == "checkpoint":
+            return f"{shown} is a TensorFlow checkpoint (weights only, no graph), not a SavedModel; {export}"
+        return f"{shown} is neither a SavedModel directory nor a Keras file ({', '.join(KERAS_SUFFIXES)}); {export}"
+    if any((path / f).is_file() for f in SAVED_MODEL_FILES):
+        return None
+    entries = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir()) if path.is_dir() else []
+    listing = ", ".join(entries[:8]) + (", ..." if len(entries) > 8 else "") if entries else "nothing"
+    if "checkpoint" in entries or any(e.endswith(".index") for e in entries):
+        fix = f"it holds a TensorFlow checkpoint (weights only); {export}"
+    elif "model.json" in entries:
+        fix = "it already holds a TF.js model (model.json); point source at the model it was converted from"
+    elif any(e.endswith(KERAS_SUFFIXES) for e in entries):
+        keras_file = next(e for e in entries if e.endswith(KERAS_SUFFIXES))
+        fix = f"it holds a Keras file: set source to {shown.rstrip('/') + '/' + keras_file!r}"
+    else:
+        fix = export
+    return f"{shown} is a directory without saved_model.pb, so not a SavedModel (it holds {listing}); {fix}"
+
+
+def _parent_shown(shown: str) -> str:
+    parent = str(PurePosixPath(shown).parent)
+    return parent if parent != "." else "./"
+
+
 @dataclass(frozen=True)
 class _Option:
     parse: Callable[[Any, str, _Problems], Any]
@@ -241,12 +286,16 @@ class _Option:
 
 
 MODEL_OPTIONS: dict[str, _Option] = {
-    "format": _Option(_parse_format, "layers"),
-    "reader": _Option(_parse_reader, DEFAULT_READER),
+    "format": _Option(_parse_format, None),  # None: "graph" for a SavedModel directory, else "layers"
     "shard-size": _Option(_parse_shard_size, DEFAULT_SHARD_SIZE),
     "quantize": _Option(_parse_quantize, False),
     "metadata": _Option(_parse_metadata, {}),
     "metadata-file": _Option(_parse_metadata_file, False),
+    "signature": _Option(_parse_signature, "serving_default"),
+    "tags": _Option(_parse_tags, ["serve"]),
+    "strip-debug-ops": _Option(_parse_bool, True),
+    "control-flow-v2": _Option(_parse_bool, False),
+    "structured-outputs": _Option(_parse_bool, False),
 }
 MODEL_ONLY_KEYS = frozenset({"source", "output"})
 HOOK_KEYS = frozenset({"output-dir", "discover", "models", "tensorflow-requirement", "jobs"})
@@ -277,16 +326,6 @@ class ModelSpec:
     def quantize(self) -> dict[str, Any] | None:
         """The normalised ``quantize`` option (see write/quantize.py ``QuantizationPlan.for_spec``); None when off."""
         return self.options.get("quantize") or None
-
-    @property
-    def reader(self) -> str:
-        """How a layers model's Keras file is read: "h5py" (no TensorFlow) or "keras" (through Keras/TensorFlow)."""
-        return str(self.options.get("reader") or DEFAULT_READER)
-
-    @property
-    def needs_tensorflow(self) -> bool:
-        """Whether converting this model imports TensorFlow: layers models read by the h5py reader do not."""
-        return self.format != "layers" or self.reader == "keras"
 
     @property
     def output_rel(self) -> str:
@@ -510,9 +549,22 @@ def _parse_model(
         if not source_path.exists():
             problems.add(source_key, f"file not found: {raw['source']}")
             source_path = None
-        elif values["format"] == "layers":
+        elif values["format"] is None and (source_path.is_dir() or source_path.suffix.lower() not in KERAS_SUFFIXES):
+            values["format"] = "graph"  # anything but a Keras file (a SavedModel directory) can only be a graph model
+        if source_path is None:
+            pass
+        elif (values["format"] or "layers") == "graph":
+            problem = graph_source_problem(source_path, raw["source"])
+            if problem:
+                problems.add(source_key, problem)
+                source_path = None
+        else:
             if source_path.is_dir():
-                problems.add(source_key, f"{raw['source']} is a directory; a layers model needs a Keras file ({', '.join(KERAS_SUFFIXES)})")
+                problems.add(
+                    source_key,
+                    f"{raw['source']} is a directory; a layers model needs a Keras file ({', '.join(KERAS_SUFFIXES)}); "
+                    'for a SavedModel directory use format = "graph" (or leave format out)',
+                )
                 source_path = None
             elif source_path.suffix.lower() not in KERAS_SUFFIXES:
                 problems.add(
@@ -533,6 +585,16 @@ def _parse_model(
             "or output on the model; it can only be guessed when the wheel ships exactly one top-level package",
         )
 
+    model_format = values["format"] or "layers"
+    if model_format == "layers":
+        for key in GRAPH_OPTION_KEYS:
+            if key in raw:
+                problems.add(
+                    f"{base}.{key}",
+                    f'only applies to graph models, and model {name!r} is a layers model; set format = "graph" '
+                    f"on it (TF.js loads it with tf.loadGraphModel) or remove {key}",
+                )
+
     metadata = _merge_metadata(values, raw, base, problems)
 
     if len(problems.items) != before or source_path is None or output_path is None:
@@ -542,9 +604,9 @@ def _parse_model(
         source=source_path,
         output=output_path,
         root=root,
-        format=values["format"],
+        format=model_format,
         shard_size=values["shard-size"],
-        options=_model_options(values, metadata),
+        options=_model_options(values, metadata, model_format),
     )
 
 
@@ -566,11 +628,12 @@ def _merge_metadata(values: dict[str, Any], raw: dict[str, Any], base: str, prob
     return merged
 
 
-def _model_options(values: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-safe options a worker needs beyond ModelSpec's fields (``quantize`` and ``metadata``)."""
+def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_format: str = "layers") -> dict[str, Any]:
+    """The JSON-safe options a worker needs beyond ModelSpec's fields (``quantize``, ``metadata``, graph options)."""
     options: dict[str, Any] = {}
-    if values.get("reader", DEFAULT_READER) != DEFAULT_READER:
-        options["reader"] = values["reader"]
+    if model_format == "graph":
+        for key in GRAPH_OPTION_KEYS:
+            options[key] = values[key]
     if values.get("quantize"):
         options["quantize"] = values["quantize"]
     if metadata:
