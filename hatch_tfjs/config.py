@@ -164,7 +164,8 @@ def _json_problem(value: Any, path: str) -> tuple[str, str] | None:
         return None
     kind = {"datetime": "date-time", "date": "date", "time": "time"}.get(type(value).__name__)
     if kind:
-        return path, f"a TOML {kind} ({value}) cannot be stored in JSON metadata; quote it: \"{value}\""
+        text = value.isoformat()
+        return path, f"a TOML {kind} ({text}) cannot be stored in JSON metadata; quote it: \"{text}\""
     return path, f"{type(value).__name__} value {value!r} cannot be stored in JSON metadata"
 
 

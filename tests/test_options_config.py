@@ -1,0 +1,201 @@
+"""Validation of the quantize, shard-size, metadata and metadata-file options: exact messages with full TOML paths."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+
+from hatch_tfjs.config import ModelSpec, load_settings
+from hatch_tfjs.errors import ConfigError
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+TABLE = "tool.hatch.build.hooks.tfjs"
+KEY = f"{TABLE}.models.clf"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "clf.keras").write_bytes(b"PK")
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "models" / "labels.json").write_text('{"labels": ["cat", "dog"], "mean": [0.5, 0.4]}')
+    return tmp_path
+
+
+def settings(root: Path, model: dict | None = None, **hook):
+    config = {**hook, "models": {"clf": {"source": "models/clf.keras", **(model or {})}}}
+    return load_settings(root, config, wheel_packages=["src/pkg"])
+
+
+def problems(root: Path, model: dict | None = None, **hook) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        settings(root, model, **hook)
+    return info.value.problems
+
+
+# --- quantize ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float16", "uint8", "uint16"])
+def test_quantize_one_dtype(project, dtype):
+    spec = settings(project, {"quantize": dtype}).models[0]
+    assert spec.quantize == {"dtype": dtype, "key": f"{KEY}.quantize", "file": "pyproject.toml"}
+
+
+def test_quantize_patterns_keep_the_order_written_in_toml(project):
+    document = tomllib.loads('quantize = { uint8 = ["*/kernel"], float16 = ["*"], uint16 = ["a/*", "b/*"] }')
+    spec = settings(project, document).models[0]
+    assert spec.quantize["rules"] == [["uint8", ["*/kernel"]], ["float16", ["*"]], ["uint16", ["a/*", "b/*"]]]
+    again = ModelSpec.from_json(json.loads(json.dumps(spec.to_json())))  # what the worker process receives
+    assert again == spec and again.quantize["rules"][0] == ["uint8", ["*/kernel"]]
+
+
+def test_quantize_default_and_per_model_override(project):
+    base = {"source": "models/clf.keras"}
+    config = {"quantize": "uint8", "models": {"a": dict(base, output="src/pkg/a"), "b": dict(base, output="src/pkg/b", quantize=False)}}
+    a, b = load_settings(project, config, wheel_packages=["src/pkg"]).models
+    assert a.quantize == {"dtype": "uint8", "key": f"{TABLE}.quantize", "file": "pyproject.toml"}
+    assert b.quantize is None and "quantize" not in b.options
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("int8", "unknown quantization dtype 'int8'; expected one of \"float16\", \"uint8\", \"uint16\" (or false for none)"),
+        (True, 'must be one of "float16", "uint8", "uint16", false, or a table of weight-name patterns such as '
+               '{ uint8 = ["*/kernel"], float16 = ["*"] }, not a boolean True (say which: quantize = "float16")'),
+        (8, 'must be one of "float16", "uint8", "uint16", false, or a table of weight-name patterns such as '
+            '{ uint8 = ["*/kernel"], float16 = ["*"] }, not an integer 8'),
+        ({}, 'is an empty table; map a dtype to weight-name patterns, e.g. { uint8 = ["*/kernel"] }, or remove it'),
+    ],
+)
+def test_bad_quantize_values(project, value, message):
+    assert problems(project, {"quantize": value}) == [f"{KEY}.quantize: {message}"]
+
+
+def test_bad_quantize_tables_report_every_dtype(project):
+    found = problems(project, {"quantize": {"uint8": ["*/kernel"], "int4": ["*"], "float16": "*", "uint16": [], "uint8x": 1}})
+    assert found == [
+        f"{KEY}.quantize.int4: unknown quantization dtype 'int4'; expected one of \"float16\", \"uint8\", \"uint16\"",
+        f"{KEY}.quantize.float16: must be a non-empty array of weight-name patterns such as [\"*/kernel\"], not a string '*'",
+        f"{KEY}.quantize.uint16: must be a non-empty array of weight-name patterns such as [\"*/kernel\"], not an array []",
+        f"{KEY}.quantize.uint8x: unknown quantization dtype 'uint8x'; expected one of \"float16\", \"uint8\", \"uint16\"",
+    ]
+
+
+def test_one_pattern_under_two_dtypes(project):
+    found = problems(project, {"quantize": {"uint8": ["*/kernel"], "float16": ["*/bias", "*/kernel"]}})
+    assert found == [
+        f"{KEY}.quantize.float16: pattern '*/kernel' is also listed under uint8; "
+        "a weight can only be quantized to one dtype: keep it under one"
+    ]
+
+
+def test_bad_hook_level_quantize_is_reported_once(project):
+    assert problems(project, quantize="bfloat16") == [
+        f"{TABLE}.quantize: unknown quantization dtype 'bfloat16'; expected one of \"float16\", \"uint8\", \"uint16\" (or false for none)"
+    ]
+
+
+# --- shard-size -------------------------------------------------------------------------------------------------------
+
+
+def test_shard_size_zero_means_one_shard(project):
+    assert settings(project, {"shard-size": 0}).models[0].shard_size == 0
+    assert settings(project, None, **{"shard-size": 0}).models[0].shard_size == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (-1, "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not -1"),
+        (1.5, "must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a float 1.5"),
+        (False, "must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a boolean False"),
+        ("4MiB", "must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a string '4MiB'"),
+    ],
+)
+def test_bad_shard_sizes(project, value, message):
+    assert problems(project, {"shard-size": value}) == [f"{KEY}.shard-size: {message}"]
+
+
+# --- metadata ---------------------------------------------------------------------------------------------------------
+
+
+def test_metadata_from_toml(project):
+    document = tomllib.loads('metadata = { labels = ["cat", "dog"], input-size = 224, norm = { mean = 0.5 } }')
+    spec = settings(project, document).models[0]
+    assert spec.metadata == {"labels": ["cat", "dog"], "input-size": 224, "norm": {"mean": 0.5}}
+    assert ModelSpec.from_json(json.loads(json.dumps(spec.to_json()))).metadata == spec.metadata
+
+
+def test_metadata_file_is_merged(project):
+    spec = settings(project, {"metadata-file": "models/labels.json", "metadata": {"input-size": 224}}).models[0]
+    assert spec.metadata == {"labels": ["cat", "dog"], "mean": [0.5, 0.4], "input-size": 224}
+
+
+def test_hook_level_metadata_file_and_model_metadata(project):
+    spec = settings(project, {"metadata": {"size": 3}}, **{"metadata-file": "models/labels.json", "metadata": {"x": 1}}).models[0]
+    assert spec.metadata == {"labels": ["cat", "dog"], "mean": [0.5, 0.4], "size": 3}  # the model's metadata replaces the hook's
+
+
+def test_a_key_in_both_metadata_and_the_file(project):
+    assert problems(project, {"metadata-file": "models/labels.json", "metadata": {"labels": ["x"]}}) == [
+        f"{KEY}.metadata.labels: is also set by metadata-file 'models/labels.json'; keep each metadata key in one place"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "message"),
+    [
+        ({"released": datetime.datetime(2024, 1, 2, 3, 4, 5)}, ".released",
+         'a TOML date-time (2024-01-02T03:04:05) cannot be stored in JSON metadata; quote it: "2024-01-02T03:04:05"'),
+        ({"a": {"b": [1, datetime.date(2024, 5, 6)]}}, ".a.b[1]",
+         'a TOML date (2024-05-06) cannot be stored in JSON metadata; quote it: "2024-05-06"'),
+        ({"scale": float("inf")}, ".scale", "inf is not a number JSON can hold; use a string or remove it"),
+        (["cat"], "", "must be a table (it becomes model.json's userDefinedMetadata), e.g. { labels = [\"cat\", \"dog\"] }, "
+                      "not an array ['cat']"),
+    ],
+)
+def test_bad_metadata(project, value, where, message):
+    assert problems(project, {"metadata": value}) == [f"{KEY}.metadata{where}: {message}"]
+
+
+def test_toml_datetime_really_reaches_us_as_a_datetime(project):
+    document = tomllib.loads("metadata = { trained = 2024-01-02T03:04:05Z }")
+    assert problems(project, document) == [
+        f"{KEY}.metadata.trained: a TOML date-time (2024-01-02T03:04:05+00:00) cannot be stored in JSON metadata; "
+        'quote it: "2024-01-02T03:04:05+00:00"'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "value", "message"),
+    [
+        (None, "models/missing.json", "'models/missing.json': file not found"),
+        (b'{"labels": ["a",}', "models/m.json", "'models/m.json' is not valid JSON: Expecting value at line 1, column 17"),
+        (b'{"x": NaN}', "models/m.json", "'models/m.json' is not valid JSON: NaN is not valid JSON"),
+        (b"\xff\xfe{}", "models/m.json", "'models/m.json' is not UTF-8 text (invalid start byte at byte 0); save it as UTF-8 JSON"),
+        (b'["cat", "dog"]', "models/m.json", "'models/m.json' holds an array, not a JSON object; wrap it in an object, e.g. {\"labels\": [...]}"),
+        (b"null", "models/m.json", "'models/m.json' holds null, not a JSON object; wrap it in an object, e.g. {\"labels\": [...]}"),
+        (None, "models", "'models': is a directory, not a JSON file"),
+        (None, "../labels.json", "'../labels.json' is outside the project; keep the metadata file inside it, e.g. \"models/labels.json\""),
+        (None, 7, "must be a path relative to the project root, e.g. \"models/labels.json\", not an integer 7"),
+    ],
+)
+def test_bad_metadata_files(project, content, value, message):
+    if content is not None:
+        (project / value).write_bytes(content)
+    assert problems(project, {"metadata-file": value}) == [f"{KEY}.metadata-file: {message}"]
+
+
+def test_every_new_option_is_known_on_both_levels(project):
+    found = problems(project, {"quantise": "uint8"}, **{"metadata_file": "x"})
+    assert any(p.startswith(f"{TABLE}.metadata_file: unknown key; known keys:") and "metadata-file" in p for p in found)
+    assert any(p.startswith(f"{KEY}.quantise: unknown key; known keys:") and "quantize" in p for p in found)
