@@ -9,6 +9,7 @@ from typing import Any
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.errors import UnsupportedModelError
 from hatch_tfjs.neutral import KerasModel
+from hatch_tfjs.plan import hash_source, write_stamp
 from hatch_tfjs.translate import translate_model_config
 from hatch_tfjs.write import QuantizationPlan, layers_model_json, write_model_dir
 
@@ -42,7 +43,14 @@ def translate_and_check(spec: ModelSpec, model: KerasModel) -> tuple[dict[str, A
 
 
 def convert_model(spec: ModelSpec) -> ConversionResult:
-    """Convert one model; TensorFlow is imported here (through the reader) and nowhere earlier."""
+    """Convert one model and stamp its output (see plan.py). TensorFlow, where needed, is imported in here."""
+    source_hash = hash_source(spec.source)  # before reading: a source edited meanwhile is converted again next time
+    result = _convert_layers(spec)
+    write_stamp(spec, source_hash, result.files)
+    return result
+
+
+def _convert_layers(spec: ModelSpec) -> ConversionResult:
     from hatch_tfjs.read import read_keras_model
 
     started = time.perf_counter()

@@ -15,6 +15,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from hatch_tfjs.config import DEFAULT_TABLE, HookSettings, load_settings
 from hatch_tfjs.errors import HatchTfjsError
+from hatch_tfjs.plan import env_flag
 
 
 def _human_bytes(count: int) -> str:
@@ -89,22 +90,74 @@ class TfjsBuildHook(BuildHookInterface):
     # --- hatchling interface -------------------------------------------------------------------------------------
 
     def dependencies(self) -> list[str]:
+        """TensorFlow only when a model must be converted and its conversion needs it (hatchling asks this in the
+        isolated build environment before installing anything, so a rebuild of fresh models installs no TensorFlow)."""
+        if env_flag("HATCH_TFJS_SKIP"):
+            return []
         try:
             settings = self.settings
         except HatchTfjsError:
             return []  # initialize() reports the problems with full context
-        return [settings.tensorflow_requirement] if settings.models else []
+        from hatch_tfjs.plan import plan_models  # noqa: PLC0415 - hashing is only needed here
+
+        stale = [plan.spec for plan in plan_models(settings.models) if not plan.fresh]
+        return [settings.tensorflow_requirement] if any(spec.needs_tensorflow for spec in stale) else []
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         settings = self._settings_or_abort()
         if not settings.models:
             self.app.display_warning("tfjs: no models configured; add [tool.hatch.build.hooks.tfjs.models.<name>] or discover")
             return
+        # Outputs ship as artifacts on every run (sdist, wheel, wheel from sdist), also when git ignores them.
+        artifacts = build_data.setdefault("artifacts", [])
+        artifacts.extend(f"/{spec.output_rel}" for spec in settings.models)
+
+        if env_flag("HATCH_TFJS_SKIP"):
+            self._use_existing(settings)
+            return
+
+        from hatch_tfjs.lock import project_lock
+
+        def waiting() -> None:
+            self.app.display_waiting("tfjs: another build of this project is converting models; waiting for it")
+
+        with project_lock(settings.root, on_wait=waiting):
+            self._convert_stale(settings)
+
+    def _use_existing(self, settings: HookSettings) -> None:
+        missing = [spec for spec in settings.models if not (spec.output / "model.json").is_file()]
+        if missing:
+            listing = ", ".join(f"'{spec.name}' ({spec.output_rel}/model.json)" for spec in missing)
+            self.app.abort(
+                f"tfjs: HATCH_TFJS_SKIP is set but {len(missing)} model output{'s are' if len(missing) != 1 else ' is'} "
+                f"missing: {listing}; build once without HATCH_TFJS_SKIP"
+            )
+        self.app.display_info(f"tfjs: HATCH_TFJS_SKIP is set; shipping the {len(settings.models)} existing model outputs")
+
+    def _convert_stale(self, settings: HookSettings) -> None:
+        from hatch_tfjs.plan import plan_models
+
+        plans = plan_models(settings.models)
+        unconvertible = [p for p in plans if not p.fresh and not p.spec.source.exists()]
+        if unconvertible:
+            names = ", ".join(f"'{p.spec.name}' ({p.spec.source_rel})" for p in unconvertible)
+            self.app.abort(f"tfjs: source missing and no usable output shipped for: {names}")
+        for plan in plans:
+            if plan.fresh:
+                self.app.display_debug(f"tfjs: {plan.spec.name}: {plan.reason}, not converted", level=1)
+        stale = [plan.spec for plan in plans if not plan.fresh]
+        fresh_count = len(plans) - len(stale)
+        if not stale:
+            self.app.display_info(f"tfjs: {fresh_count} model{'s' if fresh_count != 1 else ''} up to date")
+            return
 
         from hatch_tfjs.workers import convert_in_workers
 
-        count = len(settings.models)
-        self.app.display_waiting(f"tfjs: converting {count} model{'s' if count != 1 else ''} to TensorFlow.js")
+        count = len(stale)
+        self.app.display_waiting(
+            f"tfjs: converting {count} model{'s' if count != 1 else ''} to TensorFlow.js"
+            + (f" ({fresh_count} up to date)" if fresh_count else "")
+        )
 
         def report(result: Any) -> None:
             self.app.display_info(describe_result(result))
@@ -112,15 +165,11 @@ class TfjsBuildHook(BuildHookInterface):
                 self.app.display_warning(f"tfjs: {result.name}: {note}")
 
         try:
-            convert_in_workers(settings.models, jobs=settings.jobs, on_result=report)
+            convert_in_workers(stale, jobs=settings.jobs, on_result=report)
         except HatchTfjsError as exc:
             self.app.abort(f"tfjs: {exc}")
             raise
-
-        artifacts = build_data.setdefault("artifacts", [])
-        for spec in settings.models:
-            artifacts.append(f"/{spec.output_rel}")
-        self.app.display_success(f"tfjs: {count} model{'s' if count != 1 else ''} ready")
+        self.app.display_success(f"tfjs: {count} model{'s' if count != 1 else ''} converted")
 
     def clean(self, versions: list[str]) -> None:
         try:

@@ -119,7 +119,7 @@ def test_every_problem_is_reported_at_once(project):
         ("4MB", "must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a string '4MB'"),
         (True, "must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a boolean True"),
         (1.5, "must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a float 1.5"),
-        (-4, "must be a positive number of bytes (e.g. 4194304 for 4 MiB), not -4"),
+        (-4, "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not -4"),
     ],
 )
 def test_wrong_shard_size_types(project, value, message):
@@ -192,16 +192,25 @@ def test_output_outside_project_and_outside_packages(project):
     ]
 
 
-def test_source_must_be_a_keras_file(project):
+def test_source_must_be_a_keras_file_or_a_saved_model(project):
     (project / "models" / "weights.onnx").write_bytes(b"x")
     (project / "models" / "saved").mkdir()
     found = problems(
         project,
-        {"models": {"a": {"source": "models/weights.onnx"}, "b": {"source": "models/saved"}}},
+        {
+            "models": {
+                "a": {"source": "models/weights.onnx"},
+                "b": {"source": "models/saved"},
+                "c": {"source": "models/saved", "format": "layers"},
+            }
+        },
     )
+    export = "export a SavedModel directory (tf.saved_model.save(module, dir) or keras Model.export(dir)) and point source at it"
     assert found == [
-        f"{TABLE}.models.a.source: models/weights.onnx is not a Keras model file; expected one of .keras, .h5, .hdf5",
-        f"{TABLE}.models.b.source: models/saved is a directory; a layers model needs a Keras file (.keras, .h5, .hdf5)",
+        f"{TABLE}.models.a.source: models/weights.onnx is neither a SavedModel directory nor a Keras file (.keras, .h5, .hdf5); {export}",
+        f"{TABLE}.models.b.source: models/saved is a directory without saved_model.pb, so not a SavedModel (it holds nothing); {export}",
+        f"{TABLE}.models.c.source: models/saved is a directory; a layers model needs a Keras file (.keras, .h5, .hdf5); "
+        'for a SavedModel directory use format = "graph" (or leave format out)',
     ]
 
 

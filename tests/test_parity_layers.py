@@ -10,6 +10,7 @@ from conftest import assert_parity
 
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.convert import convert_model
+from hatch_tfjs.plan import STAMP_NAME
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -26,7 +27,7 @@ def test_zoo_model_matches_keras_in_tfjs(name, suffix, zoo, tfjs, tmp_path):
     document = json.loads((spec.output / "model.json").read_text())
     assert document["format"] == "layers-model"
     assert answer["info"]["weights"] == result.weight_count
-    assert sorted(p.name for p in spec.output.iterdir()) == sorted(result.files)
+    assert sorted(p.name for p in spec.output.iterdir()) == sorted([*result.files, STAMP_NAME])
 
 
 def test_small_shards_span_weights_and_still_load(zoo, tfjs, tmp_path):
