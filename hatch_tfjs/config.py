@@ -19,6 +19,7 @@ from typing import Any, Callable
 from hatch_tfjs.errors import ConfigError
 
 DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
+STAMP_NAME = ".hatch-tfjs-stamp.json"  # written by the plan stage into every output directory
 DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -26,6 +27,8 @@ FORMATS = ("layers", "graph")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 # Options that only mean something for graph models (TF.js GraphModel); an error on a layers model's own table.
 GRAPH_OPTION_KEYS = ("signature", "tags", "strip-debug-ops", "control-flow-v2", "structured-outputs")
+READERS = ("h5py", "keras")  # how a layers model's Keras file is read: without TensorFlow, or through Keras
+DEFAULT_READER = "h5py"
 QUANTIZATION_DTYPES = ("float16", "uint8", "uint16")
 
 # Keys hatchling itself reads from every build hook's table.
@@ -69,6 +72,18 @@ def _parse_format(value: Any, key: str, problems: _Problems) -> str | None:
         return None
     if value not in FORMATS:
         problems.add(key, f'unknown format {value!r}; expected one of {", ".join(repr(f) for f in FORMATS)}')
+        return None
+    return value
+
+
+def _parse_reader(value: Any, key: str, problems: _Problems) -> str | None:
+    if not isinstance(value, str) or value not in READERS:
+        shown = repr(value) if isinstance(value, str) else f"{_type_name(value)} {value!r}"
+        problems.add(
+            key,
+            f'unknown reader {shown}; expected "h5py" (the default: reads .keras/.h5 without TensorFlow) '
+            'or "keras" (loads the model through Keras and TensorFlow, which must then be installed)',
+        )
         return None
     return value
 
@@ -288,6 +303,7 @@ class _Option:
 
 MODEL_OPTIONS: dict[str, _Option] = {
     "format": _Option(_parse_format, None),  # None: "graph" for a SavedModel directory, else "layers"
+    "reader": _Option(_parse_reader, DEFAULT_READER),
     "shard-size": _Option(_parse_shard_size, DEFAULT_SHARD_SIZE),
     "quantize": _Option(_parse_quantize, False),
     "metadata": _Option(_parse_metadata, {}),
@@ -327,6 +343,16 @@ class ModelSpec:
     def quantize(self) -> dict[str, Any] | None:
         """The normalised ``quantize`` option (see write/quantize.py ``QuantizationPlan.for_spec``); None when off."""
         return self.options.get("quantize") or None
+
+    @property
+    def reader(self) -> str:
+        """How a layers model's Keras file is read: "h5py" (no TensorFlow) or "keras" (through Keras/TensorFlow)."""
+        return str(self.options.get("reader") or DEFAULT_READER)
+
+    @property
+    def needs_tensorflow(self) -> bool:
+        """Whether converting this model imports TensorFlow: layers models read by the h5py reader do not."""
+        return self.format != "layers" or self.reader == "keras"
 
     @property
     def output_rel(self) -> str:
@@ -539,6 +565,18 @@ def _parse_model(
             if parsed is not None:
                 values[key] = parsed
 
+    output_path: Path | None = None
+    if "output" in raw:
+        output_path = _parse_relative_dir(raw["output"], f"{base}.output", root, problems)
+    elif output_dir is not None:
+        output_path = output_dir / name
+    elif not defaults.get("_output_dir_reported"):
+        problems.add(
+            f"{base}.output",
+            "no output directory: set output-dir on the hook table (e.g. output-dir = \"src/mypkg/web_models\") "
+            "or output on the model; it can only be guessed when the wheel ships exactly one top-level package",
+        )
+
     source_path: Path | None = None
     if "source" not in raw:
         problems.add(f"{base}.source", f'missing; add source = "models/{name}.keras" (a .keras or .h5 file)')
@@ -548,8 +586,10 @@ def _parse_model(
         source_key = f"{base}.source" if origin is None else where
         source_path = _resolve_in_project(root, raw["source"])
         if not source_path.exists():
-            problems.add(source_key, f"file not found: {raw['source']}")
-            source_path = None
+            if output_path is None or not (output_path / STAMP_NAME).is_file():
+                problems.add(source_key, f"file not found: {raw['source']}")
+                source_path = None
+            # else: an sdist that ships the converted output without its source; the plan stage uses the output
         elif values["format"] is None and (source_path.is_dir() or source_path.suffix.lower() not in KERAS_SUFFIXES):
             values["format"] = "graph"  # anything but a Keras file (a SavedModel directory) can only be a graph model
         if source_path is None:
@@ -573,18 +613,6 @@ def _parse_model(
                     f"{raw['source']} is not a Keras model file; expected one of {', '.join(KERAS_SUFFIXES)}",
                 )
                 source_path = None
-
-    output_path: Path | None = None
-    if "output" in raw:
-        output_path = _parse_relative_dir(raw["output"], f"{base}.output", root, problems)
-    elif output_dir is not None:
-        output_path = output_dir / name
-    elif not defaults.get("_output_dir_reported"):
-        problems.add(
-            f"{base}.output",
-            "no output directory: set output-dir on the hook table (e.g. output-dir = \"src/mypkg/web_models\") "
-            "or output on the model; it can only be guessed when the wheel ships exactly one top-level package",
-        )
 
     model_format = values["format"] or "layers"
     if model_format == "layers":
@@ -635,6 +663,8 @@ def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_forma
     if model_format == "graph":
         for key in GRAPH_OPTION_KEYS:
             options[key] = values[key]
+    if values.get("reader", DEFAULT_READER) != DEFAULT_READER:
+        options["reader"] = values["reader"]
     if values.get("quantize"):
         options["quantize"] = values["quantize"]
     if metadata:
