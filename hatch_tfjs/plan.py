@@ -17,6 +17,7 @@ from typing import Any
 
 from hatch_tfjs import __version__
 from hatch_tfjs.config import STAMP_NAME, ModelSpec
+from hatch_tfjs.atomic import recover
 
 STAMP_VERSION = 1
 CONVERTER = f"hatch-tfjs {__version__}"
@@ -108,6 +109,7 @@ class ModelPlan:
 
 
 def plan_model(spec: ModelSpec, *, force: bool = False) -> ModelPlan:
+    recover(spec.output)  # finish or undo what a killed build left (backup, staging dirs) before judging
     stamp = read_stamp(spec.output)
     if not spec.source.exists():
         if stamp is not None and _files_intact(spec.output, stamp):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from hatch_tfjs.neutral import Weight
-from hatch_tfjs.write.atomic import replace_directory
+from hatch_tfjs.atomic import replace_directory
 from hatch_tfjs.write.model_json import dump_model_json, graph_model_json, layers_model_json
 from hatch_tfjs.write.quantize import QuantizationPlan, QuantizationStats, encode_weight_for_plan
 from hatch_tfjs.write.shards import WeightEntry, encode_weight, write_weight_shards

@@ -42,14 +42,25 @@ def replace_directory(output: Path) -> Iterator[Path]:
         for path in staging.iterdir():
             _fsync_file(path)
         staging.chmod(0o755)
+        _crash_point("staged")
         backup = _backup_path(output)
         if output.exists():
             os.replace(output, backup)
+        _crash_point("swapping")
         os.replace(staging, output)
         shutil.rmtree(backup, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _crash_point(name: str) -> None:
+    """Fault injection for the crash-safety tests: ``HATCH_TFJS_TEST_KILL_AT=<name>`` makes the process SIGKILL itself
+    here, exactly as a build killed at that moment would die (no cleanup handlers run)."""
+    if os.environ.get("HATCH_TFJS_TEST_KILL_AT") == name:
+        import signal
+
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 def _fsync_file(path: Path) -> None:
