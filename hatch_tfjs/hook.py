@@ -114,6 +114,7 @@ class TfjsBuildHook(BuildHookInterface):
 
         if env_flag("HATCH_TFJS_SKIP"):
             self._use_existing(settings)
+            self._write_index(settings, artifacts)
             return
 
         from hatch_tfjs.lock import project_lock
@@ -123,6 +124,22 @@ class TfjsBuildHook(BuildHookInterface):
 
         with project_lock(settings.root, on_wait=waiting):
             self._convert_stale(settings)
+            self._write_index(settings, artifacts)
+
+    def _write_index(self, settings: HookSettings, artifacts: list[str]) -> None:
+        """``<output-dir>/index.json`` for ``hatch_tfjs.runtime`` (see index.py), shipped like the model outputs."""
+        from hatch_tfjs.index import write_index_for_build
+
+        try:
+            index, message = write_index_for_build(settings, self._wheel_packages())
+        except HatchTfjsError as exc:
+            self.app.abort(f"tfjs: {exc}")
+            raise
+        if index is None:
+            self.app.display_warning(f"tfjs: {message}")
+            return
+        artifacts.append(f"/{index.as_posix()}")
+        self.app.display_debug(f"tfjs: {message}", level=1)
 
     def _use_existing(self, settings: HookSettings) -> None:
         missing = [spec for spec in settings.models if not (spec.output / "model.json").is_file()]
@@ -180,3 +197,9 @@ class TfjsBuildHook(BuildHookInterface):
             if spec.output.is_dir():
                 shutil.rmtree(spec.output)
                 self.app.display_info(f"tfjs: removed {spec.output_rel}/")
+        from hatch_tfjs.index import INDEX_NAME, index_directory
+
+        index_dir = index_directory(settings.output_dir, [s.output for s in settings.models], settings.root, None)
+        if index_dir is not None and (index_dir / INDEX_NAME).is_file():
+            (index_dir / INDEX_NAME).unlink()
+            self.app.display_info(f"tfjs: removed {(index_dir / INDEX_NAME).relative_to(settings.root).as_posix()}")
