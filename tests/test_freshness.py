@@ -1,0 +1,262 @@
+"""Fast, reproducible, crash-safe builds: freshness stamps, switches, locks and killed conversions, through real
+hatchling builds of a copy of sample_project."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from hatch_tfjs.config import STAMP_NAME
+
+SAMPLE = REPO / "sample_project"
+MODELS = ("digits", "iris")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    tree = tmp_path / "proj"
+    shutil.copytree(SAMPLE, tree, ignore=shutil.ignore_patterns("dist", "web_models", "__pycache__"))
+    return tree
+
+
+def out_dir(project: Path, name: str) -> Path:
+    return project / "src" / "sample_app" / "web_models" / name
+
+
+def blocker_env(tmp_path: Path) -> dict[str, str]:
+    """An environment in which `import tensorflow` / `import keras` fail, in the build and in its workers."""
+    block = tmp_path / "block_tf"
+    block.mkdir(exist_ok=True)
+    (block / "sitecustomize.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+            class _Block:
+                def find_spec(self, name, path=None, target=None):
+                    if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
+                        raise ImportError(f"{name} is blocked by the test")
+                    return None
+            sys.meta_path.insert(0, _Block())
+            """
+        )
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(block), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def hatchling(project: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", *args], cwd=project, env=env, capture_output=True, text=True
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"hatchling build {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def snapshot(project: Path) -> dict[str, tuple[tuple[int, int], str]]:
+    """((inode, mtime), sha256) of every output file: a rewrite changes them even when the bytes are the same."""
+    files = {}
+    for name in MODELS:
+        for path in sorted(out_dir(project, name).iterdir()):
+            stat = path.stat()
+            files[f"{name}/{path.name}"] = ((stat.st_ino, stat.st_mtime_ns), hashlib.sha256(path.read_bytes()).hexdigest())
+    return files
+
+
+def age_outputs(project: Path) -> None:
+    """Date every output file back to 1970, so that any rewrite shows in its mtime."""
+    for name in MODELS:
+        for path in out_dir(project, name).iterdir():
+            os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+
+
+def test_rebuild_of_fresh_models_converts_nothing_and_imports_no_tensorflow(project, tmp_path):
+    first = hatchling(project, "-t", "wheel")
+    assert "tfjs: 2 models converted" in first.stderr + first.stdout
+    age_outputs(project)
+    before = snapshot(project)
+
+    again = hatchling(project, "-t", "wheel", "-d", "dist2", env=blocker_env(tmp_path))
+
+    output = again.stdout + again.stderr
+    assert "tfjs: 2 models up to date" in output
+    assert "converting" not in output
+    assert snapshot(project) == before
+    with zipfile.ZipFile(next((project / "dist2").glob("*.whl"))) as zf:
+        assert "sample_app/web_models/iris/model.json" in zf.namelist()
+
+
+def test_changed_source_option_or_converter_reconverts_only_that_model(project):
+    hatchling(project, "-t", "wheel")
+    base = snapshot(project)
+
+    # An unrelated file changes: nothing converts.
+    (project / "README.md").write_text("changed\n")
+    assert "2 models up to date" in hatchling(project, "-t", "wheel").stderr
+
+    # An option of one model changes.
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("shard-size = 16384", "shard-size = 8192"))
+    output = hatchling(project, "-t", "wheel").stderr
+    assert "converting 1 model to TensorFlow.js (1 up to date)" in output
+    assert "tfjs: digits:" in output
+    after_option = snapshot(project)
+    assert {k: v for k, v in after_option.items() if k.startswith("iris/")} == {k: v for k, v in base.items() if k.startswith("iris/")}
+    assert len([k for k in after_option if k.startswith("digits/group1-")]) == 3
+
+    # The source of the other one changes (same bytes appended: the content hash differs).
+    source = project / "models" / "iris.keras"
+    import zipfile as zipmod
+
+    with zipmod.ZipFile(source, "a") as zf:
+        zf.writestr("extra.txt", "a change to the file, not to the model")
+    output = hatchling(project, "-t", "wheel").stderr
+    assert "converting 1 model to TensorFlow.js (1 up to date)" in output and "tfjs: iris:" in output
+
+    # The converter's version changes (as recorded in the stamp).
+    stamp_path = out_dir(project, "iris") / STAMP_NAME
+    stamp = json.loads(stamp_path.read_text())
+    stamp["converter"] = "hatch-tfjs 0.0.1"
+    stamp_path.write_text(json.dumps(stamp))
+    output = hatchling(project, "-t", "wheel").stderr
+    assert "converting 1 model to TensorFlow.js (1 up to date)" in output and "tfjs: iris:" in output
+
+
+def test_stamp_has_no_timestamps_or_absolute_paths(project):
+    hatchling(project, "-t", "wheel")
+    text = (out_dir(project, "iris") / STAMP_NAME).read_text()
+    stamp = json.loads(text)
+    assert str(project) not in text and str(REPO) not in text
+    assert stamp["source"] == {"path": "models/iris.keras", "sha256": hashlib.sha256((project / "models/iris.keras").read_bytes()).hexdigest()}
+    assert set(stamp) == {"stamp_version", "converter", "key", "source", "options", "files"}
+
+
+def test_two_checkouts_give_byte_identical_outputs_and_wheels(project, tmp_path):
+    other = tmp_path / "other_checkout"
+    shutil.copytree(project, other)
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
+    hatchling(project, "-t", "wheel", env=env)
+    hatchling(other, "-t", "wheel", env=env)
+    for name in MODELS:
+        for path in out_dir(project, name).iterdir():
+            assert path.read_bytes() == (out_dir(other, name) / path.name).read_bytes(), path.name
+    wheel_a = next((project / "dist").glob("*.whl")).read_bytes()
+    wheel_b = next((other / "dist").glob("*.whl")).read_bytes()
+    assert wheel_a == wheel_b
+    # Forced reconversion in the same checkout reproduces the same bytes too.
+    before = {k: v[1] for k, v in snapshot(project).items()}
+    hatchling(project, "-t", "wheel", "-d", "dist3", env=dict(env, HATCH_TFJS_FORCE="1"))
+    assert {k: v[1] for k, v in snapshot(project).items()} == before
+    assert next((project / "dist3").glob("*.whl")).read_bytes() == wheel_a
+
+
+def test_force_reconverts_and_skip_uses_what_is_there(project):
+    hatchling(project, "-t", "wheel")
+    age_outputs(project)
+    forced = hatchling(project, "-t", "wheel", env=dict(os.environ, HATCH_TFJS_FORCE="1"))
+    assert "tfjs: 2 models converted" in forced.stderr
+    assert all(v[0][1] != 1_000_000_000 for v in snapshot(project).values())
+
+    (project / "models" / "iris.keras").write_bytes(b"not a model any more")
+    skipped = hatchling(project, "-t", "wheel", env=dict(os.environ, HATCH_TFJS_SKIP="1"))
+    assert "HATCH_TFJS_SKIP is set; shipping the 2 existing model outputs" in skipped.stderr
+
+    shutil.rmtree(out_dir(project, "iris"))
+    failed = hatchling(project, "-t", "wheel", env=dict(os.environ, HATCH_TFJS_SKIP="1"), check=False)
+    assert failed.returncode != 0
+    assert "HATCH_TFJS_SKIP is set but 1 model output is missing: 'iris' (src/sample_app/web_models/iris/model.json)" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+def test_clean_removes_the_outputs(project):
+    hatchling(project, "-t", "wheel")
+    assert out_dir(project, "iris").is_dir()
+    hatchling(project, "--clean-only")
+    assert not out_dir(project, "iris").exists() and not out_dir(project, "digits").exists()
+
+
+def test_sdist_without_sources_builds_wheel_from_shipped_outputs(project, tmp_path):
+    hatchling(project, "-t", "sdist")
+    (sdist,) = (project / "dist").glob("*.tar.gz")
+    import tarfile
+
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    root = next((tmp_path / "unpacked").iterdir())
+    shutil.rmtree(root / "models")  # an sdist that ships the outputs but not the source models
+    proc = hatchling(root, "-t", "wheel", env=blocker_env(tmp_path))
+    assert "tfjs: 2 models up to date" in proc.stderr
+    with zipfile.ZipFile(next((root / "dist").glob("*.whl"))) as zf:
+        assert {"sample_app/web_models/iris/model.json", "sample_app/web_models/digits/model.json"} <= set(zf.namelist())
+
+
+def convert_in_worker(spec_json: dict, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hatch_tfjs.worker"], input=json.dumps([spec_json]), capture_output=True, text=True, env=env
+    )
+
+
+@pytest.mark.parametrize("kill_at", ["staged", "swapping"])
+def test_killed_conversion_leaves_old_or_new_output_and_next_build_succeeds(project, kill_at, tfjs):
+    from hatch_tfjs.config import ModelSpec
+
+    hatchling(project, "-t", "wheel")
+    old = {k: v[1] for k, v in snapshot(project).items() if k.startswith("digits/")}
+    spec = ModelSpec(
+        name="digits", source=project / "models" / "digits.h5", output=out_dir(project, "digits"), root=project, shard_size=4096
+    )
+
+    proc = convert_in_worker(spec.to_json(), dict(os.environ, HATCH_TFJS_TEST_KILL_AT=kill_at))
+
+    assert proc.returncode == -9  # really killed, at that point
+    web_models = out_dir(project, "digits").parent
+    leftovers = sorted(p.name for p in web_models.iterdir())
+    if kill_at == "staged":
+        # Killed before the swap: the old output is intact and current.
+        assert {k: v[1] for k, v in snapshot(project).items() if k.startswith("digits/")} == old
+    else:
+        # Killed between the two renames: the old output waits as a backup, the new one in staging.
+        assert "digits" not in leftovers and ".digits.tfjs-old" in leftovers
+
+    # The next build recovers, sees the old output fresh, and ships a working model; nothing half-written remains.
+    output = hatchling(project, "-t", "wheel", "-d", "dist-after").stderr
+    assert "tfjs: 2 models up to date" in output
+    assert sorted(p.name for p in web_models.iterdir() if p.is_dir()) == ["digits", "iris"]
+    assert not [p.name for p in web_models.iterdir() if p.name.startswith(".")]
+    assert {k: v[1] for k, v in snapshot(project).items() if k.startswith("digits/")} == old
+    import numpy as np
+
+    got, _ = tfjs.run(out_dir(project, "digits"), [np.zeros((1, 8, 8, 1), dtype="float32")])
+    assert got[0].shape == (1, 10)
+
+
+def test_two_builds_at_once_serialize_on_the_lock(project):
+    env = dict(os.environ, HATCH_TFJS_FORCE="1")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", f"dist{i}"],
+            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    combined = "".join(o + e for o, e in outputs)
+    assert combined.count("tfjs: 2 models converted") == 2
+    assert "another build of this project is converting models; waiting for it" in combined
+    names = [sorted(zipfile.ZipFile(next((project / f"dist{i}").glob("*.whl"))).namelist()) for i in range(2)]
+    assert names[0] == names[1]
+    web_models = out_dir(project, "iris").parent
+    assert sorted(p.name for p in web_models.iterdir() if p.is_dir()) == ["digits", "iris"]
+    assert not [p.name for p in web_models.iterdir() if p.name.startswith(".")]
