@@ -45,7 +45,7 @@ def translate_and_check(spec: ModelSpec, model: KerasModel) -> tuple[dict[str, A
 def convert_model(spec: ModelSpec) -> ConversionResult:
     """Convert one model and stamp its output (see plan.py). TensorFlow, where needed, is imported in here."""
     source_hash = hash_source(spec.source)  # before reading: a source edited meanwhile is converted again next time
-    result = _convert_layers(spec)
+    result = _convert_graph(spec) if spec.format == "graph" else _convert_layers(spec)
     write_stamp(spec, source_hash, result.files)
     return result
 
@@ -69,6 +69,39 @@ def _convert_layers(spec: ModelSpec) -> ConversionResult:
         weight_count=len(model.weights),
         seconds=round(time.perf_counter() - started, 3),
         notes=notes,
+        weight_bytes=written.weight_bytes,
+        weight_bytes_before=written.weight_bytes_before,
+        quantized_weights=written.quantized_weights,
+        max_abs_error=written.max_abs_error,
+        max_error_weight=written.max_error_weight,
+    )
+
+
+def _convert_graph(spec: ModelSpec) -> ConversionResult:
+    """A SavedModel directory or a Keras file -> TF.js graph model (frozen, optimised, op-checked)."""
+    from hatch_tfjs.read.savedmodel import GraphOptions, read_graph_model
+    from hatch_tfjs.write import graph_model_json
+
+    started = time.perf_counter()
+    graph = read_graph_model(
+        spec.source, model_name=spec.name, source_rel=spec.source_rel, options=GraphOptions.from_spec_options(spec.options)
+    )
+    metadata = {**spec.metadata, **graph.metadata}
+    document = graph_model_json(
+        graph.topology, graph.signature, generated_by=graph.generated_by, metadata=metadata or None, extra=graph.extra
+    )
+    written = write_model_dir(
+        spec.output, document, graph.weights, shard_size=spec.shard_size, quantize=QuantizationPlan.for_spec(spec)
+    )
+    return ConversionResult(
+        name=spec.name,
+        output=spec.output_rel,
+        format=spec.format,
+        files=written.files,
+        total_bytes=written.total_bytes,
+        weight_count=len(graph.weights),
+        seconds=round(time.perf_counter() - started, 3),
+        notes=graph.notes,
         weight_bytes=written.weight_bytes,
         weight_bytes_before=written.weight_bytes_before,
         quantized_weights=written.quantized_weights,

@@ -48,7 +48,9 @@ class TfjsRunner:
         self, model_dir: Path, inputs: list[np.ndarray], *, format: str = "layers", **extra: Any
     ) -> tuple[list[np.ndarray], dict[str, Any]]:
         encoded = [
-            {
+            {"shape": list(a.shape), "dtype": "string", "values": [str(v) for v in a.reshape(-1).tolist()]}
+            if a.dtype.kind in "USO"
+            else {
                 "shape": list(a.shape),
                 "dtype": "int32" if a.dtype.kind in "iu" else "float32",
                 "data": base64.b64encode(

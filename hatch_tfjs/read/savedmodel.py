@@ -30,8 +30,6 @@ from hatch_tfjs.neutral import Weight
 from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.translate.ops import check_ops, op_counts
 
-SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
-CHECKPOINT_SUFFIXES = (".index", ".ckpt", ".meta")
 
 
 @dataclass
@@ -86,47 +84,15 @@ def _source_key(model_name: str) -> str:
     return f"tool.hatch.build.hooks.tfjs.models.{model_name}.source"
 
 
-def check_savedmodel_dir(source: Path, model_name: str) -> None:
+def check_savedmodel_dir(source: Path, model_name: str, shown: str | None = None) -> None:
     """Raise :class:`ModelReadError` unless ``source`` is a SavedModel directory, saying what it is instead."""
-    key = _source_key(model_name)
-    where = f"model '{model_name}' ({key} = {str(source)!r})"
-    if source.is_file():
-        name = source.name
-        if name in SAVED_MODEL_FILES:
-            raise ModelReadError(
-                f"{source}: {where} points at the SavedModel's {name} file; set source to its directory "
-                f"({source.parent.name!r}, the one holding {name} and variables/)"
-            )
-        if source.suffix == ".pb":
-            raise ModelReadError(
-                f"{source}: {where} is a .pb file (a frozen GraphDef), not a SavedModel; export a SavedModel "
-                "directory instead (tf.saved_model.save(module, 'models/<name>') or keras Model.export('models/<name>')) "
-                "and point source at that directory"
-            )
-        if source.suffix in CHECKPOINT_SUFFIXES or ".data-" in name or name == "checkpoint":
-            raise ModelReadError(
-                f"{source}: {where} is a TensorFlow checkpoint (weights only, no graph), not a SavedModel; "
-                "export a SavedModel directory (tf.saved_model.save(module, 'models/<name>') or "
-                "keras Model.export('models/<name>')) and point source at that directory"
-            )
-        raise ModelReadError(
-            f"{source}: {where} is not a SavedModel directory or a Keras file (.keras, .h5); point source at a "
-            "SavedModel directory (with saved_model.pb) or a Keras model file"
-        )
-    if not any((source / f).is_file() for f in SAVED_MODEL_FILES):
-        entries = sorted(p.name + ("/" if p.is_dir() else "") for p in source.iterdir()) if source.is_dir() else []
-        listing = ", ".join(entries[:10]) + (" ..." if len(entries) > 10 else "") if entries else "nothing"
-        hint = "export one with tf.saved_model.save(module, dir) or keras Model.export(dir)"
-        if "checkpoint" in entries or any(e.endswith(".index") for e in entries):
-            hint = "it holds a TensorFlow checkpoint (weights only); " + hint
-        elif "model.json" in entries:
-            hint = "it already holds a TF.js model (model.json); point source at the model it was converted from"
-        elif any(e.endswith((".keras", ".h5")) for e in entries):
-            keras_file = next(e for e in entries if e.endswith((".keras", ".h5")))
-            hint = f"it holds a Keras file; set source to {str(source / keras_file)!r}"
-        raise ModelReadError(
-            f"{source}: {where} is a directory without saved_model.pb, so not a SavedModel (it holds {listing}); {hint}"
-        )
+    from hatch_tfjs.config import graph_source_problem
+
+    problem = graph_source_problem(source, shown or str(source))
+    if problem is None and source.is_file():
+        problem = f"{shown or source} is a Keras file, not a SavedModel directory"
+    if problem:
+        raise ModelReadError(f"model '{model_name}' ({_source_key(model_name)}): {problem}")
 
 
 def _saved_model_tag_sets(tf: Any, source: Path) -> list[list[str]]:
@@ -136,26 +102,26 @@ def _saved_model_tag_sets(tf: Any, source: Path) -> list[list[str]]:
     return [list(mg.meta_info_def.tags) for mg in saved_model.meta_graphs]
 
 
-def load_saved_model_function(source: Path, model_name: str, options: GraphOptions) -> tuple[Any, Any]:
+def load_saved_model_function(source: Path, model_name: str, options: GraphOptions, shown: str | None = None) -> tuple[Any, Any]:
     """``(loaded object, concrete function)`` of the requested signature, with clear errors for bad keys."""
     tf = _tf()
-    check_savedmodel_dir(source, model_name)
+    check_savedmodel_dir(source, model_name, shown)
     base = f"tool.hatch.build.hooks.tfjs.models.{model_name}"
     try:
         tag_sets = _saved_model_tag_sets(tf, source)
     except Exception as exc:  # noqa: BLE001 - a corrupt file
-        raise ModelReadError(f"{source}: model '{model_name}': TensorFlow cannot parse this SavedModel: {exc}") from exc
+        raise ModelReadError(f"{shown or source}: model '{model_name}': TensorFlow cannot parse this SavedModel: {exc}") from exc
     if sorted(options.tags) not in [sorted(t) for t in tag_sets]:
         available = "; ".join(repr(t) for t in tag_sets) or "none"
         raise ModelReadError(
-            f"{source}: model '{model_name}': no MetaGraph with tags {list(options.tags)!r} (set by {base}.tags); "
+            f"{shown or source}: model '{model_name}': no MetaGraph with tags {list(options.tags)!r} (set by {base}.tags); "
             f"the SavedModel has tag sets: {available}; set tags to one of them"
         )
     try:
         loaded = tf.saved_model.load(str(source), tags=list(options.tags))
     except Exception as exc:  # noqa: BLE001 - TF raises many types for unreadable SavedModels
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelReadError(f"{source}: model '{model_name}': TensorFlow could not load this SavedModel: {message}") from exc
+        raise ModelReadError(f"{shown or source}: model '{model_name}': TensorFlow could not load this SavedModel: {message}") from exc
     signatures = dict(getattr(loaded, "signatures", {}) or {})
     if options.signature not in signatures:
         available = ", ".join(repr(s) for s in sorted(signatures)) or "none"
@@ -165,7 +131,7 @@ def load_saved_model_function(source: Path, model_name: str, options: GraphOptio
             else "save it with a signature: tf.saved_model.save(module, dir, signatures=module.__call__) or keras Model.export(dir)"
         )
         raise ModelReadError(
-            f"{source}: model '{model_name}': the SavedModel has no signature {options.signature!r} "
+            f"{shown or source}: model '{model_name}': the SavedModel has no signature {options.signature!r} "
             f"({base}.signature); signatures it has: {available}; {fix}"
         )
     return loaded, signatures[options.signature]
@@ -188,8 +154,8 @@ def _rnn_layers(model: Any, keras: Any) -> list[Any]:
     return found
 
 
-def keras_serving_function(source: Path, model_name: str, options: GraphOptions) -> tuple[Any, Any, list[str]]:
-    """``(model, concrete function, notes)`` for a Keras file: the model's inference call traced as a tf.function.
+def keras_serving_function(source: Path, model_name: str, options: GraphOptions) -> tuple[Any, Any, list[str], list[str]]:
+    """``(model, concrete function, notes, output keys)`` for a Keras file: the model's inference call traced as a tf.function.
 
     RNN layers whose sequence length is static are unrolled (``layer.unroll = True``), so the graph has no While loop.
     """
@@ -230,16 +196,19 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
     specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name.split(":")[0].split("/")[0]) for t in model.inputs]
     output_names = list(getattr(model, "output_names", []) or [])
 
+    keys: list[str] = []
+
     def serve(*args: Any) -> Any:
         outputs = model(list(args) if len(args) > 1 else args[0], training=False)
-        flat = list(outputs.values()) if isinstance(outputs, dict) else outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        keys = list(outputs.keys()) if isinstance(outputs, dict) else (
-            output_names if len(output_names) == len(flat) else [f"output_{i}" for i in range(len(flat))]
-        )
-        return {k: tf.identity(v, name=k) for k, v in zip(keys, flat)}
+        if isinstance(outputs, dict):  # flattened in sorted key order, as TF flattens dicts
+            keys[:] = sorted(outputs)
+            return {k: tf.identity(outputs[k], name=k) for k in keys}
+        flat = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        keys[:] = output_names if len(output_names) == len(flat) else [f"output_{i}" for i in range(len(flat))]
+        return [tf.identity(v, name=k) for k, v in zip(keys, flat)]
 
     concrete = tf.function(serve).get_concrete_function(*specs)
-    return model, concrete, notes
+    return model, concrete, notes, list(keys)
 
 
 # --- freezing ---------------------------------------------------------------------------------------------------------
@@ -270,7 +239,7 @@ def _input_keys(concrete: Any, tf: Any) -> list[str]:
         return []
 
 
-def freeze(concrete: Any, options: GraphOptions) -> Frozen:
+def freeze(concrete: Any, options: GraphOptions, output_keys: list[str] | None = None) -> Frozen:
     tf = _tf()
     from tensorflow.python.framework import convert_to_constants
 
@@ -310,7 +279,7 @@ def freeze(concrete: Any, options: GraphOptions) -> Frozen:
         handle = placeholder_to_capture.get(spec.tensor)
         resolved.append((spec, handle))
 
-    out_keys = _structured_keys(concrete, tf)
+    out_keys = output_keys or _structured_keys(concrete, tf)
     outputs = []
     for key, tensor in zip(out_keys, frozen_fn.outputs):
         dtype_name = tensor.dtype.name
@@ -509,12 +478,13 @@ def read_graph_model(source: Path, *, model_name: str, source_rel: str, options:
     tf = _tf()
     notes: list[str] = []
     keepalive: Any
+    output_keys: list[str] | None = None
     if source.is_file() and source.suffix.lower() in (".keras", ".h5", ".hdf5"):
-        keepalive, concrete, notes = keras_serving_function(source, model_name, options)
+        keepalive, concrete, notes, output_keys = keras_serving_function(source, model_name, options)
     else:
-        keepalive, concrete = load_saved_model_function(source, model_name, options)
+        keepalive, concrete = load_saved_model_function(source, model_name, options, source_rel)
 
-    frozen = freeze(concrete, options)
+    frozen = freeze(concrete, options, output_keys)
     initializer = build_initializer(frozen, keepalive, model_name, source_rel, options)
     data, report = optimize(frozen, options)
 

@@ -1,6 +1,7 @@
 // Loads TF.js models from disk the way a browser would (model.json, then its shards by manifest) and runs them.
 // Protocol: one JSON request per line on stdin, one JSON answer per line on stdout.
-//   {"id", "dir", "format": "layers"|"graph", "inputs": [{"shape", "dtype", "data"(base64)}], "outputs"?: [names]}
+//   {"id", "dir", "format": "layers"|"graph", "inputs": [{"shape", "dtype", "data"(base64) | "values"(strings)}],
+//    "outputs"?: [names], "input_names"?: [names], "predict"?: bool}
 //   -> {"id", "ok": true, "outputs": [{"shape", "dtype", "data"(base64)}], "metadata", "info"} | {"id", "ok": false, "error"}
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
@@ -33,6 +34,7 @@ function handlerFor(dir) {
 }
 
 function toTensor(input) {
+  if (input.dtype === 'string') return tf.tensor(input.values, input.shape, 'string');
   const bytes = Buffer.from(input.data, 'base64');
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const dtype = input.dtype || 'float32';
@@ -55,7 +57,8 @@ async function handle(req) {
         feed = {};
         req.input_names.forEach((n, i) => { feed[n] = inputs[i]; });
       }
-      let out = await model.executeAsync(feed, req.outputs);
+      // "predict": GraphModel.predictAsync, which names outputs by userDefinedMetadata.structuredOutputKeys.
+      let out = req.predict ? await model.predictAsync(feed) : await model.executeAsync(feed, req.outputs);
       let names = null;
       if (!Array.isArray(out) && !(out instanceof tf.Tensor)) { names = Object.keys(out).sort(); out = names.map((k) => out[k]); }
       const outs = Array.isArray(out) ? out : [out];

@@ -1,0 +1,257 @@
+"""Graph models (format = "graph"): SavedModels and Keras files converted, optimised, op-checked, and run in real
+TF.js 4.22 (loadGraphModel + executeAsync) against TensorFlow."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import graph_zoo
+import numpy as np
+import pytest
+from conftest import assert_parity
+
+from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.convert import convert_model
+from hatch_tfjs.errors import HatchTfjsError, ModelReadError, UnsupportedModelError
+
+GRAPH_OPTIONS = {"signature": "serving_default", "tags": ["serve"], "strip-debug-ops": True, "control-flow-v2": False,
+                 "structured-outputs": False}
+
+
+@pytest.fixture(scope="session")
+def graph_cases(tmp_path_factory) -> dict[str, graph_zoo.GraphCase]:
+    """Every graph-zoo model built, saved and run by TensorFlow once per session."""
+    directory = tmp_path_factory.mktemp("graph_zoo")
+    cases = {}
+    for seed, name in enumerate(graph_zoo.KERAS_BUILDERS):
+        cases[name], _ = graph_zoo.build_keras_case(name, directory, seed)
+    cases["vocab"] = graph_zoo.build_table_module(directory)
+    return cases
+
+
+@pytest.fixture(scope="session")
+def converted(graph_cases, tmp_path_factory):
+    """Convert a case once per (name, options) and remember the result."""
+    out_root = tmp_path_factory.mktemp("graph_out")
+    done: dict = {}
+
+    def get(name: str, **options):
+        key = (name, tuple(sorted(options.items())))
+        if key not in done:
+            case = graph_cases[name]
+            spec = ModelSpec(
+                name=name, source=case.source, output=out_root / f"{name}-{len(done)}", root=case.source.parent,
+                format="graph", options={**GRAPH_OPTIONS, **options},
+            )
+            result = convert_model(spec)
+            done[key] = (spec, result, json.loads((spec.output / "model.json").read_text()))
+        return done[key]
+
+    return get
+
+
+def _fused_ops(node: dict) -> list[str]:
+    return [base64.b64decode(s).decode() for s in node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])]
+
+
+def _ops(document: dict) -> set[str]:
+    ops = {n["op"] for n in document["modelTopology"]["node"]}
+    for function in document["modelTopology"].get("library", {}).get("function", []):
+        ops |= {n["op"] for n in function.get("nodeDef", [])}
+    return ops
+
+
+PARITY_CASES = ["mlp", "two_input_cnn", "conv_bn", "depthwise", "prelu", "lstm", "lstm_keras", "gru", "bilstm",
+                "simple_rnn", "lambda", "custom"]
+
+
+@pytest.mark.parametrize("name", PARITY_CASES)
+def test_graph_model_matches_tensorflow_in_tfjs(name, graph_cases, converted, tfjs):
+    case = graph_cases[name]
+    spec, result, document = converted(name)
+
+    assert document["format"] == "graph-model"
+    assert sorted(p.name for p in spec.output.iterdir() if not p.name.startswith(".")) == sorted(result.files)
+    kwargs = {"input_names": case.input_names} if case.input_names else {}
+    if case.input_names:
+        assert sorted(document["signature"]["inputs"]) == sorted(case.input_names)
+    got, _ = tfjs.run(spec.output, case.inputs, format="graph", **kwargs)
+    assert_parity(got, case.expected)
+    # Every Const value lives in the shards, none in the topology.
+    for node in document["modelTopology"]["node"]:
+        if node["op"] == "Const":
+            assert set(node["attr"]["value"]["tensor"]) <= {"dtype", "tensorShape"}
+
+
+def test_conv_batch_norm_is_folded_into_fused_kernels(converted):
+    _, _, document = converted("conv_bn")
+    ops = _ops(document)
+    assert not {op for op in ops if "BatchNorm" in op}, ops
+    assert "_FusedConv2D" in ops
+    assert "_FusedMatMul" in ops or "MatMul" in ops
+    # BatchNormalization left no Mul/Rsqrt behind: the scale went into the filters.
+    assert not ops & {"Mul", "Rsqrt", "Sub"}, ops
+
+
+def test_depthwise_relu6_becomes_one_fused_kernel(converted):
+    _, _, document = converted("depthwise")
+    nodes = [n for n in document["modelTopology"]["node"] if n["op"] == "FusedDepthwiseConv2dNative"]
+    assert len(nodes) == 2
+    assert [_fused_ops(n) for n in nodes] == [["BiasAdd", "Relu6"], ["BiasAdd", "Relu6"]]
+    assert "DepthwiseConv2dNative" not in _ops(document) and "Relu6" not in _ops(document)
+
+
+def test_prelu_is_fused(converted):
+    _, _, document = converted("prelu")
+    ops = _ops(document)
+    assert "Neg" not in ops, ops
+    fused = {n["op"]: _fused_ops(n) for n in document["modelTopology"]["node"] if _fused_ops(n)}
+    # Conv2D + bias + PReLU and MatMul + bias + PReLU each became one kernel.
+    assert fused == {"_FusedConv2D": ["BiasAdd", "Prelu"], "_FusedMatMul": ["BiasAdd", "Prelu"]}, fused
+
+
+def test_rnn_from_savedmodel_keeps_lowered_loop_and_runs(converted):
+    """A Keras 3 LSTM export has a While loop; lowered to Switch/Merge it must still run (see test above)."""
+    _, result, document = converted("lstm")
+    ops = _ops(document)
+    assert {"Enter", "Exit", "Merge", "Switch", "NextIteration"} <= ops
+    assert not ops & {"While", "StatelessWhile"}
+    _, result_keras, document_keras = converted("lstm_keras")
+    assert not _ops(document_keras) & {"Enter", "While", "StatelessWhile"}  # unrolled from the Keras file
+    assert any("unrolled" in note for note in result_keras.notes)
+
+
+def test_structured_outputs_are_named_in_tfjs(graph_cases, converted, tfjs):
+    case = graph_cases["named_outputs"]
+    spec, _, document = converted("named_outputs", **{"structured-outputs": True})
+    assert document["userDefinedMetadata"]["structuredOutputKeys"] == ["label", "score"]
+    assert list(document["signature"]["outputs"]) == ["label", "score"]
+    got, answer = tfjs.run(spec.output, case.inputs, format="graph", predict=True)
+    assert answer["names"] == ["label", "score"]
+    assert_parity(got, case.expected)
+
+    spec_plain, _, plain = converted("named_outputs")
+    assert "userDefinedMetadata" not in plain
+    got, answer = tfjs.run(spec_plain.output, case.inputs, format="graph", predict=True)
+    assert answer["names"] is None  # a plain array without structured-outputs
+    assert_parity(got, case.expected)
+
+
+def test_hash_table_module_runs_with_its_initializer(graph_cases, converted, tfjs):
+    case = graph_cases["vocab"]
+    spec, _, document = converted("vocab")
+    init_ops = {n["op"] for n in document["modelInitializer"]["node"]}
+    assert {"HashTableV2", "LookupTableImportV2"} <= init_ops
+    (init_out,) = document["initializerSignature"]["outputs"].values()
+    resource_inputs = [v for v in document["signature"]["inputs"].values() if v["dtype"] == "DT_RESOURCE"]
+    assert [r["resourceId"] for r in resource_inputs] == [init_out["resourceId"]]
+    assert "LookupTableFindV2" in _ops(document)
+    got, _ = tfjs.run(spec.output, case.inputs, format="graph", input_names=["words"])
+    assert_parity([g.astype(e.dtype) for g, e in zip(got, case.expected)], case.expected)
+    assert got[0].tolist() == [1, -1, 3, 0, 2]
+
+
+def test_control_flow_v2_keeps_functional_loop(converted):
+    _, _, document = converted("lstm", **{"control-flow-v2": True})
+    ops = _ops(document)
+    assert ops & {"While", "StatelessWhile"}
+    assert not ops & {"Enter", "Exit", "Merge"}
+
+
+# --- the op check -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def gelu_savedmodel(tmp_path_factory):
+    import tensorflow as tf
+    from tensorflow.python.framework import convert_to_constants
+
+    directory = tmp_path_factory.mktemp("gelu")
+    model = graph_zoo._exact_gelu()
+    source = directory / "gelu"
+    model.export(str(source), verbose=False)
+    # The nodes TensorFlow itself creates for Erfc, found independently of the converter.
+    loaded = tf.saved_model.load(str(source))
+    function = loaded.signatures["serving_default"]
+    frozen = convert_to_constants.convert_variables_to_constants_v2(function).graph.as_graph_def()
+    return source, sorted(n.name for n in frozen.node if n.op == "Erfc")
+
+
+def test_unsupported_op_fails_with_op_node_and_hint(gelu_savedmodel, tmp_path):
+    source, erfc_nodes = gelu_savedmodel
+    assert erfc_nodes
+    spec = ModelSpec(name="gelu", source=source, output=tmp_path / "gelu", root=source.parent, format="graph",
+                     options=dict(GRAPH_OPTIONS))
+    with pytest.raises(UnsupportedModelError) as info:
+        convert_model(spec)
+    message = str(info.value)
+    assert "model 'gelu' (gelu) cannot be converted to a TF.js graph model" in message
+    assert "op Erfc (not in TF.js 4.22.0) used by " in message
+    for node in erfc_nodes:
+        assert node in message
+    assert "approximate=True" in message
+    assert not (tmp_path / "gelu").exists()  # nothing half-written
+
+
+# --- errors -----------------------------------------------------------------------------------------------------------
+
+
+def _spec(source: Path, tmp_path: Path, **options) -> ModelSpec:
+    return ModelSpec(name="m", source=source, output=tmp_path / "out", root=tmp_path, format="graph",
+                     options={**GRAPH_OPTIONS, **options})
+
+
+def test_missing_signature_lists_the_ones_there(graph_cases, tmp_path):
+    source = graph_cases["two_input_cnn"].source
+    with pytest.raises(ModelReadError) as info:
+        convert_model(_spec(source, tmp_path, signature="predict"))
+    message = str(info.value)
+    assert "model 'm'" in message and "no signature 'predict'" in message
+    assert "tool.hatch.build.hooks.tfjs.models.m.signature" in message
+    assert "'serve'" in message and "'serving_default'" in message  # what Model.export writes
+
+
+def test_missing_tags_lists_the_tag_sets(graph_cases, tmp_path):
+    with pytest.raises(ModelReadError) as info:
+        convert_model(_spec(graph_cases["lambda"].source, tmp_path, tags=["train"]))
+    assert "no MetaGraph with tags ['train']" in str(info.value) and "['serve']" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda d: (d / "frozen.pb").write_bytes(b"\x0a\x00") and d / "frozen.pb", "is a .pb file (a frozen GraphDef), not a SavedModel"),
+        (lambda d: (d / "model.ckpt.index").write_bytes(b"") or d / "model.ckpt.index", "is a TensorFlow checkpoint"),
+        (lambda d: ((d / "ckpt").mkdir(), (d / "ckpt" / "checkpoint").write_text(""), d / "ckpt")[-1], "holds a TensorFlow checkpoint"),
+        (lambda d: ((d / "empty").mkdir(), d / "empty")[-1], "is a directory without saved_model.pb, so not a SavedModel"),
+    ],
+)
+def test_wrong_kind_of_source_is_named(make, expected, tmp_path):
+    source = make(tmp_path)
+    with pytest.raises(ModelReadError) as info:
+        convert_model(_spec(source, tmp_path))
+    message = str(info.value)
+    assert expected in message
+    assert "model 'm'" in message and "models.m.source" in message
+    assert "Model.export" in message or "point source" in message
+    assert isinstance(info.value, HatchTfjsError)
+
+
+def test_saved_model_pb_file_points_to_its_directory(graph_cases, tmp_path):
+    source = graph_cases["lambda"].source / "saved_model.pb"
+    with pytest.raises(ModelReadError) as info:
+        convert_model(_spec(source, tmp_path))
+    assert "set source to its directory" in str(info.value)
+
+
+def test_graph_model_weights_are_float32_and_sharded(converted):
+    spec, result, document = converted("conv_bn")
+    manifest = document["weightsManifest"]
+    assert manifest[0]["paths"] == result.files[1:]
+    dtypes = {w["dtype"] for w in manifest[0]["weights"]}
+    assert dtypes <= {"float32", "int32"}
+    sizes = sum((spec.output / p).stat().st_size for p in manifest[0]["paths"])
+    expected = sum(int(np.prod(w["shape"])) * 4 for w in manifest[0]["weights"])
+    assert sizes == expected
