@@ -186,6 +186,99 @@ def _activations():
     return keras.Model(inp, x, name="activations")
 
 
+def _layer_options():
+    """Options that change a layer's variable list: no bias, no center/scale, depth multipliers, a frozen layer."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, use_bias=False, padding="same")(inp)
+    x = layers.BatchNormalization(center=False)(x)
+    x = layers.Conv2D(4, 1, use_bias=False)(x)
+    frozen = layers.BatchNormalization(scale=False)
+    x = frozen(x)
+    frozen.trainable = False
+    x = layers.DepthwiseConv2D(3, depth_multiplier=3, use_bias=False)(x)
+    x = layers.SeparableConv2D(5, 3, depth_multiplier=2, use_bias=False, padding="same")(x)
+    x = layers.Conv2DTranspose(3, 2, strides=2, use_bias=False)(x)
+    x = layers.PReLU(shared_axes=[1, 2])(x)
+    x = layers.Flatten()(x)
+    x = layers.LayerNormalization(center=False)(x)
+    x = layers.Dense(6, use_bias=False)(x)
+    x = layers.LayerNormalization(scale=False)(x)
+    return keras.Model(inp, layers.Dense(2)(x), name="layer_options")
+
+
+def _rnn_options():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((6, 4))
+    x = layers.SimpleRNN(5, return_sequences=True, use_bias=False)(inp)
+    x = layers.GRU(4, return_sequences=True, reset_after=False, use_bias=False)(x)
+    x = layers.LSTM(3, return_sequences=True, unit_forget_bias=False)(x)
+    x = layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True), merge_mode="mul")(x)
+    x = layers.RNN(layers.GRUCell(3, reset_after=False), return_sequences=True)(x)
+    x = layers.Bidirectional(layers.LSTM(2, use_bias=False), merge_mode="ave")(x)
+    return keras.Model(inp, x, name="rnn_options")
+
+
+def _time_distributed():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((3, 6, 6, 2))
+    x = layers.TimeDistributed(layers.Conv2D(3, 3, activation="relu"))(inp)
+    x = layers.TimeDistributed(layers.BatchNormalization())(x)
+    x = layers.TimeDistributed(layers.Flatten())(x)
+    x = layers.TimeDistributed(layers.Dense(4, use_bias=False))(x)
+    return keras.Model(inp, layers.LSTM(3)(x), name="time_distributed")
+
+
+def _conv3d():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((6, 6, 6, 2))
+    x = layers.Conv3D(3, 3, padding="same", activation="relu")(inp)
+    x = layers.MaxPooling3D(2)(x)
+    x = layers.Conv3D(4, 2, use_bias=False)(x)
+    x = layers.AveragePooling3D(1)(x)
+    x = layers.Flatten()(x)
+    return keras.Model(inp, layers.Dense(2)(x), name="conv3d")
+
+
+def _conv_lstm():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((3, 6, 6, 2))
+    x = layers.ConvLSTM2D(3, 3, padding="same")(inp)
+    x = layers.Flatten()(x)
+    return keras.Model(inp, layers.Dense(2)(x), name="conv_lstm")
+
+
+def _shared_nested():
+    """A nested Sequential called twice (shared), with BatchNormalization before Dense and a frozen layer inside it
+    (the legacy .h5 order lists trainable weights first), feeding a nested functional model.
+
+    (A nested functional model that feeds another layer does not load in TF.js 4.22: "Graph disconnected"; the
+    functional model comes last here, as in ``nested``.)"""
+    import keras
+    from keras import layers
+
+    body = keras.Sequential(
+        [keras.Input((6,)), layers.BatchNormalization(), layers.Dense(5, activation="relu"), layers.Dense(4)], name="body"
+    )
+    body.layers[2].trainable = False
+    tail_in = keras.Input((4,))
+    tail = keras.Model(tail_in, layers.Dense(3)(layers.BatchNormalization()(tail_in)), name="tail")
+    inp = keras.Input((6,))
+    x = layers.Dense(6)(inp)
+    x = layers.Add()([body(x), body(layers.Dense(6)(x))])
+    return keras.Model(inp, tail(x), name="shared_nested")
+
+
 ZOO: dict[str, ZooEntry] = {
     e.name: e
     for e in (
@@ -199,6 +292,12 @@ ZOO: dict[str, ZooEntry] = {
         ZooEntry("nested", _nested, ((5,),)),
         ZooEntry("convolutions", _convolutions, ((10, 10, 3),)),
         ZooEntry("activations", _activations, ((6,),)),
+        ZooEntry("layer_options", _layer_options, ((8, 8, 3),)),
+        ZooEntry("rnn_options", _rnn_options, ((6, 4),)),
+        ZooEntry("time_distributed", _time_distributed, ((3, 6, 6, 2),)),
+        ZooEntry("conv3d", _conv3d, ((6, 6, 6, 2),)),
+        ZooEntry("conv_lstm", _conv_lstm, ((3, 6, 6, 2),)),
+        ZooEntry("shared_nested", _shared_nested, ((6,),)),
     )
 }
 

@@ -332,6 +332,15 @@ def _input_layer(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
     cfg.setdefault("dtype", "float32")
 
 
+def _batch_norm(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    # Keras 2 writes the axis as a one-element list ([3]); TF.js's BatchNormalization reads a number.
+    axis = cfg.get("axis")
+    if isinstance(axis, list) and len(axis) == 1 and isinstance(axis[0], int):
+        cfg["axis"] = axis[0]
+    elif isinstance(axis, list):
+        ctx.problem(where, f"normalizes over several axes {axis}; TF.js's BatchNormalization takes a single axis")
+
+
 def _leaky_relu(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
     if "negative_slope" in cfg:  # Keras 3 name; TF.js keeps the Keras 2 name
         cfg["alpha"] = cfg.pop("negative_slope")
@@ -412,6 +421,7 @@ def _upsampling(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
 
 _SPECIAL = {
     "InputLayer": _input_layer,
+    "BatchNormalization": _batch_norm,
     "LeakyReLU": _leaky_relu,
     "ReLU": _relu,
     "ELU": _elu,
