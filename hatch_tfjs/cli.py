@@ -1,0 +1,383 @@
+"""``hatch-tfjs``: convert one model, check or list a project's models, inspect a converted model.
+
+    hatch-tfjs convert models/clf.keras web_models/clf --quantize uint8
+    hatch-tfjs check [PROJECT]        # configuration + every model converts (into a temporary directory); exit 0/1
+    hatch-tfjs list [PROJECT]         # the models a build makes, and whether each is fresh
+    hatch-tfjs inspect MODEL_DIR      # what a TF.js model directory holds (--json for machines)
+
+User mistakes are reported as clear messages, never tracebacks; ``-v`` adds detail (and the traceback of an internal
+error). Conversions run in worker processes, as in a build: this process never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+from hatch_tfjs import __version__
+from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
+
+PROG = "hatch-tfjs"
+CONVERT_TABLE = "convert"
+_FLAG_FOR_KEY = {
+    "source": "SOURCE",
+    "output": "OUTDIR",
+    "format": "--format",
+    "quantize": "--quantize",
+    "shard-size": "--shard-size",
+    "metadata": "--metadata",
+    "metadata-file": "--metadata",
+    "reader": "--reader",
+}
+
+
+class UsageError(HatchTfjsError):
+    """A command-line argument is wrong."""
+
+
+def _human_bytes(count: int | None) -> str:
+    if count is None:
+        return "?"
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} B"  # pragma: no cover
+
+
+def _shape(shape: list[Any] | None) -> str:
+    if shape is None:
+        return "?"
+    return "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
+
+
+# --- convert ---------------------------------------------------------------------------------------------------------
+
+
+def _quantize_option(values: list[str]) -> Any:
+    if len(values) == 1 and "=" not in values[0]:
+        return values[0]
+    rules: dict[str, list[str]] = {}
+    for value in values:
+        dtype, _, patterns = value.partition("=")
+        rules.setdefault(dtype.strip(), []).extend(p.strip() for p in (patterns or "*").split(",") if p.strip())
+    return rules
+
+
+def _convert_config(args: argparse.Namespace, name: str, root: Path, source: Path, outdir: Path) -> dict[str, Any]:
+    # Absolute paths: messages then show them as the user can find them (root only bounds where files may be).
+    model: dict[str, Any] = {"source": str(source), "output": str(outdir)}
+    if args.format:
+        model["format"] = args.format
+    if args.shard_size is not None:
+        model["shard-size"] = args.shard_size
+    if args.quantize:
+        model["quantize"] = _quantize_option(args.quantize)
+    if args.reader:
+        model["reader"] = args.reader
+    if args.metadata:
+        text = args.metadata.strip()
+        if text.startswith("{"):
+            try:
+                model["metadata"] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"--metadata: not a valid JSON object ({exc.msg} at column {exc.colno}); e.g. "
+                                 "--metadata '{\"labels\": [\"cat\", \"dog\"]}' or --metadata labels.json") from exc
+        else:
+            model["metadata-file"] = str(Path(text).resolve())
+    return {"models": {name: model}}
+
+
+def _cli_problems(exc: ConfigError, name: str) -> str:
+    """Configuration problems in terms of the command line: ``--shard-size: must be ...``."""
+    prefix = re.compile(rf"^{re.escape(CONVERT_TABLE)}\.(?:models\.{re.escape(name)}\.)?([A-Za-z0-9_-]+)")
+    lines = []
+    for problem in exc.problems:
+        match = prefix.match(problem)
+        if match:
+            problem = _FLAG_FOR_KEY.get(match.group(1), match.group(1)) + problem[match.end():]
+        lines.append(f"  - {problem}")
+    count = len(lines)
+    return f"cannot convert: {count} problem{'s' if count != 1 else ''} with the arguments:\n" + "\n".join(lines)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from hatch_tfjs.config import load_settings
+    from hatch_tfjs.workers import convert_in_workers
+
+    source = Path(args.source).resolve()
+    outdir = Path(args.outdir).resolve()
+    if not source.exists():
+        raise UsageError(f"SOURCE {args.source}: file not found")
+    name = args.name or (source.stem if source.is_file() else source.name)
+    anchors = [Path.cwd(), source.parent, outdir.parent]
+    if args.metadata and not args.metadata.strip().startswith("{"):
+        anchors.append(Path(args.metadata).resolve().parent)
+    root = Path(os.path.commonpath([str(a) for a in anchors]))
+    config = _convert_config(args, name, root, source, outdir)
+    try:
+        settings = load_settings(root, config, table=CONVERT_TABLE, wheel_packages=[], source="command line")
+    except ConfigError as exc:
+        raise UsageError(_cli_problems(exc, name)) from None
+    (spec,) = settings.models
+    results = convert_in_workers([spec], jobs=1)
+    result = results[0]
+    print(_result_line(result, str(outdir)))
+    for note in result.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def _result_line(result: Any, where: str) -> str:
+    shards = len(result.files) - 1
+    line = (
+        f"{result.name}: {result.format} model -> {where} "
+        f"({shards} shard{'s' if shards != 1 else ''}, {_human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
+    )
+    if getattr(result, "quantized_weights", 0):
+        line += (
+            f"; quantized {result.quantized_weights} of {result.weight_count} weights, "
+            f"largest absolute weight error {result.max_abs_error:.3g}"
+        )
+    return line
+
+
+# --- check -----------------------------------------------------------------------------------------------------------
+
+
+def _project_header(project: Any) -> str:
+    count = len(project.settings.models)
+    packages = ", ".join(project.packages) or "none found"
+    return f"{project.pyproject}: [{project.table}] is valid: {count} model{'s' if count != 1 else ''}; wheel packages: {packages}"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from hatch_tfjs.project import load_project
+    from hatch_tfjs.workers import convert_in_workers
+
+    project = load_project(args.project)
+    print(_project_header(project))
+    specs = project.settings.models
+    if not specs:
+        print("no models configured: nothing to convert")
+        return 0
+    results: dict[str, Any] = {}
+    failure: str | None = None
+    with tempfile.TemporaryDirectory(prefix="hatch-tfjs-check-") as scratch:
+        # The whole pipeline (read, support check, op check, quantization) runs, but into a scratch directory.
+        trial = [dataclasses.replace(spec, output=Path(scratch) / spec.name) for spec in specs]
+        unconvertible = [spec for spec in specs if not spec.source.exists()]
+        trial = [t for t, spec in zip(trial, specs) if spec.source.exists()]
+        try:
+            convert_in_workers(trial, jobs=project.settings.jobs, on_result=lambda r: results.__setitem__(r.name, r))
+        except ConversionError as exc:
+            failure = str(exc) if args.verbose else str(exc).splitlines()[0] + " (run with -v for details)"
+        except HatchTfjsError as exc:
+            failure = str(exc)
+    width = max(len(spec.name) for spec in specs)
+    for spec in specs:
+        result = results.get(spec.name)
+        where = f"{spec.source_rel} -> {spec.output_rel}/"
+        if result is not None:
+            shards = len(result.files) - 1
+            print(
+                f"  ok    {spec.name:<{width}}  {where}  {result.format}, {shards} shard{'s' if shards != 1 else ''}, "
+                f"{_human_bytes(result.total_bytes)}"
+            )
+        elif spec in unconvertible:
+            print(f"  skip  {spec.name:<{width}}  {where}  source absent; the shipped output is used as is")
+        else:
+            print(f"  FAIL  {spec.name:<{width}}  {where}")
+    if failure:
+        print("\n" + failure)
+        print(f"\ncheck failed: {len(specs) - len(results) - len(unconvertible)} of {len(specs)} models cannot be converted")
+        return 1
+    print("check passed: every model converts (nothing was written to the project)")
+    return 0
+
+
+# --- list ------------------------------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from hatch_tfjs.plan import plan_models
+    from hatch_tfjs.project import load_project
+
+    project = load_project(args.project)
+    plans = plan_models(project.settings.models, force=False)
+    rows = [
+        {
+            "name": plan.spec.name,
+            "format": plan.spec.format,
+            "source": plan.spec.source_rel,
+            "output": plan.spec.output_rel,
+            "fresh": plan.fresh,
+            "reason": plan.reason,
+        }
+        for plan in plans
+    ]
+    if args.json:
+        print(json.dumps({"project": str(project.root), "table": project.table, "models": rows}, indent=2))
+        return 0
+    if not rows:
+        print(f"{project.pyproject}: no models configured")
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for row in rows:
+        state = "fresh" if row["fresh"] else f"stale ({row['reason']})"
+        print(f"{row['name']:<{width}}  {row['format']:<6}  {row['source']} -> {row['output']}/  {state}")
+    stale = sum(not r["fresh"] for r in rows)
+    print(f"{len(rows)} model{'s' if len(rows) != 1 else ''}, {stale} to convert on the next build")
+    return 0
+
+
+# --- inspect ---------------------------------------------------------------------------------------------------------
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from hatch_tfjs.describe import ModelDirError, describe_model_dir
+
+    try:
+        info = describe_model_dir(Path(args.model_dir))
+    except ModelDirError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 1 if info["problems"] else 0
+    kind = "ops" if info["format"] == "graph" else "layers"
+    counts = info[kind]
+    print(f"{info['path']}: TF.js {info['format']} model ({info['generated_by']}, {info['converted_by']})")
+    for label, tensors in (("inputs", info["inputs"]), ("outputs", info["outputs"])):
+        print(f"  {label}:")
+        for tensor in tensors:
+            print(f"    {tensor['name']}: {_shape(tensor['shape'])} {tensor['dtype']}")
+    print(f"  {kind}: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
+    weights = info["weights"]
+    print(f"  weights: {weights['count']} tensors, {weights['parameters']} values, {_human_bytes(weights['bytes'])}")
+    for dtype, entry in weights["by_dtype"].items():
+        print(f"    {dtype}: {entry['count']} tensors, {entry['parameters']} values, {_human_bytes(entry['bytes'])} stored")
+    quantization = info["quantization"]
+    print("  quantization: " + (", ".join(f"{n} weights as {d}" for d, n in quantization.items()) or "none"))
+    print(f"  shards: {len(info['shards'])}, total with model.json {_human_bytes(info['total_bytes'])}")
+    for shard in info["shards"]:
+        print(f"    {shard['path']}  {_human_bytes(shard['bytes']) if shard['bytes'] is not None else 'MISSING'}")
+    metadata = info["metadata"]
+    print("  metadata: " + (json.dumps(metadata, ensure_ascii=False) if metadata else "none"))
+    for problem in info["problems"]:
+        print(f"  problem: {problem}")
+    return 1 if info["problems"] else 0
+
+
+# --- entry point -----------------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    verbose_help = "more detail on errors (and tracebacks of internal errors)"
+    common = argparse.ArgumentParser(add_help=False)  # -v after the subcommand; SUPPRESS keeps one given before it
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Convert Keras/TensorFlow models to TensorFlow.js and check the models a project bundles.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    convert = sub.add_parser(
+        "convert",
+        parents=[common],
+        help="convert one model into a directory (no project needed)",
+        description="Convert one Keras file (.keras, .h5) or SavedModel directory into OUTDIR (model.json + weight "
+        "shards). The options are those of the build hook's per-model configuration, validated the same way.",
+    )
+    convert.add_argument("source", metavar="SOURCE", help="a .keras/.h5 file, or a SavedModel directory with --format graph")
+    convert.add_argument("outdir", metavar="OUTDIR", help="directory to (re)place with model.json and its shards")
+    convert.add_argument("--format", help='"layers" (default for Keras files) or "graph" (default for SavedModel directories)')
+    convert.add_argument(
+        "--quantize",
+        action="append",
+        metavar="DTYPE[=PATTERNS]",
+        help='quantize float weights: float16, uint8 or uint16; or DTYPE=pattern,pattern to quantize only weights whose '
+        'name matches (repeatable, first match wins), e.g. --quantize "uint8=*/kernel" --quantize float16',
+    )
+    convert.add_argument("--shard-size", type=int, metavar="BYTES", help="bytes per weight shard (default 4194304; 0 = one shard)")
+    convert.add_argument(
+        "--metadata",
+        metavar="JSON|FILE",
+        help='userDefinedMetadata for model.json: a JSON object (\'{"labels": ["cat", "dog"]}\') or a JSON file',
+    )
+    convert.add_argument("--reader", help='how to read a Keras file: "h5py" (default, no TensorFlow) or "keras"')
+    convert.add_argument("--name", help="the model's name in messages (default: SOURCE's file name without suffix)")
+    convert.set_defaults(func=cmd_convert)
+
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="validate a project's configuration and check that every model converts",
+        description="Validate the tfjs build hook configuration of PROJECT and convert every declared model into a "
+        "temporary directory (read, TF.js support check, op check, quantization), writing nothing into the project. "
+        "Exit code 0 when every model converts, 1 otherwise.",
+    )
+    check.add_argument("project", nargs="?", default=".", metavar="PROJECT", help="project directory (default: .)")
+    check.set_defaults(func=cmd_check)
+
+    listing = sub.add_parser(
+        "list",
+        parents=[common],
+        help="list the models a build makes and whether each is fresh",
+        description="List the models the build hook would make for PROJECT, with their sources and outputs, and "
+        "whether each output is fresh (matches its source, options and converter) or will be converted again.",
+    )
+    listing.add_argument("project", nargs="?", default=".", metavar="PROJECT", help="project directory (default: .)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(func=cmd_list)
+
+    inspect = sub.add_parser(
+        "inspect",
+        parents=[common],
+        help="describe a converted TF.js model directory",
+        description="Describe the TF.js model in MODEL_DIR: format, inputs and outputs, layer or op counts, weights "
+        "per dtype, shards, quantization and metadata. Exit code 1 when shards are missing or incomplete.",
+    )
+    inspect.add_argument("model_dir", metavar="MODEL_DIR", help="the directory holding model.json")
+    inspect.add_argument("--json", action="store_true", help="print JSON")
+    inspect.set_defaults(func=cmd_inspect)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConversionError as exc:
+        message = str(exc)
+        if not args.verbose and "\n" in message:
+            message = message.splitlines()[0] + " (run with -v for details)"
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+    except HatchTfjsError as exc:  # the user's to fix: the message says what and how, no traceback
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug in hatch-tfjs: one line, the traceback with -v
+        if args.verbose:
+            traceback.print_exc()
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc}" + ("" if args.verbose else " (run with -v for the traceback)"), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

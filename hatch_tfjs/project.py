@@ -1,0 +1,73 @@
+"""A project's hook configuration as the build hook sees it, for the command line (``check``, ``list``).
+
+The table comes from hatchling's own wheel-target configuration (so ``[tool.hatch.build.targets.wheel.hooks.tfjs]``
+replaces ``[tool.hatch.build.hooks.tfjs]`` exactly as in a build, and ``hatch.toml`` counts), and the wheel's packages
+are computed as the hook computes them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hatch_tfjs.config import DEFAULT_TABLE, HookSettings, load_settings
+from hatch_tfjs.errors import HatchTfjsError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    pyproject: Path
+    table: str
+    packages: list[str]
+    settings: HookSettings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise HatchTfjsError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise HatchTfjsError(f"{path}: cannot be read: {exc.strerror}") from exc
+
+
+def load_project(path: str | Path = ".") -> Project:
+    """Validate the tfjs hook configuration of the project at ``path`` (its directory or its pyproject.toml)."""
+    path = Path(path)
+    root = path.parent if path.name == "pyproject.toml" else path
+    pyproject = root / "pyproject.toml"
+    if not root.is_dir():
+        raise HatchTfjsError(f"{root}: no such directory; pass the directory that holds pyproject.toml")
+    if not pyproject.is_file():
+        raise HatchTfjsError(f"{root}: no pyproject.toml here; pass the project directory (the one with pyproject.toml)")
+    data = _read_toml(pyproject)
+
+    from hatchling.builders.wheel import WheelBuilder
+
+    try:
+        builder = WheelBuilder(str(root.resolve()))
+        hook_config = builder.config.hook_config
+        packages = sorted(
+            {p.strip("/") for p in builder.config.packages}
+            | {str(rel).strip("/") for rel in builder.config.only_include.values() if (root / rel).is_dir()}
+        )
+    except Exception as exc:  # noqa: BLE001 - hatchling reports its own configuration errors as plain exceptions
+        raise HatchTfjsError(f"{pyproject}: hatchling cannot read the wheel configuration: {exc}") from exc
+    if "tfjs" not in hook_config:
+        raise HatchTfjsError(
+            f"{pyproject}: no tfjs build hook configured; add a [{DEFAULT_TABLE}] table with "
+            "[tool.hatch.build.hooks.tfjs.models.<name>] source = \"models/<name>.keras\""
+        )
+    targets = data.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {})
+    table = "tool.hatch.build.targets.wheel.hooks.tfjs" if "tfjs" in targets.get("wheel", {}).get("hooks", {}) else DEFAULT_TABLE
+    settings = load_settings(root, hook_config["tfjs"], table=table, wheel_packages=packages, source=str(pyproject))
+    return Project(root=settings.root, pyproject=pyproject, table=table, packages=packages, settings=settings)
