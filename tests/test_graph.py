@@ -255,3 +255,69 @@ def test_graph_model_weights_are_float32_and_sharded(converted):
     sizes = sum((spec.output / p).stat().st_size for p in manifest[0]["paths"])
     expected = sum(int(np.prod(w["shape"])) * 4 for w in manifest[0]["weights"])
     assert sizes == expected
+
+
+# --- through a real build -------------------------------------------------------------------------------------------
+
+
+def _graph_project(tmp_path: Path, case: graph_zoo.GraphCase, extra: str = "") -> Path:
+    import shutil
+    import textwrap
+
+    project = tmp_path / "proj"
+    (project / "src" / "app").mkdir(parents=True)
+    (project / "src" / "app" / "__init__.py").write_text("")
+    shutil.copytree(case.source, project / "models" / "net")
+    (project / "pyproject.toml").write_text(textwrap.dedent(f"""
+        [build-system]
+        requires = ["hatchling", "hatch-tfjs"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "app"
+        version = "0.1.0"
+
+        [tool.hatch.build.targets.wheel]
+        packages = ["src/app"]
+
+        [tool.hatch.build.hooks.tfjs]
+        output-dir = "src/app/web_models"
+        models = {{ net = {{ source = "models/net"{extra} }} }}
+        """))
+    return project
+
+
+def test_savedmodel_builds_into_a_wheel_that_runs_in_tfjs(graph_cases, tfjs, tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    case = graph_cases["two_input_cnn"]
+    project = _graph_project(tmp_path, case)
+    proc = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=project,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (wheel,) = (project / "dist").glob("*.whl")
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.startswith("app/web_models/net/")]
+        assert "app/web_models/net/model.json" in names and any(n.endswith(".bin") for n in names)
+        archive.extractall(unpacked)
+    document = json.loads((unpacked / "app/web_models/net/model.json").read_text())
+    assert document["format"] == "graph-model"
+    got, _ = tfjs.run(unpacked / "app/web_models/net", case.inputs, format="graph", input_names=case.input_names)
+    assert_parity(got, case.expected)
+
+
+def test_build_with_a_missing_signature_fails_cleanly(graph_cases, tmp_path):
+    import subprocess
+    import sys
+
+    project = _graph_project(tmp_path, graph_cases["lambda"], extra=', signature = "predict"')
+    proc = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=project,
+                          capture_output=True, text=True, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "no signature 'predict'" in output and "'serving_default'" in output
+    assert "tool.hatch.build.hooks.tfjs.models.net.signature" in output
+    assert "Traceback" not in output
