@@ -60,6 +60,30 @@ def zoo(tmp_path_factory) -> dict[str, ZooCase]:
     return cases
 
 
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory) -> Path:
+    """A hatch-tfjs wheel built from this checkout: isolated builds must never take the plugin from an index."""
+    import subprocess
+
+    directory = tmp_path_factory.mktemp("wheelhouse")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(directory), str(REPO)],
+        check=True,
+    )
+    assert len(list(directory.glob("hatch_tfjs-*.whl"))) == 1
+    return directory
+
+
+def build_env(wheelhouse: Path, **extra: str) -> dict[str, str]:
+    """The environment for a build frontend: the local hatch-tfjs wheel offered to pip and uv."""
+    env = dict(os.environ)
+    env["PIP_FIND_LINKS"] = " ".join(filter(None, [str(wheelhouse), os.environ.get("PIP_FIND_LINKS", "")]))
+    env["UV_FIND_LINKS"] = ",".join(filter(None, [str(wheelhouse), os.environ.get("UV_FIND_LINKS", "")]))
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env.update(extra)
+    return env
+
+
 def assert_parity(got: list[np.ndarray], expected: list[np.ndarray], atol: float = PARITY_ATOL) -> None:
     assert len(got) == len(expected), f"TF.js returned {len(got)} outputs, Keras {len(expected)}"
     for index, (g, e) in enumerate(zip(got, expected)):

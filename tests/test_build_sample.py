@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, assert_parity, keras_predict
+from conftest import REPO, assert_parity, build_env, keras_predict
 
 SAMPLE = REPO / "sample_project"
 MODEL_FILES = {
@@ -25,25 +25,6 @@ MODEL_FILES = {
 }
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory) -> Path:
-    """A hatch-tfjs wheel built from this checkout: isolated builds must never take the plugin from an index."""
-    directory = tmp_path_factory.mktemp("wheelhouse")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(directory), str(REPO)],
-        check=True,
-    )
-    assert len(list(directory.glob("hatch_tfjs-*.whl"))) == 1
-    return directory
-
-
-def build_env(wheelhouse: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PIP_FIND_LINKS"] = " ".join(filter(None, [str(wheelhouse), os.environ.get("PIP_FIND_LINKS", "")]))
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    return env
 
 
 @pytest.fixture
