@@ -341,6 +341,13 @@ def _batch_norm(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
         ctx.problem(where, f"normalizes over several axes {axis}; TF.js's BatchNormalization takes a single axis")
 
 
+def _separable_conv(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    # Keras 2 also writes kernel_* settings (unused by a separable convolution); TF.js refuses them there.
+    for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+        cfg.pop(key, None)
+    _conv(cfg, ctx, where)
+
+
 def _leaky_relu(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
     if "negative_slope" in cfg:  # Keras 3 name; TF.js keeps the Keras 2 name
         cfg["alpha"] = cfg.pop("negative_slope")
@@ -422,6 +429,7 @@ def _upsampling(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
 _SPECIAL = {
     "InputLayer": _input_layer,
     "BatchNormalization": _batch_norm,
+    "SeparableConv2D": _separable_conv,
     "LeakyReLU": _leaky_relu,
     "ReLU": _relu,
     "ELU": _elu,
