@@ -78,10 +78,10 @@ def _parse_format(value: Any, key: str, problems: _Problems) -> str | None:
 
 def _parse_reader(value: Any, key: str, problems: _Problems) -> str | None:
     if not isinstance(value, str) or value not in READERS:
-        shown = repr(value) if isinstance(value, str) else f"{_type_name(value)} {value!r}"
+        problem = f"unknown reader {value!r}" if isinstance(value, str) else f"must be a string, not {_type_name(value)} {value!r}"
         problems.add(
             key,
-            f'unknown reader {shown}; expected "h5py" (the default: reads .keras/.h5 without TensorFlow) '
+            f'{problem}; expected "h5py" (the default: reads .keras/.h5 without TensorFlow) '
             'or "keras" (loads the model through Keras and TensorFlow, which must then be installed)',
         )
         return None
