@@ -84,6 +84,47 @@ def build_env(wheelhouse: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+SAMPLE_PROJECT = REPO / "sample_project"
+
+
+def copy_sample_project(destination: Path) -> Path:
+    """A copy of sample_project without build outputs."""
+    import shutil
+
+    shutil.copytree(SAMPLE_PROJECT, destination, ignore=shutil.ignore_patterns("dist", "web_models", "__pycache__"))
+    return destination
+
+
+@pytest.fixture(scope="session")
+def sample_wheel(tmp_path_factory) -> Path:
+    """sample_project's wheel, built once by hatchling (this checkout's hook) from a copy of the project."""
+    import subprocess
+
+    tree = copy_sample_project(tmp_path_factory.mktemp("sample_wheel") / "sample_project")
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=tree, check=True, capture_output=True)
+    (wheel,) = (tree / "dist").glob("*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def sample_venv(tmp_path_factory, sample_wheel, wheelhouse) -> Path:
+    """A fresh venv with the sample wheel installed as a user would (hatch-tfjs from the local wheelhouse, the rest
+    from the package index); returns the venv's python."""
+    import subprocess
+
+    venv = tmp_path_factory.mktemp("sample_venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(sample_wheel)],
+        env=build_env(wheelhouse),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return python
+
+
 def assert_parity(got: list[np.ndarray], expected: list[np.ndarray], atol: float = PARITY_ATOL) -> None:
     assert len(got) == len(expected), f"TF.js returned {len(got)} outputs, Keras {len(expected)}"
     for index, (g, e) in enumerate(zip(got, expected)):

@@ -3,6 +3,8 @@ sdist, in isolated environments that get hatch-tfjs from a local wheel) and with
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +24,17 @@ MODEL_FILES = {
     "sample_app/web_models/digits/model.json",
     "sample_app/web_models/digits/group1-shard1of2.bin",
     "sample_app/web_models/digits/group1-shard2of2.bin",
+}
+INDEX = "sample_app/web_models/index.json"  # the package index hatch_tfjs.runtime reads
+STAMPS = {"sample_app/web_models/iris/.hatch-tfjs-stamp.json", "sample_app/web_models/digits/.hatch-tfjs-stamp.json"}
+APP_FILES = {  # the web app around the models: server, page, and TF.js served from the package (no CDN)
+    "sample_app/__main__.py",
+    "sample_app/server.py",
+    "sample_app/static/index.html",
+    "sample_app/static/app.js",
+    "sample_app/static/style.css",
+    "sample_app/static/vendor/tf.min.js",
+    "sample_app/static/vendor/LICENSE-tfjs.txt",
 }
 
 pytestmark = pytest.mark.slow
@@ -55,6 +68,23 @@ def check_models_run_like_keras(unpacked: Path, tfjs) -> None:
         assert_parity(got, expected)
 
 
+def check_index(index: dict, unpacked: Path) -> None:
+    """index.json lists both models with paths relative to itself, their files (sizes, sha256) and metadata."""
+    assert index["generator"] == "hatch-tfjs" and [m["name"] for m in index["models"]] == ["digits", "iris"]
+    for entry in index["models"]:
+        folder = unpacked / "sample_app" / "web_models" / entry["path"]
+        assert entry["path"] == entry["name"] and (folder / "model.json").is_file()
+        files = {f["path"]: f for f in entry["files"]}
+        assert set(files) == {n.rsplit("/", 1)[1] for n in MODEL_FILES if f"/{entry['name']}/" in n}
+        for name, item in files.items():
+            assert item["bytes"] == (folder / name).stat().st_size
+            assert item["sha256"] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    iris = index["models"][1]
+    assert iris["inputs"] == [{"name": "measurements", "shape": [None, 4], "dtype": "float32"}]
+    assert iris["outputs"] == [{"name": "species", "shape": [None, 3], "dtype": "float32"}]
+    assert iris["metadata"]["labels"] == ["setosa", "versicolor", "virginica"]
+
+
 def test_python_m_build_sdist_then_wheel_from_sdist(sample_tree, wheelhouse, tfjs, tmp_path):
     proc = run([sys.executable, "-m", "build", "--outdir", "dist", "."], sample_tree, build_env(wheelhouse))
     assert "Building wheel from sdist" in proc.stdout + proc.stderr
@@ -63,7 +93,7 @@ def test_python_m_build_sdist_then_wheel_from_sdist(sample_tree, wheelhouse, tfj
     (sdist,) = (sample_tree / "dist").glob("*.tar.gz")
     with tarfile.open(sdist) as tar:
         sdist_names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    assert {f"src/{n}" for n in MODEL_FILES} <= sdist_names  # gitignored outputs still ship
+    assert {f"src/{n}" for n in MODEL_FILES | {INDEX}} <= sdist_names  # gitignored outputs still ship
     assert {"models/iris.keras", "models/digits.h5", ".gitignore"} <= sdist_names
 
     (wheel,) = (sample_tree / "dist").glob("*.whl")
@@ -72,7 +102,8 @@ def test_python_m_build_sdist_then_wheel_from_sdist(sample_tree, wheelhouse, tfj
         names = set(zf.namelist())
         assert "Tag: py3-none-any" in zf.read("tfjs_sample_app-0.1.0.dist-info/WHEEL").decode()
         zf.extractall(tmp_path / "unpacked")
-    assert MODEL_FILES <= names
+    assert MODEL_FILES | {INDEX} | APP_FILES <= names
+    check_index(json.loads((tmp_path / "unpacked" / INDEX).read_text()), tmp_path / "unpacked")
     assert not any(n.startswith("models/") or "staging" in n or n.endswith(".tfjs-old") for n in names)
     check_models_run_like_keras(tmp_path / "unpacked", tfjs)
 
@@ -81,7 +112,7 @@ def test_hatchling_build_from_the_tree(sample_tree, tfjs, tmp_path):
     proc = run([sys.executable, "-m", "hatchling", "build"], sample_tree)
     output = proc.stdout + proc.stderr
     assert "tfjs: converting 2 models to TensorFlow.js" in output
-    assert "tfjs: 2 models ready" in output
+    assert "tfjs: 2 models converted" in output
     (wheel,) = (sample_tree / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
@@ -89,7 +120,9 @@ def test_hatchling_build_from_the_tree(sample_tree, tfjs, tmp_path):
     assert MODEL_FILES <= names
     assert "sample_app/__init__.py" in names
     assert all(n.startswith(("sample_app/", "tfjs_sample_app-0.1.0.dist-info/")) for n in names)
-    assert {n for n in names if n.startswith("sample_app/web_models/")} == MODEL_FILES
+    assert {n for n in names if n.startswith("sample_app/web_models/")} == MODEL_FILES | {INDEX} | STAMPS
+    assert APP_FILES <= names
+    check_index(json.loads((tmp_path / "unpacked" / INDEX).read_text()), tmp_path / "unpacked")
     check_models_run_like_keras(tmp_path / "unpacked", tfjs)
 
 
