@@ -56,12 +56,15 @@ def load_project(path: str | Path = ".") -> Project:
     try:
         builder = WheelBuilder(str(root.resolve()))
         hook_config = builder.config.hook_config
+    except Exception as exc:  # noqa: BLE001 - hatchling reports its own configuration errors as plain exceptions
+        raise HatchTfjsError(f"{pyproject}: hatchling cannot read the build hook configuration: {exc}") from exc
+    try:
         packages = sorted(
             {p.strip("/") for p in builder.config.packages}
             | {str(rel).strip("/") for rel in builder.config.only_include.values() if (root / rel).is_dir()}
         )
-    except Exception as exc:  # noqa: BLE001 - hatchling reports its own configuration errors as plain exceptions
-        raise HatchTfjsError(f"{pyproject}: hatchling cannot read the wheel configuration: {exc}") from exc
+    except Exception:  # noqa: BLE001 - as the hook: hatchling reports its own wheel errors when it builds
+        packages = []
     if "tfjs" not in hook_config:
         raise HatchTfjsError(
             f"{pyproject}: no tfjs build hook configured; add a [{DEFAULT_TABLE}] table with "

@@ -1,0 +1,189 @@
+"""The hatch-tfjs command: every subcommand through the installed console script or python -m, exit codes, output,
+and clean one-message errors for user mistakes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLE_PROJECT, assert_parity, copy_sample_project, keras_predict
+
+SCRIPT = Path(sys.executable).parent / "hatch-tfjs"
+IRIS = SAMPLE_PROJECT / "models" / "iris.keras"
+
+
+def cli(*args: str, cwd: Path | None = None, module: bool = False) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "hatch_tfjs"] if module else [str(SCRIPT)]
+    proc = subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return copy_sample_project(tmp_path / "proj")
+
+
+@pytest.mark.parametrize("command", ["convert", "check", "list", "inspect"])
+def test_help_for_each_subcommand(command):
+    proc = cli(command, "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(f"usage: hatch-tfjs {command}")
+    expected = {
+        "convert": ["SOURCE", "OUTDIR", "--format", "--quantize", "--shard-size", "--metadata"],
+        "check": ["PROJECT", "writing nothing into the project"],
+        "list": ["PROJECT", "--json", "fresh"],
+        "inspect": ["MODEL_DIR", "--json"],
+    }[command]
+    for text in expected:
+        assert text in proc.stdout
+
+
+def test_python_m_and_version():
+    proc = cli("--help", module=True)
+    assert proc.returncode == 0 and "convert" in proc.stdout and "inspect" in proc.stdout
+    assert cli("--version").stdout.strip() == "hatch-tfjs 0.1.0"
+    proc = cli()
+    assert proc.returncode == 2 and "required: COMMAND" in proc.stderr
+
+
+def test_convert_one_model_runs_in_tfjs_like_keras(tmp_path, tfjs):
+    import keras
+
+    out = tmp_path / "web" / "flowers"
+    metadata = {"labels": ["setosa", "versicolor", "virginica"]}
+    proc = cli("convert", IRIS, out, "--shard-size", "256", "--metadata", json.dumps(metadata), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"iris: layers model -> {out} (3 shards, ")
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "group1-shard1of3.bin", "group1-shard2of3.bin", "group1-shard3of3.bin", "model.json"
+    ]  # fmt: skip
+    assert json.loads((out / "model.json").read_text())["userDefinedMetadata"] == metadata
+    inputs = [np.random.default_rng(1).normal(5, 1.5, size=(4, 4)).astype("float32")]
+    got, _ = tfjs.run(out, inputs)
+    assert_parity(got, keras_predict(keras.saving.load_model(IRIS, compile=False), inputs))
+
+
+def test_convert_quantized_then_inspect(tmp_path):
+    out = tmp_path / "q"
+    proc = cli("convert", IRIS, out, "--quantize", "uint8=*/kernel", "--quantize", "float16", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "quantized 4 of 4 weights" in proc.stdout
+    info = json.loads(cli("inspect", out, "--json").stdout)
+    assert info["quantization"] == {"float16": 2, "uint8": 2}
+    # kernels 4x16 + 16x3 as uint8 (1 byte), biases 16 + 3 as float16 (2 bytes)
+    assert info["weights"]["bytes"] == 64 + 48 + 2 * (16 + 3) == info["shards"][0]["bytes"]
+
+
+def test_convert_reports_every_bad_argument_by_its_flag(tmp_path):
+    proc = cli("convert", IRIS, tmp_path / "out", "--shard-size", "-3", "--quantize", "int4", "--format", "tflite", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "hatch-tfjs: error: cannot convert: 3 problems with the arguments:",
+        "  - --format: unknown format 'tflite'; expected one of 'layers', 'graph'",
+        "  - --shard-size: must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not -3",
+        '  - --quantize: unknown quantization dtype \'int4\'; expected one of "float16", "uint8", "uint16" (or false for none)',
+    ]
+    assert not (tmp_path / "out").exists()
+    proc = cli("convert", tmp_path / "missing.keras", tmp_path / "out")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"hatch-tfjs: error: SOURCE {tmp_path / 'missing.keras'}: file not found"
+    proc = cli("convert", IRIS, tmp_path / "out", "--metadata", "{labels: 1}")
+    assert proc.returncode == 1 and proc.stderr.startswith("hatch-tfjs: error: --metadata: not a valid JSON object")
+
+
+def test_check_passes_without_writing_anything(project):
+    proc = cli("check", project)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"{project / 'pyproject.toml'}: [tool.hatch.build.hooks.tfjs] is valid: 2 models; wheel packages: src/sample_app"
+    assert lines[1].startswith("  ok    digits  models/digits.h5 -> src/sample_app/web_models/digits/  layers, 2 shards, ")
+    assert lines[2].startswith("  ok    iris    models/iris.keras -> src/sample_app/web_models/iris/  layers, 1 shard, ")
+    assert lines[-1] == "check passed: every model converts (nothing was written to the project)"
+    assert not (project / "src" / "sample_app" / "web_models").exists()
+
+
+def test_check_fails_on_an_unsupported_model_with_the_reason(project):
+    import keras
+    from keras import layers
+
+    inp = keras.Input((5, 2))
+    keras.Model(inp, layers.GRU(3, name="recurrent")(inp)).save(project / "models" / "iris.keras")
+    proc = cli("check", project)
+    assert proc.returncode == 1
+    assert "  ok    digits" in proc.stdout and "  FAIL  iris    models/iris.keras" in proc.stdout
+    assert "model 'iris' (models/iris.keras) cannot be converted to a TF.js layers model" in proc.stdout
+    assert "layer 'recurrent' (GRU): uses reset_after=True" in proc.stdout
+    assert proc.stdout.rstrip().endswith("check failed: 1 of 2 models cannot be converted")
+    assert not (project / "src" / "sample_app" / "web_models").exists()
+
+
+def test_check_reports_configuration_problems(project, tmp_path):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("shard-size = 16384", 'shard-size = "16k"\ncolour = "red"'))
+    proc = cli("check", project)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        f"hatch-tfjs: error: {pyproject}: 2 problems in the tfjs build hook configuration:",
+        "  - tool.hatch.build.hooks.tfjs.models.digits.colour: unknown key; known keys: "
+        + proc.stderr.split("known keys: ", 1)[1].splitlines()[0],
+        "  - tool.hatch.build.hooks.tfjs.models.digits.shard-size: must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a string '16k'",
+    ]
+    pyproject.write_text("[project\nname = 'x'\n")
+    proc = cli("check", project)
+    assert proc.returncode == 1 and proc.stderr.startswith(f"hatch-tfjs: error: {pyproject}: invalid TOML: ")
+    proc = cli("check", tmp_path / "nowhere")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"hatch-tfjs: error: {tmp_path / 'nowhere'}: no such directory; pass the directory that holds pyproject.toml"
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "pyproject.toml").write_text('[project]\nname = "plain"\nversion = "1"\n')
+    proc = cli("list", tmp_path / "plain")
+    assert proc.returncode == 1 and "no tfjs build hook configured" in proc.stderr
+
+
+def test_list_shows_freshness_across_builds(project):
+    def states() -> dict[str, str]:
+        proc = cli("list", project, "--json")
+        assert proc.returncode == 0, proc.stderr
+        return {m["name"]: ("fresh" if m["fresh"] else m["reason"]) for m in json.loads(proc.stdout)["models"]}
+
+    assert states() == {"digits": "no previous output", "iris": "no previous output"}
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=project, check=True, capture_output=True)
+    assert states() == {"digits": "fresh", "iris": "fresh"}
+    text = cli("list", project).stdout
+    assert "iris    layers  models/iris.keras -> src/sample_app/web_models/iris/  fresh" in text
+    assert text.splitlines()[-1] == "2 models, 0 to convert on the next build"
+    (project / "models" / "iris.keras").write_bytes((project / "models" / "iris.keras").read_bytes() + b"\0")
+    assert states() == {"digits": "fresh", "iris": "source changed"}
+    assert "stale (source changed)" in cli("list", project).stdout
+
+
+def test_inspect_a_built_model_and_a_broken_one(project):
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=project, check=True, capture_output=True)
+    digits = project / "src" / "sample_app" / "web_models" / "digits"
+    proc = cli("inspect", digits)
+    assert proc.returncode == 0
+    text = proc.stdout
+    assert "TF.js layers model" in text
+    assert "    pixels: [None, 8, 8, 1] float32" in text and "    digit: [None, 10] float32" in text
+    assert "  layers: 7 (BatchNormalization 1, Conv2D 2, Dense 1, Dropout 1, GlobalAveragePooling2D 1, MaxPooling2D 1)" in text
+    assert "  quantization: none" in text and "  shards: 2," in text
+    assert '  metadata: {"labels": ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]' in text
+    info = json.loads(cli("inspect", digits, "--json").stdout)
+    manifest = json.loads((digits / "model.json").read_text())["weightsManifest"][0]
+    assert info["weights"]["count"] == len(manifest["weights"]) == 10
+    assert info["weights"]["bytes"] == sum(s["bytes"] for s in info["shards"]) == 16384 + 4392
+    assert [s["path"] for s in info["shards"]] == manifest["paths"]
+
+    (digits / "group1-shard2of2.bin").unlink()
+    proc = cli("inspect", digits)
+    assert proc.returncode == 1
+    assert "    group1-shard2of2.bin  MISSING" in proc.stdout
+    assert "problem: shard group1-shard2of2.bin is missing" in proc.stdout
+    proc = cli("inspect", project)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"hatch-tfjs: error: {project}: no model.json here; pass the directory that holds a TF.js model.json"
