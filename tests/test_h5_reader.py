@@ -279,11 +279,11 @@ def test_damaged_weights_fail_their_checksum(zoo, tmp_path):
 
 def test_dataset_shape_disagreeing_with_config_is_refused(zoo, tmp_path):
     def edit(store):
-        del store["layers/dense_1/vars/0"]  # layer 'dense': Dense(8) after Dense(16): kernel (16, 8)
+        del store["layers/dense_1/vars/0"]  # layer 'mid': Dense(8) after Dense(16): kernel (16, 8)
         store["layers/dense_1/vars/0"] = np.zeros((16, 9), "float32")
 
     message = _read_error(_rewrite_keras(zoo["mlp"].keras_path, tmp_path / "shape.keras", edit))
-    assert "layer 'dense' (Dense)" in message and "'kernel'" in message and "(16, 9)" in message
+    assert "layer 'mid' (Dense)" in message and "'kernel'" in message and "(16, 9)" in message
 
 
 def test_input_dimension_is_checked_across_variables(zoo, tmp_path):

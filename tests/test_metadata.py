@@ -47,7 +47,7 @@ def test_options_reach_the_worker_and_metadata_reaches_tfjs(project, zoo, tfjs):
     assert document["userDefinedMetadata"] == expected
     weights = document["weightsManifest"][0]["weights"]
     assert {w["name"]: w["quantization"]["dtype"] for w in weights} == {
-        "hidden/kernel": "uint8", "hidden/bias": "float16", "dense/kernel": "uint8", "dense/bias": "float16",
+        "hidden/kernel": "uint8", "hidden/bias": "float16", "mid/kernel": "uint8", "mid/bias": "float16",
         "probs/kernel": "uint8", "probs/bias": "float16",
     }
     assert document["weightsManifest"][0]["paths"] == ["group1-shard1of1.bin"]

@@ -126,6 +126,29 @@ def test_nested_sequential_references_shift_by_one_node():
     assert cfg["layers"][1]["inbound_nodes"] == [[["x", 0, 0, {}]]]
 
 
+def test_nested_functional_calls_shift_in_inbound_nodes_only():
+    """Keras 3 numbers a nested Functional's calls from 0 in inbound_nodes but from 1 in output_layers; TF.js from 1."""
+    inner = {
+        "class_name": "Functional",
+        "config": {"name": "enc", "layers": [input_layer("enc_in")], "input_layers": [["enc_in", 0, 0]], "output_layers": [["enc_in", 0, 0]]},
+        "name": "enc",
+        "inbound_nodes": [node(tensor("a")), node(tensor("b"))],
+    }
+    cat = layer("Concatenate", "cat", {}, [node(tensor("enc", 0, 0), tensor("enc", 1, 0))])
+    config = functional([input_layer("a"), input_layer("b"), inner, cat], [["a", 0, 0], ["b", 0, 0]], [["cat", 0, 0], ["enc", 2, 0]])
+    cfg = translate_model_config(config).model_config["config"]
+    assert cfg["layers"][3]["inbound_nodes"] == [[["enc", 1, 0, {}], ["enc", 2, 0, {}]]]
+    assert cfg["output_layers"] == [["cat", 0, 0], ["enc", 2, 0]]
+
+
+def test_legacy_keras2_configs_are_not_renumbered():
+    inner = {"class_name": "Sequential", "config": {"name": "seq", "layers": []}, "name": "seq", "inbound_nodes": [[["x", 0, 0, {}]]]}
+    after = layer("Dense", "d", {"units": 1}, [[["seq", 1, 0, {}]]])
+    cfg = translate_model_config(functional([input_layer(), inner, after], [["x", 0, 0]], [["d", 0, 0], ["seq", 1, 0]])).model_config["config"]
+    assert cfg["layers"][2]["inbound_nodes"] == [[["seq", 1, 0, {}]]]
+    assert cfg["output_layers"] == [["d", 0, 0], ["seq", 1, 0]]
+
+
 def test_bidirectional_drops_backward_layer_and_forward_prefix():
     lstm = {"class_name": "LSTM", "config": {"name": "forward_lstm", "units": 3, "dtype": policy(), "go_backwards": False}}
     back = copy.deepcopy(lstm)

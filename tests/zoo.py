@@ -50,7 +50,7 @@ def _sequential_mlp():
             keras.Input((8,)),
             layers.Dense(16, activation="relu", name="hidden"),
             layers.Dropout(0.3),
-            layers.Dense(8, activation="tanh", kernel_regularizer="l2"),
+            layers.Dense(8, activation="tanh", kernel_regularizer="l2", name="mid"),
             layers.Dense(3, activation="softmax", name="probs"),
         ],
         name="mlp",
@@ -132,6 +132,20 @@ def _merge_and_shared():
     maxed = layers.Maximum()([added, mult])
     avg = layers.Average()([added, mult])
     return keras.Model([a, b], [layers.Concatenate()([maxed, avg]), layers.Dense(2)(added)], name="merge_shared")
+
+
+def _shared_functional():
+    """A functional encoder called twice (node 1 and 2 of the nested model) feeding further layers."""
+    import keras
+    from keras import layers
+
+    enc_in = keras.Input((4,), name="enc_in")
+    h = layers.Dense(5, activation="relu", name="enc_hidden")(enc_in)
+    encoder = keras.Model(enc_in, layers.Dense(3, name="enc_out")(h), name="encoder")
+    a = keras.Input((4,), name="left")
+    b = keras.Input((4,), name="right")
+    merged = layers.Concatenate(name="pair")([encoder(a), encoder(b)])
+    return keras.Model([a, b], layers.Dense(2, name="score")(merged), name="siamese")
 
 
 def _nested():
@@ -290,6 +304,7 @@ ZOO: dict[str, ZooEntry] = {
         ZooEntry("embedding", _embedding, ((9,),), int_inputs=(0,), vocab=30),
         ZooEntry("merge_shared", _merge_and_shared, ((6,), (6,))),
         ZooEntry("nested", _nested, ((5,),)),
+        ZooEntry("shared_functional", _shared_functional, ((4,), (4,))),
         ZooEntry("convolutions", _convolutions, ((10, 10, 3),)),
         ZooEntry("activations", _activations, ((6,),)),
         ZooEntry("layer_options", _layer_options, ((8, 8, 3),)),

@@ -61,13 +61,13 @@ def _model(entry: dict[str, Any], ctx: _Context, where: str) -> dict[str, Any]:
         out = {"name": cfg.get("name", "sequential"), "layers": layers}
         return {"class_name": "Sequential", "config": out}
     if class_name in ("Functional", "Model") and "layers" in cfg:
-        shift = _node_shifts(cfg.get("layers", []))
-        layers = [_layer(layer, ctx, functional=True, shift=shift) for layer in cfg.get("layers", [])]
+        inbound_shift, endpoint_shift = _node_shifts(cfg.get("layers", []))
+        layers = [_layer(layer, ctx, functional=True, shift=inbound_shift) for layer in cfg.get("layers", [])]
         out = {
             "name": cfg.get("name", "model"),
             "layers": layers,
-            "input_layers": _shifted(_endpoints(cfg.get("input_layers"), ctx, where, "input_layers"), shift),
-            "output_layers": _shifted(_endpoints(cfg.get("output_layers"), ctx, where, "output_layers"), shift),
+            "input_layers": _shifted(_endpoints(cfg.get("input_layers"), ctx, where, "input_layers"), endpoint_shift),
+            "output_layers": _shifted(_endpoints(cfg.get("output_layers"), ctx, where, "output_layers"), endpoint_shift),
         }
         return {"class_name": "Functional", "config": out}
     ctx.problem(
@@ -78,17 +78,26 @@ def _model(entry: dict[str, Any], ctx: _Context, where: str) -> dict[str, Any]:
     return {"class_name": class_name, "config": {}}
 
 
-def _node_shifts(layers: list[dict[str, Any]]) -> dict[str, int]:
-    """Node-index offsets for nested Sequential models.
+def _node_shifts(layers: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
+    """Node-index offsets for references to nested models: ``(for inbound nodes, for input/output_layers)``.
 
-    Keras 3 numbers a nested Sequential's calls from 0, while a Keras 3 Functional (and every model in TF.js, as in
-    Keras 2) counts its own construction as node 0. References to a nested Sequential therefore move up by one.
+    TF.js (like Keras 2) counts a nested model's own construction as its node 0, so its calls are nodes 1, 2, ...
+    everywhere. Keras 3 numbers calls from 0 in ``inbound_nodes``; in ``input_layers``/``output_layers`` it counts
+    from 1 for a nested Functional and from 0 for a nested Sequential. Legacy (Keras 2) configs need no shift.
     """
-    shifts: dict[str, int] = {}
+    legacy = any(isinstance(node, list) for layer in layers for node in layer.get("inbound_nodes") or [])
+    inbound: dict[str, int] = {}
+    endpoints: dict[str, int] = {}
+    if legacy:
+        return inbound, endpoints
     for layer in layers:
-        if layer.get("class_name") == "Sequential" and not isinstance((layer.get("inbound_nodes") or [None])[0], list):
-            shifts[layer.get("name") or layer["config"].get("name")] = 1
-    return shifts
+        class_name = support.LAYER_RENAMES.get(layer.get("class_name"), layer.get("class_name"))
+        name = layer.get("name") or (layer.get("config") or {}).get("name")
+        if class_name == "Sequential":
+            inbound[name] = endpoints[name] = 1
+        elif class_name in ("Functional", "Model"):
+            inbound[name] = 1
+    return inbound, endpoints
 
 
 def _shifted(triples: list[list[Any]], shift: dict[str, int]) -> list[list[Any]]:
