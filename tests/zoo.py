@@ -274,10 +274,8 @@ def _conv_lstm():
 
 def _shared_nested():
     """A nested Sequential called twice (shared), with BatchNormalization before Dense and a frozen layer inside it
-    (the legacy .h5 order lists trainable weights first), feeding a nested functional model.
-
-    (A nested functional model that feeds another layer does not load in TF.js 4.22: "Graph disconnected"; the
-    functional model comes last here, as in ``nested``.)"""
+    (the legacy .h5 order lists trainable weights first), feeding a nested functional model (a nested functional
+    model that feeds further layers is ``shared_functional``)."""
     import keras
     from keras import layers
 
