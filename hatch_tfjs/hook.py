@@ -16,6 +16,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from hatch_tfjs.config import DEFAULT_TABLE, HookSettings, load_settings
 from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.plan import env_flag
+from hatch_tfjs.project import wheel_packages
 
 
 def _human_bytes(count: int) -> str:
@@ -58,17 +59,10 @@ class TfjsBuildHook(BuildHookInterface):
             return f"tool.hatch.build.targets.{self.target_name}.hooks.tfjs"
         return DEFAULT_TABLE
 
-    def _wheel_packages(self) -> list[str]:
-        """The top-level directories the wheel ships, whichever target is being built."""
-        from hatchling.builders.wheel import WheelBuilder
-
-        try:
-            config = WheelBuilder(self.root, metadata=self.metadata).config
-            roots = list(config.packages)
-            roots += [p for p in config.only_include if (Path(self.root) / p).is_dir()]
-        except Exception:  # noqa: BLE001 - the wheel builder reports its own configuration errors
-            return []
-        return sorted({r.strip("/") for r in roots})
+    @cached_property
+    def packages(self) -> list[str]:
+        """The top-level directories the wheel ships (also while the sdist is being built)."""
+        return wheel_packages(self.root, self.metadata)
 
     @cached_property
     def settings(self) -> HookSettings:
@@ -76,7 +70,7 @@ class TfjsBuildHook(BuildHookInterface):
             self.root,
             self.config,
             table=self._table,
-            wheel_packages=self._wheel_packages(),
+            wheel_packages=self.packages,
             source=str(Path(self.root) / "pyproject.toml"),
         )
 
@@ -131,7 +125,7 @@ class TfjsBuildHook(BuildHookInterface):
         from hatch_tfjs.index import write_index_for_build
 
         try:
-            index, message = write_index_for_build(settings, self._wheel_packages())
+            index, message = write_index_for_build(settings, self.packages)
         except HatchTfjsError as exc:
             self.app.abort(f"tfjs: {exc}")
             raise

@@ -30,6 +30,22 @@ class Project:
     settings: HookSettings
 
 
+def wheel_packages(root: str | Path, metadata: Any = None) -> list[str]:
+    """The top-level directories (relative to ``root``) that the wheel ships, as hatchling's wheel target selects
+    them, whichever target is being built; empty when hatchling cannot tell (it then reports its own error)."""
+    from hatchling.builders.wheel import WheelBuilder
+
+    root = Path(root)
+    try:
+        config = WheelBuilder(str(root), metadata=metadata).config
+        return sorted(
+            {p.strip("/") for p in config.packages}
+            | {str(rel).strip("/") for rel in config.only_include.values() if (root / rel).is_dir()}
+        )
+    except Exception:  # noqa: BLE001 - hatchling reports its own wheel configuration errors when it builds
+        return []
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
@@ -58,13 +74,7 @@ def load_project(path: str | Path = ".") -> Project:
         hook_config = builder.config.hook_config
     except Exception as exc:  # noqa: BLE001 - hatchling reports its own configuration errors as plain exceptions
         raise HatchTfjsError(f"{pyproject}: hatchling cannot read the build hook configuration: {exc}") from exc
-    try:
-        packages = sorted(
-            {p.strip("/") for p in builder.config.packages}
-            | {str(rel).strip("/") for rel in builder.config.only_include.values() if (root / rel).is_dir()}
-        )
-    except Exception:  # noqa: BLE001 - as the hook: hatchling reports its own wheel errors when it builds
-        packages = []
+    packages = wheel_packages(root.resolve())
     if "tfjs" not in hook_config:
         raise HatchTfjsError(
             f"{pyproject}: no tfjs build hook configured; add a [{DEFAULT_TABLE}] table with "
