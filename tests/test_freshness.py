@@ -260,3 +260,15 @@ def test_two_builds_at_once_serialize_on_the_lock(project):
     web_models = out_dir(project, "iris").parent
     assert sorted(p.name for p in web_models.iterdir() if p.is_dir()) == ["digits", "iris"]
     assert not [p.name for p in web_models.iterdir() if p.name.startswith(".")]
+
+
+def test_a_crashed_worker_fails_the_build_naming_its_model(project):
+    env = dict(os.environ, HATCH_TFJS_TEST_KILL_AT="staged")  # every worker SIGKILLs itself before its swap
+    proc = hatchling(project, "-t", "wheel", env=env, check=False)
+    assert proc.returncode != 0
+    assert "model 'digits' (models/digits.h5): the conversion worker exited with code -9" in proc.stderr
+    assert "model 'iris' (models/iris.keras): the conversion worker exited with code -9" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list(project.glob("dist/*.whl"))
+    assert not out_dir(project, "iris").exists()  # nothing half-written was left as an output
+    hatchling(project, "-t", "wheel")  # and the next build succeeds
