@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from hatch_tfjs import __version__
+from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
 
 PROG = "hatch-tfjs"
@@ -41,17 +42,6 @@ _FLAG_FOR_KEY = {
 
 class UsageError(HatchTfjsError):
     """A command-line argument is wrong."""
-
-
-def _human_bytes(count: int | None) -> str:
-    if count is None:
-        return "?"
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} B"  # pragma: no cover
 
 
 def _shape(shape: list[Any] | None) -> str:
@@ -141,7 +131,7 @@ def _result_line(result: Any, where: str) -> str:
     shards = len(result.files) - 1
     line = (
         f"{result.name}: {result.format} model -> {where} "
-        f"({shards} shard{'s' if shards != 1 else ''}, {_human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
+        f"({shards} shard{'s' if shards != 1 else ''}, {human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
     )
     if getattr(result, "quantized_weights", 0):
         line += (
@@ -191,7 +181,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             shards = len(result.files) - 1
             print(
                 f"  ok    {spec.name:<{width}}  {where}  {result.format}, {shards} shard{'s' if shards != 1 else ''}, "
-                f"{_human_bytes(result.total_bytes)}"
+                f"{human_bytes(result.total_bytes)}"
             )
         elif spec in unconvertible:
             print(f"  skip  {spec.name:<{width}}  {where}  source absent; the shipped output is used as is")
@@ -262,14 +252,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             print(f"    {tensor['name']}: {_shape(tensor['shape'])} {tensor['dtype']}")
     print(f"  {kind}: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
     weights = info["weights"]
-    print(f"  weights: {weights['count']} tensors, {weights['parameters']} values, {_human_bytes(weights['bytes'])}")
+    print(f"  weights: {weights['count']} tensors, {weights['parameters']} values, {human_bytes(weights['bytes'])}")
     for dtype, entry in weights["by_dtype"].items():
-        print(f"    {dtype}: {entry['count']} tensors, {entry['parameters']} values, {_human_bytes(entry['bytes'])} stored")
+        print(f"    {dtype}: {entry['count']} tensors, {entry['parameters']} values, {human_bytes(entry['bytes'])} stored")
     quantization = info["quantization"]
     print("  quantization: " + (", ".join(f"{n} weights as {d}" for d, n in quantization.items()) or "none"))
-    print(f"  shards: {len(info['shards'])}, total with model.json {_human_bytes(info['total_bytes'])}")
+    print(f"  shards: {len(info['shards'])}, total with model.json {human_bytes(info['total_bytes'])}")
     for shard in info["shards"]:
-        print(f"    {shard['path']}  {_human_bytes(shard['bytes']) if shard['bytes'] is not None else 'MISSING'}")
+        print(f"    {shard['path']}  {human_bytes(shard['bytes']) if shard['bytes'] is not None else 'MISSING'}")
     metadata = info["metadata"]
     print("  metadata: " + (json.dumps(metadata, ensure_ascii=False) if metadata else "none"))
     for problem in info["problems"]:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.config import ModelSpec
-from hatch_tfjs.errors import UnsupportedModelError
+from hatch_tfjs.errors import HatchTfjsError, UnsupportedModelError
 from hatch_tfjs.plan import hash_source, write_stamp
 from hatch_tfjs.translate import translate_model_config
 
@@ -65,21 +65,7 @@ def _convert_layers(spec: ModelSpec) -> ConversionResult:
     written = write_model_dir(
         spec.output, document, model.weights, shard_size=spec.shard_size, quantize=QuantizationPlan.for_spec(spec)
     )
-    return ConversionResult(
-        name=spec.name,
-        output=spec.output_rel,
-        format=spec.format,
-        files=written.files,
-        total_bytes=written.total_bytes,
-        weight_count=len(model.weights),
-        seconds=round(time.perf_counter() - started, 3),
-        notes=notes,
-        weight_bytes=written.weight_bytes,
-        weight_bytes_before=written.weight_bytes_before,
-        quantized_weights=written.quantized_weights,
-        max_abs_error=written.max_abs_error,
-        max_error_weight=written.max_error_weight,
-    )
+    return _result(spec, written, len(model.weights), started, notes)
 
 
 def _convert_graph(spec: ModelSpec) -> ConversionResult:
@@ -91,6 +77,12 @@ def _convert_graph(spec: ModelSpec) -> ConversionResult:
     graph = read_graph_model(
         spec.source, model_name=spec.name, source_rel=spec.source_rel, options=GraphOptions.from_spec_options(spec.options)
     )
+    clash = sorted(set(spec.metadata) & set(graph.metadata))
+    if clash:
+        raise HatchTfjsError(
+            f"model '{spec.name}' ({spec.source_rel}): metadata key(s) {', '.join(map(repr, clash))} are written by the "
+            "converter itself (structured-outputs); rename them in metadata / metadata-file"
+        )
     metadata = {**spec.metadata, **graph.metadata}
     document = graph_model_json(
         graph.topology, graph.signature, generated_by=graph.generated_by, metadata=metadata or None, extra=graph.extra
@@ -98,15 +90,19 @@ def _convert_graph(spec: ModelSpec) -> ConversionResult:
     written = write_model_dir(
         spec.output, document, graph.weights, shard_size=spec.shard_size, quantize=QuantizationPlan.for_spec(spec)
     )
+    return _result(spec, written, len(graph.weights), started, graph.notes)
+
+
+def _result(spec: ModelSpec, written: Any, weight_count: int, started: float, notes: list[str]) -> ConversionResult:
     return ConversionResult(
         name=spec.name,
         output=spec.output_rel,
         format=spec.format,
         files=written.files,
         total_bytes=written.total_bytes,
-        weight_count=len(graph.weights),
+        weight_count=weight_count,
         seconds=round(time.perf_counter() - started, 3),
-        notes=graph.notes,
+        notes=notes,
         weight_bytes=written.weight_bytes,
         weight_bytes_before=written.weight_bytes_before,
         quantized_weights=written.quantized_weights,

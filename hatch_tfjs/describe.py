@@ -280,3 +280,15 @@ def describe_model_dir(model_dir: Path | str) -> dict[str, Any]:
         "metadata": document.get("userDefinedMetadata") or {},
         "problems": problems,
     }
+
+
+def human_bytes(count: int | None) -> str:
+    """``1.5 KiB``-style sizes for messages; ``?`` when unknown."""
+    if count is None:
+        return "?"
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} B"  # pragma: no cover

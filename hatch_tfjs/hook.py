@@ -15,17 +15,9 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from hatch_tfjs.config import DEFAULT_TABLE, HookSettings, load_settings
 from hatch_tfjs.errors import HatchTfjsError
+from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.plan import env_flag
 from hatch_tfjs.project import wheel_packages
-
-
-def _human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} B"  # pragma: no cover
 
 
 def describe_result(result: Any) -> str:
@@ -33,13 +25,13 @@ def describe_result(result: Any) -> str:
     message = (
         f"tfjs: {result.name}: {result.format} model -> {result.output}/ "
         f"({len(result.files) - 1} shard{'s' if len(result.files) != 2 else ''}, "
-        f"{_human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
+        f"{human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
     )
     quantized = getattr(result, "quantized_weights", 0)
     if quantized:
         message += (
             f"; quantized {quantized} of {result.weight_count} weight{'s' if result.weight_count != 1 else ''}: "
-            f"weights {_human_bytes(result.weight_bytes_before)} -> {_human_bytes(result.weight_bytes)}, "
+            f"weights {human_bytes(result.weight_bytes_before)} -> {human_bytes(result.weight_bytes)}, "
             f"largest absolute weight error {result.max_abs_error:.3g} (in {result.max_error_weight})"
         )
     return message

@@ -59,8 +59,8 @@ def convert_in_workers(
     results: list[ConversionResult] = []
     failures: list[str] = []
     with ThreadPoolExecutor(max_workers=jobs or default_jobs(len(specs))) as pool:
-        futures = [(spec, pool.submit(_run_one, spec)) for spec in specs]
-        for spec, future in futures:
+        futures = [pool.submit(_run_one, spec) for spec in specs]
+        for future in futures:
             try:
                 result = future.result()
             except HatchTfjsError as exc:

@@ -203,6 +203,14 @@ def _spec(source: Path, tmp_path: Path, **options) -> ModelSpec:
                      options={**GRAPH_OPTIONS, **options})
 
 
+def test_user_metadata_may_not_override_structured_output_keys(graph_cases, tmp_path):
+    spec = _spec(graph_cases["named_outputs"].source, tmp_path, **{"structured-outputs": True, "metadata": {"structuredOutputKeys": ["x"]}})
+    with pytest.raises(HatchTfjsError) as info:
+        convert_model(spec)
+    assert "model 'm'" in str(info.value) and "'structuredOutputKeys'" in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
 def test_missing_signature_lists_the_ones_there(graph_cases, tmp_path):
     source = graph_cases["two_input_cnn"].source
     with pytest.raises(ModelReadError) as info:

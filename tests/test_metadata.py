@@ -9,7 +9,8 @@ import pytest
 from hatch_tfjs.config import load_settings
 from hatch_tfjs.convert import ConversionResult
 from hatch_tfjs.errors import HatchTfjsError
-from hatch_tfjs.hook import _human_bytes, describe_result
+from hatch_tfjs.describe import human_bytes
+from hatch_tfjs.hook import describe_result
 from hatch_tfjs.workers import convert_in_workers
 
 TABLE = "tool.hatch.build.hooks.tfjs"
@@ -58,9 +59,9 @@ def test_options_reach_the_worker_and_metadata_reaches_tfjs(project, zoo, tfjs):
     assert result.weight_bytes_before == 4 * (8 * 16 + 16 + 16 * 8 + 8 + 8 * 3 + 3)
     assert result.weight_bytes == (8 * 16 + 16 * 8 + 8 * 3) + 2 * (16 + 8 + 3)
     message = describe_result(result)
-    assert message.startswith(f"tfjs: clf: layers model -> src/pkg/web_models/clf/ (1 shard, ")
+    assert message.startswith("tfjs: clf: layers model -> src/pkg/web_models/clf/ (1 shard, ")
     assert (
-        f"; quantized 6 of 6 weights: weights {_human_bytes(result.weight_bytes_before)} -> {_human_bytes(result.weight_bytes)}, "
+        f"; quantized 6 of 6 weights: weights {human_bytes(result.weight_bytes_before)} -> {human_bytes(result.weight_bytes)}, "
         f"largest absolute weight error {result.max_abs_error:.3g} (in {result.max_error_weight})"
     ) in message
 

@@ -511,7 +511,7 @@ class _LegacyStore(_Store):
         if not isinstance(config, dict) or not _is_model(config):
             return self.weights  # a subclassed or malformed model: the translator says what is wrong
         explained: set[str] = set()
-        for position, entry in enumerate(_model_layers(config) or []):
+        for entry in _model_layers(config) or []:
             name = _entry_name(entry)
             trainable = _trainable(config) and _trainable(entry)
             if _is_model(entry):

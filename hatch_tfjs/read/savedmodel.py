@@ -275,7 +275,7 @@ def freeze(concrete: Any, options: GraphOptions, output_keys: list[str] | None =
         if position >= arg_count and tensor.dtype == tf.resource:
             placeholder_to_capture[tensor.name] = captured[position - arg_count]
     resolved = []
-    for spec, op_name in resources:
+    for spec, _op_name in resources:
         handle = placeholder_to_capture.get(spec.tensor)
         resolved.append((spec, handle))
 
