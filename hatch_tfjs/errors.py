@@ -29,7 +29,12 @@ class UnsupportedModelError(HatchTfjsError):
         self.model = model
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"model '{model}' ({source}) cannot be converted to a TF.js {kind} model:\n{lines}")
+        alternative = (
+            f'\n  (or ship it as a TF.js graph model: set format = "graph" on [tool.hatch.build.hooks.tfjs.models.{model}])'
+            if kind == "layers"
+            else ""
+        )
+        super().__init__(f"model '{model}' ({source}) cannot be converted to a TF.js {kind} model:\n{lines}{alternative}")
 
 
 class ModelReadError(HatchTfjsError):

@@ -53,7 +53,7 @@ LAYER_RENAMES = {
 
 # What to suggest for common layers TF.js does not have.
 LAYER_HINTS = {
-    "Lambda": "replace the Lambda with built-in layers, or convert the model with format = \"graph\" once available",
+    "Lambda": "replace the Lambda with built-in layers (or use format = \"graph\")",
     "TFOpLambda": "replace the raw TensorFlow op with a built-in layer",
     "Subtract": "use Add with a negated input (e.g. Rescaling(-1) on the second input) instead of Subtract",
     "Normalization": "fold the normalisation into the data pipeline or use Rescaling with fixed constants",
