@@ -153,11 +153,15 @@ def test_hash_table_module_runs_with_its_initializer(graph_cases, converted, tfj
     assert got[0].tolist() == [1, -1, 3, 0, 2]
 
 
-def test_control_flow_v2_keeps_functional_loop(converted):
-    _, _, document = converted("lstm", **{"control-flow-v2": True})
+def test_control_flow_v2_keeps_functional_loop_and_runs(graph_cases, converted, tfjs):
+    spec, _, document = converted("lstm", **{"control-flow-v2": True})
     ops = _ops(document)
     assert ops & {"While", "StatelessWhile"}
     assert not ops & {"Enter", "Exit", "Merge"}
+    case = graph_cases["lstm"]
+    kwargs = {"input_names": case.input_names} if case.input_names else {}
+    got, _ = tfjs.run(spec.output, case.inputs, format="graph", **kwargs)
+    assert_parity(got, case.expected)
 
 
 # --- the op check -----------------------------------------------------------------------------------------------------
