@@ -46,9 +46,13 @@ def translate_and_check(spec: ModelSpec, model: KerasModel) -> tuple[dict[str, A
     return translation.model_config, translation.notes
 
 
-def convert_model(spec: ModelSpec) -> ConversionResult:
-    """Convert one model and stamp its output (see plan.py). TensorFlow, where needed, is imported in here."""
-    source_hash = hash_source(spec.source)  # before reading: a source edited meanwhile is converted again next time
+def convert_model(spec: ModelSpec, *, source_hash: str | None = None) -> ConversionResult:
+    """Convert one model and stamp its output (see plan.py). TensorFlow, where needed, is imported in here.
+
+    ``source_hash`` is the source's hash taken by the plan stage, if it took one; it must come from before reading,
+    so that a source edited meanwhile is converted again next time."""
+    if source_hash is None:
+        source_hash = hash_source(spec.source)
     result = _convert_graph(spec) if spec.format == "graph" else _convert_layers(spec)
     write_stamp(spec, source_hash, result.files)
     return result

@@ -168,7 +168,12 @@ class TfjsBuildHook(BuildHookInterface):
                 self.app.display_warning(f"tfjs: {result.name}: {note}")
 
         try:
-            convert_in_workers(stale, jobs=settings.jobs, on_result=report)
+            convert_in_workers(
+                stale,
+                jobs=settings.jobs,
+                on_result=report,
+                source_hashes={plan.spec.name: plan.source_hash for plan in plans},
+            )
         except HatchTfjsError as exc:
             self.app.abort(f"tfjs: {exc}")
             raise

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,18 @@ _CHUNK = 1 << 20
 
 
 def hash_source(path: Path) -> str:
-    """sha256 of a model file, or of a directory's files (relative path + content, in sorted order)."""
+    """sha256 of a model file, or of a directory's files (relative path + content, in sorted order).
+
+    A build asks for the same hash several times (dependencies(), then initialize(), for the sdist and again for the
+    wheel), each time in a fresh process; a per-user cache keyed by the files' stat data (size, mtime, ctime, inode)
+    answers the repeats without reading a large model again. Entries are only made for files last changed more than
+    two seconds before hashing, so a file rewritten within the clock's granularity is never mistaken for the old one.
+    """
+    fingerprint = _fingerprint(path)
+    cached = _cache_get(path, fingerprint)
+    if cached is not None:
+        return cached
+    started_ns = time.time_ns()
     digest = hashlib.sha256()
     if path.is_dir():
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
@@ -35,7 +48,49 @@ def hash_source(path: Path) -> str:
             _hash_file_into(file, digest)
     else:
         _hash_file_into(path, digest)
-    return digest.hexdigest()
+    result = digest.hexdigest()
+    newest_change = max((entry[3] for entry in fingerprint), default=started_ns)
+    if started_ns - newest_change > _RACY_NS and _fingerprint(path) == fingerprint:
+        _cache_put(path, fingerprint, result)
+    return result
+
+
+_RACY_NS = 2_000_000_000
+
+
+def _fingerprint(path: Path) -> list[list[Any]]:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    out: list[list[Any]] = []
+    for file in files:
+        st = file.stat()
+        out.append([file.relative_to(path).as_posix() if path.is_dir() else "", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev])
+    return out
+
+
+def _cache_file(path: Path) -> Path:
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    return Path(tempfile.gettempdir()) / f"hatch-tfjs-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / f"{key}.json"
+
+
+def _cache_get(path: Path, fingerprint: list[list[Any]]) -> str | None:
+    try:
+        entry = json.loads(_cache_file(path).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(entry, dict) and entry.get("fingerprint") == fingerprint and isinstance(entry.get("sha256"), str):
+        return entry["sha256"]
+    return None
+
+
+def _cache_put(path: Path, fingerprint: list[list[Any]], digest: str) -> None:
+    target = _cache_file(path)
+    try:
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+        partial.write_text(json.dumps({"fingerprint": fingerprint, "sha256": digest}), "utf-8")
+        os.replace(partial, target)
+    except OSError:
+        pass  # a cache that cannot be written only costs a re-hash next time
 
 
 def _hash_file_into(path: Path, digest: Any) -> None:

@@ -24,7 +24,7 @@ def main() -> int:
     for data in specs:
         spec = ModelSpec.from_json(data)
         try:
-            result = convert_model(spec)
+            result = convert_model(spec, source_hash=data.get("source_sha256"))
             line = {"ok": True, "result": result.to_json()}
         except HatchTfjsError as exc:
             line = {"ok": False, "name": spec.name, "error": str(exc), "user_error": True}

@@ -18,13 +18,13 @@ def default_jobs(count: int) -> int:
     return max(1, min(count, os.cpu_count() or 1, 4))
 
 
-def _run_one(spec: ModelSpec) -> ConversionResult:
+def _run_one(spec: ModelSpec, source_hash: str | None = None) -> ConversionResult:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("PYTHONUNBUFFERED", "1")
     proc = subprocess.run(
         [sys.executable, "-m", "hatch_tfjs.worker"],
-        input=json.dumps([spec.to_json()]),
+        input=json.dumps([{**spec.to_json(), "source_sha256": source_hash}]),
         capture_output=True,
         text=True,
         env=env,
@@ -52,14 +52,17 @@ def convert_in_workers(
     *,
     jobs: int | None = None,
     on_result: Callable[[ConversionResult], None] | None = None,
+    source_hashes: dict[str, str | None] | None = None,
 ) -> list[ConversionResult]:
-    """Convert every spec, ``jobs`` at a time; raise one error listing every model that failed."""
+    """Convert every spec, ``jobs`` at a time; raise one error listing every model that failed.
+
+    ``source_hashes`` (model name -> sha256 the plan stage took) spares the workers hashing the sources again."""
     if not specs:
         return []
     results: list[ConversionResult] = []
     failures: list[str] = []
     with ThreadPoolExecutor(max_workers=jobs or default_jobs(len(specs))) as pool:
-        futures = [pool.submit(_run_one, spec) for spec in specs]
+        futures = [pool.submit(_run_one, spec, (source_hashes or {}).get(spec.name)) for spec in specs]
         for future in futures:
             try:
                 result = future.result()

@@ -472,3 +472,25 @@ def test_conversion_with_tensorflow_and_keras_unimportable(zoo, tfjs, tmp_path):
         got, answer = tfjs.run(Path(output), zoo[name].inputs)
         assert_parity(got, zoo[name].expected)
         assert answer["info"]["weights"] == results[key]
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_large_weights_are_memory_mapped_and_identical(suffix, tmp_path, tfjs):
+    """Contiguous datasets of a file on disk are mapped, not copied: same bytes as Keras, and the model runs."""
+    import keras
+
+    inp = keras.Input((300,))
+    model = keras.Model(inp, keras.layers.Dense(7)(keras.layers.Dense(200, activation="relu", name="big")(inp)))
+    source = tmp_path / f"big{suffix}"
+    model.save(source)
+    mapped = read_with_h5py(source, model_name="big")
+    oracle = read_with_keras(source, model_name="big")
+    kernels = [w for w in mapped.weights if w.name == "big/kernel"]
+    assert len(kernels) == 1 and isinstance(kernels[0].array, np.memmap)
+    assert [(w.name, w.array.tobytes()) for w in mapped.weights] == [(w.name, w.array.tobytes()) for w in oracle.weights]
+
+    spec = ModelSpec(name="big", source=source, output=tmp_path / "out", root=tmp_path)
+    convert_model(spec)
+    x = np.random.default_rng(0).normal(size=(2, 300)).astype("float32")
+    got, _ = tfjs.run(spec.output, [x])
+    assert_parity(got, [model.predict(x, verbose=0)])

@@ -60,6 +60,9 @@ class _Reader:
         self.source = source
         self.model_name = model_name
         self.display = display
+        # Where the HDF5 bytes lie in a file on disk (the .h5 itself, or a stored .keras member), so that plain
+        # contiguous datasets can be memory-mapped instead of copied; None when they were extracted to a spool file.
+        self.hdf5_offset_in_source: int | None = None
 
     # --- errors --------------------------------------------------------------------------------------------------
 
@@ -194,6 +197,7 @@ class _Reader:
             if crc != info.CRC:
                 raise self.error("model.weights.h5 fails its checksum (the archive is damaged)", hint="save the model again")
             window.seek(0)
+            self.hdf5_offset_in_source = start
             return io.BufferedReader(window, buffer_size=1 << 16)
         spool = stack.enter_context(tempfile.TemporaryFile())
         written = 0
@@ -221,6 +225,7 @@ class _Reader:
             handle = h5py.File(self.source, "r")
         except OSError as exc:
             raise self.error(f"it is not a readable HDF5 file ({exc})", hint="save the model again") from exc
+        self.hdf5_offset_in_source = 0
         with handle:
             raw = handle.attrs.get("model_config")
             if raw is None:
@@ -365,7 +370,20 @@ class _Store:
                 "(compressed or sparse data, which Keras never writes)",
                 hint="save the model again with Keras",
             )
-        return np.asarray(ds[()])
+        mapped = self._mapped(ds, nbytes)
+        return mapped if mapped is not None else np.asarray(ds[()])
+
+    def _mapped(self, ds: Any, nbytes: int) -> np.ndarray | None:
+        """A read-only memory map of a contiguous dataset's bytes in the source file: no copy through Python, and the
+        shard writer hands the pages straight to the kernel. None where the data is not laid out that way."""
+        base = self.reader.hdf5_offset_in_source
+        offset = ds.id.get_offset() if base is not None and nbytes > (1 << 16) else None
+        if offset is None:
+            return None
+        start = base + offset
+        if start + nbytes > self.reader.source.stat().st_size:
+            raise self.reader.error("a dataset points past the end of the file", hint="do not convert this file")
+        return np.memmap(self.reader.source, dtype=ds.dtype, mode="r", offset=start, shape=tuple(ds.shape))
 
     def checked(self, slot: Slot, ds: Any, where: str, binds: dict[int, dict[str, int]], what: str) -> np.ndarray:
         if ds is None:
