@@ -6,7 +6,7 @@
     hatch-tfjs inspect MODEL_DIR      # what a TF.js model directory holds (--json for machines)
 
 User mistakes are reported as clear messages, never tracebacks; ``-v`` adds detail (and the traceback of an internal
-error). Conversions run in worker processes, as in a build: this process never imports TensorFlow.
+error). Conversions that need TensorFlow run in worker processes, as in a build: this process never imports it.
 """
 
 from __future__ import annotations
@@ -119,8 +119,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(_cli_problems(exc, name)) from None
     (spec,) = settings.models
-    results = convert_in_workers([spec], jobs=1)
-    result = results[0]
+    if spec.needs_tensorflow:
+        (result,) = convert_in_workers([spec], jobs=1)  # TensorFlow stays out of this process, as in a build
+    else:
+        from hatch_tfjs.convert import convert_model
+
+        result = convert_model(spec)  # numpy + h5py only: no reason to pay for a second interpreter
     print(_result_line(result, str(outdir)))
     for note in result.notes:
         print(f"  note: {note}")
