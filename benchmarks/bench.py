@@ -671,11 +671,13 @@ def shortfalls(summary: dict[str, Any], meta: dict[str, Any]) -> list[str]:
             f"**The large model against the copy floor** (h5py reader, {cli:.2f} s against "
             f"{large['cp-sync']['wall_s']['median']:.2f} s for `cp` + `sync`), stage by stage (medians): reading the "
             f"weights takes {b['read (h5py)']:.2f} s and writing the shards {b['write shards + model.json']:.2f} s; "
-            f"the rest is the fsync of every written file ({b['fsync of every file']:.2f} s, which the floor also pays), hashing the source for the "
-            f"freshness stamp ({b['hash source (freshness stamp)']:.2f} s, a second full read of the file) and the "
-            f"imports ({b['imports']:.2f} s). The same stages run inside one process take "
-            f"{large['stages']['wall_s']['median']:.2f} s (`hatch-tfjs convert` converts in a worker process behind "
-            f"its own: {large['hatch-h5py'].get('wall_ratio_vs_stages', {}).get('median', float('nan')):.2f}x that).",
+            f"the rest is the fsync of every written file ({b['fsync of every file']:.2f} s; the floor pays a sync "
+            f"too, of one file where hatch-tfjs syncs one per shard), hashing the source for the freshness stamp "
+            f"({b['hash source (freshness stamp)']:.2f} s: answered from the stat-keyed hash cache when the file is "
+            f"unchanged) and the imports ({b['imports']:.2f} s). The same stages run inside one process take "
+            f"{large['stages']['wall_s']['median']:.2f} s; the `hatch-tfjs convert` command (which converts TF-free "
+            f"models in its own process) takes "
+            f"{large['hatch-h5py'].get('wall_ratio_vs_stages', {}).get('median', float('nan')):.2f}x that.",
         ]
     return lines + [""] if lines else [""]
 
