@@ -48,6 +48,7 @@ def replace_directory(output: Path) -> Iterator[Path]:
             os.replace(output, backup)
         _crash_point("swapping")
         os.replace(staging, output)
+        _fsync_directory(output.parent)  # make the rename itself durable
         shutil.rmtree(backup, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -61,6 +62,19 @@ def _crash_point(name: str) -> None:
         import signal
 
         os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def _fsync_directory(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows, where directories cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - filesystems that do not support it
+        pass
+    finally:
+        os.close(fd)
 
 
 def _fsync_file(path: Path) -> None:
