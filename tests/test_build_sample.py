@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, assert_parity, build_env, keras_predict
+from conftest import REPO, assert_parity, build_env, copy_sample_project, keras_predict
 
 SAMPLE = REPO / "sample_project"
 MODEL_FILES = {
@@ -41,9 +40,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def sample_tree(tmp_path) -> Path:
-    tree = tmp_path / "sample_project"
-    shutil.copytree(SAMPLE, tree, ignore=shutil.ignore_patterns("dist", "web_models", "__pycache__"))
-    return tree
+    return copy_sample_project(tmp_path / "sample_project")
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

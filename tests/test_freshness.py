@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, copy_sample_project
 
 from hatch_tfjs.config import STAMP_NAME
 
@@ -24,9 +24,7 @@ MODELS = ("digits", "iris")
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    tree = tmp_path / "proj"
-    shutil.copytree(SAMPLE, tree, ignore=shutil.ignore_patterns("dist", "web_models", "__pycache__"))
-    return tree
+    return copy_sample_project(tmp_path / "proj")
 
 
 def out_dir(project: Path, name: str) -> Path:

@@ -5,7 +5,6 @@ requested only while a model that needs it is stale."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -13,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, build_env
+from conftest import REPO, build_env, copy_sample_project
 
 SAMPLE = REPO / "sample_project"
 BIN = Path(sys.executable).parent
@@ -24,9 +23,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    tree = tmp_path / "proj"
-    shutil.copytree(SAMPLE, tree, ignore=shutil.ignore_patterns("dist", "web_models", "__pycache__"))
-    return tree
+    return copy_sample_project(tmp_path / "proj")
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:

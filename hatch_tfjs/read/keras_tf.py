@@ -5,7 +5,6 @@ This is the only module of the layers pipeline that imports TensorFlow/Keras, an
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,12 @@ import numpy as np
 
 from hatch_tfjs.errors import ModelReadError
 from hatch_tfjs.neutral import KerasModel, Weight
+from hatch_tfjs.read._tensorflow import import_tensorflow_module
 from hatch_tfjs.translate.support import WEIGHT_RENAMES
 
 
 def _import_keras() -> Any:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    try:
-        import keras
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ModelReadError(
-            f"converting this model needs TensorFlow with Keras 3, which is not installed ({exc}); "
-            "install it with: pip install 'hatch-tfjs[tensorflow]'"
-        ) from exc
-    return keras
+    return import_tensorflow_module("keras", "layers models read with reader = \"keras\"")
 
 
 def _is_model(layer: Any, keras: Any) -> bool:

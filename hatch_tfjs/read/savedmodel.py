@@ -20,16 +20,15 @@ same way into ``modelInitializer``; its outputs carry the ``resourceId`` of the 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
 from hatch_tfjs.neutral import Weight
+from hatch_tfjs.read._tensorflow import import_tensorflow_module
 from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.translate.ops import check_ops, op_counts
-
 
 
 @dataclass
@@ -66,15 +65,7 @@ class GraphModelData:
 
 
 def _tf() -> Any:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    try:
-        import tensorflow as tf
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ModelReadError(
-            f"graph models need TensorFlow, which is not installed ({exc}); install it with: pip install 'hatch-tfjs[tensorflow]'"
-        ) from exc
-    return tf
+    return import_tensorflow_module("tensorflow", "graph models")
 
 
 # --- sources ----------------------------------------------------------------------------------------------------------
