@@ -472,8 +472,6 @@ def load_settings(
     output_dir: Path | None = None
     if "output-dir" in config:
         output_dir = _parse_relative_dir(config["output-dir"], "output-dir", root, problems)
-        if output_dir is None:
-            defaults["_output_dir_reported"] = True  # keep models from repeating that problem
     else:
         output_dir = default_output_dir(root, packages)
 
@@ -485,7 +483,7 @@ def load_settings(
 
     specs: list[ModelSpec] = []
     for name in sorted(raw_models):
-        spec = _parse_model(name, raw_models[name], defaults, root, output_dir, problems)
+        spec = _parse_model(name, raw_models[name], defaults, root, output_dir, problems, output_dir_given="output-dir" in config)
         if spec is not None:
             specs.append(spec)
 
@@ -518,7 +516,10 @@ def load_settings(
                     f"declared with another source; rename one of the files or declare it under [{table}.models.<name>]",
                 )
                 continue
-            spec = _parse_model(name, {"source": _relative(source_path, root)}, defaults, root, output_dir, problems, key)
+            spec = _parse_model(
+                name, {"source": _relative(source_path, root)}, defaults, root, output_dir, problems, key,
+                output_dir_given="output-dir" in config,
+            )
             if spec is not None:
                 explicit_names.add(name)
                 specs.append(spec)
@@ -545,6 +546,8 @@ def _parse_model(
     output_dir: Path | None,
     problems: _Problems,
     origin: str | None = None,
+    *,
+    output_dir_given: bool = False,
 ) -> ModelSpec | None:
     base = f"models.{name}"
     where = origin or base
@@ -570,7 +573,7 @@ def _parse_model(
         output_path = _parse_relative_dir(raw["output"], f"{base}.output", root, problems)
     elif output_dir is not None:
         output_path = output_dir / name
-    elif not defaults.get("_output_dir_reported"):
+    elif not output_dir_given:  # an output-dir that was given but is invalid is reported once, on its own key
         problems.add(
             f"{base}.output",
             "no output directory: set output-dir on the hook table (e.g. output-dir = \"src/mypkg/web_models\") "
