@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from zoo import randomize
 
 
 @dataclass(frozen=True)
@@ -19,24 +20,6 @@ class GraphCase:
     expected: list[np.ndarray]
     input_names: list[str] | None = None
     options: dict[str, Any] | None = None
-
-
-def randomize(model: Any, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        shape = tuple(variable.shape)
-        path = variable.path
-        if "moving_variance" in path:
-            value = rng.uniform(0.5, 2.0, size=shape)
-        elif "moving_mean" in path:
-            value = rng.normal(0.0, 0.5, size=shape)
-        elif "gamma" in path:
-            value = rng.uniform(0.5, 1.5, size=shape)
-        elif "alpha" in path:
-            value = rng.uniform(0.05, 0.5, size=shape)
-        else:
-            value = rng.normal(0.0, 0.4, size=shape)
-        variable.assign(value.astype(variable.dtype))
 
 
 def _mlp():

@@ -21,24 +21,26 @@ class ZooEntry:
     vocab: int = 0
 
 
-def _randomize(model, seed: int) -> None:
-    """Give every weight non-trivial values (BatchNorm variances positive) so parity checks mean something."""
+def randomize(model, seed: int) -> None:
+    """Give every float weight non-trivial values (BatchNorm variances positive, PReLU slopes small and positive) so
+    parity checks mean something. Shared by the layers zoo and the graph zoo."""
     rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        for layer_weights in [layer.weights]:
-            for variable in layer_weights:
-                shape = tuple(variable.shape)
-                if "moving_variance" in variable.path:
-                    value = rng.uniform(0.5, 2.0, size=shape)
-                elif "moving_mean" in variable.path:
-                    value = rng.normal(0.0, 0.5, size=shape)
-                elif "gamma" in variable.path:
-                    value = rng.uniform(0.5, 1.5, size=shape)
-                elif variable.dtype.startswith("int"):
-                    continue
-                else:
-                    value = rng.normal(0.0, 0.4, size=shape)
-                variable.assign(value.astype(variable.dtype))
+    for variable in model.weights:
+        shape = tuple(variable.shape)
+        path = variable.path
+        if variable.dtype.startswith("int"):
+            continue
+        if "moving_variance" in path:
+            value = rng.uniform(0.5, 2.0, size=shape)
+        elif "moving_mean" in path:
+            value = rng.normal(0.0, 0.5, size=shape)
+        elif "gamma" in path:
+            value = rng.uniform(0.5, 1.5, size=shape)
+        elif "alpha" in path:
+            value = rng.uniform(0.05, 0.5, size=shape)
+        else:
+            value = rng.normal(0.0, 0.4, size=shape)
+        variable.assign(value.astype(variable.dtype))
 
 
 def _sequential_mlp():
@@ -317,7 +319,7 @@ ZOO: dict[str, ZooEntry] = {
 
 def build(entry: ZooEntry, seed: int = 0):
     model = entry.build()
-    _randomize(model, seed)
+    randomize(model, seed)
     return model
 
 
