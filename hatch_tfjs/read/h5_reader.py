@@ -47,6 +47,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 FALLBACK_HINT = 'if the file loads in Keras, set reader = "keras" on this model to convert it through TensorFlow'
 _SAFE_DTYPE_KINDS = "fiub"
+# Modules whose classes are Keras Operations that are not Layers (what ``serialize_keras_object`` records as "module").
+KERAS_OPERATION_MODULES = ("keras.src.ops.", "keras.src.quantizers.")
 
 
 def read_with_h5py(source: Path, *, model_name: str, display: str | None = None) -> KerasModel:
@@ -295,6 +297,14 @@ def _model_layers(entry: dict[str, Any]) -> list[dict[str, Any]] | None:
     return layers
 
 
+def _is_operation(entry: dict[str, Any]) -> bool:
+    """A Keras op called on symbolic tensors (``x + 3.0``, ``keras.ops.multiply``) rather than a layer: a functional
+    config lists it among its layers, but Keras never stores it as one (``Functional.layers`` holds Layers only), so
+    it takes no store name and holds no variables."""
+    module = entry.get("module")
+    return isinstance(module, str) and module.startswith(KERAS_OPERATION_MODULES)
+
+
 def _is_model(entry: dict[str, Any]) -> bool:
     return entry.get("class_name") in layouts.MODEL_CLASSES and _model_layers(entry) is not None
 
@@ -408,6 +418,8 @@ class _Store:
                 raise self.error(f"the config is malformed: layer #{position} of '{_entry_name(entry)}' has no class_name", hint="save the model again")
             if position == 0 and entry.get("class_name") == "Sequential" and class_name == "InputLayer":
                 continue  # not among a Sequential's layers
+            if _is_operation(layer):
+                continue
             base = layouts.snake_case(class_name)
             if base in used:
                 used[base] += 1
