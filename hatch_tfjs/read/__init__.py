@@ -22,3 +22,17 @@ def read_keras_model(source: Path, *, model_name: str, reader: str = "h5py", dis
     from hatch_tfjs.read.h5_reader import read_with_h5py
 
     return read_with_h5py(source, model_name=model_name, display=display)
+
+
+def check_keras_file(source: Path, *, model_name: str, display: str | None = None) -> None:
+    """Refuse a ``.keras`` / ``.h5`` file that is damaged, malformed, or whose config implies variables other than the
+    ones it stores (shape, dtype, byte size), without reading any weight data and without TensorFlow.
+
+    Keras creates every variable its config describes before it loads a single value, so a file claiming a
+    ``Dense(10**9)`` next to a tiny stored kernel makes Keras allocate gigabytes. Whatever hands a Keras file to Keras
+    (the graph route, ``reader = "keras"``) calls this first. Raises
+    :class:`~hatch_tfjs.errors.ModelReadError` naming ``display`` (default: ``source``) and ``model_name``.
+    """
+    from hatch_tfjs.read.h5_reader import check_keras_file as check
+
+    check(source, model_name=model_name, display=display)

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import struct
 import tempfile
 import zipfile
 import zlib
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable, Iterator
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from hatch_tfjs.errors import ModelReadError
 from hatch_tfjs.neutral import KerasModel, Weight
 from hatch_tfjs.read import layouts
 from hatch_tfjs.read.layouts import Layout, LayoutError, Slot
+from hatch_tfjs.read.structure import config_problem, json_kind
 
 MAX_JSON_BYTES = 64 * 1024 * 1024  # config.json / metadata.json / model_config
 MAX_EXPANSION = 100  # a deflated zip member may grow at most this much ...
@@ -46,9 +48,15 @@ EXPANSION_FLOOR = 64 * 1024 * 1024  # ... unless it stays below this size
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 FALLBACK_HINT = 'if the file loads in Keras, set reader = "keras" on this model to convert it through TensorFlow'
+RESAVE_HINT = "if you have the model, re-save it with model.save('model.keras'); otherwise do not convert this file"
+REFUSE_HINT = "do not convert this file"
+MISMATCH_HINT = "the file does not match its config; do not convert it"
 _SAFE_DTYPE_KINDS = "fiub"
 # Modules whose classes are Keras Operations that are not Layers (what ``serialize_keras_object`` records as "module").
 KERAS_OPERATION_MODULES = ("keras.src.ops.", "keras.src.quantizers.")
+# What h5py raises when the HDF5 bytes are damaged: a bad superblock, a broken B-tree or heap, a truncated chunk, an
+# attribute that cannot be decoded (KeyError "Unable to open object", RuntimeError "Unable to get link info", ...).
+HDF5_PARSE_ERRORS = (OSError, KeyError, RuntimeError, ValueError)
 
 
 def read_with_h5py(source: Path, *, model_name: str, display: str | None = None) -> KerasModel:
@@ -57,22 +65,55 @@ def read_with_h5py(source: Path, *, model_name: str, display: str | None = None)
     return reader.read()
 
 
+def check_keras_file(source: Path, *, model_name: str, display: str | None = None) -> None:
+    """Check a ``.keras`` or ``.h5`` file as :func:`read_with_h5py` reads it, without reading any weight data.
+
+    Raises :class:`ModelReadError` for a damaged or malformed file and for any variable whose stored shape, dtype or
+    size disagrees with what the config implies. Parts this reader cannot map (a layer class outside its table, a
+    store layout from another Keras) are left unchecked: whoever loads the file next (Keras) judges those.
+    """
+    try:
+        _Reader(Path(source), model_name, display or str(source), load_data=False).read()
+    except _Unmappable:
+        return
+
+
+class _Unmappable(ModelReadError):
+    """This reader cannot map the file (not: the file is wrong); Keras may still load it."""
+
+
 class _Reader:
-    def __init__(self, source: Path, model_name: str, display: str) -> None:
+    def __init__(self, source: Path, model_name: str, display: str, *, load_data: bool = True) -> None:
         self.source = source
         self.model_name = model_name
         self.display = display
+        self.load_data = load_data  # False: check everything but read no weight values
         # Where the HDF5 bytes lie in a file on disk (the .h5 itself, or a stored .keras member), so that plain
         # contiguous datasets can be memory-mapped instead of copied; None when they were extracted to a spool file.
         self.hdf5_offset_in_source: int | None = None
+        self.hdf5_size = 0  # how many bytes of HDF5 there are: no dataset can hold more
 
     # --- errors --------------------------------------------------------------------------------------------------
 
-    def error(self, message: str, *, hint: str | None = FALLBACK_HINT) -> ModelReadError:
+    def error(self, message: str, *, hint: str | None) -> ModelReadError:
+        return ModelReadError(self._text(message, hint))
+
+    def unmappable(self, message: str) -> ModelReadError:
+        """The reader does not know how to map this; the fix may be reading the file through Keras."""
+        return _Unmappable(self._text(message, FALLBACK_HINT))
+
+    def _text(self, message: str, hint: str | None) -> str:
         text = f"{self.display}: cannot read model '{self.model_name}': {message}"
-        if hint:
-            text += f"; {hint}"
-        return ModelReadError(text)
+        return f"{text}; {hint}" if hint else text
+
+    @contextmanager
+    def parsing(self, what: str) -> Iterator[None]:
+        """Turn what h5py raises on damaged HDF5 bytes into one error naming the file (the cause stays chained)."""
+        try:
+            yield
+        except HDF5_PARSE_ERRORS as exc:
+            cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise self.error(f"{what} is damaged ({type(exc).__name__}: {cause})", hint=RESAVE_HINT) from exc
 
     # --- entry point ---------------------------------------------------------------------------------------------
 
@@ -93,6 +134,13 @@ class _Reader:
             hint=None,
         )
 
+    def checked_config(self, config: Any, what: str) -> dict[str, Any]:
+        """The parsed config, once it has the structure every later stage relies on."""
+        problem = config_problem(config)
+        if problem:
+            raise self.error(f"{what} is malformed: {problem}", hint=RESAVE_HINT)
+        return config
+
     # --- .keras --------------------------------------------------------------------------------------------------
 
     def _read_keras_zip(self) -> KerasModel:
@@ -100,29 +148,28 @@ class _Reader:
 
         try:
             archive = zipfile.ZipFile(self.source)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise self.error(f"the .keras archive is damaged ({exc})", hint="save the model again") from exc
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise self.error(f"the .keras archive is damaged ({exc})", hint=RESAVE_HINT) from exc
         with ExitStack() as stack:
             stack.enter_context(archive)
             members = self._check_members(archive)
-            if "model.weights.json" in members and "model.weights.h5" not in members:
-                raise self.error("its weights are sharded (model.weights.json), which this reader does not read")
             for required in ("config.json", "model.weights.h5"):
+                if required == "model.weights.h5" and "model.weights.json" in members and required not in members:
+                    raise self.unmappable("its weights are sharded (model.weights.json), which this reader does not read")
                 if required not in members:
                     raise self.error(
                         f"the archive has no {required}; it is not a Keras 3 model file", hint="save the model with model.save('model.keras')"
                     )
-            config = self._json_member(archive, members["config.json"])
+            config = self.checked_config(self._json_member(archive, members["config.json"]), "config.json")
             metadata = self._json_member(archive, members["metadata.json"]) if "metadata.json" in members else {}
             keras_version = str(metadata.get("keras_version") or "3") if isinstance(metadata, dict) else "3"
             if not keras_version.startswith("3"):
-                raise self.error(f"metadata.json says Keras {keras_version}; .keras files of that version are not known to this reader")
+                raise self.unmappable(f"metadata.json says Keras {keras_version}; .keras files of that version are not known to this reader")
             fileobj = self._open_weights(archive, members["model.weights.h5"], stack)
-            try:
+            self.hdf5_size = members["model.weights.h5"].file_size
+            with self.parsing("model.weights.h5 inside the archive"):
                 store = stack.enter_context(h5py.File(fileobj, "r"))
-            except OSError as exc:
-                raise self.error(f"model.weights.h5 inside the archive is not a readable HDF5 file ({exc})", hint="save the model again") from exc
-            weights = _KerasStore(self, store).read(config)
+                weights = _KerasStore(self, store).read(config)
         return KerasModel(config=config, weights=weights, keras_version=keras_version, source=str(self.source))
 
     def _check_members(self, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -139,43 +186,45 @@ class _Reader:
                 or re.match(r"^[A-Za-z]:", name)
                 or ".." in parts
             ):
-                raise self.error(f"the archive holds an entry with an unsafe path {name!r} (absolute or with '..')", hint="do not convert this file")
+                raise self.error(f"the archive holds an entry with an unsafe path {name!r} (absolute or with '..')", hint=REFUSE_HINT)
             if name in members:
-                raise self.error(f"the archive holds {name!r} twice", hint="do not convert this file")
+                raise self.error(f"the archive holds {name!r} twice", hint=REFUSE_HINT)
             if info.flag_bits & 0x1:
                 raise self.error(f"archive entry {name!r} is encrypted", hint=None)
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise self.error(f"archive entry {name!r} uses an unsupported compression method ({info.compress_type})", hint="save the model again")
+                raise self.error(f"archive entry {name!r} uses an unsupported compression method ({info.compress_type})", hint=RESAVE_HINT)
             if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-                raise self.error(f"archive entry {name!r} declares {info.file_size} bytes but stores {info.compress_size}", hint="do not convert this file")
+                raise self.error(f"archive entry {name!r} declares {info.file_size} bytes but stores {info.compress_size}", hint=REFUSE_HINT)
             if info.compress_size > archive_size:
-                raise self.error(f"archive entry {name!r} declares more bytes ({info.compress_size}) than the archive has ({archive_size})", hint="do not convert this file")
+                raise self.error(f"archive entry {name!r} declares more bytes ({info.compress_size}) than the archive has ({archive_size})", hint=REFUSE_HINT)
             if info.file_size > max(EXPANSION_FLOOR, MAX_EXPANSION * info.compress_size):
                 raise self.error(
                     f"archive entry {name!r} declares {info.file_size} bytes from {info.compress_size} compressed "
                     "(a zip bomb?)",
-                    hint="do not convert this file",
+                    hint=REFUSE_HINT,
                 )
             members[name] = info
         return members
 
     def _json_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
         if info.file_size > MAX_JSON_BYTES:
-            raise self.error(f"{info.filename} declares {info.file_size} bytes, more than a model config can be", hint="do not convert this file")
+            raise self.error(f"{info.filename} declares {info.file_size} bytes, more than a model config can be", hint=REFUSE_HINT)
         try:
             with archive.open(info) as handle:
                 data = handle.read(info.file_size + 1)
-        except (zipfile.BadZipFile, OSError, zlib.error) as exc:
-            raise self.error(f"{info.filename} in the archive is damaged ({exc})", hint="save the model again") from exc
+        except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:
+            raise self.error(f"{info.filename} in the archive is damaged ({exc})", hint=RESAVE_HINT) from exc
         if len(data) > info.file_size:
-            raise self.error(f"{info.filename} holds more bytes than it declares", hint="do not convert this file")
+            raise self.error(f"{info.filename} holds more bytes than it declares", hint=REFUSE_HINT)
         return self._parse_json(data, info.filename)
 
     def _parse_json(self, data: bytes | str, what: str) -> Any:
         try:
             return json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise self.error(f"{what} is not valid JSON ({exc})", hint="save the model again") from exc
+        except RecursionError as exc:
+            raise self.error(f"{what} nests its JSON too deeply to be a model config", hint=REFUSE_HINT) from exc
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise self.error(f"{what} is not valid JSON ({exc})", hint=RESAVE_HINT) from exc
 
     def _open_weights(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, stack: ExitStack) -> BinaryIO:
         """A seekable view of model.weights.h5: the bytes in place when stored, else a size-capped extraction."""
@@ -184,11 +233,11 @@ class _Reader:
             handle.seek(info.header_offset)
             header = handle.read(30)
             if len(header) != 30 or header[:4] != ZIP_MAGIC:
-                raise self.error("the archive's entry for model.weights.h5 is damaged", hint="save the model again")
+                raise self.error("the archive's entry for model.weights.h5 is damaged", hint=RESAVE_HINT)
             name_len, extra_len = struct.unpack("<HH", header[26:30])
             start = info.header_offset + 30 + name_len + extra_len
             if start + info.file_size > self.source.stat().st_size:
-                raise self.error("model.weights.h5 extends past the end of the archive", hint="do not convert this file")
+                raise self.error("model.weights.h5 extends past the end of the archive", hint=REFUSE_HINT)
             window = _Window(handle, start, info.file_size)
             crc = 0
             while True:
@@ -197,7 +246,7 @@ class _Reader:
                     break
                 crc = zlib.crc32(chunk, crc)
             if crc != info.CRC:
-                raise self.error("model.weights.h5 fails its checksum (the archive is damaged)", hint="save the model again")
+                raise self.error("model.weights.h5 fails its checksum (the archive is damaged)", hint=RESAVE_HINT)
             window.seek(0)
             self.hdf5_offset_in_source = start
             return io.BufferedReader(window, buffer_size=1 << 16)
@@ -211,10 +260,10 @@ class _Reader:
                         break
                     written += len(chunk)
                     if written > info.file_size:
-                        raise self.error("model.weights.h5 holds more bytes than it declares", hint="do not convert this file")
+                        raise self.error("model.weights.h5 holds more bytes than it declares", hint=REFUSE_HINT)
                     spool.write(chunk)
-        except (zipfile.BadZipFile, zlib.error, OSError) as exc:
-            raise self.error(f"model.weights.h5 in the archive is damaged ({exc})", hint="save the model again") from exc
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise self.error(f"model.weights.h5 in the archive is damaged ({exc})", hint=RESAVE_HINT) from exc
         spool.seek(0)
         return spool
 
@@ -223,12 +272,9 @@ class _Reader:
     def _read_legacy_h5(self) -> KerasModel:
         import h5py
 
-        try:
-            handle = h5py.File(self.source, "r")
-        except OSError as exc:
-            raise self.error(f"it is not a readable HDF5 file ({exc})", hint="save the model again") from exc
         self.hdf5_offset_in_source = 0
-        with handle:
+        self.hdf5_size = self.source.stat().st_size
+        with self.parsing("the HDF5 file"), h5py.File(self.source, "r") as handle:
             raw = handle.attrs.get("model_config")
             if raw is None:
                 raise self.error(
@@ -239,14 +285,14 @@ class _Reader:
                 raw = raw.item()
             if isinstance(raw, bytes):
                 if len(raw) > MAX_JSON_BYTES:
-                    raise self.error("model_config is larger than a model config can be", hint="do not convert this file")
+                    raise self.error("model_config is larger than a model config can be", hint=REFUSE_HINT)
             elif not isinstance(raw, str):
-                raise self.error(f"model_config is a {type(raw).__name__}, not JSON text", hint="save the model again")
-            config = self._parse_json(raw, "model_config")
+                raise self.error(f"model_config is a {type(raw).__name__}, not JSON text", hint=RESAVE_HINT)
+            config = self.checked_config(self._parse_json(raw, "model_config"), "model_config")
             version = handle.attrs.get("keras_version", b"")
             keras_version = version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
             group = handle.get("model_weights", getlink=True)
-            if not isinstance(group, h5py.HardLink):
+            if not isinstance(group, h5py.HardLink) or not isinstance(handle["model_weights"], h5py.Group):
                 raise self.error("the .h5 file has no model_weights group", hint="save the whole model with model.save('model.keras')")
             weights = _LegacyStore(self, handle["model_weights"]).read(config)
         return KerasModel(config=config, weights=weights, keras_version=keras_version or "2", source=str(self.source))
@@ -328,30 +374,51 @@ class _Store:
         self.weights: list[Weight] = []
         self.names: set[str] = set()
 
-    def error(self, message: str, **kwargs: Any) -> ModelReadError:
-        return self.reader.error(message, **kwargs)
+    def error(self, message: str, *, hint: str | None) -> ModelReadError:
+        return self.reader.error(message, hint=hint)
+
+    def unmappable(self, message: str) -> ModelReadError:
+        return self.reader.unmappable(message)
+
+    def tolerating_unmappable(self, step: Callable[[], None]) -> bool:
+        """Run one layer's (or one final) step; False when it was skipped. When only checking, a part this reader
+        cannot map is left to Keras, which loads the file next, and every other layer is still checked; when reading,
+        it is an error."""
+        try:
+            step()
+        except _Unmappable:
+            if self.reader.load_data:
+                raise
+            return False
+        return True
 
     def layout(self, entry: dict[str, Any], parent_trainable: bool) -> Layout:
+        where = f"layer '{_entry_name(entry)}' ({entry.get('class_name')})"
         try:
             layout = layouts.layer_layout(entry, parent_trainable=parent_trainable)
         except LayoutError as exc:
-            raise self.error(f"the config is malformed: {exc}", hint="save the model again") from exc
+            raise self.error(f"the config is malformed: {exc}", hint=RESAVE_HINT) from exc
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            # A config value of a type Keras never writes there; the cause is kept for a bug report all the same.
+            raise self.error(f"the config of {where} is malformed ({type(exc).__name__}: {exc})", hint=RESAVE_HINT) from exc
         if layout.unmapped:
-            raise self.error(layout.unmapped)
+            raise self.unmappable(layout.unmapped)
         return layout
 
-    def add(self, name: str, array: np.ndarray, where: str) -> None:
+    def add(self, name: str, array: np.ndarray | None, where: str) -> None:
+        """Record a weight (``array`` is None when only checking: the name must still be unique)."""
         if name in self.names:
             raise self.error(f"{where}: two variables would both be named {name!r} (layer names must be unique)", hint="rename the layers so every name is unique")
         self.names.add(name)
-        self.weights.append(Weight(name, array))
+        if array is not None:
+            self.weights.append(Weight(name, array))
 
     def dataset(self, parent: Any, path: str, where: str) -> Any:
         """The dataset at ``path`` below ``parent``, following hard links only; None when absent."""
         import h5py
 
         if not path or path.startswith("/"):
-            raise self.error(f"{where}: the file points at a variable by an absolute or empty path {path!r}", hint="do not convert this file")
+            raise self.error(f"{where}: the file points at a variable by an absolute or empty path {path!r}", hint=REFUSE_HINT)
         node = parent
         for part in path.split("/"):
             if not part or part in (".", "..") or not isinstance(node, h5py.Group):
@@ -360,26 +427,44 @@ class _Store:
             if link is None:
                 return None
             if not isinstance(link, h5py.HardLink):
-                raise self.error(f"{where}: {path!r} is a {type(link).__name__} (links out of the file are not allowed)", hint="do not convert this file")
+                raise self.error(f"{where}: {path!r} is a {type(link).__name__} (links out of the file are not allowed)", hint=REFUSE_HINT)
             node = node[part]
         return node if isinstance(node, h5py.Dataset) else None
 
-    def load(self, ds: Any, where: str, what: str) -> np.ndarray:
-        """The dataset's values, after checking it is plain numeric data stored in full inside the file."""
+    def stored_bytes(self, ds: Any, where: str, what: str) -> int:
+        """The bytes the dataset declares, after checking it is plain numeric data stored in full inside the file.
+
+        Everything here comes from HDF5 metadata, so nothing is allocated: a declared shape is checked against the
+        bytes actually stored (and against the size of the file) before any value is read."""
         dtype = ds.dtype
         if dtype.kind not in _SAFE_DTYPE_KINDS or dtype.fields is not None or dtype.subdtype is not None:
-            raise self.error(f"{where}: {what} has dtype {dtype}, not a numeric tensor", hint="save the model again")
-        if ds.attrs.get("dtype") in ("bfloat16", b"bfloat16"):
-            raise self.error(f"{where}: {what} is stored as bfloat16, which this reader does not convert")
+            raise self.error(f"{where}: {what} has dtype {dtype}, not a numeric tensor", hint=RESAVE_HINT)
         if ds.is_virtual or ds.external:
-            raise self.error(f"{where}: {what} takes its data from outside the file", hint="do not convert this file")
-        nbytes = int(np.prod(ds.shape, dtype=np.int64)) * dtype.itemsize if ds.shape is not None else 0
-        if ds.compression is not None or ds.id.get_storage_size() < nbytes:
+            raise self.error(f"{where}: {what} takes its data from outside the file", hint=REFUSE_HINT)
+        shape = tuple(ds.shape or ())
+        nbytes = math.prod(int(d) for d in shape) * dtype.itemsize  # Python ints: no int64 overflow
+        if nbytes > self.reader.hdf5_size:
             raise self.error(
-                f"{where}: {what} declares {nbytes} bytes but stores {ds.id.get_storage_size()} "
+                f"{where}: {what} declares shape {shape} ({nbytes} bytes), more than the whole file holds "
+                f"({self.reader.hdf5_size} bytes)",
+                hint=REFUSE_HINT,
+            )
+        stored = ds.id.get_storage_size()
+        if ds.compression is not None or stored < nbytes:
+            raise self.error(
+                f"{where}: {what} declares {nbytes} bytes but stores {stored} "
                 "(compressed or sparse data, which Keras never writes)",
                 hint="save the model again with Keras",
             )
+        return nbytes
+
+    def load(self, ds: Any, where: str, what: str) -> np.ndarray | None:
+        """The dataset's values once :meth:`stored_bytes` accepts it; None when only checking."""
+        nbytes = self.stored_bytes(ds, where, what)
+        if not self.reader.load_data:
+            return None
+        if ds.attrs.get("dtype") in ("bfloat16", b"bfloat16"):
+            raise self.unmappable(f"{where}: {what} is stored as bfloat16, which this reader does not convert")
         mapped = self._mapped(ds, nbytes)
         return mapped if mapped is not None else np.asarray(ds[()])
 
@@ -392,30 +477,29 @@ class _Store:
             return None
         start = base + offset
         if start + nbytes > self.reader.source.stat().st_size:
-            raise self.reader.error("a dataset points past the end of the file", hint="do not convert this file")
+            raise self.error("a dataset points past the end of the file", hint=REFUSE_HINT)
         return np.memmap(self.reader.source, dtype=ds.dtype, mode="r", offset=start, shape=tuple(ds.shape))
 
-    def checked(self, slot: Slot, ds: Any, where: str, binds: dict[int, dict[str, int]], what: str) -> np.ndarray:
+    def checked(self, slot: Slot, ds: Any, where: str, binds: dict[int, dict[str, int]], what: str) -> np.ndarray | None:
         if ds is None:
-            raise self.error(f"{where}: variable {slot.var.name!r} is missing from the file ({what})", hint="save the model again")
+            raise self.error(f"{where}: variable {slot.var.name!r} is missing from the file ({what})", hint=RESAVE_HINT)
         bind = binds.setdefault(id(slot.owner), dict(slot.owner.bind))
         problem = layouts.check_shape(slot.var, tuple(ds.shape or ()), bind)
         if problem:
-            raise self.error(f"{where}: variable {slot.var.name!r} ({what}) {problem}", hint="the file does not match its config; do not convert it")
+            raise self.error(f"{where}: variable {slot.var.name!r} ({what}) {problem}", hint=MISMATCH_HINT)
         array = self.load(ds, where, f"variable {slot.var.name!r} ({what})")
-        if array.dtype.kind == "f" and array.dtype != np.dtype(slot.owner.dtype):
+        if array is not None and array.dtype.kind == "f" and array.dtype != np.dtype(slot.owner.dtype):
             array = array.astype(slot.owner.dtype)  # Keras casts a loaded value to its variable's dtype
         return array
 
     def walk(self, entry: dict[str, Any], visit_layer: Any, prefix: str, trainable: bool) -> None:
         """Call ``visit_layer(entry, store_path, trainable)`` for every non-model layer, depth first, nested
-        models expanded, with the store path a ``.keras`` file keeps it under."""
+        models expanded, with the store path a ``.keras`` file keeps it under: the snake-case class name made unique
+        among the container's layers, as Keras's ``_save_container_state`` names them."""
         used: dict[str, int] = {}
         layers = _model_layers(entry) or []
         for position, layer in enumerate(layers):
-            class_name = layer.get("class_name")
-            if not isinstance(class_name, str):
-                raise self.error(f"the config is malformed: layer #{position} of '{_entry_name(entry)}' has no class_name", hint="save the model again")
+            class_name = layer["class_name"]
             if position == 0 and entry.get("class_name") == "Sequential" and class_name == "InputLayer":
                 continue  # not among a Sequential's layers
             if _is_operation(layer):
@@ -443,11 +527,16 @@ class _KerasStore(_Store):
         self.store = store
         self.consumed: set[str] = set()
 
-    def read(self, config: Any) -> list[Weight]:
-        if not isinstance(config, dict) or not _is_model(config):
-            return self._generic_all()  # a subclassed or malformed model: the translator says what is wrong
-        self.walk(config, self._visit, "", _trainable(config))
-        self._check_leftovers()
+    def read(self, config: dict[str, Any]) -> list[Weight]:
+        if not _is_model(config):
+            return self.weights  # a subclassed model: the translator says what is wrong
+        self.walk(
+            config,
+            lambda entry, path, trainable: self.tolerating_unmappable(lambda: self._visit(entry, path, trainable)),
+            "",
+            _trainable(config),
+        )
+        self.tolerating_unmappable(self._check_leftovers)
         return self.weights
 
     def _visit(self, entry: dict[str, Any], path: str, trainable: bool) -> None:
@@ -466,7 +555,7 @@ class _KerasStore(_Store):
         # Anything else stored under this layer is a variable the table does not know: refuse rather than drop it.
         extra = [p for p in self._datasets_under(path) if p not in self.consumed]
         if extra:
-            raise self.error(
+            raise self.unmappable(
                 f"{where}: the file has variables the config does not explain ({', '.join(extra[:4])}); "
                 "it may come from a newer Keras than this reader knows"
             )
@@ -480,7 +569,7 @@ class _KerasStore(_Store):
             if isinstance(recorded, bytes):
                 recorded = recorded.decode("utf-8", "replace")
             if recorded is not None and recorded != current.name:
-                raise self.error(
+                raise self.unmappable(
                     f"{where}: the file keeps layer {recorded!r} at {group_path}, where the config implies "
                     f"{current.name!r}; the store layout is not the one this reader knows"
                 )
@@ -509,9 +598,6 @@ class _KerasStore(_Store):
             self.add(f"{layer_name}/{store_path[len(path) + 1:]}", self.load(ds, where, store_path), where)
             self.consumed.add(store_path)
 
-    def _generic_all(self) -> list[Weight]:
-        return self.weights
-
     def _check_leftovers(self) -> None:
         import h5py
 
@@ -524,7 +610,7 @@ class _KerasStore(_Store):
         self.store.visititems(visit)
         if leftovers:
             leftovers.sort(key=_natural)
-            raise self.error(
+            raise self.unmappable(
                 f"the weights file has variables no layer of the config explains ({', '.join(leftovers[:4])}"
                 f"{', ...' if len(leftovers) > 4 else ''}); it may come from a newer Keras than this reader knows"
             )
@@ -537,29 +623,34 @@ class _LegacyStore(_Store):
         super().__init__(reader)
         self.group = group
 
-    def read(self, config: Any) -> list[Weight]:
-        if not isinstance(config, dict) or not _is_model(config):
-            return self.weights  # a subclassed or malformed model: the translator says what is wrong
+    def read(self, config: dict[str, Any]) -> list[Weight]:
+        if not _is_model(config):
+            return self.weights  # a subclassed model: the translator says what is wrong
         explained: set[str] = set()
         for entry in _model_layers(config) or []:
-            name = _entry_name(entry)
-            trainable = _trainable(config) and _trainable(entry)
-            if _is_model(entry):
-                collected: list[list[Slot] | None] = []
-                self.walk(entry, lambda e, p, t: collected.append(self._slots(e, t)), "", trainable)
-                slots = None if any(c is None for c in collected) else [s for c in collected for s in c or []]
-            else:
-                slots = self._slots(entry, trainable)
-            if slots is None:  # a class outside the table somewhere in it: the translator rejects it
-                self._generic(name)
-                explained.add(name)
-                continue
-            if not slots:
-                continue
-            explained.add(name)
-            self._read_layer(name, entry, slots, trainable)
+            if not self.tolerating_unmappable(lambda: self._read_entry(entry, _trainable(config), explained)):
+                explained.add(_entry_name(entry))  # left to Keras
         self._check_unexplained(explained)
         return self.weights
+
+    def _read_entry(self, entry: dict[str, Any], container_trainable: bool, explained: set[str]) -> None:
+        """One top-level entry: a layer, or a nested model whose weights the file keeps under the model's name."""
+        name = _entry_name(entry)
+        trainable = container_trainable and _trainable(entry)
+        if _is_model(entry):
+            collected: list[list[Slot] | None] = []
+            self.walk(entry, lambda e, p, t: collected.append(self._slots(e, t)), "", trainable)
+            slots = None if any(c is None for c in collected) else [s for c in collected for s in c or []]
+        else:
+            slots = self._slots(entry, trainable)
+        if slots is None:  # a class outside the table somewhere in it: the translator rejects it
+            self._generic(name)
+            explained.add(name)
+            return
+        if not slots:
+            return
+        explained.add(name)
+        self._read_layer(name, entry, slots, trainable)
 
     def _slots(self, entry: dict[str, Any], trainable: bool) -> list[Slot] | None:
         layout = self.layout(entry, trainable)
@@ -572,7 +663,7 @@ class _LegacyStore(_Store):
         if link is None:
             return None
         if not isinstance(link, h5py.HardLink) or not isinstance(self.group[name], h5py.Group):
-            raise self.error(f"model_weights/{name} is not a plain group", hint="do not convert this file")
+            raise self.error(f"model_weights/{name} is not a plain group", hint=REFUSE_HINT)
         group = self.group[name]
         names = group.attrs.get("weight_names", [])
         decoded = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in np.asarray(names).ravel().tolist()]
@@ -582,23 +673,23 @@ class _LegacyStore(_Store):
         where = f"layer '{name}' ({entry.get('class_name')})"
         found = self._weight_names(name)
         if found is None:
-            raise self.error(f"{where}: the file has no weights for it (model_weights/{name} is missing)", hint="save the model again")
+            raise self.error(f"{where}: the file has no weights for it (model_weights/{name} is missing)", hint=RESAVE_HINT)
         group, names = found
         if len(names) != len(slots):
             raise self.error(
                 f"{where}: the file lists {len(names)} weights for it but its config implies {len(slots)} "
                 f"({', '.join(s.name for s in slots)})",
-                hint="the file does not match its config; do not convert it",
+                hint=MISMATCH_HINT,
             )
         ordered = layouts.legacy_order(slots, lambda s: s.trainable, trainable)
-        arrays: dict[int, np.ndarray] = {}
+        arrays: dict[int, np.ndarray | None] = {}
         binds: dict[int, dict[str, int]] = {}
         for slot, stored in zip(ordered, names):
             short = stored.rsplit("/", 1)[-1]
             short = re.sub(r"(:\d+)$", "", short)
             accepted = {slot.var.name, *slot.var.aliases}
             if short not in accepted and re.sub(r"_\d+$", "", short) not in accepted:
-                raise self.error(
+                raise self.unmappable(
                     f"{where}: the file stores {stored!r} where the config implies {slot.name!r}; "
                     "the weight order is not the one this reader knows",
                 )
@@ -615,7 +706,7 @@ class _LegacyStore(_Store):
         for stored in names:
             ds = self.dataset(group, stored, where)
             if ds is None:
-                raise self.error(f"{where}: weight {stored!r} is listed but missing", hint="save the model again")
+                raise self.error(f"{where}: weight {stored!r} is listed but missing", hint=RESAVE_HINT)
             self.add(f"{name}/{re.sub(r'(:[0-9]+)$', '', stored.rsplit('/', 1)[-1])}", self.load(ds, where, stored), where)
 
     def _check_unexplained(self, explained: set[str]) -> None:
@@ -631,7 +722,7 @@ class _LegacyStore(_Store):
         if unexplained:
             raise self.error(
                 f"the file has weights for layers its config does not have ({', '.join(sorted(unexplained)[:4])})",
-                hint="the file does not match its config; do not convert it",
+                hint=MISMATCH_HINT,
             )
 
 
