@@ -18,7 +18,7 @@ def unsupported_model_file(tmp_path_factory):
     x = layers.GRU(4, return_sequences=True, name="gru_default")(inp)  # reset_after=True by default in Keras 3
     x = layers.UpSampling1D(2, name="up")(x)
     x = layers.Flatten()(x)
-    out = layers.Dense(2, activation="hard_sigmoid", name="head")(x)
+    out = layers.Dense(2, activation="exponential", name="head")(x)
     path = tmp_path_factory.mktemp("unsupported") / "bad.keras"
     keras.Model(inp, out).save(path)
     return path
@@ -32,7 +32,7 @@ def test_unsupported_model_names_model_layers_and_fixes(unsupported_model_file, 
     assert message.startswith("model 'bad' (bad.keras) cannot be converted to a TF.js layers model:")
     assert "layer 'gru_default' (GRU): uses reset_after=True (the Keras 3 default), which TF.js's GRU does not implement; build the GRU with reset_after=False" in message
     assert "layer 'up' (UpSampling1D): layer class 'UpSampling1D' does not exist in TF.js 4.22: reshape to 2D and use UpSampling2D" in message
-    assert "layer 'head' (Dense): activation 'hard_sigmoid' is not supported by TF.js: Keras 3 defines hard_sigmoid" in message
+    assert "layer 'head' (Dense): activation 'exponential' is not supported by TF.js: TF.js has no exponential activation" in message
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == []
 

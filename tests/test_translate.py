@@ -166,7 +166,7 @@ def test_every_unsupported_part_is_reported():
         input_layer(),
         layer("Lambda", "lam", {}, [node(tensor("x"))]),
         layer("GRU", "gru", {"units": 2, "reset_after": True}, [node(tensor("lam"))]),
-        layer("Dense", "hs", {"units": 2, "activation": "hard_sigmoid"}, [node(tensor("gru"))]),
+        layer("Dense", "hs", {"units": 2, "activation": "exponential"}, [node(tensor("gru"))]),
         layer("Dense", "init", {"units": 2, "kernel_initializer": {"class_name": "MyInit", "config": {}}}, [node(tensor("hs"))]),
         layer("Dense", "cons", {"units": 2, "kernel_constraint": {"class_name": "MyConstraint", "config": {}}}, [node(tensor("init"))]),
         layer("ELU", "elu", {"alpha": 0.5}, [node(tensor("cons"))]),
@@ -177,7 +177,7 @@ def test_every_unsupported_part_is_reported():
     assert len(result.problems) == 7, text
     assert "layer 'lam' (Lambda): layer class 'Lambda' does not exist in TF.js 4.22" in text
     assert "layer 'gru' (GRU): uses reset_after=True" in text
-    assert "layer 'hs' (Dense): activation 'hard_sigmoid' is not supported by TF.js" in text
+    assert "layer 'hs' (Dense): activation 'exponential' is not supported by TF.js" in text
     assert "layer 'init' (Dense): kernel_initializer 'MyInit' is not an initializer TF.js knows" in text
     assert "layer 'cons' (Dense): kernel_constraint 'MyConstraint' is not a constraint TF.js knows" in text
     assert "layer 'elu' (ELU): uses alpha=0.5" in text

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
-from hatch_tfjs.translate.support import WEIGHT_RENAMES
+from hatch_tfjs.translate.support import WEIGHT_RENAMES, snake_case  # noqa: F401 (snake_case: the readers' store names)
 
 # A dimension is an exact int, or ``(symbol, factor)``: ``factor`` times a size fixed by the first variable that uses
 # the symbol (e.g. ``("in", 1)`` is the layer's input channels, ``("units", 4)`` four times the units).
@@ -51,13 +51,6 @@ class Layout:
 
 class LayoutError(ValueError):
     """The config of a layer cannot be mapped to its variables (malformed or from an unknown Keras)."""
-
-
-def snake_case(class_name: str) -> str:
-    """The store name Keras 3 derives from a class name: ``Conv2D`` -> ``conv2d``, ``PReLU`` -> ``p_re_lu``."""
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _sym(name: str, factor: int = 1) -> tuple[str, int]:

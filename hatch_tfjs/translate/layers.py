@@ -8,67 +8,173 @@ Anything TF.js would refuse or compute differently is reported as a problem, all
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
-from hatch_tfjs.translate import support
+from hatch_tfjs.translate import rewrites, support
+
+if TYPE_CHECKING:
+    from hatch_tfjs.neutral import Weight
 
 # Keys that only Keras reads back; TF.js ignores them, so they are left out of the output.
 DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "shared_object_id"})
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16"})
 INT_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
+# How many layers one grouped problem or note names before "and N more".
+NAMED_PER_LINE = 3
 
 
 @dataclass
 class Translation:
-    """The TF.js ``model_config`` plus what stood in the way (``problems``) or was changed on the way (``notes``)."""
+    """The TF.js ``model_config`` plus what stood in the way (``problems``) or was changed on the way (``notes``),
+    and the weights to write with it (the given weights, minus those of removed layers, with rewritten ones in place).
+
+    Problems and notes come one line per distinct reason, naming the layers it affects."""
 
     model_config: dict[str, Any]
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    weights: list[Weight] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str | None:
+        """Why this is not a TF.js layers model, in one line (the first reason, and how many more there are)."""
+        if not self.problems:
+            return None
+        more = len(self.problems) - 1
+        return self.problems[0] + (f" (and {more} more reason{'s' if more > 1 else ''})" if more else "")
 
 
 class _Context:
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        self.notes: list[str] = []
+    def __init__(self, weights: Sequence[Weight] | None, keras_major: int) -> None:
+        self.keras_major = keras_major
+        self._problems: dict[str, list[str]] = {}
+        self._notes: dict[str, list[str]] = {}
+        self._weights = weights
+        self._replaced: dict[str, list[Weight]] = {}
 
     def problem(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
+        self._problems.setdefault(message, []).append(where)
 
     def note(self, where: str, message: str) -> None:
-        self.notes.append(f"{where}: {message}")
+        self._notes.setdefault(message, []).append(where)
+
+    @property
+    def problems(self) -> list[str]:
+        return _grouped(self._problems)
+
+    @property
+    def notes(self) -> list[str]:
+        return _grouped(self._notes)
+
+    def layer_weights(self, layer_name: str) -> list[Any] | None:
+        """The arrays of one layer's weights, in order (None when no weights were given)."""
+        if self._weights is None:
+            return None
+        return [w.array for w in self._weights if _owner(w.name) == layer_name]
+
+    def replace_weights(self, layer_name: str, weights: list[Weight]) -> None:
+        self._replaced[layer_name] = weights
+
+    def weights(self) -> list[Weight]:
+        """The weights to write: each replaced layer's new weights where its old ones were, the rest unchanged."""
+        out: list[Weight] = []
+        placed: set[str] = set()
+        for weight in self._weights or ():
+            owner = _owner(weight.name)
+            if owner not in self._replaced:
+                out.append(weight)
+            elif owner not in placed:
+                placed.add(owner)
+                out.extend(self._replaced[owner])
+        for owner, weights in self._replaced.items():
+            if owner not in placed:
+                out.extend(weights)
+        return out
 
 
-def translate_model_config(keras_config: dict[str, Any]) -> Translation:
-    """Translate a serialised Keras model (``{"class_name": ..., "config": ...}``) for tfjs-layers."""
-    ctx = _Context()
+def _major(keras_version: str | None) -> int:
+    head = (keras_version or "3").split(".", 1)[0]
+    return int(head) if head.isdigit() else 3
+
+
+def _owner(weight_name: str) -> str:
+    return weight_name.split("/", 1)[0]
+
+
+def _grouped(reasons: dict[str, list[str]]) -> list[str]:
+    """One line per distinct message: ``layer 'a' (X), layer 'b' (X) and 3 more: message``."""
+    lines = []
+    for message, wheres in reasons.items():
+        unique = list(dict.fromkeys(wheres))
+        named = ", ".join(unique[:NAMED_PER_LINE])
+        more = len(unique) - NAMED_PER_LINE
+        lines.append(f"{named}{f' and {more} more' if more > 0 else ''}: {message}")
+    return lines
+
+
+def translate_model_config(
+    keras_config: dict[str, Any], weights: Sequence[Weight] | None = None, *, keras_version: str | None = None
+) -> Translation:
+    """Translate a serialised Keras model (``{"class_name": ..., "config": ...}``) for tfjs-layers.
+
+    ``weights`` are the model's weights (:class:`hatch_tfjs.neutral.Weight`, named ``<layer>/<weight>``): rewrites
+    that fold a layer's weights into another layer need them; without them such a layer is a problem. The result's
+    ``weights`` are the ones to write with the translated config. ``keras_version`` is the Keras that wrote the
+    config (default: Keras 3); a few functions differ between Keras 2 and 3."""
+    ctx = _Context(weights, _major(keras_version))
     config = keras_config.get("model_config", keras_config)  # a whole legacy modelTopology is accepted too
     model_config = _model(config, ctx, where=_describe(config))
-    return Translation(model_config=model_config, problems=ctx.problems, notes=ctx.notes)
+    return Translation(model_config=model_config, problems=ctx.problems, notes=ctx.notes, weights=ctx.weights())
+
+
+def _is_op(entry: dict[str, Any]) -> bool:
+    """A ``keras.ops`` call recorded in a functional model. A ``.keras`` config names its module
+    (``keras.src.ops.numpy``); an ``.h5`` one names no module, but only layers have ``trainable`` in their config."""
+    module = entry.get("module")
+    if isinstance(module, str):
+        return module.startswith(("keras.src.ops", "keras.ops"))
+    cfg = entry.get("config")
+    nodes = entry.get("inbound_nodes") or []
+    return (
+        isinstance(cfg, dict)
+        and "trainable" not in cfg
+        and entry.get("class_name") not in ("InputLayer", *support.MODEL_CLASSES)
+        and any(isinstance(node, dict) for node in nodes)
+    )
+
+
+def _entry_name(entry: dict[str, Any]) -> str:
+    cfg = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    return entry.get("name") or cfg.get("name") or "?"
 
 
 def _describe(entry: dict[str, Any]) -> str:
-    cfg = entry.get("config") if isinstance(entry.get("config"), dict) else {}
-    name = entry.get("name") or cfg.get("name") or "?"
-    return f"layer '{name}' ({entry.get('class_name', '?')})"
+    if _is_op(entry):
+        op = support.snake_case(str(entry.get("class_name", "?")))
+        return f"op '{op}' (keras.ops.{op})"
+    return f"layer '{_entry_name(entry)}' ({entry.get('class_name', '?')})"
 
 
 def _model(entry: dict[str, Any], ctx: _Context, where: str) -> dict[str, Any]:
     class_name = entry.get("class_name")
     cfg = entry.get("config") or {}
     if class_name == "Sequential":
-        layers = [_layer(layer, ctx, functional=False) for layer in cfg.get("layers", [])]
+        layers = [_layer(layer, ctx) for layer in _sequential_layers(cfg.get("layers", []), ctx)]
         out = {"name": cfg.get("name", "sequential"), "layers": layers}
         return {"class_name": "Sequential", "config": out}
     if class_name in ("Functional", "Model") and "layers" in cfg:
         inbound_shift, endpoint_shift = _node_shifts(cfg.get("layers", []))
-        layers = [_layer(layer, ctx, functional=True, shift=inbound_shift) for layer in cfg.get("layers", [])]
+        splice = _Splice(cfg.get("layers", []), ctx, inbound_shift)
+        layers = [_layer(layer, ctx, nodes=nodes) for layer, nodes in splice.layers]
+        inputs = _shifted(_endpoints(cfg.get("input_layers"), ctx, where, "input_layers"), endpoint_shift)
+        outputs = _shifted(_endpoints(cfg.get("output_layers"), ctx, where, "output_layers"), endpoint_shift)
         out = {
             "name": cfg.get("name", "model"),
             "layers": layers,
-            "input_layers": _shifted(_endpoints(cfg.get("input_layers"), ctx, where, "input_layers"), endpoint_shift),
-            "output_layers": _shifted(_endpoints(cfg.get("output_layers"), ctx, where, "output_layers"), endpoint_shift),
+            "input_layers": inputs,
+            "output_layers": [splice.resolve(triple) for triple in outputs],
         }
+        splice.check_references(out, ctx, where)
         return {"class_name": "Functional", "config": out}
     ctx.problem(
         where,
@@ -123,17 +229,19 @@ def _endpoints(value: Any, ctx: _Context, where: str, key: str) -> list[list[Any
     return triples
 
 
-def _layer(entry: dict[str, Any], ctx: _Context, *, functional: bool, shift: dict[str, int] | None = None) -> dict[str, Any]:
+def _layer(entry: dict[str, Any], ctx: _Context, *, nodes: list[list[list[Any]]] | None = None) -> dict[str, Any]:
+    """One layer in TF.js form; ``nodes`` (functional models only) are its inbound nodes, already in TF.js form."""
     class_name = support.LAYER_RENAMES.get(entry.get("class_name"), entry.get("class_name"))
     where = _describe(entry)
-    if class_name in support.MODEL_CLASSES:
+    if entry.get(_REFUSED):
+        out: dict[str, Any] = {"class_name": class_name, "config": {}}
+    elif class_name in support.MODEL_CLASSES:
         out = _model({**entry, "class_name": class_name}, ctx, where)
     else:
         out = {"class_name": class_name, "config": _layer_config(class_name, entry.get("config") or {}, ctx, where)}
-    if functional:
-        name = entry.get("name") or (entry.get("config") or {}).get("name")
-        out["name"] = name
-        out["inbound_nodes"] = [_shifted(_node(node, ctx, where), shift or {}) for node in entry.get("inbound_nodes", [])]
+    if nodes is not None:
+        out["name"] = _entry_name(entry)
+        out["inbound_nodes"] = nodes
     return out
 
 
@@ -169,8 +277,11 @@ def _contains_tensor(value: Any) -> bool:
     return False
 
 
-def _node(node: Any, ctx: _Context, where: str) -> list[list[Any]]:
-    """One inbound node in the legacy form TF.js reads: ``[[layer, node_index, tensor_index, kwargs], ...]``."""
+def _node(node: Any, ctx: _Context, where: str, masks: dict[str, set[str]] | None = None) -> list[list[Any]]:
+    """One inbound node in the legacy form TF.js reads: ``[[layer, node_index, tensor_index, kwargs], ...]``.
+
+    ``masks`` maps the ops that compute an ``Embedding(mask_zero=True)`` mask to those embeddings: a ``mask`` argument
+    coming from one of them is dropped when the layer is called on the embedding itself (TF.js passes that mask on)."""
     if isinstance(node, list):  # already legacy (Keras 2 config)
         return [[entry[0], entry[1], entry[2], entry[3] if len(entry) > 3 else {}] for entry in node]
     args = node.get("args", [])
@@ -183,11 +294,258 @@ def _node(node: Any, ctx: _Context, where: str) -> list[list[Any]]:
     for key, value in sorted(kwargs.items()):
         if value is None or key == "training":
             continue
+        mask_op = (_history(value) or [None])[0] if key == "mask" else None
+        if mask_op in (masks or {}):
+            if not tensors or tensors[0][0] not in (masks or {})[mask_op]:
+                ctx.problem(
+                    where,
+                    "receives an Embedding's mask through other layers; TF.js only carries it from layer to layer: "
+                    "call the layer on the Embedding's output",
+                )
+            continue
         if _contains_tensor(value):
             ctx.problem(where, f"receives a tensor through the keyword argument '{key}', which TF.js layers cannot replay")
             continue
         call_kwargs[key] = value
     return [[h[0], h[1], h[2], dict(call_kwargs)] for h in tensors]
+
+
+# --- rewrites spliced into the model -------------------------------------------------------------------------------
+
+# Marks a layer whose rewrite was refused: its problem is recorded, and it is not translated again.
+_REFUSED = "__refused__"
+
+
+def _refused(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, _REFUSED: True}
+
+
+def _input_shapes(entry: dict[str, Any], node: Any) -> list[list[Any] | None]:
+    """The shapes of a call's input tensors: from the Keras 3 node (each tensor records its shape), else from
+    ``build_config``."""
+    if isinstance(node, dict):
+        shapes = [_tensor_shape(arg) for arg in _flat_args(node.get("args", []))]
+        if any(shape is not None for shape in shapes):
+            return shapes
+    build = entry.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if isinstance(shape, list) and shape and all(isinstance(s, list) for s in shape):
+        return list(shape)
+    return [shape if isinstance(shape, list) else None]
+
+
+def _flat_args(args: Any) -> list[Any]:
+    if isinstance(args, (list, tuple)):
+        return [item for arg in args for item in _flat_args(arg)] if _history(args) is None else [args]
+    return [args]
+
+
+def _tensor_shape(value: Any) -> list[Any] | None:
+    if _history(value) is None:
+        return None
+    shape = (value.get("config") or {}).get("shape")
+    return list(shape) if isinstance(shape, list) else None
+
+
+class _Names:
+    """Layer names of one model, handing out new unique ones."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self._taken = {_entry_name(entry) for entry in entries}
+
+    def fresh(self, base: str) -> str:
+        name, index = base, 0
+        while name in self._taken:
+            index += 1
+            name = f"{base}_{index}"
+        self._taken.add(name)
+        return name
+
+
+def _site(entry: dict[str, Any], ctx: _Context, names: _Names, *, node: Any = None, call: tuple[list[Any], int] | None = None) -> rewrites.Site:
+    class_name = entry.get("class_name")
+    constants, arity = call if call is not None else ([], 0)
+    return rewrites.Site(
+        class_name=support.LAYER_RENAMES.get(class_name, class_name),
+        cfg=entry.get("config") or {},
+        name=_entry_name(entry),
+        input_shapes=_input_shapes(entry, node),
+        constants=constants,
+        arity=arity,
+        weights=ctx.layer_weights(_entry_name(entry)),
+        fresh_name=names.fresh,
+        keras_major=ctx.keras_major,
+    )
+
+
+def _sequential_layers(entries: list[dict[str, Any]], ctx: _Context) -> list[dict[str, Any]]:
+    """A Sequential model's layers with rewrites applied; a rewrite must stay a chain there (no branches)."""
+    names = _Names(entries)
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        where = _describe(entry)
+        try:
+            replacement = rewrites.layer_rewrite(_site(entry, ctx, names))
+            if replacement is not None:
+                _check_chain(replacement)
+        except rewrites.RewriteRefused as refusal:
+            ctx.problem(where, str(refusal))
+            out.append(_refused(entry))
+            continue
+        if replacement is None:
+            out.append(entry)
+            continue
+        _apply_weights(replacement, _entry_name(entry), ctx, where)
+        out.extend({"class_name": new.class_name, "config": new.config} for new in replacement.layers)
+    return out
+
+
+def _check_chain(replacement: rewrites.Replacement) -> None:
+    previous: rewrites.Source = 0
+    for new in replacement.layers:
+        if new.inputs != (previous,):
+            raise rewrites.RewriteRefused(
+                "needs a branch once rewritten for TF.js, which a Sequential model cannot hold; build the model with "
+                "the functional API"
+            )
+        previous = new.name
+    if replacement.output != previous:
+        raise rewrites.RewriteRefused("cannot be rewritten inside a Sequential model; build it with the functional API")
+
+
+def _apply_weights(replacement: rewrites.Replacement, name: str, ctx: _Context, where: str) -> None:
+    ctx.note(where, replacement.note)
+    if replacement.weights is not None:
+        ctx.replace_weights(name, replacement.weights)
+
+
+def _mask_ops(entries: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """``keras.ops.not_equal(tokens, 0)`` calls Keras 3 records for ``Embedding(mask_zero=True)``: op name ->
+    the embeddings called on the same tokens (TF.js's Embedding computes that mask itself)."""
+    embeddings: dict[tuple[Any, ...], set[str]] = {}
+    for entry in entries:
+        if entry.get("class_name") == "Embedding" and (entry.get("config") or {}).get("mask_zero"):
+            for node in entry.get("inbound_nodes") or []:
+                for history in (_tensors_in(node.get("args", [])) or []) if isinstance(node, dict) else []:
+                    embeddings.setdefault(tuple(history), set()).add(_entry_name(entry))
+    masks: dict[str, set[str]] = {}
+    for entry in entries:
+        nodes = entry.get("inbound_nodes") or []
+        if not _is_op(entry) or entry.get("class_name") != "NotEqual" or len(nodes) != 1 or not isinstance(nodes[0], dict):
+            continue
+        args = nodes[0].get("args", [])
+        history = _history(args[0]) if len(args) == 2 else None
+        if history is not None and args[1] == 0 and tuple(history) in embeddings:
+            masks[_entry_name(entry)] = embeddings[tuple(history)]
+    return masks
+
+
+def _op_call(node: Any) -> tuple[list[list[Any]], list[tuple[int, Any]], int]:
+    """A ``keras.ops`` call: its tensor arguments (histories), its other positional arguments and their count."""
+    if not isinstance(node, dict):
+        raise rewrites.RewriteRefused("is recorded in a form this translator does not know")
+    if any(value is not None for value in (node.get("kwargs") or {}).values()):
+        raise rewrites.RewriteRefused("is called with keyword arguments, which TF.js layers cannot replay")
+    args = node.get("args", [])
+    tensors: list[list[Any]] = []
+    constants: list[tuple[int, Any]] = []
+    for position, arg in enumerate(args):
+        history = _history(arg)
+        if history is not None:
+            tensors.append(history)
+        elif _contains_tensor(arg):
+            raise rewrites.RewriteRefused("takes a list of tensors, which has no TF.js layer form here")
+        else:
+            constants.append((position, arg))
+    return tensors, constants, len(args)
+
+
+class _Splice:
+    """A functional model's layers with every rewrite spliced in.
+
+    ``layers`` pairs each layer entry with its inbound nodes in TF.js form (node indices already shifted for nested
+    models). Every reference to a replaced layer's output (by a later layer, another call of a shared layer, or a model
+    output) is redirected to what replaced it; references inside a replacement are final as written."""
+
+    def __init__(self, entries: list[dict[str, Any]], ctx: _Context, shift: dict[str, int]) -> None:
+        self._ctx = ctx
+        self._shift = shift
+        self._names = _Names(entries)
+        self._masks = _mask_ops(entries)
+        self._redirect: dict[tuple[str, int, int], list[Any]] = {}
+        pending: list[tuple[dict[str, Any], list[list[Any]]]] = []
+        for entry in entries:
+            pending.extend(self._rewritten(entry))
+        self.layers = [(entry, [[self._final(ref) for ref in node] for node in nodes]) for entry, nodes in pending]
+
+    def _rewritten(self, entry: dict[str, Any]) -> list[tuple[dict[str, Any], list[list[Any]]]]:
+        ctx, where, name = self._ctx, _describe(entry), _entry_name(entry)
+        raw_nodes = entry.get("inbound_nodes") or []
+        if name in self._masks:
+            ctx.note(where, "removed: it computes an Embedding(mask_zero=True) mask, which TF.js computes itself")
+            return []
+        try:
+            if _is_op(entry):
+                if len(raw_nodes) != 1:
+                    raise rewrites.RewriteRefused("is called more than once, which this translator does not rewrite")
+                tensors, constants, arity = _op_call(raw_nodes[0])
+                nodes = [_shifted([[*h, {}] for h in tensors], self._shift)]
+                replacement = rewrites.op_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0], call=(constants, arity)))
+            else:
+                nodes = [_shifted(_node(node, ctx, where, self._masks), self._shift) for node in raw_nodes]
+                replacement = rewrites.layer_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0] if raw_nodes else None))
+            if replacement is None:
+                return [(entry, nodes)]
+            out = [
+                (
+                    {"class_name": new.class_name, "config": new.config, "name": new.name},
+                    [[self._source(src, node, index) for src in new.inputs] for index, node in enumerate(nodes)],
+                )
+                for new in replacement.layers
+            ]
+            targets = [self._source(replacement.output, node, index) for index, node in enumerate(nodes)]
+        except rewrites.RewriteRefused as refusal:
+            ctx.problem(where, str(refusal))
+            return [(_refused(entry), [])]
+        _apply_weights(replacement, name, ctx, where)
+        for index, target in enumerate(targets):
+            if list(target[:3]) != [name, index, 0]:
+                self._redirect[(name, index, 0)] = list(target)
+        return out
+
+    @staticmethod
+    def _source(source: rewrites.Source, node: list[list[Any]], index: int) -> Any:
+        """A new layer's input for call ``index``: one of the replaced call's inputs (a reference still to be
+        resolved, a list) or another new layer (final, a tuple)."""
+        if isinstance(source, int):
+            if source >= len(node):
+                raise rewrites.RewriteRefused("is called with fewer tensors than its rewrite needs")
+            return [*node[source][:3], {}]
+        return (source, index, 0, {})
+
+    def _final(self, ref: Any) -> list[Any]:
+        return list(ref) if isinstance(ref, tuple) else self.resolve(ref)
+
+    def resolve(self, ref: list[Any]) -> list[Any]:
+        """Where a reference to a layer's output points once rewrites are spliced in (kwargs kept)."""
+        seen: set[tuple[str, int, int]] = set()
+        target = list(ref)
+        while (key := (target[0], target[1], target[2])) in self._redirect and key not in seen:
+            seen.add(key)
+            target = [*self._redirect[key][:3], *target[3:]]
+        return target
+
+    def check_references(self, model_config: dict[str, Any], ctx: _Context, where: str) -> None:
+        """Every reference must name a layer of the model (a removed layer's output may not be used elsewhere)."""
+        present = {layer["name"] for layer in model_config["layers"]}
+        for layer in model_config["layers"]:
+            for node in layer.get("inbound_nodes", []):
+                for ref in node:
+                    if ref[0] not in present:
+                        ctx.problem(f"layer '{layer['name']}' ({layer['class_name']})", f"uses '{ref[0]}', which TF.js cannot compute")
+        for ref in model_config["output_layers"]:
+            if ref[0] not in present:
+                ctx.problem(where, f"outputs '{ref[0]}', which TF.js cannot compute")
 
 
 def _dtype(value: Any, ctx: _Context, where: str) -> str:
@@ -320,7 +678,17 @@ def _layer_config(class_name: str, cfg: dict[str, Any], ctx: _Context, where: st
     special = _SPECIAL.get(class_name)
     if special is not None:
         special(out, ctx, where)
+    _check_ignored_keys(class_name, out, ctx, where)
     return out
+
+
+def _check_ignored_keys(class_name: str, cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    """Refuse Keras settings that change the result but that TF.js's class ignores (MobileNet's keepdims=True once
+    loaded in TF.js and failed one layer later); the neutral ones are left out of the output."""
+    for key, neutral, instead in support.TFJS_IGNORED_KEYS.get(class_name, ()):
+        value = cfg.pop(key, None)
+        if (list(value) if isinstance(value, tuple) else value) not in neutral:
+            ctx.problem(where, f"uses {key}={value!r}, which TF.js's {class_name} ignores ({instead})")
 
 
 # --- class-specific rules ------------------------------------------------------------------------------------------

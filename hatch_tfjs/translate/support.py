@@ -6,6 +6,8 @@ another name for the same thing, ``*_RENAMES`` maps it.
 
 from __future__ import annotations
 
+import re
+
 LAYER_CLASSES = frozenset(
     {
         # core
@@ -55,18 +57,15 @@ LAYER_RENAMES = {
 LAYER_HINTS = {
     "Lambda": "replace the Lambda with built-in layers (or use format = \"graph\")",
     "TFOpLambda": "replace the raw TensorFlow op with a built-in layer",
-    "Subtract": "use Add with a negated input (e.g. Rescaling(-1) on the second input) instead of Subtract",
-    "Normalization": "fold the normalisation into the data pipeline or use Rescaling with fixed constants",
     "MultiHeadAttention": "attention layers only run as TF.js graph models",
     "Attention": "attention layers only run as TF.js graph models",
     "GroupNormalization": "use LayerNormalization or BatchNormalization",
     "UpSampling1D": "reshape to 2D and use UpSampling2D",
     "Conv1DTranspose": "reshape to 2D and use Conv2DTranspose",
     "SeparableConv1D": "use Conv1D, or reshape to 2D and use SeparableConv2D",
-    "SpatialDropout2D": "use Dropout (it does nothing at inference)",
-    "RandomFlip": "data augmentation does nothing at inference; remove it from the exported model",
-    "RandomRotation": "data augmentation does nothing at inference; remove it from the exported model",
-    "RandomZoom": "data augmentation does nothing at inference; remove it from the exported model",
+    "RandomCrop": "Keras versions differ on what RandomCrop does at inference (crop or pass through); remove it from "
+    "the exported model or use CenterCrop",
+    "AutoContrast": "AutoContrast rescales every image at inference too; TF.js has no such layer",
 }
 
 INITIALIZER_CLASSES = frozenset(
@@ -124,8 +123,6 @@ ACTIVATIONS = {
 }
 ACTIVATION_HINTS = {
     "hard_sigmoid": "Keras 3 defines hard_sigmoid as relu6(x + 3) / 6 and TF.js as clip(0.2 * x + 0.5, 0, 1); they differ",
-    "hard_silu": "TF.js has no hard_silu / hard_swish; use swish",
-    "hard_swish": "TF.js has no hard_silu / hard_swish; use swish",
     "leaky_relu": "use a LeakyReLU layer instead of the leaky_relu activation",
     "exponential": "TF.js has no exponential activation",
 }
@@ -134,3 +131,78 @@ ACTIVATION_HINTS = {
 WEIGHT_RENAMES = {
     "DepthwiseConv2D": {"kernel": "depthwise_kernel"},
 }
+
+# Keras 3 activations TF.js lacks (or defines differently) that the translation builds from layers TF.js has.
+HARD_ACTIVATIONS = frozenset({"hard_sigmoid", "hard_silu", "hard_swish"})
+
+# Layers whose ``activation`` is applied to their output (so it can follow them as separate layers).
+OUTPUT_ACTIVATION_LAYERS = frozenset(
+    {"Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D"}
+)
+
+# Layers that return their input unchanged at inference (checked against Keras 3: output == input, training=False).
+# Data augmentation, noise and regularisation layers: removed from the TF.js model with a note.
+IDENTITY_AT_INFERENCE = frozenset(
+    {
+        "Identity", "ActivityRegularization", "SpatialDropout2D", "SpatialDropout3D",
+        "RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation", "RandomBrightness",
+        "RandomShear", "RandomHue", "RandomSaturation", "RandomGrayscale", "RandomColorJitter", "RandomPerspective",
+        "RandomSharpness", "RandomInvert", "RandomPosterization", "RandomColorDegeneration", "RandomErasing",
+        "RandomGaussianBlur", "RandomElasticTransform", "Solarization", "MixUp", "CutMix", "AugMix", "RandAugment",
+    }
+)  # fmt: skip
+
+# Keras's backend epsilon, which Normalization uses as the smallest standard deviation.
+KERAS_EPSILON = 1e-7
+
+# keras.ops calls (by their snake_case name) that have an exact TF.js layer form.
+BINARY_OPS = frozenset({"add", "subtract", "multiply", "divide", "true_divide", "maximum", "minimum"})
+BINARY_OP_LAYERS = {"add": "Add", "multiply": "Multiply", "maximum": "Maximum", "minimum": "Minimum"}
+ACTIVATION_OPS = {
+    "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "tanh": "tanh", "silu": "swish", "swish": "swish",
+    "softplus": "softplus", "softsign": "softsign", "selu": "selu", "elu": "elu",
+}  # fmt: skip
+# Conv2D config keys a DepthwiseConv2D does not take (the kernel_* ones become depthwise_*).
+GROUPED_CONV_DROPPED = frozenset(
+    {"filters", "groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint", "lora_rank", "lora_alpha"}
+)
+
+# Keras config values that change what a layer computes at inference, on layers whose TF.js 4.22 class ignores the
+# key (or reads it without implementing it): (key, the values TF.js computes the same way, what TF.js does instead).
+# A layer with any other value is never written as a TF.js layer.
+_CHANNELS_LAST = (None, "channels_last")
+_ONES = (None, 1, [1], [1, 1], [1, 1, 1])
+TFJS_IGNORED_KEYS: dict[str, tuple[tuple[str, tuple[object, ...], str], ...]] = {
+    "GlobalAveragePooling1D": (
+        ("data_format", _CHANNELS_LAST, "it always pools over axis 1"),
+        ("keepdims", (None, False), "it always drops the pooled axis"),
+    ),
+    "GlobalMaxPooling1D": (
+        ("data_format", _CHANNELS_LAST, "it always pools over axis 1"),
+        ("keepdims", (None, False), "it always drops the pooled axis"),
+    ),
+    "GlobalAveragePooling2D": (("keepdims", (None, False), "it always drops the pooled axes"),),
+    "GlobalMaxPooling2D": (("keepdims", (None, False), "it always drops the pooled axes"),),
+    "MaxPooling1D": (("data_format", _CHANNELS_LAST, "it always pools over axis 1"),),
+    "AveragePooling1D": (("data_format", _CHANNELS_LAST, "it always pools over axis 1"),),
+    "Conv2DTranspose": (
+        ("output_padding", (None,), "it has no output padding"),
+        ("dilation_rate", _ONES, "its transposed convolution is not dilated"),
+    ),
+    "Conv3DTranspose": (
+        ("output_padding", (None,), "it has no output padding"),
+        ("dilation_rate", _ONES, "its transposed convolution is not dilated"),
+    ),
+    "Resizing": (
+        ("antialias", (None, False), "it never antialiases"),
+        ("data_format", _CHANNELS_LAST, "it always resizes axes 1 and 2"),
+    ),
+    "CenterCrop": (("data_format", _CHANNELS_LAST, "it always crops axes 1 and 2"),),
+}
+
+
+def snake_case(class_name: str) -> str:
+    """The name Keras 3 derives from a class name: ``Conv2D`` -> ``conv2d``, ``HardSilu`` -> ``hard_silu``."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -1,0 +1,378 @@
+"""Keras 3 constructs TF.js lacks, rewritten into TF.js layers that compute the same numbers.
+
+Each rewrite looks at one layer (or ``keras.ops`` call) of a model config and returns a :class:`Replacement`: the
+layers that stand in for it (possibly none: a layer that is the identity at inference is removed), which of them
+gives its output, and the weights that replace its own. :mod:`hatch_tfjs.translate.layers` splices the replacement
+into the model (rewiring consumers, model outputs and every call of a shared layer) before translating it as usual,
+so every rewritten layer still goes through the same checks as a layer that was there from the start.
+
+Every rewrite is exact: the same arithmetic as Keras, up to float32 rounding of a constant (``x * (1/6)`` for ``x / 6``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+from hatch_tfjs.translate import support
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from hatch_tfjs.neutral import Weight
+
+# An input of a new layer: the position of one of the replaced layer's own inputs, or the name of another new layer.
+Source = Union[int, str]
+
+
+@dataclass(frozen=True)
+class NewLayer:
+    """A layer TF.js has, in Keras form (``config`` includes ``name``), wired to ``inputs``."""
+
+    class_name: str
+    config: dict[str, Any]
+    inputs: tuple[Source, ...] = (0,)
+
+    @property
+    def name(self) -> str:
+        return self.config["name"]
+
+
+@dataclass
+class Replacement:
+    """What stands in for one layer. ``output`` names the new layer giving its output, or an input position when the
+    layer is removed. The layer's own weights are dropped and ``weights`` written instead (``None``: kept as they are,
+    for a layer that stays under its own name)."""
+
+    layers: list[NewLayer]
+    output: Source
+    note: str
+    weights: list[Weight] | None = field(default_factory=list)  # None: the layer keeps its name and its weights
+
+
+class RewriteRefused(Exception):
+    """The layer looks rewritable but is not exactly expressible; the message says why (a translation problem)."""
+
+
+@dataclass
+class Site:
+    """One layer or op call as a rewrite sees it."""
+
+    class_name: str
+    cfg: dict[str, Any]
+    name: str
+    input_shapes: list[list[Any] | None]  # per input tensor of its first call, when the config records it
+    constants: list[tuple[int, Any]]  # ops: (position, value) of positional arguments that are not tensors
+    arity: int  # positional arguments of an op call (tensors and constants)
+    weights: list[np.ndarray] | None  # its own weights in Keras order; None when the caller passed no weights
+    fresh_name: Callable[[str], str]  # a layer name not yet used in the model
+    keras_major: int = 3  # the Keras that wrote the config (Keras 2 defines hard_sigmoid as TF.js does, differently)
+
+    def own_weights(self, count: int) -> list[np.ndarray]:
+        if self.weights is None:
+            raise RewriteRefused("needs its weights to be rewritten for TF.js, and none were given")
+        if len(self.weights) < count:
+            raise RewriteRefused(f"has {len(self.weights)} weights where {count} were expected")
+        return self.weights
+
+    def input_rank(self) -> int | None:
+        shape = self.input_shapes[0] if self.input_shapes else None
+        return len(shape) if shape is not None else None
+
+
+def _weight(name: str, array: Any) -> Weight:
+    import numpy as np
+
+    from hatch_tfjs.neutral import Weight
+
+    return Weight(name, np.ascontiguousarray(array, dtype=np.float32))
+
+
+def _plain_dtype(cfg: dict[str, Any]) -> Any:
+    return cfg.get("dtype", "float32")
+
+
+# --- removed layers ------------------------------------------------------------------------------------------------
+
+
+def _identity(site: Site) -> Replacement:
+    # Keras runs a functional model's layers with the caller's training flag (False in predict), whatever
+    # training=... a layer was called with when the model was built.
+    return Replacement([], 0, "removed: it is the identity at inference")
+
+
+# --- activations built from layers ---------------------------------------------------------------------------------
+
+
+def _hard_activation_layers(kind: str, base: str, source: Source, fresh: Callable[[str], str], dtype: Any) -> list[NewLayer]:
+    """``hard_sigmoid(x) = relu6(x + 3) / 6`` and ``hard_silu(x) = x * hard_sigmoid(x)`` (Keras 3's definitions)."""
+    shift = NewLayer("Rescaling", {"name": fresh(f"{base}_plus3"), "dtype": dtype, "scale": 1.0, "offset": 3.0}, (source,))
+    clip = NewLayer("ReLU", {"name": fresh(f"{base}_relu6"), "dtype": dtype, "max_value": 6.0}, (shift.name,))
+    scale = NewLayer("Rescaling", {"name": fresh(f"{base}_div6"), "dtype": dtype, "scale": 1.0 / 6.0, "offset": 0.0}, (clip.name,))
+    out = [shift, clip, scale]
+    if kind in ("hard_silu", "hard_swish"):
+        out.append(NewLayer("Multiply", {"name": fresh(f"{base}_times_x"), "dtype": dtype}, (source, scale.name)))
+    return out
+
+
+def _hard_activation(site: Site) -> str | None:
+    """The Keras 3 hard activation the layer's ``activation`` names, if any (Keras 2 configs are left to the
+    translation, which refuses them: their hard_sigmoid is another function)."""
+    value = site.cfg.get("activation")
+    name = value.get("config") if isinstance(value, dict) else value
+    return name if name in support.HARD_ACTIVATIONS and site.keras_major >= 3 else None
+
+
+def _activation_layer(site: Site) -> Replacement | None:
+    kind = _hard_activation(site)
+    if kind is None:
+        return None
+    layers = _hard_activation_layers(kind, site.name, 0, site.fresh_name, _plain_dtype(site.cfg))
+    return Replacement(layers, layers[-1].name, f"activation '{kind}' built from Rescaling, ReLU(max_value=6) and Multiply")
+
+
+def _with_hard_activation(site: Site) -> Replacement | None:
+    """A layer with ``activation='hard_silu'`` (etc.): the layer itself, linear, followed by the activation's layers."""
+    kind = _hard_activation(site)
+    if kind is None or site.class_name not in support.OUTPUT_ACTIVATION_LAYERS:
+        return None
+    linear = NewLayer(site.class_name, {**site.cfg, "activation": "linear"}, tuple(range(max(1, len(site.input_shapes)))))
+    tail = _hard_activation_layers(kind, site.name, site.name, site.fresh_name, _plain_dtype(site.cfg))
+    note = f"activation '{kind}' built from Rescaling, ReLU(max_value=6) and Multiply after the linear layer"
+    return Replacement([linear, *tail], tail[-1].name, note, weights=None)
+
+
+# --- normalization -------------------------------------------------------------------------------------------------
+
+
+def _normalization(site: Site) -> Replacement:
+    """``(x - mean) / max(sqrt(var), 1e-7)`` as ``Rescaling(scale=1/std, offset=-mean/std)``; ``invert=True`` as
+    ``Rescaling(scale=std, offset=mean)`` (Keras computes ``mean + x * std``, the same operations)."""
+    import numpy as np
+
+    cfg = site.cfg
+    if cfg.get("mean") is not None and cfg.get("variance") is not None:
+        mean, variance = np.asarray(cfg["mean"], np.float32), np.asarray(cfg["variance"], np.float32)
+    else:
+        arrays = site.own_weights(2)
+        mean, variance = np.asarray(arrays[0], np.float32), np.asarray(arrays[1], np.float32)
+    shape = _normalization_shape(site, mean.shape)
+    mean, variance = _fit(mean, shape), _fit(variance, shape)
+    std = np.maximum(np.sqrt(variance), np.float32(support.KERAS_EPSILON))
+    if cfg.get("invert"):
+        scale, offset = std.astype(np.float64), mean.astype(np.float64)
+    else:
+        scale = 1.0 / std.astype(np.float64)
+        offset = -mean.astype(np.float64) * scale
+    layer = NewLayer(
+        "Rescaling",
+        {"name": site.name, "dtype": _plain_dtype(cfg), "scale": _constant(scale), "offset": _constant(offset)},
+    )
+    return Replacement([layer], layer.name, "rewritten as Rescaling with the per-channel scale and offset it computes")
+
+
+def _normalization_shape(site: Site, stats_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape Keras gives mean/variance for broadcasting (``_broadcast_shape``), without the batch axis."""
+    axis = site.cfg.get("axis", -1)
+    axes = [] if axis is None else [axis] if isinstance(axis, int) else list(axis)
+    if not axes:
+        return ()
+    rank = site.input_rank()
+    if rank is None:
+        if axes == [-1]:
+            return tuple(stats_shape[-1:])
+        raise RewriteRefused("normalizes over axes of an input whose rank the config does not record")
+    keep = sorted(a % rank for a in axes)
+    if 0 in keep:
+        raise RewriteRefused("normalizes over the batch axis, which a per-sample TF.js layer cannot")
+    input_shape = site.input_shapes[0] or [None] * rank
+    shape = [1] * rank
+    for index, axis_index in enumerate(keep):
+        size = stats_shape[index] if len(stats_shape) == len(keep) else input_shape[axis_index]
+        if size is None:
+            raise RewriteRefused("has statistics whose shape neither the config nor the weights fix")
+        shape[axis_index] = int(size)
+    return tuple(shape[1:])
+
+
+def _fit(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Statistics laid out for broadcasting: reshaped when they hold one value per kept position, else broadcast."""
+    import numpy as np
+
+    size = int(np.prod(shape)) if shape else 1
+    return array.reshape(shape) if array.size == size else np.broadcast_to(array, shape)
+
+
+def _constant(array: Any) -> Any:
+    """A float32 constant as JSON: a number for a scalar, nested lists otherwise."""
+    import numpy as np
+
+    value = np.asarray(array, dtype=np.float32)
+    return float(value) if value.ndim == 0 else value.tolist()
+
+
+# --- LayerScale (keras.applications.ConvNeXt) ----------------------------------------------------------------------
+
+
+def _layer_scale(site: Site) -> Replacement:
+    """``x * gamma`` over the last axis: Rescaling(scale=gamma, offset=0) computes ``x * gamma + 0``."""
+    (gamma,) = site.own_weights(1)[:1]
+    layer = NewLayer("Rescaling", {"name": site.name, "dtype": _plain_dtype(site.cfg), "scale": _constant(gamma), "offset": 0.0})
+    return Replacement([layer], layer.name, "rewritten as Rescaling with its per-channel scale (gamma)")
+
+
+# --- global pooling with keepdims ------------------------------------------------------------------------------------
+
+
+def _global_pooling(site: Site) -> Replacement | None:
+    """``keepdims=True`` as pooling then ``Reshape`` to the kept shape (TF.js needs the channel count spelled out)."""
+    if not site.cfg.get("keepdims"):
+        return None
+    channels_first = site.cfg.get("data_format") == "channels_first"
+    shape = site.input_shapes[0] if site.input_shapes else None
+    channels = shape[1 if channels_first else -1] if shape else None
+    if not isinstance(channels, int):
+        raise RewriteRefused("uses keepdims=True on an input whose channel count the config does not record")
+    spatial = [1] * (2 if site.class_name.endswith("2D") else 1)
+    target = [channels, *spatial] if channels_first else [*spatial, channels]
+    pool = NewLayer(site.class_name, {**site.cfg, "keepdims": False})
+    reshape = NewLayer("Reshape", {"name": site.fresh_name(f"{site.name}_keepdims"), "dtype": _plain_dtype(site.cfg), "target_shape": target}, (site.name,))
+    note = "keepdims=True rewritten as pooling followed by Reshape (TF.js ignores keepdims)"
+    return Replacement([pool, reshape], reshape.name, note, weights=None)
+
+
+# --- Subtract and arithmetic ops -----------------------------------------------------------------------------------
+
+
+def _negated_sum(site: Site, name: str, dtype: Any) -> list[NewLayer]:
+    """``a - b`` as ``Add([a, Rescaling(-1)(b)])``: IEEE subtraction is addition of the negation."""
+    negate = NewLayer("Rescaling", {"name": site.fresh_name(f"{site.name}_negated"), "dtype": dtype, "scale": -1.0, "offset": 0.0}, (1,))
+    return [negate, NewLayer("Add", {"name": name, "dtype": dtype}, (0, negate.name))]
+
+
+def _subtract_layer(site: Site) -> Replacement:
+    layers = _negated_sum(site, site.name, _plain_dtype(site.cfg))
+    return Replacement(layers, site.name, "rewritten as Add with the second input negated (Rescaling(-1))")
+
+
+def _rescaling(site: Site, scale: float, offset: float, tensor: int) -> Replacement:
+    layer = NewLayer("Rescaling", {"name": site.name, "dtype": "float32", "scale": float(scale), "offset": float(offset)}, (tensor,))
+    return Replacement([layer], layer.name, f"rewritten as Rescaling(scale={scale:g}, offset={offset:g})")
+
+
+def _scalar_operand(site: Site) -> tuple[int, float, bool] | None:
+    """For a binary op with one tensor and one number: (tensor input index, the number, whether the number is first)."""
+    if site.arity != 2 or len(site.constants) != 1 or not isinstance(site.constants[0][1], (int, float)):
+        return None
+    if isinstance(site.constants[0][1], bool):
+        return None
+    position, value = site.constants[0]
+    return 0, float(value), position == 0
+
+
+def _binary_op(site: Site) -> Replacement:
+    op = support.snake_case(site.class_name)
+    scalar = _scalar_operand(site)
+    if scalar is not None:
+        tensor, value, number_first = scalar
+        if op == "add":
+            return _rescaling(site, 1.0, value, tensor)
+        if op == "subtract":
+            return _rescaling(site, -1.0, value, tensor) if number_first else _rescaling(site, 1.0, -value, tensor)
+        if op == "multiply":
+            return _rescaling(site, value, 0.0, tensor)
+        if op in ("divide", "true_divide") and not number_first and value != 0.0:
+            return _rescaling(site, 1.0 / value, 0.0, tensor)
+        raise RewriteRefused(f"with a number as {'first' if number_first else 'second'} operand has no exact TF.js layer")
+    if site.constants or site.arity != 2:
+        raise RewriteRefused("is called with arguments TF.js layers cannot replay")
+    if op == "subtract":
+        return Replacement(_negated_sum(site, site.name, "float32"), site.name, "rewritten as Add with the second input negated")
+    layer_class = support.BINARY_OP_LAYERS.get(op)
+    if layer_class is None:
+        raise RewriteRefused("of two tensors has no exact TF.js layer")
+    layer = NewLayer(layer_class, {"name": site.name, "dtype": "float32"}, (0, 1))
+    return Replacement([layer], layer.name, f"rewritten as a {layer_class} layer")
+
+
+def _negative_op(site: Site) -> Replacement:
+    if site.arity != 1 or site.constants:
+        raise RewriteRefused("is called with arguments TF.js layers cannot replay")
+    return _rescaling(site, -1.0, 0.0, 0)
+
+
+def _activation_op(site: Site) -> Replacement:
+    op = support.snake_case(site.class_name)
+    if site.arity != 1 or site.constants or set(site.cfg) - {"name"}:
+        raise RewriteRefused("is called with options TF.js layers cannot replay")
+    if op in support.HARD_ACTIVATIONS:
+        layers = _hard_activation_layers(op, site.name, 0, site.fresh_name, "float32")
+        return Replacement(layers, layers[-1].name, f"rewritten as the layers of '{op}'")
+    layer = NewLayer("Activation", {"name": site.name, "dtype": "float32", "activation": support.ACTIVATION_OPS[op]})
+    return Replacement([layer], layer.name, f"rewritten as Activation('{support.ACTIVATION_OPS[op]}')")
+
+
+def op_rewrite(site: Site) -> Replacement:
+    """The rewrite of one ``keras.ops`` call, or :class:`RewriteRefused` saying why there is none."""
+    op = support.snake_case(site.class_name)
+    if op in support.BINARY_OPS:
+        return _binary_op(site)
+    if op == "negative":
+        return _negative_op(site)
+    if op in support.ACTIVATION_OPS or op in support.HARD_ACTIVATIONS:
+        return _activation_op(site)
+    raise RewriteRefused("has no TF.js layers equivalent")
+
+
+# --- grouped convolutions that are depthwise -----------------------------------------------------------------------
+
+
+def _grouped_conv(site: Site) -> Replacement | None:
+    groups = site.cfg.get("groups") or 1
+    if groups == 1:
+        return None
+    arrays = site.own_weights(1)
+    kernel = arrays[0]
+    filters = int(site.cfg.get("filters", 0))
+    if kernel.ndim != 4 or kernel.shape[2] != 1 or filters % groups or kernel.shape[3] != filters:
+        raise RewriteRefused(
+            f"uses groups={groups} with more than one input channel per group, which TF.js convolutions lack; "
+            "only depthwise groupings (groups == input channels) have a TF.js layer"
+        )
+    multiplier = filters // groups
+    depthwise = kernel.reshape(kernel.shape[0], kernel.shape[1], groups, multiplier)  # channel g*k+m -> [g, m]
+    cfg = {key: value for key, value in site.cfg.items() if key not in support.GROUPED_CONV_DROPPED}
+    cfg.update(
+        depth_multiplier=multiplier,
+        depthwise_initializer=site.cfg.get("kernel_initializer"),
+        depthwise_regularizer=site.cfg.get("kernel_regularizer"),
+        depthwise_constraint=site.cfg.get("kernel_constraint"),
+    )
+    weights = [_weight(f"{site.name}/depthwise_kernel", depthwise)]
+    if cfg.get("use_bias", True) and len(arrays) > 1:
+        weights.append(_weight(f"{site.name}/bias", arrays[1]))
+    layer = NewLayer("DepthwiseConv2D", cfg)
+    return Replacement([layer], layer.name, f"groups={groups} (one input channel per group) rewritten as DepthwiseConv2D", weights)
+
+
+# --- dispatch ------------------------------------------------------------------------------------------------------
+
+LAYER_REWRITES: dict[str, Callable[[Site], Replacement | None]] = {
+    **{name: _identity for name in support.IDENTITY_AT_INFERENCE},
+    "Normalization": _normalization,
+    "LayerScale": _layer_scale,
+    "Subtract": _subtract_layer,
+    "Activation": _activation_layer,
+    "GlobalAveragePooling1D": _global_pooling,
+    "GlobalMaxPooling1D": _global_pooling,
+    "GlobalAveragePooling2D": _global_pooling,
+    "GlobalMaxPooling2D": _global_pooling,
+    "Conv2D": _grouped_conv,
+}
+
+
+def layer_rewrite(site: Site) -> Replacement | None:
+    """The rewrite of one layer, None when it needs none, or :class:`RewriteRefused` saying why it cannot have one."""
+    rewrite = LAYER_REWRITES.get(site.class_name)
+    replacement = rewrite(site) if rewrite is not None else None
+    return replacement if replacement is not None else _with_hard_activation(site)

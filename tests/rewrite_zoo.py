@@ -1,0 +1,234 @@
+"""One tiny Keras 3 model per layers rewrite: each uses the construct TF.js lacks and little else, so a parity check in
+TF.js tests that rewrite alone. ``inputs`` are fixed and cover the interesting ranges (hard activations' kinks,
+zero-padded tokens, pixel-range values for normalisation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RewriteCase:
+    name: str
+    build: Callable[[], object]
+    inputs: Callable[[], list[np.ndarray]]
+    note: str | None  # a piece of the note the conversion must report (None: it passes through unchanged)
+
+
+def _rng(seed: int = 5) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _normalization():
+    import keras
+    from keras import layers
+
+    data = _rng(1).normal(120.0, 40.0, size=(64, 4, 5)).astype("float32")
+    inp = keras.Input((4, 5))
+    last = layers.Normalization(axis=-1, name="adapted_last")
+    last.adapt(data)
+    middle = layers.Normalization(axis=1, name="adapted_axis1")
+    middle.adapt(data)
+    given = layers.Normalization(axis=-1, mean=[1.0, 2.0, 3.0, 4.0, 5.0], variance=[4.0, 0.25, 9.0, 1.0, 2.0], name="given")
+    scalar = layers.Normalization(axis=None, mean=100.0, variance=900.0, name="given_scalar")
+    inverted = layers.Normalization(axis=-1, mean=[0.5] * 5, variance=[2.0, 3.0, 4.0, 5.0, 6.0], invert=True, name="inverted")
+    outputs = [last(inp), middle(inp), given(inp), scalar(inp), inverted(layers.Rescaling(0.01)(inp))]
+    return keras.Model(inp, outputs, name="normalization")
+
+
+def _normalization_inputs():
+    return [_rng().normal(120.0, 40.0, size=(3, 4, 5)).astype("float32")]
+
+
+def _augmentation():
+    """Augmentation first after the input, in the middle, and as a model output; a removed layer feeding a removed one."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input((8, 8, 3))
+    x = layers.RandomFlip(name="flip")(inp)
+    x = layers.RandomRotation(0.2, name="rotate")(x)
+    x = layers.Conv2D(4, 3, activation="relu", name="conv")(x)
+    x = layers.SpatialDropout2D(0.3, name="spatial_dropout")(x)
+    x = layers.RandomZoom(0.1)(x)
+    x = layers.Identity()(x)
+    y = layers.RandomContrast(0.2, name="contrast")(x)
+    z = layers.Flatten()(layers.ActivityRegularization(0.01)(x))
+    z = layers.Dense(3, name="head")(layers.RandomTranslation(0.1, 0.1)(layers.Reshape((6, 6, 4))(z)))
+    return keras.Model(inp, [y, layers.RandomBrightness(0.2, name="brightness")(z)], name="augmentation")
+
+
+def _sequential_augmentation():
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            layers.RandomFlip(),
+            layers.Conv2D(3, 3, activation="hard_sigmoid"),
+            layers.SpatialDropout2D(0.2),
+            layers.Flatten(),
+            layers.Dense(2),
+        ],
+        name="sequential_augmentation",
+    )
+
+
+def _images():
+    return [_rng().normal(0.0, 1.0, size=(3, 8, 8, 3)).astype("float32")]
+
+
+def _hard_activations():
+    import keras
+    from keras import layers, ops
+
+    inp = keras.Input((6,))
+    a = layers.Dense(5, activation="hard_silu", name="dense_hard_silu")(inp)
+    b = layers.Dense(5, activation="hard_sigmoid", name="dense_hard_sigmoid")(inp)
+    c = layers.Activation("hard_swish", name="act_hard_swish")(inp)
+    d = layers.Activation("hard_sigmoid", name="act_hard_sigmoid")(inp)
+    e = ops.hard_silu(inp)
+    return keras.Model(inp, [a, b, c, d, e], name="hard_activations")
+
+
+def _wide_vectors():
+    return [(_rng().normal(0.0, 1.0, size=(4, 6)) * 4.0).astype("float32")]
+
+
+def _keepdims_pooling():
+    import keras
+    from keras import layers
+
+    image = keras.Input((5, 5, 3))
+    a = layers.GlobalAveragePooling2D(keepdims=True)(image)
+    a = layers.Conv2D(4, 1, name="conv_preds")(a)  # the MobileNet head
+    b = layers.Flatten()(layers.GlobalMaxPooling2D(keepdims=True)(image))
+    seq = keras.Input((6, 4))
+    c = layers.Conv1D(2, 1)(layers.GlobalAveragePooling1D(keepdims=True)(seq))
+    d = layers.GlobalMaxPooling1D(keepdims=True)(seq)
+    return keras.Model([image, seq], [a, b, c, d], name="keepdims_pooling")
+
+
+def _keepdims_inputs():
+    rng = _rng()
+    return [rng.normal(size=(3, 5, 5, 3)).astype("float32"), rng.normal(size=(3, 6, 4)).astype("float32")]
+
+
+def _subtract():
+    import keras
+    from keras import layers
+
+    a, b = keras.Input((5,)), keras.Input((5,))
+    return keras.Model([a, b], layers.Subtract()([layers.Dense(5)(a), b]), name="subtract")
+
+
+def _two_vectors():
+    rng = _rng()
+    return [rng.normal(size=(3, 5)).astype("float32"), rng.normal(size=(3, 5)).astype("float32")]
+
+
+def _grouped_conv():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((7, 7, 3))
+    x = layers.Conv2D(6, 3, groups=3, padding="same", activation="relu", name="grouped")(inp)
+    x4 = layers.Conv2D(4, 1)(x)
+    y = layers.Conv2D(8, 3, groups=4, strides=2, use_bias=False, name="grouped_no_bias")(x4)
+    return keras.Model(inp, [x, y], name="grouped_conv")
+
+
+def _grouped_inputs():
+    return [_rng().normal(size=(2, 7, 7, 3)).astype("float32")]
+
+
+def _layer_scale():
+    import keras
+    from keras import layers
+    from keras.src.applications.convnext import LayerScale
+
+    inp = keras.Input((4, 4, 6))
+    x = layers.Dense(6)(inp)
+    return keras.Model(inp, LayerScale(0.5, 6, name="layer_scale")(x), name="layer_scale")
+
+
+def _layer_scale_inputs():
+    return [_rng().normal(size=(2, 4, 4, 6)).astype("float32")]
+
+
+def _masked_text():
+    import keras
+    from keras import layers
+
+    tokens = keras.Input((7,), dtype="int32", name="tokens")
+    x = layers.Embedding(20, 6, mask_zero=True, name="embed")(tokens)
+    x = layers.LSTM(5, name="lstm")(x)
+    return keras.Model(tokens, layers.Dense(2)(x), name="masked_text")
+
+
+def _padded_tokens():
+    tokens = _rng().integers(1, 20, size=(4, 7)).astype("int32")
+    tokens[0, 4:] = 0
+    tokens[1, 2:] = 0
+    tokens[2, :] = 0
+    tokens[2, 0] = 3
+    return [tokens]
+
+
+def _ops_arithmetic():
+    import keras
+    from keras import layers, ops
+
+    a, b = keras.Input((5,), name="a"), keras.Input((5,), name="b")
+    x = layers.Dense(5)(a)
+    outputs = [
+        ops.add(ops.multiply(x, 2.5), 1.0),
+        ops.subtract(3.0, x),
+        ops.subtract(x, 0.5),
+        ops.divide(x, 4.0),
+        ops.relu(x),
+        ops.sigmoid(x),
+        ops.tanh(x),
+        ops.add(x, b),
+        ops.multiply(x, b),
+        ops.subtract(x, b),
+        ops.negative(b),
+        ops.hard_sigmoid(x),
+        x * 3.0 - b,
+    ]
+    return keras.Model([a, b], outputs, name="ops_arithmetic")
+
+
+def _rescaling_lists():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((4, 4, 3))
+    x = layers.Rescaling(scale=[0.5, 1.0, 2.0], offset=[0.1, -0.2, 0.3])(inp)
+    return keras.Model(inp, layers.Conv2D(2, 1)(x), name="rescaling_lists")
+
+
+def _small_images():
+    return [_rng().normal(size=(2, 4, 4, 3)).astype("float32")]
+
+
+CASES: dict[str, RewriteCase] = {
+    case.name: case
+    for case in (
+        RewriteCase("normalization", _normalization, _normalization_inputs, "rewritten as Rescaling"),
+        RewriteCase("augmentation", _augmentation, _images, "removed: it is the identity at inference"),
+        RewriteCase("sequential_augmentation", _sequential_augmentation, _images, "removed: it is the identity"),
+        RewriteCase("hard_activations", _hard_activations, _wide_vectors, "built from Rescaling, ReLU(max_value=6)"),
+        RewriteCase("keepdims_pooling", _keepdims_pooling, _keepdims_inputs, "keepdims=True rewritten"),
+        RewriteCase("subtract", _subtract, _two_vectors, "rewritten as Add with the second input negated"),
+        RewriteCase("grouped_conv", _grouped_conv, _grouped_inputs, "rewritten as DepthwiseConv2D"),
+        RewriteCase("layer_scale", _layer_scale, _layer_scale_inputs, "per-channel scale (gamma)"),
+        RewriteCase("masked_text", _masked_text, _padded_tokens, "Embedding(mask_zero=True) mask"),
+        RewriteCase("ops_arithmetic", _ops_arithmetic, _two_vectors, "rewritten as Rescaling(scale=2.5, offset=0)"),
+        RewriteCase("rescaling_lists", _rescaling_lists, _small_images, None),
+    )
+}

@@ -1,0 +1,73 @@
+"""Each layers rewrite alone: a tiny Keras 3 model using the construct TF.js lacks converts to a layers model (from
+.keras and from .h5), reports the rewrite as a note, loads in real TF.js 4.22 and matches Keras."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rewrite_zoo
+from conftest import assert_parity, keras_predict
+from zoo import randomize
+
+from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.convert import convert_model
+
+
+@pytest.fixture(scope="session")
+def rewrite_models(tmp_path_factory):
+    """Every rewrite case saved as .keras (and .h5 where Keras can), with Keras's outputs on its inputs."""
+    directory = tmp_path_factory.mktemp("rewrites")
+    saved = {}
+    for name, case in rewrite_zoo.CASES.items():
+        model = case.build()
+        randomize_weights_but_statistics(model)
+        inputs = case.inputs()
+        paths = {".keras": directory / f"{name}.keras"}
+        model.save(paths[".keras"])
+        try:
+            model.save(directory / f"{name}.h5")
+            paths[".h5"] = directory / f"{name}.h5"
+        except TypeError:  # Keras 3 cannot deep-copy some layers' configs (random layers' seed generators) for .h5
+            pass
+        saved[name] = (paths, inputs, keras_predict(model, inputs))
+    return saved
+
+
+def randomize_weights_but_statistics(model) -> None:
+    """Random weights everywhere except adapted Normalization statistics (random variances could be negative)."""
+    kept = {id(v): v.numpy() for layer in model.layers if type(layer).__name__ == "Normalization" for v in layer.weights}
+    randomize(model, seed=2)
+    for layer in model.layers:
+        for variable in layer.weights:
+            if id(variable) in kept:
+                variable.assign(kept[id(variable)])
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("name", sorted(rewrite_zoo.CASES))
+def test_rewrite_matches_keras_in_tfjs(name, suffix, rewrite_models, tfjs, tmp_path):
+    paths, inputs, expected = rewrite_models[name]
+    if suffix not in paths:
+        pytest.skip(f"Keras 3 cannot save {name} as {suffix}")
+    spec = ModelSpec(name=name, source=paths[suffix], output=tmp_path / name, root=paths[suffix].parent)
+
+    result = convert_model(spec)
+
+    document = json.loads((spec.output / "model.json").read_text())
+    assert document["format"] == "layers-model"
+    note = rewrite_zoo.CASES[name].note
+    assert note is None or any(note in line for line in result.notes), result.notes
+    got, answer = tfjs.run(spec.output, inputs)
+    assert answer["info"]["weights"] == result.weight_count
+    assert_parity(got, expected)
+
+
+def test_removed_and_rewritten_layers_leave_no_weight_behind(rewrite_models, tmp_path):
+    paths, _, _ = rewrite_models["normalization"]
+    spec = ModelSpec(name="normalization", source=paths[".keras"], output=tmp_path / "n", root=paths[".keras"].parent)
+    convert_model(spec)
+    names = [w["name"] for group in json.loads((spec.output / "model.json").read_text())["weightsManifest"] for w in group["weights"]]
+    assert not any(name.startswith(("adapted_last/", "adapted_axis1/")) for name in names), names
+    assert np.all([not n.startswith("normalization") for n in names])
