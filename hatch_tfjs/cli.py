@@ -105,9 +105,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from hatch_tfjs.workers import convert_in_workers
 
     source = Path(args.source).resolve()
-    outdir = Path(args.outdir).resolve()
+    outdir = Path(os.path.abspath(args.outdir))
     if not source.exists():
         raise UsageError(f"SOURCE {args.source}: file not found")
+    _claim_outdir(args.outdir, outdir, force=args.force)
     name = args.name or (source.stem if source.is_file() else source.name)
     anchors = [Path.cwd(), source.parent, outdir.parent]
     if args.metadata and not args.metadata.strip().startswith("{"):
@@ -115,20 +116,49 @@ def cmd_convert(args: argparse.Namespace) -> int:
     root = Path(os.path.commonpath([str(a) for a in anchors]))
     config = _convert_config(args, name, root, source, outdir)
     try:
-        settings = load_settings(root, config, table=CONVERT_TABLE, wheel_packages=[], source="command line")
+        settings = load_settings(
+            root, config, table=CONVERT_TABLE, wheel_packages=[], source="command line", guard_outputs=False
+        )
     except ConfigError as exc:
         raise UsageError(_cli_problems(exc, name)) from None
     (spec,) = settings.models
-    if spec.needs_tensorflow:
-        (result,) = convert_in_workers([spec], jobs=1)  # TensorFlow stays out of this process, as in a build
-    else:
-        from hatch_tfjs.convert import convert_model
+    from hatch_tfjs.lock import project_lock
+    from hatch_tfjs.route import route_model
 
-        result = convert_model(spec)  # numpy + h5py only: no reason to pay for a second interpreter
+    with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
+        route = route_model(spec)
+        if route.needs_tensorflow or spec.reader == "keras":
+            # TensorFlow stays out of this process, as in a build
+            (result,) = convert_in_workers([spec], jobs=1, routes={spec.name: route}, replace_foreign=args.force)
+        else:
+            from hatch_tfjs.convert import convert_model
+
+            # numpy + h5py only: no reason to pay for a second interpreter
+            result = convert_model(spec, route=route, replace_foreign=args.force)
     print(_result_line(result, str(outdir)))
     for note in result.notes:
         print(f"  note: {note}")
     return 0
+
+
+def _claim_outdir(given: str, outdir: Path, *, force: bool) -> None:
+    """OUTDIR must be absent, empty or a model hatch-tfjs wrote; ``--force`` replaces another directory after saying
+    what it removes. A symbolic link or a file is never replaced."""
+    from hatch_tfjs.ownership import foreign_entries, replace_conflict
+
+    conflict = replace_conflict(outdir)
+    if conflict is None:
+        return
+    if not force or outdir.is_symlink() or not outdir.is_dir():
+        fix = (
+            "pass the directory it points to" if outdir.is_symlink()
+            else "choose another OUTDIR" if not outdir.is_dir()
+            else "choose a new or empty directory, or pass --force to replace it (deleting what it holds)"
+        )
+        raise UsageError(f"OUTDIR {given} {conflict}; hatch-tfjs only replaces directories it wrote itself: {fix}")
+    removed = foreign_entries(outdir)
+    print(f"--force: replacing {outdir}, which holds {len(removed)} entr{'ies' if len(removed) != 1 else 'y'} hatch-tfjs "
+          f"did not write: {', '.join(removed)}", file=sys.stderr)
 
 
 def _result_line(result: Any, where: str) -> str:
@@ -160,6 +190,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     project = load_project(args.project)
     print(_project_header(project))
+    from hatch_tfjs.project import wheel_selection_problem
+
+    selection_problem = wheel_selection_problem(project.root)
+    if selection_problem is not None and project.settings.models:
+        print(f"\nthe wheel would ship the converted models but no Python code; hatchling says:\n{selection_problem}")
+        print("\ncheck failed: set [tool.hatch.build.targets.wheel] packages")
+        return 1
     specs = project.settings.models
     if not specs:
         print("no models configured: nothing to convert")
@@ -174,7 +211,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             convert_in_workers(trial, jobs=project.settings.jobs, on_result=lambda r: results.__setitem__(r.name, r))
         except ConversionError as exc:
-            failure = str(exc) if args.verbose else str(exc).splitlines()[0] + " (run with -v for details)"
+            detail = getattr(exc, "detail", "")
+            failure = f"{exc}\n{detail}" if args.verbose and detail else f"{exc}" + (" (run with -v for details)" if detail else "")
         except HatchTfjsError as exc:
             failure = str(exc)
     width = max(len(spec.name) for spec in specs)
@@ -183,8 +221,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         where = f"{spec.source_rel} -> {spec.output_rel}/"
         if result is not None:
             shards = len(result.files) - 1
+            chosen = f" (auto: {result.format_reason})" if result.format == "graph" and result.format_reason else ""
             print(
-                f"  ok    {spec.name:<{width}}  {where}  {result.format}, {shards} shard{'s' if shards != 1 else ''}, "
+                f"  ok    {spec.name:<{width}}  {where}  {result.format}{chosen}, {shards} shard{'s' if shards != 1 else ''}, "
                 f"{human_bytes(result.total_bytes)}"
             )
         elif spec in unconvertible:
@@ -202,6 +241,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 # --- list ------------------------------------------------------------------------------------------------------------
 
 
+def _listed_format(plan: Any) -> str:
+    """The format a model has (a fresh output's, read from its model.json) or will get (``auto`` until converted)."""
+    if plan.fresh:
+        try:
+            document = json.loads((plan.spec.output / "model.json").read_text("utf-8"))
+            return {"layers-model": "layers", "graph-model": "graph"}.get(document.get("format"), plan.spec.format)
+        except (OSError, ValueError, AttributeError):
+            pass
+    return str(plan.spec.format)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from hatch_tfjs.plan import plan_models
     from hatch_tfjs.project import load_project
@@ -211,7 +261,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [
         {
             "name": plan.spec.name,
-            "format": plan.spec.format,
+            "format": _listed_format(plan),
             "source": plan.spec.source_rel,
             "output": plan.spec.output_rel,
             "fresh": plan.fresh,
@@ -296,7 +346,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     convert.add_argument("source", metavar="SOURCE", help="a .keras/.h5 file, or a SavedModel directory with --format graph")
     convert.add_argument("outdir", metavar="OUTDIR", help="directory to (re)place with model.json and its shards")
-    convert.add_argument("--format", help='"layers" (default for Keras files) or "graph" (default for SavedModel directories)')
+    convert.add_argument(
+        "--format",
+        help='"auto" (default for Keras files: layers when it translates exactly, else graph), "layers", or "graph" '
+        "(default for SavedModel directories)",
+    )
     convert.add_argument(
         "--quantize",
         action="append",
@@ -312,6 +366,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     convert.add_argument("--reader", help='how to read a Keras file: "h5py" (default, no TensorFlow) or "keras"')
     convert.add_argument("--name", help="the model's name in messages (default: SOURCE's file name without suffix)")
+    convert.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUTDIR even if it holds files hatch-tfjs did not write (they are deleted; the command lists them)",
+    )
     convert.set_defaults(func=cmd_convert)
 
     check = sub.add_parser(
@@ -355,10 +414,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except ConversionError as exc:
-        message = str(exc)
-        if not args.verbose and "\n" in message:
-            message = message.splitlines()[0] + " (run with -v for details)"
-        print(f"{PROG}: error: {message}", file=sys.stderr)
+        detail = getattr(exc, "detail", "")
+        if detail and args.verbose:
+            print(detail, file=sys.stderr)
+        print(f"{PROG}: error: {exc}" + (" (run with -v for details)" if detail and not args.verbose else ""), file=sys.stderr)
         return 1
     except HatchTfjsError as exc:  # the user's to fix: the message says what and how, no traceback
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -17,13 +17,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from hatch_tfjs.errors import ConfigError
+from hatch_tfjs.ownership import INDEX_NAME, STAMP_NAME, is_own_index, replace_conflict, special_file_kind, symlink_on_the_way
 
 DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
-STAMP_NAME = ".hatch-tfjs-stamp.json"  # written by the plan stage into every output directory
 DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
-FORMATS = ("layers", "graph")
+FORMATS = ("auto", "layers", "graph")  # auto: layers when the model translates exactly, else graph
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 # Options that only mean something for graph models (TF.js GraphModel); an error on a layers model's own table.
 GRAPH_OPTION_KEYS = ("signature", "tags", "strip-debug-ops", "control-flow-v2", "structured-outputs")
@@ -211,6 +211,13 @@ def _parse_metadata_file(value: Any, key: str, problems: _Problems) -> dict[str,
     if not _is_within(path, root):
         problems.add(key, f"{value!r} is outside the project; keep the metadata file inside it, e.g. \"models/labels.json\"")
         return None
+    if not _is_within(Path(os.path.realpath(path)), root):
+        problems.add(
+            key,
+            f"{value!r} is a symbolic link to {os.path.realpath(path)}, outside the project (its content would ship "
+            "in the wheel); copy the file into the project instead",
+        )
+        return None
     if not path.is_file():
         problems.add(key, f"{value!r}: " + ("is a directory, not a JSON file" if path.is_dir() else "file not found"))
         return None
@@ -302,7 +309,7 @@ class _Option:
 
 
 MODEL_OPTIONS: dict[str, _Option] = {
-    "format": _Option(_parse_format, None),  # None: "graph" for a SavedModel directory, else "layers"
+    "format": _Option(_parse_format, None),  # None: "graph" for a SavedModel directory, else "auto"
     "reader": _Option(_parse_reader, DEFAULT_READER),
     "shard-size": _Option(_parse_shard_size, DEFAULT_SHARD_SIZE),
     "quantize": _Option(_parse_quantize, False),
@@ -351,8 +358,15 @@ class ModelSpec:
 
     @property
     def needs_tensorflow(self) -> bool:
-        """Whether converting this model imports TensorFlow: layers models read by the h5py reader do not."""
+        """Whether converting this model imports TensorFlow: layers models read by the h5py reader do not.
+
+        For ``format = "auto"`` this is the worst case; :func:`hatch_tfjs.route.route_model` tells for sure."""
         return self.format != "layers" or self.reader == "keras"
+
+    @property
+    def may_be_graph(self) -> bool:
+        """Whether graph-model options (signature, tags, ...) can apply to this model."""
+        return self.format in ("graph", "auto")
 
     @property
     def output_rel(self) -> str:
@@ -440,8 +454,12 @@ def load_settings(
     table: str = DEFAULT_TABLE,
     wheel_packages: list[str] | None = None,
     source: str = "pyproject.toml",
+    guard_outputs: bool = True,
 ) -> HookSettings:
-    """Validate the hook's TOML table; raise :class:`ConfigError` listing every problem."""
+    """Validate the hook's TOML table; raise :class:`ConfigError` listing every problem.
+
+    ``guard_outputs`` checks that every output may be written (no symlink on the way, nothing of the user's to
+    replace, see ownership.py); ``hatch-tfjs convert`` checks its OUTDIR itself, in the command line's terms."""
     root = Path(os.path.normpath(Path(root).resolve()))
     problems = _Problems(table, root, source)
     packages = [p.strip("/") for p in (wheel_packages or [])]
@@ -524,7 +542,9 @@ def load_settings(
                 explicit_names.add(name)
                 specs.append(spec)
 
-    _check_outputs(specs, root, packages, problems)
+    _check_outputs(specs, root, packages, problems, guard_outputs=guard_outputs)
+    if output_dir is not None and guard_outputs:
+        _check_output_dir(output_dir, root, problems, given="output-dir" in config)
 
     if problems.items:
         raise ConfigError(problems.items, source=source)
@@ -588,7 +608,15 @@ def _parse_model(
     else:
         source_key = f"{base}.source" if origin is None else where
         source_path = _resolve_in_project(root, raw["source"])
-        if not source_path.exists():
+        special = special_file_kind(source_path)
+        if special is not None:
+            problems.add(
+                source_key,
+                f"{raw['source']} is {special}, not a model file; reading it would never end: point source at a "
+                ".keras/.h5 file or a SavedModel directory",
+            )
+            source_path = None
+        elif not source_path.exists():
             if output_path is None or not (output_path / STAMP_NAME).is_file():
                 problems.add(source_key, f"file not found: {raw['source']}")
                 source_path = None
@@ -597,7 +625,7 @@ def _parse_model(
             values["format"] = "graph"  # anything but a Keras file (a SavedModel directory) can only be a graph model
         if source_path is None:
             pass
-        elif (values["format"] or "layers") == "graph":
+        elif (values["format"] or "auto") == "graph":
             problem = graph_source_problem(source_path, raw["source"])
             if problem:
                 problems.add(source_key, problem)
@@ -617,7 +645,7 @@ def _parse_model(
                 )
                 source_path = None
 
-    model_format = values["format"] or "layers"
+    model_format = values["format"] or "auto"
     if model_format == "layers":
         for key in GRAPH_OPTION_KEYS:
             if key in raw:
@@ -663,7 +691,7 @@ def _merge_metadata(values: dict[str, Any], raw: dict[str, Any], base: str, prob
 def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_format: str = "layers") -> dict[str, Any]:
     """The JSON-safe options a worker needs beyond ModelSpec's fields (``quantize``, ``metadata``, graph options)."""
     options: dict[str, Any] = {}
-    if model_format == "graph":
+    if model_format in ("graph", "auto"):
         for key in GRAPH_OPTION_KEYS:
             options[key] = values[key]
     if values.get("reader", DEFAULT_READER) != DEFAULT_READER:
@@ -675,7 +703,9 @@ def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_forma
     return options
 
 
-def _check_outputs(specs: list[ModelSpec], root: Path, packages: list[str], problems: _Problems) -> None:
+def _check_outputs(
+    specs: list[ModelSpec], root: Path, packages: list[str], problems: _Problems, *, guard_outputs: bool = True
+) -> None:
     package_dirs = [root / PurePosixPath(p) for p in packages]
     seen: dict[Path, str] = {}
     for spec in sorted(specs, key=lambda s: s.name):
@@ -696,3 +726,49 @@ def _check_outputs(specs: list[ModelSpec], root: Path, packages: list[str], prob
             )
         if _is_within(spec.source, spec.output):
             problems.add(key, f"{spec.output_rel!r} contains the model's source {spec.source_rel!r}; it would be overwritten")
+            continue
+        if guard_outputs:
+            _check_writable_here(spec, root, key, problems)
+
+
+def _check_writable_here(spec: ModelSpec, root: Path, key: str, problems: _Problems) -> None:
+    """Containment and ownership of one model output: nothing on its way is a symlink, and it is absent, empty or
+    hatch-tfjs's own (see ownership.py). A build never replaces anything else."""
+    link = symlink_on_the_way(spec.output, root)
+    if link is not None:
+        problems.add(
+            key,
+            f"{_relative(link, root)!r} is a symbolic link (to {os.readlink(link)}); hatch-tfjs writes only to real "
+            "directories inside the project, so the wheel never ships files from elsewhere: replace the link with a "
+            "directory or choose another output",
+        )
+        return
+    conflict = replace_conflict(spec.output)
+    if conflict is not None:
+        problems.add(
+            key,
+            f"{spec.output_rel!r} {conflict}; a build replaces the whole directory, and hatch-tfjs only replaces "
+            f"directories it wrote itself (or empty ones): set output on model {spec.name!r} (or output-dir) to a new "
+            "directory, or move those files away",
+        )
+
+
+def _check_output_dir(output_dir: Path, root: Path, problems: _Problems, *, given: bool) -> None:
+    """``output-dir`` holds the model outputs and the model index: no symlink on its way, no user file named
+    ``index.json`` in it."""
+    key = "output-dir" if given else "output-dir (default)"
+    link = symlink_on_the_way(output_dir, root)
+    if link is not None:
+        problems.add(
+            key,
+            f"{_relative(link, root)!r} is a symbolic link (to {os.readlink(link)}); hatch-tfjs writes only to real "
+            "directories inside the project: replace the link with a directory or set output-dir elsewhere",
+        )
+        return
+    index = output_dir / INDEX_NAME
+    if not is_own_index(index):
+        problems.add(
+            key,
+            f"{_relative(index, root)!r} exists and was not written by hatch-tfjs, which keeps its model index "
+            "there; move that file, or set output-dir to another directory",
+        )

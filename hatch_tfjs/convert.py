@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 from hatch_tfjs.config import ModelSpec
-from hatch_tfjs.errors import HatchTfjsError, UnsupportedModelError
-from hatch_tfjs.plan import hash_source, write_stamp
+from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, UnsupportedModelError
+from hatch_tfjs.plan import hash_source, stamp_sealer
 from hatch_tfjs.translate import translate_model_config
 
 if TYPE_CHECKING:
     from hatch_tfjs.neutral import KerasModel
+    from hatch_tfjs.route import Route
 
 # numpy (through hatch_tfjs.write / neutral) is imported by the conversion functions only: the build process and the
 # CLI import this module for ConversionResult, and importing numpy there costs ~0.1 s per command.
@@ -33,49 +38,108 @@ class ConversionResult:
     quantized_weights: int = 0
     max_abs_error: float = 0.0  # largest absolute weight error quantization introduced
     max_error_weight: str | None = None
+    format_reason: str = ""  # why format = "auto" chose this format (empty when the format was set)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def translate_and_check(spec: ModelSpec, model: KerasModel) -> tuple[dict[str, Any], list[str]]:
-    """The TF.js model_config for ``model``, or :class:`UnsupportedModelError` naming every problem."""
-    translation = translate_model_config(model.config)
+    """The TF.js model_config for ``model``, or :class:`UnsupportedModelError` naming every problem.
+
+    Rewrites may remove or replace weights (a Normalization folded into a Rescaling, a grouped convolution re-laid
+    out as a depthwise one): ``model.weights`` becomes the list to write with the returned config."""
+    translation = translate_model_config(model.config, model.weights, keras_version=model.keras_version)
     if translation.problems:
         raise UnsupportedModelError(spec.name, spec.source_rel, translation.problems)
+    model.weights = translation.weights
     return translation.model_config, translation.notes
 
 
-def convert_model(spec: ModelSpec, *, source_hash: str | None = None) -> ConversionResult:
-    """Convert one model and stamp its output (see plan.py). TensorFlow, where needed, is imported in here.
+def convert_model(
+    spec: ModelSpec, *, source_hash: str | None = None, route: Route | None = None, replace_foreign: bool = False
+) -> ConversionResult:
+    """Convert one model into its stamped output (see plan.py). TensorFlow, where needed, is imported in here.
 
     ``source_hash`` is the source's hash taken by the plan stage, if it took one; it must come from before reading,
-    so that a source edited meanwhile is converted again next time."""
+    so that a source edited meanwhile is converted again next time. ``route`` is the format chosen for it (see
+    route.py; worked out here when not given). ``replace_foreign``: see atomic.py."""
+    from hatch_tfjs.route import route_model
+
     if source_hash is None:
         source_hash = hash_source(spec.source)
-    result = _convert_graph(spec) if spec.format == "graph" else _convert_layers(spec)
-    write_stamp(spec, source_hash, result.files)
+    if route is None:
+        route = route_model(spec)
+    writer = _OutputWriter(spec, stamp_sealer(spec, source_hash), replace_foreign)
+    result = _convert_graph(spec, writer) if route.format == "graph" else _convert_layers(spec, writer)
+    result.format = route.format
+    result.format_reason = route.reason
     return result
 
 
-def _convert_layers(spec: ModelSpec) -> ConversionResult:
+@dataclass(frozen=True)
+class _OutputWriter:
+    """Writes a model's output directory: stamped, atomic, and with file-system failures as one clear error."""
+
+    spec: ModelSpec
+    seal: Callable[[Path, dict[str, int]], None]
+    replace_foreign: bool
+
+    def write(self, document: dict[str, Any], weights: Any) -> Any:
+        from hatch_tfjs.write import QuantizationPlan, write_model_dir
+
+        with _reporting_write_failures(self.spec):
+            return write_model_dir(
+                self.spec.output,
+                document,
+                weights,
+                shard_size=self.spec.shard_size,
+                quantize=QuantizationPlan.for_spec(self.spec),
+                seal=self.seal,
+                replace_foreign=self.replace_foreign,
+            )
+
+
+_WRITE_FIXES = {
+    errno.ENOSPC: "free space on that disk and build again",
+    errno.EDQUOT: "free space (you are over your disk quota) and build again",
+    errno.EROFS: "the file system is read-only: build from a writable copy of the project",
+    errno.EACCES: "make that folder writable for this user (or set output to a writable folder)",
+    errno.EPERM: "make that folder writable for this user (or set output to a writable folder)",
+}
+
+
+@contextmanager
+def _reporting_write_failures(spec: ModelSpec) -> Iterator[None]:
+    """An OSError while writing becomes :class:`OutputWriteError`: which folder, what the system said, what to do."""
+    try:
+        yield
+    except OSError as exc:
+        folder = spec.output.parent
+        fix = _WRITE_FIXES.get(exc.errno or 0, "check that folder and build again")
+        reason = exc.strerror or str(exc)
+        raise OutputWriteError(
+            f"model '{spec.name}': cannot write its output {spec.output_rel}/ in {folder}: {reason}; {fix} "
+            "(the previous output, if any, is intact)"
+        ) from exc
+
+
+def _convert_layers(spec: ModelSpec, writer: _OutputWriter) -> ConversionResult:
     from hatch_tfjs.read import read_keras_model
-    from hatch_tfjs.write import QuantizationPlan, layers_model_json, write_model_dir
+    from hatch_tfjs.write import layers_model_json
 
     started = time.perf_counter()
     model = read_keras_model(spec.source, model_name=spec.name, reader=spec.reader, display=spec.source_rel)
     model_config, notes = translate_and_check(spec, model)
     document = layers_model_json(model_config, keras_version=model.keras_version, metadata=spec.metadata)
-    written = write_model_dir(
-        spec.output, document, model.weights, shard_size=spec.shard_size, quantize=QuantizationPlan.for_spec(spec)
-    )
+    written = writer.write(document, model.weights)
     return _result(spec, written, len(model.weights), started, notes)
 
 
-def _convert_graph(spec: ModelSpec) -> ConversionResult:
+def _convert_graph(spec: ModelSpec, writer: _OutputWriter) -> ConversionResult:
     """A SavedModel directory or a Keras file -> TF.js graph model (frozen, optimised, op-checked)."""
     from hatch_tfjs.read.savedmodel import GraphOptions, read_graph_model
-    from hatch_tfjs.write import QuantizationPlan, graph_model_json, write_model_dir
+    from hatch_tfjs.write import graph_model_json
 
     started = time.perf_counter()
     graph = read_graph_model(
@@ -91,9 +155,7 @@ def _convert_graph(spec: ModelSpec) -> ConversionResult:
     document = graph_model_json(
         graph.topology, graph.signature, generated_by=graph.generated_by, metadata=metadata or None, extra=graph.extra
     )
-    written = write_model_dir(
-        spec.output, document, graph.weights, shard_size=spec.shard_size, quantize=QuantizationPlan.for_spec(spec)
-    )
+    written = writer.write(document, graph.weights)
     return _result(spec, written, len(graph.weights), started, graph.notes)
 
 

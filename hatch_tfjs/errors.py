@@ -42,4 +42,20 @@ class ModelReadError(HatchTfjsError):
 
 
 class ConversionError(HatchTfjsError):
-    """Conversion of a model failed for a reason other than the above (for instance a crashed worker)."""
+    """Conversion of a model failed for a reason other than the above (for instance a crashed worker).
+
+    ``detail`` holds what only a developer needs (a worker's traceback or last stderr lines), shown with ``-v``."""
+
+    detail: str = ""
+
+
+class OutputConflictError(HatchTfjsError):
+    """Writing an output would replace or delete something hatch-tfjs did not write (a user's files, a symlink)."""
+
+
+class OutputWriteError(HatchTfjsError):
+    """The file system refused a write (read-only folder, full disk, permissions); the previous output is intact."""
+
+
+class SourceKindError(ModelReadError):
+    """A model source is neither a regular file nor a directory (a FIFO, a device): reading it would never end."""

@@ -6,6 +6,7 @@ imported inside the conversion worker processes.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from functools import cached_property
 from pathlib import Path
@@ -13,17 +14,18 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from hatch_tfjs.config import DEFAULT_TABLE, HookSettings, load_settings
-from hatch_tfjs.errors import HatchTfjsError
+from hatch_tfjs.config import DEFAULT_TABLE, HookSettings, ModelSpec, load_settings
 from hatch_tfjs.describe import human_bytes
+from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.plan import env_flag
-from hatch_tfjs.project import wheel_packages
+from hatch_tfjs.project import wheel_packages, wheel_selection_problem
 
 
 def describe_result(result: Any) -> str:
     """One model's build message: where it went, its size, and what quantization did to its weights."""
+    chosen = f" (auto: {result.format_reason})" if result.format == "graph" and result.format_reason else ""
     message = (
-        f"tfjs: {result.name}: {result.format} model -> {result.output}/ "
+        f"tfjs: {result.name}: {result.format} model{chosen} -> {result.output}/ "
         f"({len(result.files) - 1} shard{'s' if len(result.files) != 2 else ''}, "
         f"{human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
     )
@@ -35,6 +37,15 @@ def describe_result(result: Any) -> str:
             f"largest absolute weight error {result.max_abs_error:.3g} (in {result.max_error_weight})"
         )
     return message
+
+
+def tensorflow_importable() -> bool:
+    """Whether TensorFlow is importable here, whichever distribution provides it (tensorflow, tensorflow-cpu,
+    tensorflow-macos, ...): then the hook asks for nothing."""
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class TfjsBuildHook(BuildHookInterface):
@@ -58,59 +69,117 @@ class TfjsBuildHook(BuildHookInterface):
 
     @cached_property
     def settings(self) -> HookSettings:
+        return self._load_settings(guard_outputs=True)
+
+    def _load_settings(self, *, guard_outputs: bool) -> HookSettings:
         return load_settings(
             self.root,
             self.config,
             table=self._table,
             wheel_packages=self.packages,
             source=str(Path(self.root) / "pyproject.toml"),
+            guard_outputs=guard_outputs,
         )
+
+    def _abort(self, message: str) -> None:
+        """Fail the build with one message, ``tfjs:`` on each of its lines."""
+        self._release_lock()
+        self.app.abort("\n".join(f"tfjs: {line}" if line.strip() else line for line in message.splitlines()))
 
     def _settings_or_abort(self) -> HookSettings:
         try:
             return self.settings
         except HatchTfjsError as exc:
-            self.app.abort(str(exc))
+            self._abort(str(exc))
             raise  # abort exits; this keeps type checkers honest
 
     # --- hatchling interface -------------------------------------------------------------------------------------
 
     def dependencies(self) -> list[str]:
-        """TensorFlow only when a model must be converted and its conversion needs it (hatchling asks this in the
-        isolated build environment before installing anything, so a rebuild of fresh models installs no TensorFlow)."""
+        """TensorFlow only when a model must be converted, its conversion needs it and it is not importable already
+        (hatchling asks this in the isolated build environment before installing anything, so a rebuild of fresh
+        models installs no TensorFlow). Read-only: it runs while other builds of the project may be converting."""
         if env_flag("HATCH_TFJS_SKIP"):
             return []
         try:
             settings = self.settings
         except HatchTfjsError:
             return []  # initialize() reports the problems with full context
-        from hatch_tfjs.plan import plan_models  # noqa: PLC0415 - hashing is only needed here
+        if not any(spec.needs_tensorflow for spec in settings.models) or tensorflow_importable():
+            return []
+        from hatch_tfjs.plan import plan_models
 
-        stale = [plan.spec for plan in plan_models(settings.models) if not plan.fresh]
-        return [settings.tensorflow_requirement] if any(spec.needs_tensorflow for spec in stale) else []
+        stale = [plan for plan in plan_models(settings.models) if not plan.fresh and plan.spec.source.exists()]
+        from hatch_tfjs.route import route_model
+
+        for plan in stale:
+            try:
+                if route_model(plan.spec).needs_tensorflow:
+                    return [settings.tensorflow_requirement]
+            except HatchTfjsError:
+                continue  # a model that cannot be read: initialize() reports it
+        return []
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         settings = self._settings_or_abort()
         if not settings.models:
             self.app.display_warning("tfjs: no models configured; add [tool.hatch.build.hooks.tfjs.models.<name>] or discover")
             return
+        if self.target_name == "wheel":
+            problem = wheel_selection_problem(self.root, self.metadata)
+            if problem is not None:
+                self._abort(
+                    "the wheel would ship the converted models but no Python code: hatchling cannot tell which "
+                    f"package to ship, and says:\n{problem}"
+                )
         # Outputs ship as artifacts on every run (sdist, wheel, wheel from sdist), also when git ignores them.
         artifacts = build_data.setdefault("artifacts", [])
         artifacts.extend(f"/{spec.output_rel}" for spec in settings.models)
 
-        if env_flag("HATCH_TFJS_SKIP"):
-            self._use_existing(settings)
+        # Held until finalize(): no other build of the project changes the outputs while hatchling packs them.
+        self._acquire_lock(settings)
+        try:
+            self._recover(settings)
+            if env_flag("HATCH_TFJS_SKIP"):
+                self._use_existing(settings)
+            else:
+                self._convert_stale(settings)
             self._write_index(settings, artifacts)
-            return
+        except BaseException:
+            self._release_lock()
+            raise
 
-        from hatch_tfjs.lock import project_lock
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        self._release_lock()
+
+    # --- the project lock ----------------------------------------------------------------------------------------
+
+    def _acquire_lock(self, settings: HookSettings) -> None:
+        from hatch_tfjs import lock
 
         def waiting() -> None:
             self.app.display_waiting("tfjs: another build of this project is converting models; waiting for it")
 
-        with project_lock(settings.root, on_wait=waiting):
-            self._convert_stale(settings)
-            self._write_index(settings, artifacts)
+        lock.acquire(settings.root, on_wait=waiting)
+        self._locked_root: Path | None = settings.root
+
+    def _release_lock(self) -> None:
+        root = getattr(self, "_locked_root", None)
+        if root is not None:
+            from hatch_tfjs import lock
+
+            self._locked_root = None
+            lock.release(root)
+
+    def _recover(self, settings: HookSettings) -> None:
+        """Finish or undo what a killed build left (backup and staging directories), under the lock, before the
+        outputs are judged or packed: none of it may reach a wheel or an sdist."""
+        from hatch_tfjs.atomic import recover
+
+        for spec in settings.models:
+            recover(spec.output)
+
+    # --- stages --------------------------------------------------------------------------------------------------
 
     def _write_index(self, settings: HookSettings, artifacts: list[str]) -> None:
         """``<output-dir>/index.json`` for ``hatch_tfjs.runtime`` (see index.py), shipped like the model outputs."""
@@ -119,7 +188,11 @@ class TfjsBuildHook(BuildHookInterface):
         try:
             index, message = write_index_for_build(settings, self.packages)
         except HatchTfjsError as exc:
-            self.app.abort(f"tfjs: {exc}")
+            self._abort(str(exc))
+            raise
+        except OSError as exc:
+            self._abort(f"cannot write the model index in {exc.filename or settings.output_dir}: {exc.strerror}; "
+                        "make that folder writable (or free space on its disk) and build again")
             raise
         if index is None:
             self.app.display_warning(f"tfjs: {message}")
@@ -131,11 +204,28 @@ class TfjsBuildHook(BuildHookInterface):
         missing = [spec for spec in settings.models if not (spec.output / "model.json").is_file()]
         if missing:
             listing = ", ".join(f"'{spec.name}' ({spec.output_rel}/model.json)" for spec in missing)
-            self.app.abort(
-                f"tfjs: HATCH_TFJS_SKIP is set but {len(missing)} model output{'s are' if len(missing) != 1 else ' is'} "
+            self._abort(
+                f"HATCH_TFJS_SKIP is set but {len(missing)} model output{'s are' if len(missing) != 1 else ' is'} "
                 f"missing: {listing}; build once without HATCH_TFJS_SKIP"
             )
         self.app.display_info(f"tfjs: HATCH_TFJS_SKIP is set; shipping the {len(settings.models)} existing model outputs")
+
+    def _routes(self, stale: list[ModelSpec]) -> dict[str, Any]:
+        """The format each stale ``auto`` model becomes (read and translated here, without TensorFlow)."""
+        from hatch_tfjs.route import route_model
+
+        routes: dict[str, Any] = {}
+        failures: list[str] = []
+        for spec in stale:
+            if spec.format != "auto":
+                continue
+            try:
+                routes[spec.name] = route_model(spec)
+            except HatchTfjsError as exc:
+                failures.append(str(exc))
+        if failures:
+            self._abort("\n".join(failures))
+        return routes
 
     def _convert_stale(self, settings: HookSettings) -> None:
         from hatch_tfjs.plan import plan_models
@@ -144,7 +234,7 @@ class TfjsBuildHook(BuildHookInterface):
         unconvertible = [p for p in plans if not p.fresh and not p.spec.source.exists()]
         if unconvertible:
             names = ", ".join(f"'{p.spec.name}' ({p.spec.source_rel})" for p in unconvertible)
-            self.app.abort(f"tfjs: source missing and no usable output shipped for: {names}")
+            self._abort(f"source missing and no usable output shipped for: {names}")
         for plan in plans:
             if plan.fresh:
                 self.app.display_debug(f"tfjs: {plan.spec.name}: {plan.reason}, not converted", level=1)
@@ -173,24 +263,44 @@ class TfjsBuildHook(BuildHookInterface):
                 jobs=settings.jobs,
                 on_result=report,
                 source_hashes={plan.spec.name: plan.source_hash for plan in plans},
+                routes=self._routes(stale),
             )
         except HatchTfjsError as exc:
-            self.app.abort(f"tfjs: {exc}")
+            detail = getattr(exc, "detail", "")
+            if detail:
+                self.app.display_debug(f"tfjs: worker detail:\n{detail}", level=1)
+            self._abort(str(exc))
             raise
         self.app.display_success(f"tfjs: {count} model{'s' if count != 1 else ''} converted")
 
     def clean(self, versions: list[str]) -> None:
+        """``hatch clean``: remove the outputs hatch-tfjs wrote (never a directory holding anything else), its index,
+        and output-dir when that leaves it empty."""
         try:
-            settings = self.settings
+            settings = self._load_settings(guard_outputs=False)  # cleaning judges each output itself, below
         except HatchTfjsError:
             return
-        for spec in settings.models:
-            if spec.output.is_dir():
+        from hatch_tfjs.atomic import recover
+        from hatch_tfjs.index import index_directory
+        from hatch_tfjs.lock import project_lock
+        from hatch_tfjs.ownership import INDEX_NAME, is_own_index, replace_conflict
+
+        with project_lock(settings.root):
+            for spec in settings.models:
+                recover(spec.output)
+                if not spec.output.is_dir() or spec.output.is_symlink():
+                    continue
+                conflict = replace_conflict(spec.output)
+                if conflict is not None:
+                    self.app.display_warning(f"tfjs: kept {spec.output_rel}/: it {conflict}")
+                    continue
                 shutil.rmtree(spec.output)
                 self.app.display_info(f"tfjs: removed {spec.output_rel}/")
-        from hatch_tfjs.index import INDEX_NAME, index_directory
-
-        index_dir = index_directory(settings.output_dir, [s.output for s in settings.models], settings.root, None)
-        if index_dir is not None and (index_dir / INDEX_NAME).is_file():
-            (index_dir / INDEX_NAME).unlink()
-            self.app.display_info(f"tfjs: removed {(index_dir / INDEX_NAME).relative_to(settings.root).as_posix()}")
+            index_dir = index_directory(settings.output_dir, [s.output for s in settings.models], settings.root, None)
+            if index_dir is not None and (index_dir / INDEX_NAME).is_file() and is_own_index(index_dir / INDEX_NAME):
+                (index_dir / INDEX_NAME).unlink()
+                self.app.display_info(f"tfjs: removed {(index_dir / INDEX_NAME).relative_to(settings.root).as_posix()}")
+            output_dir = settings.output_dir
+            if output_dir is not None and output_dir.is_dir() and not output_dir.is_symlink() and not any(output_dir.iterdir()):
+                output_dir.rmdir()
+                self.app.display_info(f"tfjs: removed the empty {output_dir.relative_to(settings.root).as_posix()}/")

@@ -20,9 +20,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
 from hatch_tfjs.describe import describe_model_dir
-from hatch_tfjs.errors import HatchTfjsError
-
-INDEX_NAME = "index.json"
+from hatch_tfjs.errors import HatchTfjsError, OutputConflictError
+from hatch_tfjs.ownership import INDEX_NAME, is_own_index
 INDEX_GENERATOR = "hatch-tfjs"
 INDEX_VERSION = 1
 
@@ -95,6 +94,11 @@ def index_bytes(index: dict[str, Any]) -> bytes:
 def write_index(index_dir: Path, index: dict[str, Any]) -> bool:
     """Write ``index_dir/index.json`` atomically when its content changed; True when written."""
     target = index_dir / INDEX_NAME
+    if not is_own_index(target):
+        raise OutputConflictError(
+            f"{target} exists and was not written by hatch-tfjs; it would be overwritten by the model index: move it, "
+            "or set output-dir to another directory"
+        )
     payload = index_bytes(index)
     try:
         if target.read_bytes() == payload:

@@ -11,15 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from hatch_tfjs import __version__
-from hatch_tfjs.config import STAMP_NAME, ModelSpec
-from hatch_tfjs.atomic import recover
+from hatch_tfjs.atomic import backup_path
+from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.errors import SourceKindError
+from hatch_tfjs.ownership import STAMP_NAME, replace_conflict, special_file_kind
 
 STAMP_VERSION = 1
 CONVERTER = f"hatch-tfjs {__version__}"
@@ -94,7 +97,13 @@ def _cache_put(path: Path, fingerprint: list[list[Any]], digest: str) -> None:
 
 
 def _hash_file_into(path: Path, digest: Any) -> None:
-    with open(path, "rb") as handle:
+    """Hash a regular file. Opened without blocking and checked before reading: a FIFO or a device (even behind a
+    symlink, even swapped in after the configuration was checked) is refused instead of read without end."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            kind = special_file_kind(path) or "not a regular file"
+            raise SourceKindError(f"{path}: is {kind}, not a model file; point source at a .keras/.h5 file or a SavedModel directory")
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
 
@@ -114,7 +123,9 @@ def read_stamp(output: Path) -> dict[str, Any] | None:
         stamp = json.loads((output / STAMP_NAME).read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    return stamp if isinstance(stamp, dict) and stamp.get("stamp_version") == STAMP_VERSION else None
+    if not isinstance(stamp, dict) or stamp.get("stamp_version") != STAMP_VERSION or not isinstance(stamp.get("source"), dict):
+        return None
+    return stamp
 
 
 def _files_intact(output: Path, stamp: dict[str, Any]) -> bool:
@@ -145,14 +156,14 @@ def stamp_bytes(stamp: dict[str, Any]) -> bytes:
     return (json.dumps(stamp, sort_keys=True, indent=1) + "\n").encode("utf-8")
 
 
-def write_stamp(spec: ModelSpec, source_hash: str, files: list[str]) -> None:
-    """Stamp a freshly written output. Written after the output is in place: a build killed in between leaves an
-    unstamped output, which the next build simply converts again."""
-    sizes = {name: (spec.output / name).stat().st_size for name in files}
-    target = spec.output / STAMP_NAME
-    partial = spec.output / f".{STAMP_NAME}.part"
-    partial.write_bytes(stamp_bytes(make_stamp(spec, source_hash, sizes)))
-    os.replace(partial, target)
+def stamp_sealer(spec: ModelSpec, source_hash: str) -> Callable[[Path, dict[str, int]], None]:
+    """The ``seal`` for :func:`hatch_tfjs.write.write_model_dir`: writes the stamp into the staging directory, so the
+    output is stamped from the moment it is in place (the stamp also marks it as hatch-tfjs's own)."""
+
+    def seal(directory: Path, sizes: dict[str, int]) -> None:
+        (directory / STAMP_NAME).write_bytes(stamp_bytes(make_stamp(spec, source_hash, sizes)))
+
+    return seal
 
 
 @dataclass(frozen=True)
@@ -163,25 +174,36 @@ class ModelPlan:
     source_hash: str | None = None
 
 
+def _judged_output(output: Path) -> Path:
+    """The directory that holds ``output``'s current model: the output itself, or, when a build was killed between
+    the two renames of the atomic swap, the backup that recovery (under the project lock) will put back."""
+    if output.exists() or output.is_symlink():
+        return output
+    backup = backup_path(output)
+    return backup if backup.is_dir() and not backup.is_symlink() and replace_conflict(backup) is None else output
+
+
 def plan_model(spec: ModelSpec, *, force: bool = False) -> ModelPlan:
-    recover(spec.output)  # finish or undo what a killed build left (backup, staging dirs) before judging
-    stamp = read_stamp(spec.output)
+    """Whether ``spec`` must be converted, and why. Read-only: it changes nothing on disk, so it is safe while
+    another build of the project converts (``dependencies()``, ``hatch-tfjs list`` run it without the lock)."""
+    output = _judged_output(spec.output)
+    stamp = read_stamp(output)
     if not spec.source.exists():
-        if stamp is not None and _files_intact(spec.output, stamp):
+        if stamp is not None and _files_intact(output, stamp):
             return ModelPlan(spec, True, "source absent (e.g. an sdist without it); using the shipped output")
         return ModelPlan(spec, False, "source missing")
     source_hash = hash_source(spec.source)
     if force:
         return ModelPlan(spec, False, "forced (HATCH_TFJS_FORCE)", source_hash)
     if stamp is None:
-        return ModelPlan(spec, False, "no previous output" if not spec.output.exists() else "output has no valid stamp", source_hash)
+        return ModelPlan(spec, False, "no previous output" if not output.exists() else "output has no valid stamp", source_hash)
     if stamp.get("converter") != CONVERTER:
         return ModelPlan(spec, False, f"converted by {stamp.get('converter')}, now {CONVERTER}", source_hash)
     if stamp.get("source", {}).get("sha256") != source_hash:
         return ModelPlan(spec, False, "source changed", source_hash)
     if stamp.get("key") != stamp_key(spec, source_hash):
         return ModelPlan(spec, False, "options changed", source_hash)
-    if not _files_intact(spec.output, stamp):
+    if not _files_intact(output, stamp):
         return ModelPlan(spec, False, "output files missing or changed", source_hash)
     return ModelPlan(spec, True, "fresh", source_hash)
 

@@ -32,7 +32,7 @@ class Project:
 
 def wheel_packages(root: str | Path, metadata: Any = None) -> list[str]:
     """The top-level directories (relative to ``root``) that the wheel ships, as hatchling's wheel target selects
-    them, whichever target is being built; empty when hatchling cannot tell (it then reports its own error)."""
+    them, whichever target is being built; empty when hatchling cannot tell (see :func:`wheel_selection_problem`)."""
     from hatchling.builders.wheel import WheelBuilder
 
     root = Path(root)
@@ -44,6 +44,22 @@ def wheel_packages(root: str | Path, metadata: Any = None) -> list[str]:
         )
     except Exception:  # noqa: BLE001 - hatchling reports its own wheel configuration errors when it builds
         return []
+
+
+def wheel_selection_problem(root: str | Path, metadata: Any = None) -> str | None:
+    """hatchling's own message when it cannot tell which files the wheel ships, or None.
+
+    Without this hook hatchling refuses such a build with that message; with it, the model outputs (build
+    artifacts) would make hatchling ship a wheel of models and no Python code, silently."""
+    from hatchling.builders.wheel import WheelBuilder
+
+    try:
+        WheelBuilder(str(root), metadata=metadata).config.default_file_selection_options  # noqa: B018 - raises
+    except ValueError as exc:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - other configuration errors are hatchling's to report
+        return None
+    return None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

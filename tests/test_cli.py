@@ -84,7 +84,7 @@ def test_convert_reports_every_bad_argument_by_its_flag(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [
         "hatch-tfjs: error: cannot convert: 3 problems with the arguments:",
-        "  - --format: unknown format 'tflite'; expected one of 'layers', 'graph'",
+        "  - --format: unknown format 'tflite'; expected one of 'auto', 'layers', 'graph'",
         "  - --shard-size: must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not -3",
         '  - --quantize: unknown quantization dtype \'int4\'; expected one of "float16", "uint8", "uint16" (or false for none)',
     ]
@@ -113,6 +113,13 @@ def test_check_fails_on_an_unsupported_model_with_the_reason(project):
 
     inp = keras.Input((5, 2))
     keras.Model(inp, layers.GRU(3, name="recurrent")(inp)).save(project / "models" / "iris.keras")
+    # By default (format = "auto") such a model becomes a graph model, and check says so and why.
+    auto = cli("check", project)
+    assert auto.returncode == 0, auto.stdout + auto.stderr
+    assert "graph (auto: layer 'recurrent' (GRU): uses reset_after=True" in auto.stdout
+    # format = "layers" insists on a layers model: check fails with the reason.
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('[tool.hatch.build.hooks.tfjs.models.iris]\n', '[tool.hatch.build.hooks.tfjs.models.iris]\nformat = "layers"\n'))
     proc = cli("check", project)
     assert proc.returncode == 1
     assert "  ok    digits" in proc.stdout and "  FAIL  iris    models/iris.keras" in proc.stdout

@@ -201,7 +201,7 @@ def test_sdist_without_sources_builds_wheel_from_shipped_outputs(project, tmp_pa
 
 def convert_in_worker(spec_json: dict, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hatch_tfjs.worker"], input=json.dumps([spec_json]), capture_output=True, text=True, env=env
+        [sys.executable, "-m", "hatch_tfjs.worker"], input=json.dumps([{"spec": spec_json}]), capture_output=True, text=True, env=env
     )
 
 
@@ -264,8 +264,9 @@ def test_a_crashed_worker_fails_the_build_naming_its_model(project):
     env = dict(os.environ, HATCH_TFJS_TEST_KILL_AT="staged")  # every worker SIGKILLs itself before its swap
     proc = hatchling(project, "-t", "wheel", env=env, check=False)
     assert proc.returncode != 0
-    assert "model 'digits' (models/digits.h5): the conversion worker exited with code -9" in proc.stderr
-    assert "model 'iris' (models/iris.keras): the conversion worker exited with code -9" in proc.stderr
+    assert "model 'digits' (models/digits.h5): the conversion worker was killed by SIGKILL" in proc.stderr
+    assert "model 'iris' (models/iris.keras): the conversion worker was killed by SIGKILL" in proc.stderr
+    assert "the previous output is intact" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not list(project.glob("dist/*.whl"))
     assert not out_dir(project, "iris").exists()  # nothing half-written was left as an output

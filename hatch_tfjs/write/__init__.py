@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from hatch_tfjs.neutral import Weight
 from hatch_tfjs.atomic import replace_directory
@@ -44,6 +44,8 @@ def write_model_dir(
     *,
     shard_size: int,
     quantize: QuantizationPlan | str | dict[str, Any] | None = None,
+    seal: Callable[[Path, dict[str, int]], None] | None = None,
+    replace_foreign: bool = False,
 ) -> WrittenModel:
     """Atomically (re)place ``output`` with ``model.json`` + shards.
 
@@ -53,11 +55,15 @@ def write_model_dir(
     Weights are encoded (and quantized) and written one at a time, so memory stays near one tensor beyond the model
     itself. A quantize pattern that matched no weight raises :class:`~hatch_tfjs.write.quantize.QuantizationError`
     after the weights are seen, and the output is left as it was.
+
+    ``seal(staging, sizes)`` is called with the finished staging directory and every file's size before it replaces
+    ``output``, so a file it adds there (the plan stage's stamp) arrives together with the model, never after it.
+    ``replace_foreign`` lets an explicit ``--force`` replace a directory hatch-tfjs did not write (see atomic.py).
     """
     plan = QuantizationPlan.from_option(quantize)
     plan = plan.fresh() if plan is not None else None
     stats = QuantizationStats()
-    with replace_directory(output) as staging:
+    with replace_directory(output, replace_foreign=replace_foreign) as staging:
         manifest, weight_bytes = write_weight_shards(
             staging, (encode_weight_for_plan(w.name, w.array, plan, stats) for w in weights), shard_size
         )
@@ -66,6 +72,8 @@ def write_model_dir(
         payload = dump_model_json({**document, "weightsManifest": manifest})
         (staging / "model.json").write_bytes(payload)
         files = ["model.json", *manifest[0]["paths"]]
+        if seal is not None:
+            seal(staging, {name: (staging / name).stat().st_size for name in files})
     return WrittenModel(
         files=files,
         weight_bytes=weight_bytes,

@@ -1,0 +1,80 @@
+"""Helpers for tests that build whole projects through real hatchling: a project from sample_project, builds, and a
+record of every file a test must find untouched afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_PROJECT = REPO / "sample_project"
+PACKAGE = Path("src") / "sample_app"
+WEB_MODELS = PACKAGE / "web_models"
+
+
+def copy_sample_project(destination: Path) -> Path:
+    """A copy of sample_project without build outputs."""
+    shutil.copytree(SAMPLE_PROJECT, destination, ignore=shutil.ignore_patterns("dist", "web_models", "__pycache__"))
+    return destination
+
+
+def hatchling_build(
+    project: Path, *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``python -m hatchling build ARGS`` in ``project`` (this checkout's hook, through the editable install)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"hatchling build {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def hatch_tfjs(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """The ``hatch-tfjs`` command line, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "hatch_tfjs", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def file_digests(directory: Path) -> dict[str, str]:
+    """sha256 of every file under ``directory`` (symlinks not followed), by relative path; directories as ``/``."""
+    digests: dict[str, str] = {}
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory).as_posix()
+        if path.is_symlink():
+            digests[relative] = f"-> {os.readlink(path)}"
+        elif path.is_dir():
+            digests[relative + "/"] = ""
+        else:
+            digests[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def wheel_names(project: Path, dist: str = "dist") -> list[str]:
+    (wheel,) = (project / dist).glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return sorted(archive.namelist())
+
+
+def set_hook_option(project: Path, text: str) -> None:
+    """Append TOML ``text`` to the project's pyproject.toml."""
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as handle:
+        handle.write("\n" + text.strip() + "\n")
+
+
+def replace_in_pyproject(project: Path, old: str, new: str) -> None:
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text("utf-8")
+    assert old in text, f"{old!r} is not in {pyproject}"
+    pyproject.write_text(text.replace(old, new), "utf-8")
