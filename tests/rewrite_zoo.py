@@ -232,3 +232,48 @@ CASES: dict[str, RewriteCase] = {
         RewriteCase("rescaling_lists", _rescaling_lists, _small_images, None),
     )
 }
+
+
+# --- keras.applications that need the rewrites to be layers models --------------------------------------------------
+
+APPLICATIONS: dict[str, Callable[[], object]] = {
+    "MobileNetV3Small": lambda: _application("MobileNetV3Small", alpha=0.75),
+    "MobileNetV3Large": lambda: _application("MobileNetV3Large", alpha=0.75),
+    "EfficientNetB0": lambda: _application("EfficientNetB0"),
+    "EfficientNetV2B0": lambda: _application("EfficientNetV2B0"),
+    "ConvNeXtTiny": lambda: _application("ConvNeXtTiny"),
+    "MobileNet": lambda: _application("MobileNet", alpha=0.25),
+}
+
+
+def _application(name: str, **options):
+    """The smallest input each allows, no downloads, logits (pre-softmax) so outputs do not saturate."""
+    import keras
+
+    build = getattr(keras.applications, name)
+    return build(input_shape=(32, 32, 3), weights=None, classifier_activation=None, **options)
+
+
+def randomize_statistics(model, seed: int) -> None:
+    """Non-trivial BatchNormalization/LayerNormalization parameters and ConvNeXt layer scales, the kernels as Keras
+    initialised them: the outputs stay of order 1 through deep stacks, so a parity tolerance means something."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        path, shape = variable.path, tuple(variable.shape)
+        if "moving_variance" in path:
+            value = rng.uniform(0.5, 2.0, size=shape)
+        elif "moving_mean" in path:
+            value = rng.normal(0.0, 0.2, size=shape)
+        elif "layer_scale" in path:
+            value = rng.uniform(0.3, 1.0, size=shape)
+        elif path.endswith("gamma"):
+            value = rng.uniform(0.7, 1.3, size=shape)
+        elif path.endswith(("beta", "bias")):
+            value = rng.normal(0.0, 0.1, size=shape)
+        else:
+            continue
+        variable.assign(value.astype(variable.dtype))
+
+
+def pixels(batch: int = 2) -> list[np.ndarray]:
+    return [_rng().uniform(0.0, 255.0, size=(batch, 32, 32, 3)).astype("float32")]

@@ -71,3 +71,23 @@ def test_removed_and_rewritten_layers_leave_no_weight_behind(rewrite_models, tmp
     names = [w["name"] for group in json.loads((spec.output / "model.json").read_text())["weightsManifest"] for w in group["weights"]]
     assert not any(name.startswith(("adapted_last/", "adapted_axis1/")) for name in names), names
     assert np.all([not n.startswith("normalization") for n in names])
+
+
+@pytest.mark.parametrize("name", sorted(rewrite_zoo.APPLICATIONS))
+def test_keras_application_is_a_layers_model_matching_keras(name, tfjs, tmp_path):
+    """keras.applications that once needed the graph route (hard_silu, keepdims pooling, Normalization, LayerScale,
+    grouped convolutions, keras.ops arithmetic) come out as layers models, from .keras and .h5."""
+    model = rewrite_zoo.APPLICATIONS[name]()
+    rewrite_zoo.randomize_statistics(model, seed=3)
+    inputs = rewrite_zoo.pixels()
+    expected = keras_predict(model, inputs)
+    for suffix in (".keras", ".h5"):
+        source = tmp_path / f"{name}{suffix}"
+        model.save(source)
+        spec = ModelSpec(name=name, source=source, output=tmp_path / f"out{suffix}", root=tmp_path)
+
+        convert_model(spec)
+
+        assert json.loads((spec.output / "model.json").read_text())["format"] == "layers-model"
+        got, _ = tfjs.run(spec.output, inputs)
+        assert_parity(got, expected, atol=1e-4)

@@ -150,8 +150,7 @@ def _entry_name(entry: dict[str, Any]) -> str:
 
 def _describe(entry: dict[str, Any]) -> str:
     if _is_op(entry):
-        op = support.snake_case(str(entry.get("class_name", "?")))
-        return f"op '{op}' (keras.ops.{op})"
+        return f"op '{_entry_name(entry)}' (keras.ops.{support.snake_case(str(entry.get('class_name', '?')))})"
     return f"layer '{_entry_name(entry)}' ({entry.get('class_name', '?')})"
 
 

@@ -158,6 +158,8 @@ def _normalization(site: Site) -> Replacement:
         mean, variance = np.asarray(arrays[0], np.float32), np.asarray(arrays[1], np.float32)
     shape = _normalization_shape(site, mean.shape)
     mean, variance = _fit(mean, shape), _fit(variance, shape)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance)) and np.all(variance >= 0)):
+        raise RewriteRefused("has a negative or non-finite variance or mean; Keras would compute NaN with it")
     std = np.maximum(np.sqrt(variance), np.float32(support.KERAS_EPSILON))
     if cfg.get("invert"):
         scale, offset = std.astype(np.float64), mean.astype(np.float64)
@@ -292,7 +294,7 @@ def _binary_op(site: Site) -> Replacement:
     if layer_class is None:
         raise RewriteRefused("of two tensors has no exact TF.js layer")
     layer = NewLayer(layer_class, {"name": site.name, "dtype": "float32"}, (0, 1))
-    return Replacement([layer], layer.name, f"rewritten as a {layer_class} layer")
+    return Replacement([layer], layer.name, f"rewritten as the {layer_class} layer")
 
 
 def _negative_op(site: Site) -> Replacement:
@@ -352,7 +354,7 @@ def _grouped_conv(site: Site) -> Replacement | None:
     if cfg.get("use_bias", True) and len(arrays) > 1:
         weights.append(_weight(f"{site.name}/bias", arrays[1]))
     layer = NewLayer("DepthwiseConv2D", cfg)
-    return Replacement([layer], layer.name, f"groups={groups} (one input channel per group) rewritten as DepthwiseConv2D", weights)
+    return Replacement([layer], layer.name, "grouped with one input channel per group: rewritten as DepthwiseConv2D", weights)
 
 
 # --- dispatch ------------------------------------------------------------------------------------------------------
