@@ -150,8 +150,21 @@ def _exact_gelu():
     from keras import layers
 
     inp = keras.Input((6,), name="features")
-    x = layers.Dense(4, activation="gelu")(inp)  # exact GELU: Erfc, which TF.js 4.22 lacks
+    x = layers.Dense(4, activation="gelu")(inp)  # exact GELU: Erfc, which TF.js 4.22 lacks (rewritten as 1 - Erf)
     return keras.Model(inp, layers.Dense(2)(x), name="gelu")
+
+
+def unsupported_ops_model():
+    """Ops TF.js 4.22 lacks: Softsign from a layer's activation and from an Activation layer, Erfinv from a
+    keras.ops call."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input((6,), name="features")
+    x = layers.Dense(4, activation="softsign", name="squash")(inp)
+    x = layers.Activation("softsign", name="squash_2")(x)
+    x = keras.ops.erfinv(keras.ops.tanh(x) * 0.5)
+    return keras.Model(inp, layers.Dense(2, name="head")(x), name="unsupported")
 
 
 KERAS_BUILDERS: dict[str, tuple[Callable[[], Any], str]] = {
@@ -169,6 +182,8 @@ KERAS_BUILDERS: dict[str, tuple[Callable[[], Any], str]] = {
     "lambda": (_lambda, "savedmodel"),
     "custom": (_custom_layer, "savedmodel"),
     "named_outputs": (_named_outputs, "keras"),
+    "gelu": (_exact_gelu, "keras"),
+    "gelu_savedmodel": (_exact_gelu, "savedmodel"),
 }
 
 

@@ -15,7 +15,7 @@ from hatch_tfjs.config import load_settings
 from hatch_tfjs.errors import ConfigError
 from hatch_tfjs.tools.generate_op_list import build_document, read_op_list
 from hatch_tfjs.translate import graph as gt
-from hatch_tfjs.translate.ops import check_ops, op_list, supported_ops
+from hatch_tfjs.translate.ops import NodeOrigins, check_ops, op_list, scope_origin, supported_ops, tfjs_can_fuse
 
 REPO = Path(__file__).resolve().parent.parent
 CONVERTER = REPO / "tests" / "js" / "node_modules" / "@tensorflow" / "tfjs-converter"
@@ -54,8 +54,8 @@ def test_check_ops_names_every_unsupported_op_and_node_including_functions():
     graph = {
         "node": [
             _node("x", "Placeholder"),
-            _node("model/dense/Gelu/Erfc", "Erfc", ["x"]),
-            _node("model/dense_1/Gelu/Erfc", "Erfc", ["x"]),
+            _node("model/dense/Softsign", "Softsign", ["x"]),
+            _node("model/dense_1/Softsign", "Softsign", ["x"]),
             _node("model/fused", "_FusedMatMul", ["x", "w", "b"], fused_ops=_s("BiasAdd", "Tanh")),
             _node("ok", "_FusedConv2D", ["x", "w", "b"], fused_ops=_s("BiasAdd", "Relu6")),
             _node("assert", "Assert", ["x"]),
@@ -64,14 +64,59 @@ def test_check_ops_names_every_unsupported_op_and_node_including_functions():
     }
     problems = check_ops([graph])
     described = {p.op: p for p in problems}
-    assert sorted(described) == ["Erfc", "Lgamma", "_FusedMatMul with fused Tanh"]
-    assert described["Erfc"].nodes == ["model/dense/Gelu/Erfc", "model/dense_1/Gelu/Erfc"]
-    assert "approximate=True" in described["Erfc"].describe()
+    assert sorted(described) == ["Lgamma", "Softsign", "_FusedMatMul with fused BiasAdd+Tanh"]
+    assert described["Softsign"].nodes == ["model/dense/Softsign", "model/dense_1/Softsign"]
+    assert described["Softsign"].describe().startswith(
+        "op Softsign (not in TF.js 4.22.0) in node model/dense/Softsign, node model/dense_1/Softsign; hint: ")
     assert described["Lgamma"].nodes == ["while_body_7/lgamma"]
-    assert described["_FusedMatMul with fused Tanh"].nodes == ["model/fused"]
+    assert described["_FusedMatMul with fused BiasAdd+Tanh"].nodes == ["model/fused"]
     # Debug ops only pass when they are stripped.
     assert "Assert" in {p.op for p in check_ops([graph], strip_debug_ops=False)}
     assert "Assert" in supported_ops(strip_debug_ops=True) and "Assert" not in supported_ops(strip_debug_ops=False)
+
+
+@pytest.mark.parametrize(
+    "fused, runs",
+    [([], True), (["BiasAdd"], True), (["BiasAdd", "Relu"], True), (["BiasAdd", "LeakyRelu"], True),
+     # TF.js reads [extra op, activation]: a lone activation is taken for the extra op and never applied,
+     # and a third entry is ignored.
+     (["Relu"], False), (["Prelu"], False), (["BiasAdd", "Relu", "Sigmoid"], False), (["BiasAdd", "Tanh"], False),
+     (["FusedBatchNorm", "Relu"], False), (["BiasAdd", "_FusedHardSwish"], False)],
+)
+def test_fused_kernels_pass_the_check_only_in_the_shapes_tfjs_applies_in_full(fused, runs):
+    graph = {"node": [_node("k", "_FusedConv2D", ["x", "w", "b"], fused_ops=_s(*fused))]}
+    assert tfjs_can_fuse(fused) is runs
+    assert (check_ops([graph]) == []) is runs
+
+
+def test_refusals_name_each_layer_once_and_stay_one_line():
+    """Forty nodes of one op in twelve layers: one line naming three layers and how many more."""
+    origins = NodeOrigins(by_scope={f"functional_1/block_{i}_1": f"layer 'block_{i}' (Activation)" for i in range(12)})
+    graph = {"node": [_node(f"functional_1/block_{i % 12}_1/Softsign_{i}", "Softsign", ["x"]) for i in range(40)]}
+    (problem,) = check_ops([graph], origin=origins)
+    line = problem.describe()
+    assert "\n" not in line and len(problem.nodes) == 40
+    assert line.startswith("op Softsign (not in TF.js 4.22.0) in layer 'block_0' (Activation), layer 'block_1' "
+                           "(Activation), layer 'block_2' (Activation) and 9 more; hint: ")
+
+
+def test_node_origins_prefer_recorded_nodes_then_the_longest_layer_scope():
+    origins = NodeOrigins(
+        by_node={"functional_1/Add": "keras.ops call 'add'"},
+        by_scope={"functional_1/outer_1": "layer 'outer' (Functional)", "functional_1/outer_1/dense_1": "layer 'dense' (Dense)"},
+    )
+    assert origins("functional_1/Add") == "keras.ops call 'add'"
+    assert origins("functional_1/outer_1/dense_1/Gelu/mul") == "layer 'dense' (Dense)"
+    assert origins("functional_1/outer_1/other/Mul") == "layer 'outer' (Functional)"
+    # grappler prefixes the nodes it creates with its own scope
+    assert origins("ArithmeticOptimizer/AddOpsRewrite_x/functional_1/outer_1/dense_1/add") == "layer 'dense' (Dense)"
+    assert origins("unrelated/Mul") is None
+
+
+def test_savedmodel_nodes_are_named_by_their_scope_without_call_wrappers():
+    assert scope_origin("StatefulPartitionedCall/functional_1/dense_1/Softsign") == "name scope 'functional_1/dense_1'"
+    assert scope_origin("StatefulPartitionedCall_2/PartitionedCall/model/Erfinv") == "name scope 'model'"
+    assert scope_origin("Erfinv") is None
 
 
 @pytest.mark.parametrize(

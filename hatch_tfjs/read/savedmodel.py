@@ -9,9 +9,11 @@ Steps (all with TensorFlow's own APIs; the pure rewrites live in :mod:`hatch_tfj
    ``tf.function`` around the loaded model (RNN layers unrolled when their sequence length is static);
 2. freeze it with ``convert_variables_to_constants_v2`` (control flow lowered to Switch/Merge/Enter/Exit unless
    ``control-flow-v2``), keeping captured resources (hash tables) as inputs with a ``resourceId``;
-3. grappler (``tf.compat.v1`` meta-optimizer): pruning, constant folding, arithmetic, dependency [, debug_stripper];
-4. fold batch norms, Add -> BiasAdd; grappler ``remap`` (``_FusedConv2D``/``_FusedMatMul``); PReLU and depthwise
-   fusion; split fusions TF.js lacks;
+3. grappler (``tf.compat.v1`` meta-optimizer): function inlining, pruning, constant folding, arithmetic, dependency
+   [, debug_stripper];
+4. the pure rewrites: Erfc -> 1 - Erf, depthwise grouped convolutions -> DepthwiseConv2dNative, fold batch norms,
+   Add -> BiasAdd, PReLU, kernel + BiasAdd + activation fusion (``_FusedConv2D``/``_FusedMatMul``/
+   ``FusedDepthwiseConv2dNative``);
 5. the op check, then Const values out into weights.
 
 Hash tables and other resources: the function that creates and initialises each captured resource is frozen the
@@ -20,15 +22,17 @@ same way into ``modelInitializer``; its outputs carry the ``resourceId`` of the 
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
 from hatch_tfjs.neutral import Weight
 from hatch_tfjs.read._tensorflow import import_tensorflow_module
 from hatch_tfjs.translate import graph as gt
-from hatch_tfjs.translate.ops import check_ops, op_counts
+from hatch_tfjs.translate.ops import NodeOrigins, OpProblem, check_ops, op_counts, scope_origin
 
 
 @dataclass
@@ -145,8 +149,63 @@ def _rnn_layers(model: Any, keras: Any) -> list[Any]:
     return found
 
 
-def keras_serving_function(source: Path, model_name: str, options: GraphOptions) -> tuple[Any, Any, list[str], list[str]]:
-    """``(model, concrete function, notes, output keys)`` for a Keras file: the model's inference call traced as a tf.function.
+@dataclass
+class KerasServing:
+    """A Keras file's inference call traced as a tf.function, and what the trace recorded."""
+
+    model: Any
+    concrete: Any
+    notes: list[str]
+    output_keys: list[str]
+    origins: NodeOrigins
+
+
+def _operations(model: Any) -> list[Any]:
+    """Every layer and ``keras.ops`` call of ``model``, nested models and their operations included."""
+    found: list[Any] = []
+    for operation in getattr(model, "operations", None) or getattr(model, "layers", []):
+        found.append(operation)
+        if hasattr(operation, "operations") or hasattr(operation, "layers"):
+            found.extend(_operations(operation))
+    return found
+
+
+@contextmanager
+def _recording_origins(model: Any, keras: Any, tf: Any) -> Iterator[NodeOrigins]:
+    """While tracing ``model``, record which layer or ``keras.ops`` call created each graph node (the innermost one,
+    as a nested call returns first), so the op check can name them."""
+    origins = NodeOrigins()
+    operations = _operations(model)
+
+    def recorder(operation: Any) -> Callable[..., Any]:
+        is_layer = isinstance(operation, keras.layers.Layer)
+        label = f"layer '{operation.name}' ({type(operation).__name__})" if is_layer else f"keras.ops call '{operation.name}'"
+        original = operation.call
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            graph = tf.compat.v1.get_default_graph()
+            scope = tf.get_current_name_scope()
+            before = len(graph.get_operations())
+            result = original(*args, **kwargs)
+            for created in graph.get_operations()[before:]:
+                origins.by_node.setdefault(created.name, label)
+            if is_layer and scope:
+                origins.by_scope.setdefault(scope, label)
+            return result
+
+        return call
+
+    for operation in operations:  # plain attribute writes: Keras's attribute tracking must not see the wrappers
+        object.__setattr__(operation, "call", recorder(operation))
+    try:
+        yield origins
+    finally:
+        for operation in operations:
+            object.__delattr__(operation, "call")
+
+
+def keras_serving_function(source: Path, model_name: str, options: GraphOptions) -> KerasServing:
+    """A Keras file's inference call traced as a tf.function.
 
     RNN layers whose sequence length is static are unrolled (``layer.unroll = True``), so the graph has no While loop.
     """
@@ -198,8 +257,9 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
         keys[:] = output_names if len(output_names) == len(flat) else [f"output_{i}" for i in range(len(flat))]
         return [tf.identity(v, name=k) for k, v in zip(keys, flat)]
 
-    concrete = tf.function(serve).get_concrete_function(*specs)
-    return model, concrete, notes, list(keys)
+    with _recording_origins(model, keras, tf) as origins:
+        concrete = tf.function(serve).get_concrete_function(*specs)
+    return KerasServing(model, concrete, notes, list(keys), origins)
 
 
 # --- freezing ---------------------------------------------------------------------------------------------------------
@@ -330,40 +390,70 @@ def _from_dict(data: dict[str, Any]) -> Any:
     return ParseDict(data, graph_pb2.GraphDef())
 
 
-def optimize(frozen: Frozen, options: GraphOptions) -> tuple[dict[str, Any], gt.RewriteReport]:
-    """Grappler + the pure rewrites; returns the final GraphDef dict."""
+def _allow_inlining(graph_def: Any) -> None:
+    """Let grappler inline every function call. Keras compiles some ops with XLA (grouped convolutions run through a
+    ``jit_compile=True`` function), and a call marked ``_XlaMustCompile`` would survive freezing as a
+    ``StatefulPartitionedCall``, which TF.js cannot run."""
+    for function in graph_def.library.function:
+        for key in ("_XlaMustCompile", "_noinline"):
+            if key in function.attr:
+                del function.attr[key]
+    for node in graph_def.node:
+        if "_XlaMustCompile" in node.attr:
+            del node.attr["_XlaMustCompile"]
+
+
+def _conv_input_channels(graph_def: Any) -> dict[str, int]:
+    """The input channel count of every NHWC Conv2D whose input shape TensorFlow knows (to spot grouped ones)."""
+    tf = _tf()
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    channels = {}
+    for op in graph.get_operations():
+        if op.type == "Conv2D" and op.get_attr("data_format") == b"NHWC":
+            last = op.inputs[0].shape[-1] if op.inputs[0].shape.rank else None
+            if last is not None:
+                channels[op.name] = int(last)
+    return channels
+
+
+@dataclass
+class Optimized:
+    graph: dict[str, Any]
+    report: gt.RewriteReport
+    grouped_convs: list[str]  # grouped convolutions TF.js cannot run (not depthwise)
+
+
+def optimize(frozen: Frozen, options: GraphOptions) -> Optimized:
+    """Grappler (inlining, pruning, constant folding, arithmetic) + the pure rewrites."""
     inputs = [s.tensor for s in frozen.inputs] + [s.tensor for s, _ in frozen.resources]
     outputs = [s.tensor for s in frozen.outputs]
     keep = {s.tensor.split(":")[0] for s in [*frozen.inputs, *(r for r, _ in frozen.resources), *frozen.outputs]}
     report = gt.RewriteReport()
 
-    first = ["pruning", "constfold", "arithmetic", "dependency", "pruning", "constfold", "arithmetic", "dependency"]
+    passes = ["function", "pruning", "constfold", "arithmetic", "dependency", "pruning", "constfold", "arithmetic", "dependency"]
     if options.strip_debug_ops:
-        first.insert(0, "debug_stripper")
-    graph_def = run_grappler(frozen.graph_def, inputs, outputs, first)
-
-    data = _to_dict(graph_def)
-    view = gt.Graph(data, keep)
-    gt.drop_unused_placeholders(view)
-    gt.fold_batch_norms(view, report)
-    view.remove_unreachable(outputs)
-    for node in view.nodes:  # grappler's remapper fuses Conv2D/MatMul + BiasAdd + activation for CPU kernels
-        if node["op"] in ("Conv2D", "MatMul"):
-            node["device"] = "/device:CPU:0"
-    graph_def = run_grappler(_from_dict(data), inputs, outputs, ["remap", "constfold", "arithmetic", "dependency"])
+        passes.insert(0, "debug_stripper")
+    _allow_inlining(frozen.graph_def)
+    graph_def = run_grappler(frozen.graph_def, inputs, outputs, passes)
+    in_channels = _conv_input_channels(graph_def)
 
     data = _to_dict(graph_def)
     view = gt.Graph(data, keep)
     gt.drop_unused_placeholders(view)
     gt.drop_switch_control_inputs(view, report)
-    gt.unfuse_unsupported(view, report)
+    gt.rewrite_erfc(view, report)
+    grouped = gt.grouped_convs_to_depthwise(view, in_channels, report)
+    gt.fold_batch_norms(view, report)
     gt.fuse_prelu(view, report)
-    gt.fuse_depthwise(view, report)
+    gt.fuse_kernels(view, report)
     gt.fuse_prelu_into_kernels(view, report)
     view.remove_unreachable(outputs)
     gt.clear_devices(data)
+    gt.sort_maps(data)
     gt.ensure_versions(data)
-    return data, report
+    return Optimized(data, report, grouped)
 
 
 # --- resources (hash tables) ------------------------------------------------------------------------------------------
@@ -458,6 +548,7 @@ def build_initializer(frozen: Frozen, loaded: Any, model_name: str, source: str,
     graph.reindex()
     graph.remove_unreachable([f"initialized_resource_{i}" for i in range(len(plans))])
     gt.clear_devices(graph.graph)
+    gt.sort_maps(graph.graph)
     gt.ensure_versions(graph.graph)
     return graph.graph, {"outputs": outputs_spec}
 
@@ -465,21 +556,43 @@ def build_initializer(frozen: Frozen, loaded: Any, model_name: str, source: str,
 # --- the whole reader ----------------------------------------------------------------------------------------------
 
 
+def reset_between_models() -> None:
+    """Forget what an earlier model left in this process, so a worker converting many models writes each one as a
+    fresh process would: Keras's global state (automatic name counters, the default graph) is cleared."""
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session()
+
+
 def read_graph_model(source: Path, *, model_name: str, source_rel: str, options: GraphOptions) -> GraphModelData:
     tf = _tf()
+    reset_between_models()
     notes: list[str] = []
     keepalive: Any
     output_keys: list[str] | None = None
+    origin: Callable[[str], str | None] = scope_origin
     if source.is_file() and source.suffix.lower() in (".keras", ".h5", ".hdf5"):
-        keepalive, concrete, notes, output_keys = keras_serving_function(source, model_name, options)
+        serving = keras_serving_function(source, model_name, options)
+        keepalive, concrete, notes, output_keys, origin = (
+            serving.model, serving.concrete, serving.notes, serving.output_keys, serving.origins
+        )
     else:
         keepalive, concrete = load_saved_model_function(source, model_name, options, source_rel)
 
     frozen = freeze(concrete, options, output_keys)
     initializer = build_initializer(frozen, keepalive, model_name, source_rel, options)
-    data, report = optimize(frozen, options)
+    optimized = optimize(frozen, options)
+    data, report = optimized.graph, optimized.report
 
-    problems = check_ops([data, *([initializer[0]] if initializer else [])], strip_debug_ops=options.strip_debug_ops)
+    problems = check_ops(
+        [data, *([initializer[0]] if initializer else [])], strip_debug_ops=options.strip_debug_ops, origin=origin
+    )
+    if optimized.grouped_convs:
+        grouped = OpProblem("Conv2D with groups", hint="TF.js has no grouped convolution; only groups = 1 or groups = "
+                            "input channels (a depthwise convolution) convert")
+        for name in optimized.grouped_convs:
+            grouped.add(name, origin(name))
+        problems.append(grouped)
     if problems:
         raise UnsupportedModelError(model_name, source_rel, [p.describe() for p in problems], kind="graph")
 

@@ -5,10 +5,10 @@ everything here is plain-data rewriting that can be tested on hand-written graph
 
 - decode/encode ``TensorProto`` dicts (Const values),
 - fold batch norms into the preceding Conv2D / DepthwiseConv2dNative / MatMul, turn a per-channel Add after them
-  into ``BiasAdd`` (so grappler's remapper can fuse it),
-- fuse PReLU (``Relu(x) + c * Relu(-x)``) into ``Prelu``, ``DepthwiseConv2dNative + BiasAdd [+ Relu|Relu6]`` into
-  ``FusedDepthwiseConv2dNative``, ``_FusedConv2D``/``_FusedMatMul`` + ``Prelu`` into one kernel,
-- split fused kernels whose activation TF.js cannot fuse,
+  into ``BiasAdd`` (so the kernel fusion below takes it),
+- rewrite ``Erfc(x)`` (exact GELU) as ``1 - Erf(x)``,
+- fuse PReLU (``Relu(x) + c * Relu(-x)``) into ``Prelu``, ``Conv2D``/``DepthwiseConv2dNative``/``MatMul + BiasAdd
+  [+ activation]`` into ``_FusedConv2D``/``FusedDepthwiseConv2dNative``/``_FusedMatMul``, those + ``Prelu`` into one kernel,
 - move Const values out of the topology into named weights.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from hatch_tfjs.neutral import Weight
-from hatch_tfjs.translate.ops import FUSED_ACTIVATIONS, fused_ops_of
+from hatch_tfjs.translate.ops import fused_ops_of
 
 # --- tensors --------------------------------------------------------------------------------------------------------
 
@@ -145,6 +145,16 @@ def parse_input(name: str) -> tuple[str, int, bool]:
     return node, int(index) if index else 0, False
 
 
+def data_inputs(node: dict[str, Any]) -> list[str]:
+    """A node's data inputs (GraphDef lists them before its control inputs)."""
+    return [i for i in node.get("input", []) if not i.startswith("^")]
+
+
+def control_inputs(*nodes: dict[str, Any]) -> list[str]:
+    """The control inputs of ``nodes``, each once, in order: what a node replacing them all must keep."""
+    return list(dict.fromkeys(i for node in nodes for i in node.get("input", []) if i.startswith("^")))
+
+
 def _attr_s(value: str) -> dict[str, str]:
     return {"s": base64.b64encode(value.encode()).decode()}
 
@@ -153,8 +163,26 @@ def _attr_b(node: dict[str, Any], key: str, default: bool = False) -> bool:
     return bool(node.get("attr", {}).get(key, {}).get("b", default))
 
 
+def _fused_ops_attr(ops: Iterable[str]) -> dict[str, Any]:
+    return {"list": {"s": [base64.b64encode(op.encode()).decode() for op in ops]}}
+
+
+def _become(node: dict[str, Any], op: str, inputs: list[str], attr: dict[str, Any]) -> None:
+    """Turn ``node`` into another op in place, keeping its name (so its consumers still read it).
+
+    Every argument must be computed before the call: the node's old fields are gone afterwards."""
+    name = node["name"]
+    node.clear()
+    node.update({"name": name, "op": op, "input": inputs, "attr": attr})
+
+
 class Graph:
-    """A mutable view of a GraphDef dict's top-level nodes with name and consumer indexes."""
+    """A mutable view of a GraphDef dict's top-level nodes with name and consumer indexes.
+
+    Rewrites keep three rules: a node is rewritten in place (keeping its name) only after everything it needs was
+    read from the nodes it absorbs; a node is absorbed only when its single consumer is the node absorbing it and it
+    is not in ``keep`` (graph inputs and outputs); a constant is never changed in place (it may feed other nodes),
+    a new one is added instead."""
 
     def __init__(self, graph: dict[str, Any], keep: Iterable[str] = ()) -> None:
         self.graph = graph
@@ -172,6 +200,15 @@ class Graph:
             for inp in node.get("input", []):
                 self.consumers.setdefault(parse_input(inp)[0], []).append(node)
 
+    def is_live(self, node: dict[str, Any]) -> bool:
+        """Whether ``node`` is still in the graph (a rewrite earlier in the same pass may have removed it)."""
+        return self.by_name.get(node["name"]) is node
+
+    def producer(self, name: str) -> dict[str, Any] | None:
+        """The node whose first output the data input ``name`` reads, else None."""
+        node_name, index, control = parse_input(name)
+        return None if control or index != 0 else self.by_name.get(node_name)
+
     def const(self, name: str) -> np.ndarray | None:
         """The value of a Const node (looking through Identity), else None."""
         node_name, index, control = parse_input(name)
@@ -183,20 +220,51 @@ class Graph:
         return decode_tensor(node["attr"]["value"]["tensor"])
 
     def only_consumer_is(self, name: str, consumer: dict[str, Any]) -> bool:
+        """``consumer`` is the one reader of node ``name``, reading its first output once: ``name`` may be absorbed."""
         users = self.consumers.get(name, [])
         return name not in self.keep and len(users) == 1 and users[0] is consumer and all(
             parse_input(i)[0] != name or parse_input(i)[1] == 0 for i in consumer.get("input", [])
         )
 
-    def add_const(self, name: str, array: np.ndarray, dtype_name: str = "DT_FLOAT") -> str:
+    def sole_consumer(self, name: str) -> dict[str, Any] | None:
+        """The consumer of node ``name`` if it has exactly one and may absorb it, else None."""
+        users = self.consumers.get(name, [])
+        return users[0] if len(users) == 1 and self.only_consumer_is(name, users[0]) else None
+
+    def unique_name(self, name: str) -> str:
         base, suffix = name, 0
         while name in self.by_name:
             suffix += 1
             name = f"{base}_{suffix}"
-        node = {"name": name, "op": "Const", "attr": {"value": {"tensor": encode_tensor(array, dtype_name)}, "dtype": {"type": dtype_name}}}
-        self.nodes.append(node)
-        self.by_name[name] = node
         return name
+
+    def add_node(self, node: dict[str, Any]) -> str:
+        """Append ``node`` under a name not taken yet; returns that name."""
+        node["name"] = self.unique_name(node["name"])
+        self.nodes.append(node)
+        self.by_name[node["name"]] = node
+        for inp in node.get("input", []):
+            self.consumers.setdefault(parse_input(inp)[0], []).append(node)
+        return node["name"]
+
+    def add_const(self, name: str, array: np.ndarray, dtype_name: str = "DT_FLOAT") -> str:
+        return self.add_node({
+            "name": name, "op": "Const",
+            "attr": {"value": {"tensor": encode_tensor(array, dtype_name)}, "dtype": {"type": dtype_name}},
+        })
+
+    def drop_absorbed(self, nodes: Iterable[dict[str, Any]]) -> None:
+        """Reindex after a rewrite, then remove those of ``nodes`` nothing reads any more (what the rewrite
+        absorbed), and the ones only they read, so later rewrites see true consumer counts."""
+        pending = [n for n in nodes if n["name"] not in self.keep]
+        self.reindex()
+        while True:
+            orphans = {id(n) for n in pending if self.is_live(n) and not self.consumers.get(n["name"])}
+            if not orphans:
+                return
+            self.graph["node"] = [n for n in self.nodes if id(n) not in orphans]
+            pending = [n for n in pending if id(n) not in orphans]
+            self.reindex()
 
     def bypass(self, node: dict[str, Any]) -> None:
         """Point the consumers of an Identity ``node`` at its input and drop it (unless it must be kept)."""
@@ -204,7 +272,7 @@ class Graph:
             return
         target = node["input"][0]
         target_node = parse_input(target)[0]
-        controls = [i for i in node.get("input", [])[1:] if i.startswith("^")]
+        controls = control_inputs(node)
         for consumer in self.consumers.get(node["name"], []):
             rewired = []
             for inp in consumer.get("input", []):
@@ -252,9 +320,10 @@ def _out_channels_scale(kernel_op: str, filt: np.ndarray, scale: np.ndarray) -> 
     return (filt * scale.reshape(-1)).astype(filt.dtype) if scale.size > 1 else (filt * scale).astype(filt.dtype)
 
 
-def _per_channel(value: np.ndarray | None, rank_hint: int | None = None) -> np.ndarray | None:
-    """A constant that broadcasts as a per-last-axis vector (shape [C], [1, C], [1,1,1,C], scalar) flattened."""
-    if value is None or value.dtype.kind != "f":
+def _per_channel(value: np.ndarray | None, max_rank: int) -> np.ndarray | None:
+    """A float constant that broadcasts along the last axis of a rank-``max_rank`` tensor without changing its shape
+    (shape [C], [1, C], [1,1,1,C], scalar), flattened; else None."""
+    if value is None or value.dtype.kind != "f" or value.ndim > max_rank:
         return None
     if value.ndim == 0:
         return value.reshape(1)
@@ -264,32 +333,50 @@ def _per_channel(value: np.ndarray | None, rank_hint: int | None = None) -> np.n
 
 
 LINEAR_KERNELS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
+FUSED_BATCH_NORMS = ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
 
 
-def _kernel_filter(graph: Graph, node: dict[str, Any]) -> tuple[str, np.ndarray] | None:
-    """``(filter input name, filter value)`` of a Conv2D / DepthwiseConv2dNative / MatMul in NHWC with a const filter."""
-    if node["op"] not in LINEAR_KERNELS or len(node.get("input", [])) < 2:
+def _kernel_rank(kernel: dict[str, Any]) -> int:
+    return 2 if kernel["op"] == "MatMul" else 4
+
+
+def _out_channels(kernel: dict[str, Any], filt: np.ndarray) -> int:
+    return filt.shape[2] * filt.shape[3] if kernel["op"] == "DepthwiseConv2dNative" else filt.shape[-1]
+
+
+def _kernel_filter(graph: Graph, node: dict[str, Any] | None) -> np.ndarray | None:
+    """The constant filter of a Conv2D / DepthwiseConv2dNative (NHWC) / plain MatMul, else None."""
+    if node is None or node["op"] not in LINEAR_KERNELS or len(data_inputs(node)) < 2:
         return None
     if node["op"] == "MatMul" and (_attr_b(node, "transpose_b") or _attr_b(node, "transpose_a")):
         return None
     if node["op"] != "MatMul" and _data_format(node) != "NHWC":
         return None
     value = graph.const(node["input"][1])
-    if value is None or value.dtype.kind != "f":
-        return None
-    return node["input"][1], value
+    return value if value is not None and value.dtype.kind == "f" else None
 
 
 def _replace_filter(graph: Graph, kernel: dict[str, Any], new_filter: np.ndarray) -> None:
+    """Point ``kernel`` at a new constant: the old filter may feed other kernels too."""
     kernel["input"][1] = graph.add_const(f"{kernel['name']}/folded_filter", new_filter, "DT_FLOAT")
 
 
-def _bias_add(node: dict[str, Any], value_input: str, bias_input: str, dtype: dict[str, Any] | None) -> None:
-    """Turn ``node`` (keeping its name, so consumers still find it) into BiasAdd(value, bias)."""
-    controls = [i for i in node.get("input", []) if i.startswith("^")]
-    node["op"] = "BiasAdd"
-    node["input"] = [value_input, bias_input, *controls]
-    node["attr"] = {"T": dtype or {"type": "DT_FLOAT"}, "data_format": _attr_s("NHWC")}
+def _bias_add(node: dict[str, Any], value_input: str, bias_input: str, dtype: dict[str, Any] | None,
+              absorbed: Iterable[dict[str, Any]] = ()) -> None:
+    """Turn ``node`` (keeping its name, so consumers still find it) into BiasAdd(value, bias), keeping the control
+    inputs of ``node`` and of the nodes it absorbs."""
+    _become(node, "BiasAdd", [value_input, bias_input, *control_inputs(node, *absorbed)],
+            {"T": dtype or {"type": "DT_FLOAT"}, "data_format": _attr_s("NHWC")})
+
+
+def _biased_kernel(graph: Graph, bias_add: dict[str, Any]) -> dict[str, Any] | None:
+    """The linear kernel an NHWC BiasAdd reads, if the BiasAdd is its only consumer (so the kernel may change)."""
+    if bias_add["op"] != "BiasAdd" or _data_format(bias_add) != "NHWC":
+        return None
+    kernel = graph.producer(data_inputs(bias_add)[0])
+    if kernel is None or _kernel_filter(graph, kernel) is None or not graph.only_consumer_is(kernel["name"], bias_add):
+        return None
+    return kernel
 
 
 @dataclass
@@ -302,230 +389,249 @@ class RewriteReport:
         self.counts[kind] = self.counts.get(kind, 0) + n
 
 
+def _fold_fused_batch_norm(graph: Graph, node: dict[str, Any]) -> str | None:
+    """Inference FusedBatchNorm* after a linear kernel -> scaled filter + BiasAdd."""
+    inputs = data_inputs(node)
+    if node["op"] not in FUSED_BATCH_NORMS or len(inputs) < 5:
+        return None
+    if _attr_b(node, "is_training", True) or _data_format(node) != "NHWC":
+        return None
+    if any(parse_input(i)[1] != 0 for c in graph.consumers.get(node["name"], []) for i in c.get("input", [])
+           if parse_input(i)[0] == node["name"]):
+        return None  # its batch statistics outputs (or a control edge) are used
+    kernel = graph.producer(inputs[0])
+    filt = _kernel_filter(graph, kernel)
+    stats = [graph.const(i) for i in inputs[1:5]]
+    if kernel is None or filt is None or any(s is None for s in stats) or not graph.only_consumer_is(kernel["name"], node):
+        return None
+    gamma, beta, mean, var = (np.asarray(s, np.float64) for s in stats)
+    eps = float(node.get("attr", {}).get("epsilon", {}).get("f", 1e-3))
+    scale = gamma / np.sqrt(var + eps)
+    new_filter = _out_channels_scale(kernel["op"], filt, scale)
+    if new_filter is None:
+        return None
+    _replace_filter(graph, kernel, new_filter)
+    bias = graph.add_const(f"{node['name']}/folded_bias", (beta - mean * scale).astype(np.float32))
+    _bias_add(node, inputs[0], bias, {"type": "DT_FLOAT"})
+    return "batch_norm_folded"
+
+
+def _fold_scale(graph: Graph, node: dict[str, Any]) -> str | None:
+    """``Mul(kernel [+ BiasAdd], per-channel constant)`` -> the kernel's filter (and bias) scaled; the Mul goes."""
+    inputs = data_inputs(node)
+    if node["op"] != "Mul" or len(inputs) != 2:
+        return None
+    for value_index in (0, 1):
+        producer = graph.producer(inputs[value_index])
+        if producer is None or not graph.only_consumer_is(producer["name"], node):
+            continue
+        bias_add = producer if producer["op"] == "BiasAdd" else None
+        kernel = _biased_kernel(graph, producer) if bias_add else producer
+        filt = _kernel_filter(graph, kernel)
+        if kernel is None or filt is None:
+            continue
+        scale = _per_channel(graph.const(inputs[1 - value_index]), _kernel_rank(kernel))
+        bias = graph.const(bias_add["input"][1]) if bias_add else None
+        if scale is None or (bias_add and (bias is None or scale.size not in (1, bias.size))):
+            continue
+        new_filter = _out_channels_scale(kernel["op"], filt, scale)
+        if new_filter is None:
+            continue
+        _replace_filter(graph, kernel, new_filter)
+        if bias_add:
+            bias_add["input"][1] = graph.add_const(f"{bias_add['name']}/folded_bias", (bias * scale).astype(np.float32))
+        # The Mul becomes a pass-through that consumers skip (or that stays, named, when it is a graph output).
+        _become(node, "Identity", [inputs[value_index], *control_inputs(node)], {"T": {"type": "DT_FLOAT"}})
+        graph.bypass(node)
+        return "scale_folded"
+    return None
+
+
+def _fold_offset(graph: Graph, node: dict[str, Any]) -> str | None:
+    """``Add(kernel, per-channel constant)`` -> ``BiasAdd``; ``Add(BiasAdd, per-channel constant)`` -> one BiasAdd."""
+    inputs = data_inputs(node)
+    if node["op"] not in ("Add", "AddV2", "BiasAdd") or len(inputs) != 2:
+        return None
+    if node["op"] == "BiasAdd" and _data_format(node) != "NHWC":
+        return None
+    for value_index in ((0, 1) if node["op"] != "BiasAdd" else (0,)):
+        producer = graph.producer(inputs[value_index])
+        if producer is None or not graph.only_consumer_is(producer["name"], node):
+            continue
+        dtype = node.get("attr", {}).get("T")
+        if producer["op"] == "BiasAdd" and _data_format(producer) == "NHWC":
+            kernel = graph.producer(data_inputs(producer)[0])
+            rank = _kernel_rank(kernel) if _kernel_filter(graph, kernel) is not None else 1  # type: ignore[arg-type]
+            offset = _per_channel(graph.const(inputs[1 - value_index]), rank)
+            bias = graph.const(producer["input"][1])
+            if offset is None or bias is None or offset.size not in (1, bias.size):
+                continue
+            merged = graph.add_const(f"{node['name']}/merged_bias", (bias + offset).astype(np.float32))
+            _bias_add(node, data_inputs(producer)[0], merged, dtype, absorbed=[producer])
+            graph.drop_absorbed([producer])
+            return "bias_merged"
+        filt = _kernel_filter(graph, producer)
+        if node["op"] == "BiasAdd" or filt is None:
+            continue
+        offset = _per_channel(graph.const(inputs[1 - value_index]), _kernel_rank(producer))
+        channels = _out_channels(producer, filt)
+        if offset is None or offset.size not in (1, channels):
+            continue
+        bias = graph.add_const(f"{node['name']}/bias", np.broadcast_to(offset, (channels,)).astype(np.float32))
+        _bias_add(node, inputs[value_index], bias, dtype)
+        return "add_to_bias_add"
+    return None
+
+
 def fold_batch_norms(graph: Graph, report: RewriteReport) -> None:
     """Fold inference batch norms (FusedBatchNorm*, or the Mul/Add pairs a frozen Keras BatchNormalization
     leaves) into the preceding Conv2D / DepthwiseConv2dNative / MatMul filter and a BiasAdd."""
+    folds = (_fold_fused_batch_norm, _fold_scale, _fold_offset)
     changed = True
     while changed:
         changed = False
         for node in list(graph.nodes):
-            op = node["op"]
-            inputs = [i for i in node.get("input", []) if not i.startswith("^")]
-            if op in ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"):
-                if _attr_b(node, "is_training", True) or _data_format(node) != "NHWC" or len(inputs) < 5:
-                    continue
-                if any(parse_input(i)[1] > 0 for c in graph.consumers.get(node["name"], []) for i in c.get("input", []) if parse_input(i)[0] == node["name"]):
-                    continue  # batch statistics outputs are used
-                kernel = graph.by_name.get(parse_input(inputs[0])[0])
-                if kernel is None or not graph.only_consumer_is(kernel["name"], node):
-                    continue
-                found = _kernel_filter(graph, kernel)
-                gamma, beta, mean, var = (graph.const(i) for i in inputs[1:5])
-                if found is None or any(v is None for v in (gamma, beta, mean, var)):
-                    continue
-                eps = float(node.get("attr", {}).get("epsilon", {}).get("f", 1e-3))
-                scale = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
-                new_filter = _out_channels_scale(kernel["op"], found[1], scale)
-                if new_filter is None:
-                    continue
-                offset = (np.asarray(beta, np.float64) - np.asarray(mean, np.float64) * scale).astype(np.float32)
-                _replace_filter(graph, kernel, new_filter)
-                bias = graph.add_const(f"{node['name']}/folded_bias", offset)
-                _bias_add(node, inputs[0], bias, {"type": "DT_FLOAT"})
-                report.add("batch_norm_folded")
-                changed = True
-            elif op == "Mul" and len(inputs) == 2:
-                for value_index in (0, 1):
-                    producer = graph.by_name.get(parse_input(inputs[value_index])[0])
-                    scale = _per_channel(graph.const(inputs[1 - value_index]))
-                    if producer is None or scale is None or not graph.only_consumer_is(producer["name"], node):
-                        continue
-                    if producer["op"] in LINEAR_KERNELS:
-                        found = _kernel_filter(graph, producer)
-                        new_filter = None if found is None else _out_channels_scale(producer["op"], found[1], scale)
-                        if new_filter is None:
-                            continue
-                        _replace_filter(graph, producer, new_filter)
-                    elif producer["op"] == "BiasAdd":
-                        kernel = graph.by_name.get(parse_input(producer["input"][0])[0])
-                        bias = graph.const(producer["input"][1])
-                        if kernel is None or bias is None or not graph.only_consumer_is(kernel["name"], producer):
-                            continue
-                        found = _kernel_filter(graph, kernel)
-                        new_filter = None if found is None else _out_channels_scale(kernel["op"], found[1], scale)
-                        if new_filter is None or scale.size not in (1, bias.size):
-                            continue
-                        _replace_filter(graph, kernel, new_filter)
-                        producer["input"][1] = graph.add_const(f"{producer['name']}/folded_bias", (bias * scale).astype(np.float32))
-                    else:
-                        continue
-                    # The Mul becomes a pass-through: consumers read the producer directly.
-                    node["op"] = "Identity"
-                    node["input"] = [inputs[value_index], *[i for i in node.get("input", []) if i.startswith("^")]]
-                    node["attr"] = {"T": {"type": "DT_FLOAT"}}
-                    graph.bypass(node)
-                    report.add("scale_folded")
+            if not graph.is_live(node):
+                continue
+            for fold in folds:
+                kind = fold(graph, node)
+                if kind:
+                    report.add(kind)
+                    graph.reindex()
                     changed = True
                     break
-            elif op in ("Add", "AddV2", "BiasAdd") and len(inputs) == 2:
-                for value_index in ((0, 1) if op != "BiasAdd" else (0,)):
-                    producer = graph.by_name.get(parse_input(inputs[value_index])[0])
-                    offset = _per_channel(graph.const(inputs[1 - value_index]))
-                    if producer is None or offset is None or not graph.only_consumer_is(producer["name"], node):
-                        continue
-                    if producer["op"] == "BiasAdd":
-                        bias = graph.const(producer["input"][1])
-                        if bias is None or offset.size not in (1, bias.size):
-                            continue
-                        merged = graph.add_const(f"{node['name']}/merged_bias", (bias + offset).astype(np.float32))
-                        _bias_add(node, producer["input"][0], merged, producer.get("attr", {}).get("T"))
-                        report.add("bias_merged")
-                    elif producer["op"] in LINEAR_KERNELS and op != "BiasAdd" and _kernel_filter(graph, producer):
-                        channels = _kernel_filter(graph, producer)[1]  # type: ignore[index]
-                        out = channels.shape[2] * channels.shape[3] if producer["op"] == "DepthwiseConv2dNative" else channels.shape[-1]
-                        if offset.size != out:
-                            continue
-                        bias = graph.add_const(f"{node['name']}/bias", offset.astype(np.float32))
-                        _bias_add(node, inputs[value_index], bias, {"type": "DT_FLOAT"})
-                        report.add("add_to_bias_add")
-                    else:
-                        continue
-                    changed = True
-                    break
-            if changed:
-                graph.reindex()
-                break
+
+
+def _prelu_parts(graph: Graph, add: dict[str, Any]) -> tuple[str, np.ndarray, list[dict[str, Any]]] | None:
+    """``(x, c, absorbed nodes)`` when ``add`` is ``Relu(x) + c * Relu(Neg(x))`` and it may absorb the others."""
+    inputs = data_inputs(add)
+    if add["op"] not in ("Add", "AddV2") or len(inputs) != 2:
+        return None
+    for relu_index in (0, 1):
+        relu, mul = graph.producer(inputs[relu_index]), graph.producer(inputs[1 - relu_index])
+        if relu is None or mul is None or relu["op"] != "Relu" or mul["op"] != "Mul" or len(data_inputs(mul)) != 2:
+            continue
+        x = parse_input(data_inputs(relu)[0])
+        for neg_index in (0, 1):
+            c = graph.const(mul["input"][1 - neg_index])
+            neg_relu = graph.producer(mul["input"][neg_index])
+            if c is None or c.dtype.kind != "f" or neg_relu is None or neg_relu["op"] != "Relu":
+                continue
+            neg = graph.producer(data_inputs(neg_relu)[0])
+            if neg is None or neg["op"] != "Neg" or parse_input(data_inputs(neg)[0]) != x:
+                continue
+            chain = ((relu, add), (mul, add), (neg_relu, mul), (neg, neg_relu))
+            if all(graph.only_consumer_is(n["name"], consumer) for n, consumer in chain):
+                return data_inputs(relu)[0], c, [relu, mul, neg_relu, neg]
+    return None
 
 
 def fuse_prelu(graph: Graph, report: RewriteReport) -> None:
     """``Relu(x) + c * Relu(Neg(x))`` (what PReLU becomes once frozen; c = -alpha) -> ``Prelu(x, alpha)``."""
     for node in list(graph.nodes):
-        if node["op"] not in ("Add", "AddV2"):
+        if not graph.is_live(node):
             continue
-        inputs = [i for i in node.get("input", []) if not i.startswith("^")]
-        if len(inputs) != 2:
+        parts = _prelu_parts(graph, node)
+        if parts is None:
             continue
-        for relu_index in (0, 1):
-            relu = graph.by_name.get(parse_input(inputs[relu_index])[0])
-            mul = graph.by_name.get(parse_input(inputs[1 - relu_index])[0])
-            if relu is None or mul is None or relu["op"] != "Relu" or mul["op"] != "Mul":
-                continue
-            x = relu["input"][0]
-            match = None
-            for neg_index in (0, 1):
-                alpha = graph.const(mul["input"][1 - neg_index])
-                neg_relu = graph.by_name.get(parse_input(mul["input"][neg_index])[0])
-                if alpha is None or neg_relu is None or neg_relu["op"] != "Relu":
-                    continue
-                neg = graph.by_name.get(parse_input(neg_relu["input"][0])[0])
-                if neg is not None and neg["op"] == "Neg" and neg["input"][0] == x:
-                    match = (alpha, neg_relu, neg)
-            if match is None:
-                continue
-            alpha, neg_relu, neg = match
-            if not all(graph.only_consumer_is(n["name"], c) for n, c in ((relu, node), (mul, node), (neg_relu, mul), (neg, neg_relu))):
-                continue
-            alpha_name = graph.add_const(f"{node['name']}/alpha", (-alpha).astype(np.float32))
-            node["op"] = "Prelu"
-            node["input"] = [x, alpha_name]
-            node["attr"] = {"T": {"type": "DT_FLOAT"}}
-            report.add("prelu_fused")
-            graph.reindex()
-            break
-    graph.remove_unreachable(graph.keep)
+        x, c, absorbed = parts
+        alpha = graph.add_const(f"{node['name']}/alpha", (-c).astype(np.float32))
+        _become(node, "Prelu", [x, alpha, *control_inputs(node, *absorbed)], {"T": {"type": "DT_FLOAT"}})
+        graph.drop_absorbed(absorbed)
+        report.add("prelu_fused")
 
 
-def fuse_depthwise(graph: Graph, report: RewriteReport) -> None:
-    """``DepthwiseConv2dNative + BiasAdd [+ Relu|Relu6]`` -> ``FusedDepthwiseConv2dNative`` (TF.js has the kernel)."""
-    for node in list(graph.nodes):
-        if node["op"] != "BiasAdd":
+# The fused kernel TF.js has for each linear kernel, and the attributes it reads from the plain one.
+FUSED_KERNEL_OF = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
+_CONV_ATTRS = ("T", "strides", "padding", "data_format", "dilations", "explicit_paddings")
+_KERNEL_ATTRS = {"Conv2D": _CONV_ATTRS, "DepthwiseConv2dNative": _CONV_ATTRS, "MatMul": ("T", "transpose_a", "transpose_b")}
+# Activations a fused kernel applies after its bias (Prelu is fused separately: it takes a second argument).
+FUSABLE_ACTIVATIONS = ("Relu", "Relu6", "Elu", "LeakyRelu", "Sigmoid")
+
+
+def fuse_kernels(graph: Graph, report: RewriteReport) -> None:
+    """``Conv2D | DepthwiseConv2dNative | MatMul + BiasAdd [+ activation]`` -> the fused kernel TF.js runs in one step.
+
+    Done here rather than by grappler's remapper, whose fusions depend on how TensorFlow was built (with oneDNN it
+    also fuses HardSwish, Swish, GELU, ... which TF.js lacks): the same model gives the same graph everywhere."""
+    for bias_add in list(graph.nodes):
+        if bias_add["op"] != "BiasAdd" or not graph.is_live(bias_add) or _data_format(bias_add) != "NHWC":
             continue
-        conv = graph.by_name.get(parse_input(node["input"][0])[0])
-        if conv is None or conv["op"] != "DepthwiseConv2dNative" or not graph.only_consumer_is(conv["name"], node):
+        kernel = graph.producer(data_inputs(bias_add)[0])
+        if kernel is None or kernel["op"] not in FUSED_KERNEL_OF or not graph.only_consumer_is(kernel["name"], bias_add):
             continue
-        last, fused = node, ["BiasAdd"]
-        users = graph.consumers.get(node["name"], [])
-        if len(users) == 1 and users[0]["op"] in ("Relu", "Relu6") and graph.only_consumer_is(node["name"], users[0]):
-            last = users[0]
-            fused.append(users[0]["op"])
-        attrs = {k: v for k, v in conv.get("attr", {}).items() if k in ("T", "strides", "padding", "data_format", "dilations", "explicit_paddings")}
-        attrs["fused_ops"] = {"list": {"s": [base64.b64encode(f.encode()).decode() for f in fused]}}
-        attrs["num_args"] = {"i": "1"}
-        controls = [i for n in (conv, node, last) for i in n.get("input", []) if i.startswith("^")]
-        last_name = last["name"]
-        last.clear()
-        last.update({"name": last_name, "op": "FusedDepthwiseConv2dNative",
-                     "input": [conv["input"][0], conv["input"][1], node["input"][1], *dict.fromkeys(controls)], "attr": attrs})
-        report.add("depthwise_fused")
-        graph.reindex()
-    graph.remove_unreachable(graph.keep)
+        if kernel["op"] != "MatMul" and _data_format(kernel) != "NHWC":
+            continue
+        activation = graph.sole_consumer(bias_add["name"])
+        if activation is not None and activation["op"] not in FUSABLE_ACTIVATIONS:
+            activation = None
+        last = activation or bias_add  # the node that keeps its name: what the rest of the graph reads
+        attrs = {k: v for k, v in kernel.get("attr", {}).items() if k in _KERNEL_ATTRS[kernel["op"]]}
+        attrs.update(fused_ops=_fused_ops_attr(["BiasAdd", *([activation["op"]] if activation else [])]), num_args={"i": "1"})
+        if activation is not None and activation["op"] == "LeakyRelu":
+            attrs["leakyrelu_alpha"] = {"f": activation.get("attr", {}).get("alpha", {}).get("f", 0.2)}
+        inputs = [*data_inputs(kernel)[:2], data_inputs(bias_add)[1], *control_inputs(kernel, bias_add, last)]
+        absorbed = [n for n in (kernel, bias_add) if n is not last]
+        _become(last, FUSED_KERNEL_OF[kernel["op"]], inputs, attrs)
+        graph.drop_absorbed(absorbed)
+        report.add(f"{kernel['op']}_fused")
+
+
+def grouped_convs_to_depthwise(graph: Graph, in_channels: dict[str, int], report: RewriteReport) -> list[str]:
+    """A grouped ``Conv2D`` with one input channel per group (Keras ``Conv2D(groups=channels)``, ConvNeXt's
+    depthwise convolution) -> ``DepthwiseConv2dNative``: TF.js runs no grouped convolution, but this one is exactly
+    a depthwise convolution (filter ``[h, w, 1, C*m]`` read as ``[h, w, C, m]``).
+
+    ``in_channels`` gives each Conv2D's input channel count (shapes come from TensorFlow). Returns the grouped
+    convolutions that are not depthwise, which TF.js cannot run."""
+    left: list[str] = []
+    for node in graph.nodes:
+        filt = _kernel_filter(graph, node) if node["op"] == "Conv2D" else None
+        channels = in_channels.get(node["name"])
+        if filt is None or channels is None or filt.shape[2] == channels:
+            continue
+        if filt.shape[2] != 1 or filt.shape[3] % channels:
+            left.append(node["name"])
+            continue
+        depthwise = filt.reshape(filt.shape[0], filt.shape[1], channels, filt.shape[3] // channels)
+        attrs = {k: v for k, v in node.get("attr", {}).items() if k in _CONV_ATTRS}
+        _become(node, "DepthwiseConv2dNative", [data_inputs(node)[0], data_inputs(node)[1], *control_inputs(node)], attrs)
+        _replace_filter(graph, node, depthwise)
+        report.add("grouped_conv_to_depthwise")
+    graph.reindex()
+    return left
 
 
 def fuse_prelu_into_kernels(graph: Graph, report: RewriteReport) -> None:
     """``_FusedConv2D``/``_FusedMatMul``/``FusedDepthwiseConv2dNative`` [BiasAdd] followed by ``Prelu`` -> one kernel."""
     for node in list(graph.nodes):
-        if node["op"] != "Prelu":
+        if node["op"] != "Prelu" or not graph.is_live(node):
             continue
-        kernel = graph.by_name.get(parse_input(node["input"][0])[0])
+        kernel = graph.producer(data_inputs(node)[0])
         if kernel is None or kernel["op"] not in ("_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative"):
             continue
         if fused_ops_of(kernel) != ["BiasAdd"] or not graph.only_consumer_is(kernel["name"], node):
             continue
         attrs = copy.deepcopy(kernel["attr"])
-        attrs["fused_ops"] = {"list": {"s": [base64.b64encode(f.encode()).decode() for f in ("BiasAdd", "Prelu")]}}
-        attrs["num_args"] = {"i": "2"}
-        data = [i for i in kernel["input"] if not i.startswith("^")]
-        controls = [i for i in kernel["input"] + node["input"] if i.startswith("^")]
-        alpha = node["input"][1]
-        name = node["name"]
-        node.clear()
-        node.update({"name": name, "op": kernel["op"], "input": [*data, alpha, *dict.fromkeys(controls)], "attr": attrs})
+        attrs.update(fused_ops=_fused_ops_attr(["BiasAdd", "Prelu"]), num_args={"i": "2"})
+        inputs = [*data_inputs(kernel), data_inputs(node)[1], *control_inputs(kernel, node)]
+        _become(node, kernel["op"], inputs, attrs)
+        graph.drop_absorbed([kernel])
         report.add("prelu_fused_into_kernel")
-        graph.reindex()
-    graph.remove_unreachable(graph.keep)
 
 
-_UNARY_ACTIVATIONS = {"Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "LeakyRelu", "Selu", "Softplus", "Softsign", "Mish"}
-
-
-def unfuse_unsupported(graph: Graph, report: RewriteReport) -> None:
-    """Split a fused kernel grappler built with something TF.js cannot fuse (``Tanh``, ``Add``, a GELU, ...)
-    back into the plain kernel followed by the separate ops, which TF.js runs one by one."""
+def rewrite_erfc(graph: Graph, report: RewriteReport) -> None:
+    """``Erfc(x)`` (exact GELU computes it) -> ``1 - Erf(x)``: the same function, with ops TF.js has."""
     for node in list(graph.nodes):
-        if node["op"] not in ("_FusedConv2D", "_FusedMatMul"):
+        dtype = node.get("attr", {}).get("T", {}).get("type", "DT_FLOAT")
+        if node["op"] != "Erfc" or dtype not in ("DT_FLOAT", "DT_DOUBLE", "DT_HALF"):
             continue
-        fused = fused_ops_of(node)
-        tail = fused[1:] if fused[:1] == ["BiasAdd"] else fused
-        if all(f in FUSED_ACTIVATIONS for f in tail) and len(tail) <= 1 and (not fused or fused[0] in ("BiasAdd", *FUSED_ACTIVATIONS)):
-            continue
-        if not all(f in ("BiasAdd", "Add") or f in _UNARY_ACTIVATIONS for f in fused):
-            continue  # leave it to the op check, which names it
-        data = [i for i in node["input"] if not i.startswith("^")]
-        controls = [i for i in node["input"] if i.startswith("^")]
-        args = data[2:]
-        dtype = node.get("attr", {}).get("T", {"type": "DT_FLOAT"})
-        base_attrs = {k: v for k, v in node["attr"].items() if k not in ("fused_ops", "num_args", "epsilon", "leakyrelu_alpha", "TArgs")}
-        base_name = f"{node['name']}/unfused_{'Conv2D' if node['op'] == '_FusedConv2D' else 'MatMul'}"
-        base = {"name": base_name, "op": "Conv2D" if node["op"] == "_FusedConv2D" else "MatMul", "input": [data[0], data[1], *controls], "attr": base_attrs}
-        chain = [base]
-        previous = base_name
-        for step, fused_op in enumerate(fused):
-            is_last = step == len(fused) - 1
-            name = node["name"] if is_last else f"{node['name']}/unfused_{step}_{fused_op}"
-            if fused_op in ("BiasAdd", "Add"):
-                arg = args.pop(0)
-                op_node = {"name": name, "op": "BiasAdd" if fused_op == "BiasAdd" else "AddV2", "input": [previous, arg], "attr": {"T": dtype}}
-            else:
-                attrs: dict[str, Any] = {"T": dtype}
-                if fused_op == "LeakyRelu":
-                    attrs["alpha"] = {"f": node["attr"].get("leakyrelu_alpha", {}).get("f", 0.2)}
-                op_node = {"name": name, "op": fused_op, "input": [previous], "attr": attrs}
-            chain.append(op_node)
-            previous = name
-        index = graph.nodes.index(node)
-        graph.nodes[index:index + 1] = chain
-        report.add("unfused")
-        graph.reindex()
+        x = data_inputs(node)[0]
+        erf = graph.add_node({"name": f"{node['name']}/erf", "op": "Erf", "input": [x], "attr": {"T": {"type": dtype}}})
+        one = graph.add_const(f"{node['name']}/one", np.ones((), NUMPY_DTYPES[dtype]), dtype)
+        _become(node, "Sub", [one, erf, *control_inputs(node)], {"T": {"type": dtype}})
+        report.add("erfc_rewritten")
+    graph.reindex()
 
 
 def drop_switch_control_inputs(graph: Graph, report: RewriteReport) -> None:
@@ -556,6 +662,30 @@ def drop_unused_placeholders(graph: Graph) -> None:
         n for n in graph.nodes if not (n["op"] == "Placeholder" and n["name"] not in graph.keep and not graph.consumers.get(n["name"]))
     ]
     graph.reindex()
+
+
+def _sort_attr(attr: dict[str, Any]) -> dict[str, Any]:
+    """``attr`` with its keys sorted, and so the maps nested in function-valued attributes."""
+    for value in attr.values():
+        for func in [value.get("func"), *value.get("list", {}).get("func", [])]:
+            if func and "attr" in func:
+                func["attr"] = _sort_attr(func["attr"])
+    return dict(sorted(attr.items()))
+
+
+def sort_maps(graph: dict[str, Any]) -> None:
+    """Sort the protobuf map fields (node and function attributes, function returns) of a GraphDef dict.
+
+    ``MessageToDict`` renders maps in no fixed order, so without this the same model would give a different
+    model.json from one run to the next."""
+    functions = graph.get("library", {}).get("function", [])
+    for node in [*graph.get("node", []), *(n for f in functions for n in f.get("nodeDef", []))]:
+        if "attr" in node:
+            node["attr"] = _sort_attr(node["attr"])
+    for function in functions:
+        for key in ("attr", "ret", "controlRet", "argAttr", "resourceArgUniqueId"):
+            if key in function:
+                function[key] = dict(sorted(function[key].items()))
 
 
 def clear_devices(graph: dict[str, Any]) -> None:

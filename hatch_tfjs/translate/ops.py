@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 # Ops TF.js does not implement but that only exist for debugging; stripped when strip-debug-ops is on.
 DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print", "PrintV2"})
@@ -22,8 +23,9 @@ FUSED_KERNELS = frozenset({"_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2d
 
 # What to tell a user who meets an op TF.js lacks, where a fix is known.
 HINTS = {
-    "Erfc": "exact GELU (keras.activations.gelu / layers.Activation('gelu') with approximate=False) computes Erfc; "
-    "use the tanh approximation: keras.activations.gelu(x, approximate=True) or tf.nn.gelu(x, approximate=True)",
+    "Erfc": "exact GELU computes Erfc, which is rewritten as 1 - Erf in the main graph but not inside a function "
+    "(a control-flow-v2 loop body): set control-flow-v2 = false, or use gelu(x, approximate=True)",
+    "Softsign": "the softsign activation has no TF.js graph kernel; write it as x / (1 + abs(x)) or use another activation",
     "Erfinv": "Erfinv has no TF.js kernel; avoid tf.math.erfinv (or compute it outside the model)",
     "StatefulPartitionedCall": "a function call survived freezing; re-export the model with tf.function-traced code "
     "(e.g. keras Model.export) so calls can be inlined",
@@ -58,16 +60,24 @@ def tfjs_version() -> str:
 
 @dataclass
 class OpProblem:
-    """One unsupported op (or fused activation) and every node that uses it."""
+    """One unsupported op (or fused activation) and every node that uses it, with where each node came from."""
 
     op: str
     nodes: list[str] = field(default_factory=list)
+    origins: list[str] = field(default_factory=list)  # "layer 'dense' (Dense)", "keras.ops call 'erfinv'", ...: each once
     hint: str | None = None
 
-    def describe(self, *, limit: int = 8) -> str:
-        shown = ", ".join(self.nodes[:limit])
-        more = f" and {len(self.nodes) - limit} more" if len(self.nodes) > limit else ""
-        text = f"op {self.op} (not in TF.js {tfjs_version()}) used by {shown}{more}"
+    def add(self, node: str, origin: str | None) -> None:
+        self.nodes.append(node)
+        where = origin or f"node {node}"
+        if where not in self.origins:
+            self.origins.append(where)
+
+    def describe(self, *, limit: int = 3) -> str:
+        """One line: the op, the first few places that use it, how many more, and the hint."""
+        shown = ", ".join(self.origins[:limit])
+        more = f" and {len(self.origins) - limit} more" if len(self.origins) > limit else ""
+        text = f"op {self.op} (not in TF.js {tfjs_version()}) in {shown}{more}"
         return f"{text}; hint: {self.hint}" if self.hint else text
 
 
@@ -84,6 +94,16 @@ def fused_ops_of(node: dict[str, Any]) -> list[str]:
     return [_decode_s(v) for v in values]
 
 
+def tfjs_can_fuse(fused: list[str]) -> bool:
+    """Whether TF.js runs a fused kernel with these ``fused_ops`` as TensorFlow does.
+
+    TF.js reads only ``[extra op, activation]``: an activation is applied only after a ``BiasAdd`` (a lone ``Relu``
+    would be read as the extra op and silently skipped), and anything past the second entry is ignored."""
+    if fused in ([], ["BiasAdd"]):
+        return True
+    return len(fused) == 2 and fused[0] == "BiasAdd" and fused[1] in FUSED_ACTIVATIONS
+
+
 def iter_nodes(graph: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
     """``(display name, node)`` for every node of a GraphDef dict, function-library nodes included."""
     for node in graph.get("node", []):
@@ -94,22 +114,56 @@ def iter_nodes(graph: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
             yield f"{fname}/{node['name']}", node
 
 
-def check_ops(graphs: Iterable[dict[str, Any]], *, strip_debug_ops: bool = True) -> list[OpProblem]:
-    """Every op TF.js cannot execute in ``graphs`` (GraphDef dicts), with the nodes using it, sorted by op."""
+_CALL_WRAPPER = re.compile(r"^(Stateful)?PartitionedCall(_\d+)?$")
+
+
+def scope_origin(node: str) -> str | None:
+    """Where a SavedModel's node came from: its name scope, without the function-call wrappers freezing adds
+    (``StatefulPartitionedCall/functional_1/dense_1/Softsign`` -> ``name scope 'functional_1/dense_1'``)."""
+    parts = node.split("/")
+    while parts and _CALL_WRAPPER.match(parts[0]):
+        parts = parts[1:]
+    return f"name scope '{'/'.join(parts[:-1])}'" if len(parts) > 1 else None
+
+
+@dataclass
+class NodeOrigins:
+    """Where the nodes of a traced Keras model came from: the node names each layer or ``keras.ops`` call created
+    while it was traced, and each layer's name scope, for the nodes grappler adds or renames inside it."""
+
+    by_node: dict[str, str] = field(default_factory=dict)  # node name -> "layer 'dense' (Dense)" | "keras.ops call 'add'"
+    by_scope: dict[str, str] = field(default_factory=dict)  # "functional_1/dense_1" -> "layer 'dense' (Dense)"
+
+    def __call__(self, node: str) -> str | None:
+        if node in self.by_node:
+            return self.by_node[node]
+        parts = node.split("/")  # the longest recorded scope inside the name (grappler may prefix its own)
+        spans = sorted(((end - start, start, end) for start in range(len(parts)) for end in range(start + 1, len(parts) + 1)), reverse=True)
+        for _, start, end in spans:
+            label = self.by_scope.get("/".join(parts[start:end]))
+            if label:
+                return label
+        return None
+
+
+def check_ops(
+    graphs: Iterable[dict[str, Any]], *, strip_debug_ops: bool = True, origin: Callable[[str], str | None] | None = None
+) -> list[OpProblem]:
+    """Every op TF.js cannot execute in ``graphs`` (GraphDef dicts), with the nodes using it, sorted by op.
+
+    ``origin`` names where a node came from (the Keras layer or ``keras.ops`` call, a name scope), or None."""
     supported = supported_ops(strip_debug_ops=strip_debug_ops)
     problems: dict[str, OpProblem] = {}
     for graph in graphs:
         for name, node in iter_nodes(graph):
             op = node["op"]
-            if op not in supported:
-                problems.setdefault(op, OpProblem(op, hint=HINTS.get(op))).nodes.append(name)
-            elif op in FUSED_KERNELS:
-                fused = fused_ops_of(node)
-                for extra in fused[1:] if fused[:1] == ["BiasAdd"] else fused:
-                    if extra not in FUSED_ACTIVATIONS:
-                        key = f"{op} with fused {extra}"
-                        hint = f"TF.js fuses only BiasAdd and {', '.join(sorted(FUSED_ACTIVATIONS))}"
-                        problems.setdefault(key, OpProblem(key, hint=hint)).nodes.append(name)
+            key, hint = op, HINTS.get(op)
+            if op in supported and op in FUSED_KERNELS and not tfjs_can_fuse(fused_ops_of(node)):
+                key = f"{op} with fused {'+'.join(fused_ops_of(node))}"
+                hint = f"TF.js fuses only BiasAdd followed by one of {', '.join(sorted(FUSED_ACTIVATIONS))}"
+            elif op in supported:
+                continue
+            problems.setdefault(key, OpProblem(key, hint=hint)).add(name, origin(name) if origin else None)
     return [problems[k] for k in sorted(problems)]
 
 
