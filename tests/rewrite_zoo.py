@@ -165,9 +165,12 @@ def _masked_text():
     from keras import layers
 
     tokens = keras.Input((7,), dtype="int32", name="tokens")
-    x = layers.Embedding(20, 6, mask_zero=True, name="embed")(tokens)
-    x = layers.LSTM(5, name="lstm")(x)
-    return keras.Model(tokens, layers.Dense(2)(x), name="masked_text")
+    embedded = layers.Embedding(20, 6, mask_zero=True, name="embed")(tokens)
+    direct = layers.LSTM(5, name="lstm")(embedded)
+    x = layers.Dense(4)(layers.Dropout(0.2)(embedded))  # the mask passes through both, in Keras and in TF.js
+    x = layers.Bidirectional(layers.LSTM(3, return_sequences=True))(x)
+    through = layers.GRU(3, reset_after=False)(x)
+    return keras.Model(tokens, [layers.Dense(2)(direct), through], name="masked_text")
 
 
 def _padded_tokens():

@@ -91,3 +91,21 @@ def test_keras_application_is_a_layers_model_matching_keras(name, tfjs, tmp_path
         assert json.loads((spec.output / "model.json").read_text())["format"] == "layers-model"
         got, _ = tfjs.run(spec.output, inputs)
         assert_parity(got, expected, atol=1e-4)
+
+
+def test_a_mask_tfjs_would_ignore_is_refused(tmp_path):
+    """Keras averages only the unmasked steps; TF.js's GlobalAveragePooling1D ignores the mask (a silent difference)."""
+    import keras
+    from keras import layers
+
+    from hatch_tfjs.errors import UnsupportedModelError
+
+    tokens = keras.Input((6,), dtype="int32")
+    pooled = layers.GlobalAveragePooling1D(name="pool")(layers.Embedding(10, 3, mask_zero=True)(tokens))
+    source = tmp_path / "masked_pooling.keras"
+    keras.Model(tokens, pooled).save(source)
+    spec = ModelSpec(name="masked", source=source, output=tmp_path / "out", root=tmp_path)
+    with pytest.raises(UnsupportedModelError) as info:
+        convert_model(spec)
+    assert "layer 'pool' (GlobalAveragePooling1D): uses an Embedding's mask, which TF.js's GlobalAveragePooling1D ignores" in str(info.value)
+    assert not spec.output.exists()

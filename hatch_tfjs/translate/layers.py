@@ -164,7 +164,7 @@ def _model(entry: dict[str, Any], ctx: _Context, where: str) -> dict[str, Any]:
     if class_name in ("Functional", "Model") and "layers" in cfg:
         inbound_shift, endpoint_shift = _node_shifts(cfg.get("layers", []))
         splice = _Splice(cfg.get("layers", []), ctx, inbound_shift)
-        layers = [_layer(layer, ctx, nodes=nodes) for layer, nodes in splice.layers]
+        layers = splice.layers
         inputs = _shifted(_endpoints(cfg.get("input_layers"), ctx, where, "input_layers"), endpoint_shift)
         outputs = _shifted(_endpoints(cfg.get("output_layers"), ctx, where, "output_layers"), endpoint_shift)
         out = {
@@ -276,11 +276,11 @@ def _contains_tensor(value: Any) -> bool:
     return False
 
 
-def _node(node: Any, ctx: _Context, where: str, masks: dict[str, set[str]] | None = None) -> list[list[Any]]:
+def _node(node: Any, ctx: _Context, where: str, masks: _EmbeddingMasks | None = None, class_name: str = "") -> list[list[Any]]:
     """One inbound node in the legacy form TF.js reads: ``[[layer, node_index, tensor_index, kwargs], ...]``.
 
-    ``masks`` maps the ops that compute an ``Embedding(mask_zero=True)`` mask to those embeddings: a ``mask`` argument
-    coming from one of them is dropped when the layer is called on the embedding itself (TF.js passes that mask on)."""
+    A ``mask`` argument computed for an ``Embedding(mask_zero=True)`` (see :class:`_EmbeddingMasks`) is dropped when
+    TF.js hands the layer that same mask itself, and is a problem otherwise."""
     if isinstance(node, list):  # already legacy (Keras 2 config)
         return [[entry[0], entry[1], entry[2], entry[3] if len(entry) > 3 else {}] for entry in node]
     args = node.get("args", [])
@@ -294,13 +294,10 @@ def _node(node: Any, ctx: _Context, where: str, masks: dict[str, set[str]] | Non
         if value is None or key == "training":
             continue
         mask_op = (_history(value) or [None])[0] if key == "mask" else None
-        if mask_op in (masks or {}):
-            if not tensors or tensors[0][0] not in (masks or {})[mask_op]:
-                ctx.problem(
-                    where,
-                    "receives an Embedding's mask through other layers; TF.js only carries it from layer to layer: "
-                    "call the layer on the Embedding's output",
-                )
+        if masks is not None and masks.is_mask_op(mask_op):
+            refusal = masks.refusal(class_name, mask_op, tensors)
+            if refusal:
+                ctx.problem(where, refusal)
             continue
         if _contains_tensor(value):
             ctx.problem(where, f"receives a tensor through the keyword argument '{key}', which TF.js layers cannot replay")
@@ -418,25 +415,58 @@ def _apply_weights(replacement: rewrites.Replacement, name: str, ctx: _Context, 
         ctx.replace_weights(name, replacement.weights)
 
 
-def _mask_ops(entries: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """``keras.ops.not_equal(tokens, 0)`` calls Keras 3 records for ``Embedding(mask_zero=True)``: op name ->
-    the embeddings called on the same tokens (TF.js's Embedding computes that mask itself)."""
-    embeddings: dict[tuple[Any, ...], set[str]] = {}
-    for entry in entries:
-        if entry.get("class_name") == "Embedding" and (entry.get("config") or {}).get("mask_zero"):
-            for node in entry.get("inbound_nodes") or []:
-                for history in (_tensors_in(node.get("args", [])) or []) if isinstance(node, dict) else []:
-                    embeddings.setdefault(tuple(history), set()).add(_entry_name(entry))
-    masks: dict[str, set[str]] = {}
-    for entry in entries:
-        nodes = entry.get("inbound_nodes") or []
-        if not _is_op(entry) or entry.get("class_name") != "NotEqual" or len(nodes) != 1 or not isinstance(nodes[0], dict):
-            continue
-        args = nodes[0].get("args", [])
-        history = _history(args[0]) if len(args) == 2 else None
-        if history is not None and args[1] == 0 and tuple(history) in embeddings:
-            masks[_entry_name(entry)] = embeddings[tuple(history)]
-    return masks
+class _EmbeddingMasks:
+    """The ``keras.ops.not_equal(tokens, 0)`` calls Keras 3 records for ``Embedding(mask_zero=True)`` and passes as
+    ``mask=`` to later layers. TF.js's Embedding computes that mask itself and carries it from layer to layer, so
+    the op is left out and the argument dropped, provided TF.js brings the same mask to the same layer and uses it
+    as Keras does (recurrent layers); anything else is a problem."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self._entries = {_entry_name(entry): entry for entry in entries}
+        embeddings: dict[tuple[Any, ...], set[str]] = {}
+        for entry in entries:
+            if entry.get("class_name") == "Embedding" and (entry.get("config") or {}).get("mask_zero"):
+                for node in entry.get("inbound_nodes") or []:
+                    for history in (_tensors_in(node.get("args", [])) or []) if isinstance(node, dict) else []:
+                        embeddings.setdefault(tuple(history), set()).add(_entry_name(entry))
+        self._ops: dict[str, set[str]] = {}  # op name -> the embeddings whose mask it computes
+        for entry in entries:
+            nodes = entry.get("inbound_nodes") or []
+            if not _is_op(entry) or entry.get("class_name") != "NotEqual" or len(nodes) != 1 or not isinstance(nodes[0], dict):
+                continue
+            args = nodes[0].get("args", [])
+            history = _history(args[0]) if len(args) == 2 else None
+            if history is not None and args[1] == 0 and tuple(history) in embeddings:
+                self._ops[_entry_name(entry)] = embeddings[tuple(history)]
+
+    def is_mask_op(self, name: Any) -> bool:
+        return name in self._ops
+
+    def refusal(self, consumer_class: str, op: str, tensors: list[list[Any]]) -> str | None:
+        """None when TF.js gives the consumer the mask ``op`` computes and uses it as Keras does, else why not."""
+        if consumer_class not in support.MASK_CONSUMERS:
+            return f"uses an Embedding's mask, which TF.js's {consumer_class} ignores (only recurrent layers use it there)"
+        ref = tensors[0] if tensors else None
+        while ref is not None and ref[0] not in self._ops[op]:
+            entry = self._entries.get(ref[0])
+            if entry is None or not _passes_mask(entry):
+                return f"receives an Embedding's mask through {_describe(entry or {'name': ref[0]})}, which TF.js does not pass it through"
+            nodes = entry.get("inbound_nodes") or []
+            node = nodes[ref[1]] if ref[1] < len(nodes) else None
+            found = _tensors_in(node.get("args", [])) if isinstance(node, dict) else None
+            ref = found[0] if found else None
+        return None if ref is not None else "receives an Embedding's mask this translator cannot trace"
+
+
+def _passes_mask(entry: dict[str, Any]) -> bool:
+    """Whether both Keras and TF.js hand a layer's input mask on to its output unchanged."""
+    class_name = entry.get("class_name")
+    cfg = entry.get("config") or {}
+    if class_name == "Bidirectional":
+        cfg = (cfg.get("layer") or {}).get("config") or {}
+    if class_name in support.MASK_CONSUMERS:
+        return bool(cfg.get("return_sequences"))
+    return class_name in support.MASK_PASS_THROUGH
 
 
 def _op_call(node: Any) -> tuple[list[list[Any]], list[tuple[int, Any]], int]:
@@ -462,25 +492,25 @@ def _op_call(node: Any) -> tuple[list[list[Any]], list[tuple[int, Any]], int]:
 class _Splice:
     """A functional model's layers with every rewrite spliced in.
 
-    ``layers`` pairs each layer entry with its inbound nodes in TF.js form (node indices already shifted for nested
-    models). Every reference to a replaced layer's output (by a later layer, another call of a shared layer, or a model
+    ``layers`` are the translated layers with their inbound nodes in TF.js form (node indices already shifted for
+    nested models). Every reference to a replaced layer's output (by a later layer, another call of a shared layer, or a model
     output) is redirected to what replaced it; references inside a replacement are final as written."""
 
     def __init__(self, entries: list[dict[str, Any]], ctx: _Context, shift: dict[str, int]) -> None:
         self._ctx = ctx
         self._shift = shift
         self._names = _Names(entries)
-        self._masks = _mask_ops(entries)
+        self._masks = _EmbeddingMasks(entries)
         self._redirect: dict[tuple[str, int, int], list[Any]] = {}
         pending: list[tuple[dict[str, Any], list[list[Any]]]] = []
-        for entry in entries:
-            pending.extend(self._rewritten(entry))
-        self.layers = [(entry, [[self._final(ref) for ref in node] for node in nodes]) for entry, nodes in pending]
+        for entry in entries:  # translated in model order, so problems come in model order too
+            pending.extend((_layer(new, ctx, nodes=[]), nodes) for new, nodes in self._rewritten(entry))
+        self.layers = [{**layer, "inbound_nodes": [[self._final(ref) for ref in node] for node in nodes]} for layer, nodes in pending]
 
     def _rewritten(self, entry: dict[str, Any]) -> list[tuple[dict[str, Any], list[list[Any]]]]:
         ctx, where, name = self._ctx, _describe(entry), _entry_name(entry)
         raw_nodes = entry.get("inbound_nodes") or []
-        if name in self._masks:
+        if self._masks.is_mask_op(name):
             ctx.note(where, "removed: it computes an Embedding(mask_zero=True) mask, which TF.js computes itself")
             return []
         try:
@@ -491,7 +521,8 @@ class _Splice:
                 nodes = [_shifted([[*h, {}] for h in tensors], self._shift)]
                 replacement = rewrites.op_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0], call=(constants, arity)))
             else:
-                nodes = [_shifted(_node(node, ctx, where, self._masks), self._shift) for node in raw_nodes]
+                class_name = str(entry.get("class_name"))
+                nodes = [_shifted(_node(node, ctx, where, self._masks, class_name), self._shift) for node in raw_nodes]
                 replacement = rewrites.layer_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0] if raw_nodes else None))
             if replacement is None:
                 return [(entry, nodes)]

@@ -152,6 +152,16 @@ IDENTITY_AT_INFERENCE = frozenset(
     }
 )  # fmt: skip
 
+# Layers that use an Embedding(mask_zero=True) mask the same way in Keras and TF.js (masked steps skipped), and layers
+# that both hand a mask on unchanged (recurrent layers too, when they return sequences).
+MASK_CONSUMERS = frozenset({"LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional"})
+MASK_PASS_THROUGH = frozenset(
+    {
+        "Dropout", "SpatialDropout1D", "Dense", "Activation", "BatchNormalization", "LayerNormalization", "ReLU",
+        "PReLU", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    }
+)  # fmt: skip
+
 # Keras's backend epsilon, which Normalization uses as the smallest standard deviation.
 KERAS_EPSILON = 1e-7
 
