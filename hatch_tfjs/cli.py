@@ -110,10 +110,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise UsageError(f"SOURCE {args.source}: file not found")
     _claim_outdir(args.outdir, outdir, force=args.force)
     name = args.name or (source.stem if source.is_file() else source.name)
-    anchors = [Path.cwd(), source.parent, outdir.parent]
-    if args.metadata and not args.metadata.strip().startswith("{"):
-        anchors.append(Path(args.metadata).resolve().parent)
-    root = Path(os.path.commonpath([str(a) for a in anchors]))
+    # The command line writes where its user says: no project bounds its paths, and messages show them absolute.
+    root = Path(source.anchor)
     config = _convert_config(args, name, root, source, outdir)
     try:
         settings = load_settings(

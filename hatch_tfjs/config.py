@@ -408,6 +408,10 @@ class HookSettings:
 
 
 def _relative(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` for messages; absolute when ``root`` is the file system root (``hatch-tfjs
+    convert`` on files far apart), where a relative path would read like one under the current directory."""
+    if root == Path(root.anchor):
+        return path.as_posix()
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

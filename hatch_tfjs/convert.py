@@ -142,6 +142,10 @@ def _convert_graph(spec: ModelSpec, writer: _OutputWriter) -> ConversionResult:
     from hatch_tfjs.write import graph_model_json
 
     started = time.perf_counter()
+    if spec.source.is_file():  # a Keras file: checked without TensorFlow before Keras allocates what it declares
+        from hatch_tfjs.read import check_keras_file
+
+        check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
     graph = read_graph_model(
         spec.source, model_name=spec.name, source_rel=spec.source_rel, options=GraphOptions.from_spec_options(spec.options)
     )

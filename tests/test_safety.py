@@ -302,3 +302,35 @@ def test_a_wheel_never_holds_files_from_outside_the_project(sample_copy, tmp_pat
             if "/web_models/" in name and not name.endswith("/"):
                 shipped = archive.read(name)
                 assert shipped == (sample_copy / "src" / name).read_bytes()
+
+
+def test_a_huge_declared_layer_is_refused_before_keras_allocates_it_on_the_graph_route(tmp_path, sample_copy):
+    """A config claiming Dense(10**9) next to a tiny stored kernel: the graph route hands the file to Keras, which
+    would allocate 16 GB for it; the file is checked against what it stores first, in bounded memory."""
+    import json as json_module
+    import resource
+
+    source = sample_copy / "models" / "iris.keras"
+    hostile = tmp_path / "huge.keras"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(hostile, "w") as forged:
+        for info in original.infolist():
+            data = original.read(info)
+            if info.filename == "config.json":
+                config = json_module.loads(data)
+                dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
+                dense["config"]["units"] = 10**9
+                data = json_module.dumps(config).encode()
+            forged.writestr(info, data)
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "hatch_tfjs", "convert", str(hostile), str(tmp_path / "out"), "--format", "graph"],
+        capture_output=True, text=True, timeout=300, preexec_fn=cap_memory,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"hatch-tfjs: error: {hostile}: cannot read model 'huge'")
+    assert "the config implies (4, 1000000000)" in proc.stderr
+    assert "'huge'" in proc.stderr and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert not (tmp_path / "out").exists()
