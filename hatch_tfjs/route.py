@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hatch_tfjs.config import ModelSpec
-from hatch_tfjs.errors import UnsupportedModelError
 
 LAYERS_REASON = "every layer has an exact TF.js layers equivalent"
 
@@ -34,19 +33,11 @@ def route_model(spec: ModelSpec) -> Route:
     reader's :class:`~hatch_tfjs.errors.ModelReadError` (a damaged file is an error, not a reason to try TensorFlow)."""
     if spec.format != "auto":
         return Route(spec.format)
-    from hatch_tfjs.convert import translate_and_check
     from hatch_tfjs.read import read_keras_model
+    from hatch_tfjs.translate import translate_model_config
 
     model = read_keras_model(spec.source, model_name=spec.name, reader=spec.reader, display=spec.source_rel)
-    try:
-        translate_and_check(spec, model)
-    except UnsupportedModelError as exc:
-        return Route("graph", unsupported_summary(exc.problems))
+    translation = translate_model_config(model.config, model.weights, keras_version=model.keras_version)
+    if translation.problems:
+        return Route("graph", translation.reason or "it cannot be written as a TF.js layers model")
     return Route("layers", LAYERS_REASON)
-
-
-def unsupported_summary(problems: list[str]) -> str:
-    """One line for the build log: the first reason a model is not a layers model, and how many more there are."""
-    first = problems[0].splitlines()[0] if problems else "it cannot be written as a TF.js layers model"
-    more = len(problems) - 1
-    return first + (f" (and {more} more)" if more > 0 else "")
