@@ -156,6 +156,16 @@ def _layer_scale():
     return keras.Model(inp, LayerScale(0.5, 6, name="layer_scale")(x), name="layer_scale")
 
 
+def _custom_scale():
+    import keras
+    from keras import layers
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
+    inp = keras.Input((4, 4, 3))
+    residual = layers.Conv2D(3, 1)(inp)
+    return keras.Model(inp, CustomScaleLayer(0.17, name="scaled_sum")([inp, residual]), name="custom_scale")
+
+
 def _layer_scale_inputs():
     return [_rng().normal(size=(2, 4, 4, 6)).astype("float32")]
 
@@ -230,6 +240,7 @@ CASES: dict[str, RewriteCase] = {
         RewriteCase("subtract", _subtract, _two_vectors, "rewritten as Add with the second input negated"),
         RewriteCase("grouped_conv", _grouped_conv, _grouped_inputs, "rewritten as DepthwiseConv2D"),
         RewriteCase("layer_scale", _layer_scale, _layer_scale_inputs, "per-channel scale (gamma)"),
+        RewriteCase("custom_scale", _custom_scale, _small_images, "rewritten as Add with the residual scaled"),
         RewriteCase("masked_text", _masked_text, _padded_tokens, "Embedding(mask_zero=True) mask"),
         RewriteCase("ops_arithmetic", _ops_arithmetic, _two_vectors, "rewritten as Rescaling(scale=2.5, offset=0)"),
         RewriteCase("rescaling_lists", _rescaling_lists, _small_images, None),

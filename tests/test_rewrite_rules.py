@@ -161,3 +161,13 @@ def test_keras2_hard_sigmoid_is_not_rewritten_with_the_keras3_definition():
     dense = layer("Dense", "d", {"units": 2, "activation": "hard_sigmoid"}, [node(tensor("x"))])
     result = translate_model_config(functional([input_layer(), dense], ["x", 0, 0], ["d", 0, 0]), keras_version="2.15.0")
     assert result.problems and "activation 'hard_sigmoid' is not supported by TF.js" in result.problems[0]
+
+
+def test_a_users_class_named_like_an_application_layer_is_not_rewritten():
+    mine = layer("LayerScale", "scale", {"factor": 2.0}, [node(tensor("x"))])  # module keras.layers, not convnext
+    weights = [Weight("scale/gamma", np.ones(4, "float32"))]
+    result = translate_model_config(functional([input_layer(), mine], ["x", 0, 0], ["scale", 0, 0]), weights)
+    assert result.problems == [
+        "layer 'scale' (LayerScale): layer class 'LayerScale' does not exist in TF.js 4.22: rebuild that part with "
+        "layers TF.js has (see the README's list)"
+    ]

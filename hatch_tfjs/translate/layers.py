@@ -371,6 +371,7 @@ def _site(entry: dict[str, Any], ctx: _Context, names: _Names, *, node: Any = No
         weights=ctx.layer_weights(_entry_name(entry)),
         fresh_name=names.fresh,
         keras_major=ctx.keras_major,
+        module=entry.get("module") if isinstance(entry.get("module"), str) else None,
     )
 
 

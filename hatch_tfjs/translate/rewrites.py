@@ -66,6 +66,7 @@ class Site:
     arity: int  # positional arguments of an op call (tensors and constants)
     weights: list[np.ndarray] | None  # its own weights in Keras order; None when the caller passed no weights
     fresh_name: Callable[[str], str]  # a layer name not yet used in the model
+    module: str | None = None  # where Keras says the class lives (a .keras config records it; an .h5 one does not)
     keras_major: int = 3  # the Keras that wrote the config (Keras 2 defines hard_sigmoid as TF.js does, differently)
 
     def own_weights(self, count: int) -> list[np.ndarray]:
@@ -213,14 +214,35 @@ def _constant(array: Any) -> Any:
     return float(value) if value.ndim == 0 else value.tolist()
 
 
-# --- LayerScale (keras.applications.ConvNeXt) ----------------------------------------------------------------------
+# --- keras.applications' own layers ----------------------------------------------------------------------------------
 
 
-def _layer_scale(site: Site) -> Replacement:
-    """``x * gamma`` over the last axis: Rescaling(scale=gamma, offset=0) computes ``x * gamma + 0``."""
-    (gamma,) = site.own_weights(1)[:1]
+def _is_application_layer(site: Site) -> bool:
+    """Whether a class named like a keras.applications layer is that layer: its module when the config records one,
+    else exactly its config keys (a user's class of the same name may compute something else)."""
+    module, keys = support.APPLICATION_LAYERS[site.class_name]
+    if site.module is not None:
+        return site.module == module
+    return set(site.cfg) - {"name", "trainable", "dtype"} == keys
+
+
+def _layer_scale(site: Site) -> Replacement | None:
+    """ConvNeXt's ``x * gamma`` over the last axis: Rescaling(scale=gamma, offset=0) computes ``x * gamma + 0``."""
+    if not _is_application_layer(site):
+        return None
+    gamma = site.own_weights(1)[0]
     layer = NewLayer("Rescaling", {"name": site.name, "dtype": _plain_dtype(site.cfg), "scale": _constant(gamma), "offset": 0.0})
     return Replacement([layer], layer.name, "rewritten as Rescaling with its per-channel scale (gamma)")
+
+
+def _custom_scale(site: Site) -> Replacement | None:
+    """InceptionResNetV2's ``inputs[0] + inputs[1] * scale`` as ``Add([a, Rescaling(scale)(b)])``."""
+    if not _is_application_layer(site):
+        return None
+    dtype = _plain_dtype(site.cfg)
+    scaled = NewLayer("Rescaling", {"name": site.fresh_name(f"{site.name}_scaled"), "dtype": dtype, "scale": float(site.cfg["scale"]), "offset": 0.0}, (1,))
+    total = NewLayer("Add", {"name": site.name, "dtype": dtype}, (0, scaled.name))
+    return Replacement([scaled, total], total.name, "rewritten as Add with the residual scaled by Rescaling")
 
 
 # --- global pooling with keepdims ------------------------------------------------------------------------------------
@@ -363,6 +385,7 @@ LAYER_REWRITES: dict[str, Callable[[Site], Replacement | None]] = {
     **{name: _identity for name in support.IDENTITY_AT_INFERENCE},
     "Normalization": _normalization,
     "LayerScale": _layer_scale,
+    "CustomScaleLayer": _custom_scale,
     "Subtract": _subtract_layer,
     "Activation": _activation_layer,
     "GlobalAveragePooling1D": _global_pooling,

@@ -162,6 +162,12 @@ MASK_PASS_THROUGH = frozenset(
     }
 )  # fmt: skip
 
+# keras.applications layers the translation rewrites: class -> (their module, their own config keys).
+APPLICATION_LAYERS = {
+    "LayerScale": ("keras.src.applications.convnext", frozenset({"init_values", "projection_dim"})),
+    "CustomScaleLayer": ("keras.src.applications.inception_resnet_v2", frozenset({"scale"})),
+}
+
 # Keras's backend epsilon, which Normalization uses as the smallest standard deviation.
 KERAS_EPSILON = 1e-7
 
