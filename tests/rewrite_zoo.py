@@ -71,6 +71,7 @@ def _sequential_augmentation():
             layers.RandomFlip(),
             layers.Conv2D(3, 3, activation="hard_sigmoid"),
             layers.SpatialDropout2D(0.2),
+            layers.Activation("hard_silu"),  # a branch: the model is written as a functional one
             layers.Flatten(),
             layers.Dense(2),
         ],

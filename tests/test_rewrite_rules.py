@@ -143,18 +143,21 @@ def test_keepdims_pooling_becomes_pooling_and_reshape_with_the_channel_count():
     assert by_name["conv"]["inbound_nodes"] == [[["gap_keepdims", 0, 0, {}]]]
 
 
-def test_sequential_models_take_chains_but_not_branches():
+def test_sequential_models_take_chains_and_become_functional_for_branches():
     def sequential(*layers):
         return {"class_name": "Sequential", "config": {"name": "seq", "layers": [input_layer(), *layers]}}
 
     chain = translate_model_config(sequential(layer("RandomZoom", "zoom", {}), layer("Dense", "d", {"units": 2, "activation": "hard_sigmoid"})))
     assert chain.problems == []
     assert [entry["class_name"] for entry in chain.model_config["config"]["layers"]] == ["InputLayer", "Dense", "Rescaling", "ReLU", "Rescaling"]
-    branch = translate_model_config(sequential(layer("Activation", "act", {"activation": "hard_silu"})))
-    assert branch.problems == [
-        "layer 'act' (Activation): needs a branch once rewritten for TF.js, which a Sequential model cannot hold; build "
-        "the model with the functional API"
-    ]
+    branch = translate_model_config(sequential(layer("Activation", "act", {"activation": "hard_silu"}), layer("Dense", "d", {"units": 2})))
+    assert branch.problems == []
+    assert branch.model_config["class_name"] == "Functional"
+    by_name = layers_by_name(branch)
+    assert by_name["act_times_x"]["inbound_nodes"] == [[["x", 0, 0, {}], ["act_div6", 0, 0, {}]]]
+    assert by_name["d"]["inbound_nodes"] == [[["act_times_x", 0, 0, {}]]]
+    assert branch.model_config["config"]["output_layers"] == [["d", 0, 0]]
+    assert "layer 'seq' (Sequential): written as a functional model" in branch.notes[0]
 
 
 def test_keras2_hard_sigmoid_is_not_rewritten_with_the_keras3_definition():

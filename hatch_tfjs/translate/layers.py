@@ -158,6 +158,10 @@ def _model(entry: dict[str, Any], ctx: _Context, where: str) -> dict[str, Any]:
     class_name = entry.get("class_name")
     cfg = entry.get("config") or {}
     if class_name == "Sequential":
+        functional = _branching_sequential_as_functional(cfg, ctx)
+        if functional is not None:
+            ctx.note(where, "written as a functional model: a rewritten layer uses its input twice (hard_silu)")
+            return _model(functional, ctx, where)
         layers = [_layer(layer, ctx) for layer in _sequential_layers(cfg.get("layers", []), ctx)]
         out = {"name": cfg.get("name", "sequential"), "layers": layers}
         return {"class_name": "Sequential", "config": out}
@@ -181,6 +185,32 @@ def _model(entry: dict[str, Any], ctx: _Context, where: str) -> dict[str, Any]:
         "layers models. Rebuild it with keras.Sequential or the functional API",
     )
     return {"class_name": class_name, "config": {}}
+
+
+def _branching_sequential_as_functional(cfg: dict[str, Any], ctx: _Context) -> dict[str, Any] | None:
+    """The same model as a functional config when a rewrite needs a branch, which a Sequential model cannot hold
+    (weight names do not change); None when no rewrite does, or when the model has no input shape to start from."""
+    entries = [entry for entry in cfg.get("layers", []) if isinstance(entry, dict)]
+    if not any(rewrites.needs_branch(str(e.get("class_name")), e.get("config") or {}, ctx.keras_major) for e in entries):
+        return None
+    names = _Names(entries)
+    if entries and entries[0].get("class_name") == "InputLayer":
+        first, rest = entries[0], entries[1:]
+    else:
+        shape = (entries[0].get("config") or {}).get("batch_input_shape") if entries else None
+        if shape is None:
+            return None
+        first = {"class_name": "InputLayer", "config": {"batch_input_shape": shape, "name": names.fresh("input")}}
+        rest = entries
+    previous = _entry_name(first)
+    layers = [{**first, "name": previous, "inbound_nodes": []}]
+    for entry in rest:
+        called = 1 if layers[-1].get("class_name") in support.MODEL_CLASSES else 0  # a nested model's node 0 is itself
+        layers.append({**entry, "name": _entry_name(entry), "inbound_nodes": [[[previous, called, 0, {}]]]})
+        previous = _entry_name(entry)
+    last = 1 if layers[-1].get("class_name") in support.MODEL_CLASSES else 0
+    out = {"name": cfg.get("name", "sequential"), "layers": layers, "input_layers": [[_entry_name(first), 0, 0]], "output_layers": [[previous, last, 0]]}
+    return {"class_name": "Functional", "config": out}
 
 
 def _node_shifts(layers: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:

@@ -124,6 +124,15 @@ def _hard_activation(site: Site) -> str | None:
     return name if name in support.HARD_ACTIVATIONS and site.keras_major >= 3 else None
 
 
+def needs_branch(class_name: str, cfg: dict[str, Any], keras_major: int) -> bool:
+    """Whether the layer's rewrite uses its input twice (``x * hard_sigmoid(x)``), which a Sequential model cannot."""
+    if class_name != "Activation" and class_name not in support.OUTPUT_ACTIVATION_LAYERS:
+        return False
+    value = cfg.get("activation")
+    name = value.get("config") if isinstance(value, dict) else value
+    return name in ("hard_silu", "hard_swish") and keras_major >= 3
+
+
 def _activation_layer(site: Site) -> Replacement | None:
     kind = _hard_activation(site)
     if kind is None:
