@@ -1,0 +1,92 @@
+"""Real Keras 3 architectures (every keras.applications family and typical keras.io models, see real_zoo.py),
+declared in one project with nothing but their source -- the default configuration -- built by one
+``hatchling build``, then each output loaded by real TF.js 4.22 and compared with Keras."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import real_zoo
+from conftest import assert_parity
+
+pytestmark = pytest.mark.slow
+
+PARITY_ATOL = 1e-4  # outputs are standardised to order 1 (real_zoo.standardize_outputs)
+TFJS_FORMATS = {"layers-model": "layers", "graph-model": "graph"}
+MUST_BE_LAYERS = sorted(name for name, entry in real_zoo.REAL_MODELS.items() if entry.expected_format == "layers")
+
+
+@pytest.fixture(scope="session")
+def real_project(tmp_path_factory) -> tuple[Path, dict[str, real_zoo.RealCase]]:
+    """The zoo project, every model saved once per session with its inputs and Keras's outputs."""
+    root = tmp_path_factory.mktemp("real_models") / "realzoo"
+    return root, real_zoo.write_zoo_project(root)
+
+
+@pytest.fixture(scope="session")
+def real_build(real_project) -> real_zoo.BuildOutcome:
+    root, _ = real_project
+    return real_zoo.build_wheel(root)
+
+
+def _output(root: Path, name: str) -> Path:
+    return root / real_zoo.OUTPUT_DIR / name
+
+
+def _converted(real_project, real_build, name: str) -> tuple[Path, dict]:
+    """The model's output folder and model.json, or a failure carrying what the build said about the model."""
+    root, _ = real_project
+    document_path = _output(root, name) / "model.json"
+    if real_build.returncode != 0 and (name in real_build.failure_for(name) or not document_path.is_file()):
+        pytest.fail(f"the build failed (exit {real_build.returncode}):\n{real_build.failure_for(name)}", pytrace=False)
+    assert document_path.is_file(), f"no {real_zoo.OUTPUT_DIR}/{name}/model.json after a successful build"
+    return document_path.parent, json.loads(document_path.read_text())
+
+
+@pytest.mark.parametrize("name", list(real_zoo.REAL_MODELS))
+def test_zoo_model_outputs_are_of_order_one_and_depend_on_the_input(name, real_project):
+    """The zoo itself: deep random networks must neither overflow nor collapse to a constant, or parity means
+    nothing."""
+    _, cases = real_project
+    for index, value in enumerate(cases[name].expected):
+        assert np.all(np.isfinite(value)), f"output {index} is not finite"
+        assert 0.2 <= value.std() <= 5 and np.abs(value).max() <= 20, f"output {index}: std {value.std():.3g}"
+        across_inputs = value.std(axis=0).mean()
+        assert across_inputs >= 0.05 * value.std(), f"output {index} barely depends on the input ({across_inputs:.3g})"
+
+
+@pytest.mark.parametrize("name", list(real_zoo.REAL_MODELS))
+def test_real_model_builds_by_default_and_matches_keras_in_tfjs(name, real_project, real_build, tfjs):
+    _, cases = real_project
+    case = cases[name]
+    folder, document = _converted(real_project, real_build, name)
+
+    tfjs_format = TFJS_FORMATS[document["format"]]
+    assert real_build.formats.get(name) == tfjs_format, f"build line says {real_build.formats.get(name)!r}"
+    names = {"input_names": case.input_names} if tfjs_format == "graph" and len(case.inputs) > 1 else {}
+    got, _ = tfjs.run(folder, case.inputs, format=tfjs_format, **names)
+    assert_parity(got, case.expected, atol=PARITY_ATOL)
+
+
+@pytest.mark.parametrize("name", MUST_BE_LAYERS)
+def test_default_configuration_keeps_exactly_translatable_models_as_layers_models(name, real_project, real_build):
+    """MobileNetV3, EfficientNet and ConvNeXt translate exactly into TF.js layers: the default must not fall back
+    to a graph model for them."""
+    _, document = _converted(real_project, real_build, name)
+    assert document["format"] == "layers-model", f"{name} came out as a {document['format']}"
+
+
+def test_the_default_build_ships_every_model_in_the_wheel(real_project, real_build):
+    assert real_build.returncode == 0, real_build.log[-6000:]
+    assert real_build.wheel is not None
+    with zipfile.ZipFile(real_build.wheel) as wheel:
+        names = set(wheel.namelist())
+    package_dir = real_zoo.OUTPUT_DIR.removeprefix("src/")
+    missing = [n for n in real_zoo.REAL_MODELS if f"{package_dir}/{n}/model.json" not in names]
+    assert not missing, f"not in the wheel: {missing}"
+    index = json.loads((real_project[0] / real_zoo.OUTPUT_DIR / "index.json").read_text())
+    assert sorted(m["name"] for m in index["models"]) == sorted(real_zoo.REAL_MODELS)
