@@ -226,6 +226,20 @@ def _rescaling_lists():
     return keras.Model(inp, layers.Conv2D(2, 1)(x), name="rescaling_lists")
 
 
+def _center_crop():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((8, 7, 2))
+    odd = layers.CenterCrop(5, 4, name="odd")(inp)  # uneven margins: 1 top, 2 bottom; 1 left, 2 right
+    same = layers.CenterCrop(8, 7, name="same")(inp)
+    return keras.Model(inp, [odd, layers.Conv2D(2, 3)(same)], name="center_crop")
+
+
+def _crop_inputs():
+    return [_rng().normal(size=(2, 8, 7, 2)).astype("float32")]
+
+
 def _small_images():
     return [_rng().normal(size=(2, 4, 4, 3)).astype("float32")]
 
@@ -244,6 +258,7 @@ CASES: dict[str, RewriteCase] = {
         RewriteCase("custom_scale", _custom_scale, _small_images, "rewritten as Add with the residual scaled"),
         RewriteCase("masked_text", _masked_text, _padded_tokens, "Embedding(mask_zero=True) mask"),
         RewriteCase("ops_arithmetic", _ops_arithmetic, _two_vectors, "rewritten as Rescaling(scale=2.5, offset=0)"),
+        RewriteCase("center_crop", _center_crop, _crop_inputs, "rewritten as Cropping2D"),
         RewriteCase("rescaling_lists", _rescaling_lists, _small_images, None),
     )
 }

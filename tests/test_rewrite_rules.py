@@ -115,19 +115,20 @@ def test_ops_with_scalars_become_rescaling_and_activations():
                                "name": "relu", "inbound_nodes": [[["subtract", 0, 0, {}]]]}  # fmt: skip
 
 
-def test_settings_tfjs_ignores_are_refused():
+def test_settings_tfjs_ignores_and_layers_it_cannot_run_are_refused():
     layers = [
         input_layer(),
         layer("Conv2DTranspose", "up", {"filters": 2, "kernel_size": 2, "output_padding": [1, 1], "dilation_rate": [1, 1]}, [node(tensor("x"))]),
         layer("GlobalAveragePooling1D", "pool", {"data_format": "channels_first", "keepdims": False}, [node(tensor("up"))]),
-        layer("Resizing", "resize", {"height": 2, "width": 2, "antialias": True}, [node(tensor("pool"))]),
+        layer("Resizing", "resize", {"height": 2, "width": 2}, [node(tensor("pool"))]),
     ]
     problems = translate_model_config(functional(layers, ["x", 0, 0], ["resize", 0, 0])).problems
     assert problems == [
         "layer 'up' (Conv2DTranspose): uses output_padding=[1, 1], which TF.js's Conv2DTranspose ignores (it has no output padding)",
         "layer 'pool' (GlobalAveragePooling1D): uses data_format='channels_first', which TF.js's GlobalAveragePooling1D "
         "ignores (it always pools over axis 1)",
-        "layer 'resize' (Resizing): uses antialias=True, which TF.js's Resizing ignores (it never antialiases)",
+        "layer 'resize' (Resizing): TF.js 4.22's Resizing fails when run in a loaded model (\"x must be rank 3 or 4, but "
+        "got rank 1\"); resize the images before the model, or use format = \"graph\"",
     ]
 
 

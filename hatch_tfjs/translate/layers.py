@@ -712,6 +712,9 @@ def _layer_config(class_name: str, cfg: dict[str, Any], ctx: _Context, where: st
         hint = support.LAYER_HINTS.get(class_name, "rebuild that part with layers TF.js has (see the README's list)")
         ctx.problem(where, f"layer class '{class_name}' does not exist in TF.js 4.22: {hint}")
         return {}
+    if class_name in support.TFJS_BROKEN:
+        ctx.problem(where, support.TFJS_BROKEN[class_name])
+        return {}
     if cfg.get("quantization_config"):
         ctx.problem(where, "is quantized by Keras (quantization_config); TF.js needs float weights: convert the unquantized model")
 
@@ -852,13 +855,6 @@ def _causal(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
         ctx.problem(where, "uses padding='causal', which TF.js does not implement; use padding='valid' after a left zero-padding")
 
 
-def _resizing(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
-    if cfg.get("pad_to_aspect_ratio"):
-        ctx.problem(where, "uses pad_to_aspect_ratio=True, which TF.js's Resizing lacks")
-    if cfg.get("interpolation", "bilinear") not in ("bilinear", "nearest"):
-        ctx.problem(where, f"uses interpolation={cfg['interpolation']!r}; TF.js supports 'bilinear' and 'nearest'")
-
-
 def _upsampling(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
     if cfg.get("interpolation", "nearest") not in ("bilinear", "nearest"):
         ctx.problem(where, f"uses interpolation={cfg['interpolation']!r}; TF.js supports 'bilinear' and 'nearest'")
@@ -882,6 +878,5 @@ _SPECIAL = {
     "Embedding": _lora,
     "LayerNormalization": _layer_norm,
     "Bidirectional": _bidirectional,
-    "Resizing": _resizing,
     "UpSampling2D": _upsampling,
 }

@@ -274,6 +274,26 @@ def _global_pooling(site: Site) -> Replacement | None:
     return Replacement([pool, reshape], reshape.name, note, weights=None)
 
 
+# --- CenterCrop ------------------------------------------------------------------------------------------------------
+
+
+def _center_crop(site: Site) -> Replacement:
+    """Keras crops ``(input - size) // 2`` from the top/left and the rest from the bottom/right: a Cropping2D.
+    (TF.js's own CenterCrop cannot run in a loaded model; a crop to a larger size resizes in Keras: refused.)"""
+    channels_first = site.cfg.get("data_format") == "channels_first"
+    shape = site.input_shapes[0] if site.input_shapes else None
+    spatial = (shape[2:4] if channels_first else shape[1:3]) if shape and len(shape) == 4 else None
+    if spatial is None or not all(isinstance(d, int) for d in spatial):
+        raise RewriteRefused("crops an input whose height and width the config does not record; TF.js's own CenterCrop cannot run in a loaded model")
+    (height, width), target = spatial, (int(site.cfg["height"]), int(site.cfg["width"]))
+    diffs = (height - target[0], width - target[1])
+    if min(diffs) < 0:
+        raise RewriteRefused("asks for a size larger than its input (Keras then resizes), which no TF.js layer computes the same way")
+    cropping = [[diff // 2, diff - diff // 2] for diff in diffs]
+    layer = NewLayer("Cropping2D", {"name": site.name, "dtype": _plain_dtype(site.cfg), "cropping": cropping, "data_format": site.cfg.get("data_format") or "channels_last"})
+    return Replacement([layer], layer.name, "rewritten as Cropping2D (the same centred window)")
+
+
 # --- Subtract and arithmetic ops -----------------------------------------------------------------------------------
 
 
@@ -402,6 +422,7 @@ LAYER_REWRITES: dict[str, Callable[[Site], Replacement | None]] = {
     "GlobalAveragePooling2D": _global_pooling,
     "GlobalMaxPooling2D": _global_pooling,
     "Conv2D": _grouped_conv,
+    "CenterCrop": _center_crop,
 }
 
 

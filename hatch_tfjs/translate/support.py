@@ -168,6 +168,16 @@ APPLICATION_LAYERS = {
     "CustomScaleLayer": ("keras.src.applications.inception_resnet_v2", frozenset({"scale"})),
 }
 
+# Classes TF.js 4.22 registers but cannot run in a loaded layers model: what goes wrong there.
+TFJS_BROKEN = {
+    # Resizing.call hands its input list to resizeBilinear/resizeNearestNeighbor without unpacking it.
+    "Resizing": "TF.js 4.22's Resizing fails when run in a loaded model (\"x must be rank 3 or 4, but got rank 1\"); "
+    "resize the images before the model, or use format = \"graph\"",
+    # CenterCrop.computeOutputShape overwrites its input's shape, so the model's input check then rejects every input.
+    "CenterCrop": "TF.js 4.22's CenterCrop corrupts the model's input shape when it builds; crop to a size no larger "
+    "than the input (it is then rewritten as Cropping2D), or use format = \"graph\"",
+}
+
 # Keras's backend epsilon, which Normalization uses as the smallest standard deviation.
 KERAS_EPSILON = 1e-7
 
@@ -209,11 +219,6 @@ TFJS_IGNORED_KEYS: dict[str, tuple[tuple[str, tuple[object, ...], str], ...]] = 
         ("output_padding", (None,), "it has no output padding"),
         ("dilation_rate", _ONES, "its transposed convolution is not dilated"),
     ),
-    "Resizing": (
-        ("antialias", (None, False), "it never antialiases"),
-        ("data_format", _CHANNELS_LAST, "it always resizes axes 1 and 2"),
-    ),
-    "CenterCrop": (("data_format", _CHANNELS_LAST, "it always crops axes 1 and 2"),),
 }
 
 
