@@ -425,3 +425,25 @@ def test_a_grouped_convolution_that_is_not_depthwise_is_refused_naming_its_layer
         _convert(tmp_path / "grouped2.keras", tmp_path / "out")
     assert "Conv2D with groups (not in TF.js 4.22.0) in layer 'grouped' (Conv2D); hint: TF.js has no grouped convolution" in str(info.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_tracing_records_origins_once_per_layer_and_leaves_the_model_as_it_was(tmp_path):
+    """The op check learns each node's layer by wrapping every layer's call while the model is traced: the
+    innermost layer wins inside a nested model called twice, and the model is unwrapped after."""
+    import keras
+    from keras import layers
+
+    from hatch_tfjs.read.savedmodel import GraphOptions, keras_serving_function
+
+    inner = keras.Sequential([keras.Input((6,)), layers.Dense(6, activation="relu", name="shared"),
+                              layers.Dense(6, name="inner_head")], name="inner")
+    a, b = keras.Input((6,), name="a"), keras.Input((6,), name="b")
+    keras.Model([a, b], layers.Add()([inner(a), inner(b)])).save(tmp_path / "nested.keras")
+    serving = keras_serving_function(tmp_path / "nested.keras", "m", GraphOptions())
+    labels = set(serving.origins.by_node.values())
+    assert {"layer 'shared' (Dense)", "layer 'inner_head' (Dense)", "layer 'add' (Add)"} <= labels
+    layers = [serving.model, *serving.model.layers, *serving.model.get_layer("inner").layers]
+    assert all("call" not in vars(layer) for layer in layers)
+    assert "layer 'inner' (Sequential)" not in labels  # every node of the nested model has an inner layer
+    x = np.ones((2, 6), "float32")
+    np.testing.assert_allclose(serving.concrete(x, x)[0], serving.model([x, x]), rtol=1e-6)

@@ -175,7 +175,7 @@ def _recording_origins(model: Any, keras: Any, tf: Any) -> Iterator[NodeOrigins]
     """While tracing ``model``, record which layer or ``keras.ops`` call created each graph node (the innermost one,
     as a nested call returns first), so the op check can name them."""
     origins = NodeOrigins()
-    operations = _operations(model)
+    operations = list({id(op): op for op in _operations(model)}.values())  # a shared layer is wrapped once
 
     def recorder(operation: Any) -> Callable[..., Any]:
         is_layer = isinstance(operation, keras.layers.Layer)
