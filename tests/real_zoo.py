@@ -219,6 +219,17 @@ def scale_for_depth(model: Any) -> None:
 _VARIANCE_FLOOR = 1e-2
 
 
+def refresh_adapted_constants(model: Any) -> None:
+    """Normalization computes with constants it derives from its mean/variance variables when it is adapted or
+    built; after the variables change, only a model loaded from the file would see them. Derive them again, so the
+    model in memory computes what the saved file does."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Normalization):
+            layer.finalize_state()
+
+
 def calibrate_batch_norms(model: Any, inputs: list[np.ndarray], seed: int) -> None:
     """Set every BatchNormalization's moving statistics from what it actually receives, then perturb them: the
     variance scaled by 0.5-2 and the mean lowered by about one standard deviation (N(1, 0.3)), so most units
@@ -283,6 +294,7 @@ def build(entry: RealModel, seed: int) -> tuple[Any, list[np.ndarray]]:
     model = entry.build()
     randomize(model, seed)
     scale_for_depth(model)
+    refresh_adapted_constants(model)
     calibration = inputs_for(model, seed + 1000, pixels=entry.pixels, batch=CALIBRATION_BATCH)
     calibrate_batch_norms(model, calibration, seed)
     standardize_outputs(model, calibration)
