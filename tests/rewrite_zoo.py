@@ -184,6 +184,24 @@ def _masked_text():
     return keras.Model(tokens, [layers.Dense(2)(direct), through], name="masked_text")
 
 
+def _masked_sequence():
+    import keras
+    from keras import layers
+
+    steps = keras.Input((6, 3))
+    x = layers.Masking(mask_value=0.5, name="masking")(steps)
+    x = layers.GRU(4, return_sequences=True, reset_after=False)(x)
+    return keras.Model(steps, layers.SimpleRNN(2)(layers.Dropout(0.1)(x)), name="masked_sequence")
+
+
+def _padded_steps():
+    steps = _rng().normal(size=(3, 6, 3)).astype("float32")
+    steps[0, 3:] = 0.5
+    steps[1, 1:] = 0.5
+    steps[2, 2, :] = 0.5
+    return [steps]
+
+
 def _padded_tokens():
     tokens = _rng().integers(1, 20, size=(4, 7)).astype("int32")
     tokens[0, 4:] = 0
@@ -256,7 +274,8 @@ CASES: dict[str, RewriteCase] = {
         RewriteCase("grouped_conv", _grouped_conv, _grouped_inputs, "rewritten as DepthwiseConv2D"),
         RewriteCase("layer_scale", _layer_scale, _layer_scale_inputs, "per-channel scale (gamma)"),
         RewriteCase("custom_scale", _custom_scale, _small_images, "rewritten as Add with the residual scaled"),
-        RewriteCase("masked_text", _masked_text, _padded_tokens, "Embedding(mask_zero=True) mask"),
+        RewriteCase("masked_text", _masked_text, _padded_tokens, "computes an Embedding or Masking mask"),
+        RewriteCase("masked_sequence", _masked_sequence, _padded_steps, "computes an Embedding or Masking mask"),
         RewriteCase("ops_arithmetic", _ops_arithmetic, _two_vectors, "rewritten as Rescaling(scale=2.5, offset=0)"),
         RewriteCase("center_crop", _center_crop, _crop_inputs, "rewritten as Cropping2D"),
         RewriteCase("rescaling_lists", _rescaling_lists, _small_images, None),

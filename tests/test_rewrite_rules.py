@@ -175,3 +175,15 @@ def test_a_users_class_named_like_an_application_layer_is_not_rewritten():
         "layer 'scale' (LayerScale): layer class 'LayerScale' does not exist in TF.js 4.22: rebuild that part with "
         "layers TF.js has (see the README's list)"
     ]
+
+
+def test_layers_tfjs_computes_differently_are_refused():
+    layers = [
+        input_layer(),
+        layer("UpSampling2D", "up", {"size": [2, 2], "interpolation": "bilinear"}, [node(tensor("x"))]),
+        layer("Softmax", "soft", {"axis": 1}, [node(tensor("up"))]),
+        layer("CategoryEncoding", "enc", {"num_tokens": 4, "output_mode": "multi_hot"}, [node(tensor("soft"))]),
+    ]
+    problems = translate_model_config(functional(layers, ["x", 0, 0], ["enc", 0, 0])).problems
+    assert [p.split(":")[0] for p in problems] == ["layer 'up' (UpSampling2D)", "layer 'soft' (Softmax)", "layer 'enc' (CategoryEncoding)"]
+    assert "places the samples differently" in problems[0] and "only runs over the last axis" in problems[1]

@@ -107,5 +107,5 @@ def test_a_mask_tfjs_would_ignore_is_refused(tmp_path):
     spec = ModelSpec(name="masked", source=source, output=tmp_path / "out", root=tmp_path)
     with pytest.raises(UnsupportedModelError) as info:
         convert_model(spec)
-    assert "layer 'pool' (GlobalAveragePooling1D): uses an Embedding's mask, which TF.js's GlobalAveragePooling1D ignores" in str(info.value)
+    assert "layer 'pool' (GlobalAveragePooling1D): uses a mask (Embedding mask_zero or Masking), which TF.js's GlobalAveragePooling1D ignores" in str(info.value)
     assert not spec.output.exists()

@@ -306,10 +306,10 @@ def _contains_tensor(value: Any) -> bool:
     return False
 
 
-def _node(node: Any, ctx: _Context, where: str, masks: _EmbeddingMasks | None = None, class_name: str = "") -> list[list[Any]]:
+def _node(node: Any, ctx: _Context, where: str, masks: _RecordedMasks | None = None, class_name: str = "") -> list[list[Any]]:
     """One inbound node in the legacy form TF.js reads: ``[[layer, node_index, tensor_index, kwargs], ...]``.
 
-    A ``mask`` argument computed for an ``Embedding(mask_zero=True)`` (see :class:`_EmbeddingMasks`) is dropped when
+    A ``mask`` argument Keras recorded for an Embedding or Masking layer (see :class:`_RecordedMasks`) is dropped when
     TF.js hands the layer that same mask itself, and is a problem otherwise."""
     if isinstance(node, list):  # already legacy (Keras 2 config)
         return [[entry[0], entry[1], entry[2], entry[3] if len(entry) > 3 else {}] for entry in node]
@@ -446,47 +446,75 @@ def _apply_weights(replacement: rewrites.Replacement, name: str, ctx: _Context, 
         ctx.replace_weights(name, replacement.weights)
 
 
-class _EmbeddingMasks:
-    """The ``keras.ops.not_equal(tokens, 0)`` calls Keras 3 records for ``Embedding(mask_zero=True)`` and passes as
-    ``mask=`` to later layers. TF.js's Embedding computes that mask itself and carries it from layer to layer, so
-    the op is left out and the argument dropped, provided TF.js brings the same mask to the same layer and uses it
+class _RecordedMasks:
+    """The mask computations Keras 3 records as ``keras.ops`` calls and passes as ``mask=`` to later layers:
+    ``not_equal(tokens, 0)`` for ``Embedding(mask_zero=True)``, ``any(not_equal(x, mask_value), axis=-1)`` for
+    ``Masking``. TF.js's Embedding and Masking compute those masks themselves and carry them from layer to layer, so
+    the ops are left out and the argument dropped, provided TF.js brings the same mask to the same layer and uses it
     as Keras does (recurrent layers); anything else is a problem."""
 
     def __init__(self, entries: list[dict[str, Any]]) -> None:
         self._entries = {_entry_name(entry): entry for entry in entries}
-        embeddings: dict[tuple[Any, ...], set[str]] = {}
+        sources: dict[tuple[Any, ...], list[tuple[str, str, Any]]] = {}  # input -> (layer, class, compared value)
         for entry in entries:
-            if entry.get("class_name") == "Embedding" and (entry.get("config") or {}).get("mask_zero"):
-                for node in entry.get("inbound_nodes") or []:
-                    for history in (_tensors_in(node.get("args", [])) or []) if isinstance(node, dict) else []:
-                        embeddings.setdefault(tuple(history), set()).add(_entry_name(entry))
-        self._ops: dict[str, set[str]] = {}  # op name -> the embeddings whose mask it computes
-        for entry in entries:
-            nodes = entry.get("inbound_nodes") or []
-            if not _is_op(entry) or entry.get("class_name") != "NotEqual" or len(nodes) != 1 or not isinstance(nodes[0], dict):
+            cfg = entry.get("config") or {}
+            if entry.get("class_name") == "Embedding" and cfg.get("mask_zero"):
+                compared = 0
+            elif entry.get("class_name") == "Masking":
+                compared = cfg.get("mask_value", 0.0)
+            else:
                 continue
-            args = nodes[0].get("args", [])
-            history = _history(args[0]) if len(args) == 2 else None
-            if history is not None and args[1] == 0 and tuple(history) in embeddings:
-                self._ops[_entry_name(entry)] = embeddings[tuple(history)]
+            for node in entry.get("inbound_nodes") or []:
+                for history in (_tensors_in(node.get("args", [])) or []) if isinstance(node, dict) else []:
+                    sources.setdefault(tuple(history), []).append((_entry_name(entry), str(entry.get("class_name")), compared))
+        self._final: dict[str, set[str]] = {}  # op whose output is the mask -> the layers TF.js computes it in
+        self._steps: set[str] = set()  # ops that only feed a final one
+        masking: dict[str, set[str]] = {}
+        for name, op, args in _single_calls(entries):
+            if op == "NotEqual" and len(args) == 2 and _history(args[0]) is not None:
+                found = sources.get(tuple(_history(args[0]) or []), [])
+                embeddings = {layer for layer, cls, value in found if cls == "Embedding" and value == args[1]}
+                maskings = {layer for layer, cls, value in found if cls == "Masking" and value == args[1]}
+                if embeddings:
+                    self._final[name] = embeddings
+                elif maskings:
+                    masking[name] = maskings
+        for name, op, args in _single_calls(entries):
+            source = (_history(args[0]) or [None])[0] if op == "Any" and len(args) == 1 else None
+            cfg = self._entries[name].get("config") or {}
+            if source in masking and cfg.get("axis") in (-1, [-1]) and not cfg.get("keepdims"):
+                self._final[name] = masking[source]
+                self._steps.add(source)
 
     def is_mask_op(self, name: Any) -> bool:
-        return name in self._ops
+        return name in self._final or name in self._steps
 
     def refusal(self, consumer_class: str, op: str, tensors: list[list[Any]]) -> str | None:
-        """None when TF.js gives the consumer the mask ``op`` computes and uses it as Keras does, else why not."""
+        """None when the mask ``op`` computes reaches the consumer in TF.js too and is used as Keras does, else why not."""
+        if op not in self._final:
+            return "receives a mask computed in a way TF.js layers cannot replay"
         if consumer_class not in support.MASK_CONSUMERS:
-            return f"uses an Embedding's mask, which TF.js's {consumer_class} ignores (only recurrent layers use it there)"
+            return f"uses a mask (Embedding mask_zero or Masking), which TF.js's {consumer_class} ignores (only recurrent layers use it there)"
         ref = tensors[0] if tensors else None
-        while ref is not None and ref[0] not in self._ops[op]:
+        while ref is not None and ref[0] not in self._final[op]:
             entry = self._entries.get(ref[0])
             if entry is None or not _passes_mask(entry):
-                return f"receives an Embedding's mask through {_describe(entry or {'name': ref[0]})}, which TF.js does not pass it through"
+                return f"receives a mask through {_describe(entry or {'name': ref[0]})}, which TF.js does not pass it through"
             nodes = entry.get("inbound_nodes") or []
             node = nodes[ref[1]] if ref[1] < len(nodes) else None
             found = _tensors_in(node.get("args", [])) if isinstance(node, dict) else None
             ref = found[0] if found else None
-        return None if ref is not None else "receives an Embedding's mask this translator cannot trace"
+        return None if ref is not None else "receives a mask this translator cannot trace"
+
+
+def _single_calls(entries: list[dict[str, Any]]) -> list[tuple[str, str, list[Any]]]:
+    """``(name, class, positional args)`` of every ``keras.ops`` call recorded once, in the Keras 3 node form."""
+    calls = []
+    for entry in entries:
+        nodes = entry.get("inbound_nodes") or []
+        if _is_op(entry) and len(nodes) == 1 and isinstance(nodes[0], dict):
+            calls.append((_entry_name(entry), str(entry.get("class_name")), list(nodes[0].get("args", []))))
+    return calls
 
 
 def _passes_mask(entry: dict[str, Any]) -> bool:
@@ -531,7 +559,7 @@ class _Splice:
         self._ctx = ctx
         self._shift = shift
         self._names = _Names(entries)
-        self._masks = _EmbeddingMasks(entries)
+        self._masks = _RecordedMasks(entries)
         self._redirect: dict[tuple[str, int, int], list[Any]] = {}
         pending: list[tuple[dict[str, Any], list[list[Any]]]] = []
         for entry in entries:  # translated in model order, so problems come in model order too
@@ -542,7 +570,7 @@ class _Splice:
         ctx, where, name = self._ctx, _describe(entry), _entry_name(entry)
         raw_nodes = entry.get("inbound_nodes") or []
         if self._masks.is_mask_op(name):
-            ctx.note(where, "removed: it computes an Embedding(mask_zero=True) mask, which TF.js computes itself")
+            ctx.note(where, "removed: it computes an Embedding or Masking mask, which TF.js computes itself")
             return []
         try:
             if _is_op(entry):
@@ -856,8 +884,18 @@ def _causal(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
 
 
 def _upsampling(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
-    if cfg.get("interpolation", "nearest") not in ("bilinear", "nearest"):
-        ctx.problem(where, f"uses interpolation={cfg['interpolation']!r}; TF.js supports 'bilinear' and 'nearest'")
+    if cfg.get("interpolation", "nearest") != "nearest":
+        ctx.problem(
+            where,
+            f"uses interpolation={cfg['interpolation']!r}; TF.js's UpSampling2D places the samples differently from Keras "
+            "except with 'nearest'",
+        )
+
+
+def _softmax(cfg: dict[str, Any], ctx: _Context, where: str) -> None:
+    if cfg.get("axis", -1) not in (-1, [-1]):
+        ctx.problem(where, f"uses axis={cfg['axis']!r}; TF.js's Softmax only runs over the last axis (use Permute around it)")
+    cfg["axis"] = -1
 
 
 _SPECIAL = {
@@ -879,4 +917,5 @@ _SPECIAL = {
     "LayerNormalization": _layer_norm,
     "Bidirectional": _bidirectional,
     "UpSampling2D": _upsampling,
+    "Softmax": _softmax,
 }

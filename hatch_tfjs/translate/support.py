@@ -174,6 +174,9 @@ TFJS_BROKEN = {
     "Resizing": "TF.js 4.22's Resizing fails when run in a loaded model (\"x must be rank 3 or 4, but got rank 1\"); "
     "resize the images before the model, or use format = \"graph\"",
     # CenterCrop.computeOutputShape overwrites its input's shape, so the model's input check then rejects every input.
+    # Same computeOutputShape defect as CenterCrop.
+    "CategoryEncoding": "TF.js 4.22's CategoryEncoding corrupts the model's input shape when it builds; encode the "
+    "categories before the model, or use format = \"graph\"",
     "CenterCrop": "TF.js 4.22's CenterCrop corrupts the model's input shape when it builds; crop to a size no larger "
     "than the input (it is then rewritten as Cropping2D), or use format = \"graph\"",
 }
