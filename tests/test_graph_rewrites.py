@@ -121,10 +121,20 @@ def _rewrite(nodes: list[dict], keep: set[str], outputs: list[str], *rewrites, f
     view, report = gt.Graph(graph, keep), gt.RewriteReport()
     for rewrite in rewrites:
         rewrite(view, report)
+        _assert_indexes_are_current(view)
     view.remove_unreachable(outputs)
     for b, a in zip(before, run(view.graph, feeds, outputs)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     return view, report
+
+
+def _assert_indexes_are_current(view: gt.Graph) -> None:
+    """The rewrites keep the name and consumer indexes up to date as they go: they equal freshly built ones."""
+    def consumers(g: gt.Graph) -> dict[str, list[int]]:
+        return {k: sorted(map(id, v)) for k, v in g.consumers.items() if v}
+
+    fresh = gt.Graph(view.graph, view.keep)
+    assert view.by_name == fresh.by_name and consumers(view) == consumers(fresh)
 
 
 def _ops(view: gt.Graph) -> dict[str, str]:

@@ -167,13 +167,9 @@ def _fused_ops_attr(ops: Iterable[str]) -> dict[str, Any]:
     return {"list": {"s": [base64.b64encode(op.encode()).decode() for op in ops]}}
 
 
-def _become(node: dict[str, Any], op: str, inputs: list[str], attr: dict[str, Any]) -> None:
-    """Turn ``node`` into another op in place, keeping its name (so its consumers still read it).
-
-    Every argument must be computed before the call: the node's old fields are gone afterwards."""
-    name = node["name"]
-    node.clear()
-    node.update({"name": name, "op": op, "input": inputs, "attr": attr})
+def _input_node(name: str) -> str:
+    """The node an input string refers to (``"^n"``, ``"n:1"`` -> ``"n"``); the hot path of the indexes."""
+    return name[1:] if name.startswith("^") else name.partition(":")[0]
 
 
 class Graph:
@@ -197,8 +193,46 @@ class Graph:
         self.by_name = {n["name"]: n for n in self.nodes}
         self.consumers: dict[str, list[dict[str, Any]]] = {}
         for node in self.nodes:
-            for inp in node.get("input", []):
-                self.consumers.setdefault(parse_input(inp)[0], []).append(node)
+            self._link(node)
+
+    # The rewrites change the graph only through the methods below, which keep both indexes up to date: a full
+    # reindex after every rewrite made large models (thousands of nodes, hundreds of rewrites) slow.
+
+    def _link(self, node: dict[str, Any]) -> None:
+        for inp in node.get("input", []):
+            self.consumers.setdefault(_input_node(inp), []).append(node)
+
+    def _unlink(self, node: dict[str, Any]) -> None:
+        for inp in node.get("input", []):
+            users = self.consumers.get(_input_node(inp), [])
+            for index, user in enumerate(users):
+                if user is node:
+                    del users[index]
+                    break
+
+    def set_inputs(self, node: dict[str, Any], inputs: list[str]) -> None:
+        self._unlink(node)
+        node["input"] = inputs
+        self._link(node)
+
+    def become(self, node: dict[str, Any], op: str, inputs: list[str], attr: dict[str, Any]) -> None:
+        """Turn ``node`` into another op in place, keeping its name (so its consumers still read it).
+
+        Every argument must be computed before the call: the node's old fields are gone afterwards."""
+        self._unlink(node)
+        name = node["name"]
+        node.clear()
+        node.update({"name": name, "op": op, "input": inputs, "attr": attr})
+        self._link(node)
+
+    def remove(self, nodes: Iterable[dict[str, Any]]) -> None:
+        doomed = {id(n): n for n in nodes if self.is_live(n)}
+        if not doomed:
+            return
+        self.graph["node"] = [n for n in self.nodes if id(n) not in doomed]
+        for node in doomed.values():
+            self._unlink(node)
+            del self.by_name[node["name"]]
 
     def is_live(self, node: dict[str, Any]) -> bool:
         """Whether ``node`` is still in the graph (a rewrite earlier in the same pass may have removed it)."""
@@ -243,8 +277,7 @@ class Graph:
         node["name"] = self.unique_name(node["name"])
         self.nodes.append(node)
         self.by_name[node["name"]] = node
-        for inp in node.get("input", []):
-            self.consumers.setdefault(parse_input(inp)[0], []).append(node)
+        self._link(node)
         return node["name"]
 
     def add_const(self, name: str, array: np.ndarray, dtype_name: str = "DT_FLOAT") -> str:
@@ -254,17 +287,15 @@ class Graph:
         })
 
     def drop_absorbed(self, nodes: Iterable[dict[str, Any]]) -> None:
-        """Reindex after a rewrite, then remove those of ``nodes`` nothing reads any more (what the rewrite
-        absorbed), and the ones only they read, so later rewrites see true consumer counts."""
+        """Remove those of ``nodes`` nothing reads any more (what a rewrite absorbed; one may read another), so
+        later rewrites see true consumer counts."""
         pending = [n for n in nodes if n["name"] not in self.keep]
-        self.reindex()
         while True:
-            orphans = {id(n) for n in pending if self.is_live(n) and not self.consumers.get(n["name"])}
+            orphans = [n for n in pending if self.is_live(n) and not self.consumers.get(n["name"])]
             if not orphans:
                 return
-            self.graph["node"] = [n for n in self.nodes if id(n) not in orphans]
-            pending = [n for n in pending if id(n) not in orphans]
-            self.reindex()
+            self.remove(orphans)
+            pending = [n for n in pending if self.is_live(n)]
 
     def bypass(self, node: dict[str, Any]) -> None:
         """Point the consumers of an Identity ``node`` at its input and drop it (unless it must be kept)."""
@@ -273,7 +304,7 @@ class Graph:
         target = node["input"][0]
         target_node = parse_input(target)[0]
         controls = control_inputs(node)
-        for consumer in self.consumers.get(node["name"], []):
+        for consumer in list({id(c): c for c in self.consumers.get(node["name"], [])}.values()):
             rewired = []
             for inp in consumer.get("input", []):
                 name, index, control = parse_input(inp)
@@ -283,9 +314,8 @@ class Graph:
                     rewired.append("^" + target_node)
                 else:
                     rewired.append(target)
-            consumer["input"] = rewired + [c for c in controls if c not in rewired]
-        self.graph["node"] = [n for n in self.nodes if n is not node]
-        self.reindex()
+            self.set_inputs(consumer, rewired + [c for c in controls if c not in rewired])
+        self.remove([node])
 
     def remove_unreachable(self, outputs: Iterable[str]) -> None:
         """Drop nodes nothing in ``outputs`` (or ``keep``) depends on."""
@@ -358,14 +388,15 @@ def _kernel_filter(graph: Graph, node: dict[str, Any] | None) -> np.ndarray | No
 
 def _replace_filter(graph: Graph, kernel: dict[str, Any], new_filter: np.ndarray) -> None:
     """Point ``kernel`` at a new constant: the old filter may feed other kernels too."""
-    kernel["input"][1] = graph.add_const(f"{kernel['name']}/folded_filter", new_filter, "DT_FLOAT")
+    new = graph.add_const(f"{kernel['name']}/folded_filter", new_filter, "DT_FLOAT")
+    graph.set_inputs(kernel, [kernel["input"][0], new, *kernel["input"][2:]])
 
 
-def _bias_add(node: dict[str, Any], value_input: str, bias_input: str, dtype: dict[str, Any] | None,
+def _bias_add(graph: Graph, node: dict[str, Any], value_input: str, bias_input: str, dtype: dict[str, Any] | None,
               absorbed: Iterable[dict[str, Any]] = ()) -> None:
     """Turn ``node`` (keeping its name, so consumers still find it) into BiasAdd(value, bias), keeping the control
     inputs of ``node`` and of the nodes it absorbs."""
-    _become(node, "BiasAdd", [value_input, bias_input, *control_inputs(node, *absorbed)],
+    graph.become(node, "BiasAdd", [value_input, bias_input, *control_inputs(node, *absorbed)],
             {"T": dtype or {"type": "DT_FLOAT"}, "data_format": _attr_s("NHWC")})
 
 
@@ -412,7 +443,7 @@ def _fold_fused_batch_norm(graph: Graph, node: dict[str, Any]) -> str | None:
         return None
     _replace_filter(graph, kernel, new_filter)
     bias = graph.add_const(f"{node['name']}/folded_bias", (beta - mean * scale).astype(np.float32))
-    _bias_add(node, inputs[0], bias, {"type": "DT_FLOAT"})
+    _bias_add(graph, node, inputs[0], bias, {"type": "DT_FLOAT"})
     return "batch_norm_folded"
 
 
@@ -439,9 +470,10 @@ def _fold_scale(graph: Graph, node: dict[str, Any]) -> str | None:
             continue
         _replace_filter(graph, kernel, new_filter)
         if bias_add:
-            bias_add["input"][1] = graph.add_const(f"{bias_add['name']}/folded_bias", (bias * scale).astype(np.float32))
+            folded = graph.add_const(f"{bias_add['name']}/folded_bias", (bias * scale).astype(np.float32))
+            graph.set_inputs(bias_add, [bias_add["input"][0], folded, *bias_add["input"][2:]])
         # The Mul becomes a pass-through that consumers skip (or that stays, named, when it is a graph output).
-        _become(node, "Identity", [inputs[value_index], *control_inputs(node)], {"T": {"type": "DT_FLOAT"}})
+        graph.become(node, "Identity", [inputs[value_index], *control_inputs(node)], {"T": {"type": "DT_FLOAT"}})
         graph.bypass(node)
         return "scale_folded"
     return None
@@ -467,7 +499,7 @@ def _fold_offset(graph: Graph, node: dict[str, Any]) -> str | None:
             if offset is None or bias is None or offset.size not in (1, bias.size):
                 continue
             merged = graph.add_const(f"{node['name']}/merged_bias", (bias + offset).astype(np.float32))
-            _bias_add(node, data_inputs(producer)[0], merged, dtype, absorbed=[producer])
+            _bias_add(graph, node, data_inputs(producer)[0], merged, dtype, absorbed=[producer])
             graph.drop_absorbed([producer])
             return "bias_merged"
         filt = _kernel_filter(graph, producer)
@@ -478,7 +510,7 @@ def _fold_offset(graph: Graph, node: dict[str, Any]) -> str | None:
         if offset is None or offset.size not in (1, channels):
             continue
         bias = graph.add_const(f"{node['name']}/bias", np.broadcast_to(offset, (channels,)).astype(np.float32))
-        _bias_add(node, inputs[value_index], bias, dtype)
+        _bias_add(graph, node, inputs[value_index], bias, dtype)
         return "add_to_bias_add"
     return None
 
@@ -497,7 +529,6 @@ def fold_batch_norms(graph: Graph, report: RewriteReport) -> None:
                 kind = fold(graph, node)
                 if kind:
                     report.add(kind)
-                    graph.reindex()
                     changed = True
                     break
 
@@ -536,7 +567,7 @@ def fuse_prelu(graph: Graph, report: RewriteReport) -> None:
             continue
         x, c, absorbed = parts
         alpha = graph.add_const(f"{node['name']}/alpha", (-c).astype(np.float32))
-        _become(node, "Prelu", [x, alpha, *control_inputs(node, *absorbed)], {"T": {"type": "DT_FLOAT"}})
+        graph.become(node, "Prelu", [x, alpha, *control_inputs(node, *absorbed)], {"T": {"type": "DT_FLOAT"}})
         graph.drop_absorbed(absorbed)
         report.add("prelu_fused")
 
@@ -572,7 +603,7 @@ def fuse_kernels(graph: Graph, report: RewriteReport) -> None:
             attrs["leakyrelu_alpha"] = {"f": activation.get("attr", {}).get("alpha", {}).get("f", 0.2)}
         inputs = [*data_inputs(kernel)[:2], data_inputs(bias_add)[1], *control_inputs(kernel, bias_add, last)]
         absorbed = [n for n in (kernel, bias_add) if n is not last]
-        _become(last, FUSED_KERNEL_OF[kernel["op"]], inputs, attrs)
+        graph.become(last, FUSED_KERNEL_OF[kernel["op"]], inputs, attrs)
         graph.drop_absorbed(absorbed)
         report.add(f"{kernel['op']}_fused")
 
@@ -585,7 +616,7 @@ def grouped_convs_to_depthwise(graph: Graph, in_channels: dict[str, int], report
     ``in_channels`` gives each Conv2D's input channel count (shapes come from TensorFlow). Returns the grouped
     convolutions that are not depthwise, which TF.js cannot run."""
     left: list[str] = []
-    for node in graph.nodes:
+    for node in list(graph.nodes):
         filt = _kernel_filter(graph, node) if node["op"] == "Conv2D" else None
         channels = in_channels.get(node["name"])
         if filt is None or channels is None or filt.shape[2] == channels:
@@ -595,10 +626,9 @@ def grouped_convs_to_depthwise(graph: Graph, in_channels: dict[str, int], report
             continue
         depthwise = filt.reshape(filt.shape[0], filt.shape[1], channels, filt.shape[3] // channels)
         attrs = {k: v for k, v in node.get("attr", {}).items() if k in _CONV_ATTRS}
-        _become(node, "DepthwiseConv2dNative", [data_inputs(node)[0], data_inputs(node)[1], *control_inputs(node)], attrs)
+        graph.become(node, "DepthwiseConv2dNative", [data_inputs(node)[0], data_inputs(node)[1], *control_inputs(node)], attrs)
         _replace_filter(graph, node, depthwise)
         report.add("grouped_conv_to_depthwise")
-    graph.reindex()
     return left
 
 
@@ -615,7 +645,7 @@ def fuse_prelu_into_kernels(graph: Graph, report: RewriteReport) -> None:
         attrs = copy.deepcopy(kernel["attr"])
         attrs.update(fused_ops=_fused_ops_attr(["BiasAdd", "Prelu"]), num_args={"i": "2"})
         inputs = [*data_inputs(kernel), data_inputs(node)[1], *control_inputs(kernel, node)]
-        _become(node, kernel["op"], inputs, attrs)
+        graph.become(node, kernel["op"], inputs, attrs)
         graph.drop_absorbed([kernel])
         report.add("prelu_fused_into_kernel")
 
@@ -629,9 +659,8 @@ def rewrite_erfc(graph: Graph, report: RewriteReport) -> None:
         x = data_inputs(node)[0]
         erf = graph.add_node({"name": f"{node['name']}/erf", "op": "Erf", "input": [x], "attr": {"T": {"type": dtype}}})
         one = graph.add_const(f"{node['name']}/one", np.ones((), NUMPY_DTYPES[dtype]), dtype)
-        _become(node, "Sub", [one, erf, *control_inputs(node)], {"T": {"type": dtype}})
+        graph.become(node, "Sub", [one, erf, *control_inputs(node)], {"T": {"type": dtype}})
         report.add("erfc_rewritten")
-    graph.reindex()
 
 
 def drop_switch_control_inputs(graph: Graph, report: RewriteReport) -> None:
