@@ -110,11 +110,11 @@ class TfjsBuildHook(BuildHookInterface):
         from hatch_tfjs.plan import plan_models
 
         stale = [plan for plan in plan_models(settings.models) if not plan.fresh and plan.spec.source.exists()]
-        from hatch_tfjs.route import route_model
+        from hatch_tfjs.route import needs_tensorflow
 
         for plan in stale:
             try:
-                if route_model(plan.spec).needs_tensorflow:
+                if needs_tensorflow(plan.spec):
                     return [settings.tensorflow_requirement]
             except HatchTfjsError:
                 continue  # a model that cannot be read: initialize() reports it

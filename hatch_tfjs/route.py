@@ -29,15 +29,29 @@ class Route:
 
 
 def route_model(spec: ModelSpec) -> Route:
-    """The route of ``spec``. For ``auto`` this reads the model file; a file that cannot be read raises the
-    reader's :class:`~hatch_tfjs.errors.ModelReadError` (a damaged file is an error, not a reason to try TensorFlow)."""
+    """The route of ``spec``. For ``auto`` this reads the model file without TensorFlow (also when ``reader =
+    "keras"``, unless only Keras can read it); a file that cannot be read raises the reader's
+    :class:`~hatch_tfjs.errors.ModelReadError` (a damaged file is an error, not a reason to try TensorFlow)."""
     if spec.format != "auto":
         return Route(spec.format)
+    from hatch_tfjs.errors import ModelReadError
     from hatch_tfjs.read import read_keras_model
     from hatch_tfjs.translate import translate_model_config
 
-    model = read_keras_model(spec.source, model_name=spec.name, reader=spec.reader, display=spec.source_rel)
+    try:
+        model = read_keras_model(spec.source, model_name=spec.name, display=spec.source_rel)
+    except ModelReadError:
+        if spec.reader != "keras":
+            raise
+        model = read_keras_model(spec.source, model_name=spec.name, reader="keras", display=spec.source_rel)
     translation = translate_model_config(model.config, model.weights, keras_version=model.keras_version)
     if translation.problems:
         return Route("graph", translation.reason or "it cannot be written as a TF.js layers model")
     return Route("layers", LAYERS_REASON)
+
+
+def needs_tensorflow(spec: ModelSpec, route: Route | None = None) -> bool:
+    """Whether converting ``spec`` imports TensorFlow: graph models, and any model read through Keras."""
+    if spec.reader == "keras":
+        return True
+    return (route or route_model(spec)).needs_tensorflow

@@ -35,7 +35,7 @@ class Task:
 
     @property
     def needs_tensorflow(self) -> bool:
-        return self.route.needs_tensorflow if self.route is not None else self.spec.needs_tensorflow
+        return self.spec.reader == "keras" or (self.route.needs_tensorflow if self.route else self.spec.needs_tensorflow)
 
     def to_json(self, replace_foreign: bool) -> dict[str, Any]:
         return {

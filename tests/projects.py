@@ -78,3 +78,21 @@ def replace_in_pyproject(project: Path, old: str, new: str) -> None:
     text = pyproject.read_text("utf-8")
     assert old in text, f"{old!r} is not in {pyproject}"
     pyproject.write_text(text.replace(old, new), "utf-8")
+
+
+def tensorflow_blocked_env(tmp_path: Path) -> dict[str, str]:
+    """This process's environment plus a sitecustomize that makes ``import tensorflow`` / ``keras`` / ``tf_keras``
+    fail, in the process started with it and in every process it starts: an environment without TensorFlow."""
+    block = tmp_path / "block_tf"
+    block.mkdir(exist_ok=True)
+    (block / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'):\n"
+        "            raise ImportError(name + ' is blocked by the test')\n"
+        "sys.meta_path.insert(0, _Block())\n"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(block), env.get("PYTHONPATH", "")]))
+    return env

@@ -138,12 +138,33 @@ def test_configuration_error_fails_the_build_cleanly(sample_tree):
     assert not list(sample_tree.glob("dist/*.whl"))
 
 
+def test_auto_makes_a_graph_model_of_what_tfjs_layers_cannot_run_and_says_why(sample_tree, tfjs):
+    import keras
+    from zoo import randomize
+
+    inp = keras.Input((5, 2))
+    model = keras.Model(inp, keras.layers.GRU(3, name="recurrent")(inp))
+    randomize(model, 5)
+    model.save(sample_tree / "models" / "iris.keras")
+    proc = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=sample_tree, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "tfjs: iris: graph model (auto: layer 'recurrent' (GRU): uses reset_after=True" in proc.stderr
+    assert "tfjs: digits: layers model -> " in proc.stderr
+    index = json.loads((sample_tree / "src" / "sample_app" / "web_models" / "index.json").read_text())
+    assert {m["name"]: m["format"] for m in index["models"]} == {"digits": "layers", "iris": "graph"}
+    x = np.random.default_rng(1).normal(size=(2, 5, 2)).astype("float32")
+    got, _ = tfjs.run(sample_tree / "src" / "sample_app" / "web_models" / "iris", [x], format="graph")
+    assert_parity(got, keras_predict(model, [x]))
+
+
 def test_unsupported_model_fails_the_build_with_the_reason(sample_tree):
     import keras
     from keras import layers
 
     inp = keras.Input((5, 2))
     keras.Model(inp, layers.GRU(3, name="recurrent")(inp)).save(sample_tree / "models" / "iris.keras")
+    pyproject = sample_tree / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('[tool.hatch.build.hooks.tfjs.models.iris]\n', '[tool.hatch.build.hooks.tfjs.models.iris]\nformat = "layers"\n'))
     proc = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=sample_tree, capture_output=True, text=True)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0

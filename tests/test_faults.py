@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from projects import WEB_MODELS, copy_sample_project, file_digests, hatch_tfjs, hatchling_build
+from projects import WEB_MODELS, copy_sample_project, file_digests, hatch_tfjs, hatchling_build, tensorflow_blocked_env
 
 FORCE = dict(os.environ, HATCH_TFJS_FORCE="1")
 
@@ -149,7 +149,8 @@ def test_concurrent_builds_requires_list_check_and_clean_never_break_a_build(tmp
     from pyproject_hooks import BuildBackendHookCaller, quiet_subprocess_runner
 
     def without_tensorflow(cmd, cwd=None, extra_environ=None):  # so dependencies() plans, as in an isolated build
-        quiet_subprocess_runner(cmd, cwd, {**(extra_environ or {}), **_tensorflow_blocked(tmp_path)})
+        env = tensorflow_blocked_env(tmp_path)
+        quiet_subprocess_runner(cmd, cwd, {**(extra_environ or {}), "PYTHONPATH": env["PYTHONPATH"]})
 
     caller = BuildBackendHookCaller(str(project), "hatchling.build", runner=without_tensorflow)
     while any(b.poll() is None for b in builders):
@@ -180,21 +181,6 @@ def test_concurrent_builds_requires_list_check_and_clean_never_break_a_build(tmp
     hatchling_build(project, "-t", "wheel", "-d", "dist-last")
     _wheel_is_complete(next(project.glob("dist-last/*.whl")))
     assert not [p.name for p in (project / WEB_MODELS).iterdir() if p.name.startswith(".")]
-
-
-def _tensorflow_blocked(tmp_path: Path) -> dict[str, str]:
-    """Environment entries under which ``import tensorflow`` fails (a sitecustomize on PYTHONPATH)."""
-    block = tmp_path / "block_tf"
-    block.mkdir(exist_ok=True)
-    (block / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class _Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('tensorflow', 'keras'):\n"
-        "            raise ImportError(name + ' is blocked by the test')\n"
-        "sys.meta_path.insert(0, _Block())\n"
-    )
-    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(block), os.environ.get("PYTHONPATH", "")]))}
 
 
 # A frontend process that builds the wheel N times in a row, each into its own directory.

@@ -4,6 +4,7 @@ requested only while a model that needs it is stale."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, build_env, copy_sample_project
+from projects import tensorflow_blocked_env
 
 SAMPLE = REPO / "sample_project"
 BIN = Path(sys.executable).parent
@@ -69,11 +71,17 @@ def test_hatch_clean_and_build_c_remove_outputs(project, wheelhouse):
     run([str(BIN / "hatch"), "clean"], project, env)
     assert not (outputs / "iris").exists() and not (outputs / "digits").exists()
     run([str(BIN / "hatch"), "build", "-t", "wheel"], project, env)
-    stale_marker = outputs / "iris" / "stale-marker"
-    stale_marker.write_text("from the previous build")
+    before = {p.name: p.stat().st_ino for p in (outputs / "iris").iterdir()}
     output = run([str(BIN / "hatch"), "build", "-c", "-t", "wheel"], project, env)
-    assert not stale_marker.exists()  # -c cleaned, then the hook converted again
-    assert "tfjs: 2 models converted" in output
+    assert "tfjs: 2 models converted" in output  # -c cleaned, then the hook converted again
+    assert {p.name: p.stat().st_ino for p in (outputs / "iris").iterdir()}.keys() == before.keys()
+    assert all(p.stat().st_ino != before[p.name] for p in (outputs / "iris").iterdir())  # every file written anew
+    # A file of the user's inside an output is never deleted: clean keeps that output, and the build refuses it.
+    user_file = outputs / "iris" / "notes.txt"
+    user_file.write_text("mine")
+    proc = subprocess.run([str(BIN / "hatch"), "build", "-c", "-t", "wheel"], cwd=project, env=env, capture_output=True, text=True)
+    assert proc.returncode != 0 and "kept src/sample_app/web_models/iris/" in proc.stderr + proc.stdout
+    assert user_file.read_text() == "mine"
 
 
 def test_pip_install_and_editable_install_expose_the_models(project, wheelhouse, tmp_path):
@@ -109,11 +117,19 @@ def test_sdist_installs_on_a_machine_without_tensorflow(project, wheelhouse, tmp
     assert run([str(python), "-c", "import importlib.resources as r; print((r.files('sample_app') / 'web_models/iris/model.json').is_file())"], tmp_path, os.environ.copy()).strip() == "True"
 
 
-def test_dependencies_ask_for_tensorflow_only_for_stale_models_that_need_it(project, monkeypatch):
-    from hatchling.builders.wheel import WheelBuilder
+_HOOK_DEPENDENCIES = (
+    "import json, sys; from hatchling.builders.wheel import WheelBuilder; "
+    "print(json.dumps(WheelBuilder(sys.argv[1]).get_build_hooks(sys.argv[1] + '/dist')['tfjs'].dependencies()))"
+)
 
-    def hook_dependencies() -> list[str]:
-        return WheelBuilder(str(project)).get_build_hooks(str(project / "dist"))["tfjs"].dependencies()
+
+def test_dependencies_ask_for_tensorflow_only_for_stale_models_that_need_it(project, monkeypatch, tmp_path):
+    """As in an isolated build environment, where TensorFlow is not installed (a sitecustomize blocks it)."""
+
+    def hook_dependencies(*, tensorflow_installed: bool = False) -> list[str]:
+        env = dict(os.environ) if tensorflow_installed else tensorflow_blocked_env(tmp_path)
+        out = run([sys.executable, "-c", _HOOK_DEPENDENCIES, str(project)], project, env)
+        return json.loads(out.strip().splitlines()[-1])
 
     pyproject = project / "pyproject.toml"
     assert hook_dependencies() == []  # stale, but both are layers models read without TensorFlow
@@ -123,6 +139,7 @@ def test_dependencies_ask_for_tensorflow_only_for_stale_models_that_need_it(proj
     assert hook_dependencies() == []  # fresh now
     (project / "models" / "iris.keras").write_bytes((project / "models" / "iris.keras").read_bytes() + b"\0")
     assert hook_dependencies() == ["tensorflow-cpu>=2.16"]
+    assert hook_dependencies(tensorflow_installed=True) == []  # TensorFlow importable (tensorflow-cpu here): nothing to ask for
     monkeypatch.setenv("HATCH_TFJS_SKIP", "1")
     assert hook_dependencies() == []
 

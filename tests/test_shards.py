@@ -76,7 +76,8 @@ def test_total_an_exact_multiple_of_the_shard_size_has_no_empty_last_shard(tmp_p
     write_model_dir(tmp_path / "m", DOCUMENT, weights, shard_size=20)
     assert shard_sizes(tmp_path / "m") == [20, 20, 20, 20]
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
-        "group1-shard1of4.bin", "group1-shard2of4.bin", "group1-shard3of4.bin", "group1-shard4of4.bin", "model.json"
+        ".hatch-tfjs-stamp.json", "group1-shard1of4.bin", "group1-shard2of4.bin", "group1-shard3of4.bin",
+        "group1-shard4of4.bin", "model.json",
     ]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from hatch_tfjs.neutral import Weight
 from hatch_tfjs.atomic import replace_directory
+from hatch_tfjs.ownership import STAMP_NAME
 from hatch_tfjs.write.model_json import dump_model_json, graph_model_json, layers_model_json
 from hatch_tfjs.write.quantize import QuantizationPlan, QuantizationStats, encode_weight_for_plan
 from hatch_tfjs.write.shards import WeightEntry, encode_weight, write_weight_shards
@@ -37,6 +39,12 @@ class WrittenModel:
     max_error_weight: str | None = None  # the weight where that error occurs
 
 
+def mark_as_written(directory: Path, sizes: dict[str, int]) -> None:
+    """The least a model directory carries: the stamp file listing what was written, which marks the directory as
+    hatch-tfjs's own (see ownership.py). The plan stage's ``seal`` writes a full stamp instead."""
+    (directory / STAMP_NAME).write_text(json.dumps({"files": dict(sorted(sizes.items()))}, indent=1) + "\n", "utf-8")
+
+
 def write_model_dir(
     output: Path,
     document: dict[str, Any],
@@ -56,7 +64,7 @@ def write_model_dir(
     itself. A quantize pattern that matched no weight raises :class:`~hatch_tfjs.write.quantize.QuantizationError`
     after the weights are seen, and the output is left as it was.
 
-    ``seal(staging, sizes)`` is called with the finished staging directory and every file's size before it replaces
+    ``seal(staging, sizes)`` (default :func:`mark_as_written`) is called with the finished staging directory and every file's size before it replaces
     ``output``, so a file it adds there (the plan stage's stamp) arrives together with the model, never after it.
     ``replace_foreign`` lets an explicit ``--force`` replace a directory hatch-tfjs did not write (see atomic.py).
     """
@@ -72,8 +80,7 @@ def write_model_dir(
         payload = dump_model_json({**document, "weightsManifest": manifest})
         (staging / "model.json").write_bytes(payload)
         files = ["model.json", *manifest[0]["paths"]]
-        if seal is not None:
-            seal(staging, {name: (staging / name).stat().st_size for name in files})
+        (seal or mark_as_written)(staging, {name: (staging / name).stat().st_size for name in files})
     return WrittenModel(
         files=files,
         weight_bytes=weight_bytes,
