@@ -613,11 +613,19 @@ def _parse_model(
         source_key = f"{base}.source" if origin is None else where
         source_path = _resolve_in_project(root, raw["source"])
         special = special_file_kind(source_path)
+        inner = _special_file_inside(source_path) if special is None and source_path.is_dir() else None
         if special is not None:
             problems.add(
                 source_key,
                 f"{raw['source']} is {special}, not a model file; reading it would never end: point source at a "
                 ".keras/.h5 file or a SavedModel directory",
+            )
+            source_path = None
+        elif inner is not None:
+            problems.add(
+                source_key,
+                f"{raw['source']} holds {_relative(inner[0], root)!r}, which is {inner[1]}; a SavedModel directory holds "
+                "only regular files (reading that one would never end): remove it",
             )
             source_path = None
         elif not source_path.exists():
@@ -733,6 +741,15 @@ def _check_outputs(
             continue
         if guard_outputs:
             _check_writable_here(spec, root, key, problems)
+
+
+def _special_file_inside(directory: Path) -> tuple[Path, str] | None:
+    """The first FIFO, device or socket inside a source directory (symlinks followed), with its kind."""
+    for path in sorted(directory.rglob("*")):
+        kind = special_file_kind(path)
+        if kind is not None:
+            return path, kind
+    return None
 
 
 def _check_writable_here(spec: ModelSpec, root: Path, key: str, problems: _Problems) -> None:

@@ -229,6 +229,22 @@ def test_a_source_that_is_a_fifo_or_a_device_fails_at_once(sample_copy, kind):
     assert not (sample_copy / "out").exists()
 
 
+def test_a_savedmodel_directory_holding_a_fifo_fails_at_once(sample_copy):
+    saved = sample_copy / "models" / "encoder"
+    (saved / "variables").mkdir(parents=True)
+    (saved / "saved_model.pb").write_bytes(b"\x08\x01")
+    os.mkfifo(saved / "variables" / "variables.data-00000-of-00001")
+    replace_in_pyproject(sample_copy, "[tool.hatch.build.hooks.tfjs.models.iris]", '[tool.hatch.build.hooks.tfjs.models.encoder]\nsource = "models/encoder"\n\n[tool.hatch.build.hooks.tfjs.models.iris]')
+
+    proc = hatchling_build(sample_copy, "-t", "wheel", check=False, timeout=120)
+
+    assert proc.returncode != 0
+    assert (
+        f"{TABLE}.models.encoder.source: models/encoder holds 'models/encoder/variables/variables.data-00000-of-00001', "
+        "which is a FIFO (named pipe)"
+    ) in proc.stderr
+
+
 # --- the worker and the wheel --------------------------------------------------------------------------------------
 
 
