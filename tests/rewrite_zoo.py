@@ -235,6 +235,36 @@ def _ops_arithmetic():
     return keras.Model([a, b], outputs, name="ops_arithmetic")
 
 
+def _ops_tensors():
+    """keras.ops reductions, reshapes and activations with parameters, as a keras.io functional model writes them."""
+    import keras
+    from keras import layers, ops
+
+    seq, image = keras.Input((4, 6), name="seq"), keras.Input((3, 3, 2), name="image")
+    x = layers.Dense(6)(seq)
+    outputs = [
+        ops.concatenate([x, seq], axis=-1),
+        ops.mean(x, axis=1),
+        ops.max(x, axis=1, keepdims=True),
+        ops.mean(image, axis=[1, 2]),
+        ops.reshape(x, (-1, 24)),
+        ops.transpose(x, (0, 2, 1)),
+        ops.softmax(x, axis=-1),
+        ops.square(x),
+        ops.maximum(x, 0.0),
+        ops.clip(x, 0.0, 0.5),
+        ops.expand_dims(x, -1),
+        ops.gelu(x, approximate=False),
+        ops.leaky_relu(x, negative_slope=0.1),
+    ]
+    return keras.Model([seq, image], outputs, name="ops_tensors")
+
+
+def _seq_and_image():
+    rng = _rng()
+    return [rng.normal(size=(3, 4, 6)).astype("float32"), rng.normal(size=(3, 3, 3, 2)).astype("float32")]
+
+
 def _rescaling_lists():
     import keras
     from keras import layers
@@ -278,6 +308,7 @@ CASES: dict[str, RewriteCase] = {
         RewriteCase("masked_sequence", _masked_sequence, _padded_steps, "computes an Embedding or Masking mask"),
         RewriteCase("ops_arithmetic", _ops_arithmetic, _two_vectors, "rewritten as Rescaling(scale=2.5, offset=0)"),
         RewriteCase("center_crop", _center_crop, _crop_inputs, "rewritten as Cropping2D"),
+        RewriteCase("ops_tensors", _ops_tensors, _seq_and_image, "rewritten as GlobalAveragePooling1D"),
         RewriteCase("rescaling_lists", _rescaling_lists, _small_images, None),
     )
 }

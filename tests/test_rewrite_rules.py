@@ -187,3 +187,18 @@ def test_layers_tfjs_computes_differently_are_refused():
     problems = translate_model_config(functional(layers, ["x", 0, 0], ["enc", 0, 0])).problems
     assert [p.split(":")[0] for p in problems] == ["layer 'up' (UpSampling2D)", "layer 'soft' (Softmax)", "layer 'enc' (CategoryEncoding)"]
     assert "places the samples differently" in problems[0] and "only runs over the last axis" in problems[1]
+
+
+def test_ops_without_an_exact_layer_say_why():
+    layers = [
+        input_layer(),
+        op("Gelu", "gelu", [tensor("x")], module="keras.src.ops.nn") | {"config": {"name": "gelu", "approximate": True}},
+        op("Mean", "mean", [tensor("gelu")]) | {"config": {"name": "mean", "axis": 0, "keepdims": False}},
+        op("Power", "power", [tensor("mean"), 2]),
+    ]
+    problems = translate_model_config(functional(layers, ["x", 0, 0], ["power", 0, 0])).problems
+    assert problems == [
+        "op 'gelu' (keras.ops.gelu): with approximate=True has no TF.js layer a loaded model can use; use approximate=False",
+        "op 'mean' (keras.ops.mean): over other axes than a global pooling's has no TF.js layer",
+        "op 'power' (keras.ops.power): has no TF.js layers equivalent",
+    ]

@@ -388,16 +388,14 @@ class _Names:
         return name
 
 
-def _site(entry: dict[str, Any], ctx: _Context, names: _Names, *, node: Any = None, call: tuple[list[Any], int] | None = None) -> rewrites.Site:
+def _site(entry: dict[str, Any], ctx: _Context, names: _Names, *, node: Any = None, call: rewrites.OpCall | None = None) -> rewrites.Site:
     class_name = entry.get("class_name")
-    constants, arity = call if call is not None else ([], 0)
     return rewrites.Site(
         class_name=support.LAYER_RENAMES.get(class_name, class_name),
         cfg=entry.get("config") or {},
         name=_entry_name(entry),
         input_shapes=_input_shapes(entry, node),
-        constants=constants,
-        arity=arity,
+        call=call or rewrites.OpCall(),
         weights=ctx.layer_weights(_entry_name(entry)),
         fresh_name=names.fresh,
         keras_major=ctx.keras_major,
@@ -528,8 +526,8 @@ def _passes_mask(entry: dict[str, Any]) -> bool:
     return class_name in support.MASK_PASS_THROUGH
 
 
-def _op_call(node: Any) -> tuple[list[list[Any]], list[tuple[int, Any]], int]:
-    """A ``keras.ops`` call: its tensor arguments (histories), its other positional arguments and their count."""
+def _op_call(node: Any) -> tuple[list[list[Any]], rewrites.OpCall]:
+    """A ``keras.ops`` call: its tensor arguments (histories, a list argument's tensors in order) and the rest."""
     if not isinstance(node, dict):
         raise rewrites.RewriteRefused("is recorded in a form this translator does not know")
     if any(value is not None for value in (node.get("kwargs") or {}).values()):
@@ -537,15 +535,20 @@ def _op_call(node: Any) -> tuple[list[list[Any]], list[tuple[int, Any]], int]:
     args = node.get("args", [])
     tensors: list[list[Any]] = []
     constants: list[tuple[int, Any]] = []
+    tensor_list = False
     for position, arg in enumerate(args):
         history = _history(arg)
+        listed = _tensors_in(arg) if history is None and isinstance(arg, list) else None
         if history is not None:
             tensors.append(history)
+        elif listed and len(args) == 1:
+            tensors.extend(listed)
+            tensor_list = True
         elif _contains_tensor(arg):
-            raise rewrites.RewriteRefused("takes a list of tensors, which has no TF.js layer form here")
+            raise rewrites.RewriteRefused("takes tensors nested in its arguments, which TF.js layers cannot replay")
         else:
             constants.append((position, arg))
-    return tensors, constants, len(args)
+    return tensors, rewrites.OpCall(constants, len(args), tensor_list)
 
 
 class _Splice:
@@ -576,9 +579,9 @@ class _Splice:
             if _is_op(entry):
                 if len(raw_nodes) != 1:
                     raise rewrites.RewriteRefused("is called more than once, which this translator does not rewrite")
-                tensors, constants, arity = _op_call(raw_nodes[0])
+                tensors, call = _op_call(raw_nodes[0])
                 nodes = [_shifted([[*h, {}] for h in tensors], self._shift)]
-                replacement = rewrites.op_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0], call=(constants, arity)))
+                replacement = rewrites.op_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0], call=call))
             else:
                 class_name = str(entry.get("class_name"))
                 nodes = [_shifted(_node(node, ctx, where, self._masks, class_name), self._shift) for node in raw_nodes]

@@ -54,6 +54,15 @@ class RewriteRefused(Exception):
     """The layer looks rewritable but is not exactly expressible; the message says why (a translation problem)."""
 
 
+@dataclass(frozen=True)
+class OpCall:
+    """How a ``keras.ops`` call was made, beyond its tensors."""
+
+    constants: list[tuple[int, Any]] = field(default_factory=list)  # (position, value) of non-tensor positional args
+    arity: int = 0  # positional arguments, tensors and constants
+    tensor_list: bool = False  # its one argument is a list of tensors (concatenate)
+
+
 @dataclass
 class Site:
     """One layer or op call as a rewrite sees it."""
@@ -62,8 +71,7 @@ class Site:
     cfg: dict[str, Any]
     name: str
     input_shapes: list[list[Any] | None]  # per input tensor of its first call, when the config records it
-    constants: list[tuple[int, Any]]  # ops: (position, value) of positional arguments that are not tensors
-    arity: int  # positional arguments of an op call (tensors and constants)
+    call: OpCall  # ops: the arguments that are not tensors
     weights: list[np.ndarray] | None  # its own weights in Keras order; None when the caller passed no weights
     fresh_name: Callable[[str], str]  # a layer name not yet used in the model
     module: str | None = None  # where Keras says the class lives (a .keras config records it; an .h5 one does not)
@@ -315,11 +323,11 @@ def _rescaling(site: Site, scale: float, offset: float, tensor: int) -> Replacem
 
 def _scalar_operand(site: Site) -> tuple[int, float, bool] | None:
     """For a binary op with one tensor and one number: (tensor input index, the number, whether the number is first)."""
-    if site.arity != 2 or len(site.constants) != 1 or not isinstance(site.constants[0][1], (int, float)):
+    if site.call.arity != 2 or len(site.call.constants) != 1 or not isinstance(site.call.constants[0][1], (int, float)):
         return None
-    if isinstance(site.constants[0][1], bool):
+    if isinstance(site.call.constants[0][1], bool):
         return None
-    position, value = site.constants[0]
+    position, value = site.call.constants[0]
     return 0, float(value), position == 0
 
 
@@ -337,7 +345,7 @@ def _binary_op(site: Site) -> Replacement:
         if op in ("divide", "true_divide") and not number_first and value != 0.0:
             return _rescaling(site, 1.0 / value, 0.0, tensor)
         raise RewriteRefused(f"with a number as {'first' if number_first else 'second'} operand has no exact TF.js layer")
-    if site.constants or site.arity != 2:
+    if site.call.constants or site.call.arity != 2:
         raise RewriteRefused("is called with arguments TF.js layers cannot replay")
     if op == "subtract":
         return Replacement(_negated_sum(site, site.name, "float32"), site.name, "rewritten as Add with the second input negated")
@@ -348,32 +356,172 @@ def _binary_op(site: Site) -> Replacement:
     return Replacement([layer], layer.name, f"rewritten as the {layer_class} layer")
 
 
-def _negative_op(site: Site) -> Replacement:
-    if site.arity != 1 or site.constants:
+def _unary(site: Site, allowed: frozenset[str] = frozenset()) -> None:
+    """Refuse a one-tensor op called with anything else, or with options other than ``allowed``."""
+    if site.call.arity != 1 or site.call.constants or site.call.tensor_list:
         raise RewriteRefused("is called with arguments TF.js layers cannot replay")
+    extra = set(site.cfg) - {"name"} - allowed
+    if extra:
+        raise RewriteRefused(f"is called with {', '.join(sorted(extra))}, which its TF.js layer form lacks")
+
+
+def _one_layer(site: Site, class_name: str, config: dict[str, Any], inputs: tuple[Source, ...] = (0,)) -> Replacement:
+    layer = NewLayer(class_name, {"name": site.name, "dtype": "float32", **config}, inputs)
+    return Replacement([layer], layer.name, f"rewritten as {class_name}")
+
+
+def _negative_op(site: Site) -> Replacement:
+    _unary(site)
     return _rescaling(site, -1.0, 0.0, 0)
 
 
 def _activation_op(site: Site) -> Replacement:
     op = support.snake_case(site.class_name)
-    if site.arity != 1 or site.constants or set(site.cfg) - {"name"}:
-        raise RewriteRefused("is called with options TF.js layers cannot replay")
+    _unary(site)
     if op in support.HARD_ACTIVATIONS:
         layers = _hard_activation_layers(op, site.name, 0, site.fresh_name, "float32")
         return Replacement(layers, layers[-1].name, f"rewritten as the layers of '{op}'")
-    layer = NewLayer("Activation", {"name": site.name, "dtype": "float32", "activation": support.ACTIVATION_OPS[op]})
-    return Replacement([layer], layer.name, f"rewritten as Activation('{support.ACTIVATION_OPS[op]}')")
+    return _one_layer(site, "Activation", {"activation": support.ACTIVATION_OPS[op]})
+
+
+def _gelu_op(site: Site) -> Replacement:
+    """Keras's exact gelu is TF.js's 'gelu'. (TF.js registers the tanh approximation as 'gelu_new', a name its
+    loader turns into 'geluNew' and then cannot find.)"""
+    _unary(site, frozenset({"approximate"}))
+    if site.cfg.get("approximate", True):
+        raise RewriteRefused("with approximate=True has no TF.js layer a loaded model can use; use approximate=False")
+    return _one_layer(site, "Activation", {"activation": "gelu"})
+
+
+def _softmax_op(site: Site) -> Replacement:
+    _unary(site, frozenset({"axis"}))
+    if site.cfg.get("axis", -1) not in (-1, [-1]):
+        raise RewriteRefused("over another axis than the last has no TF.js layer (TF.js's softmax only runs over the last)")
+    return _one_layer(site, "Activation", {"activation": "softmax"})
+
+
+def _leaky_relu_op(site: Site) -> Replacement:
+    _unary(site, frozenset({"negative_slope"}))
+    return _one_layer(site, "LeakyReLU", {"negative_slope": float(site.cfg.get("negative_slope", 0.2))})
+
+
+def _square_op(site: Site) -> Replacement:
+    _unary(site)
+    return _one_layer(site, "Multiply", {}, (0, 0))
+
+
+def _clip_op(site: Site) -> Replacement:
+    """``clip(x, 0, c)`` is ``ReLU(max_value=c)``; other lower bounds have no exact TF.js layer."""
+    _unary(site, frozenset({"x_min", "x_max"}))
+    low, high = site.cfg.get("x_min"), site.cfg.get("x_max")
+    if low != 0 or not isinstance(high, (int, float)) or high <= 0:
+        raise RewriteRefused("with a lower bound other than 0 has no exact TF.js layer")
+    return _one_layer(site, "ReLU", {"max_value": float(high)})
+
+
+def _rank(site: Site) -> int:
+    rank = site.input_rank()
+    if rank is None:
+        raise RewriteRefused("is applied to a tensor whose rank the config does not record")
+    return rank
+
+
+def _reduction_op(site: Site) -> Replacement:
+    """``mean``/``max`` over the steps of ``(batch, steps, channels)`` or the pixels of ``(batch, h, w, channels)``:
+    global pooling (followed by Reshape when ``keepdims``)."""
+    _unary(site, frozenset({"axis", "keepdims", "initial"}))
+    if site.cfg.get("initial") is not None:
+        raise RewriteRefused("with an initial value has no TF.js layer")
+    rank = _rank(site)
+    axis = site.cfg.get("axis")
+    axes = sorted(a % rank for a in ([axis] if isinstance(axis, int) else list(axis or [])))
+    spatial = {3: [1], 4: [1, 2]}.get(rank)
+    if axes != spatial:
+        raise RewriteRefused("over other axes than a global pooling's has no TF.js layer")
+    kind = "Average" if support.snake_case(site.class_name) == "mean" else "Max"
+    pool_class = f"Global{kind}Pooling{len(axes)}D"
+    if not site.cfg.get("keepdims"):
+        return _one_layer(site, pool_class, {"data_format": "channels_last"})
+    channels = (site.input_shapes[0] or [None])[-1]
+    if not isinstance(channels, int):
+        raise RewriteRefused("keeps dims of a tensor whose channel count the config does not record")
+    pool = NewLayer(pool_class, {"name": site.fresh_name(f"{site.name}_pool"), "dtype": "float32", "data_format": "channels_last"})
+    reshape = NewLayer("Reshape", {"name": site.name, "dtype": "float32", "target_shape": [*([1] * len(axes)), channels]}, (pool.name,))
+    return Replacement([pool, reshape], reshape.name, f"rewritten as {pool_class} and Reshape")
+
+
+def _reshape_op(site: Site) -> Replacement:
+    _unary(site, frozenset({"newshape"}))
+    shape = list(site.cfg.get("newshape") or [])
+    if not shape or shape[0] not in (-1, None) or any(d is None for d in shape[1:]):
+        raise RewriteRefused("changes the batch axis, which a TF.js Reshape layer keeps")
+    return _one_layer(site, "Reshape", {"target_shape": shape[1:]})
+
+
+def _transpose_op(site: Site) -> Replacement:
+    _unary(site, frozenset({"axes"}))
+    axes = site.cfg.get("axes")
+    if not isinstance(axes, list) or not axes or axes[0] != 0:
+        raise RewriteRefused("moves the batch axis (or reverses every axis), which a TF.js Permute layer keeps")
+    return _one_layer(site, "Permute", {"dims": axes[1:]})
+
+
+def _expand_dims_op(site: Site) -> Replacement:
+    _unary(site, frozenset({"axis"}))
+    shape = site.input_shapes[0] if site.input_shapes else None
+    axis = site.cfg.get("axis")
+    if shape is None or any(d is None for d in shape[1:]) or not isinstance(axis, int):
+        raise RewriteRefused("is applied to a tensor whose shape the config does not record")
+    position = axis % (len(shape) + 1)
+    if position == 0:
+        raise RewriteRefused("adds a batch axis, which a TF.js Reshape layer keeps")
+    target = [*shape[1:position], 1, *shape[position:]]
+    return _one_layer(site, "Reshape", {"target_shape": target})
+
+
+def _concatenate_op(site: Site) -> Replacement:
+    if not site.call.tensor_list or set(site.cfg) - {"name", "axis"}:
+        raise RewriteRefused("is called with arguments TF.js layers cannot replay")
+    count = len(site.input_shapes)
+    return _one_layer(site, "Concatenate", {"axis": site.cfg.get("axis", 0)}, tuple(range(count)))
+
+
+def _maximum_with_zero(site: Site) -> Replacement | None:
+    scalar = _scalar_operand(site)
+    if scalar is not None and scalar[1] == 0.0:
+        return _one_layer(site, "ReLU", {})
+    return None
+
+
+OP_REWRITES: dict[str, Callable[[Site], Replacement]] = {
+    "negative": _negative_op,
+    "gelu": _gelu_op,
+    "softmax": _softmax_op,
+    "leaky_relu": _leaky_relu_op,
+    "square": _square_op,
+    "clip": _clip_op,
+    "mean": _reduction_op,
+    "max": _reduction_op,
+    "reshape": _reshape_op,
+    "transpose": _transpose_op,
+    "expand_dims": _expand_dims_op,
+    "concatenate": _concatenate_op,
+}
 
 
 def op_rewrite(site: Site) -> Replacement:
     """The rewrite of one ``keras.ops`` call, or :class:`RewriteRefused` saying why there is none."""
     op = support.snake_case(site.class_name)
+    if op == "maximum":
+        relu = _maximum_with_zero(site)
+        if relu is not None:
+            return relu
     if op in support.BINARY_OPS:
         return _binary_op(site)
-    if op == "negative":
-        return _negative_op(site)
     if op in support.ACTIVATION_OPS or op in support.HARD_ACTIVATIONS:
         return _activation_op(site)
+    if op in OP_REWRITES:
+        return OP_REWRITES[op](site)
     raise RewriteRefused("has no TF.js layers equivalent")
 
 
