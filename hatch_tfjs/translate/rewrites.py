@@ -26,6 +26,8 @@ Source = Union[int, str]
 
 
 @dataclass(frozen=True)
+
+
 class NewLayer:
     """A layer TF.js has, in Keras form (``config`` includes ``name``), wired to ``inputs``."""
 
@@ -39,6 +41,8 @@ class NewLayer:
 
 
 @dataclass
+
+
 class Replacement:
     """What stands in for one layer. ``output`` names the new layer giving its output, or an input position when the
     layer is removed. The layer's own weights are dropped and ``weights`` written instead (``None``: kept as they are,
@@ -55,6 +59,8 @@ class RewriteRefused(Exception):
 
 
 @dataclass(frozen=True)
+
+
 class OpCall:
     """How a ``keras.ops`` call was made, beyond its tensors."""
 
@@ -64,6 +70,8 @@ class OpCall:
 
 
 @dataclass
+
+
 class Site:
     """One layer or op call as a rewrite sees it."""
 
@@ -124,11 +132,15 @@ def _hard_activation_layers(kind: str, base: str, source: Source, fresh: Callabl
     return out
 
 
+def _activation_name(cfg: dict[str, Any]) -> Any:
+    value = cfg.get("activation")
+    return value.get("config") if isinstance(value, dict) else value
+
+
 def _hard_activation(site: Site) -> str | None:
     """The Keras 3 hard activation the layer's ``activation`` names, if any (Keras 2 configs are left to the
     translation, which refuses them: their hard_sigmoid is another function)."""
-    value = site.cfg.get("activation")
-    name = value.get("config") if isinstance(value, dict) else value
+    name = _activation_name(site.cfg)
     return name if name in support.HARD_ACTIVATIONS and site.keras_major >= 3 else None
 
 
@@ -136,9 +148,7 @@ def needs_branch(class_name: str, cfg: dict[str, Any], keras_major: int) -> bool
     """Whether the layer's rewrite uses its input twice (``x * hard_sigmoid(x)``), which a Sequential model cannot."""
     if class_name != "Activation" and class_name not in support.OUTPUT_ACTIVATION_LAYERS:
         return False
-    value = cfg.get("activation")
-    name = value.get("config") if isinstance(value, dict) else value
-    return name in ("hard_silu", "hard_swish") and keras_major >= 3
+    return _activation_name(cfg) in ("hard_silu", "hard_swish") and keras_major >= 3
 
 
 def _activation_layer(site: Site) -> Replacement | None:
@@ -256,6 +266,8 @@ def _custom_scale(site: Site) -> Replacement | None:
     """InceptionResNetV2's ``inputs[0] + inputs[1] * scale`` as ``Add([a, Rescaling(scale)(b)])``."""
     if not _is_application_layer(site):
         return None
+    if isinstance(site.cfg["scale"], bool) or not isinstance(site.cfg["scale"], (int, float)):
+        raise RewriteRefused(f"has scale={site.cfg['scale']!r}; only a number has a TF.js layer form")
     dtype = _plain_dtype(site.cfg)
     scaled = NewLayer("Rescaling", {"name": site.fresh_name(f"{site.name}_scaled"), "dtype": dtype, "scale": float(site.cfg["scale"]), "offset": 0.0}, (1,))
     total = NewLayer("Add", {"name": site.name, "dtype": dtype}, (0, scaled.name))
