@@ -61,6 +61,18 @@ def _augmentation():
     return keras.Model(inp, [y, layers.RandomBrightness(0.2, name="brightness")(z)], name="augmentation")
 
 
+def _nested_augmentation():
+    """The keras.io pattern: an augmentation Sequential called on the input; it becomes an empty (identity) model."""
+    import keras
+    from keras import layers
+
+    augmentation = keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)], name="data_augmentation")
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Rescaling(1.0 / 255)(augmentation(inputs))
+    x = layers.Conv2D(4, 3, activation="relu")(x)
+    return keras.Model(inputs, layers.Dense(2)(layers.GlobalAveragePooling2D()(x)), name="nested_augmentation")
+
+
 def _sequential_augmentation():
     import keras
     from keras import layers
@@ -297,6 +309,7 @@ CASES: dict[str, RewriteCase] = {
     for case in (
         RewriteCase("normalization", _normalization, _normalization_inputs, "rewritten as Rescaling"),
         RewriteCase("augmentation", _augmentation, _images, "removed: it is the identity at inference"),
+        RewriteCase("nested_augmentation", _nested_augmentation, _images, "removed: it is the identity"),
         RewriteCase("sequential_augmentation", _sequential_augmentation, _images, "removed: it is the identity"),
         RewriteCase("hard_activations", _hard_activations, _wide_vectors, "built from Rescaling, ReLU(max_value=6)"),
         RewriteCase("keepdims_pooling", _keepdims_pooling, _keepdims_inputs, "keepdims=True rewritten"),
