@@ -161,10 +161,11 @@ def test_sequential_models_take_chains_and_become_functional_for_branches():
     assert "layer 'seq' (Sequential): written as a functional model" in branch.notes[0]
 
 
-def test_keras2_hard_sigmoid_is_not_rewritten_with_the_keras3_definition():
+def test_keras2_hard_sigmoid_is_tfjs_hard_sigmoid_not_the_keras3_rewrite():
     dense = layer("Dense", "d", {"units": 2, "activation": "hard_sigmoid"}, [node(tensor("x"))])
     result = translate_model_config(functional([input_layer(), dense], ["x", 0, 0], ["d", 0, 0]), keras_version="2.15.0")
-    assert result.problems and "activation 'hard_sigmoid' is not supported by TF.js" in result.problems[0]
+    assert result.problems == [] and result.notes == []
+    assert layers_by_name(result)["d"]["config"]["activation"] == "hard_sigmoid"
 
 
 def test_a_users_class_named_like_an_application_layer_is_not_rewritten():

@@ -109,3 +109,23 @@ def test_a_mask_tfjs_would_ignore_is_refused(tmp_path):
         convert_model(spec)
     assert "layer 'pool' (GlobalAveragePooling1D): uses a mask (Embedding mask_zero or Masking), which TF.js's GlobalAveragePooling1D ignores" in str(info.value)
     assert not spec.output.exists()
+
+
+def test_keras2_hard_sigmoid_matches_tf_keras_in_tfjs(tfjs, tmp_path):
+    """Keras 2 defines hard_sigmoid as TF.js does (0.2 * x + 0.5, clipped), the old LSTM default included."""
+    tf_keras = pytest.importorskip("tf_keras")
+    inp = tf_keras.Input((5, 3))
+    x = tf_keras.layers.LSTM(4, recurrent_activation="hard_sigmoid", return_sequences=True)(inp)
+    out = tf_keras.layers.Dense(2, activation="hard_sigmoid")(tf_keras.layers.Flatten()(x))
+    model = tf_keras.Model(inp, out)
+    rng = np.random.default_rng(4)
+    model.set_weights([rng.normal(0.0, 1.0, size=w.shape).astype("float32") for w in model.get_weights()])
+    source = tmp_path / "keras2.h5"
+    model.save(source)
+    inputs = [rng.normal(0.0, 2.0, size=(3, 5, 3)).astype("float32")]
+    spec = ModelSpec(name="keras2", source=source, output=tmp_path / "out", root=tmp_path)
+
+    convert_model(spec)
+
+    got, _ = tfjs.run(spec.output, inputs)
+    assert_parity(got, [model.predict(inputs[0], verbose=0)])

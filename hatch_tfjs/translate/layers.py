@@ -174,6 +174,8 @@ def _activation(value: Any, ctx: Context, where: str, key: str) -> Any:
         return None
     if isinstance(name, str) and name in support.ACTIVATIONS:
         return support.ACTIVATIONS[name]
+    if ctx.keras_major < 3 and name in support.KERAS2_ACTIVATIONS:
+        return support.KERAS2_ACTIVATIONS[name]
     hint = support.ACTIVATION_HINTS.get(str(name), "TF.js knows only " + ", ".join(sorted(set(support.ACTIVATIONS.values()))))
     ctx.problem(where, f"{key} {name!r} is not supported by TF.js: {hint}")
     return "linear"
