@@ -397,7 +397,7 @@ def _bias_add(graph: Graph, node: dict[str, Any], value_input: str, bias_input: 
     """Turn ``node`` (keeping its name, so consumers still find it) into BiasAdd(value, bias), keeping the control
     inputs of ``node`` and of the nodes it absorbs."""
     graph.become(node, "BiasAdd", [value_input, bias_input, *control_inputs(node, *absorbed)],
-            {"T": dtype or {"type": "DT_FLOAT"}, "data_format": _attr_s("NHWC")})
+                 {"T": dtype or {"type": "DT_FLOAT"}, "data_format": _attr_s("NHWC")})
 
 
 def _biased_kernel(graph: Graph, bias_add: dict[str, Any]) -> dict[str, Any] | None:
