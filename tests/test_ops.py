@@ -222,15 +222,17 @@ def test_directories_default_to_graph_and_graph_options_reach_the_worker(project
         "models": {
             "sm": {"source": "models/sm", "signature": "serve_fn", "tags": ["serve", "gpu"]},
             "net": {"source": "models/net.keras"},
+            "net_layers": {"source": "models/net.keras", "format": "layers"},
             "net_graph": {"source": "models/net.keras", "format": "graph", "structured-outputs": True},
         },
     })
     specs = {s.name: s for s in settings.models}
-    assert specs["sm"].format == "graph" and specs["net"].format == "layers" and specs["net_graph"].format == "graph"
+    assert specs["sm"].format == "graph" and specs["net_graph"].format == "graph"
+    assert specs["net"].format == "auto" and specs["net_layers"].format == "layers"  # auto may become a graph model
     assert specs["sm"].options == {"signature": "serve_fn", "tags": ["serve", "gpu"], "strip-debug-ops": False,
                                    "control-flow-v2": False, "structured-outputs": False}
     assert specs["net_graph"].options["structured-outputs"] is True
-    assert "signature" not in specs["net"].options
+    assert specs["net"].options["signature"] == "serving_default" and "signature" not in specs["net_layers"].options
     assert specs["sm"].needs_tensorflow and specs["net_graph"].needs_tensorflow
     assert specs["sm"].to_json()["options"]["tags"] == ["serve", "gpu"]
 
@@ -239,7 +241,7 @@ def test_graph_options_are_validated_and_rejected_on_layers_models(project):
     with pytest.raises(ConfigError) as info:
         _load(project, {"models": {
             "sm": {"source": "models/sm", "tags": "serve", "control-flow-v2": "yes", "signature": ""},
-            "net": {"source": "models/net.keras", "structured-outputs": True},
+            "net": {"source": "models/net.keras", "format": "layers", "structured-outputs": True},
             "pb": {"source": "models/frozen.pb"},
             "plain": {"source": "models/plain"},
         }})
