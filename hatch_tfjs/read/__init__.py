@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hatch_tfjs.neutral import KerasModel
+if TYPE_CHECKING:  # numpy stays unimported: the hook reads configs here before numpy is installed (keras_config.py)
+    from hatch_tfjs.neutral import KerasModel
 
 
 def read_keras_model(source: Path, *, model_name: str, reader: str = "h5py", display: str | None = None) -> KerasModel:
@@ -16,7 +18,7 @@ def read_keras_model(source: Path, *, model_name: str, reader: str = "h5py", dis
     if reader == "keras":
         from hatch_tfjs.read.keras_tf import read_with_keras
 
-        return read_with_keras(source, model_name=model_name)
+        return read_with_keras(source, model_name=model_name, display=display)
     if reader != "h5py":
         raise ValueError(f"unknown reader {reader!r}; expected 'h5py' or 'keras'")
     from hatch_tfjs.read.h5_reader import read_with_h5py

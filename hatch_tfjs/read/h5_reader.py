@@ -25,14 +25,18 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
+import signal
 import struct
 import tempfile
+import threading
+import time
 import zipfile
 import zlib
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, TypeVar
 
 import numpy as np
 
@@ -57,6 +61,9 @@ KERAS_OPERATION_MODULES = ("keras.src.ops.", "keras.src.quantizers.")
 # What h5py raises when the HDF5 bytes are damaged: a bad superblock, a broken B-tree or heap, a truncated chunk, an
 # attribute that cannot be decoded (KeyError "Unable to open object", RuntimeError "Unable to get link info", ...).
 HDF5_PARSE_ERRORS = (OSError, KeyError, RuntimeError, ValueError)
+# How long parsing the HDF5 metadata of a file may take (milliseconds for any real model) before it counts as a hang.
+HDF5_PARSE_SECONDS = 30.0
+_T = TypeVar("_T")
 
 
 def read_with_h5py(source: Path, *, model_name: str, display: str | None = None) -> KerasModel:
@@ -167,9 +174,11 @@ class _Reader:
                 raise self.unmappable(f"metadata.json says Keras {keras_version}; .keras files of that version are not known to this reader")
             fileobj = self._open_weights(archive, members["model.weights.h5"], stack)
             self.hdf5_size = members["model.weights.h5"].file_size
-            with self.parsing("model.weights.h5 inside the archive"):
-                store = stack.enter_context(h5py.File(fileobj, "r"))
-                weights = _KerasStore(self, store).read(config)
+            weights = self.parse_hdf5(
+                "model.weights.h5 inside the archive",
+                lambda: h5py.File(fileobj, "r"),
+                lambda store: _KerasStore(self, store).read(config),
+            )
         return KerasModel(config=config, weights=weights, keras_version=keras_version, source=str(self.source))
 
     def _check_members(self, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -274,28 +283,92 @@ class _Reader:
 
         self.hdf5_offset_in_source = 0
         self.hdf5_size = self.source.stat().st_size
-        with self.parsing("the HDF5 file"), h5py.File(self.source, "r") as handle:
-            raw = handle.attrs.get("model_config")
-            if raw is None:
-                raise self.error(
-                    "the .h5 file has no model_config: it holds weights only (model.save_weights)",
-                    hint="save the whole model with model.save('model.keras')",
-                )
-            if isinstance(raw, np.ndarray) and raw.shape == ():
-                raw = raw.item()
-            if isinstance(raw, bytes):
-                if len(raw) > MAX_JSON_BYTES:
-                    raise self.error("model_config is larger than a model config can be", hint=REFUSE_HINT)
-            elif not isinstance(raw, str):
-                raise self.error(f"model_config is a {type(raw).__name__}, not JSON text", hint=RESAVE_HINT)
-            config = self.checked_config(self._parse_json(raw, "model_config"), "model_config")
-            version = handle.attrs.get("keras_version", b"")
-            keras_version = version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
-            group = handle.get("model_weights", getlink=True)
-            if not isinstance(group, h5py.HardLink) or not isinstance(handle["model_weights"], h5py.Group):
-                raise self.error("the .h5 file has no model_weights group", hint="save the whole model with model.save('model.keras')")
-            weights = _LegacyStore(self, handle["model_weights"]).read(config)
+        return self.parse_hdf5("the HDF5 file", lambda: h5py.File(self.source, "r"), self._legacy_model)
+
+    def _legacy_model(self, handle: Any) -> KerasModel:
+        import h5py
+
+        raw = handle.attrs.get("model_config")
+        if raw is None:
+            raise self.error(
+                "the .h5 file has no model_config: it holds weights only (model.save_weights)",
+                hint="save the whole model with model.save('model.keras')",
+            )
+        if isinstance(raw, np.ndarray) and raw.shape == ():
+            raw = raw.item()
+        if isinstance(raw, bytes):
+            if len(raw) > MAX_JSON_BYTES:
+                raise self.error("model_config is larger than a model config can be", hint=REFUSE_HINT)
+        elif not isinstance(raw, str):
+            raise self.error(f"model_config is a {type(raw).__name__}, not JSON text", hint=RESAVE_HINT)
+        config = self.checked_config(self._parse_json(raw, "model_config"), "model_config")
+        version = handle.attrs.get("keras_version", b"")
+        keras_version = version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
+        group = handle.get("model_weights", getlink=True)
+        if not isinstance(group, h5py.HardLink) or not isinstance(handle["model_weights"], h5py.Group):
+            raise self.error("the .h5 file has no model_weights group", hint="save the whole model with model.save('model.keras')")
+        weights = _LegacyStore(self, handle["model_weights"]).read(config)
         return KerasModel(config=config, weights=weights, keras_version=keras_version or "2", source=str(self.source))
+
+    # --- HDF5 parsing, guarded ---------------------------------------------------------------------------------------
+
+    def parse_hdf5(self, what: str, open_file: Callable[[], Any], parse: Callable[[Any], _T]) -> _T:
+        """``parse(handle)`` of the HDF5 file ``open_file()`` opens, after a trial run in a child process.
+
+        HDF5 is not hardened against damaged files: some make it loop forever or crash the process, inside one C
+        call that holds the GIL, where no signal handler or thread can step in. The same parse (without reading any
+        weight data) therefore runs first in a forked child under a deadline; only once the child has finished,
+        whatever it found, does this process parse the same bytes itself."""
+        self._trial_in_child(what, lambda: self._parse_hdf5(what, open_file, parse))
+        return self._parse_hdf5(what, open_file, parse)
+
+    def _parse_hdf5(self, what: str, open_file: Callable[[], Any], parse: Callable[[Any], _T]) -> _T:
+        with self.parsing(what), open_file() as handle:
+            return parse(handle)
+
+    def _trial_in_child(self, what: str, work: Callable[[], object]) -> None:
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            return  # no fork (Windows); or other threads, which may hold locks the child would wait on forever
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's code, never flushes the parent's buffers
+            try:
+                self.load_data = False
+                work()
+            finally:
+                os._exit(0)
+        try:
+            status = _wait(pid, HDF5_PARSE_SECONDS)
+        finally:
+            _reap(pid)
+        if status is None:
+            raise self.error(
+                f"{what} is damaged: the HDF5 library found no end parsing it ({HDF5_PARSE_SECONDS:.0f} s)", hint=RESAVE_HINT
+            )
+        if os.WIFSIGNALED(status):
+            raise self.error(f"{what} is damaged: the HDF5 library crashed parsing it (signal {os.WTERMSIG(status)})", hint=RESAVE_HINT)
+
+
+def _wait(pid: int, seconds: float) -> int | None:
+    """The child's wait status, or None when it has not ended within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    pause = 0.001
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _reap(pid: int) -> None:
+    """Kill the child if it still runs (a deadline passed, or this process was interrupted) and collect it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass  # already collected
 
 
 class _Window(io.RawIOBase):

@@ -70,7 +70,13 @@ def collect_weights(model: Any, keras: Any) -> list[Weight]:
     return weights
 
 
-def read_with_keras(source: Path, *, model_name: str) -> KerasModel:
+def read_with_keras(source: Path, *, model_name: str, display: str | None = None) -> KerasModel:
+    """Load the file through Keras, after :func:`~hatch_tfjs.read.check_keras_file` has checked (without TensorFlow)
+    that its config implies no variable the file does not store: Keras allocates them all before loading."""
+    from hatch_tfjs.read import check_keras_file
+
+    display = display or str(source)
+    check_keras_file(source, model_name=model_name, display=display)
     keras = _import_keras()
     try:
         model = keras.saving.load_model(str(source), compile=False, safe_mode=True)
@@ -82,9 +88,9 @@ def read_with_keras(source: Path, *, model_name: str) -> KerasModel:
                 "; the model uses a custom class that is not registered. Custom layers cannot be TF.js layers models: "
                 "rewrite them with built-in layers"
             )
-        raise ModelReadError(f"{source}: Keras could not load model '{model_name}': {message}{hint}") from exc
+        raise ModelReadError(f"{display}: Keras could not load model '{model_name}': {message}{hint}") from exc
     if not isinstance(model, keras.Model):
-        raise ModelReadError(f"{source}: model '{model_name}' is a {type(model).__name__}, not a Keras model")
+        raise ModelReadError(f"{display}: model '{model_name}' is a {type(model).__name__}, not a Keras model")
     config = keras.saving.serialize_keras_object(model)
     return KerasModel(
         config=config,

@@ -20,6 +20,15 @@ from hatch_tfjs.translate.support import LAYER_CLASSES, LAYER_RENAMES, MODEL_CLA
 MAX_NESTING = 200
 _NESTED_LAYER_KEYS = ("layer", "cell", "backward_layer")
 _SHAPE_KEYS = ("batch_shape", "shape", "batch_input_shape")
+# Config keys that hold sizes, counts or axes (TF.js keeps shapes as int32); "padding" may also be a mode name.
+_SIZE_KEYS = frozenset(
+    {
+        "units", "filters", "kernel_size", "strides", "pool_size", "dilation_rate", "depth_multiplier", "input_dim",
+        "output_dim", "size", "cropping", "padding", "target_shape", "dims", "n", "num_tokens", "height", "width",
+        "groups",
+    }
+)  # fmt: skip
+MAX_SIZE = 2**31
 _JSON_KINDS = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
@@ -90,24 +99,38 @@ def _model_entry(entry: Any, where: str, *, top: bool = False) -> None:
     if "name" in cfg:
         where = f"model '{cfg['name']}'"
     functional = class_name != "Sequential"
+    calls: dict[str, int] = {}  # layer name -> how many node indices refer to it
+    references: list[tuple[list[Any], str]] = []
     for index, layer in enumerate(layers):
-        _layer_entry(layer, f"layer #{index} of {where}", functional=functional)
+        name, layer_calls, layer_references = _layer_entry(layer, f"layer #{index} of {where}", functional=functional)
+        _require(name not in calls, f"{where}: two layers are named '{name}'")
+        calls[name] = layer_calls
+        references.extend(layer_references)
     if functional:
         for key in ("input_layers", "output_layers"):
-            _endpoints(cfg.get(key), f"{where}: {key}")
+            references.extend((triple, f"{where}: {key}") for triple in _endpoints(cfg.get(key), f"{where}: {key}"))
+    for (layer, node, _), place in references:
+        _require(layer in calls, f"{place} refers to layer '{layer}', which the model does not have")
+        _require(0 <= node <= calls[layer], f"{place} refers to call #{node} of layer '{layer}', which it does not have")
 
 
-def _layer_entry(entry: Any, where: str, *, functional: bool) -> None:
-    _, cfg = _class_and_config(entry, where)
+def _layer_entry(entry: Any, where: str, *, functional: bool) -> tuple[str, int, list[tuple[list[Any], str]]]:
+    """``(name, node indices other layers may use, [layer, node, tensor] references it makes)`` of a model's layer."""
+    class_name, cfg = _class_and_config(entry, where)
+    for holder in (entry, cfg):
+        _require("name" not in holder or isinstance(holder["name"], str), f"{where}: 'name' is not a string")
     name = entry.get("name") or cfg.get("name")
-    _require(isinstance(name, str) and bool(name), f"{where} has no name string")
+    _require(bool(name), f"{where} has no name")
     where = f"{where} ('{name}')"
-    if functional:
-        nodes = entry.get("inbound_nodes", [])
-        _require(isinstance(nodes, list), f"{where}: 'inbound_nodes' is a JSON {json_kind(nodes)}, not an array")
-        for node in nodes:
-            _node(node, where)
+    references: list[tuple[list[Any], str]] = []
+    nodes = entry.get("inbound_nodes", []) if functional else []
+    _require(isinstance(nodes, list), f"{where}: 'inbound_nodes' is a JSON {json_kind(nodes)}, not an array")
+    for node in nodes:
+        references.extend((history, where) for history in _node(node, where))
     _model_entry(entry, where)
+    # Node indices count a layer's calls (an input layer's node 0 is itself); a nested model may also be referred to
+    # by one more, its own construction (Keras 2 and TF.js number that node 0).
+    return name, max(len(nodes), 1) - (class_name not in MODEL_CLASSES), references
 
 
 def _dtype(value: Any, where: str) -> None:
@@ -119,51 +142,53 @@ def _dtype(value: Any, where: str) -> None:
     _require(value is None or isinstance(value, str), f"{where}: 'dtype' is a JSON {json_kind(value)}, not a name")
 
 
-def _node(node: Any, where: str) -> None:
-    """An inbound node: a Keras 3 call record ``{"args", "kwargs"}`` or a Keras 2 list of ``[layer, node, tensor,
-    kwargs]``."""
+def _node(node: Any, where: str) -> list[list[Any]]:
+    """The ``[layer, node, tensor]`` references of an inbound node: a Keras 3 call record ``{"args", "kwargs"}`` or a
+    Keras 2 list of ``[layer, node, tensor, kwargs]``."""
     if isinstance(node, list):
         for item in node:
             _require(
                 isinstance(item, list)
                 and len(item) in (3, 4)
-                and isinstance(item[0], str)
-                and all(_is_int(v) for v in item[1:3])
+                and _is_triple(item[:3])
                 and (len(item) == 3 or isinstance(item[3], dict)),
                 f"{where}: inbound node entry {_short(item)} is not [layer name, node index, tensor index, kwargs]",
             )
-        return
+        return [item[:3] for item in node]
     _require(isinstance(node, dict), f"{where}: an inbound node is a JSON {json_kind(node)}")
     kwargs = node.get("kwargs", {})
     _require(isinstance(kwargs, dict), f"{where}: inbound node 'kwargs' is a JSON {json_kind(kwargs)}, not an object")
-    _tensor_references(node.get("args", []), where)
-    _tensor_references(kwargs, where)
+    return _tensor_references(node.get("args", []), where) + _tensor_references(kwargs, where)
 
 
-def _tensor_references(value: Any, where: str) -> None:
-    """Every ``__keras_tensor__`` in call arguments names its layer, node and tensor index."""
+def _tensor_references(value: Any, where: str) -> list[list[Any]]:
+    """The ``keras_history`` of every ``__keras_tensor__`` in call arguments: ``[layer, node, tensor]``."""
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             cfg = value.get("config")
             history = cfg.get("keras_history") if isinstance(cfg, dict) else None
             _require(_is_triple(history), f"{where}: a tensor argument has no [layer, node, tensor] keras_history")
-            return
+            return [history]
         values = list(value.values())
     elif isinstance(value, list):
         values = value
     else:
-        return
-    for item in values:
-        _tensor_references(item, where)
+        return []
+    return [history for item in values for history in _tensor_references(item, where)]
 
 
-def _endpoints(value: Any, where: str) -> None:
-    """``input_layers`` / ``output_layers``: triples hold a name and two indices (other shapes the translator reports)."""
-    if _is_triple(value) or not isinstance(value, list):
-        return
+def _endpoints(value: Any, where: str) -> list[list[Any]]:
+    """The triples of ``input_layers`` / ``output_layers`` (other shapes are the translator's to report)."""
+    if _is_triple(value):
+        return [value]
+    if not isinstance(value, list):
+        return []
+    triples = []
     for item in value:
         if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str):
             _require(_is_triple(item), f"{where}: {_short(item)} is not a [layer, node index, tensor index] triple")
+            triples.append(item)
+    return triples
 
 
 def _layer_values(class_name: str, cfg: dict[str, Any], where: str) -> None:
@@ -180,11 +205,13 @@ def _layer_values(class_name: str, cfg: dict[str, Any], where: str) -> None:
                 _model_entry(cell, f"{where}: cells[{index}]")
         elif key in _SHAPE_KEYS and value is not None:
             _require(
-                isinstance(value, list) and all(d is None or _is_int(d) for d in value),
+                isinstance(value, list) and all(d is None or (_is_int(d) and 0 <= d < MAX_SIZE) for d in value),
                 f"{where}: '{key}' {_short(value)} is not a list of sizes",
             )
         elif key in ("alpha", "l1", "l2") and value is not None:
             _require(_is_number(value), f"{where}: '{key}' is a JSON {json_kind(value)}, not a number")
+        elif key in _SIZE_KEYS and value is not None and not (key == "padding" and isinstance(value, str)):
+            _require(_is_sizes(value), f"{where}: '{key}' is {_short(value)}, not a size TF.js can hold (a whole number below 2**31, or a list of them)")
 
 
 def _object_or_name(value: Any, where: str) -> None:
@@ -209,8 +236,21 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_sizes(value: Any) -> bool:
+    """A size, or a (nested) list of sizes: whole numbers TF.js's int32 shapes can hold (-1: "the rest")."""
+    if isinstance(value, list):
+        return all(_is_sizes(item) for item in value)
+    return _is_int(value) and -1 <= value < MAX_SIZE
+
+
 def _is_triple(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and _is_int(value[1]) and _is_int(value[2])
+    """``[layer name, node index, tensor index]``."""
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and all(_is_int(v) and 0 <= v < MAX_SIZE for v in value[1:])
+    )
 
 
 def _short(value: Any) -> str:
