@@ -29,6 +29,19 @@ GRAPH_DTYPES = {
 }
 
 
+# Ops TF.js 4.22's GraphModel.execute() cannot run (its executor's control-flow, dynamic-shape and hash-table sets, plus
+# the If/While ops it runs as asynchronous functions): a graph holding any of them needs executeAsync(). Without them,
+# executeAsync() works but logs "This model execution did not contain any nodes with control flow ...", so execute().
+ASYNC_OPS = frozenset(
+    {
+        "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "If", "StatelessIf", "While", "StatelessWhile",
+        "NonMaxSuppressionV2", "NonMaxSuppressionV3", "NonMaxSuppressionV5", "Where",
+        "HashTable", "HashTableV2", "LookupTableImport", "LookupTableImportV2", "LookupTableFind", "LookupTableFindV2",
+        "LookupTableSize", "LookupTableSizeV2",
+    }
+)  # fmt: skip
+
+
 class ModelDirError(ValueError):
     """The directory is not a readable TF.js model (no model.json, bad JSON, not a model document)."""
 
@@ -203,6 +216,14 @@ def _graph_io(document: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict
     return _graph_tensors(signature.get("inputs")), _graph_tensors(signature.get("outputs")), counts
 
 
+def graph_execution(document: dict[str, Any], ops: Counter[str]) -> str:
+    """``"async"`` when the graph needs ``executeAsync()`` (control flow, dynamic shapes, hash tables, an initializer
+    graph), else ``"sync"``: ``execute()`` runs it."""
+    if document.get("modelInitializer") or ASYNC_OPS.intersection(ops):
+        return "async"
+    return "sync"
+
+
 # --- the whole directory --------------------------------------------------------------------------------------------
 
 
@@ -263,6 +284,7 @@ def describe_model_dir(model_dir: Path | str) -> dict[str, Any]:
     return {
         "path": str(model_dir),
         "format": "graph" if is_graph else "layers",
+        "execution": graph_execution(document, counts) if is_graph else "sync",  # layers models: model.predict()
         "generated_by": document.get("generatedBy"),
         "converted_by": document.get("convertedBy"),
         "inputs": inputs,

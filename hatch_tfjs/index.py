@@ -71,6 +71,7 @@ def model_entry(name: str, model_dir: Path, index_dir: Path) -> dict[str, Any]:
     return {
         "name": name,
         "format": info["format"],
+        "execution": info["execution"],  # "sync": predict()/execute(); "async": executeAsync() (the browser loader reads it)
         "path": PurePosixPath(os.path.relpath(model_dir, index_dir)).as_posix(),
         "files": files,
         "bytes": sum(f["bytes"] for f in files),

@@ -6,6 +6,10 @@
     >>> runtime.model_dir("mypkg", "classifier")        # the directory holding model.json and its shards
     PosixPath('.../site-packages/mypkg/web_models/classifier')
 
+The page side: ``loader_path()`` is the browser loader (an ES module, ``tfjs-models.mjs``, with its TypeScript
+declarations next to it) that reads the same index and calls the right TF.js loader; ``hatch_tfjs.serve`` serves it next
+to the models, other servers can serve this file.
+
 The models come from the ``index.json`` the hatch-tfjs build hook writes into the package (``<output-dir>/index.json``).
 The package is located without importing it (``importlib.util.find_spec``), so this works for normal installs, editable
 installs (hatchling's ``pip install -e``) and plain source checkouts on ``sys.path``; nothing is cached, so a rebuilt
@@ -23,11 +27,19 @@ from typing import Any
 
 from hatch_tfjs.errors import HatchTfjsError
 
-__all__ = ["BundledModel", "ModelLookupError", "index_files", "model", "model_dir", "models"]
+__all__ = ["BundledModel", "ModelLookupError", "index_files", "loader_path", "model", "model_dir", "models"]
 
 INDEX_NAME = "index.json"  # the same as hatch_tfjs.index (not imported: it pulls in hashing helpers)
 INDEX_GENERATOR = "hatch-tfjs"
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules"})
+LOADER_NAME = "tfjs-models.mjs"
+
+
+def loader_path() -> Path:
+    """The browser loader shipped in this package: an ES module exporting ``loadModel(name, {baseUrl})`` and
+    ``listModels({baseUrl})``. Serve it next to the models' ``index.json`` (``hatch_tfjs.serve`` does, at
+    ``<prefix>/tfjs-models.mjs``); its TypeScript declarations are ``loader_path().with_suffix(".d.mts")``."""
+    return Path(__file__).parent / "data" / LOADER_NAME
 
 
 class ModelLookupError(HatchTfjsError, LookupError):
@@ -49,6 +61,7 @@ class BundledModel:
     metadata: dict[str, Any] = field(default_factory=dict)  # model.json's userDefinedMetadata
     index: Path | None = None  # the index.json this entry came from
     entry: dict[str, Any] = field(default_factory=dict, repr=False)  # the raw index entry (sha256 of each file, ...)
+    execution: str = "sync"  # "async": a graph model that needs executeAsync() (control flow); else predict()/execute()
 
     @property
     def model_json(self) -> Path:
@@ -68,6 +81,14 @@ class BundledModel:
             if item.get("path") == filename:
                 return item.get("sha256")
         return None
+
+
+def _execution(entry: dict[str, Any]) -> str:
+    """The index's execution; an index written before it was recorded: executeAsync() runs every graph model."""
+    recorded = entry.get("execution")
+    if recorded in ("sync", "async"):
+        return recorded
+    return "async" if entry.get("format") == "graph" else "sync"
 
 
 def _package_dirs(package: str) -> list[Path]:
@@ -130,6 +151,7 @@ def models(package: str) -> list[BundledModel]:
             found[name] = BundledModel(
                 name=name,
                 format=entry.get("format", "layers"),
+                execution=_execution(entry),
                 path=directory,
                 package=package,
                 files=tuple(f["path"] for f in entry.get("files", [])),

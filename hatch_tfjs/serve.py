@@ -7,8 +7,11 @@ URLs, under whatever prefix the app is mounted at (``/models`` below):
   ``application/octet-stream`` for shards, ``X-Content-Type-Options: nosniff``, a strong ``ETag`` (the file's sha256
   from the index) with ``304 Not Modified`` for ``If-None-Match``, and ``Cache-Control: no-cache`` by default: browsers
   keep the files but revalidate, so an upgraded package never mixes a new model.json with old cached shards.
-- ``/models/`` and ``/models/index.json``: the list of models (name, format, loader, url of model.json relative to the
-  listing, inputs, outputs, metadata, bytes), for pages that discover their models.
+- ``/models/`` and ``/models/index.json``: the list of models (name, format, execution, loader, url of model.json
+  relative to the listing, inputs, outputs, metadata, bytes), for pages that discover their models.
+- ``/models/tfjs-models.mjs``: the browser loader (``hatch_tfjs.runtime.loader_path()``), an ES module whose
+  ``loadModel(name)`` reads that listing and calls the right TF.js loader:
+  ``import { loadModel } from "/models/tfjs-models.mjs"``.
 
 Framework imports are lazy: the WSGI and ASGI apps need nothing beyond the standard library, and Flask is imported only
 by :func:`flask_blueprint`.
@@ -23,12 +26,13 @@ by :func:`flask_blueprint`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from hatch_tfjs.runtime import BundledModel, models
+from hatch_tfjs.runtime import LOADER_NAME, BundledModel, loader_path, models
 
 __all__ = ["ModelFiles", "asgi_app", "content_type", "flask_blueprint", "wsgi_app"]
 
@@ -38,9 +42,11 @@ _REASONS = {200: "OK", 304: "Not Modified", 404: "Not Found", 405: "Method Not A
 
 
 def content_type(filename: str) -> str:
-    """The Content-Type TF.js expects for a file of a model directory."""
+    """The Content-Type TF.js expects for a file of a model directory (and a browser for the loader module)."""
     if filename.endswith(".json"):
         return "application/json"
+    if filename.endswith(".mjs"):
+        return "text/javascript; charset=utf-8"  # browsers refuse a module script served as anything else
     return "application/octet-stream"
 
 
@@ -95,6 +101,8 @@ class ModelFiles:
         for model in self.models:
             for filename in model.files:
                 self.files[f"{model.name}/{filename}"] = (model.path / filename, model.sha256(filename))
+        loader = loader_path()
+        self.files[LOADER_NAME] = (loader, hashlib.sha256(loader.read_bytes()).hexdigest())
         self.listing = (
             json.dumps(
                 {
@@ -103,6 +111,7 @@ class ModelFiles:
                         {
                             "name": m.name,
                             "format": m.format,
+                            "execution": m.execution,
                             "loader": m.loader,
                             "url": f"{m.name}/model.json",
                             "bytes": m.bytes,

@@ -125,9 +125,9 @@ def test_page_predictions_equal_keras(server, browser, backend, tmp_path):
     for row, col in CLICK_TWICE:
         pixels[row, col] = 0.5 if pixels[row, col] == 0 else 0.0
     digit_input = np.array(json.loads(page.get_attribute("#digit-result", "data-input")), dtype="float32")
-    np.testing.assert_array_equal(digit_input, pixels.reshape(8, 8, 1))
+    np.testing.assert_array_equal(digit_input, pixels.reshape(1, 8, 8, 1))  # the page's batch of one
     shown = np.array([json.loads(page.get_attribute("#digit-result", "data-probabilities"))])
-    expected = keras_predictions("digits.h5", digit_input[None])
+    expected = keras_predictions("digits.h5", digit_input)
     assert_parity([shown], [expected])
     assert page.get_attribute("#digit-result", "data-prediction") == str(int(expected.argmax()))
 
@@ -143,6 +143,7 @@ def test_page_predictions_equal_keras(server, browser, backend, tmp_path):
     fetched = {url[len(server):] for url in requests}
     assert {
         "/static/vendor/tf.min.js",
+        "/models/tfjs-models.mjs",
         "/models/index.json",
         "/models/iris/model.json",
         "/models/iris/group1-shard1of1.bin",
@@ -176,3 +177,171 @@ def test_vendored_tfjs_is_the_tested_release():
     assert json.loads((installed / "package.json").read_text())["version"] == "4.22.0"
     assert vendored.read_bytes() == (installed / "dist" / "tf.min.js").read_bytes()
     assert "Licensed under the Apache License, Version 2.0" in vendored.read_text()[:1000]
+
+
+# --- the browser loader (tfjs-models.mjs) on one model of each kind ---------------------------------------------------
+
+TFJS_DIST = Path(__file__).parent / "js" / "node_modules" / "@tensorflow" / "tfjs" / "dist" / "tf.min.js"
+LOADER_PACKAGE = "loader_probe_pkg"
+EXECUTE_ASYNC_WARNING = "did not contain any nodes with control flow"
+
+
+def _loader_models():
+    """name -> (Keras model, batch of inputs, expected format, expected execution): a layers model; a GRU over a fixed
+    length, which auto converts to a graph without control flow (execute()); a GRU over any length, whose graph keeps
+    its While loop (executeAsync())."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(11)
+    rng = np.random.default_rng(11)
+    dense = keras.Sequential([keras.Input((4,), name="features"), layers.Dense(3, activation="softmax", name="p")])
+    fixed = keras.Sequential([keras.Input((6, 3), name="steps"), layers.GRU(4), layers.Dense(2, name="out")])
+    varying = keras.Sequential([keras.Input((None, 3), name="steps"), layers.GRU(4), layers.Dense(2, name="out")])
+    return {
+        "dense": (dense, rng.normal(size=(2, 4)).astype("float32"), "layers", "sync"),
+        "gru_fixed": (fixed, rng.normal(size=(2, 6, 3)).astype("float32"), "graph", "sync"),
+        "gru_any_length": (varying, rng.normal(size=(1, 5, 3)).astype("float32"), "graph", "async"),
+    }
+
+
+@pytest.fixture(scope="module")
+def loader_site(tmp_path_factory):
+    """A package holding the three models (converted by ``hatch-tfjs convert``, indexed as a build indexes them),
+    served with ``hatch_tfjs.serve`` at /models next to a page that loads TF.js; yields (URL, cases, index)."""
+    import sys
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from hatch_tfjs import serve
+    from hatch_tfjs.index import build_index, write_index
+
+    root = tmp_path_factory.mktemp("loader")
+    models_dir = root / LOADER_PACKAGE / "web_models"
+    (root / LOADER_PACKAGE).mkdir()
+    (root / LOADER_PACKAGE / "__init__.py").write_text("")
+    cases = {}
+    for name, (model, batch, fmt, execution) in _loader_models().items():
+        source = root / f"{name}.keras"
+        model.save(source)
+        proc = subprocess.run(
+            [sys.executable, "-m", "hatch_tfjs", "convert", str(source), str(models_dir / name)], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+        cases[name] = (batch, np.asarray(model.predict(batch, verbose=0)), fmt, execution)
+    # A model whose shard the server lacks: TF.js alone would load the 404 page as weights.
+    shutil.copytree(models_dir / "dense", models_dir / "dense_without_shard")
+    index = build_index([(name, models_dir / name) for name in [*cases, "dense_without_shard"]], models_dir)
+    write_index(models_dir, index)
+    for shard in (models_dir / "dense_without_shard").glob("*.bin"):
+        shard.unlink()
+    sys.path.insert(0, str(root))
+    models_app = serve.wsgi_app(LOADER_PACKAGE)
+    page = b'<!doctype html><html><head><link rel="icon" href="data:,"><script src="/tf.min.js"></script></head></html>'
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        if path.startswith("/models/"):
+            return models_app({**environ, "SCRIPT_NAME": "/models", "PATH_INFO": path[len("/models"):]}, start_response)
+        if path == "/tf.min.js":
+            body, kind = TFJS_DIST.read_bytes(), "text/javascript"
+        elif path == "/" or path.startswith("/app/"):  # a single-page app's fallback: the page for any of its paths
+            body, kind = page, "text/html"
+        else:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        start_response("200 OK", [("Content-Type", kind), ("Content-Length", str(len(body)))])
+        return [body]
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", cases, index
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        sys.path.remove(str(root))
+
+
+PREDICT_ALL = """async ([cases, flat]) => {
+  await tf.setBackend("cpu");
+  const { listModels, loadModel } = await import("/models/tfjs-models.mjs");
+  const listed = (await listModels()).filter((m) => m.name in cases).map((m) => [m.name, m.format, m.execution, m.url]);
+  const results = {};
+  for (const [name, batch] of Object.entries(cases)) {
+    const loaded = await loadModel(name);
+    const before = tf.memory().numTensors;
+    const output = await loaded.predict(name === flat ? new Float32Array(batch.flat(Infinity)) : batch);
+    results[name] = {
+      output: await output.array(), shape: output.shape, leaked: tf.memory().numTensors - before - 1,
+      kind: loaded.model instanceof tf.GraphModel ? "GraphModel" : loaded.model instanceof tf.LayersModel ? "LayersModel" : "?",
+      format: loaded.format, execution: loaded.execution,
+      inputs: loaded.inputs.map((i) => i.name),
+    };
+    output.dispose();
+  }
+  return { listed, results };
+}"""
+
+
+def test_loader_runs_each_model_with_the_call_it_needs(loader_site, browser):
+    url, cases, index = loader_site
+    assert {m["name"]: m["execution"] for m in index["models"] if m["name"] in cases} == {n: c[3] for n, c in cases.items()}
+    page = browser.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: m.type in ("warning", "error") and console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    page.goto(url + "/")
+    found = page.evaluate(PREDICT_ALL, [{n: c[0].tolist() for n, c in cases.items()}, "dense"])
+    assert found["listed"] == [[n, c[2], c[3], f"{url}/models/{n}/model.json"] for n, c in sorted(cases.items())]
+    for name, (_, expected, fmt, execution) in cases.items():
+        result = found["results"][name]
+        assert (result["format"], result["execution"]) == (fmt, execution), name
+        assert result["kind"] == ("GraphModel" if fmt == "graph" else "LayersModel"), name
+        assert result["leaked"] == 0, name  # the input tensors the loader made from arrays are freed
+        assert_parity([np.array(result["output"], dtype="float32")], [expected])
+    assert not console, console
+
+    # The warning the loader avoids is real: executeAsync() on the graph without control flow logs it.
+    page.evaluate("""async (batch) => {
+      const { loadModel } = await import("/models/tfjs-models.mjs");
+      const loaded = await loadModel("gru_fixed");
+      (await loaded.model.executeAsync(tf.tensor(batch))).dispose();
+    }""", cases["gru_fixed"][0].tolist())
+    assert any(EXECUTE_ASYNC_WARNING in line for line in console), console
+    page.close()
+
+
+def test_loader_errors_name_the_fix(loader_site, browser):
+    url, _, _ = loader_site
+    page = browser.new_page()
+    page.goto(url + "/")
+    messages = page.evaluate("""async () => {
+      const { loadModel } = await import("/models/tfjs-models.mjs");
+      const failures = [];
+      const tries = [["nope", {}], ["dense", { baseUrl: "/elsewhere" }], ["dense", { baseUrl: "/app/models" }], ["dense", { tf: {} }],
+                     ["dense_without_shard", {}]];
+      for (const [name, options] of tries) {
+        try { await loadModel(name, options); failures.push("loaded"); } catch (error) { failures.push(error.message); }
+      }
+      return failures;
+    }""")
+    page.close()
+    assert messages[0] == (
+        f'tfjs-models: no model "nope" in {url}/models/index.json; models: dense, dense_without_shard, gru_any_length, gru_fixed'
+    )
+    assert messages[1] == (
+        f"tfjs-models: {url}/elsewhere/index.json answered HTTP 404; mount the package's models there (hatch_tfjs.serve) "
+        "or pass baseUrl: the URL of the directory holding index.json"
+    )
+    assert messages[2].startswith(f'tfjs-models: {url}/app/models/index.json is not JSON (it starts with "<!doctype html>')
+    assert messages[3].startswith("tfjs-models: TensorFlow.js not found")
+    assert messages[4] == (
+        f"tfjs-models: {url}/models/dense_without_shard/group1-shard1of1.bin answered HTTP 404: the model folder on the "
+        "server is incomplete (serve model.json and every shard it lists; hatch_tfjs.serve does)"
+    )

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import build_env, copy_sample_project
 
+from hatch_tfjs.runtime import loader_path
+
 pytestmark = pytest.mark.slow
 
 
@@ -28,9 +30,12 @@ PROBE = """
     light = sorted({m.split(".")[0] for m in sys.modules} & {"numpy", "hatchling", "h5py", "tensorflow", "keras"})
     found = [
         {"name": m.name, "format": m.format, "path": str(m.path), "files": list(m.files), "inputs": m.inputs,
-         "outputs": m.outputs, "metadata": m.metadata, "url": m.url("/models")}
+         "outputs": m.outputs, "metadata": m.metadata, "url": m.url("/models"), "execution": m.execution}
         for m in runtime.models("sample_app")
     ]
+    loader = runtime.loader_path()
+    shipped = {"loader": str(loader), "types": loader.with_suffix(".d.mts").is_file(),
+               "exports": "export async function loadModel(name" in loader.read_text()}
     errors = []
     for call in (lambda: runtime.model_dir("sample_app", "irsi"), lambda: runtime.models("no_such_package_xyz"),
                  lambda: runtime.models("json")):
@@ -39,7 +44,7 @@ PROBE = """
         except runtime.ModelLookupError as exc:
             errors.append(str(exc))
     print(json.dumps({"light": light, "models": found, "iris_dir": str(runtime.model_dir("sample_app", "iris")),
-                      "errors": errors}))
+                      "errors": errors, "shipped": shipped}))
 """
 
 
@@ -48,7 +53,7 @@ def check_probe(result: dict, package_dir: Path) -> None:
     assert [m["name"] for m in result["models"]] == ["digits", "iris"]
     iris = result["models"][1]
     assert Path(result["iris_dir"]) == Path(iris["path"]) == package_dir / "web_models" / "iris"
-    assert iris["format"] == "layers" and iris["url"] == "/models/iris/model.json"
+    assert iris["format"] == "layers" and iris["url"] == "/models/iris/model.json" and iris["execution"] == "sync"
     assert iris["files"] == ["model.json", "group1-shard1of1.bin"]
     assert all((Path(iris["path"]) / f).is_file() for f in iris["files"])
     assert iris["inputs"] == [{"name": "measurements", "shape": [None, 4], "dtype": "float32"}]
@@ -66,6 +71,8 @@ def test_runtime_in_a_venv_with_the_wheel_installed(sample_venv, tmp_path):
     result = json.loads(run_python(sample_venv, PROBE, tmp_path))
     site = Path(run_python(sample_venv, "import sysconfig; print(sysconfig.get_paths()['purelib'])", tmp_path).strip())
     check_probe(result, site / "sample_app")
+    # the browser loader and its TypeScript declarations ship in the hatch-tfjs wheel
+    assert result["shipped"] == {"loader": str(site / "hatch_tfjs" / "data" / "tfjs-models.mjs"), "types": True, "exports": True}
 
 
 def test_runtime_in_an_editable_install(tmp_path, wheelhouse):
@@ -121,10 +128,13 @@ def check_responses(get, models: Path) -> None:
     status, headers, body = get("/models/index.json", {})
     listing = json.loads(body)
     assert status == 200 and headers["content-type"] == "application/json"
-    assert [(m["name"], m["url"], m["loader"]) for m in listing["models"]] == [
-        ("digits", "digits/model.json", "tf.loadLayersModel"),
-        ("iris", "iris/model.json", "tf.loadLayersModel"),
+    assert [(m["name"], m["url"], m["loader"], m["execution"]) for m in listing["models"]] == [
+        ("digits", "digits/model.json", "tf.loadLayersModel", "sync"),
+        ("iris", "iris/model.json", "tf.loadLayersModel", "sync"),
     ]
+    status, headers, body = get("/models/tfjs-models.mjs", {})  # the browser loader, next to the index
+    assert status == 200 and headers["content-type"] == "text/javascript; charset=utf-8"
+    assert body == loader_path().read_bytes() and headers["etag"] == f'"{hashlib.sha256(body).hexdigest()}"'
     for path in ("/models/iris/.hatch-tfjs-stamp.json", "/models/iris/../../__init__.py", "/models/nope/model.json"):
         assert get(path, {})[0] == 404, path
 

@@ -3,7 +3,8 @@
     python -m sample_app [--host 127.0.0.1] [--port 8000]
 
 Standard library only (``wsgiref``) plus ``hatch_tfjs.serve``, which serves the models the wheel ships under
-``/models/`` with the content types and cache headers TF.js needs. In a real app, mount the same thing on Flask
+``/models/`` with the content types and cache headers TF.js needs, and the browser loader the page imports
+(``/models/tfjs-models.mjs``). In a real app, mount the same thing on Flask
 (``hatch_tfjs.serve.flask_blueprint``) or FastAPI (``app.mount("/models", hatch_tfjs.serve.asgi_app("sample_app"))``).
 """
 

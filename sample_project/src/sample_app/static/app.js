@@ -1,8 +1,9 @@
-// The sample app's page: loads the models the Python package ships (listed at /models/index.json, served by
-// hatch_tfjs.serve) with the locally served TensorFlow.js, runs them on the inputs below and shows the predictions.
+// The sample app's page: loads the models the Python package ships with the browser loader hatch_tfjs.serve serves
+// next to them (/models/tfjs-models.mjs reads /models/index.json and calls the TF.js loader each model needs), runs
+// them on the inputs below with the locally served TensorFlow.js (the global `tf`) and shows the predictions.
 // Each result element carries the exact numbers in data attributes (data-input, data-probabilities: JSON with every
 // digit of the float32 outputs) so that tests can compare them with Keras.
-"use strict";
+import { listModels, loadModel } from "/models/tfjs-models.mjs";
 
 const statusEl = document.getElementById("status");
 const models = {};
@@ -13,7 +14,7 @@ function setStatus(text, state) {
 }
 
 function labelsOf(name, count) {
-  const labels = models[name].info.metadata.labels;
+  const labels = models[name].labels;
   return Array.isArray(labels) && labels.length === count ? labels : [...Array(count).keys()].map(String);
 }
 
@@ -40,13 +41,14 @@ function showProbabilities(output, name, input, probabilities) {
   output.dataset.status = "done";
 }
 
-async function predict(name, input, shape, output) {
+async function predict(name, input, output) {
   output.dataset.status = "running";
   try {
-    const result = tf.tidy(() => models[name].model.predict(tf.tensor(input.flat(Infinity), shape, "float32")));
+    const batch = [input]; // a batch of one; the loader makes the tensor (and frees it)
+    const result = await models[name].predict(batch);
     const probabilities = Array.from(await result.data());
     result.dispose();
-    showProbabilities(output, name, input, probabilities);
+    showProbabilities(output, name, batch, probabilities);
   } catch (error) {
     output.dataset.status = "error";
     output.textContent = `Prediction failed: ${error.message}`;
@@ -60,7 +62,7 @@ document.getElementById("iris-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = event.target;
   const values = ["sepal_length", "sepal_width", "petal_length", "petal_width"].map((n) => Number(form.elements[n].value));
-  predict("iris", [values], [1, 4], document.getElementById("iris-result"));
+  predict("iris", values, document.getElementById("iris-result"));
 });
 
 // --- digits: an 8x8 grid of intensities in [0, 1], as the model was trained (scikit-learn's digits / 16) ----------------
@@ -122,7 +124,7 @@ document.getElementById("digit-clear").addEventListener("click", () => {
   paint();
 });
 document.getElementById("digit-predict").addEventListener("click", () => {
-  predict("digits", pixels.map((row) => row.map((v) => [v])), [1, 8, 8, 1], document.getElementById("digit-result"));
+  predict("digits", pixels.map((row) => row.map((v) => [v])), document.getElementById("digit-result"));
 });
 paint();
 
@@ -134,16 +136,9 @@ async function start() {
     await tf.setBackend(backend);
   }
   await tf.ready();
-  const indexUrl = new URL("/models/index.json", location.href);
-  const response = await fetch(indexUrl);
-  if (!response.ok) {
-    throw new Error(`${indexUrl} answered ${response.status}`);
-  }
-  const index = await response.json();
-  for (const info of index.models) {
-    const url = new URL(info.url, indexUrl).href;
-    const model = info.format === "graph" ? await tf.loadGraphModel(url) : await tf.loadLayersModel(url);
-    models[info.name] = { info, model };
+  const available = await listModels();
+  for (const info of available) {
+    models[info.name] = await loadModel(info.name); // tf.loadLayersModel or tf.loadGraphModel, as the index says
   }
   for (const name of ["iris", "digits"]) {
     if (!models[name]) {
@@ -153,8 +148,8 @@ async function start() {
   document.getElementById("iris-predict").disabled = false;
   document.getElementById("digit-predict").disabled = false;
   statusEl.dataset.backend = tf.getBackend();
-  setStatus(`Ready: ${index.models.length} models loaded with TensorFlow.js ${tf.version.tfjs} (${tf.getBackend()} backend).`, "ready");
-  document.getElementById("about").textContent = index.models
+  setStatus(`Ready: ${available.length} models loaded with TensorFlow.js ${tf.version.tfjs} (${tf.getBackend()} backend).`, "ready");
+  document.getElementById("about").textContent = available
     .map((m) => `${m.name}: ${m.format} model, ${(m.bytes / 1024).toFixed(1)} KiB`)
     .join(" · ");
 }

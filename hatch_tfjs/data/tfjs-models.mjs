@@ -1,0 +1,210 @@
+// Load the TensorFlow.js models a Python package ships (built by hatch-tfjs), in the browser.
+//
+//   <script src="/static/tf.min.js"></script>            <!-- TF.js itself: this module never bundles it -->
+//   <script type="module">
+//     import { loadModel } from "/models/tfjs-models.mjs";
+//     const iris = await loadModel("iris");               // reads /models/index.json, then the model
+//     const probabilities = await (await iris.predict([[6.3, 2.5, 4.9, 1.5]])).data();
+//   </script>
+//
+// The index (index.json, written by the build hook and served by hatch_tfjs.serve next to this file) says for each
+// model which TF.js loader it needs (format "layers": tf.loadLayersModel, "graph": tf.loadGraphModel) and how a graph
+// runs (execution "sync": model.execute(); "async": model.executeAsync(), for graphs with control flow). predict()
+// makes that choice, so a page never has to know how a model was converted.
+//
+// Served by another server: serve this file (hatch_tfjs.runtime.loader_path()) and pass baseUrl, the URL of the
+// directory holding index.json. TF.js is taken from options.tf, else from the page's global `tf`.
+
+const INDEX_NAME = "index.json";
+
+function defaultBaseUrl() {
+  return new URL("./", import.meta.url).href; // served next to index.json
+}
+
+function tfjsOf(options) {
+  const tf = options.tf ?? globalThis.tf;
+  if (!tf || typeof tf.loadLayersModel !== "function" || typeof tf.loadGraphModel !== "function") {
+    throw new Error(
+      "tfjs-models: TensorFlow.js not found: load it before this module (<script src=\".../tf.min.js\">) " +
+        "or pass it: loadModel(name, { tf })",
+    );
+  }
+  return tf;
+}
+
+function directoryUrl(baseUrl) {
+  const text = String(baseUrl ?? defaultBaseUrl());
+  const absolute = new URL(text.endsWith("/") ? text : `${text}/`, globalThis.location?.href ?? import.meta.url);
+  return absolute.href;
+}
+
+const indexCache = new Map(); // index URL -> Promise of the parsed index (one fetch per page)
+
+async function fetchIndex(indexUrl, fetchOptions) {
+  let response;
+  try {
+    response = await fetch(indexUrl, fetchOptions);
+  } catch (error) {
+    const hint = indexUrl.startsWith("file:")
+      ? "pages opened as file:// cannot fetch models: serve the page and the models over http (python -m http.server, " +
+        "or your app with hatch_tfjs.serve)"
+      : "is the server running and are the models mounted there (hatch_tfjs.serve)?";
+    throw new Error(`tfjs-models: cannot fetch ${indexUrl} (${error.message}); ${hint}`);
+  }
+  if (!response.ok) {
+    throw new Error(
+      `tfjs-models: ${indexUrl} answered HTTP ${response.status}; mount the package's models there ` +
+        "(hatch_tfjs.serve) or pass baseUrl: the URL of the directory holding index.json",
+    );
+  }
+  const text = await response.text();
+  let index;
+  try {
+    index = JSON.parse(text);
+  } catch {
+    throw new Error(
+      `tfjs-models: ${indexUrl} is not JSON (it starts with ${JSON.stringify(text.slice(0, 20))}): the server answered ` +
+        "with something else than the models' index; mount the models there (hatch_tfjs.serve) or pass baseUrl",
+    );
+  }
+  if (!index || !Array.isArray(index.models)) {
+    throw new Error(`tfjs-models: ${indexUrl} is not a hatch-tfjs model index (no "models" list)`);
+  }
+  return index;
+}
+
+/** Each model's index entry, with `url`: the absolute URL of its model.json. */
+export async function listModels(options = {}) {
+  const base = directoryUrl(options.baseUrl);
+  const indexUrl = new URL(INDEX_NAME, base).href;
+  if (!indexCache.has(indexUrl)) {
+    const pending = fetchIndex(indexUrl, options.fetchOptions);
+    pending.catch(() => indexCache.delete(indexUrl)); // a failed fetch is retried on the next call
+    indexCache.set(indexUrl, pending);
+  }
+  const index = await indexCache.get(indexUrl);
+  return index.models.map((entry) => ({
+    ...entry,
+    // hatch_tfjs.serve lists "url"; the index.json the build writes (served as a static file) has "path"
+    url: new URL(entry.url ?? `${entry.path ?? entry.name}/model.json`, indexUrl).href,
+    execution: entry.execution ?? (entry.format === "graph" ? "async" : "sync"),
+  }));
+}
+
+/** TF.js reads whatever a shard request returns as weights: a 404 page makes a graph model fail with "byte length of
+ * Float32Array should be a multiple of 4" and lets a layers model load with garbage weights. This fetch refuses any
+ * answer but 2xx, naming the file. */
+function checkedFetch(fetchFunc) {
+  return async (url, init) => {
+    const response = await fetchFunc(url, init);
+    if (!response.ok) {
+      throw new Error(
+        `tfjs-models: ${url} answered HTTP ${response.status}: the model folder on the server is incomplete ` +
+          "(serve model.json and every shard it lists; hatch_tfjs.serve does)",
+      );
+    }
+    return response;
+  };
+}
+
+function isTensor(tf, value) {
+  return value instanceof tf.Tensor;
+}
+
+function knownSize(shape) {
+  return shape.every((d) => Number.isInteger(d) && d >= 0) ? shape.reduce((a, b) => a * b, 1) : null;
+}
+
+/** A tensor for one model input: tensors pass through; arrays (nested, or flat with the index's shape) are converted
+ * with the input's dtype. Returns [tensor, createdHere]. */
+function toTensor(tf, value, spec, modelName) {
+  if (isTensor(tf, value)) {
+    return [value, false];
+  }
+  const dtype = spec?.dtype === "int32" || spec?.dtype === "bool" ? spec.dtype : "float32";
+  const flat = ArrayBuffer.isView(value) || (Array.isArray(value) && !value.some(Array.isArray));
+  const rest = Array.isArray(spec?.shape) ? spec.shape.slice(1) : null; // the index's shape without the batch size
+  const size = rest ? knownSize(rest) : null;
+  if (flat && size) {
+    if (value.length % size !== 0) {
+      throw new Error(
+        `tfjs-models: ${modelName}: input ${spec.name} takes [batch, ${rest.join(", ")}] (${size} values a row); ` +
+          `got ${value.length} values`,
+      );
+    }
+    return [tf.tensor(value, [value.length / size, ...rest], dtype), true];
+  }
+  return [tf.tensor(value, undefined, dtype), true];
+}
+
+function prepareInputs(tf, inputs, specs, modelName) {
+  const created = [];
+  const convert = (value, spec) => {
+    const [tensor, fresh] = toTensor(tf, value, spec, modelName);
+    if (fresh) created.push(tensor);
+    return tensor;
+  };
+  let prepared;
+  if (isTensor(tf, inputs) || (Array.isArray(inputs) && inputs.length > 0 && inputs.every((v) => isTensor(tf, v)))) {
+    prepared = inputs;
+  } else if (Array.isArray(inputs) && specs.length > 1) {
+    prepared = inputs.map((value, i) => convert(value, specs[i]));
+  } else if (Array.isArray(inputs) || ArrayBuffer.isView(inputs)) {
+    prepared = convert(inputs, specs[0]);
+  } else if (inputs && typeof inputs === "object") {
+    prepared = Object.fromEntries(
+      Object.entries(inputs).map(([name, value]) => [name, convert(value, specs.find((s) => s.name === name))]),
+    );
+  } else {
+    throw new Error(`tfjs-models: ${modelName}: predict() takes a tensor, an array, or an object keyed by input name`);
+  }
+  return [prepared, created];
+}
+
+/**
+ * Load one model by name. options: baseUrl (the URL of the directory holding index.json; default: where this module
+ * was served from), tf (default: the global tf), fetchOptions (for the index), loadOptions (for tf.load*Model, e.g.
+ * onProgress). Resolves to { name, format, execution, url, model, metadata, labels, inputs, outputs, predict(inputs),
+ * dispose() }.
+ */
+export async function loadModel(name, options = {}) {
+  const tf = tfjsOf(options);
+  const entries = await listModels(options);
+  const entry = entries.find((m) => m.name === name);
+  if (!entry) {
+    const known = entries.map((m) => m.name).join(", ") || "none";
+    throw new Error(`tfjs-models: no model "${name}" in ${directoryUrl(options.baseUrl)}${INDEX_NAME}; models: ${known}`);
+  }
+  const graph = entry.format === "graph";
+  const loadOptions = {
+    ...options.loadOptions,
+    fetchFunc: checkedFetch(options.loadOptions?.fetchFunc ?? ((url, init) => fetch(url, init))),
+  };
+  const model = graph ? await tf.loadGraphModel(entry.url, loadOptions) : await tf.loadLayersModel(entry.url, loadOptions);
+  const inputs = entry.inputs ?? [];
+  const metadata = entry.metadata ?? {};
+  return {
+    name: entry.name,
+    format: entry.format,
+    execution: entry.execution,
+    url: entry.url,
+    model,
+    metadata,
+    labels: Array.isArray(metadata.labels) ? metadata.labels : null,
+    inputs,
+    outputs: entry.outputs ?? [],
+    /** Run the model; tensors it creates from arrays are disposed, the outputs are the caller's to dispose. */
+    async predict(values) {
+      const [prepared, created] = prepareInputs(tf, values, inputs, entry.name);
+      try {
+        if (!graph) return model.predict(prepared);
+        return entry.execution === "async" ? await model.executeAsync(prepared) : model.execute(prepared);
+      } finally {
+        created.forEach((tensor) => tensor.dispose());
+      }
+    },
+    dispose() {
+      model.dispose();
+    },
+  };
+}
