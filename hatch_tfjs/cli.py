@@ -27,6 +27,7 @@ from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
 
 PROG = "hatch-tfjs"
+CONVERTER_MODULES = ("numpy", "h5py", "hatchling", "tomli")  # what `pip install 'hatch-tfjs[convert]'` adds
 CONVERT_TABLE = "convert"
 _FLAG_FOR_KEY = {
     "source": "SOURCE",
@@ -423,6 +424,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name not in CONVERTER_MODULES:
+            raise
+        print(
+            f"{PROG}: error: this command needs {exc.name}, which is not installed: the command line converts with numpy, "
+            "h5py and hatchling, which an app that only serves its models does not need; install them with: "
+            "pip install 'hatch-tfjs[convert]'",
+            file=sys.stderr,
+        )
+        return 1
     except Exception as exc:  # noqa: BLE001 - a bug in hatch-tfjs: one line, the traceback with -v
         if args.verbose:
             traceback.print_exc()

@@ -39,13 +39,26 @@ def describe_result(result: Any) -> str:
     return message
 
 
+# What the conversion itself needs; asked for by dependencies() when a model must be converted (see there).
+CONVERTER_REQUIREMENTS = ("numpy>=1.23", "h5py>=3.8")
+
+
+def converter_importable() -> bool:
+    """Whether numpy and h5py, which every conversion uses, are importable here."""
+    return all(_importable(name) for name in ("numpy", "h5py"))
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def tensorflow_importable() -> bool:
     """Whether TensorFlow is importable here, whichever distribution provides it (tensorflow, tensorflow-cpu,
     tensorflow-macos, ...): then the hook asks for nothing."""
-    try:
-        return importlib.util.find_spec("tensorflow") is not None
-    except (ImportError, ValueError):
-        return False
+    return _importable("tensorflow")
 
 
 class TfjsBuildHook(BuildHookInterface):
@@ -96,29 +109,41 @@ class TfjsBuildHook(BuildHookInterface):
     # --- hatchling interface -------------------------------------------------------------------------------------
 
     def dependencies(self) -> list[str]:
-        """TensorFlow only when a model must be converted, its conversion needs it and it is not importable already
-        (hatchling asks this in the isolated build environment before installing anything, so a rebuild of fresh
-        models installs no TensorFlow). Read-only: it runs while other builds of the project may be converting."""
+        """What converting the stale models needs that the build environment lacks: numpy and h5py (hatch-tfjs
+        installs none of its own, so an app that only serves its models pulls nothing), and TensorFlow when a stale
+        model needs it and it is not importable already (any distribution). Hatchling asks this in the isolated build
+        environment before installing anything, so a rebuild of fresh models installs nothing. Read-only: it runs
+        while other builds of the project may be converting."""
         if env_flag("HATCH_TFJS_SKIP"):
             return []
         try:
             settings = self.settings
         except HatchTfjsError:
             return []  # initialize() reports the problems with full context
-        if not any(spec.needs_tensorflow for spec in settings.models) or tensorflow_importable():
-            return []
         from hatch_tfjs.plan import plan_models
 
-        stale = [plan for plan in plan_models(settings.models) if not plan.fresh and plan.spec.source.exists()]
-        from hatch_tfjs.route import needs_tensorflow
+        stale = [plan.spec for plan in plan_models(settings.models) if not plan.fresh and plan.spec.source.exists()]
+        if not stale:
+            return []
+        requirements = [] if converter_importable() else list(CONVERTER_REQUIREMENTS)
+        if not tensorflow_importable() and any(self._may_need_tensorflow(spec) for spec in stale):
+            requirements.append(settings.tensorflow_requirement)
+        return requirements
 
-        for plan in stale:
-            try:
-                if needs_tensorflow(plan.spec):
-                    return [settings.tensorflow_requirement]
-            except HatchTfjsError:
-                continue  # a model that cannot be read: initialize() reports it
-        return []
+    @staticmethod
+    def _may_need_tensorflow(spec: ModelSpec) -> bool:
+        """Whether converting ``spec`` needs TensorFlow; True when that cannot be told yet (the safe answer)."""
+        from hatch_tfjs.route import needs_tensorflow, route_hint
+
+        if spec.reader == "keras":
+            return True
+        if not converter_importable():
+            hint = route_hint(spec)
+            return hint is None or hint.needs_tensorflow
+        try:
+            return needs_tensorflow(spec)
+        except HatchTfjsError:
+            return False  # a model that cannot be read: initialize() reports it
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         settings = self._settings_or_abort()

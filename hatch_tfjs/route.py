@@ -55,3 +55,20 @@ def needs_tensorflow(spec: ModelSpec, route: Route | None = None) -> bool:
     if spec.reader == "keras":
         return True
     return (route or route_model(spec)).needs_tensorflow
+
+
+def route_hint(spec: ModelSpec) -> Route | None:
+    """The route of ``spec`` worked out with the standard library alone (for ``dependencies()``, which runs before
+    numpy and h5py are installed); None when it cannot tell. The config decides; weights are not read."""
+    if spec.format != "auto":
+        return Route(spec.format)
+    from hatch_tfjs.read.keras_config import read_keras_config
+    from hatch_tfjs.translate import translate_model_config
+
+    config = read_keras_config(spec.source)
+    if config is None:
+        return None
+    translation = translate_model_config(config)
+    if translation.problems:
+        return Route("graph", translation.reason or "it cannot be written as a TF.js layers model")
+    return Route("layers", LAYERS_REASON)

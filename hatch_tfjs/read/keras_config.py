@@ -1,0 +1,68 @@
+"""A Keras file's model config with the standard library alone, for deciding what a build needs before it has it.
+
+Hatchling asks the hook for its build dependencies (``dependencies()``) before anything but hatchling and hatch-tfjs
+is installed, so before numpy and h5py are. To know whether a stale ``format = "auto"`` model will need TensorFlow,
+the hook reads the model's config here and translates it (the translation is pure Python):
+
+- ``.keras``: ``config.json`` in the zip, exactly;
+- ``.h5``: Keras stores the config as a JSON string attribute (``model_config``), whose bytes lie in the file as they
+  are; it is found by scanning for a JSON object with a model's ``class_name`` and ``config``. This is a hint: the
+  real read (h5py) happens at conversion time, and when no config is found the caller assumes the worst.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+_MAX_CONFIG_BYTES = 64 * 1024 * 1024  # larger config.json members are left to the real reader
+_MODEL_CLASSES = ("Functional", "Sequential", "Model")
+
+
+def read_keras_config(source: Path) -> dict[str, Any] | None:
+    """The model config stored in ``source``, or None when it cannot be found without h5py."""
+    try:
+        if zipfile.is_zipfile(source):
+            return _from_keras_zip(source)
+        return _from_h5_bytes(source)
+    except (OSError, ValueError, zipfile.BadZipFile, RecursionError):
+        return None
+
+
+def _from_keras_zip(source: Path) -> dict[str, Any] | None:
+    with zipfile.ZipFile(source) as archive:
+        info = archive.getinfo("config.json")
+        if info.file_size > _MAX_CONFIG_BYTES:
+            return None
+        config = json.loads(archive.read(info))
+    return config if _is_model_config(config) else None
+
+
+def _from_h5_bytes(source: Path) -> dict[str, Any] | None:
+    if source.stat().st_size > 4 * _MAX_CONFIG_BYTES:
+        return None  # too large to scan; the caller assumes the worst
+    data = source.read_bytes()
+    decoder = json.JSONDecoder()
+    start = data.find(b'{"class_name"')
+    while start != -1:
+        end = data.find(b"\0", start)
+        text = data[start : end if end != -1 else len(data)].decode("utf-8", errors="replace")
+        try:
+            config, _ = decoder.raw_decode(text)
+        except ValueError:
+            config = None
+        if _is_model_config(config):
+            return config
+        start = data.find(b'{"class_name"', start + 1)
+    return None
+
+
+def _is_model_config(config: Any) -> bool:
+    return (
+        isinstance(config, dict)
+        and config.get("class_name") in _MODEL_CLASSES
+        and isinstance(config.get("config"), dict)
+        and isinstance(config["config"].get("layers"), list)
+    )
