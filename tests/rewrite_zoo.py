@@ -32,9 +32,13 @@ def _normalization():
     last.adapt(data)
     middle = layers.Normalization(axis=1, name="adapted_axis1")
     middle.adapt(data)
-    given = layers.Normalization(axis=-1, mean=[1.0, 2.0, 3.0, 4.0, 5.0], variance=[4.0, 0.25, 9.0, 1.0, 2.0], name="given")
+    given = layers.Normalization(
+        axis=-1, mean=[1.0, 2.0, 3.0, 4.0, 5.0], variance=[4.0, 0.25, 9.0, 1.0, 2.0], name="given"
+    )
     scalar = layers.Normalization(axis=None, mean=100.0, variance=900.0, name="given_scalar")
-    inverted = layers.Normalization(axis=-1, mean=[0.5] * 5, variance=[2.0, 3.0, 4.0, 5.0, 6.0], invert=True, name="inverted")
+    inverted = layers.Normalization(
+        axis=-1, mean=[0.5] * 5, variance=[2.0, 3.0, 4.0, 5.0, 6.0], invert=True, name="inverted"
+    )
     outputs = [last(inp), middle(inp), given(inp), scalar(inp), inverted(layers.Rescaling(0.01)(inp))]
     return keras.Model(inp, outputs, name="normalization")
 
@@ -66,7 +70,9 @@ def _nested_augmentation():
     import keras
     from keras import layers
 
-    augmentation = keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)], name="data_augmentation")
+    augmentation = keras.Sequential(
+        [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)], name="data_augmentation"
+    )
     inputs = keras.Input((8, 8, 3))
     x = layers.Rescaling(1.0 / 255)(augmentation(inputs))
     x = layers.Conv2D(4, 3, activation="relu")(x)

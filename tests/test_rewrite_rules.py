@@ -48,7 +48,10 @@ def test_a_shared_layer_is_rewritten_for_each_of_its_calls():
     assert by_name["sub_negated"]["config"]["scale"] == -1.0
     assert by_name["sub_negated"]["inbound_nodes"] == [[["b", 0, 0, {}]], [["a", 0, 0, {}]]]
     assert by_name["sub"]["class_name"] == "Add"
-    assert by_name["sub"]["inbound_nodes"] == [[["a", 0, 0, {}], ["sub_negated", 0, 0, {}]], [["b", 0, 0, {}], ["sub_negated", 1, 0, {}]]]
+    assert by_name["sub"]["inbound_nodes"] == [
+        [["a", 0, 0, {}], ["sub_negated", 0, 0, {}]],
+        [["b", 0, 0, {}], ["sub_negated", 1, 0, {}]],
+    ]
     assert by_name["both"]["inbound_nodes"] == [[["sub", 0, 0, {}], ["sub", 1, 0, {}]]]
 
 
@@ -56,7 +59,12 @@ def test_grouped_convolution_weights_are_relaid_out_for_depthwise():
     kernel = np.arange(3 * 3 * 1 * 4, dtype="float32").reshape(3, 3, 1, 4)
     bias = np.array([1, 2, 3, 4], dtype="float32")
     weights = [Weight("other/kernel", np.ones(2, "float32")), Weight("conv/kernel", kernel), Weight("conv/bias", bias)]
-    conv = layer("Conv2D", "conv", {"filters": 4, "kernel_size": [3, 3], "groups": 2, "kernel_initializer": "glorot_uniform"}, [node(tensor("x"))])
+    conv = layer(
+        "Conv2D",
+        "conv",
+        {"filters": 4, "kernel_size": [3, 3], "groups": 2, "kernel_initializer": "glorot_uniform"},
+        [node(tensor("x"))],
+    )
     result = translate_model_config(functional([input_layer(), conv], ["x", 0, 0], ["conv", 0, 0]), weights)
     assert result.problems == []
     cfg = layers_by_name(result)["conv"]
@@ -71,7 +79,14 @@ def test_grouped_convolution_weights_are_relaid_out_for_depthwise():
 def test_rewrites_that_need_weights_say_so_without_them():
     norm = layer("Normalization", "norm", {"axis": -1, "mean": None, "variance": None}, [node(tensor("x"))])
     result = translate_model_config(functional([input_layer(), norm], ["x", 0, 0], ["norm", 0, 0]))
-    assert result.problems == ["layer 'norm' (Normalization): needs its weights to be rewritten for TF.js, and none were given"]
+    assert result.problems == [
+        "layer 'norm' (Normalization): needs its weights to be rewritten for TF.js, and none were given"
+    ]
+    assert result.needs_only_weights
+    lam = layer("Lambda", "lam", {}, [node(tensor("norm"))])
+    assert not translate_model_config(
+        functional([input_layer(), norm, lam], ["x", 0, 0], ["lam", 0, 0])
+    ).needs_only_weights
 
 
 def test_normalization_folds_its_statistics_into_rescaling_and_drops_its_weights():
@@ -92,7 +107,7 @@ def test_problems_are_one_line_per_reason_and_ops_are_named_as_ops():
     result = translate_model_config(functional([input_layer(), *lambdas, total], ["x", 0, 0], ["sum", 0, 0]))
     assert result.problems == [
         "layer 'lam0' (Lambda), layer 'lam1' (Lambda), layer 'lam2' (Lambda) and 2 more: layer class 'Lambda' does not "
-        "exist in TF.js 4.22: replace the Lambda with built-in layers (or use format = \"graph\")",
+        'exist in TF.js 4.22: replace the Lambda with built-in layers (or use format = "graph")',
         "op 'sum' (keras.ops.sum): has no TF.js layers equivalent",
     ]
     assert result.reason == result.problems[0] + " (and 1 more reason)"
@@ -118,8 +133,15 @@ def test_ops_with_scalars_become_rescaling_and_activations():
 def test_settings_tfjs_ignores_and_layers_it_cannot_run_are_refused():
     layers = [
         input_layer(),
-        layer("Conv2DTranspose", "up", {"filters": 2, "kernel_size": 2, "output_padding": [1, 1], "dilation_rate": [1, 1]}, [node(tensor("x"))]),
-        layer("GlobalAveragePooling1D", "pool", {"data_format": "channels_first", "keepdims": False}, [node(tensor("up"))]),
+        layer(
+            "Conv2DTranspose",
+            "up",
+            {"filters": 2, "kernel_size": 2, "output_padding": [1, 1], "dilation_rate": [1, 1]},
+            [node(tensor("x"))],
+        ),
+        layer(
+            "GlobalAveragePooling1D", "pool", {"data_format": "channels_first", "keepdims": False}, [node(tensor("up"))]
+        ),
         layer("Resizing", "resize", {"height": 2, "width": 2}, [node(tensor("pool"))]),
     ]
     problems = translate_model_config(functional(layers, ["x", 0, 0], ["resize", 0, 0])).problems
@@ -128,7 +150,7 @@ def test_settings_tfjs_ignores_and_layers_it_cannot_run_are_refused():
         "layer 'pool' (GlobalAveragePooling1D): uses data_format='channels_first', which TF.js's GlobalAveragePooling1D "
         "ignores (it always pools over axis 1)",
         "layer 'resize' (Resizing): TF.js 4.22's Resizing fails when run in a loaded model (\"x must be rank 3 or 4, but "
-        "got rank 1\"); resize the images before the model, or use format = \"graph\"",
+        'got rank 1"); resize the images before the model, or use format = "graph"',
     ]
 
 
@@ -148,10 +170,20 @@ def test_sequential_models_take_chains_and_become_functional_for_branches():
     def sequential(*layers):
         return {"class_name": "Sequential", "config": {"name": "seq", "layers": [input_layer(), *layers]}}
 
-    chain = translate_model_config(sequential(layer("RandomZoom", "zoom", {}), layer("Dense", "d", {"units": 2, "activation": "hard_sigmoid"})))
+    chain = translate_model_config(
+        sequential(layer("RandomZoom", "zoom", {}), layer("Dense", "d", {"units": 2, "activation": "hard_sigmoid"}))
+    )
     assert chain.problems == []
-    assert [entry["class_name"] for entry in chain.model_config["config"]["layers"]] == ["InputLayer", "Dense", "Rescaling", "ReLU", "Rescaling"]
-    branch = translate_model_config(sequential(layer("Activation", "act", {"activation": "hard_silu"}), layer("Dense", "d", {"units": 2})))
+    assert [entry["class_name"] for entry in chain.model_config["config"]["layers"]] == [
+        "InputLayer",
+        "Dense",
+        "Rescaling",
+        "ReLU",
+        "Rescaling",
+    ]
+    branch = translate_model_config(
+        sequential(layer("Activation", "act", {"activation": "hard_silu"}), layer("Dense", "d", {"units": 2}))
+    )
     assert branch.problems == []
     assert branch.model_config["class_name"] == "Functional"
     by_name = layers_by_name(branch)
@@ -163,7 +195,9 @@ def test_sequential_models_take_chains_and_become_functional_for_branches():
 
 def test_keras2_hard_sigmoid_is_tfjs_hard_sigmoid_not_the_keras3_rewrite():
     dense = layer("Dense", "d", {"units": 2, "activation": "hard_sigmoid"}, [node(tensor("x"))])
-    result = translate_model_config(functional([input_layer(), dense], ["x", 0, 0], ["d", 0, 0]), keras_version="2.15.0")
+    result = translate_model_config(
+        functional([input_layer(), dense], ["x", 0, 0], ["d", 0, 0]), keras_version="2.15.0"
+    )
     assert result.problems == [] and result.notes == []
     assert layers_by_name(result)["d"]["config"]["activation"] == "hard_sigmoid"
 
@@ -186,14 +220,19 @@ def test_layers_tfjs_computes_differently_are_refused():
         layer("CategoryEncoding", "enc", {"num_tokens": 4, "output_mode": "multi_hot"}, [node(tensor("soft"))]),
     ]
     problems = translate_model_config(functional(layers, ["x", 0, 0], ["enc", 0, 0])).problems
-    assert [p.split(":")[0] for p in problems] == ["layer 'up' (UpSampling2D)", "layer 'soft' (Softmax)", "layer 'enc' (CategoryEncoding)"]
+    assert [p.split(":")[0] for p in problems] == [
+        "layer 'up' (UpSampling2D)",
+        "layer 'soft' (Softmax)",
+        "layer 'enc' (CategoryEncoding)",
+    ]
     assert "places the samples differently" in problems[0] and "only runs over the last axis" in problems[1]
 
 
 def test_ops_without_an_exact_layer_say_why():
     layers = [
         input_layer(),
-        op("Gelu", "gelu", [tensor("x")], module="keras.src.ops.nn") | {"config": {"name": "gelu", "approximate": True}},
+        op("Gelu", "gelu", [tensor("x")], module="keras.src.ops.nn")
+        | {"config": {"name": "gelu", "approximate": True}},
         op("Mean", "mean", [tensor("gelu")]) | {"config": {"name": "mean", "axis": 0, "keepdims": False}},
         op("Power", "power", [tensor("mean"), 2]),
     ]

@@ -37,7 +37,9 @@ def rewrite_models(tmp_path_factory):
 
 def randomize_weights_but_statistics(model) -> None:
     """Random weights everywhere except adapted Normalization statistics (random variances could be negative)."""
-    kept = {id(v): v.numpy() for layer in model.layers if type(layer).__name__ == "Normalization" for v in layer.weights}
+    kept = {
+        id(v): v.numpy() for layer in model.layers if type(layer).__name__ == "Normalization" for v in layer.weights
+    }
     randomize(model, seed=2)
     for layer in model.layers:
         for variable in layer.weights:
@@ -68,7 +70,11 @@ def test_removed_and_rewritten_layers_leave_no_weight_behind(rewrite_models, tmp
     paths, _, _ = rewrite_models["normalization"]
     spec = ModelSpec(name="normalization", source=paths[".keras"], output=tmp_path / "n", root=paths[".keras"].parent)
     convert_model(spec)
-    names = [w["name"] for group in json.loads((spec.output / "model.json").read_text())["weightsManifest"] for w in group["weights"]]
+    names = [
+        w["name"]
+        for group in json.loads((spec.output / "model.json").read_text())["weightsManifest"]
+        for w in group["weights"]
+    ]
     assert not any(name.startswith(("adapted_last/", "adapted_axis1/")) for name in names), names
     assert np.all([not n.startswith("normalization") for n in names])
 
@@ -107,7 +113,10 @@ def test_a_mask_tfjs_would_ignore_is_refused(tmp_path):
     spec = ModelSpec(name="masked", source=source, output=tmp_path / "out", root=tmp_path)
     with pytest.raises(UnsupportedModelError) as info:
         convert_model(spec)
-    assert "layer 'pool' (GlobalAveragePooling1D): uses a mask (Embedding mask_zero or Masking), which TF.js's GlobalAveragePooling1D ignores" in str(info.value)
+    assert (
+        "layer 'pool' (GlobalAveragePooling1D): uses a mask (Embedding mask_zero or Masking), which TF.js's GlobalAveragePooling1D ignores"
+        in str(info.value)
+    )
     assert not spec.output.exists()
 
 

@@ -20,9 +20,18 @@ class Context:
         self._notes: dict[str, list[str]] = {}
         self._weights = weights
         self._replaced: dict[str, list[Weight]] = {}
+        self._for_want_of_weights: set[str] = set()  # problems that only lack the weights
 
     def problem(self, where: str, message: str) -> None:
         self._problems.setdefault(message, []).append(where)
+
+    def refusal(self, where: str, refusal: Exception) -> None:
+        """A rewrite's refusal is a problem; one that only lacked the weights is also counted apart."""
+        from hatch_tfjs.translate.rewrites import WeightsNeeded
+
+        self.problem(where, str(refusal))
+        if isinstance(refusal, WeightsNeeded):
+            self._for_want_of_weights.add(str(refusal))
 
     def note(self, where: str, message: str) -> None:
         self._notes.setdefault(message, []).append(where)
@@ -30,6 +39,12 @@ class Context:
     @property
     def problems(self) -> list[str]:
         return grouped(self._problems)
+
+    @property
+    def needs_only_weights(self) -> bool:
+        """Whether every problem is a rewrite that lacked the weights (a config-only translation may then succeed
+        once the weights are read)."""
+        return bool(self._problems) and set(self._problems) <= self._for_want_of_weights
 
     @property
     def notes(self) -> list[str]:

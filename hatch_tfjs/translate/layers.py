@@ -25,8 +25,6 @@ INT_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "u
 
 
 @dataclass
-
-
 class Translation:
     """The TF.js ``model_config`` plus what stood in the way (``problems``) or was changed on the way (``notes``),
     and the weights to write with it (the given weights, minus those of removed layers, with rewritten ones in place).
@@ -37,6 +35,7 @@ class Translation:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     weights: list[Weight] = field(default_factory=list)
+    needs_only_weights: bool = False  # every problem is a rewrite that needs the weights, and none were given
 
     @property
     def reason(self) -> str | None:
@@ -59,7 +58,13 @@ def translate_model_config(
     ctx = Context(weights, keras_major(keras_version))
     config = keras_config.get("model_config", keras_config)  # a whole legacy modelTopology is accepted too
     model_config = _model(config, ctx, where=describe(config))
-    return Translation(model_config=model_config, problems=ctx.problems, notes=ctx.notes, weights=ctx.weights())
+    return Translation(
+        model_config=model_config,
+        problems=ctx.problems,
+        notes=ctx.notes,
+        weights=ctx.weights(),
+        needs_only_weights=ctx.needs_only_weights,
+    )
 
 
 def _model(entry: dict[str, Any], ctx: Context, where: str) -> dict[str, Any]:
@@ -120,7 +125,9 @@ def _node_shifts(layers: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str
 def _endpoints(value: Any, ctx: Context, where: str, key: str) -> list[list[Any]]:
     """``input_layers`` / ``output_layers`` as a list of ``[layer, node, tensor]`` triples."""
     if isinstance(value, dict):
-        ctx.problem(where, f"{key} is a dict (a model called on a dict of inputs); TF.js needs a list: pass a list of inputs")
+        ctx.problem(
+            where, f"{key} is a dict (a model called on a dict of inputs); TF.js needs a list: pass a list of inputs"
+        )
         return []
     if not isinstance(value, list):
         ctx.problem(where, f"{key} is missing or malformed")
@@ -132,7 +139,9 @@ def _endpoints(value: Any, ctx: Context, where: str, key: str) -> list[list[Any]
         if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str):
             triples.append(list(item))
         else:
-            ctx.problem(where, f"{key} entry {item!r} is not a [layer, node, tensor] triple (nested inputs are not supported)")
+            ctx.problem(
+                where, f"{key} entry {item!r} is not a [layer, node, tensor] triple (nested inputs are not supported)"
+            )
     return triples
 
 
@@ -176,7 +185,9 @@ def _activation(value: Any, ctx: Context, where: str, key: str) -> Any:
         return support.ACTIVATIONS[name]
     if ctx.keras_major < 3 and name in support.KERAS2_ACTIVATIONS:
         return support.KERAS2_ACTIVATIONS[name]
-    hint = support.ACTIVATION_HINTS.get(str(name), "TF.js knows only " + ", ".join(sorted(set(support.ACTIVATIONS.values()))))
+    hint = support.ACTIVATION_HINTS.get(
+        str(name), "TF.js knows only " + ", ".join(sorted(set(support.ACTIVATIONS.values())))
+    )
     ctx.problem(where, f"{key} {name!r} is not supported by TF.js: {hint}")
     return "linear"
 
@@ -209,7 +220,10 @@ def _regularizer(value: Any, ctx: Context, where: str, key: str) -> Any:
     cfg = value.get("config") or {}
     if class_name in ("L1", "L2", "L1L2"):
         # TF.js registers only L1L2; regularizers do nothing at inference, but keep them faithful for training.
-        return {"class_name": "L1L2", "config": {"l1": float(cfg.get("l1", 0.0) or 0.0), "l2": float(cfg.get("l2", 0.0) or 0.0)}}
+        return {
+            "class_name": "L1L2",
+            "config": {"l1": float(cfg.get("l1", 0.0) or 0.0), "l2": float(cfg.get("l2", 0.0) or 0.0)},
+        }
     ctx.note(where, f"{key} '{class_name}' dropped (TF.js has no such regularizer; it has no effect at inference)")
     return None
 
@@ -261,7 +275,10 @@ def _layer_config(class_name: str, cfg: dict[str, Any], ctx: Context, where: str
         ctx.problem(where, support.TFJS_BROKEN[class_name])
         return {}
     if cfg.get("quantization_config"):
-        ctx.problem(where, "is quantized by Keras (quantization_config); TF.js needs float weights: convert the unquantized model")
+        ctx.problem(
+            where,
+            "is quantized by Keras (quantization_config); TF.js needs float weights: convert the unquantized model",
+        )
 
     out: dict[str, Any] = {}
     for key, value in cfg.items():
@@ -341,7 +358,9 @@ def _leaky_relu(cfg: dict[str, Any], ctx: Context, where: str) -> None:
 
 def _relu(cfg: dict[str, Any], ctx: Context, where: str) -> None:
     if cfg.pop("negative_slope", 0.0) or cfg.pop("threshold", 0.0):
-        ctx.problem(where, "uses negative_slope or threshold, which the TF.js ReLU layer lacks; use LeakyReLU or a plain ReLU")
+        ctx.problem(
+            where, "uses negative_slope or threshold, which the TF.js ReLU layer lacks; use LeakyReLU or a plain ReLU"
+        )
     cfg.pop("negative_slope", None)
     cfg.pop("threshold", None)
 
@@ -381,13 +400,15 @@ def _bidirectional(cfg: dict[str, Any], ctx: Context, where: str) -> None:
     # TF.js names the wrapped layers "forward_<name>" / "backward_<name>" itself; Keras 3 stores the prefixed name.
     inner = (forward or {}).get("config") if isinstance(forward, dict) else None
     if isinstance(inner, dict) and str(inner.get("name", "")).startswith("forward_"):
-        inner["name"] = inner["name"][len("forward_"):]
+        inner["name"] = inner["name"][len("forward_") :]
     if isinstance(backward, dict) and isinstance(forward, dict):
         ignore = {"name", "go_backwards"}
         fwd = {k: v for k, v in (forward.get("config") or {}).items() if k not in ignore}
         bwd = {k: v for k, v in (backward.get("config") or {}).items() if k not in ignore}
         if backward.get("class_name") != forward.get("class_name") or fwd != bwd:
-            ctx.problem(where, "has a backward_layer that differs from its forward layer; TF.js mirrors the forward layer")
+            ctx.problem(
+                where, "has a backward_layer that differs from its forward layer; TF.js mirrors the forward layer"
+            )
 
 
 def _elu(cfg: dict[str, Any], ctx: Context, where: str) -> None:
@@ -397,21 +418,26 @@ def _elu(cfg: dict[str, Any], ctx: Context, where: str) -> None:
 
 def _causal(cfg: dict[str, Any], ctx: Context, where: str) -> None:
     if cfg.get("padding") == "causal":
-        ctx.problem(where, "uses padding='causal', which TF.js does not implement; use padding='valid' after a left zero-padding")
+        ctx.problem(
+            where,
+            "uses padding='causal', which TF.js does not implement; use padding='valid' after a left zero-padding",
+        )
 
 
 def _upsampling(cfg: dict[str, Any], ctx: Context, where: str) -> None:
     if cfg.get("interpolation", "nearest") != "nearest":
         ctx.problem(
             where,
-            f"uses interpolation={cfg['interpolation']!r}; TF.js's UpSampling2D places the samples differently from Keras "
-            "except with 'nearest'",
+            f"uses interpolation={cfg['interpolation']!r}; TF.js's UpSampling2D places the samples differently "
+            "from Keras except with 'nearest'",
         )
 
 
 def _softmax(cfg: dict[str, Any], ctx: Context, where: str) -> None:
     if cfg.get("axis", -1) not in (-1, [-1]):
-        ctx.problem(where, f"uses axis={cfg['axis']!r}; TF.js's Softmax only runs over the last axis (use Permute around it)")
+        ctx.problem(
+            where, f"uses axis={cfg['axis']!r}; TF.js's Softmax only runs over the last axis (use Permute around it)"
+        )
     cfg["axis"] = -1
 
 

@@ -6,7 +6,8 @@ gives its output, and the weights that replace its own. :mod:`hatch_tfjs.transla
 into the model (rewiring consumers, model outputs and every call of a shared layer) before translating it as usual,
 so every rewritten layer still goes through the same checks as a layer that was there from the start.
 
-Every rewrite is exact: the same arithmetic as Keras, up to float32 rounding of a constant (``x * (1/6)`` for ``x / 6``).
+Every rewrite is exact: the same arithmetic as Keras, up to the float32 rounding of a constant (``x * (1/6)`` for
+``x / 6``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ Source = Union[int, str]
 
 
 @dataclass(frozen=True)
-
-
 class NewLayer:
     """A layer TF.js has, in Keras form (``config`` includes ``name``), wired to ``inputs``."""
 
@@ -41,8 +40,6 @@ class NewLayer:
 
 
 @dataclass
-
-
 class Replacement:
     """What stands in for one layer. ``output`` names the new layer giving its output, or an input position when the
     layer is removed. The layer's own weights are dropped and ``weights`` written instead (``None``: kept as they are,
@@ -58,9 +55,11 @@ class RewriteRefused(Exception):
     """The layer looks rewritable but is not exactly expressible; the message says why (a translation problem)."""
 
 
+class WeightsNeeded(RewriteRefused):
+    """The rewrite reads the layer's weights, and the translation was given none (a config-only translation)."""
+
+
 @dataclass(frozen=True)
-
-
 class OpCall:
     """How a ``keras.ops`` call was made, beyond its tensors."""
 
@@ -70,8 +69,6 @@ class OpCall:
 
 
 @dataclass
-
-
 class Site:
     """One layer or op call as a rewrite sees it."""
 
@@ -87,7 +84,7 @@ class Site:
 
     def own_weights(self, count: int) -> list[np.ndarray]:
         if self.weights is None:
-            raise RewriteRefused("needs its weights to be rewritten for TF.js, and none were given")
+            raise WeightsNeeded("needs its weights to be rewritten for TF.js, and none were given")
         if len(self.weights) < count:
             raise RewriteRefused(f"has {len(self.weights)} weights where {count} were expected")
         return self.weights
@@ -121,11 +118,17 @@ def _identity(site: Site) -> Replacement:
 # --- activations built from layers ---------------------------------------------------------------------------------
 
 
-def _hard_activation_layers(kind: str, base: str, source: Source, fresh: Callable[[str], str], dtype: Any) -> list[NewLayer]:
+def _hard_activation_layers(
+    kind: str, base: str, source: Source, fresh: Callable[[str], str], dtype: Any
+) -> list[NewLayer]:
     """``hard_sigmoid(x) = relu6(x + 3) / 6`` and ``hard_silu(x) = x * hard_sigmoid(x)`` (Keras 3's definitions)."""
-    shift = NewLayer("Rescaling", {"name": fresh(f"{base}_plus3"), "dtype": dtype, "scale": 1.0, "offset": 3.0}, (source,))
+    shift = NewLayer(
+        "Rescaling", {"name": fresh(f"{base}_plus3"), "dtype": dtype, "scale": 1.0, "offset": 3.0}, (source,)
+    )
     clip = NewLayer("ReLU", {"name": fresh(f"{base}_relu6"), "dtype": dtype, "max_value": 6.0}, (shift.name,))
-    scale = NewLayer("Rescaling", {"name": fresh(f"{base}_div6"), "dtype": dtype, "scale": 1.0 / 6.0, "offset": 0.0}, (clip.name,))
+    scale = NewLayer(
+        "Rescaling", {"name": fresh(f"{base}_div6"), "dtype": dtype, "scale": 1.0 / 6.0, "offset": 0.0}, (clip.name,)
+    )
     out = [shift, clip, scale]
     if kind in ("hard_silu", "hard_swish"):
         out.append(NewLayer("Multiply", {"name": fresh(f"{base}_times_x"), "dtype": dtype}, (source, scale.name)))
@@ -156,7 +159,9 @@ def _activation_layer(site: Site) -> Replacement | None:
     if kind is None:
         return None
     layers = _hard_activation_layers(kind, site.name, 0, site.fresh_name, _plain_dtype(site.cfg))
-    return Replacement(layers, layers[-1].name, f"activation '{kind}' built from Rescaling, ReLU(max_value=6) and Multiply")
+    return Replacement(
+        layers, layers[-1].name, f"activation '{kind}' built from Rescaling, ReLU(max_value=6) and Multiply"
+    )
 
 
 def _with_hard_activation(site: Site) -> Replacement | None:
@@ -164,7 +169,9 @@ def _with_hard_activation(site: Site) -> Replacement | None:
     kind = _hard_activation(site)
     if kind is None or site.class_name not in support.OUTPUT_ACTIVATION_LAYERS:
         return None
-    linear = NewLayer(site.class_name, {**site.cfg, "activation": "linear"}, tuple(range(max(1, len(site.input_shapes)))))
+    linear = NewLayer(
+        site.class_name, {**site.cfg, "activation": "linear"}, tuple(range(max(1, len(site.input_shapes))))
+    )
     tail = _hard_activation_layers(kind, site.name, site.name, site.fresh_name, _plain_dtype(site.cfg))
     note = f"activation '{kind}' built from Rescaling, ReLU(max_value=6) and Multiply after the linear layer"
     return Replacement([linear, *tail], tail[-1].name, note, weights=None)
@@ -258,7 +265,9 @@ def _layer_scale(site: Site) -> Replacement | None:
     if not _is_application_layer(site):
         return None
     gamma = site.own_weights(1)[0]
-    layer = NewLayer("Rescaling", {"name": site.name, "dtype": _plain_dtype(site.cfg), "scale": _constant(gamma), "offset": 0.0})
+    layer = NewLayer(
+        "Rescaling", {"name": site.name, "dtype": _plain_dtype(site.cfg), "scale": _constant(gamma), "offset": 0.0}
+    )
     return Replacement([layer], layer.name, "rewritten as Rescaling with its per-channel scale (gamma)")
 
 
@@ -269,7 +278,16 @@ def _custom_scale(site: Site) -> Replacement | None:
     if isinstance(site.cfg["scale"], bool) or not isinstance(site.cfg["scale"], (int, float)):
         raise RewriteRefused(f"has scale={site.cfg['scale']!r}; only a number has a TF.js layer form")
     dtype = _plain_dtype(site.cfg)
-    scaled = NewLayer("Rescaling", {"name": site.fresh_name(f"{site.name}_scaled"), "dtype": dtype, "scale": float(site.cfg["scale"]), "offset": 0.0}, (1,))
+    scaled = NewLayer(
+        "Rescaling",
+        {
+            "name": site.fresh_name(f"{site.name}_scaled"),
+            "dtype": dtype,
+            "scale": float(site.cfg["scale"]),
+            "offset": 0.0,
+        },
+        (1,),
+    )
     total = NewLayer("Add", {"name": site.name, "dtype": dtype}, (0, scaled.name))
     return Replacement([scaled, total], total.name, "rewritten as Add with the residual scaled by Rescaling")
 
@@ -289,7 +307,11 @@ def _global_pooling(site: Site) -> Replacement | None:
     spatial = [1] * (2 if site.class_name.endswith("2D") else 1)
     target = [channels, *spatial] if channels_first else [*spatial, channels]
     pool = NewLayer(site.class_name, {**site.cfg, "keepdims": False})
-    reshape = NewLayer("Reshape", {"name": site.fresh_name(f"{site.name}_keepdims"), "dtype": _plain_dtype(site.cfg), "target_shape": target}, (site.name,))
+    reshape = NewLayer(
+        "Reshape",
+        {"name": site.fresh_name(f"{site.name}_keepdims"), "dtype": _plain_dtype(site.cfg), "target_shape": target},
+        (site.name,),
+    )
     note = "keepdims=True rewritten as pooling followed by Reshape (TF.js ignores keepdims)"
     return Replacement([pool, reshape], reshape.name, note, weights=None)
 
@@ -304,13 +326,26 @@ def _center_crop(site: Site) -> Replacement:
     shape = site.input_shapes[0] if site.input_shapes else None
     spatial = (shape[2:4] if channels_first else shape[1:3]) if shape and len(shape) == 4 else None
     if spatial is None or not all(isinstance(d, int) for d in spatial):
-        raise RewriteRefused("crops an input whose height and width the config does not record; TF.js's own CenterCrop cannot run in a loaded model")
+        raise RewriteRefused(
+            "crops an input whose height and width the config does not record (TF.js's own CenterCrop cannot run in "
+            "a loaded model)"
+        )
     (height, width), target = spatial, (int(site.cfg["height"]), int(site.cfg["width"]))
     diffs = (height - target[0], width - target[1])
     if min(diffs) < 0:
-        raise RewriteRefused("asks for a size larger than its input (Keras then resizes), which no TF.js layer computes the same way")
+        raise RewriteRefused(
+            "asks for a size larger than its input (Keras then resizes), which no TF.js layer computes the same way"
+        )
     cropping = [[diff // 2, diff - diff // 2] for diff in diffs]
-    layer = NewLayer("Cropping2D", {"name": site.name, "dtype": _plain_dtype(site.cfg), "cropping": cropping, "data_format": site.cfg.get("data_format") or "channels_last"})
+    layer = NewLayer(
+        "Cropping2D",
+        {
+            "name": site.name,
+            "dtype": _plain_dtype(site.cfg),
+            "cropping": cropping,
+            "data_format": site.cfg.get("data_format") or "channels_last",
+        },
+    )
     return Replacement([layer], layer.name, "rewritten as Cropping2D (the same centred window)")
 
 
@@ -319,7 +354,11 @@ def _center_crop(site: Site) -> Replacement:
 
 def _negated_sum(site: Site, name: str, dtype: Any) -> list[NewLayer]:
     """``a - b`` as ``Add([a, Rescaling(-1)(b)])``: IEEE subtraction is addition of the negation."""
-    negate = NewLayer("Rescaling", {"name": site.fresh_name(f"{site.name}_negated"), "dtype": dtype, "scale": -1.0, "offset": 0.0}, (1,))
+    negate = NewLayer(
+        "Rescaling",
+        {"name": site.fresh_name(f"{site.name}_negated"), "dtype": dtype, "scale": -1.0, "offset": 0.0},
+        (1,),
+    )
     return [negate, NewLayer("Add", {"name": name, "dtype": dtype}, (0, negate.name))]
 
 
@@ -329,7 +368,9 @@ def _subtract_layer(site: Site) -> Replacement:
 
 
 def _rescaling(site: Site, scale: float, offset: float, tensor: int) -> Replacement:
-    layer = NewLayer("Rescaling", {"name": site.name, "dtype": "float32", "scale": float(scale), "offset": float(offset)}, (tensor,))
+    layer = NewLayer(
+        "Rescaling", {"name": site.name, "dtype": "float32", "scale": float(scale), "offset": float(offset)}, (tensor,)
+    )
     return Replacement([layer], layer.name, f"rewritten as Rescaling(scale={scale:g}, offset={offset:g})")
 
 
@@ -356,11 +397,15 @@ def _binary_op(site: Site) -> Replacement:
             return _rescaling(site, value, 0.0, tensor)
         if op in ("divide", "true_divide") and not number_first and value != 0.0:
             return _rescaling(site, 1.0 / value, 0.0, tensor)
-        raise RewriteRefused(f"with a number as {'first' if number_first else 'second'} operand has no exact TF.js layer")
+        raise RewriteRefused(
+            f"with a number as {'first' if number_first else 'second'} operand has no exact TF.js layer"
+        )
     if site.call.constants or site.call.arity != 2:
         raise RewriteRefused("is called with arguments TF.js layers cannot replay")
     if op == "subtract":
-        return Replacement(_negated_sum(site, site.name, "float32"), site.name, "rewritten as Add with the second input negated")
+        return Replacement(
+            _negated_sum(site, site.name, "float32"), site.name, "rewritten as Add with the second input negated"
+        )
     layer_class = support.BINARY_OP_LAYERS.get(op)
     if layer_class is None:
         raise RewriteRefused("of two tensors has no exact TF.js layer")
@@ -408,7 +453,9 @@ def _gelu_op(site: Site) -> Replacement:
 def _softmax_op(site: Site) -> Replacement:
     _unary(site, frozenset({"axis"}))
     if site.cfg.get("axis", -1) not in (-1, [-1]):
-        raise RewriteRefused("over another axis than the last has no TF.js layer (TF.js's softmax only runs over the last)")
+        raise RewriteRefused(
+            "over another axis than the last has no TF.js layer (TF.js's softmax only runs over the last)"
+        )
     return _one_layer(site, "Activation", {"activation": "softmax"})
 
 
@@ -457,8 +504,12 @@ def _reduction_op(site: Site) -> Replacement:
     channels = (site.input_shapes[0] or [None])[-1]
     if not isinstance(channels, int):
         raise RewriteRefused("keeps dims of a tensor whose channel count the config does not record")
-    pool = NewLayer(pool_class, {"name": site.fresh_name(f"{site.name}_pool"), "dtype": "float32", "data_format": "channels_last"})
-    reshape = NewLayer("Reshape", {"name": site.name, "dtype": "float32", "target_shape": [*([1] * len(axes)), channels]}, (pool.name,))
+    pool = NewLayer(
+        pool_class, {"name": site.fresh_name(f"{site.name}_pool"), "dtype": "float32", "data_format": "channels_last"}
+    )
+    reshape = NewLayer(
+        "Reshape", {"name": site.name, "dtype": "float32", "target_shape": [*([1] * len(axes)), channels]}, (pool.name,)
+    )
     return Replacement([pool, reshape], reshape.name, f"rewritten as {pool_class} and Reshape")
 
 
@@ -565,7 +616,9 @@ def _grouped_conv(site: Site) -> Replacement | None:
     if cfg.get("use_bias", True) and len(arrays) > 1:
         weights.append(_weight(f"{site.name}/bias", arrays[1]))
     layer = NewLayer("DepthwiseConv2D", cfg)
-    return Replacement([layer], layer.name, "grouped with one input channel per group: rewritten as DepthwiseConv2D", weights)
+    return Replacement(
+        [layer], layer.name, "grouped with one input channel per group: rewritten as DepthwiseConv2D", weights
+    )
 
 
 # --- dispatch ------------------------------------------------------------------------------------------------------

@@ -22,7 +22,9 @@ from hatch_tfjs.translate.keras_config import (
 )
 
 
-def _node_refs(node: Any, ctx: Context, where: str, masks: _RecordedMasks | None = None, class_name: str = "") -> list[list[Any]]:
+def _node_refs(
+    node: Any, ctx: Context, where: str, masks: _RecordedMasks | None = None, class_name: str = ""
+) -> list[list[Any]]:
     """One inbound node in the legacy form TF.js reads: ``[[layer, node_index, tensor_index, kwargs], ...]``.
 
     A ``mask`` argument Keras recorded for an Embedding or Masking layer (see :class:`_RecordedMasks`) is dropped when
@@ -46,7 +48,9 @@ def _node_refs(node: Any, ctx: Context, where: str, masks: _RecordedMasks | None
                 ctx.problem(where, refusal)
             continue
         if contains_tensor(value):
-            ctx.problem(where, f"receives a tensor through the keyword argument '{key}', which TF.js layers cannot replay")
+            ctx.problem(
+                where, f"receives a tensor through the keyword argument '{key}', which TF.js layers cannot replay"
+            )
             continue
         call_kwargs[key] = value
     return [[h[0], h[1], h[2], dict(call_kwargs)] for h in tensors]
@@ -89,7 +93,9 @@ class _Names:
         return name
 
 
-def _site(entry: dict[str, Any], ctx: Context, names: _Names, *, node: Any = None, call: rewrites.OpCall | None = None) -> rewrites.Site:
+def _site(
+    entry: dict[str, Any], ctx: Context, names: _Names, *, node: Any = None, call: rewrites.OpCall | None = None
+) -> rewrites.Site:
     class_name = entry.get("class_name")
     return rewrites.Site(
         class_name=support.LAYER_RENAMES.get(class_name, class_name),
@@ -115,7 +121,7 @@ def sequential_layers(entries: list[dict[str, Any]], ctx: Context) -> list[dict[
             if replacement is not None:
                 _check_chain(replacement)
         except rewrites.RewriteRefused as refusal:
-            ctx.problem(where, str(refusal))
+            ctx.refusal(where, refusal)
             out.append(_refused(entry))
             continue
         if replacement is None:
@@ -149,7 +155,9 @@ def branching_sequential_as_functional(cfg: dict[str, Any], ctx: Context) -> dic
     """The same model as a functional config when a rewrite needs a branch, which a Sequential model cannot hold
     (weight names do not change); None when no rewrite does, or when the model has no input shape to start from."""
     entries = [entry for entry in cfg.get("layers", []) if isinstance(entry, dict)]
-    if not any(rewrites.needs_branch(str(e.get("class_name")), e.get("config") or {}, ctx.keras_major) for e in entries):
+    if not any(
+        rewrites.needs_branch(str(e.get("class_name")), e.get("config") or {}, ctx.keras_major) for e in entries
+    ):
         return None
     names = _Names(entries)
     if entries and entries[0].get("class_name") == "InputLayer":
@@ -167,7 +175,12 @@ def branching_sequential_as_functional(cfg: dict[str, Any], ctx: Context) -> dic
         layers.append({**entry, "name": entry_name(entry), "inbound_nodes": [[[previous, called, 0, {}]]]})
         previous = entry_name(entry)
     last = 1 if layers[-1].get("class_name") in support.MODEL_CLASSES else 0
-    out = {"name": cfg.get("name", "sequential"), "layers": layers, "input_layers": [[entry_name(first), 0, 0]], "output_layers": [[previous, last, 0]]}
+    out = {
+        "name": cfg.get("name", "sequential"),
+        "layers": layers,
+        "input_layers": [[entry_name(first), 0, 0]],
+        "output_layers": [[previous, last, 0]],
+    }
     return {"class_name": "Functional", "config": out}
 
 
@@ -191,7 +204,9 @@ class _RecordedMasks:
                 continue
             for node in entry.get("inbound_nodes") or []:
                 for history in (tensors_in(node.get("args", [])) or []) if isinstance(node, dict) else []:
-                    sources.setdefault(tuple(history), []).append((entry_name(entry), str(entry.get("class_name")), compared))
+                    sources.setdefault(tuple(history), []).append(
+                        (entry_name(entry), str(entry.get("class_name")), compared)
+                    )
         self._final: dict[str, set[str]] = {}  # op whose output is the mask -> the layers TF.js computes it in
         self._steps: set[str] = set()  # ops that only feed a final one
         masking: dict[str, set[str]] = {}
@@ -215,16 +230,20 @@ class _RecordedMasks:
         return name in self._final or name in self._steps
 
     def refusal(self, consumer_class: str, op: str, tensors: list[list[Any]]) -> str | None:
-        """None when the mask ``op`` computes reaches the consumer in TF.js too and is used as Keras does, else why not."""
+        """None when the mask ``op`` computes reaches the consumer in TF.js too, used as Keras uses it; else why not."""
         if op not in self._final:
             return "receives a mask computed in a way TF.js layers cannot replay"
         if consumer_class not in support.MASK_CONSUMERS:
-            return f"uses a mask (Embedding mask_zero or Masking), which TF.js's {consumer_class} ignores (only recurrent layers use it there)"
+            return (
+                f"uses a mask (Embedding mask_zero or Masking), which TF.js's {consumer_class} ignores "
+                "(only recurrent layers use it there)"
+            )
         ref = tensors[0] if tensors else None
         while ref is not None and ref[0] not in self._final[op]:
             entry = self._entries.get(ref[0])
             if entry is None or not _passes_mask(entry):
-                return f"receives a mask through {describe(entry or {'name': ref[0]})}, which TF.js does not pass it through"
+                through = describe(entry or {"name": ref[0]})
+                return f"receives a mask through {through}, which TF.js does not pass it through"
             nodes = entry.get("inbound_nodes") or []
             node = nodes[ref[1]] if ref[1] < len(nodes) else None
             found = tensors_in(node.get("args", [])) if isinstance(node, dict) else None
@@ -286,7 +305,11 @@ class Splice:
     output) is redirected to what replaced it; references inside a replacement are final as written."""
 
     def __init__(
-        self, entries: list[dict[str, Any]], ctx: Context, shift: dict[str, int], translate: Callable[[dict[str, Any]], dict[str, Any]]
+        self,
+        entries: list[dict[str, Any]],
+        ctx: Context,
+        shift: dict[str, int],
+        translate: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> None:
         self._ctx = ctx
         self._shift = shift
@@ -296,7 +319,10 @@ class Splice:
         pending: list[tuple[dict[str, Any], list[list[Any]]]] = []
         for entry in entries:  # translated in model order, so problems come in model order too
             pending.extend((translate(new), nodes) for new, nodes in self._rewritten(entry))
-        self.layers = [{**layer, "inbound_nodes": [[self._final(ref) for ref in node] for node in nodes]} for layer, nodes in pending]
+        self.layers = [
+            {**layer, "inbound_nodes": [[self._final(ref) for ref in node] for node in nodes]}
+            for layer, nodes in pending
+        ]
 
     def _rewritten(self, entry: dict[str, Any]) -> list[tuple[dict[str, Any], list[list[Any]]]]:
         ctx, where, name = self._ctx, describe(entry), entry_name(entry)
@@ -313,8 +339,12 @@ class Splice:
                 replacement = rewrites.op_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0], call=call))
             else:
                 class_name = str(entry.get("class_name"))
-                nodes = [shifted(_node_refs(node, ctx, where, self._masks, class_name), self._shift) for node in raw_nodes]
-                replacement = rewrites.layer_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0] if raw_nodes else None))
+                nodes = [
+                    shifted(_node_refs(node, ctx, where, self._masks, class_name), self._shift) for node in raw_nodes
+                ]
+                replacement = rewrites.layer_rewrite(
+                    _site(entry, ctx, self._names, node=raw_nodes[0] if raw_nodes else None)
+                )
             if replacement is None:
                 return [(entry, nodes)]
             out = [
@@ -326,7 +356,7 @@ class Splice:
             ]
             targets = [self._source(replacement.output, node, index) for index, node in enumerate(nodes)]
         except rewrites.RewriteRefused as refusal:
-            ctx.problem(where, str(refusal))
+            ctx.refusal(where, refusal)
             return [(_refused(entry), [])]
         _apply_weights(replacement, name, ctx, where)
         for index, target in enumerate(targets):
@@ -363,7 +393,10 @@ class Splice:
             for node in layer.get("inbound_nodes", []):
                 for ref in node:
                     if ref[0] not in present:
-                        ctx.problem(f"layer '{layer['name']}' ({layer['class_name']})", f"uses '{ref[0]}', which TF.js cannot compute")
+                        ctx.problem(
+                            f"layer '{layer['name']}' ({layer['class_name']})",
+                            f"uses '{ref[0]}', which TF.js cannot compute",
+                        )
         for ref in model_config["output_layers"]:
             if ref[0] not in present:
                 ctx.problem(where, f"outputs '{ref[0]}', which TF.js cannot compute")

@@ -55,7 +55,7 @@ LAYER_RENAMES = {
 
 # What to suggest for common layers TF.js does not have.
 LAYER_HINTS = {
-    "Lambda": "replace the Lambda with built-in layers (or use format = \"graph\")",
+    "Lambda": 'replace the Lambda with built-in layers (or use format = "graph")',
     "TFOpLambda": "replace the raw TensorFlow op with a built-in layer",
     "MultiHeadAttention": "attention layers only run as TF.js graph models",
     "Attention": "attention layers only run as TF.js graph models",
@@ -174,14 +174,14 @@ APPLICATION_LAYERS = {
 # Classes TF.js 4.22 registers but cannot run in a loaded layers model: what goes wrong there.
 TFJS_BROKEN = {
     # Resizing.call hands its input list to resizeBilinear/resizeNearestNeighbor without unpacking it.
-    "Resizing": "TF.js 4.22's Resizing fails when run in a loaded model (\"x must be rank 3 or 4, but got rank 1\"); "
-    "resize the images before the model, or use format = \"graph\"",
+    "Resizing": 'TF.js 4.22\'s Resizing fails when run in a loaded model ("x must be rank 3 or 4, but got rank 1"); '
+    'resize the images before the model, or use format = "graph"',
     # CenterCrop.computeOutputShape overwrites its input's shape, so the model's input check then rejects every input.
     # Same computeOutputShape defect as CenterCrop.
     "CategoryEncoding": "TF.js 4.22's CategoryEncoding corrupts the model's input shape when it builds; encode the "
-    "categories before the model, or use format = \"graph\"",
+    'categories before the model, or use format = "graph"',
     "CenterCrop": "TF.js 4.22's CenterCrop corrupts the model's input shape when it builds; crop to a size no larger "
-    "than the input (it is then rewritten as Cropping2D), or use format = \"graph\"",
+    'than the input (it is then rewritten as Cropping2D), or use format = "graph"',
 }
 
 # Keras's backend epsilon, which Normalization uses as the smallest standard deviation.
