@@ -242,3 +242,22 @@ def test_ops_without_an_exact_layer_say_why():
         "op 'mean' (keras.ops.mean): over other axes than a global pooling's has no TF.js layer",
         "op 'power' (keras.ops.power): has no TF.js layers equivalent",
     ]
+
+
+def test_channels_first_settings_tfjs_computes_differently_are_refused():
+    def shaped(entry: dict, shape: list) -> dict:
+        return entry | {"build_config": {"input_shape": shape}}
+
+    layers = [
+        input_layer(),
+        shaped(layer("BatchNormalization", "bn", {"axis": 1}, [node(tensor("x"))]), [None, 3, 4, 4]),
+        layer("Conv1D", "conv", {"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, [node(tensor("bn"))]),
+        shaped(layer("BatchNormalization", "bn_last", {"axis": 3}, [node(tensor("conv"))]), [None, 3, 4, 4]),
+    ]
+    problems = translate_model_config(functional(layers, ["x", 0, 0], ["bn_last", 0, 0])).problems
+    assert problems == [
+        "layer 'bn' (BatchNormalization): normalizes over axis 1 of a rank-4 input; TF.js applies BatchNormalization's "
+        "statistics along the last axis only (use channels_last)",
+        "layer 'conv' (Conv1D): uses data_format='channels_first', which TF.js's Conv1D ignores (it always convolves "
+        "over axis 1)",
+    ]

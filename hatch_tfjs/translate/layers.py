@@ -155,10 +155,28 @@ def _layer(entry: dict[str, Any], ctx: Context, *, nodes: list[list[list[Any]]] 
         out = _model({**entry, "class_name": class_name}, ctx, where)
     else:
         out = {"class_name": class_name, "config": _layer_config(class_name, entry.get("config") or {}, ctx, where)}
+        _check_last_axis(class_name, out["config"], entry, ctx, where)
     if nodes is not None:
         out["name"] = entry_name(entry)
         out["inbound_nodes"] = nodes
     return out
+
+
+def _check_last_axis(class_name: str, cfg: dict[str, Any], entry: dict[str, Any], ctx: Context, where: str) -> None:
+    """TF.js's CPU backend applies BatchNormalization's statistics along the last axis whatever ``axis`` says
+    (its kernel cycles through them element by element), so another axis is refused where the config records the
+    input's rank (Keras 3 always does; Keras 2 configs write every axis as a positive index and no shapes)."""
+    build = entry.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    axis = cfg.get("axis")
+    if class_name != "BatchNormalization" or not isinstance(shape, list) or not isinstance(axis, int):
+        return
+    if axis % len(shape) != len(shape) - 1:
+        ctx.problem(
+            where,
+            f"normalizes over axis {axis} of a rank-{len(shape)} input; TF.js applies BatchNormalization's statistics "
+            "along the last axis only (use channels_last)",
+        )
 
 
 def _dtype(value: Any, ctx: Context, where: str) -> str:

@@ -215,6 +215,8 @@ TFJS_IGNORED_KEYS: dict[str, tuple[tuple[str, tuple[object, ...], str], ...]] = 
     ),
     "GlobalAveragePooling2D": (("keepdims", (None, False), "it always drops the pooled axes"),),
     "GlobalMaxPooling2D": (("keepdims", (None, False), "it always drops the pooled axes"),),
+    "Conv1D": (("data_format", _CHANNELS_LAST, "it always convolves over axis 1"),),
+    "SeparableConv2D": (("data_format", _CHANNELS_LAST, "its bias is added along the last axis"),),
     "MaxPooling1D": (("data_format", _CHANNELS_LAST, "it always pools over axis 1"),),
     "AveragePooling1D": (("data_format", _CHANNELS_LAST, "it always pools over axis 1"),),
     "Conv2DTranspose": (
