@@ -25,6 +25,8 @@ from typing import Any, Sequence
 from hatch_tfjs import __version__
 from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
+from hatch_tfjs.suggest import closest, did_you_mean
+from hatch_tfjs.summary import result_summary
 
 PROG = "hatch-tfjs"
 CONVERTER_MODULES = ("numpy", "h5py", "hatchling", "tomli")  # what `pip install 'hatch-tfjs[convert]'` adds
@@ -43,6 +45,32 @@ _FLAG_FOR_KEY = {
 
 class UsageError(HatchTfjsError):
     """A command-line argument is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with "did you mean" for a misspelt subcommand, and no abbreviated flags (``--quant`` would silently
+    become ``--quantize``, and a future flag could change what it means)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str) -> Any:
+        match = re.search(r"invalid choice: '?([^' ]+)'?", message)
+        if match:
+            choices = [c for action in self._actions if action.choices for c in action.choices]
+            hint = did_you_mean(match.group(1), choices)
+            message += f"; {hint}" if hint else ""
+        return super().error(message)
+
+    def unrecognized(self, extras: list[str]) -> Any:
+        """Fail on arguments no option takes, suggesting the flag meant for each misspelt one."""
+        flags = [flag for action in self._actions for flag in action.option_strings]
+        hints = []
+        for extra in extras:
+            meant = closest(extra.split("=", 1)[0], flags) if extra.startswith("--") else None
+            if meant:
+                hints.append(f"{extra.split('=', 1)[0]}: did you mean {meant}?")
+        return self.error(f"unrecognized arguments: {' '.join(extras)}" + (f" ({'; '.join(hints)})" if hints else ""))
 
 
 def _shape(shape: list[Any] | None) -> str:
@@ -64,13 +92,22 @@ def _quantize_option(values: list[str]) -> Any:
     return rules
 
 
+def _shard_size_option(text: str) -> int | str:
+    """The number --shard-size names; other text is passed on as is, for the configuration's check to refuse in the
+    same words as ``shard-size`` in pyproject.toml (translated by :func:`_in_cli_terms`)."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        return text
+
+
 def _convert_config(args: argparse.Namespace, name: str, root: Path, source: Path, outdir: Path) -> dict[str, Any]:
     # Absolute paths: messages then show them as the user can find them (root only bounds where files may be).
     model: dict[str, Any] = {"source": str(source), "output": str(outdir)}
     if args.format:
         model["format"] = args.format
     if args.shard_size is not None:
-        model["shard-size"] = args.shard_size
+        model["shard-size"] = _shard_size_option(args.shard_size)
     if args.quantize:
         model["quantize"] = _quantize_option(args.quantize)
     if args.reader:
@@ -88,15 +125,28 @@ def _convert_config(args: argparse.Namespace, name: str, root: Path, source: Pat
     return {"models": {name: model}}
 
 
+# What the configuration's messages say in pyproject.toml's terms, and how the command line says it.
+_TOML_WORDING = (
+    (re.compile(r"\(or false for none\)"), "(or leave out --quantize for none)"),
+    (re.compile(r"\bnot a string (?=')"), "not "),  # every command-line value is text
+)
+
+
+def _in_cli_terms(message: str, name: str) -> str:
+    """A configuration or conversion message in terms of the command line: the flag instead of the key
+    (``--shard-size: must be ...``, ``(set by --quantize)``) and the command line's wording."""
+    key = rf"{re.escape(CONVERT_TABLE)}\.(?:models\.{re.escape(name)}\.)?([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)*"
+    flag = lambda match: _FLAG_FOR_KEY.get(match.group(1), match.group(1))  # noqa: E731
+    message = re.sub(rf"\(set by {key} in command line\)", lambda m: f"(set by {flag(m)})", message)
+    message = re.sub(rf"^{key}", flag, message, flags=re.MULTILINE)
+    for pattern, replacement in _TOML_WORDING:
+        message = pattern.sub(replacement, message)
+    return message
+
+
 def _cli_problems(exc: ConfigError, name: str) -> str:
     """Configuration problems in terms of the command line: ``--shard-size: must be ...``."""
-    prefix = re.compile(rf"^{re.escape(CONVERT_TABLE)}\.(?:models\.{re.escape(name)}\.)?([A-Za-z0-9_-]+)")
-    lines = []
-    for problem in exc.problems:
-        match = prefix.match(problem)
-        if match:
-            problem = _FLAG_FOR_KEY.get(match.group(1), match.group(1)) + problem[match.end():]
-        lines.append(f"  - {problem}")
+    lines = [f"  - {_in_cli_terms(problem, name)}" for problem in exc.problems]
     count = len(lines)
     return f"cannot convert: {count} problem{'s' if count != 1 else ''} with the arguments:\n" + "\n".join(lines)
 
@@ -124,17 +174,23 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from hatch_tfjs.lock import project_lock
     from hatch_tfjs.route import route_model
 
-    with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
-        route = route_model(spec)
-        if route.needs_tensorflow or spec.reader == "keras":
-            # TensorFlow stays out of this process, as in a build
-            (result,) = convert_in_workers([spec], jobs=1, routes={spec.name: route}, replace_foreign=args.force)
-        else:
-            from hatch_tfjs.convert import convert_model
+    try:
+        with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
+            route = route_model(spec)
+            if route.needs_tensorflow or spec.reader == "keras":
+                # TensorFlow stays out of this process, as in a build
+                (result,) = convert_in_workers([spec], jobs=1, routes={spec.name: route}, replace_foreign=args.force)
+            else:
+                from hatch_tfjs.convert import convert_model
 
-            # numpy + h5py only: no reason to pay for a second interpreter
-            result = convert_model(spec, route=route, replace_foreign=args.force)
-    print(_result_line(result, str(outdir)))
+                # numpy + h5py only: no reason to pay for a second interpreter
+                result = convert_model(spec, route=route, replace_foreign=args.force)
+    except HatchTfjsError as exc:
+        translated = _in_cli_terms(str(exc), name)
+        if translated == str(exc):
+            raise
+        raise UsageError(translated) from exc
+    print(result_summary(result, str(outdir)))
     for note in result.notes:
         print(f"  note: {note}")
     return 0
@@ -158,20 +214,6 @@ def _claim_outdir(given: str, outdir: Path, *, force: bool) -> None:
     removed = foreign_entries(outdir)
     print(f"--force: replacing {outdir}, which holds {len(removed)} entr{'ies' if len(removed) != 1 else 'y'} hatch-tfjs "
           f"did not write: {', '.join(removed)}", file=sys.stderr)
-
-
-def _result_line(result: Any, where: str) -> str:
-    shards = len(result.files) - 1
-    line = (
-        f"{result.name}: {result.format} model -> {where} "
-        f"({shards} shard{'s' if shards != 1 else ''}, {human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
-    )
-    if getattr(result, "quantized_weights", 0):
-        line += (
-            f"; quantized {result.quantized_weights} of {result.weight_count} weights, "
-            f"largest absolute weight error {result.max_abs_error:.3g}"
-        )
-    return line
 
 
 # --- check -----------------------------------------------------------------------------------------------------------
@@ -286,6 +328,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 # --- inspect ---------------------------------------------------------------------------------------------------------
 
 
+def _producer(info: dict[str, Any]) -> str:
+    """What wrote the model: ``keras v3.4.1`` for layers models; a graph model's generatedBy is TensorFlow's bare
+    version, named here."""
+    produced = str(info["generated_by"])
+    return f"TensorFlow {produced}" if info["format"] == "graph" and produced[:1].isdigit() else produced
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from hatch_tfjs.describe import ModelDirError, describe_model_dir
 
@@ -298,7 +347,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 1 if info["problems"] else 0
     kind = "ops" if info["format"] == "graph" else "layers"
     counts = info[kind]
-    print(f"{info['path']}: TF.js {info['format']} model ({info['generated_by']}, {info['converted_by']})")
+    print(f"{info['path']}: TF.js {info['format']} model ({_producer(info)}, {info['converted_by']})")
     for label, tensors in (("inputs", info["inputs"]), ("outputs", info["outputs"])):
         print(f"  {label}:")
         for tensor in tensors:
@@ -306,10 +355,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"  {kind}: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
     weights = info["weights"]
     print(f"  weights: {weights['count']} tensors, {weights['parameters']} values, {human_bytes(weights['bytes'])}")
-    for dtype, entry in weights["by_dtype"].items():
-        print(f"    {dtype}: {entry['count']} tensors, {entry['parameters']} values, {human_bytes(entry['bytes'])} stored")
+    for group in weights["by_storage"]:
+        stored = group["dtype"] if group["stored"] == group["dtype"] else f"{group['dtype']} stored as {group['stored']}"
+        print(f"    {stored}: {group['count']} tensors, {group['parameters']} values, {human_bytes(group['bytes'])}")
     quantization = info["quantization"]
-    print("  quantization: " + (", ".join(f"{n} weights as {d}" for d, n in quantization.items()) or "none"))
+    print("  quantization: " + (", ".join(f"{n} weights stored as {d}" for d, n in quantization.items()) or "none"))
     print(f"  shards: {len(info['shards'])}, total with model.json {human_bytes(info['total_bytes'])}")
     for shard in info["shards"]:
         print(f"    {shard['path']}  {human_bytes(shard['bytes']) if shard['bytes'] is not None else 'MISSING'}")
@@ -325,15 +375,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     verbose_help = "more detail on errors (and tracebacks of internal errors)"
-    common = argparse.ArgumentParser(add_help=False)  # -v after the subcommand; SUPPRESS keeps one given before it
+    common = _Parser(add_help=False)  # -v after the subcommand; SUPPRESS keeps one given before it
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Convert Keras/TensorFlow models to TensorFlow.js and check the models a project bundles.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     convert = sub.add_parser(
@@ -357,7 +407,7 @@ def _parser() -> argparse.ArgumentParser:
         help='quantize float weights: float16, uint8 or uint16; or DTYPE=pattern,pattern to quantize only weights whose '
         'name matches (repeatable, first match wins), e.g. --quantize "uint8=*/kernel" --quantize float16',
     )
-    convert.add_argument("--shard-size", type=int, metavar="BYTES", help="bytes per weight shard (default 4194304; 0 = one shard)")
+    convert.add_argument("--shard-size", metavar="BYTES", help="bytes per weight shard (default 4194304; 0 = one shard)")
     convert.add_argument(
         "--metadata",
         metavar="JSON|FILE",
@@ -370,7 +420,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace OUTDIR even if it holds files hatch-tfjs did not write (they are deleted; the command lists them)",
     )
-    convert.set_defaults(func=cmd_convert)
+    convert.set_defaults(func=cmd_convert, parser=convert)
 
     check = sub.add_parser(
         "check",
@@ -381,7 +431,7 @@ def _parser() -> argparse.ArgumentParser:
         "Exit code 0 when every model converts, 1 otherwise.",
     )
     check.add_argument("project", nargs="?", default=".", metavar="PROJECT", help="project directory (default: .)")
-    check.set_defaults(func=cmd_check)
+    check.set_defaults(func=cmd_check, parser=check)
 
     listing = sub.add_parser(
         "list",
@@ -392,7 +442,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("project", nargs="?", default=".", metavar="PROJECT", help="project directory (default: .)")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.set_defaults(func=cmd_list)
+    listing.set_defaults(func=cmd_list, parser=listing)
 
     inspect = sub.add_parser(
         "inspect",
@@ -403,13 +453,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("model_dir", metavar="MODEL_DIR", help="the directory holding model.json")
     inspect.add_argument("--json", action="store_true", help="print JSON")
-    inspect.set_defaults(func=cmd_inspect)
+    inspect.set_defaults(func=cmd_inspect, parser=inspect)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        args.parser.unrecognized(extras)  # in the subcommand's usage, with the flag each misspelt one was meant to be
     try:
         return args.func(args)
     except ConversionError as exc:

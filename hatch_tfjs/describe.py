@@ -239,7 +239,8 @@ def describe_model_dir(model_dir: Path | str) -> dict[str, Any]:
     else:
         inputs, outputs, counts = _layers_io((document.get("modelTopology") or {}).get("model_config") or {})
 
-    by_dtype: dict[str, dict[str, int]] = {}
+    by_dtype: dict[str, dict[str, int]] = {}  # by the dtype TF.js gives the weight (quantized ones dequantized)
+    by_storage: dict[tuple[str, str], dict[str, Any]] = {}  # by (that dtype, the dtype its shard bytes hold)
     quantization: dict[str, int] = {}
     parameters = 0
     expected_bytes = 0
@@ -258,10 +259,13 @@ def describe_model_dir(model_dir: Path | str) -> dict[str, Any]:
                 quantization[stored] = quantization.get(stored, 0) + 1
             size = elements * STORED_ITEMSIZE.get(stored, 0)
             expected_bytes += size
-            entry = by_dtype.setdefault(dtype, {"count": 0, "parameters": 0, "bytes": 0})
-            entry["count"] += 1
-            entry["parameters"] += elements
-            entry["bytes"] += size
+            for entry in (
+                by_dtype.setdefault(dtype, {"count": 0, "parameters": 0, "bytes": 0}),
+                by_storage.setdefault((dtype, stored), {"dtype": dtype, "stored": stored, "count": 0, "parameters": 0, "bytes": 0}),
+            ):
+                entry["count"] += 1
+                entry["parameters"] += elements
+                entry["bytes"] += size
 
     problems: list[str] = []
     shards = []
@@ -295,6 +299,7 @@ def describe_model_dir(model_dir: Path | str) -> dict[str, Any]:
             "parameters": parameters,
             "bytes": shard_bytes if has_strings else expected_bytes,
             "by_dtype": dict(sorted(by_dtype.items())),
+            "by_storage": [by_storage[key] for key in sorted(by_storage)],
         },
         "quantization": dict(sorted(quantization.items())),
         "shards": shards,

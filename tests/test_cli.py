@@ -4,6 +4,7 @@ and clean one-message errors for user mistakes."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,7 +87,7 @@ def test_convert_reports_every_bad_argument_by_its_flag(tmp_path):
         "hatch-tfjs: error: cannot convert: 3 problems with the arguments:",
         "  - --format: unknown format 'tflite'; expected one of 'auto', 'layers', 'graph'",
         "  - --shard-size: must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not -3",
-        '  - --quantize: unknown quantization dtype \'int4\'; expected one of "float16", "uint8", "uint16" (or false for none)',
+        '  - --quantize: unknown quantization dtype \'int4\'; expected one of "float16", "uint8", "uint16" (or leave out --quantize for none)',
     ]
     assert not (tmp_path / "out").exists()
     proc = cli("convert", tmp_path / "missing.keras", tmp_path / "out")
@@ -194,3 +195,69 @@ def test_inspect_a_built_model_and_a_broken_one(project):
     proc = cli("inspect", project)
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"hatch-tfjs: error: {project}: no model.json here; pass the directory that holds a TF.js model.json"
+
+
+def test_flag_errors_speak_the_command_line(tmp_path):
+    proc = cli("convert", IRIS, tmp_path / "out", "--shard-size", "4MB")
+    assert proc.returncode == 1  # the configuration's check, not argparse's "invalid int value" (exit 2)
+    (problem,) = proc.stderr.splitlines()[1:]
+    assert problem.startswith("  - --shard-size: must be a ") and " number of bytes (e.g. 4194304 for 4 MiB)" in problem
+    assert problem.endswith(", not '4MB'")
+    proc = cli("convert", IRIS, tmp_path / "out", "--quantize", "int8")
+    assert proc.returncode == 1 and "(or leave out --quantize for none)" in proc.stderr and "false" not in proc.stderr
+    proc = cli("convert", IRIS, tmp_path / "out", "--quantize", "uint8=nomatch*")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"hatch-tfjs: error: model 'iris' ({IRIS}): uint8 pattern 'nomatch*' matches no weight; ")
+    assert proc.stderr.rstrip().endswith("(set by --quantize)")  # no TOML key, no "-v" hiding the reason
+    assert not (tmp_path / "out").exists()
+
+
+def test_misspelt_flags_and_subcommands_get_a_suggestion(tmp_path):
+    proc = cli("convert", IRIS, tmp_path / "out", "--quantise", "uint8")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (
+        "hatch-tfjs convert: error: unrecognized arguments: --quantise uint8 (--quantise: did you mean --quantize?)"
+    )
+    proc = cli("convert", IRIS, tmp_path / "out", "--quant=uint8")  # no abbreviations: a prefix is not a flag
+    assert proc.returncode == 2 and "--quant: did you mean --quantize?" in proc.stderr
+    assert not (tmp_path / "out").exists()
+    proc = cli("inspcet", tmp_path)
+    assert proc.returncode == 2 and proc.stderr.rstrip().endswith("; did you mean 'inspect'?")
+
+
+def test_did_you_mean():
+    from hatch_tfjs.suggest import did_you_mean
+
+    keys = ["format", "quantize", "shard-size", "metadata-file", "source"]
+    assert did_you_mean("shard_size", keys) == "did you mean 'shard-size'?"
+    assert did_you_mean("Quantise", keys) == "did you mean 'quantize'?"
+    assert did_you_mean("metadata_fil", keys) == "did you mean 'metadata-file'?"
+    assert did_you_mean("colour", keys) == ""
+
+
+def test_convert_summary_and_inspect_of_a_quantized_model(tmp_path):
+    out = tmp_path / "q"
+    proc = cli("convert", IRIS, out, "--quantize", "uint8")
+    assert proc.returncode == 0, proc.stderr
+    # the build's summary: counts, bytes before -> after, the largest error and where
+    assert re.fullmatch(
+        rf"iris: layers model -> {re.escape(str(out))} \(1 shard, [0-9.]+ KiB, [0-9.]+ s\); quantized 4 of 4 weights: "
+        r"weights 524 B -> 131 B, largest absolute weight error [0-9.e-]+ \(in [a-z]+/(kernel|bias)\)",
+        proc.stdout.strip(),
+    ), proc.stdout
+    text = cli("inspect", out).stdout
+    assert "  weights: 4 tensors, 131 values, 131 B\n    float32 stored as uint8: 4 tensors, 131 values, 131 B\n" in text
+    assert "  quantization: 4 weights stored as uint8\n" in text and "    float32: " not in text
+
+
+def test_inspect_names_tensorflow_for_a_graph_model(tmp_path):
+    import keras
+    from keras import layers
+
+    source = tmp_path / "seq.keras"
+    keras.Sequential([keras.Input((3, 2)), layers.GRU(2)]).save(source)  # auto: a graph model (unrolled, no loop)
+    assert cli("convert", source, tmp_path / "seq").returncode == 0
+    proc = cli("inspect", tmp_path / "seq")
+    assert proc.returncode == 0
+    assert re.match(rf"{re.escape(str(tmp_path / 'seq'))}: TF.js graph model \(TensorFlow [0-9.]+, hatch-tfjs v", proc.stdout)
+    assert json.loads(cli("inspect", tmp_path / "seq", "--json").stdout)["execution"] == "sync"
