@@ -59,11 +59,18 @@ def run_in_tfjs(runner: TfjsRunner, folder: Path, case: real_zoo.RealCase) -> tu
 def table(root: Path, cases: dict[str, real_zoo.RealCase], outcome: real_zoo.BuildOutcome) -> list[str]:
     runner = TfjsRunner()
     try:
-        rows = ["| model | format | max abs diff (TF.js vs Keras) | conversion (s) |", "|---|---|---|--:|"]
+        rows = [
+            "| model | format | max abs diff (TF.js vs Keras) | conversion (s) | Keras: build + save (s) | why graph |",
+            "|---|---|---|--:|--:|---|",
+        ]
         for name, case in cases.items():
             tfjs_format, diff = run_in_tfjs(runner, root / real_zoo.OUTPUT_DIR / name, case)
             seconds = outcome.convert_seconds.get(name)
-            rows.append(f"| {name} | {tfjs_format} | {diff} | {'-' if seconds is None else f'{seconds:.1f}'} |")
+            reason = outcome.reasons.get(name, "").replace("|", "/")
+            rows.append(
+                f"| {name} | {tfjs_format} | {diff} | {'-' if seconds is None else f'{seconds:.1f}'} "
+                f"| {case.keras_seconds:.1f} | {reason} |"
+            )
     finally:
         runner.close()
     return rows

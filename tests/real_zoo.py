@@ -11,6 +11,8 @@ misorders them fails the comparison.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import re
 import subprocess
@@ -230,7 +232,15 @@ def refresh_adapted_constants(model: Any) -> None:
             layer.finalize_state()
 
 
-def calibrate_batch_norms(model: Any, inputs: list[np.ndarray], seed: int) -> None:
+def _in_inference_mode(operation: Any) -> Any:
+    """``operation`` called with training=False where it takes the argument: augmentation layers left to their
+    default transform their input (RandomFlip flips)."""
+    if "training" in inspect.signature(operation.call).parameters:
+        return functools.partial(operation, training=False)
+    return operation
+
+
+def calibrate_batch_norms(model: Any, inputs: list[np.ndarray], seed: int) -> list[np.ndarray]:
     """Set every BatchNormalization's moving statistics from what it actually receives, then perturb them: the
     variance scaled by 0.5-2 and the mean lowered by about one standard deviation (N(1, 0.3)), so most units
     after the normalisation are in the near-linear part of their activation.
@@ -242,14 +252,14 @@ def calibrate_batch_norms(model: Any, inputs: list[np.ndarray], seed: int) -> No
 
     One inference pass through the functional graph (Keras' ``_run_through_graph``, the loop ``Functional.call``
     itself runs) calibrates each BatchNormalization just before it runs, on the output of the calibrated layers
-    before it."""
+    before it; the pass's outputs are therefore the calibrated model's outputs, which it returns."""
     import keras
 
     rng = np.random.default_rng(seed)
 
     def calibrated(operation: Any) -> Any:
         if not isinstance(operation, keras.layers.BatchNormalization):
-            return operation
+            return _in_inference_mode(operation)
 
         def call(value: Any, *args: Any, **kwargs: Any) -> Any:
             array = np.asarray(value, dtype="float64")
@@ -262,7 +272,8 @@ def calibrate_batch_norms(model: Any, inputs: list[np.ndarray], seed: int) -> No
 
         return call
 
-    model._run_through_graph(inputs, operation_fn=calibrated)
+    outputs = model._run_through_graph(inputs, operation_fn=calibrated)
+    return [np.asarray(o) for o in outputs]
 
 
 def _last_weighted_layer(tensor: Any) -> Any:
@@ -274,10 +285,10 @@ def _last_weighted_layer(tensor: Any) -> Any:
     return layer if hasattr(layer, "kernel") else None
 
 
-def standardize_outputs(model: Any, inputs: list[np.ndarray]) -> None:
-    """Rescale each output's last kernel so that the output has mean 0 and std 1 on ``inputs``: logits of order 1,
-    so that the 1e-4 tolerance means a relative error of about 1e-4 too."""
-    for tensor, value in zip(model.outputs, keras_outputs(model, inputs)):
+def standardize_outputs(model: Any, outputs: list[np.ndarray]) -> None:
+    """Rescale each output's last kernel so that the model's ``outputs`` (on the calibration inputs) get mean 0 and
+    std 1: logits of order 1, so that the 1e-4 tolerance means a relative error of about 1e-4 too."""
+    for tensor, value in zip(model.outputs, outputs):
         layer = _last_weighted_layer(tensor)
         if layer is None:
             continue
@@ -296,8 +307,7 @@ def build(entry: RealModel, seed: int) -> tuple[Any, list[np.ndarray]]:
     scale_for_depth(model)
     refresh_adapted_constants(model)
     calibration = inputs_for(model, seed + 1000, pixels=entry.pixels, batch=CALIBRATION_BATCH)
-    calibrate_batch_norms(model, calibration, seed)
-    standardize_outputs(model, calibration)
+    standardize_outputs(model, calibrate_batch_norms(model, calibration, seed))
     return model, [array[:BATCH] for array in calibration]
 
 
@@ -329,7 +339,11 @@ def keras_outputs(model: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 PACKAGE = "realzoo"
 OUTPUT_DIR = f"src/{PACKAGE}/web_models"
-BUILD_LINE = re.compile(r"tfjs: (?P<name>[\w.-]+): (?P<format>\w+) model -> (?P<output>\S+) \(.*?(?P<seconds>[\d.]+) s\)")
+# The hook's line per converted model, e.g. "tfjs: gru: graph model (auto: <why>) -> src/pkg/web_models/gru/ (...)".
+BUILD_LINE = re.compile(
+    r"tfjs: (?P<name>[\w.-]+): (?P<format>\w+) model(?: \(auto: (?P<reason>.*)\))? -> (?P<output>\S+) "
+    r"\(.*?(?P<seconds>[\d.]+) s\)"
+)
 
 
 @dataclass
@@ -350,11 +364,19 @@ class BuildOutcome:
     wheel: Path | None
     formats: dict[str, str]  # model name -> format, from the hook's "tfjs: <name>: <format> model -> ..." lines
     convert_seconds: dict[str, float]  # model name -> seconds, from the same lines
+    reasons: dict[str, str]  # model name -> why "auto" chose a graph model, from the same lines
+
+    def complaints_about(self, name: str) -> list[str]:
+        """The build's lines naming ``name``, except the line saying it was converted."""
+        named = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")
+        return [
+            line for line in self.log.splitlines()
+            if named.search(line) and not ((m := BUILD_LINE.search(line)) and m["name"] == name)
+        ]
 
     def failure_for(self, name: str) -> str:
-        """What the build said about ``name`` (the lines naming it), or its whole tail when no line does."""
-        lines = [line for line in self.log.splitlines() if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line)]
-        return "\n".join(lines) if lines else self.log[-4000:]
+        """What the build said about ``name``, or its whole tail when no line names it."""
+        return "\n".join(self.complaints_about(name)) or self.log[-4000:]
 
 
 def _pyproject(names: list[str]) -> str:
@@ -370,8 +392,6 @@ def _pyproject(names: list[str]) -> str:
 def write_zoo_project(root: Path, names: list[str] | None = None) -> dict[str, RealCase]:
     """A project at ``root`` declaring every zoo model (or ``names``) with nothing but its source: the default
     configuration. Each model is built, run by Keras on its fixed inputs and saved as ``models/<name>.keras``."""
-    import keras
-
     names = list(REAL_MODELS) if names is None else names
     (root / "models").mkdir(parents=True)
     (root / "src" / PACKAGE).mkdir(parents=True)
@@ -388,8 +408,7 @@ def write_zoo_project(root: Path, names: list[str] | None = None) -> dict[str, R
         expected = keras_outputs(model, inputs)
         input_names = [t.name for t in model.inputs]
         cases[name] = RealCase(name, source, inputs, expected, input_names, time.perf_counter() - started)
-        del model
-        keras.backend.clear_session()
+        del model  # freed with its weights; no clear_session(), which costs ~0.5 s a model
     return cases
 
 
@@ -411,4 +430,5 @@ def build_wheel(root: Path) -> BuildOutcome:
         wheel=wheels[0] if proc.returncode == 0 and wheels else None,
         formats={m["name"]: m["format"] for m in lines},
         convert_seconds={m["name"]: float(m["seconds"]) for m in lines},
+        reasons={m["name"]: m["reason"] for m in lines if m["reason"]},
     )

@@ -41,7 +41,7 @@ def _converted(real_project, real_build, name: str) -> tuple[Path, dict]:
     """The model's output folder and model.json, or a failure carrying what the build said about the model."""
     root, _ = real_project
     document_path = _output(root, name) / "model.json"
-    if real_build.returncode != 0 and (name in real_build.failure_for(name) or not document_path.is_file()):
+    if real_build.returncode != 0 and (real_build.complaints_about(name) or not document_path.is_file()):
         pytest.fail(f"the build failed (exit {real_build.returncode}):\n{real_build.failure_for(name)}", pytrace=False)
     assert document_path.is_file(), f"no {real_zoo.OUTPUT_DIR}/{name}/model.json after a successful build"
     return document_path.parent, json.loads(document_path.read_text())
@@ -50,13 +50,14 @@ def _converted(real_project, real_build, name: str) -> tuple[Path, dict]:
 @pytest.mark.parametrize("name", list(real_zoo.REAL_MODELS))
 def test_zoo_model_outputs_are_of_order_one_and_depend_on_the_input(name, real_project):
     """The zoo itself: deep random networks must neither overflow nor collapse to a constant, or parity means
-    nothing."""
+    nothing: outputs of order 1 (so the tolerance is relative too), which change from one input to the next by far
+    more than the tolerance (so a converted model that lost the input's path fails)."""
     _, cases = real_project
     for index, value in enumerate(cases[name].expected):
         assert np.all(np.isfinite(value)), f"output {index} is not finite"
         assert 0.2 <= value.std() <= 5 and np.abs(value).max() <= 20, f"output {index}: std {value.std():.3g}"
         across_inputs = value.std(axis=0).mean()
-        assert across_inputs >= 0.05 * value.std(), f"output {index} barely depends on the input ({across_inputs:.3g})"
+        assert across_inputs >= 100 * PARITY_ATOL, f"output {index} barely depends on the input ({across_inputs:.3g})"
 
 
 @pytest.mark.parametrize("name", list(real_zoo.REAL_MODELS))
