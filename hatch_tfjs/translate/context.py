@@ -21,6 +21,7 @@ class Context:
         self._weights = weights
         self._replaced: dict[str, list[Weight]] = {}
         self._for_want_of_weights: set[str] = set()  # problems that only lack the weights
+        self.masked: set[str] = set()  # layers TF.js will call with an Embedding or Masking mask
 
     def problem(self, where: str, message: str) -> None:
         self._problems.setdefault(message, []).append(where)

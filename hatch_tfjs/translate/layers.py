@@ -91,6 +91,7 @@ def _model(entry: dict[str, Any], ctx: Context, where: str) -> dict[str, Any]:
             "output_layers": [splice.resolve(triple) for triple in outputs],
         }
         splice.check_references(out, ctx, where)
+        splice.check_masked_sequences(out, ctx)
         return {"class_name": "Functional", "config": out}
     ctx.problem(
         where,

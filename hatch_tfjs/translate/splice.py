@@ -22,13 +22,12 @@ from hatch_tfjs.translate.keras_config import (
 )
 
 
-def _node_refs(
-    node: Any, ctx: Context, where: str, masks: _RecordedMasks | None = None, class_name: str = ""
-) -> list[list[Any]]:
-    """One inbound node in the legacy form TF.js reads: ``[[layer, node_index, tensor_index, kwargs], ...]``.
+def _node_refs(node: Any, ctx: Context, entry: dict[str, Any], masks: _RecordedMasks) -> list[list[Any]]:
+    """One inbound node of ``entry`` in the legacy form TF.js reads: ``[[layer, node_index, tensor_index, kwargs]]``.
 
     A ``mask`` argument Keras recorded for an Embedding or Masking layer (see :class:`_RecordedMasks`) is dropped when
-    TF.js hands the layer that same mask itself, and is a problem otherwise."""
+    TF.js hands the layer that same mask itself (the layer is then noted in ``ctx.masked``), a problem otherwise."""
+    where = describe(entry)
     if isinstance(node, list):  # already legacy (Keras 2 config)
         return [[entry[0], entry[1], entry[2], entry[3] if len(entry) > 3 else {}] for entry in node]
     args = node.get("args", [])
@@ -42,10 +41,12 @@ def _node_refs(
         if value is None or key == "training":
             continue
         mask_op = (tensor_history(value) or [None])[0] if key == "mask" else None
-        if masks is not None and masks.is_mask_op(mask_op):
-            refusal = masks.refusal(class_name, mask_op, tensors)
+        if masks.is_mask_op(mask_op):
+            refusal = masks.refusal(str(entry.get("class_name")), mask_op, tensors)
             if refusal:
                 ctx.problem(where, refusal)
+            else:
+                ctx.masked.add(entry_name(entry))
             continue
         if contains_tensor(value):
             ctx.problem(
@@ -338,10 +339,7 @@ class Splice:
                 nodes = [shifted([[*h, {}] for h in tensors], self._shift)]
                 replacement = rewrites.op_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0], call=call))
             else:
-                class_name = str(entry.get("class_name"))
-                nodes = [
-                    shifted(_node_refs(node, ctx, where, self._masks, class_name), self._shift) for node in raw_nodes
-                ]
+                nodes = [shifted(_node_refs(node, ctx, entry, self._masks), self._shift) for node in raw_nodes]
                 replacement = rewrites.layer_rewrite(
                     _site(entry, ctx, self._names, node=raw_nodes[0] if raw_nodes else None)
                 )
@@ -386,6 +384,31 @@ class Splice:
             target = [*self._redirect[key][:3], *target[3:]]
         return target
 
+    def check_masked_sequences(self, model_config: dict[str, Any], ctx: Context) -> None:
+        """At masked steps Keras outputs zeros when ``zero_output_for_mask`` (Bidirectional sets it on the layers it
+        wraps when they return sequences); TF.js repeats the previous output there. Harmless when only recurrent
+        layers given the same mask read that output (they skip masked steps); otherwise a problem."""
+        readers: dict[str, list[str]] = {}
+        for layer in model_config["layers"]:
+            for node in layer.get("inbound_nodes", []):
+                for ref in node:
+                    readers.setdefault(ref[0], []).append(layer["name"])
+        outputs = {ref[0] for ref in model_config["output_layers"]}
+        classes = {layer["name"]: layer["class_name"] for layer in model_config["layers"]}
+        for layer in model_config["layers"]:
+            if layer["name"] not in ctx.masked or not _zeroes_masked_steps(layer["config"]):
+                continue
+            seen_by = readers.get(layer["name"], [])
+            hidden = layer["name"] not in outputs and all(
+                reader in ctx.masked and classes[reader] in support.MASK_CONSUMERS for reader in seen_by
+            )
+            if not hidden:
+                ctx.problem(
+                    f"layer '{layer['name']}' ({layer['class_name']})",
+                    "returns masked sequences with zero_output_for_mask=True to a layer that reads the masked steps; "
+                    "TF.js repeats the previous output there where Keras writes zeros",
+                )
+
     def check_references(self, model_config: dict[str, Any], ctx: Context, where: str) -> None:
         """Every reference must name a layer of the model (a removed layer's output may not be used elsewhere)."""
         present = {layer["name"] for layer in model_config["layers"]}
@@ -400,3 +423,8 @@ class Splice:
         for ref in model_config["output_layers"]:
             if ref[0] not in present:
                 ctx.problem(where, f"outputs '{ref[0]}', which TF.js cannot compute")
+
+
+def _zeroes_masked_steps(cfg: dict[str, Any]) -> bool:
+    inner = (cfg.get("layer") or {}).get("config") or {}
+    return any(rnn.get("zero_output_for_mask") and rnn.get("return_sequences") for rnn in (cfg, inner))
