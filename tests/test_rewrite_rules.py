@@ -251,7 +251,9 @@ def test_channels_first_settings_tfjs_computes_differently_are_refused():
     layers = [
         input_layer(),
         shaped(layer("BatchNormalization", "bn", {"axis": 1}, [node(tensor("x"))]), [None, 3, 4, 4]),
-        layer("Conv1D", "conv", {"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, [node(tensor("bn"))]),
+        layer(
+            "Conv1D", "conv", {"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, [node(tensor("bn"))]
+        ),
         shaped(layer("BatchNormalization", "bn_last", {"axis": 3}, [node(tensor("conv"))]), [None, 3, 4, 4]),
     ]
     problems = translate_model_config(functional(layers, ["x", 0, 0], ["bn_last", 0, 0])).problems
@@ -261,3 +263,15 @@ def test_channels_first_settings_tfjs_computes_differently_are_refused():
         "layer 'conv' (Conv1D): uses data_format='channels_first', which TF.js's Conv1D ignores (it always convolves "
         "over axis 1)",
     ]
+
+
+def test_a_keras2_sequential_keeps_its_input_shape_when_its_first_layer_is_removed():
+    flip = {
+        "class_name": "RandomFlip",
+        "config": {"name": "flip", "batch_input_shape": [None, 4, 4, 3], "mode": "horizontal"},
+    }
+    dense = {"class_name": "Dense", "config": {"name": "d", "units": 2}}
+    result = translate_model_config({"class_name": "Sequential", "config": {"name": "seq", "layers": [flip, dense]}})
+    assert result.problems == []
+    (only,) = result.model_config["config"]["layers"]
+    assert only["config"]["name"] == "d" and only["config"]["batch_input_shape"] == [None, 4, 4, 3]

@@ -156,3 +156,29 @@ def test_masked_sequences_read_at_masked_steps_are_refused(tmp_path):
     with pytest.raises(UnsupportedModelError) as info:
         convert_model(spec)
     assert "layer 'bidi' (Bidirectional): returns masked sequences with zero_output_for_mask=True" in str(info.value)
+
+
+def test_keras2_sequential_starting_with_rewritten_layers_matches_tf_keras(tfjs, tmp_path):
+    """A Keras 2 Sequential keeps its input shape on its first layer, here one that is rewritten away."""
+    tf_keras = pytest.importorskip("tf_keras")
+    rng = np.random.default_rng(6)
+    norm = tf_keras.layers.Normalization(input_shape=(6, 6, 3))
+    norm.adapt(rng.normal(4.0, 2.0, size=(20, 6, 6, 3)).astype("float32"))
+    model = tf_keras.Sequential(
+        [
+            norm,
+            tf_keras.layers.RandomFlip(),
+            tf_keras.layers.Conv2D(2, 3),
+            tf_keras.layers.Flatten(),
+            tf_keras.layers.Dense(2),
+        ]
+    )
+    source = tmp_path / "keras2_sequential.h5"
+    model.save(source)
+    inputs = [rng.normal(4.0, 2.0, size=(3, 6, 6, 3)).astype("float32")]
+    spec = ModelSpec(name="keras2_sequential", source=source, output=tmp_path / "out", root=tmp_path)
+
+    convert_model(spec)
+
+    got, _ = tfjs.run(spec.output, inputs)
+    assert_parity(got, [model.predict(inputs[0], verbose=0)])

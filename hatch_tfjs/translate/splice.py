@@ -112,8 +112,17 @@ def _site(
 
 
 def sequential_layers(entries: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
-    """A Sequential model's layers with rewrites applied; a rewrite must stay a chain there (no branches)."""
+    """A Sequential model's layers with rewrites applied; a rewrite must stay a chain there (no branches). A Keras 2
+    Sequential keeps its input shape on its first layer: if that layer is replaced, the shape moves to what follows."""
     names = _Names(entries)
+    out = _rewritten_chain(entries, ctx, names)
+    first = entries[0].get("config") or {} if entries else {}
+    if "batch_input_shape" in first and out and "batch_input_shape" not in (out[0].get("config") or {}):
+        out[0] = {**out[0], "config": {**(out[0].get("config") or {}), "batch_input_shape": first["batch_input_shape"]}}
+    return out
+
+
+def _rewritten_chain(entries: list[dict[str, Any]], ctx: Context, names: _Names) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for entry in entries:
         where = describe(entry)
