@@ -19,6 +19,7 @@ class Context:
         self._problems: dict[str, list[str]] = {}
         self._notes: dict[str, list[str]] = {}
         self._weights = weights
+        self._by_owner: dict[str, list[Any]] | None = None  # weight arrays by layer, indexed on first use
         self._replaced: dict[str, list[Weight]] = {}
         self._for_want_of_weights: set[str] = set()  # problems that only lack the weights
         self.masked: set[str] = set()  # layers TF.js will call with an Embedding or Masking mask
@@ -55,7 +56,11 @@ class Context:
         """The arrays of one layer's weights, in order (None when no weights were given)."""
         if self._weights is None:
             return None
-        return [w.array for w in self._weights if weight_owner(w.name) == layer_name]
+        if self._by_owner is None:
+            self._by_owner = {}
+            for weight in self._weights:
+                self._by_owner.setdefault(weight_owner(weight.name), []).append(weight.array)
+        return self._by_owner.get(layer_name, [])
 
     def replace_weights(self, layer_name: str, weights: list[Weight]) -> None:
         self._replaced[layer_name] = weights
