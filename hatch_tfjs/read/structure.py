@@ -29,6 +29,9 @@ _SIZE_KEYS = frozenset(
     }
 )  # fmt: skip
 MAX_SIZE = 2**31
+# Sizes of a sliding window, which are at least 1.
+_WINDOW_KEYS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate"})
+_FEATURE_AXIS_CLASSES = frozenset({"BatchNormalization", "LayerNormalization"})
 _JSON_KINDS = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
@@ -90,6 +93,7 @@ def _model_entry(entry: Any, where: str, *, top: bool = False) -> None:
     if class_name not in MODEL_CLASSES:
         if not top:
             _layer_values(class_name, cfg, where)
+            _window_fits(cfg, _recorded_input_shape(entry), where)
         return  # at the top: a subclassed model, which the translator reports
     if "layers" not in cfg:
         return  # a subclassed model saved under a base class name: the translator reports it
@@ -112,6 +116,57 @@ def _model_entry(entry: Any, where: str, *, top: bool = False) -> None:
     for (layer, node, _), place in references:
         _require(layer in calls, f"{place} refers to layer '{layer}', which the model does not have")
         _require(0 <= node <= calls[layer], f"{place} refers to call #{node} of layer '{layer}', which it does not have")
+    _inputs_agree(layers, where, functional=functional)
+
+
+def _inputs_agree(layers: list[dict[str, Any]], where: str, *, functional: bool) -> None:
+    """An input layer's shape is the shape its consumers recorded for it. TF.js sizes every variable from the input
+    shapes, while the variable checks rely on the shapes the consumers recorded: the two must be the same."""
+    declared = {_name(layer): _declared_shape(layer) for layer in layers if layer["class_name"] == "InputLayer"}
+    if functional:
+        for layer in layers:
+            for shape, (source, _, _) in _recorded_inputs(layer.get("inbound_nodes", [])):
+                expected = declared.get(source)
+                _require(
+                    expected is None or shape is None or expected == shape,
+                    f"{where}: input '{source}' has shape {expected}, but layer '{_name(layer)}' records {shape} for it",
+                )
+    elif len(layers) > 1 and layers[0]["class_name"] == "InputLayer":
+        build = layers[1].get("build_config")
+        recorded = build.get("input_shape") if isinstance(build, dict) else None
+        expected = declared[_name(layers[0])]
+        _require(
+            expected is None or recorded is None or expected == recorded,
+            f"{where}: input '{_name(layers[0])}' has shape {expected}, but layer '{_name(layers[1])}' records {recorded}",
+        )
+
+
+def _name(layer: dict[str, Any]) -> str:
+    return layer.get("name") or layer["config"].get("name")
+
+
+def _declared_shape(layer: dict[str, Any]) -> list[Any] | None:
+    cfg = layer["config"]
+    for key in ("batch_shape", "batch_input_shape"):
+        if isinstance(cfg.get(key), list):
+            return cfg[key]
+    return [None, *cfg["shape"]] if isinstance(cfg.get("shape"), list) else None
+
+
+def _recorded_inputs(nodes: list[Any]) -> list[tuple[list[Any] | None, list[Any]]]:
+    """``(recorded shape, keras_history)`` of every Keras 3 tensor argument in ``nodes``."""
+    found: list[tuple[list[Any] | None, list[Any]]] = []
+    stack: list[Any] = [node for node in nodes if isinstance(node, dict)]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            shape = value["config"].get("shape")
+            found.append((shape if isinstance(shape, list) else None, value["config"]["keras_history"]))
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
 
 
 def _layer_entry(entry: Any, where: str, *, functional: bool) -> tuple[str, int, list[tuple[list[Any], str]]]:
@@ -210,8 +265,42 @@ def _layer_values(class_name: str, cfg: dict[str, Any], where: str) -> None:
             )
         elif key in ("alpha", "l1", "l2") and value is not None:
             _require(_is_number(value), f"{where}: '{key}' is a JSON {json_kind(value)}, not a number")
+        elif key in _WINDOW_KEYS and value is not None:
+            _require(_is_sizes(value, least=1), f"{where}: '{key}' is {_short(value)}, not a window size (whole numbers from 1 below 2**31)")
+        elif key == "axis" and class_name in _FEATURE_AXIS_CLASSES:
+            _require(value not in (0, [0]), f"{where}: 'axis' 0 is the batch axis, which a layer cannot normalize over")
         elif key in _SIZE_KEYS and value is not None and not (key == "padding" and isinstance(value, str)):
             _require(_is_sizes(value), f"{where}: '{key}' is {_short(value)}, not a size TF.js can hold (a whole number below 2**31, or a list of them)")
+
+
+def _recorded_input_shape(entry: dict[str, Any]) -> list[Any] | None:
+    """The input shape a layer's entry records: its ``build_config``, else the shape of the tensor it was called on."""
+    build = entry.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if isinstance(shape, list):
+        return shape
+    nodes = entry.get("inbound_nodes")
+    recorded = _recorded_inputs(nodes[:1]) if isinstance(nodes, list) else []
+    return recorded[0][0] if len(recorded) == 1 else None
+
+
+def _window_fits(cfg: dict[str, Any], shape: list[Any] | None, where: str) -> None:
+    """With 'valid' padding, a (dilated) convolution or pooling window must fit in the input it records: otherwise
+    the output would have no size at all, which Keras refuses to build and TF.js refuses to load."""
+    window = cfg.get("kernel_size", cfg.get("pool_size"))
+    if cfg.get("padding", "valid") != "valid" or shape is None or window is None:
+        return
+    spatial = shape[2:] if cfg.get("data_format") == "channels_first" else shape[1:-1]
+    rank = len(spatial)
+    windows = window if isinstance(window, list) else [window] * rank
+    dilations = cfg.get("dilation_rate", 1)
+    dilations = dilations if isinstance(dilations, list) else [dilations] * rank
+    for size, length, dilation in zip(spatial, windows, dilations):
+        if _is_int(size) and _is_int(length) and _is_int(dilation):
+            _require(
+                dilation * (length - 1) + 1 <= size,
+                f"{where}: its window ({length}, dilated {dilation}) is larger than its input ({size}) with 'valid' padding",
+            )
 
 
 def _object_or_name(value: Any, where: str) -> None:
@@ -236,11 +325,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _is_sizes(value: Any) -> bool:
+def _is_sizes(value: Any, *, least: int = -1) -> bool:
     """A size, or a (nested) list of sizes: whole numbers TF.js's int32 shapes can hold (-1: "the rest")."""
     if isinstance(value, list):
-        return all(_is_sizes(item) for item in value)
-    return _is_int(value) and -1 <= value < MAX_SIZE
+        return bool(value) and all(_is_sizes(item, least=least) for item in value)
+    return _is_int(value) and least <= value < MAX_SIZE
 
 
 def _is_triple(value: Any) -> bool:
