@@ -241,9 +241,18 @@ def test_a_batch_norm_is_not_folded_into_a_kernel_read_twice():
     assert not report.counts and view.by_name["bn"]["op"] == "FusedBatchNormV3"
 
 
-def _prelu_graph(extra_reader: bool) -> list[dict]:
-    nodes = [_node("x", "Placeholder"), _const("w", _rand(3, 3, 4, 2)), _const("b", _rand(2)), _const("c", -RNG.uniform(0.1, 0.5, 2)),
-             _node("conv", "Conv2D", ["x", "w"]), _node("bias", "BiasAdd", ["conv", "b"]),
+_PRELU_KERNELS = {  # kernel op: (filter shape, channels, input)
+    "Conv2D": ((3, 3, 4, 2), 2, (2, 5, 5, 4)),
+    "DepthwiseConv2dNative": ((3, 3, 4, 1), 4, (2, 5, 5, 4)),
+    "MatMul": ((4, 2), 2, (3, 4)),
+}
+
+
+def _prelu_graph(extra_reader: bool, kernel: str = "Conv2D") -> list[dict]:
+    shape, channels, _ = _PRELU_KERNELS[kernel]
+    nodes = [_node("x", "Placeholder"), _const("w", _rand(*shape)), _const("b", _rand(channels)),
+             _const("c", -RNG.uniform(0.1, 0.5, channels)),
+             _node("conv", kernel, ["x", "w"]), _node("bias", "BiasAdd", ["conv", "b"]),
              _node("relu", "Relu", ["bias"]), _node("neg", "Neg", ["bias"]), _node("neg_relu", "Relu", ["neg"]),
              _node("mul", "Mul", ["c", "neg_relu"]), _node("out", "AddV2", ["relu", "mul"])]
     if extra_reader:
@@ -251,10 +260,14 @@ def _prelu_graph(extra_reader: bool) -> list[dict]:
     return nodes
 
 
-def test_prelu_fuses_into_the_kernel_and_the_absorbed_nodes_go():
-    view, report = _rewrite(_prelu_graph(False), {"x", "out"}, ["out"], gt.fuse_prelu, gt.fuse_kernels, gt.fuse_prelu_into_kernels)
-    assert report.counts == {"prelu_fused": 1, "Conv2D_fused": 1, "prelu_fused_into_kernel": 1}
-    assert _ops(view)["out"] == "_FusedConv2D" and fused_ops_of(view.by_name["out"]) == ["BiasAdd", "Prelu"]
+@pytest.mark.parametrize("kernel", list(_PRELU_KERNELS))
+def test_prelu_fuses_into_the_kernel_and_the_absorbed_nodes_go(kernel):
+    feeds = {"x": RNG.normal(size=_PRELU_KERNELS[kernel][2])}
+    view, report = _rewrite(_prelu_graph(False, kernel), {"x", "out"}, ["out"], gt.fuse_prelu, gt.fuse_kernels,
+                            gt.fuse_prelu_into_kernels, feeds=feeds)
+    assert report.counts == {"prelu_fused": 1, f"{kernel}_fused": 1, "prelu_fused_into_kernel": 1}
+    assert _ops(view)["out"] == gt.FUSED_KERNEL_OF[kernel] and fused_ops_of(view.by_name["out"]) == ["BiasAdd", "Prelu"]
+    assert view.by_name["out"]["attr"]["num_args"] == {"i": "2"}
     assert not {"relu", "neg", "neg_relu", "mul", "conv", "bias"} & set(view.by_name)
 
 
@@ -357,6 +370,16 @@ def _shared_conv_two_norms():
     return keras.Model([a, b], [layers.Add()([x, y]), x])
 
 
+def _depthwise_prelu():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((8, 8, 3), name="image")
+    x = layers.DepthwiseConv2D(3, depth_multiplier=2)(inp)
+    x = layers.PReLU(shared_axes=[1, 2])(x)
+    return keras.Model(inp, layers.GlobalAveragePooling2D()(x))
+
+
 def _dense_activations():
     import keras
     from keras import layers
@@ -376,6 +399,7 @@ KERAS_CASES = {
     "grouped_conv": (lambda: _grouped_conv(4), "keras"),
     "shared_conv": (_shared_conv_two_norms, "keras"),
     "dense_activations": (_dense_activations, "keras"),
+    "depthwise_prelu": (_depthwise_prelu, "keras"),
 }
 
 
