@@ -272,8 +272,7 @@ def calibrate_batch_norms(model: Any, inputs: list[np.ndarray], seed: int) -> li
 
         return call
 
-    outputs = model._run_through_graph(inputs, operation_fn=calibrated)
-    return [np.asarray(o) for o in outputs]
+    return _as_arrays(model._run_through_graph(inputs, operation_fn=calibrated))
 
 
 def _last_weighted_layer(tensor: Any) -> Any:
@@ -330,9 +329,13 @@ def inputs_for(model: Any, seed: int, *, pixels: bool = False, batch: int = BATC
     return arrays
 
 
+def _as_arrays(outputs: Any) -> list[np.ndarray]:
+    """A model's outputs as a list of arrays (Keras returns a single output unwrapped)."""
+    return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+
+
 def keras_outputs(model: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+    return _as_arrays(model(inputs if len(inputs) > 1 else inputs[0], training=False))
 
 
 # --- a project that declares every model, built by hatchling with the default configuration ------------------------

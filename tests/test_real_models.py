@@ -89,5 +89,10 @@ def test_the_default_build_ships_every_model_in_the_wheel(real_project, real_bui
     package_dir = real_zoo.OUTPUT_DIR.removeprefix("src/")
     missing = [n for n in real_zoo.REAL_MODELS if f"{package_dir}/{n}/model.json" not in names]
     assert not missing, f"not in the wheel: {missing}"
-    index = json.loads((real_project[0] / real_zoo.OUTPUT_DIR / "index.json").read_text())
+
+    output_dir = real_project[0] / real_zoo.OUTPUT_DIR
+    index = json.loads((output_dir / "index.json").read_text())
     assert sorted(m["name"] for m in index["models"]) == sorted(real_zoo.REAL_MODELS)
+    for entry in index["models"]:  # a page that does not know a model's format in advance reads it here
+        document = json.loads((output_dir / entry["name"] / "model.json").read_text())
+        assert entry["format"] == TFJS_FORMATS[document["format"]] == real_build.formats[entry["name"]], entry["name"]
