@@ -1,7 +1,9 @@
-"""What tfjs-layers 4.22 can deserialize, as data.
+"""What tfjs-layers 4.22 can deserialize and compute like Keras, as data.
 
 Class names are the ones TF.js registers (checked against ``@tensorflow/tfjs-layers@4.22.0``); where Keras 3 uses
-another name for the same thing, ``*_RENAMES`` maps it.
+another name for the same thing, ``*_RENAMES`` maps it. Also here: what TF.js registers but computes differently or
+cannot run (``TFJS_IGNORED_KEYS``, ``TFJS_BROKEN``, the mask tables), and the tables the rewrites of Keras 3
+constructs TF.js lacks work from (see rewrites.py). Every entry was checked by running Keras and TF.js side by side.
 """
 
 from __future__ import annotations
