@@ -345,3 +345,102 @@ def test_loader_errors_name_the_fix(loader_site, browser):
         f"tfjs-models: {url}/models/dense_without_shard/group1-shard1of1.bin answered HTTP 404: the model folder on the "
         "server is incomplete (serve model.json and every shard it lists; hatch_tfjs.serve does)"
     )
+
+
+# --- the README's Quick start, copied as a newcomer would ------------------------------------------------------------
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def quick_start() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Quick start\n")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+def quick_start_files(section: str) -> dict[str, str]:
+    """The files the Quick start shows: pyproject.toml (the toml block) and every block whose first line names its
+    path under $HOME (``# $HOME/myapp/...`` or ``<!-- $HOME/myapp/... -->``)."""
+    import re
+
+    files = {}
+    for language, body in re.findall(r"```(\w+)\n(.*?)```", section, flags=re.DOTALL):
+        first = body.splitlines()[0]
+        named = re.match(r"(?:# |<!-- )\$HOME/(\S+?)(?: -->)?$", first)
+        if language == "toml":
+            files["myapp/pyproject.toml"] = body
+        elif named:
+            files[named.group(1)] = body
+    return files
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_readme_quick_start_serves_a_prediction_with_fastapi_and_flask(tmp_path, wheelhouse, browser):
+    """Every file and command of the Quick start, as written, with $HOME a temporary directory: the app installs from
+    the local hatch-tfjs wheel (offered through an absolute PIP_FIND_LINKS), and its FastAPI and Flask servers show
+    Keras's prediction in Chromium (the page's CDN copy of TF.js is answered with the same tf.min.js: no network)."""
+    import re
+    import socket
+    import time
+
+    import keras
+    from conftest import build_env
+
+    section = quick_start()
+    home = tmp_path / "home"
+    for relative, body in quick_start_files(section).items():
+        (home / relative).parent.mkdir(parents=True, exist_ok=True)
+        (home / relative).write_text(body)
+    assert {"myapp/pyproject.toml", "myapp/src/myapp/fastapi_app.py", "myapp/src/myapp/flask_app.py",
+            "myapp/src/myapp/static/index.html"} <= {p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()}
+    (home / "myapp" / "src" / "myapp" / "__init__.py").touch()
+    (home / "myapp" / "models").mkdir()
+    make_model = re.search(r"`(keras\.Sequential\(.*?\.save\(\"models/classifier\.keras\"\))`", section, re.DOTALL).group(1)
+    keras.utils.set_random_seed(5)
+    exec(make_model.replace("\n", "").replace('"models/', f'"{home}/myapp/models/'), {"keras": keras})
+    env = build_env(wheelhouse, HOME=str(home))
+    commands = re.search(r"\*\*4\. Install and run\*\*.*?```bash\n(.*?)```", section, re.DOTALL).group(1).splitlines()
+    install, servers = commands[:2], [line.split("  #")[0].strip() for line in commands[2:]]
+    proc = subprocess.run(["bash", "-euc", "\n".join(install)], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+
+    row = json.loads(re.search(r"model\.predict\((\[\[.*?\]\])\)", quick_start_files(section)["myapp/src/myapp/static/index.html"]).group(1))
+    model = keras.saving.load_model(home / "myapp" / "models" / "classifier.keras", compile=False)
+    expected = model.predict(np.array(row, dtype="float32"), verbose=0)[0]
+    labels = ["cat", "dog", "bird"]
+    for command in servers:
+        port = free_port()
+        server = subprocess.Popen(["bash", "-c", f"exec {command} --port {port}"], env=env, cwd=tmp_path,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()[-3000:] if server.poll() is not None else command
+                    time.sleep(0.2)
+            page = browser.new_page()
+            page.route("https://cdn.jsdelivr.net/npm/@tensorflow/tfjs@4.22.0/dist/tf.min.js",
+                       lambda route: route.fulfill(path=str(TFJS_DIST), content_type="text/javascript"))
+            console: list[str] = []
+            page.on("console", lambda m: m.type in ("warning", "error") and console.append(m.text))
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_function("!document.getElementById('result').textContent.startsWith('Loading')", timeout=60_000)
+            shown = page.inner_text("#result")
+            page.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        label, _, numbers = shown.partition(": ")
+        assert label == labels[int(expected.argmax())], (command, shown)
+        np.testing.assert_allclose([float(n) for n in numbers.split(", ")], expected, atol=0.0011, err_msg=command)
+        assert not console, (command, console)
