@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.config import KERAS_SUFFIXES, ModelSpec
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, UnsupportedModelError
 from hatch_tfjs.plan import hash_source, stamp_sealer
 from hatch_tfjs.translate import translate_model_config
@@ -142,7 +142,8 @@ def _convert_graph(spec: ModelSpec, writer: _OutputWriter) -> ConversionResult:
     from hatch_tfjs.write import graph_model_json
 
     started = time.perf_counter()
-    if spec.source.is_file():  # a Keras file: checked without TensorFlow before Keras allocates what it declares
+    if spec.source.is_file() and spec.source.suffix.lower() in KERAS_SUFFIXES:
+        # A Keras file: checked without TensorFlow before Keras allocates what its config declares.
         from hatch_tfjs.read import check_keras_file
 
         check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
