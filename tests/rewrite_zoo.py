@@ -118,6 +118,16 @@ def _wide_vectors():
     return [(_rng().normal(0.0, 1.0, size=(4, 6)) * 4.0).astype("float32")]
 
 
+def _relu_variants():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((6,))
+    return keras.Model(
+        inp, [layers.ReLU(negative_slope=0.1)(inp), layers.ReLU(threshold=0.5)(inp)], name="relu_variants"
+    )
+
+
 def _keepdims_pooling():
     import keras
     from keras import layers
@@ -318,6 +328,7 @@ CASES: dict[str, RewriteCase] = {
         RewriteCase("nested_augmentation", _nested_augmentation, _images, "removed: it is the identity"),
         RewriteCase("sequential_augmentation", _sequential_augmentation, _images, "removed: it is the identity"),
         RewriteCase("hard_activations", _hard_activations, _wide_vectors, "built from Rescaling, ReLU(max_value=6)"),
+        RewriteCase("relu_variants", _relu_variants, _wide_vectors, "rewritten as ThresholdedReLU"),
         RewriteCase("keepdims_pooling", _keepdims_pooling, _keepdims_inputs, "keepdims=True rewritten"),
         RewriteCase("subtract", _subtract, _two_vectors, "rewritten as Add with the second input negated"),
         RewriteCase("grouped_conv", _grouped_conv, _grouped_inputs, "rewritten as DepthwiseConv2D"),

@@ -316,6 +316,24 @@ def _global_pooling(site: Site) -> Replacement | None:
     return Replacement([pool, reshape], reshape.name, note, weights=None)
 
 
+# --- ReLU variants -----------------------------------------------------------------------------------------------
+
+
+def _relu_variant(site: Site) -> Replacement | None:
+    """Keras's ReLU with only ``negative_slope`` is leaky_relu (TF.js's LeakyReLU); with only ``threshold`` it is
+    ``x if x > threshold else 0`` (TF.js's ThresholdedReLU). Other mixes stay with the ReLU layer's own checks."""
+    slope = float(site.cfg.get("negative_slope") or 0.0)
+    threshold = float(site.cfg.get("threshold") or 0.0)
+    if site.cfg.get("max_value") is not None or (slope == 0.0) == (threshold == 0.0):
+        return None
+    dtype = _plain_dtype(site.cfg)
+    if slope:
+        layer = NewLayer("LeakyReLU", {"name": site.name, "dtype": dtype, "negative_slope": slope})
+    else:
+        layer = NewLayer("ThresholdedReLU", {"name": site.name, "dtype": dtype, "theta": threshold})
+    return Replacement([layer], layer.name, f"rewritten as {layer.class_name}")
+
+
 # --- CenterCrop ------------------------------------------------------------------------------------------------------
 
 
@@ -636,6 +654,7 @@ LAYER_REWRITES: dict[str, Callable[[Site], Replacement | None]] = {
     "GlobalMaxPooling2D": _global_pooling,
     "Conv2D": _grouped_conv,
     "CenterCrop": _center_crop,
+    "ReLU": _relu_variant,
 }
 
 
