@@ -136,7 +136,10 @@ def _in_cli_terms(message: str, name: str) -> str:
     """A configuration or conversion message in terms of the command line: the flag instead of the key
     (``--shard-size: must be ...``, ``(set by --quantize)``) and the command line's wording."""
     key = rf"{re.escape(CONVERT_TABLE)}\.(?:models\.{re.escape(name)}\.)?([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)*"
-    flag = lambda match: _FLAG_FOR_KEY.get(match.group(1), match.group(1))  # noqa: E731
+
+    def flag(match: re.Match[str]) -> str:
+        return _FLAG_FOR_KEY.get(match.group(1), match.group(1))
+
     message = re.sub(rf"\(set by {key} in command line\)", lambda m: f"(set by {flag(m)})", message)
     message = re.sub(rf"^{key}", flag, message, flags=re.MULTILINE)
     for pattern, replacement in _TOML_WORDING:
