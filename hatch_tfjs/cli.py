@@ -331,6 +331,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 # --- inspect ---------------------------------------------------------------------------------------------------------
 
 
+_TFJS_CALLS = {
+    ("layers", "sync"): "tf.loadLayersModel, then model.predict()",
+    ("graph", "sync"): "tf.loadGraphModel, then model.execute()",
+    ("graph", "async"): "tf.loadGraphModel, then await model.executeAsync() (the graph has control flow)",
+}
+
+
 def _producer(info: dict[str, Any]) -> str:
     """What wrote the model: ``keras v3.4.1`` for layers models; a graph model's generatedBy is TensorFlow's bare
     version, named here."""
@@ -351,6 +358,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     kind = "ops" if info["format"] == "graph" else "layers"
     counts = info[kind]
     print(f"{info['path']}: TF.js {info['format']} model ({_producer(info)}, {info['converted_by']})")
+    print(f"  runs with: {_TFJS_CALLS[info['format'], info['execution']]}")
     for label, tensors in (("inputs", info["inputs"]), ("outputs", info["outputs"])):
         print(f"  {label}:")
         for tensor in tensors:

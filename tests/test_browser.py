@@ -245,6 +245,8 @@ def loader_site(tmp_path_factory):
             return models_app({**environ, "SCRIPT_NAME": "/models", "PATH_INFO": path[len("/models"):]}, start_response)
         if path == "/tf.min.js":
             body, kind = TFJS_DIST.read_bytes(), "text/javascript"
+        elif path.startswith("/plain/") and (models_dir / path[len("/plain/"):]).is_file():  # a static file server
+            body, kind = (models_dir / path[len("/plain/"):]).read_bytes(), "application/octet-stream"
         elif path == "/" or path.startswith("/app/"):  # a single-page app's fallback: the page for any of its paths
             body, kind = page, "text/html"
         else:
@@ -315,6 +317,24 @@ def test_loader_runs_each_model_with_the_call_it_needs(loader_site, browser):
     }""", cases["gru_fixed"][0].tolist())
     assert any(EXECUTE_ASYNC_WARNING in line for line in console), console
     page.close()
+
+
+def test_loader_reads_the_index_the_build_writes_from_a_static_server(loader_site, browser):
+    """Any server that serves output-dir as files (index.json with each model's "path") works with baseUrl."""
+    url, cases, _ = loader_site
+    batch, expected, _, _ = cases["gru_any_length"]
+    page = browser.new_page()
+    page.goto(url + "/")
+    found = page.evaluate("""async (batch) => {
+      await tf.setBackend("cpu");
+      const { loadModel } = await import("/models/tfjs-models.mjs");
+      const loaded = await loadModel("gru_any_length", { baseUrl: "/plain" });
+      const output = await loaded.predict(batch);
+      return { url: loaded.url, execution: loaded.execution, output: await output.array() };
+    }""", batch.tolist())
+    page.close()
+    assert found["url"] == f"{url}/plain/gru_any_length/model.json" and found["execution"] == "async"
+    assert_parity([np.array(found["output"], dtype="float32")], [expected])
 
 
 def test_loader_errors_name_the_fix(loader_site, browser):

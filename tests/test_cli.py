@@ -176,7 +176,7 @@ def test_inspect_a_built_model_and_a_broken_one(project):
     proc = cli("inspect", digits)
     assert proc.returncode == 0
     text = proc.stdout
-    assert "TF.js layers model" in text
+    assert "TF.js layers model" in text and "  runs with: tf.loadLayersModel, then model.predict()\n" in text
     assert "    pixels: [None, 8, 8, 1] float32" in text and "    digit: [None, 10] float32" in text
     assert "  layers: 7 (BatchNormalization 1, Conv2D 2, Dense 1, Dropout 1, GlobalAveragePooling2D 1, MaxPooling2D 1)" in text
     assert "  quantization: none" in text and "  shards: 2," in text
@@ -260,4 +260,5 @@ def test_inspect_names_tensorflow_for_a_graph_model(tmp_path):
     proc = cli("inspect", tmp_path / "seq")
     assert proc.returncode == 0
     assert re.match(rf"{re.escape(str(tmp_path / 'seq'))}: TF.js graph model \(TensorFlow [0-9.]+, hatch-tfjs v", proc.stdout)
+    assert proc.stdout.splitlines()[1] == "  runs with: tf.loadGraphModel, then model.execute()"
     assert json.loads(cli("inspect", tmp_path / "seq", "--json").stdout)["execution"] == "sync"
