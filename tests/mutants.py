@@ -237,18 +237,20 @@ KERAS_OPERATORS = (*BYTE_OPERATORS, *CONFIG_OPERATORS, "member_deleted", "weight
 H5_OPERATORS = (*BYTE_OPERATORS, *CONFIG_OPERATORS, *HDF5_OPERATORS)
 
 
-def make_mutants(bases: list[Path], directory: Path, *, per_base: int, seed: int) -> list[Mutant]:
-    """``per_base`` mutants of each base file, operators taken in turn so every one is used, damage drawn from
-    ``seed``: the same call makes the same mutants."""
+def make_mutants(
+    bases: list[Path], directory: Path, *, per_base: int, seed: int, operators: tuple[str, ...] | None = None
+) -> list[Mutant]:
+    """``per_base`` mutants of each base file, the operators (default: every one that applies) taken in turn, the
+    damage drawn from ``seed``: the same call makes the same mutants."""
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True, exist_ok=True)
     mutants: list[Mutant] = []
     for base in bases:
         data = base.read_bytes()
         keras_file = base.suffix == ".keras"
-        operators = KERAS_OPERATORS if keras_file else H5_OPERATORS
+        applicable = operators or (KERAS_OPERATORS if keras_file else H5_OPERATORS)
         for index in range(per_base):
-            operator = operators[index % len(operators)]
+            operator = applicable[index % len(applicable)]
             mutated = (mutate_keras if keras_file else mutate_h5)(data, operator, rng)
             path = directory / f"{base.stem}_{base.suffix[1:]}_{index:03d}_{operator}{base.suffix}"
             path.write_bytes(mutated)
