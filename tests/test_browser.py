@@ -270,7 +270,7 @@ def loader_site(tmp_path_factory):
         sys.path.remove(str(root))
 
 
-PREDICT_ALL = """async ([cases, flat]) => {
+PREDICT_ALL = """async ([cases, flat, named]) => {
   await tf.setBackend("cpu");
   const { listModels, loadModel } = await import("/models/tfjs-models.mjs");
   const listed = (await listModels()).filter((m) => m.name in cases).map((m) => [m.name, m.format, m.execution, m.url]);
@@ -278,7 +278,8 @@ PREDICT_ALL = """async ([cases, flat]) => {
   for (const [name, batch] of Object.entries(cases)) {
     const loaded = await loadModel(name);
     const before = tf.memory().numTensors;
-    const output = await loaded.predict(name === flat ? new Float32Array(batch.flat(Infinity)) : batch);
+    const given = name === flat ? new Float32Array(batch.flat(Infinity)) : name === named ? { [loaded.inputs[0].name]: batch } : batch;
+    const output = await loaded.predict(given);
     results[name] = {
       output: await output.array(), shape: output.shape, leaked: tf.memory().numTensors - before - 1,
       kind: loaded.model instanceof tf.GraphModel ? "GraphModel" : loaded.model instanceof tf.LayersModel ? "LayersModel" : "?",
@@ -299,7 +300,8 @@ def test_loader_runs_each_model_with_the_call_it_needs(loader_site, browser):
     page.on("console", lambda m: m.type in ("warning", "error") and console.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     page.goto(url + "/")
-    found = page.evaluate(PREDICT_ALL, [{n: c[0].tolist() for n, c in cases.items()}, "dense"])
+    # inputs as a flat Float32Array (dense), nested arrays (gru_fixed), an object keyed by input name (gru_any_length)
+    found = page.evaluate(PREDICT_ALL, [{n: c[0].tolist() for n, c in cases.items()}, "dense", "gru_any_length"])
     assert found["listed"] == [[n, c[2], c[3], f"{url}/models/{n}/model.json"] for n, c in sorted(cases.items())]
     for name, (_, expected, fmt, execution) in cases.items():
         result = found["results"][name]
@@ -322,19 +324,20 @@ def test_loader_runs_each_model_with_the_call_it_needs(loader_site, browser):
 def test_loader_reads_the_index_the_build_writes_from_a_static_server(loader_site, browser):
     """Any server that serves output-dir as files (index.json with each model's "path") works with baseUrl."""
     url, cases, _ = loader_site
-    batch, expected, _, _ = cases["gru_any_length"]
     page = browser.new_page()
     page.goto(url + "/")
-    found = page.evaluate("""async (batch) => {
-      await tf.setBackend("cpu");
-      const { loadModel } = await import("/models/tfjs-models.mjs");
-      const loaded = await loadModel("gru_any_length", { baseUrl: "/plain" });
-      const output = await loaded.predict(batch);
-      return { url: loaded.url, execution: loaded.execution, output: await output.array() };
-    }""", batch.tolist())
+    for name in ("dense", "gru_any_length"):
+        batch, expected, _, execution = cases[name]
+        found = page.evaluate("""async ([name, batch]) => {
+          await tf.setBackend("cpu");
+          const { loadModel } = await import("/models/tfjs-models.mjs");
+          const loaded = await loadModel(name, { baseUrl: "/plain" });
+          const output = await loaded.predict({ [loaded.inputs[0].name]: batch });  // by input name
+          return { url: loaded.url, execution: loaded.execution, output: await output.array() };
+        }""", [name, batch.tolist()])
+        assert found["url"] == f"{url}/plain/{name}/model.json" and found["execution"] == execution
+        assert_parity([np.array(found["output"], dtype="float32")], [expected])
     page.close()
-    assert found["url"] == f"{url}/plain/gru_any_length/model.json" and found["execution"] == "async"
-    assert_parity([np.array(found["output"], dtype="float32")], [expected])
 
 
 def test_loader_errors_name_the_fix(loader_site, browser):

@@ -161,6 +161,19 @@ function prepareInputs(tf, inputs, specs, modelName) {
   return [prepared, created];
 }
 
+/** A layers model's predict() takes tensors in input order: an object keyed by input name becomes that list. */
+function inputList(prepared, names, modelName) {
+  if (Array.isArray(prepared) || !prepared || typeof prepared.dataSync === "function") {
+    return prepared;
+  }
+  return names.map((name) => {
+    if (!(name in prepared)) {
+      throw new Error(`tfjs-models: ${modelName}: no value for input ${name} (inputs: ${names.join(", ")})`);
+    }
+    return prepared[name];
+  });
+}
+
 /**
  * Load one model by name. options: baseUrl (the URL of the directory holding index.json; default: where this module
  * was served from), tf (default: the global tf), fetchOptions (for the index), loadOptions (for tf.load*Model, e.g.
@@ -197,7 +210,7 @@ export async function loadModel(name, options = {}) {
     async predict(values) {
       const [prepared, created] = prepareInputs(tf, values, inputs, entry.name);
       try {
-        if (!graph) return model.predict(prepared);
+        if (!graph) return model.predict(inputList(prepared, inputs.map((spec) => spec.name), entry.name));
         return entry.execution === "async" ? await model.executeAsync(prepared) : model.execute(prepared);
       } finally {
         created.forEach((tensor) => tensor.dispose());
