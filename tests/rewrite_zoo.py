@@ -369,7 +369,8 @@ def randomize_statistics(model, seed: int) -> None:
     initialised them: the outputs stay of order 1 through deep stacks, so a parity tolerance means something."""
     rng = np.random.default_rng(seed)
     for variable in model.weights:
-        path, shape = variable.path, tuple(variable.shape)
+        path = getattr(variable, "path", variable.name).split(":")[0]  # Keras 3 path, tf_keras name ("...:0")
+        shape = tuple(variable.shape)
         if "moving_variance" in path:
             value = rng.uniform(0.5, 2.0, size=shape)
         elif "moving_mean" in path:
@@ -382,7 +383,7 @@ def randomize_statistics(model, seed: int) -> None:
             value = rng.normal(0.0, 0.1, size=shape)
         else:
             continue
-        variable.assign(value.astype(variable.dtype))
+        variable.assign(value.astype("float32"))
 
 
 def pixels(batch: int = 2) -> list[np.ndarray]:

@@ -275,3 +275,27 @@ def test_a_keras2_sequential_keeps_its_input_shape_when_its_first_layer_is_remov
     assert result.problems == []
     (only,) = result.model_config["config"]["layers"]
     assert only["config"]["name"] == "d" and only["config"]["batch_input_shape"] == [None, 4, 4, 3]
+
+
+def test_keras2_keepdims_pooling_traces_the_channels_or_refuses():
+    def legacy(class_name: str, name: str, config: dict, source: str | None) -> dict:
+        nodes = [[[source, 0, 0, {}]]] if source else []
+        return {"class_name": class_name, "name": name, "config": {"name": name, **config}, "inbound_nodes": nodes}
+
+    inp = legacy("InputLayer", "x", {"batch_input_shape": [None, 5, 5, 3]}, None)
+    conv = legacy("Conv2D", "conv", {"filters": 7, "kernel_size": [3, 3]}, "x")
+    bn = legacy("BatchNormalization", "bn", {"axis": [3]}, "conv")
+    pool = legacy("GlobalAveragePooling2D", "gap", {"keepdims": True}, "bn")
+    traced = translate_model_config(functional([inp, conv, bn, pool], [["x", 0, 0]], [["gap", 0, 0]]))
+    assert traced.problems == []
+    assert layers_by_name(traced)["gap_keepdims"]["config"]["target_shape"] == [1, 1, 7]
+    lam = legacy("Lambda", "lam", {}, "x")
+    untraced = translate_model_config(
+        functional(
+            [inp, lam, legacy("GlobalMaxPooling2D", "gmp", {"keepdims": True}, "lam")], [["x", 0, 0]], [["gmp", 0, 0]]
+        )
+    )
+    assert (
+        "layer 'gmp' (GlobalMaxPooling2D): uses keepdims=True on an input whose channel count the config does not record"
+        in untraced.problems
+    )

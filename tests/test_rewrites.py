@@ -182,3 +182,23 @@ def test_keras2_sequential_starting_with_rewritten_layers_matches_tf_keras(tfjs,
 
     got, _ = tfjs.run(spec.output, inputs)
     assert_parity(got, [model.predict(inputs[0], verbose=0)])
+
+
+def test_keras2_mobilenet_with_keepdims_pooling_matches_tf_keras(tfjs, tmp_path):
+    """tf_keras's MobileNet ends in GlobalAveragePooling2D(keepdims=True) -> Conv2D: its channel count, which a
+    Keras 2 config does not record, is traced back to the last convolution."""
+    tf_keras = pytest.importorskip("tf_keras")
+    model = tf_keras.applications.MobileNet(
+        input_shape=(32, 32, 3), alpha=0.25, weights=None, classifier_activation=None
+    )
+    rewrite_zoo.randomize_statistics(model, seed=5)
+    source = tmp_path / "mobilenet_keras2.h5"
+    model.save(source)
+    inputs = rewrite_zoo.pixels()
+    spec = ModelSpec(name="mobilenet", source=source, output=tmp_path / "out", root=tmp_path)
+
+    result = convert_model(spec)
+
+    assert any("keepdims=True rewritten" in note for note in result.notes)
+    got, _ = tfjs.run(spec.output, inputs)
+    assert_parity(got, [model.predict(inputs[0], verbose=0)], atol=1e-4)

@@ -80,6 +80,7 @@ class Site:
     weights: list[np.ndarray] | None  # its own weights in Keras order; None when the caller passed no weights
     fresh_name: Callable[[str], str]  # a layer name not yet used in the model
     module: str | None = None  # where Keras says the class lives (a .keras config records it; an .h5 one does not)
+    input_channels: int | None = None  # last-axis size of its input, traced where the config records no shapes
     keras_major: int = 3  # the Keras that wrote the config (Keras 2 defines hard_sigmoid as TF.js does, differently)
 
     def own_weights(self, count: int) -> list[np.ndarray]:
@@ -301,7 +302,7 @@ def _global_pooling(site: Site) -> Replacement | None:
         return None
     channels_first = site.cfg.get("data_format") == "channels_first"
     shape = site.input_shapes[0] if site.input_shapes else None
-    channels = shape[1 if channels_first else -1] if shape else None
+    channels = shape[1 if channels_first else -1] if shape else None if channels_first else site.input_channels
     if not isinstance(channels, int):
         raise RewriteRefused("uses keepdims=True on an input whose channel count the config does not record")
     spatial = [1] * (2 if site.class_name.endswith("2D") else 1)

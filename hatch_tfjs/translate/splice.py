@@ -94,15 +94,62 @@ class _Names:
         return name
 
 
+class _LastAxis:
+    """The size of a layer output's last axis, traced through a config that records no shapes (Keras 2): from the
+    layer that sets it (Conv filters, Dense units, the input's shape) through the layers that keep it."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self._entries = {entry_name(entry): entry for entry in entries}
+        self._known: dict[str, int | None] = {}
+
+    def of_input(self, entry: dict[str, Any]) -> int | None:
+        nodes = entry.get("inbound_nodes") or []
+        first = nodes[0] if nodes and isinstance(nodes[0], list) and nodes[0] else None
+        return self.of(first[0][0]) if first and isinstance(first[0], list) else None
+
+    def of(self, name: str) -> int | None:
+        if name not in self._known:
+            self._known[name] = None  # a cycle (malformed config) ends here
+            self._known[name] = self._traced(self._entries.get(name) or {})
+        return self._known[name]
+
+    def _traced(self, entry: dict[str, Any]) -> int | None:
+        class_name, cfg = entry.get("class_name"), entry.get("config") or {}
+        if cfg.get("data_format") == "channels_first":
+            return None
+        if class_name == "InputLayer":
+            shape = cfg.get("batch_input_shape") or cfg.get("batch_shape") or [None]
+            size = shape[-1]
+        elif class_name in support.SETS_CHANNELS:
+            size = cfg.get(support.SETS_CHANNELS[class_name])
+        elif class_name == "DepthwiseConv2D":
+            channels = self.of_input(entry)
+            size = channels * int(cfg.get("depth_multiplier") or 1) if channels else None
+        elif class_name in support.KEEPS_CHANNELS:
+            size = self.of_input(entry)
+        else:
+            size = None
+        return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
 def _site(
-    entry: dict[str, Any], ctx: Context, names: _Names, *, node: Any = None, call: rewrites.OpCall | None = None
+    entry: dict[str, Any],
+    ctx: Context,
+    names: _Names,
+    *,
+    node: Any = None,
+    call: rewrites.OpCall | None = None,
+    last_axis: _LastAxis | None = None,
 ) -> rewrites.Site:
     class_name = entry.get("class_name")
+    shapes = _input_shapes(entry, node)
+    traced = last_axis.of_input(entry) if last_axis is not None and shapes == [None] else None
     return rewrites.Site(
         class_name=support.LAYER_RENAMES.get(class_name, class_name),
         cfg=entry.get("config") or {},
         name=entry_name(entry),
-        input_shapes=_input_shapes(entry, node),
+        input_shapes=shapes,
+        input_channels=traced,
         call=call or rewrites.OpCall(),
         weights=ctx.layer_weights(entry_name(entry)),
         fresh_name=names.fresh,
@@ -325,6 +372,7 @@ class Splice:
         self._shift = shift
         self._names = _Names(entries)
         self._masks = _RecordedMasks(entries)
+        self._last_axis = _LastAxis(entries)
         self._redirect: dict[tuple[str, int, int], list[Any]] = {}
         pending: list[tuple[dict[str, Any], list[list[Any]]]] = []
         for entry in entries:  # translated in model order, so problems come in model order too
@@ -350,7 +398,7 @@ class Splice:
             else:
                 nodes = [shifted(_node_refs(node, ctx, entry, self._masks), self._shift) for node in raw_nodes]
                 replacement = rewrites.layer_rewrite(
-                    _site(entry, ctx, self._names, node=raw_nodes[0] if raw_nodes else None)
+                    _site(entry, ctx, self._names, node=raw_nodes[0] if raw_nodes else None, last_axis=self._last_axis)
                 )
             if replacement is None:
                 return [(entry, nodes)]

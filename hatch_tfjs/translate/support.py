@@ -186,6 +186,22 @@ TFJS_BROKEN = {
     'than the input (it is then rewritten as Cropping2D), or use format = "graph"',
 }
 
+# For configs without shapes (Keras 2): the key that sets a layer's output channels, and the layers that keep their
+# input's (channels_last).
+SETS_CHANNELS = {
+    "Conv1D": "filters", "Conv2D": "filters", "Conv3D": "filters", "Conv2DTranspose": "filters",
+    "Conv3DTranspose": "filters", "SeparableConv2D": "filters", "Dense": "units",
+}  # fmt: skip
+KEEPS_CHANNELS = frozenset(
+    {
+        "BatchNormalization", "LayerNormalization", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
+        "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Rescaling",
+        "ZeroPadding2D", "Cropping2D", "UpSampling2D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+        "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "Add", "Multiply", "Average", "Maximum", "Minimum",
+        *IDENTITY_AT_INFERENCE,
+    }
+)  # fmt: skip
+
 # Keras's backend epsilon, which Normalization uses as the smallest standard deviation.
 KERAS_EPSILON = 1e-7
 
