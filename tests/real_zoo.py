@@ -370,12 +370,15 @@ class BuildOutcome:
     reasons: dict[str, str]  # model name -> why "auto" chose a graph model, from the same lines
 
     def complaints_about(self, name: str) -> list[str]:
-        """The build's lines naming ``name``, except the line saying it was converted."""
-        named = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")
-        return [
-            line for line in self.log.splitlines()
-            if named.search(line) and not ((m := BUILD_LINE.search(line)) and m["name"] == name)
-        ]
+        """The build's error messages about ``name``: each line naming "model '<name>'" (how every conversion error
+        starts) with the indented lines that continue it. Notes on converted models are not complaints."""
+        complaints: list[str] = []
+        continuing = False
+        for line in self.log.splitlines():
+            continuing = f"model '{name}'" in line or (continuing and bool(re.match(r"(tfjs:)?\s{2,}", line)))
+            if continuing:
+                complaints.append(line)
+        return complaints
 
     def failure_for(self, name: str) -> str:
         """What the build said about ``name``, or its whole tail when no line names it."""
