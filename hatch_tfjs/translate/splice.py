@@ -358,8 +358,8 @@ class Splice:
     """A functional model's layers with every rewrite spliced in.
 
     ``layers`` are the translated layers with their inbound nodes in TF.js form (node indices already shifted for
-    nested models). Every reference to a replaced layer's output (by a later layer, another call of a shared layer, or a model
-    output) is redirected to what replaced it; references inside a replacement are final as written."""
+    nested models). Every reference to a replaced layer's output (by a later layer, another call of a shared layer,
+    or a model output) is redirected to what replaced it; references inside a replacement are final as written."""
 
     def __init__(
         self,
