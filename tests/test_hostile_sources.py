@@ -260,9 +260,11 @@ def test_keras_reader_checks_the_file_before_keras_allocates(suffix, dense_billi
 # --- damaged HDF5 ----------------------------------------------------------------------------------------------------
 
 
-def test_byte_damaged_h5_files_fail_cleanly_naming_the_file(mlp, tmp_path):
+def test_byte_damaged_h5_files_fail_cleanly_naming_the_file(mlp, tmp_path, monkeypatch):
     """40 byte-level mutants of an .h5 (flips, truncations, zeroed ranges): each reads or fails with one
-    ModelReadError naming the file and the model; h5py's own errors are among the causes."""
+    ModelReadError naming the file and the model; h5py's own errors are among the causes. (A mutant that sends HDF5
+    into an endless loop is given up on after 2 s instead of the default 30.)"""
+    monkeypatch.setattr(h5_reader, "HDF5_PARSE_SECONDS", 2.0)
     made = mutants.make_mutants([mlp[".h5"]], tmp_path, per_base=40, seed=40, operators=tuple(mutants.BYTE_OPERATORS))
     causes = []
     for mutant in made:
