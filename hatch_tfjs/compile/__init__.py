@@ -1,0 +1,109 @@
+"""Keras file -> TF.js graph model, without TensorFlow: the model's config and weights compiled into a GraphDef.
+
+A Keras 3 (or Keras 2 ``.h5``) config describes a Sequential or functional model completely: built-in layers with
+their arguments, wired by their inbound nodes. Each layer call is emitted as the ops Keras's own definition computes
+(see the per-family modules), then the graph gets the rewrites the TensorFlow route applies (batch norms folded into
+kernels, kernel + bias + activation fused), is checked against TF.js's op list and its constants become weights.
+
+Only numpy is needed. A model with a layer this compiler does not translate yet comes back as :class:`Uncovered`,
+listing every such layer, never as a partial graph: the caller then takes the TensorFlow route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hatch_tfjs.compile import conv, core, merge, normalization  # noqa: F401 - they register their layers
+from hatch_tfjs.compile.builder import GraphBuilder, NotCovered, Tensor
+from hatch_tfjs.compile.model import ModelWalker, UncoveredLayer
+from hatch_tfjs.neutral import KerasModel, Weight
+from hatch_tfjs.translate import graph as gt
+from hatch_tfjs.translate.ops import check_ops, op_counts
+
+__all__ = ["CompiledGraph", "Uncovered", "UncoveredLayer", "compile_keras_model"]
+
+
+@dataclass
+class CompiledGraph:
+    """A graph model as plain data; the same fields as the TensorFlow route's ``GraphModelData``."""
+
+    topology: dict[str, Any]
+    signature: dict[str, Any]
+    weights: list[Weight]
+    generated_by: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    op_counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Uncovered:
+    """The model uses layers the compiler does not translate (each named, with the reason)."""
+
+    model_name: str
+    source_rel: str
+    layers: list[UncoveredLayer]
+
+    def describe(self) -> str:
+        return "; ".join(layer.describe() for layer in self.layers)
+
+
+def compile_keras_model(
+    model: KerasModel, *, model_name: str, source_rel: str, structured_outputs: bool = False
+) -> CompiledGraph | Uncovered:
+    """Compile ``model`` (as :func:`hatch_tfjs.read.read_keras_model` reads it) into a TF.js graph model.
+
+    Signature names follow the TensorFlow route: inputs by the Keras input names, outputs by the names of the layers
+    producing them (``output_0`` ... when those repeat), outputs ``Identity``, ``Identity_1``, ... in order.
+    ``structured_outputs`` adds ``userDefinedMetadata.structuredOutputKeys`` as that route does."""
+    builder = GraphBuilder()
+    walker = ModelWalker(builder, {w.name: w.array for w in model.weights})
+    try:
+        inputs, outputs = walker.top_level(model.config)
+    except NotCovered as reason:
+        name = str((model.config.get("config") or {}).get("name", model_name))
+        return Uncovered(model_name, source_rel, [UncoveredLayer(name, str(model.config.get("class_name")), str(reason))])
+    if walker.uncovered or any(t is None for _, t in outputs):
+        return Uncovered(model_name, source_rel, walker.uncovered)
+    graph, output_specs = _finish(builder, inputs, outputs)  # type: ignore[arg-type]
+    problems = check_ops([graph])
+    if problems:  # a translation emitted an op TF.js lacks: a bug here, reported rather than shipped
+        return Uncovered(model_name, source_rel, [UncoveredLayer(model_name, "graph", p.describe()) for p in problems])
+    weights = gt.extract_weights(graph)
+    input_specs = [gt.TensorSpec(name, f"{t.ref}:0", t.dtype, [-1 if d is None else d for d in t.shape]) for name, t in inputs]
+    metadata = {"structuredOutputKeys": [s.key for s in output_specs]} if structured_outputs else {}
+    return CompiledGraph(
+        topology=graph,
+        signature=gt.signature_json(input_specs, output_specs),
+        weights=weights,
+        generated_by=f"keras v{model.keras_version}",
+        metadata=metadata,
+        op_counts=op_counts(graph),
+        notes=["compiled from the Keras config without TensorFlow"],
+    )
+
+
+def _output_keys(outputs: list[tuple[str, Tensor]]) -> list[str]:
+    names = [name for name, _ in outputs]
+    return names if len(set(names)) == len(names) else [f"output_{i}" for i in range(len(names))]
+
+
+def _finish(builder: GraphBuilder, inputs: list[tuple[str, Tensor]],
+            outputs: list[tuple[str, Tensor]]) -> tuple[dict[str, Any], list[gt.TensorSpec]]:
+    """Output Identity nodes, the fusion rewrites, unreachable nodes dropped; returns the graph and output specs."""
+    specs = []
+    for index, (key, (_, tensor)) in enumerate(zip(_output_keys(outputs), outputs)):
+        name = builder.node("Identity" if index == 0 else f"Identity_{index}", "Identity", [tensor], {"T": {"type": tensor.dtype}})
+        specs.append(gt.TensorSpec(key, f"{name}:0", tensor.dtype, [-1 if d is None else d for d in tensor.shape]))
+    graph: dict[str, Any] = {"node": builder.nodes}
+    view = gt.Graph(graph, keep={t.ref for _, t in inputs} | {s.tensor.split(":")[0] for s in specs})
+    report = gt.RewriteReport()
+    gt.fold_batch_norms(view, report)
+    gt.fuse_kernels(view, report)
+    gt.fuse_prelu_into_kernels(view, report)
+    view.remove_unreachable([s.tensor for s in specs])
+    gt.sort_maps(graph)
+    gt.ensure_versions(graph)
+    return graph, specs

@@ -1,0 +1,186 @@
+"""The graph a compiled Keras model becomes: nodes in ``MessageToDict`` form, built one op at a time.
+
+Every op a layer emits goes through :class:`GraphBuilder`, which names nodes uniquely under the layer's name (as
+TensorFlow's name scopes do), records each tensor's static shape (layers need it for reshapes and broadcasting)
+and writes attributes in the forms TF.js's op mappers read.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from hatch_tfjs.translate.graph import encode_tensor, shape_proto
+
+Shape = tuple[int | None, ...]  # None: unknown (the batch dimension, a variable sequence length)
+
+# numpy dtype name -> TensorFlow DataType name, for the dtypes a TF.js graph carries.
+DTYPES = {"float32": "DT_FLOAT", "float16": "DT_FLOAT", "float64": "DT_FLOAT", "int32": "DT_INT32",
+          "int64": "DT_INT32", "int16": "DT_INT32", "int8": "DT_INT32", "uint8": "DT_INT32", "bool": "DT_BOOL"}
+
+
+class NotCovered(Exception):
+    """A layer (or one of its settings) the compiler has no exact translation for; the message says which."""
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One graph tensor: the input string that reads it (``"node"`` / ``"node:1"``), its static shape and dtype."""
+
+    ref: str
+    shape: Shape
+    dtype: str = "DT_FLOAT"
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+
+def attr_type(dtype: str) -> dict[str, Any]:
+    return {"type": dtype}
+
+
+def attr_int(value: int) -> dict[str, Any]:
+    return {"i": str(int(value))}
+
+
+def attr_ints(values: Iterable[int]) -> dict[str, Any]:
+    return {"list": {"i": [str(int(v)) for v in values]}}
+
+
+def attr_float(value: float) -> dict[str, Any]:
+    return {"f": float(value)}
+
+
+def attr_bool(value: bool) -> dict[str, Any]:
+    return {"b": bool(value)}
+
+
+def attr_str(value: str) -> dict[str, Any]:
+    return {"s": base64.b64encode(value.encode()).decode()}
+
+
+def attr_shape(shape: Shape) -> dict[str, Any]:
+    return {"shape": shape_proto(-1 if d is None else d for d in shape)}
+
+
+class GraphBuilder:
+    """Appends nodes to a GraphDef dict; node names are unique, consts are float32/int32 ``Const`` nodes."""
+
+    def __init__(self) -> None:
+        self.nodes: list[dict[str, Any]] = []
+        self._names: set[str] = set()
+
+    def unique(self, name: str) -> str:
+        candidate, suffix = name, 0
+        while candidate in self._names:
+            suffix += 1
+            candidate = f"{name}_{suffix}"
+        self._names.add(candidate)
+        return candidate
+
+    def node(self, name: str, op: str, inputs: Sequence[Tensor | str], attr: dict[str, Any] | None = None) -> str:
+        """Append one node; returns its (unique) name."""
+        name = self.unique(name)
+        node: dict[str, Any] = {"name": name, "op": op}
+        refs = [i.ref if isinstance(i, Tensor) else i for i in inputs]
+        if refs:
+            node["input"] = refs
+        node["attr"] = dict(sorted((attr or {}).items()))
+        self.nodes.append(node)
+        return name
+
+    def op(self, name: str, op: str, inputs: Sequence[Tensor | str], shape: Shape, *, dtype: str = "DT_FLOAT",
+           attr: dict[str, Any] | None = None, typed: bool = True) -> Tensor:
+        """A one-output op; ``typed`` adds the ``T`` attribute most ops carry."""
+        attrs = {"T": attr_type(dtype), **(attr or {})} if typed else dict(attr or {})
+        return Tensor(self.node(name, op, inputs, attrs), tuple(shape), dtype)
+
+    def const(self, name: str, value: Any, dtype: str = "DT_FLOAT") -> Tensor:
+        array = np.asarray(value, dtype=np.float32 if dtype == "DT_FLOAT" else np.int32)
+        attr = {"dtype": attr_type(dtype), "value": {"tensor": encode_tensor(array, dtype)}}
+        return Tensor(self.node(name, "Const", [], attr), tuple(array.shape), dtype)
+
+    def placeholder(self, name: str, shape: Shape, dtype: str) -> Tensor:
+        attr = {"dtype": attr_type(dtype), "shape": attr_shape(shape)}
+        return Tensor(self.node(name, "Placeholder", [], attr), tuple(shape), dtype)
+
+    # --- ops many layers share ----------------------------------------------------------------------------------
+
+    def binary(self, scope: str, op: str, a: Tensor, b: Tensor) -> Tensor:
+        return self.op(f"{scope}/{op}", op, [a, b], broadcast_shape(a.shape, b.shape), dtype=a.dtype)
+
+    def unary(self, scope: str, op: str, x: Tensor) -> Tensor:
+        return self.op(f"{scope}/{op}", op, [x], x.shape, dtype=x.dtype)
+
+    def scalar(self, scope: str, value: float) -> Tensor:
+        return self.const(f"{scope}/const", np.float32(value))
+
+    def reshape(self, scope: str, x: Tensor, shape: Shape) -> Tensor:
+        target = self.const(f"{scope}/shape", [-1 if d is None else d for d in shape], "DT_INT32")
+        return self.op(f"{scope}/Reshape", "Reshape", [x, target], shape, dtype=x.dtype, attr={"Tshape": attr_type("DT_INT32")})
+
+    def transpose(self, scope: str, x: Tensor, perm: Sequence[int]) -> Tensor:
+        axes = self.const(f"{scope}/perm", list(perm), "DT_INT32")
+        return self.op(f"{scope}/transpose", "Transpose", [x, axes], tuple(x.shape[p] for p in perm), dtype=x.dtype,
+                       attr={"Tperm": attr_type("DT_INT32")})
+
+    def reduce(self, scope: str, op: str, x: Tensor, axes: Sequence[int], keep_dims: bool) -> Tensor:
+        axes = sorted(a % x.rank for a in axes)
+        shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape)) if keep_dims else tuple(
+            d for i, d in enumerate(x.shape) if i not in axes)
+        indices = self.const(f"{scope}/{op.lower()}_axes", axes, "DT_INT32")
+        return self.op(f"{scope}/{op}", op, [x, indices], shape, dtype=x.dtype,
+                       attr={"Tidx": attr_type("DT_INT32"), "keep_dims": attr_bool(keep_dims)})
+
+    def concat(self, scope: str, values: Sequence[Tensor], axis: int) -> Tensor:
+        rank = values[0].rank
+        axis %= rank
+        total = None if any(v.shape[axis] is None for v in values) else sum(v.shape[axis] for v in values)  # type: ignore[misc]
+        shape = tuple(total if i == axis else values[0].shape[i] for i in range(rank))
+        axis_const = self.const(f"{scope}/concat_axis", axis, "DT_INT32")
+        return self.op(f"{scope}/concat", "ConcatV2", [*values, axis_const], shape, dtype=values[0].dtype,
+                       attr={"N": attr_int(len(values)), "Tidx": attr_type("DT_INT32")})
+
+    def pad(self, scope: str, x: Tensor, paddings: Sequence[tuple[int, int]]) -> Tensor:
+        amounts = self.const(f"{scope}/paddings", [list(p) for p in paddings], "DT_INT32")
+        shape = tuple(None if d is None else d + a + b for d, (a, b) in zip(x.shape, paddings))
+        return self.op(f"{scope}/Pad", "Pad", [x, amounts], shape, dtype=x.dtype, attr={"Tpaddings": attr_type("DT_INT32")})
+
+    def expand_dims(self, scope: str, x: Tensor, axis: int) -> Tensor:
+        position = axis % (x.rank + 1)
+        dim = self.const(f"{scope}/expand_axis", position, "DT_INT32")
+        shape = (*x.shape[:position], 1, *x.shape[position:])
+        return self.op(f"{scope}/ExpandDims", "ExpandDims", [x, dim], shape, dtype=x.dtype, attr={"Tdim": attr_type("DT_INT32")})
+
+    def squeeze(self, scope: str, x: Tensor, axis: int) -> Tensor:
+        position = axis % x.rank
+        shape = tuple(d for i, d in enumerate(x.shape) if i != position)
+        return self.op(f"{scope}/Squeeze", "Squeeze", [x], shape, dtype=x.dtype, attr={"squeeze_dims": attr_ints([position])})
+
+    def slice(self, scope: str, x: Tensor, begin: Sequence[int], size: Sequence[int]) -> Tensor:
+        """``x[begin : begin + size]`` per axis (size -1: to the end)."""
+        starts = self.const(f"{scope}/begin", list(begin), "DT_INT32")
+        sizes = self.const(f"{scope}/size", list(size), "DT_INT32")
+        shape = tuple(d if s == -1 and d is None else (d - b if s == -1 else s)  # type: ignore[operator]
+                      for d, b, s in zip(x.shape, begin, size))
+        return self.op(f"{scope}/Slice", "Slice", [x, starts, sizes], shape, dtype=x.dtype, attr={"Index": attr_type("DT_INT32")})
+
+
+def broadcast_shape(a: Shape, b: Shape) -> Shape:
+    """numpy broadcasting of two static shapes (unknown dims stay unknown unless the other side fixes them)."""
+    rank = max(len(a), len(b))
+    a = (1,) * (rank - len(a)) + tuple(a)
+    b = (1,) * (rank - len(b)) + tuple(b)
+    out: list[int | None] = []
+    for x, y in zip(a, b):
+        if x == 1:
+            out.append(y)
+        elif y == 1:
+            out.append(x)
+        else:
+            out.append(x if x is not None else y)
+    return tuple(out)

@@ -1,0 +1,238 @@
+"""Walking a Keras model config (Sequential, Functional, nested models, shared layers) and emitting each layer call.
+
+Tensors are keyed ``(layer, call index, output index)`` where the call index counts a layer's calls in the order of its
+``inbound_nodes``. References use Keras's own node numbering, which differs for nested models: Keras 2 configs (and
+TF.js) count a nested model's construction as its node 0, Keras 3 does not in ``inbound_nodes`` references but does
+in a Functional's ``output_layers`` (not a Sequential's); :meth:`Scope.call_index` maps each back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hatch_tfjs.compile.builder import DTYPES, GraphBuilder, NotCovered, Tensor
+from hatch_tfjs.compile.registry import LAYERS, LayerCall
+from hatch_tfjs.translate.keras_config import describe, entry_name, is_op, tensor_history
+
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+Key = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class UncoveredLayer:
+    """A layer (or ``keras.ops`` call) the compiler does not translate, and why."""
+
+    name: str
+    class_name: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"layer '{self.name}' ({self.class_name}): {self.reason}"
+
+
+class Skipped(Exception):
+    """A layer's input comes from an uncovered layer: nothing to emit, nothing new to report."""
+
+
+@dataclass
+class ModelWalker:
+    """Emits a whole model into ``builder``; what it cannot translate is listed in ``uncovered``."""
+
+    builder: GraphBuilder
+    weights: dict[str, np.ndarray]
+    uncovered: list[UncoveredLayer] = field(default_factory=list)
+
+    def top_level(self, entry: dict[str, Any]) -> tuple[list[tuple[str, Tensor]], list[tuple[str, Tensor | None]]]:
+        """``(named inputs, named outputs)`` of the model; an output is None when an uncovered layer feeds it."""
+        inputs: list[tuple[str, Tensor]] = []
+        outputs = self.model(entry, None, inputs)
+        return inputs, outputs
+
+    def model(self, entry: dict[str, Any], bound: list[Tensor | None] | None,
+              placeholders: list[tuple[str, Tensor]] | None = None) -> list[tuple[str, Tensor | None]]:
+        """Emit a model; ``bound`` gives its inputs when it is nested, else placeholders are made (and listed)."""
+        class_name = entry.get("class_name")
+        cfg = entry.get("config") or {}
+        if class_name == "Sequential":
+            return self._sequential(cfg, bound, placeholders)
+        if class_name in ("Functional", "Model") and "layers" in cfg:
+            return self._functional(cfg, bound, placeholders)
+        raise NotCovered(f"model class '{class_name}' is a subclassed model, whose computation the file does not describe")
+
+    # --- Sequential ---------------------------------------------------------------------------------------------
+
+    def _sequential(self, cfg: dict[str, Any], bound: list[Tensor | None] | None,
+                    placeholders: list[tuple[str, Tensor]] | None) -> list[tuple[str, Tensor | None]]:
+        layers = list(cfg.get("layers", []))
+        first = layers[0] if layers else {}
+        if first.get("class_name") == "InputLayer":
+            layers = layers[1:]
+            input_name, input_cfg = entry_name(first), first.get("config") or {}
+        else:
+            input_name, input_cfg = f"{entry_name(first)}_input", first.get("config") or {}
+        if bound is None:
+            x: Tensor | None = self._placeholder(input_name, input_cfg, placeholders)
+        else:
+            x = bound[0]
+        last = input_name
+        for layer_entry in layers:
+            x = self._emit(layer_entry, [x], {})[0] if x is not None else None
+            last = entry_name(layer_entry)
+        return [(last, x)]
+
+    # --- Functional ---------------------------------------------------------------------------------------------
+
+    def _functional(self, cfg: dict[str, Any], bound: list[Tensor | None] | None,
+                    placeholders: list[tuple[str, Tensor]] | None) -> list[tuple[str, Tensor | None]]:
+        scope = Scope(cfg.get("layers", []))
+        input_keys = [tuple(t) for t in _triples(cfg.get("input_layers"), "input_layers")]
+        for index, (name, _, _) in enumerate(input_keys):
+            if bound is None:
+                layer_cfg = scope.by_name[name].get("config") or {}
+                scope.tensors[(name, 0, 0)] = self._placeholder(name, layer_cfg, placeholders)
+            else:
+                scope.tensors[(name, 0, 0)] = bound[index]
+        pending = [(entry, index, node) for entry in scope.by_name.values() if entry.get("class_name") != "InputLayer"
+                   for index, node in enumerate(entry.get("inbound_nodes") or [])]
+        while pending:
+            ready = [p for p in pending if all(scope.key(ref) in scope.tensors for ref in _references(p[2]))]
+            if not ready:
+                raise NotCovered("its layer graph references tensors no layer produces")
+            for item in ready:
+                entry, index, node = item
+                pending.remove(item)
+                inputs = [scope.tensors[scope.key(ref)] for ref in _references(node)]
+                produced = self._emit(entry, inputs, _kwargs(node)) if all(t is not None for t in inputs) else None
+                count = len(produced) if produced is not None else _output_count(entry)
+                for out in range(count):
+                    scope.tensors[(entry_name(entry), index, out)] = produced[out] if produced is not None else None
+        outputs = []
+        for name, node, tensor in _triples(cfg.get("output_layers"), "output_layers"):
+            key = (name, scope.call_index(name, node, endpoint=True), tensor)
+            outputs.append((name, scope.tensors.get(key)))
+        return outputs
+
+    # --- one layer ----------------------------------------------------------------------------------------------
+
+    def _placeholder(self, name: str, cfg: dict[str, Any], placeholders: list[tuple[str, Tensor]] | None) -> Tensor:
+        shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
+        if shape is None:
+            raise NotCovered(f"input '{name}' declares no shape")
+        dtype = cfg.get("dtype") or "float32"
+        dtype = dtype if isinstance(dtype, str) else (dtype.get("config") or {}).get("name", "float32")
+        if dtype not in DTYPES or cfg.get("sparse") or cfg.get("ragged"):
+            raise NotCovered(f"input '{name}' of dtype {dtype} (sparse/ragged inputs included) is not translated yet")
+        tensor = self.builder.placeholder(name, tuple(None if d is None else int(d) for d in shape), DTYPES[dtype])
+        if placeholders is not None:
+            placeholders.append((name, tensor))
+        return tensor
+
+    def _emit(self, entry: dict[str, Any], inputs: list[Tensor | None], kwargs: dict[str, Any]) -> list[Tensor | None]:
+        """Emit one call of ``entry``; an uncovered layer is recorded and its outputs become None."""
+        class_name = str(entry.get("class_name"))
+        name = entry_name(entry)
+        try:
+            if any(x is None for x in inputs):
+                raise Skipped
+            if is_op(entry):
+                raise NotCovered(f"{describe(entry)} is not translated yet")
+            live = [x for x in inputs if x is not None]
+            if class_name in MODEL_CLASSES:
+                return [t for _, t in self.model(entry, list(live))]
+            _check_kwargs(kwargs)
+            emitter = LAYERS.get(class_name)
+            if emitter is None:
+                raise NotCovered("this layer class is not translated yet")
+            call = LayerCall(self.builder, name, class_name, entry.get("config") or {}, live, self.weights)
+            return list(emitter(call))
+        except Skipped:
+            return [None] * _output_count(entry)
+        except NotCovered as reason:
+            if not any(u.name == name for u in self.uncovered):
+                self.uncovered.append(UncoveredLayer(name, class_name, str(reason)))
+            return [None] * _output_count(entry)
+
+
+class Scope:
+    """The layers of one functional model and the tensors produced so far."""
+
+    def __init__(self, layers: list[dict[str, Any]]) -> None:
+        self.by_name = {entry_name(e): e for e in layers}
+        self.tensors: dict[Key, Tensor | None] = {}
+        self.legacy = any(isinstance(node, list) for e in layers for node in e.get("inbound_nodes") or [])
+
+    def call_index(self, name: str, node: int, *, endpoint: bool = False) -> int:
+        """The position in ``inbound_nodes`` of the call Keras numbers ``node`` (see the module docstring)."""
+        class_name = (self.by_name.get(name) or {}).get("class_name")
+        if class_name not in MODEL_CLASSES:
+            return node
+        if self.legacy:
+            return node - 1
+        return node - 1 if endpoint and class_name != "Sequential" else node
+
+    def key(self, ref: list[Any]) -> Key:
+        return (ref[0], self.call_index(ref[0], int(ref[1])), int(ref[2]))
+
+
+def _output_count(entry: dict[str, Any]) -> int:
+    if entry.get("class_name") in MODEL_CLASSES:
+        outputs = (entry.get("config") or {}).get("output_layers")
+        return len(_triples(outputs, "output_layers")) if outputs is not None else 1
+    return 1
+
+
+def _triples(value: Any, key: str) -> list[list[Any]]:
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and isinstance(value[1], int):
+        return [list(value)]  # Keras >= 3.11 writes a single tensor as one flat triple
+    if isinstance(value, dict):
+        return [list(v) for _, v in sorted(value.items())]
+    if not isinstance(value, list) or not all(isinstance(t, list) and len(t) == 3 for t in value):
+        raise NotCovered(f"its {key} are not a list of [layer, node, tensor] references")
+    return [list(t) for t in value]
+
+
+def _references(node: Any) -> list[list[Any]]:
+    """The ``[layer, node, tensor]`` references of one inbound node, in argument order (both config forms)."""
+    if isinstance(node, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
+        return [list(item[:3]) for item in node]
+    found: list[list[Any]] = []
+
+    def visit(value: Any) -> None:
+        history = tensor_history(value)
+        if history is not None:
+            found.append(history)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+
+    visit(node.get("args", []))
+    return found
+
+
+def _kwargs(node: Any) -> dict[str, Any]:
+    if isinstance(node, list):
+        merged: dict[str, Any] = {}
+        for item in node:
+            if len(item) > 3 and isinstance(item[3], dict):
+                merged.update(item[3])
+        return merged
+    return dict(node.get("kwargs") or {})
+
+
+def _check_kwargs(kwargs: dict[str, Any]) -> None:
+    """Call arguments that change the computation (a mask, tensors by keyword, training=True) are not translated."""
+    for key, value in kwargs.items():
+        if key == "training" and not value:
+            continue
+        if key == "mask" and value is None:
+            continue
+        raise NotCovered(f"it is called with {key}={_short(value)}, which is not translated yet")
+
+
+def _short(value: Any) -> str:
+    if tensor_history(value) is not None or isinstance(value, (list, dict)):
+        return "a tensor" if tensor_history(value) is not None else type(value).__name__
+    return repr(value)

@@ -1,0 +1,64 @@
+"""Which Keras layer classes the compiler translates, and what a translation receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from hatch_tfjs.compile.builder import GraphBuilder, NotCovered, Tensor
+
+
+@dataclass
+class LayerCall:
+    """One call of one layer: its config, the tensors it is called on and its weights (``<layer>/<weight>``)."""
+
+    builder: GraphBuilder
+    name: str  # the layer's name (weights are looked up under it)
+    class_name: str
+    config: dict[str, Any]
+    inputs: list[Tensor]
+    weights: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    @property
+    def scope(self) -> str:
+        """Node-name prefix of this call (the builder makes the names unique when a layer is called twice)."""
+        return self.name
+
+    def weight(self, key: str) -> np.ndarray:
+        name = f"{self.name}/{key}"
+        if name not in self.weights:
+            raise NotCovered(f"its weight '{name}' is not in the file")
+        return np.asarray(self.weights[name])
+
+    def const_weight(self, key: str, value: np.ndarray | None = None) -> Tensor:
+        """A Const node named like the Keras weight (``dense/kernel``), holding it (or ``value`` derived from it)."""
+        return self.builder.const(f"{self.name}/{key}", self.weight(key) if value is None else value)
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.config.get(key, default)
+
+    def single_input(self) -> Tensor:
+        if len(self.inputs) != 1:
+            raise NotCovered(f"it is called on {len(self.inputs)} tensors where one is expected")
+        return self.inputs[0]
+
+    def require(self, condition: bool, reason: str) -> None:
+        if not condition:
+            raise NotCovered(reason)
+
+
+Emitter = Callable[[LayerCall], list[Tensor]]
+LAYERS: dict[str, Emitter] = {}
+
+
+def layer(*class_names: str) -> Callable[[Emitter], Emitter]:
+    """Register an emitter for Keras layer classes (Keras 2 and 3 spellings)."""
+
+    def register(emitter: Emitter) -> Emitter:
+        for class_name in class_names:
+            LAYERS[class_name] = emitter
+        return emitter
+
+    return register
