@@ -348,7 +348,7 @@ def test_loader_errors_name_the_fix(loader_site, browser):
       const { loadModel } = await import("/models/tfjs-models.mjs");
       const failures = [];
       const tries = [["nope", {}], ["dense", { baseUrl: "/elsewhere" }], ["dense", { baseUrl: "/app/models" }], ["dense", { tf: {} }],
-                     ["dense_without_shard", {}]];
+                     ["dense_without_shard", {}], ["dense", { baseUrl: "http://127.0.0.1:9/models/" }]];
       for (const [name, options] of tries) {
         try { await loadModel(name, options); failures.push("loaded"); } catch (error) { failures.push(error.message); }
       }
@@ -367,6 +367,10 @@ def test_loader_errors_name_the_fix(loader_site, browser):
     assert messages[4] == (
         f"tfjs-models: {url}/models/dense_without_shard/group1-shard1of1.bin answered HTTP 404: the model folder on the "
         "server is incomplete (serve model.json and every shard it lists; hatch_tfjs.serve does)"
+    )
+    assert messages[5] == (  # nothing listens on port 9
+        "tfjs-models: cannot fetch http://127.0.0.1:9/models/index.json (Failed to fetch); is the server up, and serving "
+        "the models there (hatch_tfjs.serve)? Pages opened as file:// cannot fetch: open the page through the server"
     )
 
 

@@ -45,11 +45,10 @@ async function fetchIndex(indexUrl, fetchOptions) {
   try {
     response = await fetch(indexUrl, fetchOptions);
   } catch (error) {
-    const hint = indexUrl.startsWith("file:")
-      ? "pages opened as file:// cannot fetch models: serve the page and the models over http (python -m http.server, " +
-        "or your app with hatch_tfjs.serve)"
-      : "is the server running and are the models mounted there (hatch_tfjs.serve)?";
-    throw new Error(`tfjs-models: cannot fetch ${indexUrl} (${error.message}); ${hint}`);
+    throw new Error(
+      `tfjs-models: cannot fetch ${indexUrl} (${error.message}); is the server up, and serving the models there ` +
+        "(hatch_tfjs.serve)? Pages opened as file:// cannot fetch: open the page through the server",
+    );
   }
   if (!response.ok) {
     throw new Error(
