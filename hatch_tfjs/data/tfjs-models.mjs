@@ -161,8 +161,8 @@ function prepareInputs(tf, inputs, specs, modelName) {
 }
 
 /** A layers model's predict() takes tensors in input order: an object keyed by input name becomes that list. */
-function inputList(prepared, names, modelName) {
-  if (Array.isArray(prepared) || !prepared || typeof prepared.dataSync === "function") {
+function inputList(tf, prepared, names, modelName) {
+  if (Array.isArray(prepared) || isTensor(tf, prepared)) {
     return prepared;
   }
   return names.map((name) => {
@@ -209,7 +209,7 @@ export async function loadModel(name, options = {}) {
     async predict(values) {
       const [prepared, created] = prepareInputs(tf, values, inputs, entry.name);
       try {
-        if (!graph) return model.predict(inputList(prepared, inputs.map((spec) => spec.name), entry.name));
+        if (!graph) return model.predict(inputList(tf, prepared, inputs.map((spec) => spec.name), entry.name));
         return entry.execution === "async" ? await model.executeAsync(prepared) : model.execute(prepared);
       } finally {
         created.forEach((tensor) => tensor.dispose());
