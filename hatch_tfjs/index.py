@@ -1,6 +1,9 @@
 """The package index: ``<output-dir>/index.json``, which tells the runtime API (``hatch_tfjs.runtime``) and the serving
 helpers which models a package ships.
 
+Each entry says what a page needs to run its model: ``format`` (``tf.loadLayersModel`` or ``tf.loadGraphModel``) and
+``execution`` (``"async"``: a graph that needs ``executeAsync()``; the browser loader ``tfjs-models.mjs`` reads both).
+
 Written by the build hook after every build from what is on disk (so fresh models that were not converted again are
 listed too). Its content is deterministic: models sorted by name, paths relative to the index's directory (POSIX,
 ``..`` only for a model whose ``output`` lies outside ``output-dir``), sizes and sha256 of each file, no timestamps
