@@ -88,7 +88,7 @@ def test_page_predictions_equal_keras(server, browser, backend, tmp_path):
     page.on("requestfailed", lambda r: failures.append(f"{r.url}: {r.failure}"))
     page.on("response", lambda r: r.status >= 400 and failures.append(f"{r.url}: HTTP {r.status}"))
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("console", lambda m: m.type in ("error", "warning") and errors.append(f"{m.type}: {m.text}"))
 
     page.goto(server + "/" + ("" if backend == "default" else f"?backend={backend}"))
     page.wait_for_selector('#status[data-status="ready"], #status[data-status="error"]', timeout=60_000)
