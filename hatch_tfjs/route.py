@@ -69,6 +69,8 @@ def route_hint(spec: ModelSpec) -> Route | None:
     if config is None:
         return None
     translation = translate_model_config(config)
-    if translation.problems:
+    if translation.problems and not translation.needs_only_weights:
         return Route("graph", translation.reason or "it cannot be written as a TF.js layers model")
+    # Rewrites that take their values from the weights (Normalization, LayerScale, grouped convolutions) are judged
+    # at conversion; the config says they apply, so the model is expected to be a layers model.
     return Route("layers", LAYERS_REASON)

@@ -401,7 +401,8 @@ def test_reader_option_is_validated_and_decides_whether_tensorflow_is_needed(tmp
 
     settings = load_settings(
         tmp_path,
-        {"models": {"a": {"source": "m.keras"}, "b": {"source": "m.keras", "reader": "keras", "output": "pkg/b"}}},
+        # format = "layers": with "auto" only reading the file tells (route.needs_tensorflow, tested in test_routing.py)
+        {"models": {"a": {"source": "m.keras", "format": "layers"}, "b": {"source": "m.keras", "reader": "keras", "output": "pkg/b"}}},
         wheel_packages=["pkg"],
     )
     by_name = {spec.name: spec for spec in settings.models}

@@ -1,0 +1,94 @@
+"""format = "auto": which route a model takes, worked out with h5py (route_model) and with the standard library alone
+before numpy and h5py are installed (route_hint, used by the hook's dependencies())."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.route import LAYERS_REASON, Route, needs_tensorflow, route_hint, route_model
+
+
+def _spec(source: Path, **options: object) -> ModelSpec:
+    return ModelSpec(name=source.stem, source=source, output=source.parent / "out" / source.stem, root=source.parent,
+                     format="auto", options=dict(options))
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> dict[str, Path]:
+    """Small Keras models saved as .keras and .h5: one each route, and one whose rewrite needs its weights."""
+    import keras
+    from keras import layers
+
+    directory = tmp_path_factory.mktemp("routing")
+    inp = keras.Input((6,))
+    dense = keras.Model(inp, layers.Dense(2, name="head")(layers.Dense(4, activation="relu")(inp)))
+    seq = keras.Input((5, 2))
+    gru = keras.Model(seq, layers.GRU(3, name="recurrent")(seq))
+    norm = layers.Normalization(name="norm")
+    norm.adapt(np.random.default_rng(0).normal(size=(32, 6)).astype("float32"))
+    x = keras.Input((6,))
+    normalized = keras.Model(x, layers.Dense(2)(norm(x)))
+    paths: dict[str, Path] = {}
+    for name, model in (("dense", dense), ("gru", gru), ("normalized", normalized)):
+        for suffix in (".keras", ".h5"):
+            path = directory / f"{name}{suffix}"
+            model.save(path)
+            paths[f"{name}{suffix}"] = path
+    return paths
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_an_exact_model_is_a_layers_model_with_and_without_h5py(sources, suffix):
+    spec = _spec(sources[f"dense{suffix}"])
+    assert route_model(spec) == Route("layers", LAYERS_REASON)
+    assert route_hint(spec) == Route("layers", LAYERS_REASON)
+    assert not needs_tensorflow(spec)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_model_tfjs_layers_cannot_run_is_a_graph_model_and_says_why(sources, suffix):
+    spec = _spec(sources[f"gru{suffix}"])
+    route = route_model(spec)
+    assert route.format == "graph" and route.needs_tensorflow
+    assert route.reason.startswith("layer 'recurrent' (GRU): uses reset_after=True")
+    assert route_hint(spec) == route
+    assert needs_tensorflow(spec)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_rewrite_that_needs_the_weights_stays_layers_for_the_hint(sources, suffix):
+    spec = _spec(sources[f"normalized{suffix}"])
+    assert route_model(spec).format == "layers"
+    assert route_hint(spec) == Route("layers", LAYERS_REASON)
+
+
+def test_an_explicit_format_or_the_keras_reader_decides_without_reading(tmp_path):
+    missing = tmp_path / "never-read.keras"
+    for fmt in ("layers", "graph"):
+        spec = ModelSpec(name="m", source=missing, output=tmp_path / "o", root=tmp_path, format=fmt)
+        assert route_model(spec) == Route(fmt) == route_hint(spec)
+    assert needs_tensorflow(ModelSpec(name="m", source=missing, output=tmp_path / "o", root=tmp_path, format="layers",
+                                      options={"reader": "keras"}))
+
+
+def test_the_hint_says_it_cannot_tell_when_no_config_is_found(tmp_path):
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 64)
+    assert route_hint(_spec(junk)) is None
+
+
+def test_the_hint_imports_neither_numpy_nor_h5py(sources):
+    script = (
+        "import sys; from pathlib import Path; from hatch_tfjs.config import ModelSpec; from hatch_tfjs.route import route_hint; "
+        f"p = Path({str(sources['gru.h5'])!r}); "
+        "r = route_hint(ModelSpec(name='m', source=p, output=p.parent / 'o', root=p.parent, format='auto')); "
+        "print(r.format, 'numpy' in sys.modules, 'h5py' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["graph", "False", "False"]
