@@ -44,7 +44,7 @@ def _stamped_files(directory: Path) -> set[str] | None:
         files = None
     if isinstance(files, dict):
         return {*map(str, files), STAMP_NAME}
-    return None if files is not None else set()  # an unreadable stamp: judged by file names below
+    return set()  # a stamp that lists nothing readable: judged by file names (see foreign_entries)
 
 
 def foreign_entries(directory: Path) -> list[str]:
@@ -62,7 +62,7 @@ def foreign_entries(directory: Path) -> list[str]:
         if listed is None:
             return False
         if listed:
-            return name in listed or name == f".{STAMP_NAME}.part"
+            return name in listed
         return name in ("model.json", STAMP_NAME) or bool(_SHARD_NAME.match(name))
 
     return [name + ("/" if (directory / name).is_dir() else "") for name in entries if not ours(name)]
