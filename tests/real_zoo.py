@@ -4,9 +4,11 @@ downloads) and models a keras.io reader writes (masked text RNNs, a Transformer 
 
 Sizes are the smallest each family accepts (32 px, 71 px for Xception, 75 px for the Inceptions, the narrowest
 MobileNet widths) and ``classes=10`` with no softmax, so conversions stay fast and outputs are logits of order 1.
-Weights are random but seeded, scaled by fan-in so that 50-layer networks neither explode nor collapse to a
-constant; BatchNormalization statistics are random and far from the identity, so a converter that drops or
-misorders them fails the comparison.
+Weights are random but seeded (``zoo.randomize``), then made to behave like a trained network's on the tested
+inputs: kernels scaled by fan-in, BatchNormalization statistics fitted to what each layer receives and then
+perturbed (far from the identity, so a converter that drops or misorders them fails), and the last kernel of each
+output standardised. Without that, 50-layer random networks overflow, collapse to a constant, or amplify float32
+rounding beyond the 1e-4 tolerance (see ``calibrate_batch_norms``).
 """
 
 from __future__ import annotations
@@ -216,11 +218,6 @@ def scale_for_depth(model: Any) -> None:
         variable.assign(value.astype(variable.dtype))
 
 
-# Channels that (nearly) never vary must not be normalised up to unit variance: that would amplify float rounding
-# into the outputs, where Keras and TF.js legitimately differ.
-_VARIANCE_FLOOR = 1e-2
-
-
 def refresh_adapted_constants(model: Any) -> None:
     """Normalization computes with constants it derives from its mean/variance variables when it is adapted or
     built; after the variables change, only a model loaded from the file would see them. Derive them again, so the
@@ -238,6 +235,11 @@ def _in_inference_mode(operation: Any) -> Any:
     if "training" in inspect.signature(operation.call).parameters:
         return functools.partial(operation, training=False)
     return operation
+
+
+# Channels that (nearly) never vary must not be normalised up to unit variance: that would amplify float rounding
+# into the outputs, where Keras and TF.js legitimately differ.
+_VARIANCE_FLOOR = 1e-2
 
 
 def calibrate_batch_norms(model: Any, inputs: list[np.ndarray], seed: int) -> list[np.ndarray]:
