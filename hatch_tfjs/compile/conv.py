@@ -123,7 +123,7 @@ def depthwise(call: LayerCall) -> list[Tensor]:
     kernel_size, strides = _pair(call.option("kernel_size"), rank), _pair(call.option("strides", 1), rank)
     dilation = _pair(call.option("dilation_rate", 1), rank)
     x, padding = _conv_padding(call, call.single_input(), kernel_size, dilation)
-    kernel = call.weight("kernel" if f"{call.name}/kernel" in call.weights else "depthwise_kernel")
+    kernel = call.weight("kernel" if call.has_weight("kernel") else "depthwise_kernel")
     if rank == 1:
         kernel, kernel_size, strides, dilation = kernel[None], (1, *kernel_size), (1, *strides), (1, *dilation)
     channels = kernel.shape[2] * kernel.shape[3]

@@ -77,8 +77,7 @@ def normalization(call: LayerCall) -> list[Tensor]:
     axes = _axes(call, x)
     stats = []
     for key in ("mean", "variance"):
-        stored = call.weights.get(f"{call.name}/{key}")
-        value = stored if stored is not None else call.option(key)
+        value = call.weight(key) if call.has_weight(key) else call.option(key)
         call.require(value is not None, f"its {key} is neither stored nor configured")
         stats.append(np.broadcast_to(np.asarray(value, np.float32), [x.shape[a] for a in axes]))  # type: ignore[misc]
     mean, variance = stats

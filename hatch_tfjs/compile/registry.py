@@ -27,10 +27,21 @@ class LayerCall:
         return self.name
 
     def weight(self, key: str) -> np.ndarray:
+        """A weight by its Keras name; for layers whose file stores plain ``vars/<i>``, by its creation order."""
         name = f"{self.name}/{key}"
         if name not in self.weights:
-            raise NotCovered(f"its weight '{name}' is not in the file")
+            order = VARIABLE_ORDER.get(self.class_name, ())
+            name = f"{self.name}/vars/{order.index(key)}" if key in order else name
+        if name not in self.weights:
+            raise NotCovered(f"its weight '{self.name}/{key}' is not in the file")
         return np.asarray(self.weights[name])
+
+    def has_weight(self, key: str) -> bool:
+        try:
+            self.weight(key)
+        except NotCovered:
+            return False
+        return True
 
     def const_weight(self, key: str, value: np.ndarray | None = None) -> Tensor:
         """A Const node named like the Keras weight (``dense/kernel``), holding it (or ``value`` derived from it)."""
@@ -48,6 +59,13 @@ class LayerCall:
         if not condition:
             raise NotCovered(reason)
 
+
+# The order in which Keras 3 creates the variables of layers whose ``.keras`` file stores them as ``vars/<i>``.
+VARIABLE_ORDER = {
+    "Normalization": ("mean", "variance", "count"),
+    "SeparableConv1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
+    "SeparableConvolution1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
+}
 
 Emitter = Callable[[LayerCall], list[Tensor]]
 LAYERS: dict[str, Emitter] = {}

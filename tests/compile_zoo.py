@@ -1,0 +1,307 @@
+"""Models the TF-free graph compiler is tested on: one small Keras model per layer configuration, generated from
+tables (activations x layers, padding x strides x dilations x groups, pooling kinds x sizes, ...), plus model
+structures (nested, shared, multi-input/output). Weights are random but seeded (see ``zoo.randomize``).
+
+Run as a script (``python compile_zoo.py jobs.json``) it compiles Keras files without importing TensorFlow or Keras:
+``jobs.json`` lists ``{"source", "output", "name"}``; it prints one JSON line per job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CompileCase:
+    name: str
+    build: Callable[[], Any]  # -> a keras.Model
+    inputs: tuple[tuple[tuple[int, ...], str], ...]  # (shape without batch, "float" | "int<n>" | "ids<n>") per input
+    fused: tuple[str, ...] = ()  # ops the compiled graph must contain (the fusions this case is about)
+    randomize: bool = True  # False: the build sets meaningful weights itself (adapted statistics)
+
+
+def _seq(input_shape: tuple[int, ...], *make_layers: Callable[[Any], Any], dtype: str = "float32") -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        return keras.Sequential([keras.Input(input_shape, dtype=dtype), *(make(keras.layers) for make in make_layers)])
+
+    return build
+
+
+CASES: dict[str, CompileCase] = {}
+
+
+def _add(name: str, build: Callable[[], Any], *shapes: tuple[int, ...], kind: str = "float", fused: tuple[str, ...] = (),
+         randomize: bool = True) -> None:
+    CASES[name] = CompileCase(name, build, tuple((s, kind) for s in shapes), fused, randomize)
+
+
+# --- activations: every Keras activation on Dense (fused where TF.js fuses it) and as an Activation layer ---------
+
+ACTIVATIONS = ["linear", "relu", "relu6", "elu", "selu", "sigmoid", "tanh", "softplus", "softsign", "silu", "swish",
+               "gelu", "hard_sigmoid", "hard_silu", "mish", "exponential", "leaky_relu", "softmax", "log_softmax"]
+FUSED_BY_TFJS = {"relu": "_FusedMatMul", "relu6": "_FusedMatMul", "elu": "_FusedMatMul", "sigmoid": "_FusedMatMul",
+                 "leaky_relu": "_FusedMatMul", "linear": "_FusedMatMul"}
+
+for _act in ACTIVATIONS:
+    _add(f"dense_{_act}", _seq((6,), lambda L, a=_act: L.Dense(5, activation=a)), (6,), fused=(FUSED_BY_TFJS.get(_act, "_FusedMatMul"),))
+    _add(f"activation_{_act}", _seq((4, 5), lambda L, a=_act: L.Activation(a)), (4, 5))
+_add("dense_rank3", _seq((3, 6), lambda L: L.Dense(4, activation="relu")), (3, 6), fused=("_FusedMatMul",))
+_add("dense_no_bias", _seq((6,), lambda L: L.Dense(4, use_bias=False, activation="tanh")), (6,))
+
+# --- activation layers ------------------------------------------------------------------------------------------
+
+for _name, _make in {
+    "relu": lambda L: L.ReLU(),
+    "relu_max6": lambda L: L.ReLU(max_value=6.0),
+    "relu_max2_5": lambda L: L.ReLU(max_value=2.5),
+    "relu_slope": lambda L: L.ReLU(negative_slope=0.1),
+    "relu_slope_max": lambda L: L.ReLU(negative_slope=0.2, max_value=1.5),
+    "leaky_relu_0_1": lambda L: L.LeakyReLU(negative_slope=0.1),
+    "elu_1": lambda L: L.ELU(),
+    "elu_0_7": lambda L: L.ELU(alpha=0.7),
+    "prelu": lambda L: L.PReLU(),
+    "prelu_shared": lambda L: L.PReLU(shared_axes=[1, 2]),
+    "softmax_layer": lambda L: L.Softmax(),
+}.items():
+    _add(f"layer_{_name}", _seq((3, 3, 4), lambda L: L.Dense(4), _make), (3, 3, 4))
+_add("conv_prelu_fused", _seq((6, 6, 3), lambda L: L.Conv2D(4, 3), lambda L: L.PReLU(shared_axes=[1, 2])), (6, 6, 3),
+     fused=("_FusedConv2D",))
+
+# --- layers that are the identity at inference, reshapes ---------------------------------------------------------
+
+_add("dropout_noise", _seq((5,), lambda L: L.Dropout(0.5), lambda L: L.GaussianNoise(0.3), lambda L: L.GaussianDropout(0.2),
+                           lambda L: L.Dense(3)), (5,))
+_add("flatten", _seq((3, 4, 2), lambda L: L.Flatten(), lambda L: L.Dense(3)), (3, 4, 2))
+_add("reshape", _seq((12,), lambda L: L.Reshape((3, -1)), lambda L: L.Dense(2)), (12,))
+_add("permute", _seq((3, 4, 2), lambda L: L.Permute((2, 3, 1))), (3, 4, 2))
+_add("repeat_vector", _seq((4,), lambda L: L.RepeatVector(3)), (4,))
+
+# --- convolutions: padding x strides x dilation x groups ---------------------------------------------------------
+
+for _rank, _padding, (_stride, _dilation), _groups in itertools.product(
+    (1, 2), ("valid", "same", "causal"), ((1, 1), (2, 1), (1, 2)), (1, 2, 4)
+):
+    if _padding == "causal" and _rank == 2:
+        continue
+    _cls = "Conv1D" if _rank == 1 else "Conv2D"
+    _shape = (9, 4) if _rank == 1 else (9, 8, 4)
+    _act = ("relu", "linear", "sigmoid")[(_stride + _dilation + _groups) % 3]
+    _add(
+        f"{_cls.lower()}_{_padding}_s{_stride}_d{_dilation}_g{_groups}",
+        _seq(_shape, lambda L, c=_cls, p=_padding, s=_stride, d=_dilation, g=_groups, a=_act: getattr(L, c)(
+            4, 3, padding=p, strides=s, dilation_rate=d, groups=g, activation=a, use_bias=g != 2)),
+        _shape,
+        fused=("_FusedConv2D",) if _groups == 1 else (),
+    )
+
+for _padding, (_stride, _dilation), _multiplier in itertools.product(("valid", "same"), ((1, 1), (2, 1), (1, 2)), (1, 2)):
+    _add(f"depthwise_{_padding}_s{_stride}_d{_dilation}_m{_multiplier}",
+         _seq((8, 9, 3), lambda L, p=_padding, s=_stride, d=_dilation, m=_multiplier: L.DepthwiseConv2D(
+             3, padding=p, strides=s, dilation_rate=d, depth_multiplier=m, activation="relu6")),
+         (8, 9, 3), fused=("FusedDepthwiseConv2dNative",))
+    _add(f"separable_{_padding}_s{_stride}_d{_dilation}_m{_multiplier}",
+         _seq((8, 9, 3), lambda L, p=_padding, s=_stride, d=_dilation, m=_multiplier: L.SeparableConv2D(
+             5, 3, padding=p, strides=s, dilation_rate=d, depth_multiplier=m, activation="elu")),
+         (8, 9, 3), fused=("_FusedConv2D",))
+_add("separable_1d", _seq((10, 3), lambda L: L.SeparableConv1D(4, 3, padding="same", activation="relu")), (10, 3))
+
+# --- batch normalization: folded into a kernel, or Mul/Add where it cannot be ------------------------------------
+
+_add("bn_after_conv", _seq((7, 7, 3), lambda L: L.Conv2D(5, 3, use_bias=False), lambda L: L.BatchNormalization(),
+                           lambda L: L.ReLU()), (7, 7, 3), fused=("_FusedConv2D",))
+_add("bn_after_conv_bias", _seq((7, 7, 3), lambda L: L.Conv2D(5, 3), lambda L: L.BatchNormalization(epsilon=0.01)),
+     (7, 7, 3), fused=("_FusedConv2D",))
+_add("bn_after_depthwise", _seq((7, 7, 3), lambda L: L.DepthwiseConv2D(3, use_bias=False), lambda L: L.BatchNormalization(),
+                                lambda L: L.Activation("relu")), (7, 7, 3), fused=("FusedDepthwiseConv2dNative",))
+_add("bn_after_dense", _seq((6,), lambda L: L.Dense(5), lambda L: L.BatchNormalization()), (6,), fused=("_FusedMatMul",))
+_add("bn_after_activation", _seq((6, 6, 3), lambda L: L.Conv2D(4, 3, activation="relu"), lambda L: L.BatchNormalization(
+    center=False)), (6, 6, 3))
+_add("bn_no_scale", _seq((5, 4), lambda L: L.BatchNormalization(scale=False)), (5, 4))
+_add("bn_axis_1", _seq((3, 5), lambda L: L.BatchNormalization(axis=1)), (3, 5))
+
+# --- pooling ---------------------------------------------------------------------------------------------------
+
+for _kind, _rank, _padding, (_pool, _stride) in itertools.product(("Max", "Average"), (1, 2), ("valid", "same"), ((2, None), (3, 2))):
+    _shape = (9, 3) if _rank == 1 else (9, 7, 3)
+    _add(f"{_kind.lower()}pool{_rank}d_{_padding}_p{_pool}_s{_stride}",
+         _seq(_shape, lambda L, k=_kind, r=_rank, p=_padding, q=_pool, s=_stride: getattr(L, f"{k}Pooling{r}D")(q, strides=s, padding=p)),
+         _shape)
+for _kind, _rank, _keep in itertools.product(("Max", "Average"), (1, 2), (False, True)):
+    _shape = (6, 3) if _rank == 1 else (5, 6, 3)
+    _add(f"global_{_kind.lower()}{_rank}d_keep{int(_keep)}",
+         _seq(_shape, lambda L, k=_kind, r=_rank, keep=_keep: getattr(L, f"Global{k}Pooling{r}D")(keepdims=keep)), _shape)
+
+# --- padding, cropping, upsampling -------------------------------------------------------------------------------
+
+_add("zero_padding1d", _seq((5, 3), lambda L: L.ZeroPadding1D((1, 2))), (5, 3))
+_add("zero_padding2d", _seq((4, 5, 2), lambda L: L.ZeroPadding2D(((1, 0), (2, 3)))), (4, 5, 2))
+_add("zero_padding2d_int", _seq((4, 5, 2), lambda L: L.ZeroPadding2D(1)), (4, 5, 2))
+_add("cropping1d", _seq((7, 3), lambda L: L.Cropping1D((2, 1))), (7, 3))
+_add("cropping2d", _seq((7, 8, 2), lambda L: L.Cropping2D(((1, 2), (0, 3)))), (7, 8, 2))
+_add("upsampling1d", _seq((4, 3), lambda L: L.UpSampling1D(3)), (4, 3))
+_add("upsampling2d", _seq((3, 4, 2), lambda L: L.UpSampling2D((2, 3))), (3, 4, 2))
+
+# --- merges -----------------------------------------------------------------------------------------------------
+
+
+def _merge(class_name: str, count: int, **kwargs: Any) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        inputs = [keras.Input((3, 4), name=f"in_{i}") for i in range(count)]
+        return keras.Model(inputs, getattr(keras.layers, class_name)(**kwargs)(inputs))
+
+    return build
+
+
+for _cls in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"):
+    for _count in (2, 3) if _cls != "Subtract" else (2,):
+        _add(f"merge_{_cls.lower()}_{_count}", _merge(_cls, _count), *[(3, 4)] * _count)
+_add("merge_concatenate_axis1", _merge("Concatenate", 2, axis=1), (3, 4), (3, 4))
+
+# --- normalization, rescaling, embedding ------------------------------------------------------------------------
+
+
+def _normalization() -> Any:
+    import keras
+
+    layer = keras.layers.Normalization()
+    model = keras.Sequential([keras.Input((5,)), layer, keras.layers.Dense(2)])
+    layer.adapt(np.random.default_rng(3).normal(2.0, 3.0, size=(64, 5)).astype("float32"))
+    return model
+
+
+_add("normalization_adapted", _normalization, (5,), randomize=False)
+_add("rescaling", _seq((4, 4, 3), lambda L: L.Rescaling(1 / 127.5, offset=-1.0)), (4, 4, 3))
+_add("layer_norm", _seq((3, 6), lambda L: L.LayerNormalization()), (3, 6))
+_add("layer_norm_axes", _seq((3, 4, 2), lambda L: L.LayerNormalization(axis=[1, 2], epsilon=1e-5)), (3, 4, 2))
+_add("layer_norm_plain", _seq((6,), lambda L: L.LayerNormalization(center=False, scale=False)), (6,))
+_add("embedding_int", _seq((5,), lambda L: L.Embedding(11, 4), lambda L: L.Flatten(), dtype="int32"), (5,), kind="int11")
+_add("embedding_float_ids", _seq((5,), lambda L: L.Embedding(9, 3)), (5,), kind="ids9")
+
+# --- model structure --------------------------------------------------------------------------------------------
+
+
+def _nested() -> Any:
+    import keras
+    from keras import layers
+
+    inner_seq = keras.Sequential([keras.Input((6,)), layers.Dense(5, activation="relu"), layers.Dense(4)], name="inner_seq")
+    a = keras.Input((6,), name="inner_in")
+    inner_fn = keras.Model(a, layers.Dense(3, activation="tanh", name="inner_dense")(a), name="inner_fn")
+    x = keras.Input((6,), name="x")
+    h = inner_seq(x)
+    h = layers.Concatenate()([h, inner_fn(x)])
+    return keras.Model(x, layers.Dense(2, name="head")(h), name="outer")
+
+
+def _shared() -> Any:
+    import keras
+    from keras import layers
+
+    a, b = keras.Input((5,), name="left"), keras.Input((5,), name="right")
+    shared = layers.Dense(4, activation="relu", name="shared")
+    merged = layers.Subtract()([shared(a), shared(b)])
+    return keras.Model([a, b], [layers.Dense(2, name="out_a")(merged), layers.Dense(3, activation="softmax", name="out_b")(merged)])
+
+
+def _nested_twice() -> Any:
+    import keras
+    from keras import layers
+
+    a = keras.Input((4,), name="block_in")
+    block = keras.Model(a, layers.Dense(4, activation="elu", name="block_dense")(a), name="block")
+    x = keras.Input((4,), name="x")
+    return keras.Model(x, layers.Add()([block(x), block(block(x))]), name="twice")
+
+
+def _resnet_block() -> Any:
+    import keras
+    from keras import layers
+
+    x = keras.Input((8, 8, 3), name="image")
+    h = layers.Conv2D(8, 3, padding="same", use_bias=False)(x)
+    h = layers.BatchNormalization()(h)
+    h = layers.ReLU()(h)
+    skip = h
+    h = layers.Conv2D(8, 3, padding="same")(h)
+    h = layers.BatchNormalization()(h)
+    h = layers.Add()([h, skip])
+    h = layers.MaxPooling2D()(layers.Activation("relu")(h))
+    return keras.Model(x, layers.Dense(3, activation="softmax")(layers.GlobalAveragePooling2D()(h)), name="resnet_block")
+
+
+_add("nested_models", _nested, (6,))
+_add("shared_layer_two_outputs", _shared, (5,), (5,))
+_add("nested_model_called_twice", _nested_twice, (4,))
+_add("resnet_block", _resnet_block, (8, 8, 3), fused=("_FusedConv2D",))
+
+# Models the compiler must refuse, and the layers it must name: never a wrong translation.
+UNCOVERED = {
+    "conv2d_transpose": CompileCase("conv2d_transpose", _seq((5, 5, 2), lambda L: L.Conv2DTranspose(3, 3), lambda L: L.Dense(2)),
+                                    (((5, 5, 2), "float"),)),
+    "lstm": CompileCase("lstm", _seq((4, 3), lambda L: L.LSTM(5), lambda L: L.Dense(2)), (((4, 3), "float"),)),
+}
+UNCOVERED_LAYERS = {"conv2d_transpose": ["conv2d_transpose"], "lstm": ["lstm"]}
+
+
+def build_case(case: CompileCase, seed: int) -> Any:
+    from zoo import randomize
+
+    model = case.build()
+    if case.randomize:
+        randomize(model, seed)
+    return model
+
+
+def case_inputs(case: CompileCase, seed: int, batch: int = 2) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for shape, kind in case.inputs:
+        if kind.startswith(("int", "ids")):  # integers below n, as int32 or as the floats of a float input
+            ids = rng.integers(0, int(kind[3:]), size=(batch, *shape))
+            arrays.append(ids.astype("int32" if kind.startswith("int") else "float32"))
+        else:
+            arrays.append(rng.normal(0.0, 1.0, size=(batch, *shape)).astype("float32"))
+    return arrays
+
+
+def compile_jobs(jobs: list[dict[str, str]]) -> None:
+    """Compile each Keras file into a graph-model directory; one JSON line per job (what was done, in how long)."""
+    from hatch_tfjs.compile import CompiledGraph, compile_keras_model
+    from hatch_tfjs.read import read_keras_model
+    from hatch_tfjs.write import graph_model_json, write_model_dir
+
+    for job in jobs:
+        started = time.perf_counter()
+        line: dict[str, Any] = {"name": job["name"]}
+        try:
+            model = read_keras_model(Path(job["source"]), model_name=job["name"])
+            result = compile_keras_model(model, model_name=job["name"], source_rel=job["source"])
+        except Exception as exc:  # noqa: BLE001 - reported for the test of this one model
+            line["error"] = f"{type(exc).__name__}: {exc}"
+            print(json.dumps(line), flush=True)
+            continue
+        if isinstance(result, CompiledGraph):
+            document = graph_model_json(result.topology, result.signature, generated_by=result.generated_by)
+            write_model_dir(Path(job["output"]), document, result.weights, shard_size=0)
+            line.update(ops=result.op_counts, signature=result.signature)
+        else:
+            line["uncovered"] = [[u.name, u.class_name, u.reason] for u in result.layers]
+        line["seconds"] = time.perf_counter() - started
+        print(json.dumps(line), flush=True)
+    print(json.dumps({"tensorflow_imported": "tensorflow" in sys.modules, "keras_imported": "keras" in sys.modules}))
+
+
+if __name__ == "__main__":
+    compile_jobs(json.loads(Path(sys.argv[1]).read_text()))
