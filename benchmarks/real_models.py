@@ -32,8 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, str(ROOT / "tests"))
 
-import real_zoo  # noqa: E402 - the tests' zoo
-from tfjs import TfjsError, TfjsRunner  # noqa: E402 - the tests' TF.js runner
+import real_zoo  # the tests' zoo
+from tfjs import TfjsError, TfjsRunner  # the tests' TF.js runner
 
 
 def max_abs_diff(got: list[np.ndarray], expected: list[np.ndarray]) -> str:
@@ -77,24 +77,32 @@ def table(root: Path, cases: dict[str, real_zoo.RealCase], outcome: real_zoo.Bui
 
 
 def commit() -> str:
-    proc = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    proc = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], check=False, capture_output=True, text=True
+    )
     return proc.stdout.strip() or "unknown"
 
 
 def report(rows: list[str], outcome: real_zoo.BuildOutcome, keras_seconds: float) -> str:
-    failed = "" if outcome.returncode == 0 else f"\n**The build failed (exit {outcome.returncode}):**\n\n```\n{outcome.log[-3000:]}\n```\n"
+    failed = ""
+    if outcome.returncode != 0:
+        failed = f"\n**The build failed (exit {outcome.returncode}):**\n\n```\n{outcome.log[-3000:]}\n```\n"
     return "\n".join(
         [
             "# Real Keras 3 models, default configuration",
             "",
-            f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit()}, {platform.machine()}, "
-            f"{os.cpu_count()} CPUs, Python {platform.python_version()}. Produced by `benchmarks/real_models.py`.",
+            (
+                f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit()}, {platform.machine()}, "
+                f"{os.cpu_count()} CPUs, Python {platform.python_version()}. Produced by `benchmarks/real_models.py`."
+            ),
             "",
-            "Every model is declared by its source only (`source = \"models/<name>.keras\"`) and built by one "
-            f"`python -m hatchling build -t wheel`: {outcome.seconds:.0f} s in all (Keras building and saving the "
-            f"models beforehand: {keras_seconds:.0f} s). Format: from model.json; conversion time: from the hook's build "
-            "line. Max abs diff: TF.js 4.22 (Node, CPU) against Keras on the same 4 fixed inputs; outputs are "
-            "standardised to mean 0, std 1 (tests/real_zoo.py), the tests require <= 1e-4.",
+            (
+                "Every model is declared by its source only (`source = \"models/<name>.keras\"`) and built by one "
+                f"`python -m hatchling build -t wheel`: {outcome.seconds:.0f} s in all (Keras building and saving "
+                f"the models beforehand: {keras_seconds:.0f} s). Format: from model.json; conversion time: from the "
+                "hook's build line. Max abs diff: TF.js 4.22 (Node, CPU) against Keras on the same 4 fixed inputs; "
+                "outputs are standardised to mean 0, std 1 (tests/real_zoo.py), the tests require <= 1e-4."
+            ),
             failed,
             *rows,
             "",
