@@ -15,9 +15,13 @@ and from how Keras lays files out:
 - ``.h5`` (Keras 3 legacy and Keras 2): ``model_weights/<top-level layer name>`` lists its datasets in the
   ``weight_names`` attribute, in the legacy order ``trainable_weights + non_trainable_weights``.
 
-Everything the file says is checked against what the config implies (presence, count, shape, dtype, the recorded layer
-names); any disagreement is a :class:`~hatch_tfjs.errors.ModelReadError` naming the file and the layer. A file this
-reader cannot map is never turned into a model with wrong weights.
+A functional config also lists the Keras ops called on symbolic tensors (``x + 3.0``); they are not layers, so they
+take no store name. Everything the file says is checked against what the config implies (presence, count, shape,
+dtype, the recorded layer names) and against the size of the file, from HDF5 metadata before any value is read; the
+config itself must have the structure later stages rely on (:mod:`hatch_tfjs.read.structure`). Any disagreement, and
+anything h5py, zipfile or json raise on damaged bytes, is one :class:`~hatch_tfjs.errors.ModelReadError` naming the
+file and the model. A file this reader cannot map is never turned into a model with wrong weights; when only checking
+a file for Keras (:func:`check_keras_file`), such parts are left to Keras and everything else is still checked.
 """
 
 from __future__ import annotations
