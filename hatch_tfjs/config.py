@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from hatch_tfjs.errors import ConfigError
+from hatch_tfjs.suggest import did_you_mean
 from hatch_tfjs.ownership import INDEX_NAME, STAMP_NAME, is_own_index, replace_conflict, special_file_kind, symlink_on_the_way
 
 DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
@@ -90,7 +91,11 @@ def _parse_reader(value: Any, key: str, problems: _Problems) -> str | None:
 
 def _parse_shard_size(value: Any, key: str, problems: _Problems) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(key, f"must be a whole number of bytes (e.g. 4194304 for 4 MiB), not {_type_name(value)} {value!r}")
+        problems.add(
+            key,
+            "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, "
+            f"not {_type_name(value)} {value!r}",
+        )
         return None
     if value < 0:
         problems.add(
@@ -471,6 +476,8 @@ def load_settings(
     for key in sorted(config):
         if key not in HOOK_KEYS and key not in MODEL_OPTIONS and key not in HATCHLING_RESERVED_KEYS:
             hint = " (it belongs on a model: [" + table + ".models.<name>])" if key in MODEL_ONLY_KEYS else ""
+            guess = did_you_mean(key, HOOK_KEYS | MODEL_OPTIONS.keys())
+            hint = hint or (f" ({guess})" if guess else "")
             problems.add(key, f"unknown key{hint}; known keys: {', '.join(sorted(HOOK_KEYS | MODEL_OPTIONS.keys()))}")
 
     defaults: dict[str, Any] = {}
@@ -583,7 +590,11 @@ def _parse_model(
         return None
     for key in sorted(raw):
         if key not in MODEL_OPTIONS and key not in MODEL_ONLY_KEYS:
-            problems.add(f"{base}.{key}", f"unknown key; known keys: {', '.join(sorted(MODEL_ONLY_KEYS | MODEL_OPTIONS.keys()))}")
+            guess = did_you_mean(key, MODEL_ONLY_KEYS | MODEL_OPTIONS.keys())
+            problems.add(
+                f"{base}.{key}",
+                f"unknown key{f' ({guess})' if guess else ''}; known keys: {', '.join(sorted(MODEL_ONLY_KEYS | MODEL_OPTIONS.keys()))}",
+            )
 
     values = dict(defaults)
     for key, option in MODEL_OPTIONS.items():

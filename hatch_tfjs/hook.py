@@ -15,28 +15,16 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from hatch_tfjs.config import DEFAULT_TABLE, HookSettings, ModelSpec, load_settings
-from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.plan import env_flag
 from hatch_tfjs.project import wheel_packages, wheel_selection_problem
 
 
 def describe_result(result: Any) -> str:
-    """One model's build message: where it went, its size, and what quantization did to its weights."""
-    chosen = f" (auto: {result.format_reason})" if result.format == "graph" and result.format_reason else ""
-    message = (
-        f"tfjs: {result.name}: {result.format} model{chosen} -> {result.output}/ "
-        f"({len(result.files) - 1} shard{'s' if len(result.files) != 2 else ''}, "
-        f"{human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
-    )
-    quantized = getattr(result, "quantized_weights", 0)
-    if quantized:
-        message += (
-            f"; quantized {quantized} of {result.weight_count} weight{'s' if result.weight_count != 1 else ''}: "
-            f"weights {human_bytes(result.weight_bytes_before)} -> {human_bytes(result.weight_bytes)}, "
-            f"largest absolute weight error {result.max_abs_error:.3g} (in {result.max_error_weight})"
-        )
-    return message
+    """One model's build message (the same summary ``hatch-tfjs convert`` prints)."""
+    from hatch_tfjs.summary import result_summary
+
+    return "tfjs: " + result_summary(result, f"{result.output}/")
 
 
 # What the conversion itself needs; asked for by dependencies() when a model must be converted (see there).

@@ -131,7 +131,7 @@ def test_configuration_error_fails_the_build_cleanly(sample_tree):
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
     assert "2 problems in the tfjs build hook configuration" in output
-    assert "tool.hatch.build.hooks.tfjs.models.iris.shard-size: must be a whole number of bytes" in output
+    assert "tool.hatch.build.hooks.tfjs.models.iris.shard-size: must be a positive number of bytes" in output
     assert "tool.hatch.build.hooks.tfjs.models.digits.source: file not found: models/missing.h5" in output
     assert "Traceback" not in output
     assert not (sample_tree / "src" / "sample_app" / "web_models").exists()

@@ -139,7 +139,7 @@ def test_check_reports_configuration_problems(project, tmp_path):
         f"hatch-tfjs: error: {pyproject}: 2 problems in the tfjs build hook configuration:",
         "  - tool.hatch.build.hooks.tfjs.models.digits.colour: unknown key; known keys: "
         + proc.stderr.split("known keys: ", 1)[1].splitlines()[0],
-        "  - tool.hatch.build.hooks.tfjs.models.digits.shard-size: must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a string '16k'",
+        "  - tool.hatch.build.hooks.tfjs.models.digits.shard-size: must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not a string '16k'",
     ]
     pyproject.write_text("[project\nname = 'x'\n")
     proc = cli("check", project)

@@ -101,7 +101,7 @@ def test_every_problem_is_reported_at_once(project):
         },
     )
     text = "\n".join(found)
-    assert f"{TABLE}.shard-sise: unknown key" in text
+    assert f"{TABLE}.shard-sise: unknown key (did you mean 'shard-size'?)" in text
     assert f"{TABLE}.output-dir: '../elsewhere' is outside the project" in text
     assert f"{TABLE}.discover[0]: 'models/*.onnx' matches no file" in text
     assert f"{TABLE}.models.a.shard-size: must be a positive number of bytes" in text
@@ -116,9 +116,9 @@ def test_every_problem_is_reported_at_once(project):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("4MB", "must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a string '4MB'"),
-        (True, "must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a boolean True"),
-        (1.5, "must be a whole number of bytes (e.g. 4194304 for 4 MiB), not a float 1.5"),
+        ("4MB", "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not a string '4MB'"),
+        (True, "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not a boolean True"),
+        (1.5, "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not a float 1.5"),
         (-4, "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not -4"),
     ],
 )
