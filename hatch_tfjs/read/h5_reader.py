@@ -48,7 +48,7 @@ from hatch_tfjs.errors import ModelReadError
 from hatch_tfjs.neutral import KerasModel, Weight
 from hatch_tfjs.read import layouts
 from hatch_tfjs.read.layouts import Layout, LayoutError, Slot
-from hatch_tfjs.read.structure import config_problem, json_kind
+from hatch_tfjs.read.structure import config_problem
 
 MAX_JSON_BYTES = 64 * 1024 * 1024  # config.json / metadata.json / model_config
 MAX_EXPANSION = 100  # a deflated zip member may grow at most this much ...
