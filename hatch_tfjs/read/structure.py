@@ -39,7 +39,7 @@ class _Malformed(ValueError):
     """One structural problem, with where it is."""
 
 
-def json_kind(value: Any) -> str:
+def _json_kind(value: Any) -> str:
     """How JSON calls the type of a parsed value: ``array``, ``string``, ``null``, ..."""
     return "null" if value is None else _JSON_KINDS.get(type(value), type(value).__name__)
 
@@ -79,11 +79,11 @@ def _require(condition: bool, message: str) -> None:
 
 
 def _class_and_config(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
-    _require(isinstance(entry, dict), f"{where} is a JSON {json_kind(entry)}, not an object")
+    _require(isinstance(entry, dict), f"{where} is a JSON {_json_kind(entry)}, not an object")
     class_name = entry.get("class_name")
     _require(isinstance(class_name, str) and bool(class_name), f"{where} has no class_name string")
     cfg = entry.get("config")
-    _require(isinstance(cfg, dict), f"{where} ({class_name}): 'config' is a JSON {json_kind(cfg)}, not an object")
+    _require(isinstance(cfg, dict), f"{where} ({class_name}): 'config' is a JSON {_json_kind(cfg)}, not an object")
     return LAYER_RENAMES.get(class_name, class_name), cfg
 
 
@@ -98,7 +98,7 @@ def _model_entry(entry: Any, where: str, *, top: bool = False) -> None:
     if "layers" not in cfg:
         return  # a subclassed model saved under a base class name: the translator reports it
     layers = cfg["layers"]
-    _require(isinstance(layers, list), f"{where}: 'layers' is a JSON {json_kind(layers)}, not an array")
+    _require(isinstance(layers, list), f"{where}: 'layers' is a JSON {_json_kind(layers)}, not an array")
     _require("name" not in cfg or isinstance(cfg["name"], str), f"{where}: 'name' is not a string")
     if "name" in cfg:
         where = f"model '{cfg['name']}'"
@@ -179,7 +179,7 @@ def _layer_entry(entry: Any, where: str, *, functional: bool) -> tuple[str, int,
     where = f"{where} ('{name}')"
     references: list[tuple[list[Any], str]] = []
     nodes = entry.get("inbound_nodes", []) if functional else []
-    _require(isinstance(nodes, list), f"{where}: 'inbound_nodes' is a JSON {json_kind(nodes)}, not an array")
+    _require(isinstance(nodes, list), f"{where}: 'inbound_nodes' is a JSON {_json_kind(nodes)}, not an array")
     for node in nodes:
         references.extend((history, where) for history in _node(node, where))
     _model_entry(entry, where)
@@ -194,7 +194,7 @@ def _dtype(value: Any, where: str) -> None:
         policy = value.get("config")
         _require(policy is None or isinstance(policy, dict), f"{where}: 'dtype' config is not an object")
         value = (policy or {}).get("name")
-    _require(value is None or isinstance(value, str), f"{where}: 'dtype' is a JSON {json_kind(value)}, not a name")
+    _require(value is None or isinstance(value, str), f"{where}: 'dtype' is a JSON {_json_kind(value)}, not a name")
 
 
 def _node(node: Any, where: str) -> list[list[Any]]:
@@ -210,9 +210,9 @@ def _node(node: Any, where: str) -> list[list[Any]]:
                 f"{where}: inbound node entry {_short(item)} is not [layer name, node index, tensor index, kwargs]",
             )
         return [item[:3] for item in node]
-    _require(isinstance(node, dict), f"{where}: an inbound node is a JSON {json_kind(node)}")
+    _require(isinstance(node, dict), f"{where}: an inbound node is a JSON {_json_kind(node)}")
     kwargs = node.get("kwargs", {})
-    _require(isinstance(kwargs, dict), f"{where}: inbound node 'kwargs' is a JSON {json_kind(kwargs)}, not an object")
+    _require(isinstance(kwargs, dict), f"{where}: inbound node 'kwargs' is a JSON {_json_kind(kwargs)}, not an object")
     return _tensor_references(node.get("args", []), where) + _tensor_references(kwargs, where)
 
 
@@ -264,7 +264,7 @@ def _layer_values(class_name: str, cfg: dict[str, Any], where: str) -> None:
                 f"{where}: '{key}' {_short(value)} is not a list of sizes",
             )
         elif key in ("alpha", "l1", "l2") and value is not None:
-            _require(_is_number(value), f"{where}: '{key}' is a JSON {json_kind(value)}, not a number")
+            _require(_is_number(value), f"{where}: '{key}' is a JSON {_json_kind(value)}, not a number")
         elif key in _WINDOW_KEYS and value is not None:
             _require(_is_sizes(value, least=1), f"{where}: '{key}' is {_short(value)}, not a window size (whole numbers from 1 below 2**31)")
         elif key == "axis" and class_name in _FEATURE_AXIS_CLASSES:
@@ -307,14 +307,14 @@ def _object_or_name(value: Any, where: str) -> None:
     """An initializer, regularizer or constraint: absent, a registered name, or ``{"class_name", "config"}``."""
     if value is None or isinstance(value, str):
         return
-    _require(isinstance(value, dict), f"{where} is a JSON {json_kind(value)}, not a name or an object")
+    _require(isinstance(value, dict), f"{where} is a JSON {_json_kind(value)}, not a name or an object")
     class_name = value.get("class_name")
     _require(class_name is None or isinstance(class_name, str), f"{where}: 'class_name' is not a string")
     cfg = value.get("config")
-    _require(cfg is None or isinstance(cfg, dict), f"{where}: 'config' is a JSON {json_kind(cfg)}, not an object")
+    _require(cfg is None or isinstance(cfg, dict), f"{where}: 'config' is a JSON {_json_kind(cfg)}, not an object")
     for key in ("l1", "l2"):
         number = (cfg or {}).get(key)
-        _require(number is None or _is_number(number), f"{where}: '{key}' is a JSON {json_kind(number)}, not a number")
+        _require(number is None or _is_number(number), f"{where}: '{key}' is a JSON {_json_kind(number)}, not a number")
 
 
 def _is_int(value: Any) -> bool:
