@@ -13,6 +13,7 @@ import pytest
 from conftest import assert_parity
 
 from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.describe import describe_model_dir
 from hatch_tfjs.convert import convert_model
 from hatch_tfjs.errors import HatchTfjsError, ModelReadError, UnsupportedModelError
 
@@ -118,8 +119,9 @@ def test_rnn_from_savedmodel_keeps_lowered_loop_and_runs(converted):
     ops = _ops(document)
     assert {"Enter", "Exit", "Merge", "Switch", "NextIteration"} <= ops
     assert not ops & {"While", "StatelessWhile"}
-    _, result_keras, document_keras = converted("lstm_keras")
+    spec_keras, result_keras, document_keras = converted("lstm_keras")
     assert not _ops(document_keras) & {"Enter", "While", "StatelessWhile"}  # unrolled from the Keras file
+    assert describe_model_dir(spec_keras.output)["execution"] == "sync"  # no loop left: execute() suffices
     assert any("unrolled" in note for note in result_keras.notes)
 
 
@@ -151,6 +153,7 @@ def test_hash_table_module_runs_with_its_initializer(graph_cases, converted, tfj
     got, _ = tfjs.run(spec.output, case.inputs, format="graph", input_names=["words"])
     assert_parity([g.astype(e.dtype) for g, e in zip(got, case.expected)], case.expected)
     assert got[0].tolist() == [1, -1, 3, 0, 2]
+    assert describe_model_dir(spec.output)["execution"] == "async"  # the initializer needs executeAsync
 
 
 def test_control_flow_v2_keeps_functional_loop_and_runs(graph_cases, converted, tfjs):
@@ -158,6 +161,7 @@ def test_control_flow_v2_keeps_functional_loop_and_runs(graph_cases, converted, 
     ops = _ops(document)
     assert ops & {"While", "StatelessWhile"}
     assert not ops & {"Enter", "Exit", "Merge"}
+    assert describe_model_dir(spec.output)["execution"] == "async"
     case = graph_cases["lstm"]
     kwargs = {"input_names": case.input_names} if case.input_names else {}
     got, _ = tfjs.run(spec.output, case.inputs, format="graph", **kwargs)
