@@ -19,6 +19,12 @@ pytestmark = pytest.mark.slow
 PARITY_ATOL = 1e-4  # outputs are standardised to order 1 (real_zoo.standardize_outputs)
 TFJS_FORMATS = {"layers-model": "layers", "graph-model": "graph"}
 MUST_BE_LAYERS = sorted(name for name, entry in real_zoo.REAL_MODELS.items() if entry.expected_format == "layers")
+# format = "graph" forced on models the graph route once failed on: depthwise conv + BatchNormalization + hard_silu /
+# swish (a crash in the depthwise fusion), ConvNeXt (grouped convolutions traced as a nested function; exact GELU's
+# Erfc), and exact GELU alone.
+FORCED_GRAPH = ["mobilenet_v3_small", "efficientnet_b0", "convnext_tiny", "exact_gelu"]
+GRAPH_OPTIONS = {"signature": "serving_default", "tags": ["serve"], "strip-debug-ops": True, "control-flow-v2": False,
+                 "structured-outputs": False}
 
 
 @pytest.fixture(scope="session")
@@ -95,3 +101,21 @@ def test_the_default_build_ships_every_model_in_the_wheel(real_project, real_bui
     for entry in index["models"]:  # a page that does not know a model's format in advance reads it here
         document = json.loads((output_dir / entry["name"] / "model.json").read_text())
         assert entry["format"] == TFJS_FORMATS[document["format"]] == real_build.formats[entry["name"]], entry["name"]
+
+
+@pytest.mark.parametrize("name", FORCED_GRAPH)
+def test_forced_graph_route_matches_keras_in_tfjs(name, real_project, tfjs, tmp_path):
+    """Where the default makes a layers model, ``format = "graph"`` must still work (a user may ask for it)."""
+    from hatch_tfjs.config import ModelSpec
+    from hatch_tfjs.convert import convert_model
+
+    _, cases = real_project
+    case = cases[name]
+    spec = ModelSpec(name=name, source=case.source, output=tmp_path / name, root=case.source.parent.parent,
+                     format="graph", options=GRAPH_OPTIONS)
+
+    convert_model(spec)
+
+    assert json.loads((spec.output / "model.json").read_text())["format"] == "graph-model"
+    got, _ = tfjs.run(spec.output, case.inputs, format="graph")
+    assert_parity(got, case.expected, atol=PARITY_ATOL)
