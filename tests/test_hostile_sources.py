@@ -268,12 +268,14 @@ def test_byte_damaged_h5_files_fail_cleanly_naming_the_file(mlp, tmp_path, monke
     made = mutants.make_mutants([mlp[".h5"]], tmp_path, per_base=40, seed=40, operators=tuple(mutants.BYTE_OPERATORS))
     causes = []
     for mutant in made:
+        before = _digest(mutant.path)
         try:
             read_with_h5py(mutant.path, model_name="mlp", display=mutant.path.name)
         except ModelReadError as exc:
             message = str(exc)
             assert message.startswith(f"{mutant.path.name}: cannot read model 'mlp': "), message
             causes.append(exc.__cause__)
+        assert _digest(mutant.path) == before
     assert len(causes) >= 20, "most byte damage to a small .h5 is fatal"
     assert any(isinstance(c, (KeyError, RuntimeError)) for c in causes), "h5py's KeyError/RuntimeError reach the user as ModelReadError"
 
