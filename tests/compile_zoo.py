@@ -246,13 +246,48 @@ _add("shared_layer_two_outputs", _shared, (5,), (5,))
 _add("nested_model_called_twice", _nested_twice, (4,))
 _add("resnet_block", _resnet_block, (8, 8, 3), fused=("_FusedConv2D",))
 
+# --- recurrent layers, unrolled: kind x return_sequences x go_backwards (x reset_after for GRU) ---------------------
+
+for _kind, _sequences, _backwards, _reset_after in itertools.product(("SimpleRNN", "LSTM", "GRU"), (False, True), (False, True), (True, False)):
+    if _kind != "GRU" and not _reset_after:
+        continue
+    _options: dict[str, Any] = {"return_sequences": _sequences, "go_backwards": _backwards}
+    if _kind == "GRU":
+        _options["reset_after"] = _reset_after
+    _suffix = "" if _kind != "GRU" else f"_reset_after{int(_reset_after)}"
+    _add(f"{_kind.lower()}_seq{int(_sequences)}_back{int(_backwards)}{_suffix}",
+         _seq((5, 3), lambda L, k=_kind, o=dict(_options): getattr(L, k)(4, **o)), (5, 3))
+_add("lstm_hard_sigmoid_relu", _seq((4, 3), lambda L: L.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid")), (4, 3))
+_add("gru_no_bias", _seq((4, 3), lambda L: L.GRU(3, use_bias=False, return_sequences=True)), (4, 3))
+_add("stacked_rnn", _seq((6, 2), lambda L: L.GRU(5, return_sequences=True), lambda L: L.LSTM(4), lambda L: L.Dense(2)), (6, 2))
+for _kind, _mode, _sequences in itertools.product(("LSTM", "GRU", "SimpleRNN"), ("concat", "sum", "mul", "ave"), (False, True)):
+    _add(f"bidirectional_{_kind.lower()}_{_mode}_seq{int(_sequences)}",
+         _seq((4, 3), lambda L, k=_kind, m=_mode, s=_sequences: L.Bidirectional(getattr(L, k)(3, return_sequences=s), merge_mode=m)),
+         (4, 3))
+
+
+def _rnn_states() -> Any:
+    import keras
+    from keras import layers
+
+    x = keras.Input((5, 3), name="sequence")
+    sequence, h, c = layers.LSTM(4, return_sequences=True, return_state=True, name="encoder")(x)
+    last, h2 = layers.GRU(3, return_state=True, name="decoder")(sequence)
+    both = layers.Bidirectional(layers.SimpleRNN(2), merge_mode=None, name="bi")(sequence)
+    return keras.Model(x, [sequence, h, c, last, h2, *both], name="rnn_states")
+
+
+_add("rnn_return_state_and_merge_none", _rnn_states, (5, 3))
+
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
-    "conv2d_transpose": CompileCase("conv2d_transpose", _seq((5, 5, 2), lambda L: L.Conv2DTranspose(3, 3), lambda L: L.Dense(2)),
+    "conv2d_transpose": CompileCase("conv2d_transpose", _seq((5, 5, 2), lambda L: L.Conv2DTranspose(3, 3, name="deconv"), lambda L: L.Dense(2)),
                                     (((5, 5, 2), "float"),)),
-    "lstm": CompileCase("lstm", _seq((4, 3), lambda L: L.LSTM(5), lambda L: L.Dense(2)), (((4, 3), "float"),)),
+    "masked_lstm": CompileCase("masked_lstm", _seq((4, 3), lambda L: L.Masking(name="masking"), lambda L: L.LSTM(5), lambda L: L.Dense(2)),
+                               (((4, 3), "float"),)),
+    "variable_length_gru": CompileCase("variable_length_gru", _seq((None, 3), lambda L: L.GRU(5, name="gru")), (((4, 3), "float"),)),
 }
-UNCOVERED_LAYERS = {"conv2d_transpose": ["conv2d_transpose"], "lstm": ["lstm"]}
+UNCOVERED_LAYERS = {"conv2d_transpose": ["deconv"], "masked_lstm": ["masking"], "variable_length_gru": ["gru"]}
 
 
 def build_case(case: CompileCase, seed: int) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hatch_tfjs.compile import conv, core, merge, normalization  # noqa: F401 - they register their layers
+from hatch_tfjs.compile import conv, core, merge, normalization, rnn  # noqa: F401 - they register their layers
 from hatch_tfjs.compile.builder import GraphBuilder, NotCovered, Tensor
 from hatch_tfjs.compile.model import ModelWalker, UncoveredLayer
 from hatch_tfjs.neutral import KerasModel, Weight
@@ -55,8 +55,9 @@ def compile_keras_model(
 ) -> CompiledGraph | Uncovered:
     """Compile ``model`` (as :func:`hatch_tfjs.read.read_keras_model` reads it) into a TF.js graph model.
 
-    Signature names follow the TensorFlow route: inputs by the Keras input names, outputs by the names of the layers
-    producing them (``output_0`` ... when those repeat), outputs ``Identity``, ``Identity_1``, ... in order.
+    Signature names follow the TensorFlow route: inputs by the Keras input names, a functional model's outputs by the
+    names of the layers producing them (``output_<i>`` for a Sequential, or when those names repeat), read from
+    ``Identity``, ``Identity_1``, ... in order.
     ``structured_outputs`` adds ``userDefinedMetadata.structuredOutputKeys`` as that route does."""
     builder = GraphBuilder()
     walker = ModelWalker(builder, {w.name: w.array for w in model.weights})
@@ -67,7 +68,8 @@ def compile_keras_model(
         return Uncovered(model_name, source_rel, [UncoveredLayer(name, str(model.config.get("class_name")), str(reason))])
     if walker.uncovered or any(t is None for _, t in outputs):
         return Uncovered(model_name, source_rel, walker.uncovered)
-    graph, output_specs = _finish(builder, inputs, outputs)  # type: ignore[arg-type]
+    keys = _output_keys(outputs, by_layer=model.config.get("class_name") != "Sequential")  # type: ignore[arg-type]
+    graph, output_specs = _finish(builder, inputs, outputs, keys)  # type: ignore[arg-type]
     problems = check_ops([graph])
     if problems:  # a translation emitted an op TF.js lacks: a bug here, reported rather than shipped
         return Uncovered(model_name, source_rel, [UncoveredLayer(model_name, "graph", p.describe()) for p in problems])
@@ -85,16 +87,17 @@ def compile_keras_model(
     )
 
 
-def _output_keys(outputs: list[tuple[str, Tensor]]) -> list[str]:
+def _output_keys(outputs: list[tuple[str, Tensor]], *, by_layer: bool) -> list[str]:
+    """Keras's ``output_names`` (a functional model's output layers) when they are distinct, else ``output_<i>``."""
     names = [name for name, _ in outputs]
-    return names if len(set(names)) == len(names) else [f"output_{i}" for i in range(len(names))]
+    return names if by_layer and len(set(names)) == len(names) else [f"output_{i}" for i in range(len(names))]
 
 
-def _finish(builder: GraphBuilder, inputs: list[tuple[str, Tensor]],
-            outputs: list[tuple[str, Tensor]]) -> tuple[dict[str, Any], list[gt.TensorSpec]]:
+def _finish(builder: GraphBuilder, inputs: list[tuple[str, Tensor]], outputs: list[tuple[str, Tensor]],
+            keys: list[str]) -> tuple[dict[str, Any], list[gt.TensorSpec]]:
     """Output Identity nodes, the fusion rewrites, unreachable nodes dropped; returns the graph and output specs."""
     specs = []
-    for index, (key, (_, tensor)) in enumerate(zip(_output_keys(outputs), outputs)):
+    for index, (key, (_, tensor)) in enumerate(zip(keys, outputs)):
         name = builder.node("Identity" if index == 0 else f"Identity_{index}", "Identity", [tensor], {"T": {"type": tensor.dtype}})
         specs.append(gt.TensorSpec(key, f"{name}:0", tensor.dtype, [-1 if d is None else d for d in tensor.shape]))
     graph: dict[str, Any] = {"node": builder.nodes}

@@ -15,6 +15,7 @@ import numpy as np
 
 from hatch_tfjs.compile.builder import DTYPES, GraphBuilder, NotCovered, Tensor
 from hatch_tfjs.compile.registry import LAYERS, LayerCall
+from hatch_tfjs.compile.rnn import output_count as rnn_output_count
 from hatch_tfjs.translate.keras_config import describe, entry_name, is_op, tensor_history
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
@@ -181,7 +182,7 @@ def _output_count(entry: dict[str, Any]) -> int:
     if entry.get("class_name") in MODEL_CLASSES:
         outputs = (entry.get("config") or {}).get("output_layers")
         return len(_triples(outputs, "output_layers")) if outputs is not None else 1
-    return 1
+    return rnn_output_count(entry)
 
 
 def _triples(value: Any, key: str) -> list[list[Any]]:
