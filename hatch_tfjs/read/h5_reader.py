@@ -164,14 +164,13 @@ class _Reader:
         with ExitStack() as stack:
             stack.enter_context(archive)
             members = self._check_members(archive)
-            for required in ("config.json", "model.weights.h5"):
-                if required == "model.weights.h5" and "model.weights.json" in members and required not in members:
-                    raise self.unmappable("its weights are sharded (model.weights.json), which this reader does not read")
-                if required not in members:
-                    raise self.error(
-                        f"the archive has no {required}; it is not a Keras 3 model file", hint="save the model with model.save('model.keras')"
-                    )
+            if "config.json" not in members:
+                raise self.error("the archive has no config.json; it is not a Keras 3 model file", hint=RESAVE_HINT)
             config = self.checked_config(self._json_member(archive, members["config.json"]), "config.json")
+            if "model.weights.h5" not in members:
+                if "model.weights.json" in members:
+                    raise self.unmappable("its weights are sharded (model.weights.json), which this reader does not read")
+                raise self.error("the archive has no model.weights.h5; it is not a Keras 3 model file", hint=RESAVE_HINT)
             metadata = self._json_member(archive, members["metadata.json"]) if "metadata.json" in members else {}
             keras_version = str(metadata.get("keras_version") or "3") if isinstance(metadata, dict) else "3"
             if not keras_version.startswith("3"):
