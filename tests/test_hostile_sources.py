@@ -315,3 +315,22 @@ def test_damaged_keras_archive_member_is_named(mlp, tmp_path, capsys):
     weights[:512] = bytes(512)
     source = _keras_with(mlp[".keras"], tmp_path / "inner.keras", {"model.weights.h5": bytes(weights)})
     assert "model.weights.h5 inside the archive is damaged (OSError: " in convert_refused(source, tmp_path, capsys)
+
+
+def test_check_keras_file_leaves_what_the_reader_cannot_map_to_keras(mlp, tmp_path):
+    """A variable this reader does not know (a newer Keras?) makes the h5py reader refuse the file, but not
+    check_keras_file, which hands the file to Keras; a wrong declared size in another layer is still caught."""
+    weights = tmp_path / "store.h5"
+    weights.write_bytes(_members(mlp[".keras"])["model.weights.h5"])
+    with h5py.File(weights, "r+") as store:
+        store["layers/dense/vars/2"] = np.zeros((16,), "float32")  # an unknown third variable of 'hidden'
+    newer = _keras_with(mlp[".keras"], tmp_path / "newer.keras", {"model.weights.h5": weights.read_bytes()})
+    with pytest.raises(ModelReadError, match="newer Keras"):
+        read_with_h5py(newer, model_name="newer", display=newer.name)
+    check_keras_file(newer, model_name="newer", display=newer.name)
+
+    config = _config(newer)
+    config["config"]["layers"][3]["config"]["units"] = 10**9  # 'mid', after the layer left to Keras
+    both = _keras_with(newer, tmp_path / "both.keras", {"config.json": json.dumps(config).encode()})
+    with pytest.raises(ModelReadError, match=r"layer 'mid' \(Dense\).*but the config implies \(16, 1000000000\)"):
+        check_keras_file(both, model_name="both", display=both.name)
