@@ -290,6 +290,84 @@ UNCOVERED = {
 UNCOVERED_LAYERS = {"conv2d_transpose": ["deconv"], "masked_lstm": ["masking"], "variable_length_gru": ["gru"]}
 
 
+# Keras 3 models also compiled from their legacy .h5 form (same config, weights stored the legacy way).
+H5_CASES = ("nested_models", "shared_layer_two_outputs", "nested_model_called_twice", "resnet_block", "bidirectional_lstm_concat_seq1",
+            "rnn_return_state_and_merge_none", "normalization_adapted", "separable_1d")
+
+
+def _keras2_cnn() -> Any:
+    import tf_keras
+    from tf_keras import layers
+
+    inp = tf_keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same", use_bias=False)(inp)
+    x = layers.BatchNormalization(scale=False)(x)
+    x = layers.Conv2D(5, 3, activation="relu")(x)
+    x = layers.PReLU(shared_axes=[1, 2])(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.LayerNormalization(center=False)(x)
+    inner_in = tf_keras.Input((5,))
+    inner = tf_keras.Model(inner_in, layers.Dense(3)(layers.BatchNormalization()(inner_in)), name="inner")
+    return tf_keras.Model(inp, inner(layers.Dense(5)(x)), name="k2_cnn")
+
+
+def _keras2_sequential() -> Any:
+    import tf_keras
+    from tf_keras import layers
+
+    return tf_keras.Sequential([layers.Embedding(20, 6, input_length=5), layers.Flatten(), layers.Dense(4, activation="tanh"),
+                                layers.Dense(2)], name="k2_seq")
+
+
+def _keras2_recurrent() -> Any:
+    import tf_keras
+    from tf_keras import layers
+
+    inp = tf_keras.Input((6, 4))
+    x = layers.LSTM(5, return_sequences=True)(inp)
+    x = layers.GRU(4, return_sequences=True, reset_after=False)(x)
+    x = layers.GRU(4, return_sequences=True)(x)
+    x = layers.Bidirectional(layers.LSTM(3))(x)
+    return tf_keras.Model(inp, layers.Dense(2)(x), name="k2_rnn")
+
+
+def _keras2_shared_nested() -> Any:
+    import tf_keras
+    from tf_keras import layers
+
+    a, b = tf_keras.Input((4,), name="a"), tf_keras.Input((4,), name="b")
+    block_in = tf_keras.Input((4,))
+    block = tf_keras.Model(block_in, layers.Dense(4, activation="relu")(block_in), name="block")
+    shared = layers.Dense(3, name="shared")
+    merged = layers.Concatenate()([shared(block(a)), shared(block(b)), layers.Subtract()([a, b])])
+    return tf_keras.Model([a, b], [layers.Dense(2, name="y1")(merged), layers.Dense(1, name="y2")(merged)], name="k2_shared")
+
+
+# Keras 2 (tf_keras) models saved as .h5: legacy inbound nodes, node numbering, weight layout.
+KERAS2 = {
+    "k2_cnn": CompileCase("k2_cnn", _keras2_cnn, (((8, 8, 3), "float"),)),
+    "k2_sequential": CompileCase("k2_sequential", _keras2_sequential, (((5,), "ids20"),)),
+    "k2_recurrent": CompileCase("k2_recurrent", _keras2_recurrent, (((6, 4), "float"),)),
+    "k2_shared_nested": CompileCase("k2_shared_nested", _keras2_shared_nested, (((4,), "float"), ((4,), "float"))),
+}
+
+
+def randomize_keras2(model: Any, seed: int) -> None:
+    """Seeded non-trivial weights for a tf_keras model (variances positive, as in ``zoo.randomize``)."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        name, shape = variable.name, tuple(variable.shape)
+        if "moving_variance" in name:
+            value = rng.uniform(0.5, 2.0, size=shape)
+        elif "gamma" in name:
+            value = rng.uniform(0.5, 1.5, size=shape)
+        elif "alpha" in name:
+            value = rng.uniform(0.05, 0.5, size=shape)
+        else:
+            value = rng.normal(0.0, 0.4, size=shape)
+        variable.assign(value.astype("float32"))
+
+
 def build_case(case: CompileCase, seed: int) -> Any:
     from zoo import randomize
 

@@ -26,6 +26,7 @@ class Compiled:
     expected: list[np.ndarray]
     output: Path
     report: dict
+    source: Path
 
 
 def _compile_without_tensorflow(jobs: list[dict[str, str]], tmp: Path) -> dict[str, dict]:
@@ -41,30 +42,47 @@ def _compile_without_tensorflow(jobs: list[dict[str, str]], tmp: Path) -> dict[s
 
 @pytest.fixture(scope="session")
 def compiled(tmp_path_factory) -> dict[str, Compiled]:
-    """Every zoo case (and every model the compiler must refuse) saved as .keras, with Keras's outputs, compiled."""
+    """Every zoo case (and every model the compiler must refuse) saved as .keras (some also as .h5; the Keras 2 ones
+    as tf_keras .h5), with Keras's outputs, compiled in one TensorFlow-free process."""
     directory = tmp_path_factory.mktemp("compile_zoo")
     cases: dict[str, Compiled] = {}
     jobs = []
-    all_cases = {**compile_zoo.CASES, **compile_zoo.UNCOVERED}
-    for seed, (name, case) in enumerate(all_cases.items()):
-        model = compile_zoo.build_case(case, seed)
-        source = directory / f"{name}.keras"
-        model.save(source)
-        inputs = compile_zoo.case_inputs(case, seed)
-        cases[name] = Compiled(name, inputs, keras_predict(model, inputs), directory / name, {})
+
+    def add(name: str, source: Path, inputs: list[np.ndarray], expected: list[np.ndarray]) -> None:
+        cases[name] = Compiled(name, inputs, expected, directory / name, {}, source)
         jobs.append({"name": name, "source": str(source), "output": str(directory / name)})
+
+    for seed, (name, case) in enumerate({**compile_zoo.CASES, **compile_zoo.UNCOVERED}.items()):
+        model = compile_zoo.build_case(case, seed)
+        inputs = compile_zoo.case_inputs(case, seed)
+        expected = keras_predict(model, inputs)
+        model.save(directory / f"{name}.keras")
+        add(name, directory / f"{name}.keras", inputs, expected)
+        if name in compile_zoo.H5_CASES:
+            model.save(directory / f"{name}.h5")
+            add(f"{name}@h5", directory / f"{name}.h5", inputs, expected)
+    for seed, (name, case) in enumerate(compile_zoo.KERAS2.items()):
+        model = case.build()
+        compile_zoo.randomize_keras2(model, seed)
+        inputs = compile_zoo.case_inputs(case, seed)
+        model.save(directory / f"{name}.h5")
+        add(name, directory / f"{name}.h5", inputs, keras_predict(model, inputs))
     for name, report in _compile_without_tensorflow(jobs, directory).items():
         cases[name].report = report
     return cases
 
 
-@pytest.mark.parametrize("name", sorted(compile_zoo.CASES))
-def test_compiled_graph_matches_keras_in_tfjs(name, compiled, tfjs):
-    case = compiled[name]
+def _check_parity(case: Compiled, tfjs) -> None:
     assert "error" not in case.report, case.report["error"]
     assert "uncovered" not in case.report, case.report["uncovered"]
     got, _ = tfjs.run(case.output, case.inputs, format="graph")
     assert_parity(got, case.expected)
+
+
+@pytest.mark.parametrize("name", sorted(compile_zoo.CASES))
+def test_compiled_graph_matches_keras_in_tfjs(name, compiled, tfjs):
+    case = compiled[name]
+    _check_parity(case, tfjs)
     for op in compile_zoo.CASES[name].fused:
         assert op in case.report["ops"], f"{op} not in {case.report['ops']}"
 
@@ -100,3 +118,45 @@ def test_uncovered_layers_are_listed_not_compiled(name, compiled):
 def test_compiling_is_fast(compiled):
     seconds = [c.report["seconds"] for c in compiled.values()]
     assert max(seconds) < 1.0, max(seconds)
+
+
+@pytest.mark.parametrize("name", [f"{n}@h5" for n in compile_zoo.H5_CASES])
+def test_legacy_h5_of_a_keras3_model_compiles_the_same(name, compiled, tfjs):
+    _check_parity(compiled[name], tfjs)
+
+
+@pytest.mark.parametrize("name", sorted(compile_zoo.KERAS2))
+def test_keras2_h5_compiles_and_matches_tf_keras(name, compiled, tfjs):
+    _check_parity(compiled[name], tfjs)
+
+
+# The TensorFlow route (hatch_tfjs.read.savedmodel) is the second oracle: same signature, same fused kernels.
+ORACLE_CASES = ("resnet_block", "shared_layer_two_outputs", "dense_relu", "depthwise_same_s1_d1_m2", "nested_models",
+                "bn_after_dense", "separable_same_s2_d1_m1", "conv1d_causal_s1_d2_g1", "layer_prelu")
+FUSED_KERNELS = ("_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative")
+
+
+@pytest.fixture(scope="module")
+def tensorflow_route(compiled, tmp_path_factory):
+    from hatch_tfjs.read.savedmodel import GraphOptions, read_graph_model
+    from hatch_tfjs.write import graph_model_json, write_model_dir
+
+    directory = tmp_path_factory.mktemp("tf_route")
+    routes = {}
+    for name in ORACLE_CASES:
+        data = read_graph_model(compiled[name].source, model_name=name, source_rel=name, options=GraphOptions())
+        document = graph_model_json(data.topology, data.signature, generated_by=data.generated_by)
+        write_model_dir(directory / name, document, data.weights, shard_size=0)
+        routes[name] = (data, directory / name)
+    return routes
+
+
+@pytest.mark.parametrize("name", ORACLE_CASES)
+def test_same_signature_fused_kernels_and_outputs_as_the_tensorflow_route(name, compiled, tensorflow_route, tfjs):
+    ours, (theirs, theirs_dir) = compiled[name].report, tensorflow_route[name]
+    assert ours["signature"] == theirs.signature
+    for op in FUSED_KERNELS:  # fused wherever TensorFlow fuses (and more: a causal dilated Conv1D, Dense on rank 4)
+        assert ours["ops"].get(op, 0) >= theirs.op_counts.get(op, 0), (op, ours["ops"], theirs.op_counts)
+    got, _ = tfjs.run(compiled[name].output, compiled[name].inputs, format="graph")
+    reference, _ = tfjs.run(theirs_dir, compiled[name].inputs, format="graph")
+    assert_parity(got, reference, atol=2e-6)

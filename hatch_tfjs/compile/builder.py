@@ -8,6 +8,7 @@ and writes attributes in the forms TF.js's op mappers read.
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -73,6 +74,7 @@ class GraphBuilder:
     def __init__(self) -> None:
         self.nodes: list[dict[str, Any]] = []
         self._names: set[str] = set()
+        self._consts: dict[tuple[str, tuple[int, ...], str], Tensor] = {}
 
     def unique(self, name: str) -> str:
         candidate, suffix = name, 0
@@ -100,9 +102,14 @@ class GraphBuilder:
         return Tensor(self.node(name, op, inputs, attrs), tuple(shape), dtype)
 
     def const(self, name: str, value: Any, dtype: str = "DT_FLOAT") -> Tensor:
-        array = np.asarray(value, dtype=np.float32 if dtype == "DT_FLOAT" else np.int32)
-        attr = {"dtype": attr_type(dtype), "value": {"tensor": encode_tensor(array, dtype)}}
-        return Tensor(self.node(name, "Const", [], attr), tuple(array.shape), dtype)
+        """A Const node, or the one already holding the same value: a shared layer called twice, or an RNN's
+        recurrent kernel read at every step, ships its weights once."""
+        array = np.ascontiguousarray(value, dtype=np.float32 if dtype == "DT_FLOAT" else np.int32)
+        key = (dtype, array.shape, hashlib.sha256(array.tobytes()).hexdigest())
+        if key not in self._consts:
+            attr = {"dtype": attr_type(dtype), "value": {"tensor": encode_tensor(array, dtype)}}
+            self._consts[key] = Tensor(self.node(name, "Const", [], attr), tuple(array.shape), dtype)
+        return self._consts[key]
 
     def placeholder(self, name: str, shape: Shape, dtype: str) -> Tensor:
         attr = {"dtype": attr_type(dtype), "shape": attr_shape(shape)}

@@ -132,24 +132,26 @@ STEPS: dict[str, Callable[[Recurrence, Tensor, State], State]] = {
 }
 
 
-def _cell_weights(call: LayerCall, prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``kernel, recurrent_kernel, bias`` stored as ``<prefix>/<cell>/<weight>`` (or without the cell level)."""
-    found: dict[str, np.ndarray] = {}
-    for name, value in call.weights.items():
-        if name.startswith(prefix + "/"):
-            found.setdefault(name.rsplit("/", 1)[-1], np.asarray(value))
-    if "kernel" not in found or "recurrent_kernel" not in found:
-        raise NotCovered(f"its weights {prefix}/.../kernel and recurrent_kernel are not in the file")
-    return found["kernel"], found["recurrent_kernel"], found.get("bias")
+def _cell_weights(call: LayerCall, prefixes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``kernel, recurrent_kernel, bias`` stored as ``<prefix>/<cell>/<weight>`` (or without the cell level), under
+    the first of ``prefixes`` that has them."""
+    for prefix in prefixes:
+        found: dict[str, np.ndarray] = {}
+        for name, value in call.weights.items():
+            if name.startswith(prefix + "/"):
+                found.setdefault(name.rsplit("/", 1)[-1], np.asarray(value))
+        if "kernel" in found and "recurrent_kernel" in found:
+            return found["kernel"], found["recurrent_kernel"], found.get("bias")
+    raise NotCovered(f"its weights {prefixes[0]}/.../kernel and recurrent_kernel are not in the file")
 
 
-def _run(call: LayerCall, x: Tensor, kind: str, cfg: dict[str, Any], prefix: str, scope: str) -> tuple[list[Tensor], State]:
+def _run(call: LayerCall, x: Tensor, kind: str, cfg: dict[str, Any], prefixes: list[str], scope: str) -> tuple[list[Tensor], State]:
     """Every step's output (in processing order) and the final state."""
     if cfg.get("stateful") or cfg.get("time_major"):
         raise NotCovered("stateful and time-major RNNs are not translated yet")
     if x.rank != 3 or x.shape[1] is None or x.shape[2] is None:
         raise NotCovered("the sequence length is not fixed: a variable length needs TF.js control flow, not translated yet")
-    kernel, recurrent_kernel, bias = _cell_weights(call, prefix)
+    kernel, recurrent_kernel, bias = _cell_weights(call, prefixes)
     recurrence = Recurrence(call.builder, scope, kind, cfg, kernel, recurrent_kernel, bias if cfg.get("use_bias", True) else None)
     steps = recurrence.project(x)
     if cfg.get("go_backwards"):
@@ -170,7 +172,7 @@ def _sequence(b: GraphBuilder, scope: str, outputs: list[Tensor]) -> Tensor:
 
 @layer("SimpleRNN", "LSTM", "GRU")
 def recurrent(call: LayerCall) -> list[Tensor]:
-    outputs, state = _run(call, call.single_input(), call.class_name, call.config, call.name, call.scope)
+    outputs, state = _run(call, call.single_input(), call.class_name, call.config, [call.name], call.scope)
     main = _sequence(call.builder, call.scope, outputs) if call.option("return_sequences") else outputs[-1]
     return [main, *state] if call.option("return_state") else [main]
 
@@ -192,8 +194,12 @@ def bidirectional(call: LayerCall) -> list[Tensor]:
     if forward.get("return_state") or backward.get("return_state"):
         raise NotCovered("Bidirectional with return_state is not translated yet")
     results = []
-    for direction_kind, cfg in ((kind, forward), (back_kind, backward)):
-        outputs, _ = _run(call, x, direction_kind, cfg, f"{call.name}/{cfg.get('name')}", f"{call.scope}/{cfg.get('name')}")
+    # Keras 3 configs name the inner layers as their weights are stored; Keras 2 stores the forward layer's
+    # weights under "forward_<name>".
+    for direction, direction_kind, cfg in (("forward", kind, forward), ("backward", back_kind, backward)):
+        inner = str(cfg.get("name"))
+        prefixes = [f"{call.name}/{inner}", f"{call.name}/{direction}_{inner}"]
+        outputs, _ = _run(call, x, direction_kind, cfg, prefixes, f"{call.scope}/{inner}")
         if cfg.get("return_sequences"):
             ordered = outputs[::-1] if cfg.get("go_backwards") else outputs
             results.append(_sequence(b, f"{call.scope}/{cfg.get('name')}", ordered))
