@@ -230,9 +230,19 @@ def graph_execution(document: dict[str, Any], ops: Counter[str]) -> str:
 def describe_model_dir(model_dir: Path | str) -> dict[str, Any]:
     """A plain-data description of a TF.js model directory (what ``hatch-tfjs inspect --json`` prints).
 
-    ``problems`` lists what would make TF.js fail to load it (missing or short shards)."""
+    ``problems`` lists what would make TF.js fail to load it (missing or short shards). A model.json whose parts are
+    not what TF.js writes raises :class:`ModelDirError` naming it."""
     model_dir = Path(model_dir)
     document = read_model_json(model_dir)
+    try:
+        return _describe_document(model_dir, document)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise ModelDirError(
+            f"{model_dir / 'model.json'}: not a TF.js model document TF.js could load ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _describe_document(model_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
     is_graph = document.get("format") == "graph-model" or "node" in (document.get("modelTopology") or {})
     if is_graph:
         inputs, outputs, counts = _graph_io(document)

@@ -133,7 +133,8 @@ EDIT_CASES = {
         "layer #1 of model 'mlp' ('hidden'): 'kernel_initializer' is a JSON number, not a name or an object",
     ),
     "name-not-string": (_name_list, "layer #1 of model 'mlp': 'name' is not a string"),
-    "input-shape-disagrees": (_input_shape_disagrees, "input 'input_layer' has shape [None, 9], but layer 'hidden' records [None, 8]"),
+    # (the input's name comes from Keras's global name counter, so it is left out)
+    "input-shape-disagrees": (_input_shape_disagrees, "has shape [None, 9], but layer 'hidden' records [None, 8]"),
     "stride-not-a-size": (_stride_list_holds_a_list, "'strides' is [[]], not a window size"),
 }
 

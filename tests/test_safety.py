@@ -350,3 +350,17 @@ def test_a_huge_declared_layer_is_refused_before_keras_allocates_it_on_the_graph
     assert "the config implies (4, 1000000000)" in proc.stderr
     assert "'huge'" in proc.stderr and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_inspect_on_a_malformed_model_json_is_one_clear_error(tmp_path):
+    model_dir = tmp_path / "bad"
+    model_dir.mkdir()
+    (model_dir / "model.json").write_text(
+        '{"format": "layers-model", "modelTopology": {"model_config": {"class_name": "Sequential", "config": '
+        '{"layers": [{"class_name": "Conv2D", "config": {"strides": [2, []]}}]}}}, '
+        '"weightsManifest": [{"paths": [], "weights": [{"name": "a", "shape": [2, "x"]}]}]}'
+    )
+    proc = hatch_tfjs("inspect", str(model_dir))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"hatch-tfjs: error: {model_dir / 'model.json'}: not a TF.js model document")
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
