@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from hatch_tfjs.translate.graph import encode_tensor, shape_proto
+from hatch_tfjs.translate.graph import shape_proto
 
 Shape = tuple[int | None, ...]  # None: unknown (the batch dimension, a variable sequence length)
 
@@ -68,13 +68,20 @@ def attr_shape(shape: Shape) -> dict[str, Any]:
     return {"shape": shape_proto(-1 if d is None else d for d in shape)}
 
 
+def const_attr(array: np.ndarray, dtype: str) -> dict[str, Any]:
+    """A Const node's attributes as a graph model carries them: dtype and shape, the value living in the weights."""
+    return {"dtype": attr_type(dtype), "value": {"tensor": {"dtype": dtype, "tensorShape": shape_proto(array.shape)}}}
+
+
 class GraphBuilder:
-    """Appends nodes to a GraphDef dict; node names are unique, consts are float32/int32 ``Const`` nodes."""
+    """Appends nodes to a GraphDef dict; node names are unique, consts are float32/int32 ``Const`` nodes whose
+    values are kept in :attr:`values` (by node name) rather than encoded into the graph."""
 
     def __init__(self) -> None:
         self.nodes: list[dict[str, Any]] = []
         self._names: set[str] = set()
         self._consts: dict[tuple[str, tuple[int, ...], str], Tensor] = {}
+        self.values: dict[str, np.ndarray] = {}  # each Const node's value: they become the weights, never encoded
 
     def unique(self, name: str) -> str:
         candidate, suffix = name, 0
@@ -107,8 +114,9 @@ class GraphBuilder:
         array = np.ascontiguousarray(value, dtype=np.float32 if dtype == "DT_FLOAT" else np.int32)
         key = (dtype, array.shape, hashlib.sha256(array.tobytes()).hexdigest())
         if key not in self._consts:
-            attr = {"dtype": attr_type(dtype), "value": {"tensor": encode_tensor(array, dtype)}}
-            self._consts[key] = Tensor(self.node(name, "Const", [], attr), tuple(array.shape), dtype)
+            node = self.node(name, "Const", [], const_attr(array, dtype))
+            self.values[node] = array
+            self._consts[key] = Tensor(node, tuple(array.shape), dtype)
         return self._consts[key]
 
     def placeholder(self, name: str, shape: Shape, dtype: str) -> Tensor:

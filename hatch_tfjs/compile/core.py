@@ -92,10 +92,29 @@ def softmax(call: LayerCall) -> list[Tensor]:
 
 
 @layer("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout",
-       "AlphaDropout", "ActivityRegularization")
+       "AlphaDropout", "ActivityRegularization", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
+       "RandomContrast", "RandomBrightness")
 def identity_at_inference(call: LayerCall) -> list[Tensor]:
-    """Layers that only act while training: at inference they pass their input through."""
+    """Layers that only act while training (noise, dropout, data augmentation): at inference they pass their input
+    through."""
     return [call.single_input()]
+
+
+@layer("LayerScale")
+def layer_scale(call: LayerCall) -> list[Tensor]:
+    """keras.applications ConvNeXt's ``x * gamma``."""
+    x = call.single_input()
+    gamma = call.weight("gamma") if call.has_weight("gamma") else call.weight("vars/0")
+    return [call.builder.binary(call.scope, "Mul", x, call.builder.const(f"{call.scope}/gamma", gamma))]
+
+
+@layer("CustomScaleLayer")
+def custom_scale(call: LayerCall) -> list[Tensor]:
+    """keras.applications Inception-ResNet-v2's ``inputs[0] + inputs[1] * scale``."""
+    call.require(len(call.inputs) == 2, "it is called on other than two tensors")
+    b = call.builder
+    scaled = b.binary(call.scope, "Mul", call.inputs[1], b.scalar(call.scope, float(call.option("scale"))))
+    return [b.binary(call.scope, "AddV2", call.inputs[0], scaled)]
 
 
 def _static(call: LayerCall, x: Tensor) -> tuple[int, ...]:

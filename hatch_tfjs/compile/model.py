@@ -8,15 +8,17 @@ in a Functional's ``output_layers`` (not a Sequential's); :meth:`Scope.call_inde
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from hatch_tfjs.compile.builder import DTYPES, GraphBuilder, NotCovered, Tensor
-from hatch_tfjs.compile.registry import LAYERS, LayerCall
+from hatch_tfjs.compile.registry import CALL_KWARGS, LAYERS, OPS, LayerCall
 from hatch_tfjs.compile.rnn import output_count as rnn_output_count
-from hatch_tfjs.translate.keras_config import describe, entry_name, is_op, tensor_history
+from hatch_tfjs.translate.keras_config import contains_tensor, describe, entry_name, is_op, tensor_history
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 Key = tuple[str, int, int]
@@ -106,7 +108,9 @@ class ModelWalker:
                 entry, index, node = item
                 pending.remove(item)
                 inputs = [scope.tensors[scope.key(ref)] for ref in _references(node)]
-                produced = self._emit(entry, inputs, _kwargs(node)) if all(t is not None for t in inputs) else None
+                produced = None
+                if all(t is not None for t in inputs):
+                    produced = self._emit_op(entry, node, scope) if is_op(entry) else self._emit(entry, inputs, _kwargs(node))
                 count = len(produced) if produced is not None else _output_count(entry)
                 for out in range(count):
                     scope.tensors[(entry_name(entry), index, out)] = produced[out] if produced is not None else None
@@ -132,29 +136,50 @@ class ModelWalker:
         return tensor
 
     def _emit(self, entry: dict[str, Any], inputs: list[Tensor | None], kwargs: dict[str, Any]) -> list[Tensor | None]:
-        """Emit one call of ``entry``; an uncovered layer is recorded and its outputs become None."""
+        """Emit one call of layer ``entry``; an uncovered layer is recorded and its outputs become None."""
         class_name = str(entry.get("class_name"))
-        name = entry_name(entry)
-        try:
+        with self._recording(entry) as outputs:
             if any(x is None for x in inputs):
                 raise Skipped
-            if is_op(entry):
-                raise NotCovered(f"{describe(entry)} is not translated yet")
             live = [x for x in inputs if x is not None]
             if class_name in MODEL_CLASSES:
-                return [t for _, t in self.model(entry, list(live))]
-            _check_kwargs(kwargs)
+                outputs.extend(t for _, t in self.model(entry, list(live)))
+                return outputs
             emitter = LAYERS.get(class_name)
             if emitter is None:
                 raise NotCovered("this layer class is not translated yet")
-            call = LayerCall(self.builder, name, class_name, entry.get("config") or {}, live, self.weights)
-            return list(emitter(call))
+            plain = _check_kwargs(kwargs, CALL_KWARGS.get(class_name, frozenset()))
+            call = LayerCall(self.builder, entry_name(entry), class_name, entry.get("config") or {}, live, self.weights, plain)
+            outputs.extend(emitter(call))
+        return outputs
+
+    def _emit_op(self, entry: dict[str, Any], node: dict[str, Any], scope: Scope) -> list[Tensor | None]:
+        """Emit one ``keras.ops`` call, its arguments resolved (tensors, ``__tensor__`` constants, plain values)."""
+        with self._recording(entry) as outputs:
+            emitter = OPS.get(str(entry.get("class_name")))
+            if emitter is None:
+                raise NotCovered(f"{describe(entry)} is not translated yet")
+            args = [scope.resolve(a) for a in node.get("args", [])]
+            kwargs = {k: scope.resolve(v) for k, v in (node.get("kwargs") or {}).items()}
+            tensors = [t for t in _flatten(args) if isinstance(t, Tensor)]
+            call = LayerCall(self.builder, entry_name(entry), str(entry.get("class_name")), entry.get("config") or {},
+                             tensors, self.weights, kwargs, args)
+            outputs.extend(emitter(call))
+        return outputs
+
+    @contextmanager
+    def _recording(self, entry: dict[str, Any]) -> Iterator[list[Tensor | None]]:
+        """Collects a call's outputs; on NotCovered records the layer (once) and fills the outputs with None."""
+        outputs: list[Tensor | None] = []
+        try:
+            yield outputs
         except Skipped:
-            return [None] * _output_count(entry)
+            outputs[:] = [None] * _output_count(entry)
         except NotCovered as reason:
+            name = entry_name(entry)
             if not any(u.name == name for u in self.uncovered):
-                self.uncovered.append(UncoveredLayer(name, class_name, str(reason)))
-            return [None] * _output_count(entry)
+                self.uncovered.append(UncoveredLayer(name, str(entry.get("class_name")), str(reason)))
+            outputs[:] = [None] * _output_count(entry)
 
 
 class Scope:
@@ -176,6 +201,27 @@ class Scope:
 
     def key(self, ref: list[Any]) -> Key:
         return (ref[0], self.call_index(ref[0], int(ref[1])), int(ref[2]))
+
+    def resolve(self, value: Any) -> Any:
+        """A serialised call argument with keras tensors as :class:`Tensor` and ``__tensor__`` constants as arrays."""
+        history = tensor_history(value)
+        if history is not None:
+            tensor = self.tensors.get(self.key(history))
+            if tensor is None:
+                raise Skipped
+            return tensor
+        if isinstance(value, dict) and value.get("class_name") == "__tensor__":
+            config = value.get("config") or {}
+            return np.asarray(config.get("value"), dtype=config.get("dtype") or "float32")
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+
+def _flatten(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [item for v in value for item in _flatten(v)]
+    return [value]
 
 
 def _output_count(entry: dict[str, Any]) -> int:
@@ -223,14 +269,20 @@ def _kwargs(node: Any) -> dict[str, Any]:
     return dict(node.get("kwargs") or {})
 
 
-def _check_kwargs(kwargs: dict[str, Any]) -> None:
-    """Call arguments that change the computation (a mask, tensors by keyword, training=True) are not translated."""
+def _check_kwargs(kwargs: dict[str, Any], accepted: frozenset[str]) -> dict[str, Any]:
+    """The plain call arguments the layer's emitter reads; others that change the computation (a mask, tensors by
+    keyword, training=True) make the call uncovered."""
+    plain = {}
     for key, value in kwargs.items():
-        if key == "training" and not value:
+        # training: a functional model passes its own training=False to every layer at inference, whatever a call
+        # recorded
+        if key == "training" or (key.endswith("mask") and value is None):
             continue
-        if key == "mask" and value is None:
+        if key in accepted and not contains_tensor(value):
+            plain[key] = value
             continue
         raise NotCovered(f"it is called with {key}={_short(value)}, which is not translated yet")
+    return plain
 
 
 def _short(value: Any) -> str:

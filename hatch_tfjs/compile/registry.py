@@ -20,6 +20,8 @@ class LayerCall:
     config: dict[str, Any]
     inputs: list[Tensor]
     weights: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # plain call arguments the emitter accepts (see ``layer``)
+    args: list[Any] = field(default_factory=list)  # keras.ops calls: the arguments, Tensors and constants in place
 
     @property
     def scope(self) -> str:
@@ -69,14 +71,29 @@ VARIABLE_ORDER = {
 
 Emitter = Callable[[LayerCall], list[Tensor]]
 LAYERS: dict[str, Emitter] = {}
+OPS: dict[str, Emitter] = {}  # keras.ops calls recorded in functional models, by their class name ("Add", "Mean")
+CALL_KWARGS: dict[str, frozenset[str]] = {}  # call arguments (besides training / mask=None) a layer's emitter reads
 
 
-def layer(*class_names: str) -> Callable[[Emitter], Emitter]:
-    """Register an emitter for Keras layer classes (Keras 2 and 3 spellings)."""
+def layer(*class_names: str, kwargs: tuple[str, ...] = ()) -> Callable[[Emitter], Emitter]:
+    """Register an emitter for Keras layer classes (Keras 2 and 3 spellings); ``kwargs`` are the plain call
+    arguments it handles (any other makes the call uncovered)."""
 
     def register(emitter: Emitter) -> Emitter:
         for class_name in class_names:
             LAYERS[class_name] = emitter
+            CALL_KWARGS[class_name] = frozenset(kwargs)
+        return emitter
+
+    return register
+
+
+def op(*class_names: str) -> Callable[[Emitter], Emitter]:
+    """Register an emitter for ``keras.ops`` calls; it reads ``call.args`` / ``call.kwargs`` / ``call.config``."""
+
+    def register(emitter: Emitter) -> Emitter:
+        for class_name in class_names:
+            OPS[class_name] = emitter
         return emitter
 
     return register

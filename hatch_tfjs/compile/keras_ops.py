@@ -1,0 +1,162 @@
+"""``keras.ops`` calls recorded in a functional model (``x + y``, ``ops.mean(x, axis=-1)``, ...), as graph ops.
+
+Arguments arrive resolved: graph tensors, numpy constants (``__tensor__`` values) and plain Python numbers. A
+constant operand takes the dtype of the tensor it meets, as Keras's type promotion gives for the cases covered
+here (a float tensor with any number, an int tensor with whole numbers); anything else is reported uncovered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hatch_tfjs.compile.activations import ACTIVATIONS, gelu, leaky_relu
+from hatch_tfjs.compile.builder import NotCovered, Tensor, attr_bool, attr_type
+from hatch_tfjs.compile.registry import LayerCall, op
+
+_BINARY = {"Add": "AddV2", "Subtract": "Sub", "Multiply": "Mul", "Divide": "RealDiv", "TrueDivide": "RealDiv",
+           "Maximum": "Maximum", "Minimum": "Minimum", "Power": "Pow", "SquaredDifference": "SquaredDifference"}
+_UNARY = {"Sqrt": "Sqrt", "Square": "Square", "Exp": "Exp", "Log": "Log", "Abs": "Abs", "Absolute": "Abs",
+          "Negative": "Neg", "Erf": "Erf", "Rsqrt": "Rsqrt", "Floor": "Floor", "Ceil": "Ceil", "Sin": "Sin", "Cos": "Cos",
+          "Reciprocal": "Reciprocal"}
+_ACTIVATION_OPS = {"Relu": "relu", "Relu6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh", "Silu": "silu", "Swish": "silu",
+                   "Softplus": "softplus", "Softsign": "softsign", "Elu": "elu", "Selu": "selu", "HardSigmoid": "hard_sigmoid",
+                   "HardSilu": "hard_silu", "HardSwish": "hard_silu", "Mish": "mish", "LogSoftmax": "log_softmax"}
+
+
+def _operand(call: LayerCall, value: Any, like: Tensor) -> Tensor:
+    """``value`` as a graph tensor: itself if it is one, else a constant of ``like``'s dtype."""
+    if isinstance(value, Tensor):
+        return value
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise NotCovered(f"argument {value!r} is not a number")
+    if like.dtype == "DT_INT32" and (array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0)):
+        raise NotCovered("an int tensor combined with a fractional number (a dtype promotion) is not translated yet")
+    return call.builder.const(f"{call.scope}/operand", array, like.dtype)
+
+
+def _float_input(call: LayerCall) -> Tensor:
+    x = call.single_input()
+    call.require(x.dtype == "DT_FLOAT", "only float tensors are translated for this op")
+    return x
+
+
+@op(*_BINARY)
+def binary(call: LayerCall) -> list[Tensor]:
+    call.require(len(call.args) == 2 and not call.kwargs, "it takes other arguments than two operands")
+    like = next(a for a in call.args if isinstance(a, Tensor))
+    a, b = (_operand(call, value, like) for value in call.args)
+    call.require(a.dtype == b.dtype, "its operands have different dtypes")
+    if call.class_name in ("Divide", "TrueDivide", "Power"):
+        call.require(a.dtype == "DT_FLOAT", "integer division and powers change dtype in Keras: not translated yet")
+    return [call.builder.binary(call.scope, _BINARY[call.class_name], a, b)]
+
+
+@op(*_UNARY)
+def unary(call: LayerCall) -> list[Tensor]:
+    return [call.builder.unary(call.scope, _UNARY[call.class_name], _float_input(call))]
+
+
+@op(*_ACTIVATION_OPS)
+def activation(call: LayerCall) -> list[Tensor]:
+    return [ACTIVATIONS[_ACTIVATION_OPS[call.class_name]](call.builder, call.scope, _float_input(call))]
+
+
+@op("Gelu")
+def gelu_op(call: LayerCall) -> list[Tensor]:
+    approximate = call.kwargs.get("approximate", call.config.get("approximate", True))
+    return [gelu(call.builder, call.scope, _float_input(call), bool(approximate))]
+
+
+@op("LeakyRelu")
+def leaky_relu_op(call: LayerCall) -> list[Tensor]:
+    slope = call.kwargs.get("negative_slope", call.config.get("negative_slope", 0.2))
+    return [leaky_relu(call.builder, call.scope, _float_input(call), float(slope))]
+
+
+@op("Softmax")
+def softmax_op(call: LayerCall) -> list[Tensor]:
+    x = _float_input(call)
+    axis = call.config.get("axis", -1)
+    call.require(isinstance(axis, int) and axis % x.rank == x.rank - 1, "softmax over an axis other than the last")
+    return [call.builder.op(f"{call.scope}/Softmax", "Softmax", [x], x.shape)]
+
+
+def _axes(call: LayerCall, x: Tensor) -> list[int]:
+    axis = call.config.get("axis")
+    if axis is None:
+        return list(range(x.rank))
+    return [int(a) for a in (axis if isinstance(axis, list) else [axis])]
+
+
+@op("Mean", "Sum", "Max", "Min", "Prod")
+def reduction(call: LayerCall) -> list[Tensor]:
+    x = call.single_input()
+    call.require(call.class_name != "Mean" or x.dtype == "DT_FLOAT", "the mean of an int tensor changes dtype")
+    return [call.builder.reduce(call.scope, call.class_name, x, _axes(call, x), bool(call.config.get("keepdims", False)))]
+
+
+@op("ZerosLike", "OnesLike")
+def like(call: LayerCall) -> list[Tensor]:
+    x = call.single_input()
+    call.require(call.config.get("dtype") is None, "a dtype other than the input's is not translated yet")
+    return [call.builder.op(f"{call.scope}/{call.class_name}", call.class_name, [x], x.shape, dtype=x.dtype)]
+
+
+@op("Reshape")
+def reshape_op(call: LayerCall) -> list[Tensor]:
+    x = call.single_input()
+    shape = [int(d) for d in call.config.get("newshape", call.config.get("new_shape", []))]
+    call.require(shape[:1] == [-1] or (shape and x.shape[0] is not None), "a reshape that does not keep the batch axis")
+    return [call.builder.reshape(call.scope, x, (None, *shape[1:]))]
+
+
+@op("Transpose")
+def transpose_op(call: LayerCall) -> list[Tensor]:
+    x = call.single_input()
+    axes = call.config.get("axes")
+    perm = list(range(x.rank))[::-1] if axes is None else [int(a) % x.rank for a in axes]
+    return [call.builder.transpose(call.scope, x, perm)]
+
+
+@op("ExpandDims")
+def expand_dims_op(call: LayerCall) -> list[Tensor]:
+    axis = call.config.get("axis")
+    call.require(isinstance(axis, int), "several axes at once are not translated yet")
+    return [call.builder.expand_dims(call.scope, call.single_input(), axis)]
+
+
+@op("Squeeze")
+def squeeze_op(call: LayerCall) -> list[Tensor]:
+    axis = call.config.get("axis")
+    call.require(isinstance(axis, int), "squeeze without one axis is not translated yet")
+    return [call.builder.squeeze(call.scope, call.single_input(), axis)]
+
+
+@op("Concatenate")
+def concatenate_op(call: LayerCall) -> list[Tensor]:
+    call.require(all(isinstance(a, Tensor) for a in call.args[0]) if call.args and isinstance(call.args[0], list) else False,
+                 "it concatenates constants")
+    return [call.builder.concat(call.scope, call.args[0], int(call.config.get("axis", 0)))]
+
+
+@op("Matmul")
+def matmul_op(call: LayerCall) -> list[Tensor]:
+    a, b = call.inputs if len(call.inputs) == 2 else (None, None)
+    call.require(a is not None and b is not None and a.rank == b.rank and a.rank >= 2, "matmul of tensors of different ranks")
+    shape = (*a.shape[:-1], b.shape[-1])  # type: ignore[union-attr]
+    return [call.builder.op(f"{call.scope}/BatchMatMulV2", "BatchMatMulV2", [a, b], shape,  # type: ignore[list-item]
+                            attr={"adj_x": attr_bool(False), "adj_y": attr_bool(False)})]
+
+
+@op("Cast")
+def cast_op(call: LayerCall) -> list[Tensor]:
+    x = call.single_input()
+    target = {"float32": "DT_FLOAT", "int32": "DT_INT32"}.get(str(call.config.get("dtype")))
+    call.require(target is not None, f"a cast to {call.config.get('dtype')} is not translated yet")
+    if target == x.dtype:
+        return [x]
+    return [call.builder.op(f"{call.scope}/Cast", "Cast", [x], x.shape, dtype=target, typed=False,  # type: ignore[arg-type]
+                            attr={"SrcT": attr_type(x.dtype), "DstT": attr_type(target), "Truncate": attr_bool(False)})]  # type: ignore[arg-type]
