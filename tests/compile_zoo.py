@@ -279,6 +279,74 @@ def _rnn_states() -> Any:
 
 _add("rnn_return_state_and_merge_none", _rnn_states, (5, 3))
 
+# --- keras.ops calls: elementwise with tensors and constants, unary, activations, reductions, reshapes ----------
+
+
+def _ops_model(make: Callable[[Any, Any], Any], shape: tuple[int, ...] = (3, 4), dtype: str = "float32") -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        x = keras.Input(shape, dtype=dtype, name="x")
+        return keras.Model(x, make(keras.ops, x))
+
+    return build
+
+
+for _name, _make in {
+    "add_scalar": lambda o, x: o.add(x, 1.5), "subtract_tensor": lambda o, x: o.subtract(x, o.mean(x, axis=-1, keepdims=True)),
+    "multiply_array": lambda o, x: o.multiply(x, np.arange(4, dtype="float32")), "divide": lambda o, x: o.divide(x, 3.0),
+    "power": lambda o, x: o.power(o.abs(x), 1.5), "maximum": lambda o, x: o.maximum(x, 0.25), "minimum": lambda o, x: o.minimum(x, -0.1),
+    "sqrt_square": lambda o, x: o.sqrt(o.add(o.square(x), 1.0)), "exp_log": lambda o, x: o.log(o.add(o.exp(x), 2.0)),
+    "negative_erf": lambda o, x: o.negative(o.erf(x)), "mean_all": lambda o, x: o.mean(x), "sum_axis1": lambda o, x: o.sum(x, axis=1),
+    "max_keepdims": lambda o, x: o.max(x, axis=-1, keepdims=True), "min_axes": lambda o, x: o.min(x, axis=[1, 2]),
+    "relu_sigmoid": lambda o, x: o.sigmoid(o.relu(x)), "silu": lambda o, x: o.silu(x), "gelu_tanh": lambda o, x: o.gelu(x),
+    "gelu_exact": lambda o, x: o.gelu(x, approximate=False), "softmax": lambda o, x: o.softmax(x),
+    "leaky_relu": lambda o, x: o.leaky_relu(x, negative_slope=0.05), "hard_silu": lambda o, x: o.hard_silu(x),
+    "reshape": lambda o, x: o.reshape(x, (-1, 12)), "transpose": lambda o, x: o.transpose(x, (0, 2, 1)),
+    "expand_squeeze": lambda o, x: o.squeeze(o.expand_dims(x, 2), axis=2),
+    "concatenate": lambda o, x: o.concatenate([x, o.tanh(x)], axis=1),
+    "matmul": lambda o, x: o.matmul(x, o.transpose(x, (0, 2, 1))),
+}.items():
+    _add(f"ops_{_name}", _ops_model(_make), (3, 4))
+_add("ops_int_positions", _ops_model(lambda o, x: o.cast(o.add(o.zeros_like(x), o.arange(4, dtype="int32")), "float32"), (4,), "int32"),
+     (4,), kind="int5")
+_add("augmentation_is_identity_at_inference",
+     _seq((6, 6, 3), lambda L: L.RandomFlip("horizontal"), lambda L: L.RandomRotation(0.2), lambda L: L.RandomZoom(0.1),
+          lambda L: L.RandomContrast(0.2), lambda L: L.Conv2D(2, 3)), (6, 6, 3))
+
+# --- attention --------------------------------------------------------------------------------------------------
+
+
+def _attention(heads: int, key_dim: int, *, cross: bool = False, causal: bool = False, use_bias: bool = True,
+               value_dim: int | None = None, separate_key: bool = False) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+        from keras import layers
+
+        query = keras.Input((5, 6), name="query")
+        inputs = [query]
+        value = query
+        if cross:
+            value = keras.Input((4, 3), name="context")
+            inputs.append(value)
+        mha = layers.MultiHeadAttention(num_heads=heads, key_dim=key_dim, value_dim=value_dim, use_bias=use_bias)
+        if separate_key:
+            key = keras.Input((4, 7), name="key")
+            inputs.append(key)
+            out = mha(query, value, key)
+        else:
+            out = mha(query, value, use_causal_mask=causal)
+        return keras.Model(inputs, out)
+
+    return build
+
+
+_add("mha_self", _attention(2, 3), (5, 6))
+_add("mha_one_head_no_bias", _attention(1, 4, use_bias=False), (5, 6))
+_add("mha_causal", _attention(3, 2, causal=True), (5, 6))
+_add("mha_cross_value_dim", _attention(2, 4, cross=True, value_dim=5), (5, 6), (4, 3))
+_add("mha_separate_key", _attention(2, 2, cross=True, separate_key=True), (5, 6), (4, 3), (4, 7))
+
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
     "conv2d_transpose": CompileCase("conv2d_transpose", _seq((5, 5, 2), lambda L: L.Conv2DTranspose(3, 3, name="deconv"), lambda L: L.Dense(2)),

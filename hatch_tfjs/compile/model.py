@@ -203,14 +203,15 @@ class Scope:
         return (ref[0], self.call_index(ref[0], int(ref[1])), int(ref[2]))
 
     def resolve(self, value: Any) -> Any:
-        """A serialised call argument with keras tensors as :class:`Tensor` and ``__tensor__`` constants as arrays."""
+        """A serialised call argument with keras tensors as :class:`Tensor`, ``__tensor__`` / ``__numpy__``
+        constants as arrays."""
         history = tensor_history(value)
         if history is not None:
             tensor = self.tensors.get(self.key(history))
             if tensor is None:
                 raise Skipped
             return tensor
-        if isinstance(value, dict) and value.get("class_name") == "__tensor__":
+        if isinstance(value, dict) and value.get("class_name") in ("__tensor__", "__numpy__"):
             config = value.get("config") or {}
             return np.asarray(config.get("value"), dtype=config.get("dtype") or "float32")
         if isinstance(value, list):
