@@ -11,9 +11,9 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from hatch_tfjs.errors import OutputConflictError
 from hatch_tfjs.ownership import replace_conflict

@@ -19,8 +19,9 @@ import re
 import sys
 import tempfile
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from hatch_tfjs import __version__
 from hatch_tfjs.describe import human_bytes
@@ -215,8 +216,11 @@ def _claim_outdir(given: str, outdir: Path, *, force: bool) -> None:
         )
         raise UsageError(f"OUTDIR {given} {conflict}; hatch-tfjs only replaces directories it wrote itself: {fix}")
     removed = foreign_entries(outdir)
-    print(f"--force: replacing {outdir}, which holds {len(removed)} entr{'ies' if len(removed) != 1 else 'y'} hatch-tfjs "
-          f"did not write: {', '.join(removed)}", file=sys.stderr)
+    print(
+        f"--force: replacing {outdir}, which holds {len(removed)} entr{'ies' if len(removed) != 1 else 'y'} hatch-tfjs "
+        f"did not write: {', '.join(removed)}",
+        file=sys.stderr,
+    )
 
 
 # --- check -----------------------------------------------------------------------------------------------------------
@@ -225,7 +229,8 @@ def _claim_outdir(given: str, outdir: Path, *, force: bool) -> None:
 def _project_header(project: Any) -> str:
     count = len(project.settings.models)
     packages = ", ".join(project.packages) or "none found"
-    return f"{project.pyproject}: [{project.table}] is valid: {count} model{'s' if count != 1 else ''}; wheel packages: {packages}"
+    models = f"{count} model{'s' if count != 1 else ''}"
+    return f"{project.pyproject}: [{project.table}] is valid: {models}; wheel packages: {packages}"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -256,7 +261,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             convert_in_workers(trial, jobs=project.settings.jobs, on_result=lambda r: results.__setitem__(r.name, r))
         except ConversionError as exc:
             detail = getattr(exc, "detail", "")
-            failure = f"{exc}\n{detail}" if args.verbose and detail else f"{exc}" + (" (run with -v for details)" if detail else "")
+            failure = (
+                f"{exc}\n{detail}"
+                if args.verbose and detail
+                else f"{exc}" + (" (run with -v for details)" if detail else "")
+            )
         except HatchTfjsError as exc:
             failure = str(exc)
     width = max(len(spec.name) for spec in specs)
@@ -267,7 +276,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             shards = len(result.files) - 1
             chosen = f" (auto: {result.format_reason})" if result.format == "graph" and result.format_reason else ""
             print(
-                f"  ok    {spec.name:<{width}}  {where}  {result.format}{chosen}, {shards} shard{'s' if shards != 1 else ''}, "
+                f"  ok    {spec.name:<{width}}  {where}  {result.format}{chosen}, {shards} "
+                f"shard{'s' if shards != 1 else ''}, "
                 f"{human_bytes(result.total_bytes)}"
             )
         elif spec in unconvertible:
@@ -276,7 +286,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  FAIL  {spec.name:<{width}}  {where}")
     if failure:
         print("\n" + failure)
-        print(f"\ncheck failed: {len(specs) - len(results) - len(unconvertible)} of {len(specs)} models cannot be converted")
+        print(
+            f"\ncheck failed: {len(specs) - len(results) - len(unconvertible)} of {len(specs)} models cannot be "
+            "converted"
+        )
         return 1
     print("check passed: every model converts (nothing was written to the project)")
     return 0
@@ -367,7 +380,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     weights = info["weights"]
     print(f"  weights: {weights['count']} tensors, {weights['parameters']} values, {human_bytes(weights['bytes'])}")
     for group in weights["by_storage"]:
-        stored = group["dtype"] if group["stored"] == group["dtype"] else f"{group['dtype']} stored as {group['stored']}"
+        stored = (
+            group["dtype"] if group["stored"] == group["dtype"] else f"{group['dtype']} stored as {group['stored']}"
+        )
         print(f"    {stored}: {group['count']} tensors, {group['parameters']} values, {human_bytes(group['bytes'])}")
     quantization = info["quantization"]
     print("  quantization: " + (", ".join(f"{n} weights stored as {d}" for d, n in quantization.items()) or "none"))
@@ -404,7 +419,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Convert one Keras file (.keras, .h5) or SavedModel directory into OUTDIR (model.json + weight "
         "shards). The options are those of the build hook's per-model configuration, validated the same way.",
     )
-    convert.add_argument("source", metavar="SOURCE", help="a .keras/.h5 file, or a SavedModel directory with --format graph")
+    convert.add_argument(
+        "source", metavar="SOURCE", help="a .keras/.h5 file, or a SavedModel directory with --format graph"
+    )
     convert.add_argument("outdir", metavar="OUTDIR", help="directory to (re)place with model.json and its shards")
     convert.add_argument(
         "--format",
@@ -415,10 +432,12 @@ def _parser() -> argparse.ArgumentParser:
         "--quantize",
         action="append",
         metavar="DTYPE[=PATTERNS]",
-        help='quantize float weights: float16, uint8 or uint16; or DTYPE=pattern,pattern to quantize only weights whose '
-        'name matches (repeatable, first match wins), e.g. --quantize "uint8=*/kernel" --quantize float16',
+        help="quantize float weights: float16, uint8 or uint16; or DTYPE=pattern,pattern to quantize only weights "
+        'whose name matches (repeatable, first match wins), e.g. --quantize "uint8=*/kernel" --quantize float16',
     )
-    convert.add_argument("--shard-size", metavar="BYTES", help="bytes per weight shard (default 4194304; 0 = one shard)")
+    convert.add_argument(
+        "--shard-size", metavar="BYTES", help="bytes per weight shard (default 4194304; 0 = one shard)"
+    )
     convert.add_argument(
         "--metadata",
         metavar="JSON|FILE",
@@ -429,7 +448,8 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--force",
         action="store_true",
-        help="replace OUTDIR even if it holds files hatch-tfjs did not write (they are deleted; the command lists them)",
+        help="replace OUTDIR even if it holds files hatch-tfjs did not write "
+        "(they are deleted; the command lists them)",
     )
     convert.set_defaults(func=cmd_convert, parser=convert)
 
@@ -479,7 +499,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = getattr(exc, "detail", "")
         if detail and args.verbose:
             print(detail, file=sys.stderr)
-        print(f"{PROG}: error: {exc}" + (" (run with -v for details)" if detail and not args.verbose else ""), file=sys.stderr)
+        print(
+            f"{PROG}: error: {exc}" + (" (run with -v for details)" if detail and not args.verbose else ""),
+            file=sys.stderr,
+        )
         return 1
     except HatchTfjsError as exc:  # the user's to fix: the message says what and how, no traceback
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -491,7 +514,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.name not in CONVERTER_MODULES:
             raise
         print(
-            f"{PROG}: error: this command needs {exc.name}, which is not installed: the command line converts with numpy, "
+            f"{PROG}: error: this command needs {exc.name}, which is not installed: the command line converts with "
+            "numpy, "
             "h5py and hatchling, which an app that only serves its models does not need; install them with: "
             "pip install 'hatch-tfjs[convert]'",
             file=sys.stderr,
@@ -500,7 +524,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug in hatch-tfjs: one line, the traceback with -v
         if args.verbose:
             traceback.print_exc()
-        print(f"{PROG}: internal error: {type(exc).__name__}: {exc}" + ("" if args.verbose else " (run with -v for the traceback)"), file=sys.stderr)
+        print(
+            f"{PROG}: internal error: {type(exc).__name__}: {exc}"
+            + ("" if args.verbose else " (run with -v for the traceback)"),
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -12,13 +12,21 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from hatch_tfjs.errors import ConfigError
+from hatch_tfjs.ownership import (
+    INDEX_NAME,
+    STAMP_NAME,
+    is_own_index,
+    replace_conflict,
+    special_file_kind,
+    symlink_on_the_way,
+)
 from hatch_tfjs.suggest import did_you_mean
-from hatch_tfjs.ownership import INDEX_NAME, STAMP_NAME, is_own_index, replace_conflict, special_file_kind, symlink_on_the_way
 
 DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
 DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
@@ -79,7 +87,11 @@ def _parse_format(value: Any, key: str, problems: _Problems) -> str | None:
 
 def _parse_reader(value: Any, key: str, problems: _Problems) -> str | None:
     if not isinstance(value, str) or value not in READERS:
-        problem = f"unknown reader {value!r}" if isinstance(value, str) else f"must be a string, not {_type_name(value)} {value!r}"
+        problem = (
+            f"unknown reader {value!r}"
+            if isinstance(value, str)
+            else f"must be a string, not {_type_name(value)} {value!r}"
+        )
         problems.add(
             key,
             f'{problem}; expected "h5py" (the default: reads .keras/.h5 without TensorFlow) '
@@ -99,7 +111,9 @@ def _parse_shard_size(value: Any, key: str, problems: _Problems) -> int | None:
         return None
     if value < 0:
         problems.add(
-            key, f"must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not {value}"
+            key,
+            "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, "
+            f"not {value}",
         )
         return None
     return value
@@ -120,7 +134,7 @@ def _parse_quantize(value: Any, key: str, problems: _Problems) -> dict[str, Any]
             return None
         return {"dtype": value, **where}
     if not isinstance(value, dict):
-        hint = " (say which: quantize = \"float16\")" if value is True else ""
+        hint = ' (say which: quantize = "float16")' if value is True else ""
         problems.add(
             key,
             f"must be one of {dtypes}, false, or a table of weight-name patterns such as "
@@ -128,7 +142,9 @@ def _parse_quantize(value: Any, key: str, problems: _Problems) -> dict[str, Any]
         )
         return None
     if not value:
-        problems.add(key, 'is an empty table; map a dtype to weight-name patterns, e.g. { uint8 = ["*/kernel"] }, or remove it')
+        problems.add(
+            key, 'is an empty table; map a dtype to weight-name patterns, e.g. { uint8 = ["*/kernel"] }, or remove it'
+        )
         return None
     ok = True
     rules: list[list[Any]] = []
@@ -145,7 +161,8 @@ def _parse_quantize(value: Any, key: str, problems: _Problems) -> dict[str, Any]
         ):
             problems.add(
                 f"{key}.{dtype}",
-                f'must be a non-empty array of weight-name patterns such as ["*/kernel"], not {_type_name(patterns)} {patterns!r}',
+                f'must be a non-empty array of weight-name patterns such as ["*/kernel"], not {_type_name(patterns)} '
+                f'{patterns!r}',
             )
             ok = False
             continue
@@ -167,7 +184,11 @@ def _json_problem(value: Any, path: str) -> tuple[str, str] | None:
     if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
         return None
     if isinstance(value, float):
-        return None if math.isfinite(value) else (path, f"{value!r} is not a number JSON can hold; use a string or remove it")
+        return (
+            None
+            if math.isfinite(value)
+            else (path, f"{value!r} is not a number JSON can hold; use a string or remove it")
+        )
     if isinstance(value, list):
         for index, item in enumerate(value):
             found = _json_problem(item, f"{path}[{index}]")
@@ -185,7 +206,7 @@ def _json_problem(value: Any, path: str) -> tuple[str, str] | None:
     kind = {"datetime": "date-time", "date": "date", "time": "time"}.get(type(value).__name__)
     if kind:
         text = value.isoformat()
-        return path, f"a TOML {kind} ({text}) cannot be stored in JSON metadata; quote it: \"{text}\""
+        return path, f'a TOML {kind} ({text}) cannot be stored in JSON metadata; quote it: "{text}"'
     return path, f"{type(value).__name__} value {value!r} cannot be stored in JSON metadata"
 
 
@@ -209,12 +230,18 @@ def _parse_metadata_file(value: Any, key: str, problems: _Problems) -> dict[str,
     if value is False:
         return False
     if not isinstance(value, str) or not value.strip():
-        problems.add(key, f'must be a path relative to the project root, e.g. "models/labels.json", not {_type_name(value)} {value!r}')
+        problems.add(
+            key,
+            f'must be a path relative to the project root, e.g. "models/labels.json", not {_type_name(value)} '
+            f'{value!r}',
+        )
         return None
     root = problems.root or Path.cwd()
     path = _resolve_in_project(root, value)
     if not _is_within(path, root):
-        problems.add(key, f"{value!r} is outside the project; keep the metadata file inside it, e.g. \"models/labels.json\"")
+        problems.add(
+            key, f'{value!r} is outside the project; keep the metadata file inside it, e.g. "models/labels.json"'
+        )
         return None
     if not _is_within(Path(os.path.realpath(path)), root):
         problems.add(
@@ -242,7 +269,9 @@ def _parse_metadata_file(value: Any, key: str, problems: _Problems) -> dict[str,
         problems.add(key, f"{value!r} is not valid JSON: {exc}")
         return None
     if not isinstance(data, dict):
-        kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(type(data), "null")
+        kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+            type(data), "null"
+        )
         problems.add(key, f'{value!r} holds {kind}, not a JSON object; wrap it in an object, e.g. {{"labels": [...]}}')
         return None
     return {"path": value, "data": data}
@@ -250,7 +279,10 @@ def _parse_metadata_file(value: Any, key: str, problems: _Problems) -> dict[str,
 
 def _parse_signature(value: Any, key: str, problems: _Problems) -> str | None:
     if not isinstance(value, str) or not value.strip():
-        problems.add(key, f'must be the name of a SavedModel signature, e.g. "serving_default", not {_type_name(value)} {value!r}')
+        problems.add(
+            key,
+            f'must be the name of a SavedModel signature, e.g. "serving_default", not {_type_name(value)} {value!r}',
+        )
         return None
     return value
 
@@ -258,7 +290,9 @@ def _parse_signature(value: Any, key: str, problems: _Problems) -> str | None:
 def _parse_tags(value: Any, key: str, problems: _Problems) -> list[str] | None:
     if not isinstance(value, list) or not value or not all(isinstance(t, str) and t.strip() for t in value):
         hint = f' (write tags = ["{value}"])' if isinstance(value, str) and value.strip() else ""
-        problems.add(key, f'must be a non-empty array of MetaGraph tags, e.g. ["serve"], not {_type_name(value)} {value!r}{hint}')
+        problems.add(
+            key, f'must be a non-empty array of MetaGraph tags, e.g. ["serve"], not {_type_name(value)} {value!r}{hint}'
+        )
         return None
     return list(value)
 
@@ -274,7 +308,10 @@ def graph_source_problem(path: Path, shown: str) -> str | None:
     """Why ``path`` cannot be a graph model's source (no TensorFlow needed), or None if it can be.
 
     A graph model's source is a SavedModel directory (with saved_model.pb) or a Keras file."""
-    export = "export a SavedModel directory (tf.saved_model.save(module, dir) or keras Model.export(dir)) and point source at it"
+    export = (
+        "export a SavedModel directory (tf.saved_model.save(module, dir) or keras Model.export(dir)) "
+        "and point source at it"
+    )
     if path.is_file():
         name = path.name
         if path.suffix.lower() in KERAS_SUFFIXES:
@@ -440,11 +477,15 @@ def _resolve_in_project(root: Path, value: str) -> Path:
 
 def _parse_relative_dir(value: Any, key: str, root: Path, problems: _Problems) -> Path | None:
     if not isinstance(value, str) or not value.strip():
-        problems.add(key, f"must be a non-empty string path relative to the project root, not {_type_name(value)} {value!r}")
+        problems.add(
+            key, f"must be a non-empty string path relative to the project root, not {_type_name(value)} {value!r}"
+        )
         return None
     path = _resolve_in_project(root, value)
     if not _is_within(path, root) or path == root:
-        problems.add(key, f"{value!r} is outside the project; use a directory inside a package, e.g. \"src/mypkg/web_models\"")
+        problems.add(
+            key, f'{value!r} is outside the project; use a directory inside a package, e.g. "src/mypkg/web_models"'
+        )
         return None
     return path
 
@@ -490,7 +531,10 @@ def load_settings(
 
     tf_requirement = config.get("tensorflow-requirement", DEFAULT_TENSORFLOW_REQUIREMENT)
     if not isinstance(tf_requirement, str) or not tf_requirement.strip():
-        problems.add("tensorflow-requirement", f'must be a requirement string such as "tensorflow-cpu>=2.16", not {tf_requirement!r}')
+        problems.add(
+            "tensorflow-requirement",
+            f'must be a requirement string such as "tensorflow-cpu>=2.16", not {tf_requirement!r}',
+        )
         tf_requirement = DEFAULT_TENSORFLOW_REQUIREMENT
 
     jobs = config.get("jobs")
@@ -512,7 +556,9 @@ def load_settings(
 
     specs: list[ModelSpec] = []
     for name in sorted(raw_models):
-        spec = _parse_model(name, raw_models[name], defaults, root, output_dir, problems, output_dir_given="output-dir" in config)
+        spec = _parse_model(
+            name, raw_models[name], defaults, root, output_dir, problems, output_dir_given="output-dir" in config
+        )
         if spec is not None:
             specs.append(spec)
 
@@ -527,7 +573,7 @@ def load_settings(
     for index, pattern in enumerate(discover):
         key = f"discover[{index}]"
         if Path(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
-            problems.add(key, f"{pattern!r} must be a glob relative to the project root, e.g. \"models/*.keras\"")
+            problems.add(key, f'{pattern!r} must be a glob relative to the project root, e.g. "models/*.keras"')
             continue
         matches = sorted(glob.glob(str(root / pattern), recursive=True))
         if not matches:
@@ -541,12 +587,20 @@ def load_settings(
             if name in explicit_names:
                 problems.add(
                     key,
-                    f"discovered {_relative(source_path, root)!r} as model {name!r}, but a model of that name is already "
-                    f"declared with another source; rename one of the files or declare it under [{table}.models.<name>]",
+                    f"discovered {_relative(source_path, root)!r} as model {name!r}, but a model of that name is "
+                    "already "
+                    "declared with another source; rename one of the files or declare it under "
+                    f"[{table}.models.<name>]",
                 )
                 continue
             spec = _parse_model(
-                name, {"source": _relative(source_path, root)}, defaults, root, output_dir, problems, key,
+                name,
+                {"source": _relative(source_path, root)},
+                defaults,
+                root,
+                output_dir,
+                problems,
+                key,
                 output_dir_given="output-dir" in config,
             )
             if spec is not None:
@@ -593,7 +647,8 @@ def _parse_model(
             guess = did_you_mean(key, MODEL_ONLY_KEYS | MODEL_OPTIONS.keys())
             problems.add(
                 f"{base}.{key}",
-                f"unknown key{f' ({guess})' if guess else ''}; known keys: {', '.join(sorted(MODEL_ONLY_KEYS | MODEL_OPTIONS.keys()))}",
+                f"unknown key{f' ({guess})' if guess else ''}; known keys: "
+                f"{', '.join(sorted(MODEL_ONLY_KEYS | MODEL_OPTIONS.keys()))}",
             )
 
     values = dict(defaults)
@@ -611,7 +666,7 @@ def _parse_model(
     elif not output_dir_given:  # an output-dir that was given but is invalid is reported once, on its own key
         problems.add(
             f"{base}.output",
-            "no output directory: set output-dir on the hook table (e.g. output-dir = \"src/mypkg/web_models\") "
+            'no output directory: set output-dir on the hook table (e.g. output-dir = "src/mypkg/web_models") '
             "or output on the model; it can only be guessed when the wheel ships exactly one top-level package",
         )
 
@@ -619,7 +674,9 @@ def _parse_model(
     if "source" not in raw:
         problems.add(f"{base}.source", f'missing; add source = "models/{name}.keras" (a .keras or .h5 file)')
     elif not isinstance(raw["source"], str) or not raw["source"].strip():
-        problems.add(f"{base}.source", f"must be a path string relative to the project root, not {_type_name(raw['source'])}")
+        problems.add(
+            f"{base}.source", f"must be a path string relative to the project root, not {_type_name(raw['source'])}"
+        )
     else:
         source_key = f"{base}.source" if origin is None else where
         source_path = _resolve_in_project(root, raw["source"])
@@ -635,7 +692,8 @@ def _parse_model(
         elif inner is not None:
             problems.add(
                 source_key,
-                f"{raw['source']} holds {_relative(inner[0], root)!r}, which is {inner[1]}; a SavedModel directory holds "
+                f"{raw['source']} holds {_relative(inner[0], root)!r}, which is {inner[1]}; a SavedModel directory "
+                "holds "
                 "only regular files (reading that one would never end): remove it",
             )
             source_path = None
@@ -653,20 +711,19 @@ def _parse_model(
             if problem:
                 problems.add(source_key, problem)
                 source_path = None
-        else:
-            if source_path.is_dir():
-                problems.add(
-                    source_key,
-                    f"{raw['source']} is a directory; a layers model needs a Keras file ({', '.join(KERAS_SUFFIXES)}); "
-                    'for a SavedModel directory use format = "graph" (or leave format out)',
-                )
-                source_path = None
-            elif source_path.suffix.lower() not in KERAS_SUFFIXES:
-                problems.add(
-                    source_key,
-                    f"{raw['source']} is not a Keras model file; expected one of {', '.join(KERAS_SUFFIXES)}",
-                )
-                source_path = None
+        elif source_path.is_dir():
+            problems.add(
+                source_key,
+                f"{raw['source']} is a directory; a layers model needs a Keras file ({', '.join(KERAS_SUFFIXES)}); "
+                'for a SavedModel directory use format = "graph" (or leave format out)',
+            )
+            source_path = None
+        elif source_path.suffix.lower() not in KERAS_SUFFIXES:
+            problems.add(
+                source_key,
+                f"{raw['source']} is not a Keras model file; expected one of {', '.join(KERAS_SUFFIXES)}",
+            )
+            source_path = None
 
     model_format = values["format"] or "auto"
     if model_format == "layers":
@@ -694,7 +751,10 @@ def _parse_model(
 
 
 def _merge_metadata(values: dict[str, Any], raw: dict[str, Any], base: str, problems: _Problems) -> dict[str, Any]:
-    """``metadata-file``'s object with ``metadata``'s keys added; a key in both is a problem (it is one or the other)."""
+    """``metadata-file``'s object with ``metadata``'s keys added.
+
+    A key in both is a problem (it is one or the other).
+    """
     inline = values.get("metadata") or {}
     loaded = values.get("metadata-file") or {}
     if not loaded:
@@ -734,7 +794,11 @@ def _check_outputs(
     for spec in sorted(specs, key=lambda s: s.name):
         key = f"models.{spec.name}.output"
         if spec.output in seen:
-            problems.add(key, f"{spec.output_rel!r} is also the output of model {seen[spec.output]!r}; give each model its own output")
+            problems.add(
+                key,
+                f"{spec.output_rel!r} is also the output of model {seen[spec.output]!r}; give each model its own "
+                "output",
+            )
             continue
         for other_path, other in seen.items():
             if _is_within(spec.output, other_path) or _is_within(other_path, spec.output):
@@ -745,10 +809,12 @@ def _check_outputs(
             problems.add(
                 key,
                 f"{spec.output_rel!r} is outside every package the wheel ships ({shipped}); "
-                f"write models inside a package, e.g. \"{packages[0]}/web_models/{spec.name}\"",
+                f'write models inside a package, e.g. "{packages[0]}/web_models/{spec.name}"',
             )
         if _is_within(spec.source, spec.output):
-            problems.add(key, f"{spec.output_rel!r} contains the model's source {spec.source_rel!r}; it would be overwritten")
+            problems.add(
+                key, f"{spec.output_rel!r} contains the model's source {spec.source_rel!r}; it would be overwritten"
+            )
             continue
         if guard_outputs:
             _check_writable_here(spec, root, key, problems)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import errno
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.config import KERAS_SUFFIXES, ModelSpec
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, UnsupportedModelError
@@ -148,12 +148,16 @@ def _convert_graph(spec: ModelSpec, writer: _OutputWriter) -> ConversionResult:
 
         check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
     graph = read_graph_model(
-        spec.source, model_name=spec.name, source_rel=spec.source_rel, options=GraphOptions.from_spec_options(spec.options)
+        spec.source,
+        model_name=spec.name,
+        source_rel=spec.source_rel,
+        options=GraphOptions.from_spec_options(spec.options),
     )
     clash = sorted(set(spec.metadata) & set(graph.metadata))
     if clash:
         raise HatchTfjsError(
-            f"model '{spec.name}' ({spec.source_rel}): metadata key(s) {', '.join(map(repr, clash))} are written by the "
+            f"model '{spec.name}' ({spec.source_rel}): metadata key(s) {', '.join(map(repr, clash))} are written by "
+            "the "
             "converter itself (structured-outputs); rename them in metadata / metadata-file"
         )
     metadata = {**spec.metadata, **graph.metadata}

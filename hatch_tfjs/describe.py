@@ -180,7 +180,8 @@ def _layers_io(model_config: dict[str, Any]) -> tuple[list[dict[str, Any]], list
             shapes[name] = _layer_output_shape(class_name, cfg, [shapes.get(s) for s in sources]) if sources else None
         previous = name
     if sequential:
-        outputs = [{"name": previous, "shape": shapes.get(previous), "dtype": dtypes.get(previous, "float32")}] if previous else []
+        last = {"name": previous, "shape": shapes.get(previous), "dtype": dtypes.get(previous, "float32")}
+        outputs = [last] if previous else []
     else:
         outputs = [
             {"name": entry[0], "shape": shapes.get(entry[0]), "dtype": dtypes.get(entry[0], "float32")}
@@ -199,17 +200,21 @@ def _graph_tensors(entries: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for key, tensor in (entries or {}).items():
         dims = (tensor.get("tensorShape") or {}).get("dim")
-        shape = None if dims is None and (tensor.get("tensorShape") or {}).get("unknownRank") else [
-            None if int(d.get("size", -1)) < 0 else int(d.get("size")) for d in (dims or [])
-        ]
-        found.append({"name": key, "shape": shape, "dtype": GRAPH_DTYPES.get(tensor.get("dtype", ""), tensor.get("dtype"))})
+        shape = (
+            None
+            if dims is None and (tensor.get("tensorShape") or {}).get("unknownRank")
+            else [None if int(d.get("size", -1)) < 0 else int(d.get("size")) for d in (dims or [])]
+        )
+        found.append(
+            {"name": key, "shape": shape, "dtype": GRAPH_DTYPES.get(tensor.get("dtype", ""), tensor.get("dtype"))}
+        )
     return found
 
 
 def _graph_io(document: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Counter[str]]:
     topology = document.get("modelTopology") or {}
     nodes = list(topology.get("node") or [])
-    for function in ((topology.get("library") or {}).get("function") or []):
+    for function in (topology.get("library") or {}).get("function") or []:
         nodes += function.get("nodeDef") or []
     counts: Counter[str] = Counter(node.get("op", "?") for node in nodes)
     signature = document.get("signature") or {}
@@ -271,7 +276,9 @@ def _describe_document(model_dir: Path, document: dict[str, Any]) -> dict[str, A
             expected_bytes += size
             for entry in (
                 by_dtype.setdefault(dtype, {"count": 0, "parameters": 0, "bytes": 0}),
-                by_storage.setdefault((dtype, stored), {"dtype": dtype, "stored": stored, "count": 0, "parameters": 0, "bytes": 0}),
+                by_storage.setdefault(
+                    (dtype, stored), {"dtype": dtype, "stored": stored, "count": 0, "parameters": 0, "bytes": 0}
+                ),
             ):
                 entry["count"] += 1
                 entry["parameters"] += elements

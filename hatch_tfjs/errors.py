@@ -19,7 +19,9 @@ class ConfigError(HatchTfjsError):
         self.source = source
         lines = "\n".join(f"  - {p}" for p in self.problems)
         count = len(self.problems)
-        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''} in the tfjs build hook configuration:\n{lines}")
+        super().__init__(
+            f"{source}: {count} problem{'s' if count != 1 else ''} in the tfjs build hook configuration:\n{lines}"
+        )
 
 
 class UnsupportedModelError(HatchTfjsError):
@@ -30,11 +32,14 @@ class UnsupportedModelError(HatchTfjsError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         alternative = (
-            f'\n  (or ship it as a TF.js graph model: set format = "graph" on [tool.hatch.build.hooks.tfjs.models.{model}])'
+            '\n  (or ship it as a TF.js graph model: set format = "graph" on '
+            f'[tool.hatch.build.hooks.tfjs.models.{model}])'
             if kind == "layers"
             else ""
         )
-        super().__init__(f"model '{model}' ({source}) cannot be converted to a TF.js {kind} model:\n{lines}{alternative}")
+        super().__init__(
+            f"model '{model}' ({source}) cannot be converted to a TF.js {kind} model:\n{lines}{alternative}"
+        )
 
 
 class ModelReadError(HatchTfjsError):

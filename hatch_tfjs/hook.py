@@ -136,7 +136,9 @@ class TfjsBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         settings = self._settings_or_abort()
         if not settings.models:
-            self.app.display_warning("tfjs: no models configured; add [tool.hatch.build.hooks.tfjs.models.<name>] or discover")
+            self.app.display_warning(
+                "tfjs: no models configured; add [tool.hatch.build.hooks.tfjs.models.<name>] or discover"
+            )
             return
         if self.target_name == "wheel":
             problem = wheel_selection_problem(self.root, self.metadata)
@@ -204,8 +206,10 @@ class TfjsBuildHook(BuildHookInterface):
             self._abort(str(exc))
             raise
         except OSError as exc:
-            self._abort(f"cannot write the model index in {exc.filename or settings.output_dir}: {exc.strerror}; "
-                        "make that folder writable (or free space on its disk) and build again")
+            self._abort(
+                f"cannot write the model index in {exc.filename or settings.output_dir}: {exc.strerror}; "
+                "make that folder writable (or free space on its disk) and build again"
+            )
             raise
         if index is None:
             self.app.display_warning(f"tfjs: {message}")
@@ -221,7 +225,9 @@ class TfjsBuildHook(BuildHookInterface):
                 f"HATCH_TFJS_SKIP is set but {len(missing)} model output{'s are' if len(missing) != 1 else ' is'} "
                 f"missing: {listing}; build once without HATCH_TFJS_SKIP"
             )
-        self.app.display_info(f"tfjs: HATCH_TFJS_SKIP is set; shipping the {len(settings.models)} existing model outputs")
+        self.app.display_info(
+            f"tfjs: HATCH_TFJS_SKIP is set; shipping the {len(settings.models)} existing model outputs"
+        )
 
     def _routes(self, stale: list[ModelSpec]) -> dict[str, Any]:
         """The format each stale ``auto`` model becomes (read and translated here, without TensorFlow)."""
@@ -314,6 +320,11 @@ class TfjsBuildHook(BuildHookInterface):
                 (index_dir / INDEX_NAME).unlink()
                 self.app.display_info(f"tfjs: removed {(index_dir / INDEX_NAME).relative_to(settings.root).as_posix()}")
             output_dir = settings.output_dir
-            if output_dir is not None and output_dir.is_dir() and not output_dir.is_symlink() and not any(output_dir.iterdir()):
+            if (
+                output_dir is not None
+                and output_dir.is_dir()
+                and not output_dir.is_symlink()
+                and not any(output_dir.iterdir())
+            ):
                 output_dir.rmdir()
                 self.app.display_info(f"tfjs: removed the empty {output_dir.relative_to(settings.root).as_posix()}/")

@@ -19,12 +19,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 from hatch_tfjs.describe import describe_model_dir
 from hatch_tfjs.errors import HatchTfjsError, OutputConflictError
 from hatch_tfjs.ownership import INDEX_NAME, is_own_index
+
 INDEX_GENERATOR = "hatch-tfjs"
 INDEX_VERSION = 1
 
@@ -45,7 +47,9 @@ def _within(path: Path, parent: Path) -> bool:
     return True
 
 
-def index_directory(output_dir: Path | None, outputs: list[Path], root: Path, packages: list[str] | None) -> Path | None:
+def index_directory(
+    output_dir: Path | None, outputs: list[Path], root: Path, packages: list[str] | None
+) -> Path | None:
     """Where the index of these model outputs goes (see the module docstring), or None when nowhere sensible."""
     if output_dir is not None:
         candidate = output_dir
@@ -74,7 +78,9 @@ def model_entry(name: str, model_dir: Path, index_dir: Path) -> dict[str, Any]:
     return {
         "name": name,
         "format": info["format"],
-        "execution": info["execution"],  # "sync": predict()/execute(); "async": executeAsync() (the browser loader reads it)
+        "execution": info[
+            "execution"
+        ],  # "sync": predict()/execute(); "async": executeAsync() (the browser loader reads it)
         "path": PurePosixPath(os.path.relpath(model_dir, index_dir)).as_posix(),
         "files": files,
         "bytes": sum(f["bytes"] for f in files),
@@ -127,7 +133,7 @@ def write_index_for_build(settings: Any, packages: list[str] | None) -> tuple[Pa
     if index_dir is None:
         return None, (
             "no index.json written (hatch_tfjs.runtime cannot list these models): the model outputs share no directory "
-            "inside a package; set output-dir on the hook table, e.g. output-dir = \"src/mypkg/web_models\""
+            'inside a package; set output-dir on the hook table, e.g. output-dir = "src/mypkg/web_models"'
         )
     target = index_dir / INDEX_NAME
     for spec in specs:

@@ -15,9 +15,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 _held: dict[Path, tuple[int, int]] = {}  # lock file -> (descriptor, how many times this process holds it)
 _guard = threading.Lock()

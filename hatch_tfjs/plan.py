@@ -14,9 +14,10 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hatch_tfjs import __version__
 from hatch_tfjs.atomic import backup_path
@@ -66,13 +67,24 @@ def _fingerprint(path: Path) -> list[list[Any]]:
     out: list[list[Any]] = []
     for file in files:
         st = file.stat()
-        out.append([file.relative_to(path).as_posix() if path.is_dir() else "", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev])
+        out.append(
+            [
+                file.relative_to(path).as_posix() if path.is_dir() else "",
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+                st.st_ino,
+                st.st_dev,
+            ]
+        )
     return out
 
 
 def _cache_file(path: Path) -> Path:
     key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
-    return Path(tempfile.gettempdir()) / f"hatch-tfjs-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / f"{key}.json"
+    return (
+        Path(tempfile.gettempdir()) / f"hatch-tfjs-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / f"{key}.json"
+    )
 
 
 def _cache_get(path: Path, fingerprint: list[list[Any]]) -> str | None:
@@ -103,7 +115,9 @@ def _hash_file_into(path: Path, digest: Any) -> None:
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             kind = special_file_kind(path) or "not a regular file"
-            raise SourceKindError(f"{path}: is {kind}, not a model file; point source at a .keras/.h5 file or a SavedModel directory")
+            raise SourceKindError(
+                f"{path}: is {kind}, not a model file; point source at a .keras/.h5 file or a SavedModel directory"
+            )
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
 
@@ -123,7 +137,11 @@ def read_stamp(output: Path) -> dict[str, Any] | None:
         stamp = json.loads((output / STAMP_NAME).read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(stamp, dict) or stamp.get("stamp_version") != STAMP_VERSION or not isinstance(stamp.get("source"), dict):
+    if (
+        not isinstance(stamp, dict)
+        or stamp.get("stamp_version") != STAMP_VERSION
+        or not isinstance(stamp.get("source"), dict)
+    ):
         return None
     return stamp
 
@@ -196,7 +214,9 @@ def plan_model(spec: ModelSpec, *, force: bool = False) -> ModelPlan:
     if force:
         return ModelPlan(spec, False, "forced (HATCH_TFJS_FORCE)", source_hash)
     if stamp is None:
-        return ModelPlan(spec, False, "no previous output" if not output.exists() else "output has no valid stamp", source_hash)
+        return ModelPlan(
+            spec, False, "no previous output" if not output.exists() else "output has no valid stamp", source_hash
+        )
     if stamp.get("converter") != CONVERTER:
         return ModelPlan(spec, False, f"converted by {stamp.get('converter')}, now {CONVERTER}", source_hash)
     if stamp.get("source", {}).get("sha256") != source_hash:

@@ -80,7 +80,9 @@ def load_project(path: str | Path = ".") -> Project:
     if not root.is_dir():
         raise HatchTfjsError(f"{root}: no such directory; pass the directory that holds pyproject.toml")
     if not pyproject.is_file():
-        raise HatchTfjsError(f"{root}: no pyproject.toml here; pass the project directory (the one with pyproject.toml)")
+        raise HatchTfjsError(
+            f"{root}: no pyproject.toml here; pass the project directory (the one with pyproject.toml)"
+        )
     data = _read_toml(pyproject)
 
     from hatchling.builders.wheel import WheelBuilder
@@ -88,15 +90,19 @@ def load_project(path: str | Path = ".") -> Project:
     try:
         builder = WheelBuilder(str(root.resolve()))
         hook_config = builder.config.hook_config
-    except Exception as exc:  # noqa: BLE001 - hatchling reports its own configuration errors as plain exceptions
+    except Exception as exc:
         raise HatchTfjsError(f"{pyproject}: hatchling cannot read the build hook configuration: {exc}") from exc
     packages = wheel_packages(root.resolve())
     if "tfjs" not in hook_config:
         raise HatchTfjsError(
             f"{pyproject}: no tfjs build hook configured; add a [{DEFAULT_TABLE}] table with "
-            "[tool.hatch.build.hooks.tfjs.models.<name>] source = \"models/<name>.keras\""
+            '[tool.hatch.build.hooks.tfjs.models.<name>] source = "models/<name>.keras"'
         )
     targets = data.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {})
-    table = "tool.hatch.build.targets.wheel.hooks.tfjs" if "tfjs" in targets.get("wheel", {}).get("hooks", {}) else DEFAULT_TABLE
+    table = (
+        "tool.hatch.build.targets.wheel.hooks.tfjs"
+        if "tfjs" in targets.get("wheel", {}).get("hooks", {})
+        else DEFAULT_TABLE
+    )
     settings = load_settings(root, hook_config["tfjs"], table=table, wheel_packages=packages, source=str(pyproject))
     return Project(root=settings.root, pyproject=pyproject, table=table, packages=packages, settings=settings)

@@ -95,12 +95,18 @@ def _package_dirs(package: str) -> list[Path]:
     try:
         spec = importlib.util.find_spec(package)
     except (ImportError, ValueError) as exc:
-        raise ModelLookupError(f"package {package!r} cannot be found ({exc}); is it installed in this environment?") from exc
+        raise ModelLookupError(
+            f"package {package!r} cannot be found ({exc}); is it installed in this environment?"
+        ) from exc
     if spec is None:
-        raise ModelLookupError(f"package {package!r} is not installed in this environment (no module named {package!r})")
+        raise ModelLookupError(
+            f"package {package!r} is not installed in this environment (no module named {package!r})"
+        )
     locations = list(spec.submodule_search_locations or [])
     if not locations:
-        raise ModelLookupError(f"{package!r} is a module, not a package; pass the name of the package that ships the models")
+        raise ModelLookupError(
+            f"{package!r} is a module, not a package; pass the name of the package that ships the models"
+        )
     return [Path(p) for p in locations]
 
 

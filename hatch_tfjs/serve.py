@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from hatch_tfjs.runtime import LOADER_NAME, BundledModel, loader_path, models
 
@@ -137,21 +138,30 @@ class ModelFiles:
         """``path`` is relative to the mount point, e.g. ``iris/model.json`` (a leading ``/`` is ignored)."""
         path = path.lstrip("/")
         if method not in ("GET", "HEAD"):
-            return Response(405, [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")], b"method not allowed\n")
+            headers = [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")]
+            return Response(405, headers, b"method not allowed\n")
         head = method == "HEAD"
         if path in ("", "index.json"):
-            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(self.listing))), *self._common()]
+            headers = [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(self.listing))),
+                *self._common(),
+            ]
             return Response(200, headers, self.listing, head)
         found = self.files.get(path)
         if found is None or not found[0].is_file():
             body = f"no such model file: {path}; models: {', '.join(m.name for m in self.models)}\n".encode()
-            return Response(404, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body, head)
+            return Response(
+                404, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body, head
+            )
         file_path, sha = found
         etag = f'"{sha}"' if sha else None
         headers = [("Content-Type", content_type(path)), *self._common()]
         if etag:
             headers.append(("ETag", etag))
-            if if_none_match and (if_none_match.strip() == "*" or etag in [t.strip() for t in if_none_match.split(",")]):
+            if if_none_match and (
+                if_none_match.strip() == "*" or etag in [t.strip() for t in if_none_match.split(",")]
+            ):
                 return Response(304, headers, b"", True)
         headers.append(("Content-Length", str(file_path.stat().st_size)))
         return Response(200, headers, file_path, head)
@@ -195,7 +205,7 @@ def asgi_app(package: str, **options: Any) -> Callable[..., Any]:
         path = scope.get("path", "")
         root_path = scope.get("root_path", "")
         if root_path and path.startswith(root_path):  # Starlette's Mount keeps the full path and sets root_path
-            path = path[len(root_path):]
+            path = path[len(root_path) :]
         if_none_match = None
         for key, value in scope.get("headers", []):
             if key.lower() == b"if-none-match":
@@ -220,7 +230,8 @@ def flask_blueprint(package: str, *, url_prefix: str = "/models", name: str = "t
     """A Flask blueprint serving ``package``'s models under ``url_prefix``: ``app.register_blueprint(...)``.
     ``options`` as :func:`wsgi_app`."""
     try:
-        from flask import Blueprint, Response as FlaskResponse, request
+        from flask import Blueprint, request
+        from flask import Response as FlaskResponse
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("flask_blueprint needs Flask: pip install flask (or use wsgi_app)") from exc
     files = ModelFiles(package, **options)

@@ -6,7 +6,7 @@ Standard library only (difflib), so the configuration, the command line and the 
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 # difflib's ratio: 0.6 accepts one or two wrong letters in short names ("shard_size", "quantise", "formt") and rejects
 # unrelated words ("colour" for "format").

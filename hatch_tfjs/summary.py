@@ -14,7 +14,9 @@ def plural(count: int, word: str) -> str:
 def result_summary(result: Any, where: str) -> str:
     """``name: format model -> where (shards, size, time)``, why ``format = "auto"`` chose a graph model, and what
     quantization did to the weights (``result`` is a ``convert.ConversionResult``)."""
-    chosen = f" (auto: {result.format_reason})" if result.format == "graph" and getattr(result, "format_reason", "") else ""
+    chosen = (
+        f" (auto: {result.format_reason})" if result.format == "graph" and getattr(result, "format_reason", "") else ""
+    )
     line = (
         f"{result.name}: {result.format} model{chosen} -> {where} "
         f"({plural(len(result.files) - 1, 'shard')}, {human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"

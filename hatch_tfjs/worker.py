@@ -17,7 +17,10 @@ import traceback
 from typing import Any
 
 # ``python -c`` puts "" (the current directory) first on sys.path; remove it before the first import of a module.
-LAUNCHER = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; from hatch_tfjs.worker import main; raise SystemExit(main())"
+LAUNCHER = (
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "from hatch_tfjs.worker import main; raise SystemExit(main())"
+)
 
 
 def _failure(name: str, exc: BaseException) -> dict[str, Any]:
@@ -49,7 +52,10 @@ def main() -> int:
         route = Route(**task["route"]) if task.get("route") else None
         try:
             result = convert_model(
-                spec, source_hash=task.get("source_sha256"), route=route, replace_foreign=bool(task.get("replace_foreign"))
+                spec,
+                source_hash=task.get("source_sha256"),
+                route=route,
+                replace_foreign=bool(task.get("replace_foreign")),
             )
             line: dict[str, Any] = {"ok": True, "result": result.to_json()}
         except Exception as exc:  # noqa: BLE001 - reported to the build with the model's name

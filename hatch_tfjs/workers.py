@@ -11,9 +11,10 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from hatch_tfjs import errors
 from hatch_tfjs.config import ModelSpec
@@ -35,7 +36,9 @@ class Task:
 
     @property
     def needs_tensorflow(self) -> bool:
-        return self.spec.reader == "keras" or (self.route.needs_tensorflow if self.route else self.spec.needs_tensorflow)
+        return self.spec.reader == "keras" or (
+            self.route.needs_tensorflow if self.route else self.spec.needs_tensorflow
+        )
 
     def to_json(self, replace_foreign: bool) -> dict[str, Any]:
         return {
@@ -97,7 +100,7 @@ def _run_batch(tasks: Sequence[Task], replace_foreign: bool) -> list[tuple[Model
     for task, line in zip(tasks, lines):
         outcome: Outcome = ConversionResult(**line["result"]) if line["ok"] else _error_from(line, task.spec)
         outcomes.append((task.spec, outcome))
-    for task in tasks[len(lines):]:  # the worker died before answering for these
+    for task in tasks[len(lines) :]:  # the worker died before answering for these
         outcomes.append((task.spec, _worker_died(task.spec, proc.returncode, proc.stderr)))
     return outcomes
 
@@ -141,9 +144,11 @@ def convert_in_workers(
     if len(failures) == 1:
         raise failures[0]
     if failures:
-        combined = ConversionError("\n".join(str(f) for f in failures)) if any(
-            isinstance(f, ConversionError) for f in failures
-        ) else HatchTfjsError("\n".join(str(f) for f in failures))
+        combined = (
+            ConversionError("\n".join(str(f) for f in failures))
+            if any(isinstance(f, ConversionError) for f in failures)
+            else HatchTfjsError("\n".join(str(f) for f in failures))
+        )
         combined.detail = "\n\n".join(getattr(f, "detail", "") for f in failures if getattr(f, "detail", ""))
         raise combined
     return results

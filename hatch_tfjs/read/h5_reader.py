@@ -38,9 +38,10 @@ import threading
 import time
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 
@@ -169,12 +170,19 @@ class _Reader:
             config = self.checked_config(self._json_member(archive, members["config.json"]), "config.json")
             if "model.weights.h5" not in members:
                 if "model.weights.json" in members:
-                    raise self.unmappable("its weights are sharded (model.weights.json), which this reader does not read")
-                raise self.error("the archive has no model.weights.h5; it is not a Keras 3 model file", hint=RESAVE_HINT)
+                    raise self.unmappable(
+                        "its weights are sharded (model.weights.json), which this reader does not read"
+                    )
+                raise self.error(
+                    "the archive has no model.weights.h5; it is not a Keras 3 model file", hint=RESAVE_HINT
+                )
             metadata = self._json_member(archive, members["metadata.json"]) if "metadata.json" in members else {}
             keras_version = str(metadata.get("keras_version") or "3") if isinstance(metadata, dict) else "3"
             if not keras_version.startswith("3"):
-                raise self.unmappable(f"metadata.json says Keras {keras_version}; .keras files of that version are not known to this reader")
+                raise self.unmappable(
+                    f"metadata.json says Keras {keras_version}; .keras files of that version are not known to this "
+                    "reader"
+                )
             fileobj = self._open_weights(archive, members["model.weights.h5"], stack)
             self.hdf5_size = members["model.weights.h5"].file_size
             weights = self.parse_hdf5(
@@ -198,17 +206,29 @@ class _Reader:
                 or re.match(r"^[A-Za-z]:", name)
                 or ".." in parts
             ):
-                raise self.error(f"the archive holds an entry with an unsafe path {name!r} (absolute or with '..')", hint=REFUSE_HINT)
+                raise self.error(
+                    f"the archive holds an entry with an unsafe path {name!r} (absolute or with '..')", hint=REFUSE_HINT
+                )
             if name in members:
                 raise self.error(f"the archive holds {name!r} twice", hint=REFUSE_HINT)
             if info.flag_bits & 0x1:
                 raise self.error(f"archive entry {name!r} is encrypted", hint=None)
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise self.error(f"archive entry {name!r} uses an unsupported compression method ({info.compress_type})", hint=RESAVE_HINT)
+                raise self.error(
+                    f"archive entry {name!r} uses an unsupported compression method ({info.compress_type})",
+                    hint=RESAVE_HINT,
+                )
             if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-                raise self.error(f"archive entry {name!r} declares {info.file_size} bytes but stores {info.compress_size}", hint=REFUSE_HINT)
+                raise self.error(
+                    f"archive entry {name!r} declares {info.file_size} bytes but stores {info.compress_size}",
+                    hint=REFUSE_HINT,
+                )
             if info.compress_size > archive_size:
-                raise self.error(f"archive entry {name!r} declares more bytes ({info.compress_size}) than the archive has ({archive_size})", hint=REFUSE_HINT)
+                raise self.error(
+                    f"archive entry {name!r} declares more bytes ({info.compress_size}) than the archive has "
+                    f"({archive_size})",
+                    hint=REFUSE_HINT,
+                )
             if info.file_size > max(EXPANSION_FLOOR, MAX_EXPANSION * info.compress_size):
                 raise self.error(
                     f"archive entry {name!r} declares {info.file_size} bytes from {info.compress_size} compressed "
@@ -220,7 +240,9 @@ class _Reader:
 
     def _json_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
         if info.file_size > MAX_JSON_BYTES:
-            raise self.error(f"{info.filename} declares {info.file_size} bytes, more than a model config can be", hint=REFUSE_HINT)
+            raise self.error(
+                f"{info.filename} declares {info.file_size} bytes, more than a model config can be", hint=REFUSE_HINT
+            )
         try:
             with archive.open(info) as handle:
                 data = handle.read(info.file_size + 1)
@@ -309,7 +331,9 @@ class _Reader:
         keras_version = version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
         group = handle.get("model_weights", getlink=True)
         if not isinstance(group, h5py.HardLink) or not isinstance(handle["model_weights"], h5py.Group):
-            raise self.error("the .h5 file has no model_weights group", hint="save the whole model with model.save('model.keras')")
+            raise self.error(
+                "the .h5 file has no model_weights group", hint="save the whole model with model.save('model.keras')"
+            )
         weights = _LegacyStore(self, handle["model_weights"]).read(config)
         return KerasModel(config=config, weights=weights, keras_version=keras_version or "2", source=str(self.source))
 
@@ -345,10 +369,14 @@ class _Reader:
             _reap(pid)
         if status is None:
             raise self.error(
-                f"{what} is damaged: the HDF5 library found no end parsing it ({HDF5_PARSE_SECONDS:.0f} s)", hint=RESAVE_HINT
+                f"{what} is damaged: the HDF5 library found no end parsing it ({HDF5_PARSE_SECONDS:.0f} s)",
+                hint=RESAVE_HINT,
             )
         if os.WIFSIGNALED(status):
-            raise self.error(f"{what} is damaged: the HDF5 library crashed parsing it (signal {os.WTERMSIG(status)})", hint=RESAVE_HINT)
+            raise self.error(
+                f"{what} is damaged: the HDF5 library crashed parsing it (signal {os.WTERMSIG(status)})",
+                hint=RESAVE_HINT,
+            )
 
 
 def _wait(pid: int, seconds: float) -> int | None:
@@ -476,7 +504,9 @@ class _Store:
             raise self.error(f"the config is malformed: {exc}", hint=RESAVE_HINT) from exc
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
             # A config value of a type Keras never writes there; the cause is kept for a bug report all the same.
-            raise self.error(f"the config of {where} is malformed ({type(exc).__name__}: {exc})", hint=RESAVE_HINT) from exc
+            raise self.error(
+                f"the config of {where} is malformed ({type(exc).__name__}: {exc})", hint=RESAVE_HINT
+            ) from exc
         if layout.unmapped:
             raise self.unmappable(layout.unmapped)
         return layout
@@ -484,7 +514,10 @@ class _Store:
     def add(self, name: str, array: np.ndarray | None, where: str) -> None:
         """Record a weight (``array`` is None when only checking: the name must still be unique)."""
         if name in self.names:
-            raise self.error(f"{where}: two variables would both be named {name!r} (layer names must be unique)", hint="rename the layers so every name is unique")
+            raise self.error(
+                f"{where}: two variables would both be named {name!r} (layer names must be unique)",
+                hint="rename the layers so every name is unique",
+            )
         self.names.add(name)
         if array is not None:
             self.weights.append(Weight(name, array))
@@ -494,7 +527,9 @@ class _Store:
         import h5py
 
         if not path or path.startswith("/"):
-            raise self.error(f"{where}: the file points at a variable by an absolute or empty path {path!r}", hint=REFUSE_HINT)
+            raise self.error(
+                f"{where}: the file points at a variable by an absolute or empty path {path!r}", hint=REFUSE_HINT
+            )
         node = parent
         for part in path.split("/"):
             if not part or part in (".", "..") or not isinstance(node, h5py.Group):
@@ -503,7 +538,10 @@ class _Store:
             if link is None:
                 return None
             if not isinstance(link, h5py.HardLink):
-                raise self.error(f"{where}: {path!r} is a {type(link).__name__} (links out of the file are not allowed)", hint=REFUSE_HINT)
+                raise self.error(
+                    f"{where}: {path!r} is a {type(link).__name__} (links out of the file are not allowed)",
+                    hint=REFUSE_HINT,
+                )
             node = node[part]
         return node if isinstance(node, h5py.Dataset) else None
 
@@ -556,7 +594,9 @@ class _Store:
             raise self.error("a dataset points past the end of the file", hint=REFUSE_HINT)
         return np.memmap(self.reader.source, dtype=ds.dtype, mode="r", offset=start, shape=tuple(ds.shape))
 
-    def checked(self, slot: Slot, ds: Any, where: str, binds: dict[int, dict[str, int]], what: str) -> np.ndarray | None:
+    def checked(
+        self, slot: Slot, ds: Any, where: str, binds: dict[int, dict[str, int]], what: str
+    ) -> np.ndarray | None:
         if ds is None:
             raise self.error(f"{where}: variable {slot.var.name!r} is missing from the file ({what})", hint=RESAVE_HINT)
         bind = binds.setdefault(id(slot.owner), dict(slot.owner.bind))
@@ -671,7 +711,7 @@ class _KerasStore(_Store):
             ds = self.dataset(self.store, store_path, where)
             if ds is None:
                 continue
-            self.add(f"{layer_name}/{store_path[len(path) + 1:]}", self.load(ds, where, store_path), where)
+            self.add(f"{layer_name}/{store_path[len(path) + 1 :]}", self.load(ds, where, store_path), where)
             self.consumed.add(store_path)
 
     def _check_leftovers(self) -> None:
@@ -742,14 +782,18 @@ class _LegacyStore(_Store):
             raise self.error(f"model_weights/{name} is not a plain group", hint=REFUSE_HINT)
         group = self.group[name]
         names = group.attrs.get("weight_names", [])
-        decoded = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in np.asarray(names).ravel().tolist()]
+        decoded = [
+            n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in np.asarray(names).ravel().tolist()
+        ]
         return group, decoded
 
     def _read_layer(self, name: str, entry: dict[str, Any], slots: list[Slot], trainable: bool) -> None:
         where = f"layer '{name}' ({entry.get('class_name')})"
         found = self._weight_names(name)
         if found is None:
-            raise self.error(f"{where}: the file has no weights for it (model_weights/{name} is missing)", hint=RESAVE_HINT)
+            raise self.error(
+                f"{where}: the file has no weights for it (model_weights/{name} is missing)", hint=RESAVE_HINT
+            )
         group, names = found
         if len(names) != len(slots):
             raise self.error(
@@ -769,7 +813,9 @@ class _LegacyStore(_Store):
                     f"{where}: the file stores {stored!r} where the config implies {slot.name!r}; "
                     "the weight order is not the one this reader knows",
                 )
-            arrays[id(slot)] = self.checked(slot, self.dataset(group, stored, where), where, binds, f"model_weights/{name}/{stored}")
+            arrays[id(slot)] = self.checked(
+                slot, self.dataset(group, stored, where), where, binds, f"model_weights/{name}/{stored}"
+            )
         for slot in slots:
             self.add(slot.name, arrays[id(slot)], where)
 
@@ -783,7 +829,9 @@ class _LegacyStore(_Store):
             ds = self.dataset(group, stored, where)
             if ds is None:
                 raise self.error(f"{where}: weight {stored!r} is listed but missing", hint=RESAVE_HINT)
-            self.add(f"{name}/{re.sub(r'(:[0-9]+)$', '', stored.rsplit('/', 1)[-1])}", self.load(ds, where, stored), where)
+            self.add(
+                f"{name}/{re.sub(r'(:[0-9]+)$', '', stored.rsplit('/', 1)[-1])}", self.load(ds, where, stored), where
+            )
 
     def _check_unexplained(self, explained: set[str]) -> None:
         import h5py

@@ -80,7 +80,7 @@ def read_with_keras(source: Path, *, model_name: str, display: str | None = None
     keras = _import_keras()
     try:
         model = keras.saving.load_model(str(source), compile=False, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - Keras raises many types; all mean "this file cannot be loaded"
+    except Exception as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = ""
         if "Could not locate" in str(exc) or "Unknown layer" in str(exc):

@@ -13,9 +13,9 @@ Weight names are the ones TF.js looks up: ``<layer>/<sublayer...>/<weight>``, wi
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from hatch_tfjs.translate.support import WEIGHT_RENAMES, snake_case  # noqa: F401 (snake_case: the readers' store names)
 
@@ -92,7 +92,9 @@ def _input_shape(entry: dict[str, Any]) -> list[Any] | None:
     shape = build.get("input_shape") if isinstance(build, dict) else None
     if shape is None:
         shape = (entry.get("config") or {}).get("batch_input_shape")
-    if isinstance(shape, (list, tuple)) and all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in shape):
+    if isinstance(shape, (list, tuple)) and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in shape
+    ):
         return list(shape)
     return None
 
@@ -162,7 +164,12 @@ def _separable(cfg, shape, bind, where):
 
 
 def _embedding(cfg, shape, bind, where):
-    return [Var("embeddings", (_int(cfg.get("input_dim"), where, "input_dim"), _int(cfg.get("output_dim"), where, "output_dim")))]
+    return [
+        Var(
+            "embeddings",
+            (_int(cfg.get("input_dim"), where, "input_dim"), _int(cfg.get("output_dim"), where, "output_dim")),
+        )
+    ]
 
 
 def _norm_shape(cfg, shape, bind, default_axis) -> tuple[Dim, ...] | None:
@@ -283,14 +290,16 @@ TFJS_ONLY_WRAPPERS = frozenset({"StackedRNNCells", "ConvLSTM2DCell"})
 
 
 def _strip_prefix(name: str, prefix: str) -> str:
-    return name[len(prefix):] if name.startswith(prefix) else name
+    return name[len(prefix) :] if name.startswith(prefix) else name
 
 
 def _describe(name: str, class_name: str) -> str:
     return f"layer '{name}' ({class_name})"
 
 
-def layer_layout(entry: dict[str, Any], *, input_shape: list[Any] | None = None, parent_trainable: bool = True) -> Layout:
+def layer_layout(
+    entry: dict[str, Any], *, input_shape: list[Any] | None = None, parent_trainable: bool = True
+) -> Layout:
     """The variables of one serialised layer (``{"class_name", "config", ...}``), sublayers included.
 
     Raises :class:`LayoutError` when the config is malformed. A class outside the table comes back with
@@ -333,9 +342,15 @@ def layer_layout(entry: dict[str, Any], *, input_shape: list[Any] | None = None,
         layout.children.append(("cell", cell))
     elif class_name == "RNN":
         cell_entry = cfg.get("cell")
-        if not isinstance(cell_entry, dict) or cell_entry.get("class_name") not in _OWN or _flag(cfg, "stateful", False):
+        if (
+            not isinstance(cell_entry, dict)
+            or cell_entry.get("class_name") not in _OWN
+            or _flag(cfg, "stateful", False)
+        ):
             layout.known = False
-            layout.unmapped = f"{where} wraps a cell this reader does not map (stacked cells, a custom cell or stateful)"
+            layout.unmapped = (
+                f"{where} wraps a cell this reader does not map (stacked cells, a custom cell or stateful)"
+            )
             return layout
         cell_shape = list(input_shape[:1]) + list(input_shape[2:]) if input_shape and len(input_shape) > 2 else None
         cell = layer_layout(cell_entry, input_shape=cell_shape, parent_trainable=layout.trainable)
@@ -348,12 +363,18 @@ def layer_layout(entry: dict[str, Any], *, input_shape: list[Any] | None = None,
         inner_name = forward_entry["config"].get("name")
         if not isinstance(inner_name, str):
             raise LayoutError(f"{where}: the wrapped layer has no name")
-        forward = {**forward_entry, "config": {**forward_entry["config"], "name": "forward_" + _strip_prefix(inner_name, "forward_")}}
+        forward = {
+            **forward_entry,
+            "config": {**forward_entry["config"], "name": "forward_" + _strip_prefix(inner_name, "forward_")},
+        }
         backward_entry = cfg.get("backward_layer")
         if isinstance(backward_entry, dict) and isinstance(backward_entry.get("config"), dict):
             backward = backward_entry
         else:
-            backward = {**forward_entry, "config": {**forward_entry["config"], "name": "backward_" + _strip_prefix(inner_name, "backward_")}}
+            backward = {
+                **forward_entry,
+                "config": {**forward_entry["config"], "name": "backward_" + _strip_prefix(inner_name, "backward_")},
+            }
         for attr, sub in (("forward_layer", forward), ("backward_layer", backward)):
             child = layer_layout(sub, input_shape=input_shape, parent_trainable=layout.trainable)
             layout.children.append((attr, child))

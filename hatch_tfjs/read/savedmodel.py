@@ -23,10 +23,11 @@ same way into ``modelInitializer``; its outputs carry the ``resourceId`` of the 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
 from hatch_tfjs.neutral import Weight
@@ -97,33 +98,41 @@ def _saved_model_tag_sets(tf: Any, source: Path) -> list[list[str]]:
     return [list(mg.meta_info_def.tags) for mg in saved_model.meta_graphs]
 
 
-def load_saved_model_function(source: Path, model_name: str, options: GraphOptions, shown: str | None = None) -> tuple[Any, Any]:
+def load_saved_model_function(
+    source: Path, model_name: str, options: GraphOptions, shown: str | None = None
+) -> tuple[Any, Any]:
     """``(loaded object, concrete function)`` of the requested signature, with clear errors for bad keys."""
     tf = _tf()
     check_savedmodel_dir(source, model_name, shown)
     base = f"tool.hatch.build.hooks.tfjs.models.{model_name}"
     try:
         tag_sets = _saved_model_tag_sets(tf, source)
-    except Exception as exc:  # noqa: BLE001 - a corrupt file
-        raise ModelReadError(f"{shown or source}: model '{model_name}': TensorFlow cannot parse this SavedModel: {exc}") from exc
+    except Exception as exc:
+        raise ModelReadError(
+            f"{shown or source}: model '{model_name}': TensorFlow cannot parse this SavedModel: {exc}"
+        ) from exc
     if sorted(options.tags) not in [sorted(t) for t in tag_sets]:
         available = "; ".join(repr(t) for t in tag_sets) or "none"
         raise ModelReadError(
-            f"{shown or source}: model '{model_name}': no MetaGraph with tags {list(options.tags)!r} (set by {base}.tags); "
+            f"{shown or source}: model '{model_name}': no MetaGraph with tags {list(options.tags)!r} (set by "
+            f"{base}.tags); "
             f"the SavedModel has tag sets: {available}; set tags to one of them"
         )
     try:
         loaded = tf.saved_model.load(str(source), tags=list(options.tags))
-    except Exception as exc:  # noqa: BLE001 - TF raises many types for unreadable SavedModels
+    except Exception as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelReadError(f"{shown or source}: model '{model_name}': TensorFlow could not load this SavedModel: {message}") from exc
+        raise ModelReadError(
+            f"{shown or source}: model '{model_name}': TensorFlow could not load this SavedModel: {message}"
+        ) from exc
     signatures = dict(getattr(loaded, "signatures", {}) or {})
     if options.signature not in signatures:
         available = ", ".join(repr(s) for s in sorted(signatures)) or "none"
         fix = (
             f"set {base}.signature to one of them"
             if signatures
-            else "save it with a signature: tf.saved_model.save(module, dir, signatures=module.__call__) or keras Model.export(dir)"
+            else "save it with a signature: tf.saved_model.save(module, dir, signatures=module.__call__) "
+            "or keras Model.export(dir)"
         )
         raise ModelReadError(
             f"{shown or source}: model '{model_name}': the SavedModel has no signature {options.signature!r} "
@@ -179,7 +188,11 @@ def _recording_origins(model: Any, keras: Any, tf: Any) -> Iterator[NodeOrigins]
 
     def recorder(operation: Any) -> Callable[..., Any]:
         is_layer = isinstance(operation, keras.layers.Layer)
-        label = f"layer '{operation.name}' ({type(operation).__name__})" if is_layer else f"keras.ops call '{operation.name}'"
+        label = (
+            f"layer '{operation.name}' ({type(operation).__name__})"
+            if is_layer
+            else f"keras.ops call '{operation.name}'"
+        )
         original = operation.call
 
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -214,7 +227,7 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
 
     try:
         model = keras.saving.load_model(str(source), compile=False, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - Keras raises many types; all mean "this file cannot be loaded"
+    except Exception as exc:
         text = str(exc)
         message = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         hint = ""
@@ -241,9 +254,13 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
             layer.unroll = True
             unrolled.append(layer.name)
     if unrolled:
-        notes.append(f"unrolled RNN layer(s) {', '.join(unrolled)} over their fixed sequence length (no While loop in TF.js)")
+        notes.append(
+            f"unrolled RNN layer(s) {', '.join(unrolled)} over their fixed sequence length (no While loop in TF.js)"
+        )
 
-    specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name.split(":")[0].split("/")[0]) for t in model.inputs]
+    specs = [
+        tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name.split(":")[0].split("/")[0]) for t in model.inputs
+    ]
     output_names = list(getattr(model, "output_names", []) or [])
 
     keys: list[str] = []
@@ -312,7 +329,9 @@ def freeze(concrete: Any, options: GraphOptions, output_keys: list[str] | None =
             continue
         dtype = tensor.dtype.as_datatype_enum
         dtype_name = tf.dtypes.as_dtype(dtype).name
-        spec_dtype = "DT_" + {"float32": "FLOAT", "float64": "DOUBLE", "bool": "BOOL", "string": "STRING"}.get(dtype_name, dtype_name.upper())
+        spec_dtype = "DT_" + {"float32": "FLOAT", "float64": "DOUBLE", "bool": "BOOL", "string": "STRING"}.get(
+            dtype_name, dtype_name.upper()
+        )
         shape = None if tensor.shape.rank is None else [-1 if d is None else int(d) for d in tensor.shape.as_list()]
         if tensor.dtype == tf.resource:
             resources.append((gt.TensorSpec(tensor.name, tensor.name, "DT_RESOURCE", []), op_name))
@@ -334,7 +353,9 @@ def freeze(concrete: Any, options: GraphOptions, output_keys: list[str] | None =
     outputs = []
     for key, tensor in zip(out_keys, frozen_fn.outputs):
         dtype_name = tensor.dtype.name
-        spec_dtype = "DT_" + {"float32": "FLOAT", "float64": "DOUBLE", "bool": "BOOL", "string": "STRING"}.get(dtype_name, dtype_name.upper())
+        spec_dtype = "DT_" + {"float32": "FLOAT", "float64": "DOUBLE", "bool": "BOOL", "string": "STRING"}.get(
+            dtype_name, dtype_name.upper()
+        )
         shape = None if tensor.shape.rank is None else [-1 if d is None else int(d) for d in tensor.shape.as_list()]
         outputs.append(gt.TensorSpec(key, tensor.name, spec_dtype, shape))
     return Frozen(graph_def, inputs, outputs, resolved)
@@ -432,7 +453,17 @@ def optimize(frozen: Frozen, options: GraphOptions) -> Optimized:
     keep = {s.tensor.split(":")[0] for s in [*frozen.inputs, *(r for r, _ in frozen.resources), *frozen.outputs]}
     report = gt.RewriteReport()
 
-    passes = ["function", "pruning", "constfold", "arithmetic", "dependency", "pruning", "constfold", "arithmetic", "dependency"]
+    passes = [
+        "function",
+        "pruning",
+        "constfold",
+        "arithmetic",
+        "dependency",
+        "pruning",
+        "constfold",
+        "arithmetic",
+        "dependency",
+    ]
     if options.strip_debug_ops:
         passes.insert(0, "debug_stripper")
     _allow_inlining(frozen.graph_def)
@@ -476,7 +507,9 @@ def _resource_owners(loaded: Any) -> dict[int, Any]:
     return owners
 
 
-def build_initializer(frozen: Frozen, loaded: Any, model_name: str, source: str, options: GraphOptions) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def build_initializer(
+    frozen: Frozen, loaded: Any, model_name: str, source: str, options: GraphOptions
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """``(modelInitializer graph dict, initializerSignature)`` creating and filling every captured resource."""
     if not frozen.resources:
         return None
@@ -487,9 +520,14 @@ def build_initializer(frozen: Frozen, loaded: Any, model_name: str, source: str,
         owner = owners.get(id(handle)) if handle is not None else None
         if owner is None or not hasattr(owner, "_create_resource") or not hasattr(owner, "_initialize"):
             raise UnsupportedModelError(
-                model_name, source,
-                [f"input {spec.tensor} is a captured resource (e.g. a lookup table) whose initializer cannot be found; "
-                 "only tables created in the module (tf.lookup.StaticHashTable with a KeyValueTensorInitializer) are supported"],
+                model_name,
+                source,
+                [
+                    f"input {spec.tensor} is a captured resource (e.g. a lookup table) whose initializer cannot be "
+                    "found; "
+                    "only tables created in the module (tf.lookup.StaticHashTable with a KeyValueTensorInitializer) "
+                    "are supported"
+                ],
             )
         plans.append((spec, owner))
 
@@ -509,16 +547,23 @@ def build_initializer(frozen: Frozen, loaded: Any, model_name: str, source: str,
     output_tensors = [t.name for t in create_cf.outputs]
     for index, ((spec, owner), handle_tensor) in enumerate(zip(plans, output_tensors)):
         init_fn = owner._initialize
-        init_cf = init_fn.get_concrete_function() if hasattr(init_fn, "get_concrete_function") else init_fn.concrete_functions[0]
+        init_cf = (
+            init_fn.get_concrete_function()
+            if hasattr(init_fn, "get_concrete_function")
+            else init_fn.concrete_functions[0]
+        )
         init_frozen = convert_to_constants.convert_variables_to_constants_v2(init_cf)
         init_dict = _to_dict(init_frozen.graph.as_graph_def())
         prefix = f"init_{index}/"
         handle_placeholders = [
-            n["name"] for n in init_dict.get("node", [])
+            n["name"]
+            for n in init_dict.get("node", [])
             if n["op"] == "Placeholder" and n.get("attr", {}).get("dtype", {}).get("type") == "DT_RESOURCE"
         ]
         if len(handle_placeholders) != 1:
-            raise UnsupportedModelError(model_name, source, [f"the initializer of {spec.tensor} does not take exactly one table handle"])
+            raise UnsupportedModelError(
+                model_name, source, [f"the initializer of {spec.tensor} does not take exactly one table handle"]
+            )
         import_ops = []
         for node in init_dict.get("node", []):
             if node["name"] == handle_placeholders[0]:
@@ -537,13 +582,21 @@ def build_initializer(frozen: Frozen, loaded: Any, model_name: str, source: str,
                 import_ops.append(node["name"])
             graph.nodes.append(node)
         out_name = f"initialized_resource_{index}"
-        graph.nodes.append({
-            "name": out_name, "op": "Identity",
-            "input": [handle_tensor, *("^" + op for op in import_ops)],
-            "attr": {"T": {"type": "DT_RESOURCE"}},
-        })
+        graph.nodes.append(
+            {
+                "name": out_name,
+                "op": "Identity",
+                "input": [handle_tensor, *("^" + op for op in import_ops)],
+                "attr": {"T": {"type": "DT_RESOURCE"}},
+            }
+        )
         resource_id = index + 1
-        outputs_spec[f"{out_name}:0"] = {"name": f"{out_name}:0", "dtype": "DT_RESOURCE", "tensorShape": {}, "resourceId": resource_id}
+        outputs_spec[f"{out_name}:0"] = {
+            "name": f"{out_name}:0",
+            "dtype": "DT_RESOURCE",
+            "tensorShape": {},
+            "resourceId": resource_id,
+        }
         frozen.resources[index] = (gt.TensorSpec(spec.key, spec.tensor, spec.dtype, spec.shape, resource_id), owner)
     graph.reindex()
     graph.remove_unreachable([f"initialized_resource_{i}" for i in range(len(plans))])
@@ -574,7 +627,11 @@ def read_graph_model(source: Path, *, model_name: str, source_rel: str, options:
     if source.is_file() and source.suffix.lower() in (".keras", ".h5", ".hdf5"):
         serving = keras_serving_function(source, model_name, options)
         keepalive, concrete, notes, output_keys, origin = (
-            serving.model, serving.concrete, serving.notes, serving.output_keys, serving.origins
+            serving.model,
+            serving.concrete,
+            serving.notes,
+            serving.output_keys,
+            serving.origins,
         )
     else:
         keepalive, concrete = load_saved_model_function(source, model_name, options, source_rel)
@@ -588,8 +645,11 @@ def read_graph_model(source: Path, *, model_name: str, source_rel: str, options:
         [data, *([initializer[0]] if initializer else [])], strip_debug_ops=options.strip_debug_ops, origin=origin
     )
     if optimized.grouped_convs:
-        grouped = OpProblem("Conv2D with groups", hint="TF.js has no grouped convolution; only groups = 1 or groups = "
-                            "input channels (a depthwise convolution) convert")
+        grouped = OpProblem(
+            "Conv2D with groups",
+            hint="TF.js has no grouped convolution; only groups = 1 or groups = "
+            "input channels (a depthwise convolution) convert",
+        )
         for name in optimized.grouped_convs:
             grouped.add(name, origin(name))
         problems.append(grouped)

@@ -115,7 +115,9 @@ def _model_entry(entry: Any, where: str, *, top: bool = False) -> None:
             references.extend((triple, f"{where}: {key}") for triple in _endpoints(cfg.get(key), f"{where}: {key}"))
     for (layer, node, _), place in references:
         _require(layer in calls, f"{place} refers to layer '{layer}', which the model does not have")
-        _require(0 <= node <= calls[layer], f"{place} refers to call #{node} of layer '{layer}', which it does not have")
+        _require(
+            0 <= node <= calls[layer], f"{place} refers to call #{node} of layer '{layer}', which it does not have"
+        )
     _inputs_agree(layers, where, functional=functional)
 
 
@@ -129,7 +131,8 @@ def _inputs_agree(layers: list[dict[str, Any]], where: str, *, functional: bool)
                 expected = declared.get(source)
                 _require(
                     expected is None or shape is None or expected == shape,
-                    f"{where}: input '{source}' has shape {expected}, but layer '{_name(layer)}' records {shape} for it",
+                    f"{where}: input '{source}' has shape {expected}, but layer '{_name(layer)}' records {shape} for "
+                    "it",
                 )
     elif len(layers) > 1 and layers[0]["class_name"] == "InputLayer":
         build = layers[1].get("build_config")
@@ -137,7 +140,8 @@ def _inputs_agree(layers: list[dict[str, Any]], where: str, *, functional: bool)
         expected = declared[_name(layers[0])]
         _require(
             expected is None or recorded is None or expected == recorded,
-            f"{where}: input '{_name(layers[0])}' has shape {expected}, but layer '{_name(layers[1])}' records {recorded}",
+            f"{where}: input '{_name(layers[0])}' has shape {expected}, but layer '{_name(layers[1])}' records "
+            f"{recorded}",
         )
 
 
@@ -266,11 +270,18 @@ def _layer_values(class_name: str, cfg: dict[str, Any], where: str) -> None:
         elif key in ("alpha", "l1", "l2") and value is not None:
             _require(_is_number(value), f"{where}: '{key}' is a JSON {_json_kind(value)}, not a number")
         elif key in _WINDOW_KEYS and value is not None:
-            _require(_is_sizes(value, least=1), f"{where}: '{key}' is {_short(value)}, not a window size (whole numbers from 1 below 2**31)")
+            _require(
+                _is_sizes(value, least=1),
+                f"{where}: '{key}' is {_short(value)}, not a window size (whole numbers from 1 below 2**31)",
+            )
         elif key == "axis" and class_name in _FEATURE_AXIS_CLASSES:
             _require(value not in (0, [0]), f"{where}: 'axis' 0 is the batch axis, which a layer cannot normalize over")
         elif key in _SIZE_KEYS and value is not None and not (key == "padding" and isinstance(value, str)):
-            _require(_is_sizes(value), f"{where}: '{key}' is {_short(value)}, not a size TF.js can hold (a whole number below 2**31, or a list of them)")
+            _require(
+                _is_sizes(value),
+                f"{where}: '{key}' is {_short(value)}, not a size TF.js can hold (a whole number below 2**31, or a "
+                "list of them)",
+            )
 
 
 def _recorded_input_shape(entry: dict[str, Any]) -> list[Any] | None:
@@ -299,7 +310,8 @@ def _window_fits(cfg: dict[str, Any], shape: list[Any] | None, where: str) -> No
         if _is_int(size) and _is_int(length) and _is_int(dilation):
             _require(
                 dilation * (length - 1) + 1 <= size,
-                f"{where}: its window ({length}, dilated {dilation}) is larger than its input ({size}) with 'valid' padding",
+                f"{where}: its window ({length}, dilated {dilation}) is larger than its input ({size}) with 'valid' "
+                "padding",
             )
 
 

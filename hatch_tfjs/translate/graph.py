@@ -8,7 +8,8 @@ everything here is plain-data rewriting that can be tested on hand-written graph
   into ``BiasAdd`` (so the kernel fusion below takes it),
 - rewrite ``Erfc(x)`` (exact GELU) as ``1 - Erf(x)``,
 - fuse PReLU (``Relu(x) + c * Relu(-x)``) into ``Prelu``, ``Conv2D``/``DepthwiseConv2dNative``/``MatMul + BiasAdd
-  [+ activation]`` into ``_FusedConv2D``/``FusedDepthwiseConv2dNative``/``_FusedMatMul``, those + ``Prelu`` into one kernel,
+  [+ activation]`` into ``_FusedConv2D``/``FusedDepthwiseConv2dNative``/``_FusedMatMul``, those + ``Prelu`` into one
+  kernel,
 - move Const values out of the topology into named weights.
 """
 
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import base64
 import copy
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -60,8 +62,20 @@ _VALUE_FIELDS = {
 }
 # Every field that carries a Const's value: cleared from the topology once the value is in the weights.
 CLEARED_TENSOR_FIELDS = (
-    "tensorContent", "halfVal", "floatVal", "doubleVal", "intVal", "stringVal", "scomplexVal", "int64Val",
-    "boolVal", "resourceHandleVal", "variantVal", "uint32Val", "uint64Val", "dcomplexVal",
+    "tensorContent",
+    "halfVal",
+    "floatVal",
+    "doubleVal",
+    "intVal",
+    "stringVal",
+    "scomplexVal",
+    "int64Val",
+    "boolVal",
+    "resourceHandleVal",
+    "variantVal",
+    "uint32Val",
+    "uint64Val",
+    "dcomplexVal",
 )
 
 
@@ -125,9 +139,7 @@ def encode_tensor(array: np.ndarray, dtype_name: str) -> dict[str, Any]:
     tensor: dict[str, Any] = {"dtype": dtype_name, "tensorShape": shape_proto(shape)}
     if dtype_name == "DT_STRING":
         flat = np.asarray(array, dtype=object).reshape(-1)
-        tensor["stringVal"] = [
-            base64.b64encode(v if isinstance(v, bytes) else str(v).encode()).decode() for v in flat
-        ]
+        tensor["stringVal"] = [base64.b64encode(v if isinstance(v, bytes) else str(v).encode()).decode() for v in flat]
         return tensor
     data = np.ascontiguousarray(np.asarray(array, dtype=NUMPY_DTYPES[dtype_name]))
     tensor["tensorContent"] = base64.b64encode(data.astype(data.dtype.newbyteorder("<")).tobytes()).decode()
@@ -256,8 +268,11 @@ class Graph:
     def only_consumer_is(self, name: str, consumer: dict[str, Any]) -> bool:
         """``consumer`` is the one reader of node ``name``, reading its first output once: ``name`` may be absorbed."""
         users = self.consumers.get(name, [])
-        return name not in self.keep and len(users) == 1 and users[0] is consumer and all(
-            parse_input(i)[0] != name or parse_input(i)[1] == 0 for i in consumer.get("input", [])
+        return (
+            name not in self.keep
+            and len(users) == 1
+            and users[0] is consumer
+            and all(parse_input(i)[0] != name or parse_input(i)[1] == 0 for i in consumer.get("input", []))
         )
 
     def sole_consumer(self, name: str) -> dict[str, Any] | None:
@@ -281,10 +296,13 @@ class Graph:
         return node["name"]
 
     def add_const(self, name: str, array: np.ndarray, dtype_name: str = "DT_FLOAT") -> str:
-        return self.add_node({
-            "name": name, "op": "Const",
-            "attr": {"value": {"tensor": encode_tensor(array, dtype_name)}, "dtype": {"type": dtype_name}},
-        })
+        return self.add_node(
+            {
+                "name": name,
+                "op": "Const",
+                "attr": {"value": {"tensor": encode_tensor(array, dtype_name)}, "dtype": {"type": dtype_name}},
+            }
+        )
 
     def drop_absorbed(self, nodes: Iterable[dict[str, Any]]) -> None:
         """Remove those of ``nodes`` nothing reads any more (what a rewrite absorbed; one may read another), so
@@ -343,7 +361,9 @@ def _out_channels_scale(kernel_op: str, filt: np.ndarray, scale: np.ndarray) -> 
         channels = filt.shape[2] * filt.shape[3]
         if scale.size not in (1, channels):
             return None
-        return (filt * scale.reshape(filt.shape[2], filt.shape[3]) if scale.size > 1 else filt * scale).astype(filt.dtype)
+        return (filt * scale.reshape(filt.shape[2], filt.shape[3]) if scale.size > 1 else filt * scale).astype(
+            filt.dtype
+        )
     channels = filt.shape[-1]
     if scale.size not in (1, channels):
         return None
@@ -392,12 +412,22 @@ def _replace_filter(graph: Graph, kernel: dict[str, Any], new_filter: np.ndarray
     graph.set_inputs(kernel, [kernel["input"][0], new, *kernel["input"][2:]])
 
 
-def _bias_add(graph: Graph, node: dict[str, Any], value_input: str, bias_input: str, dtype: dict[str, Any] | None,
-              absorbed: Iterable[dict[str, Any]] = ()) -> None:
+def _bias_add(
+    graph: Graph,
+    node: dict[str, Any],
+    value_input: str,
+    bias_input: str,
+    dtype: dict[str, Any] | None,
+    absorbed: Iterable[dict[str, Any]] = (),
+) -> None:
     """Turn ``node`` (keeping its name, so consumers still find it) into BiasAdd(value, bias), keeping the control
     inputs of ``node`` and of the nodes it absorbs."""
-    graph.become(node, "BiasAdd", [value_input, bias_input, *control_inputs(node, *absorbed)],
-                 {"T": dtype or {"type": "DT_FLOAT"}, "data_format": _attr_s("NHWC")})
+    graph.become(
+        node,
+        "BiasAdd",
+        [value_input, bias_input, *control_inputs(node, *absorbed)],
+        {"T": dtype or {"type": "DT_FLOAT"}, "data_format": _attr_s("NHWC")},
+    )
 
 
 def _biased_kernel(graph: Graph, bias_add: dict[str, Any]) -> dict[str, Any] | None:
@@ -427,13 +457,22 @@ def _fold_fused_batch_norm(graph: Graph, node: dict[str, Any]) -> str | None:
         return None
     if _attr_b(node, "is_training", True) or _data_format(node) != "NHWC":
         return None
-    if any(parse_input(i)[1] != 0 for c in graph.consumers.get(node["name"], []) for i in c.get("input", [])
-           if parse_input(i)[0] == node["name"]):
+    if any(
+        parse_input(i)[1] != 0
+        for c in graph.consumers.get(node["name"], [])
+        for i in c.get("input", [])
+        if parse_input(i)[0] == node["name"]
+    ):
         return None  # its batch statistics outputs (or a control edge) are used
     kernel = graph.producer(inputs[0])
     filt = _kernel_filter(graph, kernel)
     stats = [graph.const(i) for i in inputs[1:5]]
-    if kernel is None or filt is None or any(s is None for s in stats) or not graph.only_consumer_is(kernel["name"], node):
+    if (
+        kernel is None
+        or filt is None
+        or any(s is None for s in stats)
+        or not graph.only_consumer_is(kernel["name"], node)
+    ):
         return None
     gamma, beta, mean, var = (np.asarray(s, np.float64) for s in stats)
     eps = float(node.get("attr", {}).get("epsilon", {}).get("f", 1e-3))
@@ -486,7 +525,7 @@ def _fold_offset(graph: Graph, node: dict[str, Any]) -> str | None:
         return None
     if node["op"] == "BiasAdd" and _data_format(node) != "NHWC":
         return None
-    for value_index in ((0, 1) if node["op"] != "BiasAdd" else (0,)):
+    for value_index in (0, 1) if node["op"] != "BiasAdd" else (0,):
         producer = graph.producer(inputs[value_index])
         if producer is None or not graph.only_consumer_is(producer["name"], node):
             continue
@@ -573,9 +612,17 @@ def fuse_prelu(graph: Graph, report: RewriteReport) -> None:
 
 
 # The fused kernel TF.js has for each linear kernel, and the attributes it reads from the plain one.
-FUSED_KERNEL_OF = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
+FUSED_KERNEL_OF = {
+    "Conv2D": "_FusedConv2D",
+    "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative",
+    "MatMul": "_FusedMatMul",
+}
 _CONV_ATTRS = ("T", "strides", "padding", "data_format", "dilations", "explicit_paddings")
-_KERNEL_ATTRS = {"Conv2D": _CONV_ATTRS, "DepthwiseConv2dNative": _CONV_ATTRS, "MatMul": ("T", "transpose_a", "transpose_b")}
+_KERNEL_ATTRS = {
+    "Conv2D": _CONV_ATTRS,
+    "DepthwiseConv2dNative": _CONV_ATTRS,
+    "MatMul": ("T", "transpose_a", "transpose_b"),
+}
 # Activations a fused kernel applies after its bias (Prelu is fused separately: it takes a second argument).
 FUSABLE_ACTIVATIONS = ("Relu", "Relu6", "Elu", "LeakyRelu", "Sigmoid")
 
@@ -589,7 +636,11 @@ def fuse_kernels(graph: Graph, report: RewriteReport) -> None:
         if bias_add["op"] != "BiasAdd" or not graph.is_live(bias_add) or _data_format(bias_add) != "NHWC":
             continue
         kernel = graph.producer(data_inputs(bias_add)[0])
-        if kernel is None or kernel["op"] not in FUSED_KERNEL_OF or not graph.only_consumer_is(kernel["name"], bias_add):
+        if (
+            kernel is None
+            or kernel["op"] not in FUSED_KERNEL_OF
+            or not graph.only_consumer_is(kernel["name"], bias_add)
+        ):
             continue
         if kernel["op"] != "MatMul" and _data_format(kernel) != "NHWC":
             continue
@@ -598,7 +649,9 @@ def fuse_kernels(graph: Graph, report: RewriteReport) -> None:
             activation = None
         last = activation or bias_add  # the node that keeps its name: what the rest of the graph reads
         attrs = {k: v for k, v in kernel.get("attr", {}).items() if k in _KERNEL_ATTRS[kernel["op"]]}
-        attrs.update(fused_ops=_fused_ops_attr(["BiasAdd", *([activation["op"]] if activation else [])]), num_args={"i": "1"})
+        attrs.update(
+            fused_ops=_fused_ops_attr(["BiasAdd", *([activation["op"]] if activation else [])]), num_args={"i": "1"}
+        )
         if activation is not None and activation["op"] == "LeakyRelu":
             attrs["leakyrelu_alpha"] = {"f": activation.get("attr", {}).get("alpha", {}).get("f", 0.2)}
         inputs = [*data_inputs(kernel)[:2], data_inputs(bias_add)[1], *control_inputs(kernel, bias_add, last)]
@@ -626,14 +679,16 @@ def grouped_convs_to_depthwise(graph: Graph, in_channels: dict[str, int], report
             continue
         depthwise = filt.reshape(filt.shape[0], filt.shape[1], channels, filt.shape[3] // channels)
         attrs = {k: v for k, v in node.get("attr", {}).items() if k in _CONV_ATTRS}
-        graph.become(node, "DepthwiseConv2dNative", [data_inputs(node)[0], data_inputs(node)[1], *control_inputs(node)], attrs)
+        graph.become(
+            node, "DepthwiseConv2dNative", [data_inputs(node)[0], data_inputs(node)[1], *control_inputs(node)], attrs
+        )
         _replace_filter(graph, node, depthwise)
         report.add("grouped_conv_to_depthwise")
     return left
 
 
 def fuse_prelu_into_kernels(graph: Graph, report: RewriteReport) -> None:
-    """``_FusedConv2D``/``_FusedMatMul``/``FusedDepthwiseConv2dNative`` [BiasAdd] followed by ``Prelu`` -> one kernel."""
+    """``_FusedConv2D``/``_FusedMatMul``/``FusedDepthwiseConv2dNative`` [BiasAdd] then ``Prelu`` -> one kernel."""
     for node in list(graph.nodes):
         if node["op"] != "Prelu" or not graph.is_live(node):
             continue
@@ -688,7 +743,9 @@ def drop_switch_control_inputs(graph: Graph, report: RewriteReport) -> None:
 def drop_unused_placeholders(graph: Graph) -> None:
     """Remove Placeholders nothing reads (``unused_control_flow_input*`` that freezing leaves behind)."""
     graph.graph["node"] = [
-        n for n in graph.nodes if not (n["op"] == "Placeholder" and n["name"] not in graph.keep and not graph.consumers.get(n["name"]))
+        n
+        for n in graph.nodes
+        if not (n["op"] == "Placeholder" and n["name"] not in graph.keep and not graph.consumers.get(n["name"]))
     ]
     graph.reindex()
 
@@ -728,7 +785,9 @@ def clear_devices(graph: dict[str, Any]) -> None:
 # --- weights --------------------------------------------------------------------------------------------------------
 
 
-def _extract_consts(nodes: list[dict[str, Any]], rename: Callable[[str], str], weights: list[Weight], seen: set[str]) -> None:
+def _extract_consts(
+    nodes: list[dict[str, Any]], rename: Callable[[str], str], weights: list[Weight], seen: set[str]
+) -> None:
     for node in nodes:
         if node["op"] != "Const":
             continue

@@ -7,8 +7,9 @@ Anything TF.js would refuse or compute differently is reported as a problem, all
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.translate import support
 from hatch_tfjs.translate.context import Context, keras_major
@@ -258,7 +259,8 @@ def _constraint(value: Any, ctx: Context, where: str, key: str) -> Any:
     if class_name not in support.CONSTRAINT_CLASSES:
         ctx.problem(
             where,
-            f"{key} '{class_name}' is not a constraint TF.js knows; use one of {', '.join(sorted(support.CONSTRAINT_CLASSES))} "
+            f"{key} '{class_name}' is not a constraint TF.js knows; use one of "
+            f"{', '.join(sorted(support.CONSTRAINT_CLASSES))} "
             "or none (constraints only act during training)",
         )
         return None

@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Iterable
+from typing import Any
 
 # Ops TF.js does not implement but that only exist for debugging; stripped when strip-debug-ops is on.
 DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print", "PrintV2"})
@@ -25,7 +26,8 @@ FUSED_KERNELS = frozenset({"_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2d
 HINTS = {
     "Erfc": "exact GELU computes Erfc, which is rewritten as 1 - Erf in the main graph but not inside a function "
     "(a control-flow-v2 loop body): set control-flow-v2 = false, or use gelu(x, approximate=True)",
-    "Softsign": "the softsign activation has no TF.js graph kernel; write it as x / (1 + abs(x)) or use another activation",
+    "Softsign": "the softsign activation has no TF.js graph kernel; write it as x / (1 + abs(x)) or use another "
+    "activation",
     "Erfinv": "Erfinv has no TF.js kernel; avoid tf.math.erfinv (or compute it outside the model)",
     "StatefulPartitionedCall": "a function call survived freezing; re-export the model with tf.function-traced code "
     "(e.g. keras Model.export) so calls can be inlined",
@@ -64,7 +66,9 @@ class OpProblem:
 
     op: str
     nodes: list[str] = field(default_factory=list)
-    origins: list[str] = field(default_factory=list)  # "layer 'dense' (Dense)", "keras.ops call 'erfinv'", ...: each once
+    origins: list[str] = field(
+        default_factory=list
+    )  # "layer 'dense' (Dense)", "keras.ops call 'erfinv'", ...: each once
     hint: str | None = None
 
     def add(self, node: str, origin: str | None) -> None:
@@ -131,14 +135,19 @@ class NodeOrigins:
     """Where the nodes of a traced Keras model came from: the node names each layer or ``keras.ops`` call created
     while it was traced, and each layer's name scope, for the nodes grappler adds or renames inside it."""
 
-    by_node: dict[str, str] = field(default_factory=dict)  # node name -> "layer 'dense' (Dense)" | "keras.ops call 'add'"
+    by_node: dict[str, str] = field(
+        default_factory=dict
+    )  # node name -> "layer 'dense' (Dense)" | "keras.ops call 'add'"
     by_scope: dict[str, str] = field(default_factory=dict)  # "functional_1/dense_1" -> "layer 'dense' (Dense)"
 
     def __call__(self, node: str) -> str | None:
         if node in self.by_node:
             return self.by_node[node]
         parts = node.split("/")  # the longest recorded scope inside the name (grappler may prefix its own)
-        spans = sorted(((end - start, start, end) for start in range(len(parts)) for end in range(start + 1, len(parts) + 1)), reverse=True)
+        spans = sorted(
+            ((end - start, start, end) for start in range(len(parts)) for end in range(start + 1, len(parts) + 1)),
+            reverse=True,
+        )
         for _, start, end in spans:
             label = self.by_scope.get("/".join(parts[start:end]))
             if label:

@@ -12,8 +12,9 @@ Every rewrite is exact: the same arithmetic as Keras, up to the float32 rounding
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from hatch_tfjs.translate import support
 
@@ -643,7 +644,7 @@ def _grouped_conv(site: Site) -> Replacement | None:
 # --- dispatch ------------------------------------------------------------------------------------------------------
 
 LAYER_REWRITES: dict[str, Callable[[Site], Replacement | None]] = {
-    **{name: _identity for name in support.IDENTITY_AT_INFERENCE},
+    **dict.fromkeys(support.IDENTITY_AT_INFERENCE, _identity),
     "Normalization": _normalization,
     "LayerScale": _layer_scale,
     "CustomScaleLayer": _custom_scale,

@@ -5,7 +5,8 @@ Keras 3 records as ops, which TF.js computes itself."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hatch_tfjs.translate import rewrites, support
 from hatch_tfjs.translate.context import Context

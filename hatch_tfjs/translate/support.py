@@ -127,7 +127,8 @@ ACTIVATIONS = {
 # changed it to relu6(x + 3) / 6, built from layers instead; see rewrites.py). Old Keras 2 LSTM/GRU use it by default.
 KERAS2_ACTIVATIONS = {"hard_sigmoid": "hard_sigmoid"}
 ACTIVATION_HINTS = {
-    "hard_sigmoid": "Keras 3 defines hard_sigmoid as relu6(x + 3) / 6 and TF.js as clip(0.2 * x + 0.5, 0, 1); they differ",
+    "hard_sigmoid": "Keras 3 defines hard_sigmoid as relu6(x + 3) / 6 and TF.js as clip(0.2 * x + 0.5, 0, 1); they "
+    "differ",
     "leaky_relu": "use a LeakyReLU layer instead of the leaky_relu activation",
     "exponential": "TF.js has no exponential activation",
 }

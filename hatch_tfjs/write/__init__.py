@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from hatch_tfjs.neutral import Weight
 from hatch_tfjs.atomic import replace_directory
+from hatch_tfjs.neutral import Weight
 from hatch_tfjs.ownership import STAMP_NAME
 from hatch_tfjs.write.model_json import dump_model_json, graph_model_json, layers_model_json
 from hatch_tfjs.write.quantize import QuantizationPlan, QuantizationStats, encode_weight_for_plan
@@ -64,7 +65,8 @@ def write_model_dir(
     itself. A quantize pattern that matched no weight raises :class:`~hatch_tfjs.write.quantize.QuantizationError`
     after the weights are seen, and the output is left as it was.
 
-    ``seal(staging, sizes)`` (default :func:`mark_as_written`) is called with the finished staging directory and every file's size before it replaces
+    ``seal(staging, sizes)`` (default :func:`mark_as_written`) is called with the finished staging directory and
+    every file's size before it replaces
     ``output``, so a file it adds there (the plan stage's stamp) arrives together with the model, never after it.
     ``replace_foreign`` lets an explicit ``--force`` replace a directory hatch-tfjs did not write (see atomic.py).
     """

@@ -3,8 +3,10 @@
 Numerics follow the official converter, computed in float64:
 
 - ``float16``: a plain IEEE cast (round to nearest even); values beyond float16's range are rejected.
-- ``uint8`` / ``uint16``: affine, ``value ~= q * scale + min`` with ``scale = (max - min) / qmax``; when the range holds 0 the
-  zero point is nudged so that 0 is exact (``zp = round(-min / scale)``, ``min = -zp * scale``); values are clipped to the
+- ``uint8`` / ``uint16``: affine, ``value ~= q * scale + min`` with ``scale = (max - min) / qmax``; when the range
+holds 0 the
+  zero point is nudged so that 0 is exact (``zp = round(-min / scale)``, ``min = -zp * scale``); values are clipped
+  to the
   nudged range and rounded half to even. All-equal data gets ``scale = 1`` and ``q = 0``.
 
 Only float weights (written as float32) are quantized; int32/bool/string/complex weights pass through. NaN and infinity
@@ -62,7 +64,7 @@ def _chunks(size: int):
 
 
 def affine_range(lo: float, hi: float, dtype: str) -> tuple[float, float, float]:
-    """``(min, max, scale)`` for affine uint8/uint16 quantization of data in ``[lo, hi]`` (``lo < hi``), zero point nudged."""
+    """``(min, max, scale)`` for affine uint8/uint16 quantization of ``[lo, hi]`` (``lo < hi``), zero point nudged."""
     qmax = _QMAX[dtype]
     lo, hi = float(lo), float(hi)
     scale = (hi - lo) / qmax
@@ -92,7 +94,8 @@ def _check_finite(name: str, flat: np.ndarray, dtype: str) -> tuple[float, float
     if any(np.isinf(flat[a:b]).any() for a, b in _chunks(flat.size)):
         kinds.append("infinite")
     raise QuantizationError(
-        f"weight {name!r} holds {' and '.join(kinds)} values ({bad} of {flat.size}), which cannot be quantized to {dtype}; "
+        f"weight {name!r} holds {' and '.join(kinds)} values ({bad} of {flat.size}), which cannot be quantized to "
+        f"{dtype}; "
         "retrain or repair the model, or leave this weight out of quantize"
     )
 
@@ -192,7 +195,9 @@ class QuantizationPlan:
         self.rules = tuple((dtype, tuple(patterns)) for dtype, patterns in rules)
         for dtype, patterns in self.rules:
             if dtype not in _STORAGE:
-                raise ValueError(f"unknown quantization dtype {dtype!r}; expected one of {', '.join(QUANTIZATION_DTYPES)}")
+                raise ValueError(
+                    f"unknown quantization dtype {dtype!r}; expected one of {', '.join(QUANTIZATION_DTYPES)}"
+                )
             if not patterns:
                 raise ValueError(f"no patterns for quantization dtype {dtype!r}")
         self.everything = everything
@@ -208,7 +213,8 @@ class QuantizationPlan:
     def from_option(
         cls, value: Any, *, key: str = "quantize", subject: str = "the model", config_file: str = "pyproject.toml"
     ) -> QuantizationPlan | None:
-        """A plan from a ``quantize`` value: ``None``/``False`` (none), a dtype string, a ``{dtype: [patterns]}`` mapping
+        """A plan from a ``quantize`` value: ``None``/``False`` (none), a dtype string, a ``{dtype: [patterns]}``
+        mapping
         (in its order), or the normalised form stored in a :class:`~hatch_tfjs.config.ModelSpec`'s options."""
         if isinstance(value, QuantizationPlan):
             return value
@@ -280,22 +286,26 @@ class QuantizationPlan:
                 if entry.other_dtypes:
                     shown = ", ".join(repr(n) for n in entry.other_dtypes[:5])
                     problems.append(
-                        f"{label} matches no float weight, only {shown}, which {'is' if len(entry.other_dtypes) == 1 else 'are'} "
+                        f"{label} matches no float weight, only {shown}, which "
+                        f"{'is' if len(entry.other_dtypes) == 1 else 'are'} "
                         "not float and never quantized; remove the pattern"
                     )
                 else:
                     names = self._float_names
-                    shown = ", ".join(repr(n) for n in names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+                    shown = ", ".join(repr(n) for n in names[:8]) + (
+                        f" and {len(names) - 8} more" if len(names) > 8 else ""
+                    )
                     problems.append(
                         f"{label} matches no weight; "
                         + (f"the model's float weights are {shown}" if names else "the model has no float weights")
-                        + " (patterns are shell-style and `*` also matches `/`, e.g. \"*/kernel\")"
+                        + ' (patterns are shell-style and `*` also matches `/`, e.g. "*/kernel")'
                     )
             elif entry.won == 0 and entry.taken_by is not None:
                 other_dtype, other_pattern = entry.taken_by
                 problems.append(
                     f"{label}: every weight it matches ({', '.join(repr(n) for n in entry.matched[:5])}"
-                    f"{', ...' if len(entry.matched) > 5 else ''}) is also matched by the earlier {other_dtype} pattern "
+                    f"{', ...' if len(entry.matched) > 5 else ''}) is also matched by the earlier {other_dtype} "
+                    "pattern "
                     f"{other_pattern!r}, and the first match wins, so a weight would be matched by two dtypes; "
                     f"list the {entry.dtype} pattern first or narrow {other_pattern!r}"
                 )
@@ -303,7 +313,7 @@ class QuantizationPlan:
             raise self.error("; ".join(problems) if len(problems) == 1 else "\n    " + "\n    ".join(problems))
 
 
-# --- the manifest entry of one weight -----------------------------------------------------------------------------------
+# --- the manifest entry of one weight ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -317,7 +327,9 @@ class QuantizationStats:
     max_error_weight: str | None = None
 
 
-def encode_weight_for_plan(name: str, array: np.ndarray, plan: QuantizationPlan | None, stats: QuantizationStats) -> WeightEntry:
+def encode_weight_for_plan(
+    name: str, array: np.ndarray, plan: QuantizationPlan | None, stats: QuantizationStats
+) -> WeightEntry:
     """Encode one weight, quantized if ``plan`` says so, and add it to ``stats``."""
     array = np.asarray(array)
     is_float = array.dtype.kind == "f"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -97,7 +98,9 @@ class _ShardWriter:
         return names
 
 
-def write_weight_shards(directory: Path, entries: Iterable[WeightEntry], shard_size: int) -> tuple[list[dict[str, Any]], int]:
+def write_weight_shards(
+    directory: Path, entries: Iterable[WeightEntry], shard_size: int
+) -> tuple[list[dict[str, Any]], int]:
     """Write the shards of one weight group; return its manifest (``[{"paths", "weights"}]``) and its byte count.
 
     ``shard_size`` 0 writes a single shard. Entries are consumed one at a time, so only one is held in memory here.
