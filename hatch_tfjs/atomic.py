@@ -49,7 +49,7 @@ def recover(output: Path) -> None:
         if output.exists() or output.is_symlink():
             shutil.rmtree(backup, ignore_errors=True)
         else:
-            os.replace(backup, output)
+            backup.replace(output)
     for stale in staging_directories(output):
         shutil.rmtree(stale, ignore_errors=True)
 
@@ -78,9 +78,9 @@ def replace_directory(output: Path, *, replace_foreign: bool = False) -> Iterato
         _crash_point("staged")
         backup = backup_path(output)
         if output.exists():
-            os.replace(output, backup)
+            output.replace(backup)
         _crash_point("swapping")
-        os.replace(staging, output)
+        staging.replace(output)
         _fsync_directory(output.parent)  # make the rename itself durable
         shutil.rmtree(backup, ignore_errors=True)
     except BaseException:
@@ -111,5 +111,5 @@ def _fsync_directory(path: Path) -> None:
 
 
 def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as handle:
+    with path.open("rb") as handle:
         os.fsync(handle.fileno())

@@ -160,7 +160,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from hatch_tfjs.workers import convert_in_workers
 
     source = Path(args.source).resolve()
-    outdir = Path(os.path.abspath(args.outdir))
+    # abspath: '..' collapsed, symlinks kept (Path.resolve would follow them, Path.absolute keeps '..')
+    outdir = Path(os.path.abspath(args.outdir))  # noqa: PTH100
     if not source.exists():
         raise UsageError(f"SOURCE {args.source}: file not found")
     _claim_outdir(args.outdir, outdir, force=args.force)
@@ -256,7 +257,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         # The whole pipeline (read, support check, op check, quantization) runs, but into a scratch directory.
         trial = [dataclasses.replace(spec, output=Path(scratch) / spec.name) for spec in specs]
         unconvertible = [spec for spec in specs if not spec.source.exists()]
-        trial = [t for t, spec in zip(trial, specs) if spec.source.exists()]
+        trial = [t for t, spec in zip(trial, specs, strict=True) if spec.source.exists()]
         try:
             convert_in_workers(trial, jobs=project.settings.jobs, on_result=lambda r: results.__setitem__(r.name, r))
         except ConversionError as exc:

@@ -575,7 +575,8 @@ def load_settings(
         if Path(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
             problems.add(key, f'{pattern!r} must be a glob relative to the project root, e.g. "models/*.keras"')
             continue
-        matches = sorted(glob.glob(str(root / pattern), recursive=True))
+        # glob.glob's rules are the documented ones for discover (hidden files skipped, ** only as a whole segment)
+        matches = sorted(glob.glob(str(root / pattern), recursive=True))  # noqa: PTH207
         if not matches:
             problems.add(key, f"{pattern!r} matches no file; check the pattern or remove it")
             continue
@@ -836,7 +837,7 @@ def _check_writable_here(spec: ModelSpec, root: Path, key: str, problems: _Probl
     if link is not None:
         problems.add(
             key,
-            f"{_relative(link, root)!r} is a symbolic link (to {os.readlink(link)}); hatch-tfjs writes only to real "
+            f"{_relative(link, root)!r} is a symbolic link (to {link.readlink()}); hatch-tfjs writes only to real "
             "directories inside the project, so the wheel never ships files from elsewhere: replace the link with a "
             "directory or choose another output",
         )
@@ -859,7 +860,7 @@ def _check_output_dir(output_dir: Path, root: Path, problems: _Problems, *, give
     if link is not None:
         problems.add(
             key,
-            f"{_relative(link, root)!r} is a symbolic link (to {os.readlink(link)}); hatch-tfjs writes only to real "
+            f"{_relative(link, root)!r} is a symbolic link (to {link.readlink()}); hatch-tfjs writes only to real "
             "directories inside the project: replace the link with a directory or set output-dir elsewhere",
         )
         return

@@ -98,7 +98,7 @@ def _layer_output_shape(class_name: str, config: dict[str, Any], shapes: list[li
     if class_name in _SAME_SHAPE:
         return shape
     if class_name == "Dense":
-        return shape[:-1] + [config.get("units")]
+        return [*shape[:-1], config.get("units")]
     if class_name in _MERGE_SAME:
         return shape
     if class_name == "Concatenate":
@@ -136,7 +136,8 @@ def _layer_output_shape(class_name: str, config: dict[str, Any], shapes: list[li
             kernel = _as_tuple(config.get("kernel_size"), rank)
             strides = _as_tuple(config.get("strides", 1), rank)
             dilation = _as_tuple(config.get("dilation_rate", 1), rank)
-            dims = [_window(s, k, st, padding, d) for s, k, st, d in zip(spatial, kernel, strides, dilation)]
+            windows = zip(spatial, kernel, strides, dilation, strict=False)
+            dims = [_window(s, k, st, padding, d) for s, k, st, d in windows]
             if class_name == "DepthwiseConv2D":
                 channels = None if shape[-1] is None else shape[-1] * int(config.get("depth_multiplier", 1))
             else:
@@ -145,7 +146,7 @@ def _layer_output_shape(class_name: str, config: dict[str, Any], shapes: list[li
         if class_name.startswith(("MaxPooling", "AveragePooling")):
             pool = _as_tuple(config.get("pool_size", 2), rank)
             strides = _as_tuple(config.get("strides") or pool, rank)
-            dims = [_window(s, k, st, padding) for s, k, st in zip(spatial, pool, strides)]
+            dims = [_window(s, k, st, padding) for s, k, st in zip(spatial, pool, strides, strict=False)]
             return [shape[0], *dims, shape[-1]]
     return None
 

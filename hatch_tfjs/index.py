@@ -33,7 +33,7 @@ INDEX_VERSION = 1
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -118,7 +118,7 @@ def write_index(index_dir: Path, index: dict[str, Any]) -> bool:
     index_dir.mkdir(parents=True, exist_ok=True)
     partial = index_dir / f".{INDEX_NAME}.part"
     partial.write_bytes(payload)
-    os.replace(partial, target)
+    partial.replace(target)
     return True
 
 

@@ -14,7 +14,6 @@ Standard library only: the hook imports this while hatchling asks it for depende
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 from pathlib import Path
@@ -53,7 +52,7 @@ def foreign_entries(directory: Path) -> list[str]:
     Everything is foreign in a directory without the stamp; in a stamped one, whatever the stamp does not list (or,
     when the stamp cannot be read, whatever is not ``model.json`` or a weight shard)."""
     try:
-        entries = sorted(os.listdir(directory))
+        entries = sorted(entry.name for entry in directory.iterdir())
     except OSError:
         return []
     listed = _stamped_files(directory)
@@ -79,7 +78,7 @@ def replace_conflict(path: Path) -> str | None:
     except OSError as exc:
         return f"cannot be examined ({exc.strerror})"
     if stat.S_ISLNK(mode):
-        return f"is a symbolic link (to {os.readlink(path)})"
+        return f"is a symbolic link (to {path.readlink()})"
     if not stat.S_ISDIR(mode):
         return "is a file, not a model directory hatch-tfjs wrote"
     foreign = foreign_entries(path)
@@ -123,7 +122,7 @@ def special_file_kind(path: Path) -> str | None:
     """``"a FIFO"``, ``"a character device"``, ... when ``path`` (symlinks followed) is neither a regular file nor a
     directory: such a source would hang or exhaust a build that reads it."""
     try:
-        mode = os.stat(path).st_mode
+        mode = path.stat().st_mode
     except OSError:
         return None
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):

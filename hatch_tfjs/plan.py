@@ -103,7 +103,7 @@ def _cache_put(path: Path, fingerprint: list[list[Any]], digest: str) -> None:
         target.parent.mkdir(mode=0o700, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.part")
         partial.write_text(json.dumps({"fingerprint": fingerprint, "sha256": digest}), "utf-8")
-        os.replace(partial, target)
+        partial.replace(target)
     except OSError:
         pass  # a cache that cannot be written only costs a re-hash next time
 
@@ -150,13 +150,10 @@ def _files_intact(output: Path, stamp: dict[str, Any]) -> bool:
     files = stamp.get("files")
     if not isinstance(files, dict) or "model.json" not in files:
         return False
-    for name, size in files.items():
-        try:
-            if (output / name).stat().st_size != size:
-                return False
-        except OSError:
-            return False
-    return True
+    try:
+        return all((output / name).stat().st_size == size for name, size in files.items())
+    except OSError:
+        return False
 
 
 def make_stamp(spec: ModelSpec, source_hash: str, files: dict[str, int]) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def wheel_selection_problem(root: str | Path, metadata: Any = None) -> str | Non
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as handle:
+        with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise HatchTfjsError(f"{path}: invalid TOML: {exc}") from exc

@@ -68,7 +68,7 @@ class Response:
         if isinstance(self.body, bytes):
             yield self.body
             return
-        with open(self.body, "rb") as handle:
+        with self.body.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 yield chunk
 

@@ -87,7 +87,7 @@ def _run_batch(tasks: Sequence[Task], replace_foreign: bool) -> list[tuple[Model
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("PYTHONUNBUFFERED", "1")
-    proc = subprocess.run(
+    proc = subprocess.run(  # noqa: S603 - argv is this interpreter and a fixed launcher, no user input
         [sys.executable, "-c", LAUNCHER],
         input=json.dumps([task.to_json(replace_foreign) for task in tasks]),
         capture_output=True,
@@ -97,11 +97,11 @@ def _run_batch(tasks: Sequence[Task], replace_foreign: bool) -> list[tuple[Model
     )
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     outcomes: list[tuple[ModelSpec, Outcome]] = []
-    for task, line in zip(tasks, lines):
+    for task, line in zip(tasks, lines, strict=False):
         outcome: Outcome = ConversionResult(**line["result"]) if line["ok"] else _error_from(line, task.spec)
         outcomes.append((task.spec, outcome))
-    for task in tasks[len(lines) :]:  # the worker died before answering for these
-        outcomes.append((task.spec, _worker_died(task.spec, proc.returncode, proc.stderr)))
+    # the worker died before answering for these
+    outcomes.extend((task.spec, _worker_died(task.spec, proc.returncode, proc.stderr)) for task in tasks[len(lines) :])
     return outcomes
 
 

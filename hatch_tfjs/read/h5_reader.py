@@ -40,6 +40,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -86,11 +87,11 @@ def check_keras_file(source: Path, *, model_name: str, display: str | None = Non
     """
     try:
         _Reader(Path(source), model_name, display or str(source), load_data=False).read()
-    except _Unmappable:
+    except _UnmappableError:
         return
 
 
-class _Unmappable(ModelReadError):
+class _UnmappableError(ModelReadError):
     """This reader cannot map the file (not: the file is wrong); Keras may still load it."""
 
 
@@ -112,7 +113,7 @@ class _Reader:
 
     def unmappable(self, message: str) -> ModelReadError:
         """The reader does not know how to map this; the fix may be reading the file through Keras."""
-        return _Unmappable(self._text(message, FALLBACK_HINT))
+        return _UnmappableError(self._text(message, FALLBACK_HINT))
 
     def _text(self, message: str, hint: str | None) -> str:
         text = f"{self.display}: cannot read model '{self.model_name}': {message}"
@@ -131,7 +132,7 @@ class _Reader:
 
     def read(self) -> KerasModel:
         try:
-            with open(self.source, "rb") as handle:
+            with self.source.open("rb") as handle:
                 head = handle.read(8)
         except OSError as exc:
             raise self.error(f"the file cannot be opened ({exc.strerror or exc})", hint=None) from exc
@@ -263,7 +264,7 @@ class _Reader:
     def _open_weights(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, stack: ExitStack) -> BinaryIO:
         """A seekable view of model.weights.h5: the bytes in place when stored, else a size-capped extraction."""
         if info.compress_type == zipfile.ZIP_STORED:
-            handle = stack.enter_context(open(self.source, "rb"))
+            handle = stack.enter_context(self.source.open("rb"))
             handle.seek(info.header_offset)
             header = handle.read(30)
             if len(header) != 30 or header[:4] != ZIP_MAGIC:
@@ -284,7 +285,7 @@ class _Reader:
             window.seek(0)
             self.hdf5_offset_in_source = start
             return io.BufferedReader(window, buffer_size=1 << 16)
-        spool = stack.enter_context(tempfile.TemporaryFile())
+        spool = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - the ExitStack closes it
         written = 0
         try:
             with archive.open(info) as member:
@@ -490,7 +491,7 @@ class _Store:
         it is an error."""
         try:
             step()
-        except _Unmappable:
+        except _UnmappableError:
             if self.reader.load_data:
                 raise
             return False
@@ -744,7 +745,7 @@ class _LegacyStore(_Store):
             return self.weights  # a subclassed model: the translator says what is wrong
         explained: set[str] = set()
         for entry in _model_layers(config) or []:
-            if not self.tolerating_unmappable(lambda: self._read_entry(entry, _trainable(config), explained)):
+            if not self.tolerating_unmappable(partial(self._read_entry, entry, _trainable(config), explained)):
                 explained.add(_entry_name(entry))  # left to Keras
         self._check_unexplained(explained)
         return self.weights
@@ -804,7 +805,7 @@ class _LegacyStore(_Store):
         ordered = layouts.legacy_order(slots, lambda s: s.trainable, trainable)
         arrays: dict[int, np.ndarray | None] = {}
         binds: dict[int, dict[str, int]] = {}
-        for slot, stored in zip(ordered, names):
+        for slot, stored in zip(ordered, names, strict=True):
             short = stored.rsplit("/", 1)[-1]
             short = re.sub(r"(:\d+)$", "", short)
             accepted = {slot.var.name, *slot.var.aliases}

@@ -420,8 +420,10 @@ def slots(layout: Layout, prefix: str = "") -> list[Slot]:
         for index, var in enumerate(layout.variables)
     ]
     for attr, child in layout.children:
-        for slot in slots(child, f"{prefix}{attr}/"):
-            out.append(Slot(slot.store, slot.index, f"{layout.name}/{slot.name}", slot.var, slot.trainable, slot.owner))
+        out.extend(
+            Slot(slot.store, slot.index, f"{layout.name}/{slot.name}", slot.var, slot.trainable, slot.owner)
+            for slot in slots(child, f"{prefix}{attr}/")
+        )
     return out
 
 
@@ -441,7 +443,7 @@ def check_shape(var: Var, actual: tuple[int, ...], bind: dict[str, int]) -> str 
     if len(expected) != len(actual):
         return f"has shape {tuple(actual)} but the config implies rank {len(expected)} ({_render(expected, bind)})"
     pending: dict[str, int] = {}
-    for want, got in zip(expected, actual):
+    for want, got in zip(expected, actual, strict=True):
         if isinstance(want, int):
             if want != got:
                 return f"has shape {tuple(actual)} but the config implies {_render(expected, bind)}"

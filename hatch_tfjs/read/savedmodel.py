@@ -272,7 +272,7 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
             return {k: tf.identity(outputs[k], name=k) for k in keys}
         flat = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         keys[:] = output_names if len(output_names) == len(flat) else [f"output_{i}" for i in range(len(flat))]
-        return [tf.identity(v, name=k) for k, v in zip(keys, flat)]
+        return [tf.identity(v, name=k) for k, v in zip(keys, flat, strict=True)]
 
     with _recording_origins(model, keras, tf) as origins:
         concrete = tf.function(serve).get_concrete_function(*specs)
@@ -351,7 +351,7 @@ def freeze(concrete: Any, options: GraphOptions, output_keys: list[str] | None =
 
     out_keys = output_keys or _structured_keys(concrete, tf)
     outputs = []
-    for key, tensor in zip(out_keys, frozen_fn.outputs):
+    for key, tensor in zip(out_keys, frozen_fn.outputs, strict=False):
         dtype_name = tensor.dtype.name
         spec_dtype = "DT_" + {"float32": "FLOAT", "float64": "DOUBLE", "bool": "BOOL", "string": "STRING"}.get(
             dtype_name, dtype_name.upper()
@@ -501,7 +501,7 @@ def _resource_owners(loaded: Any) -> dict[int, Any]:
     for obj in objects:
         try:
             handle = obj.resource_handle
-        except Exception:  # noqa: BLE001 - not a resource, or an uninitialised one
+        except Exception:  # noqa: BLE001, S112 - not a resource, or an uninitialised one: nothing to record
             continue
         owners[id(handle)] = obj
     return owners
@@ -545,7 +545,7 @@ def build_initializer(
     graph = gt.Graph(_to_dict(convert_to_constants.convert_variables_to_constants_v2(create_cf).graph.as_graph_def()))
     outputs_spec: dict[str, Any] = {}
     output_tensors = [t.name for t in create_cf.outputs]
-    for index, ((spec, owner), handle_tensor) in enumerate(zip(plans, output_tensors)):
+    for index, ((spec, owner), handle_tensor) in enumerate(zip(plans, output_tensors, strict=False)):
         init_fn = owner._initialize
         init_cf = (
             init_fn.get_concrete_function()
@@ -571,7 +571,7 @@ def build_initializer(
             node["name"] = prefix + node["name"]
             new_inputs = []
             for inp in node.get("input", []):
-                name, idx, control = gt.parse_input(inp)
+                name, _index, control = gt.parse_input(inp)
                 if name == handle_placeholders[0]:
                     new_inputs.append(handle_tensor if not control else "^" + handle_tensor.split(":")[0])
                 else:

@@ -35,7 +35,7 @@ _FEATURE_AXIS_CLASSES = frozenset({"BatchNormalization", "LayerNormalization"})
 _JSON_KINDS = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
-class _Malformed(ValueError):
+class _MalformedError(ValueError):
     """One structural problem, with where it is."""
 
 
@@ -52,7 +52,7 @@ def config_problem(config: Any) -> str | None:
         return f"it nests more than {MAX_NESTING} levels deep, which no Keras model does"
     try:
         _model_entry(config, "the model config", top=True)
-    except _Malformed as problem:
+    except _MalformedError as problem:
         return str(problem)
     return None
 
@@ -75,7 +75,7 @@ def nesting_depth(value: Any, *, limit: int) -> int:
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
-        raise _Malformed(message)
+        raise _MalformedError(message)
 
 
 def _class_and_config(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
@@ -306,7 +306,7 @@ def _window_fits(cfg: dict[str, Any], shape: list[Any] | None, where: str) -> No
     windows = window if isinstance(window, list) else [window] * rank
     dilations = cfg.get("dilation_rate", 1)
     dilations = dilations if isinstance(dilations, list) else [dilations] * rank
-    for size, length, dilation in zip(spatial, windows, dilations):
+    for size, length, dilation in zip(spatial, windows, dilations, strict=False):
         if _is_int(size) and _is_int(length) and _is_int(dilation):
             _require(
                 dilation * (length - 1) + 1 <= size,

@@ -30,10 +30,10 @@ class Context:
 
     def refusal(self, where: str, refusal: Exception) -> None:
         """A rewrite's refusal is a problem; one that only lacked the weights is also counted apart."""
-        from hatch_tfjs.translate.rewrites import WeightsNeeded
+        from hatch_tfjs.translate.rewrites import WeightsNeededError
 
         self.problem(where, str(refusal))
-        if isinstance(refusal, WeightsNeeded):
+        if isinstance(refusal, WeightsNeededError):
             self._for_want_of_weights.add(str(refusal))
 
     def note(self, where: str, message: str) -> None:

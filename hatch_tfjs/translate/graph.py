@@ -325,7 +325,7 @@ class Graph:
         for consumer in list({id(c): c for c in self.consumers.get(node["name"], [])}.values()):
             rewired = []
             for inp in consumer.get("input", []):
-                name, index, control = parse_input(inp)
+                name, _index, control = parse_input(inp)
                 if name != node["name"]:
                     rewired.append(inp)
                 elif control:
@@ -826,9 +826,7 @@ def extract_weights(graph: dict[str, Any], *, seen: set[str] | None = None) -> l
             for inp in node.get("input", []):
                 control = inp.startswith("^")
                 base, sep, rest = inp.lstrip("^").partition(":")
-                if base in renamed:
-                    inp = ("^" if control else "") + renamed[base] + sep + rest
-                new_inputs.append(inp)
+                new_inputs.append(("^" if control else "") + renamed[base] + sep + rest if base in renamed else inp)
             if "input" in node:
                 node["input"] = new_inputs
         for key, value in list(function.get("ret", {}).items()):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.translate import support
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from hatch_tfjs.neutral import Weight
 
 # An input of a new layer: the position of one of the replaced layer's own inputs, or the name of another new layer.
-Source = Union[int, str]
+Source = int | str
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,11 @@ class Replacement:
     weights: list[Weight] | None = field(default_factory=list)  # None: the layer keeps its name and its weights
 
 
-class RewriteRefused(Exception):
+class RewriteRefusedError(Exception):
     """The layer looks rewritable but is not exactly expressible; the message says why (a translation problem)."""
 
 
-class WeightsNeeded(RewriteRefused):
+class WeightsNeededError(RewriteRefusedError):
     """The rewrite reads the layer's weights, and the translation was given none (a config-only translation)."""
 
 
@@ -86,9 +86,9 @@ class Site:
 
     def own_weights(self, count: int) -> list[np.ndarray]:
         if self.weights is None:
-            raise WeightsNeeded("needs its weights to be rewritten for TF.js, and none were given")
+            raise WeightsNeededError("needs its weights to be rewritten for TF.js, and none were given")
         if len(self.weights) < count:
-            raise RewriteRefused(f"has {len(self.weights)} weights where {count} were expected")
+            raise RewriteRefusedError(f"has {len(self.weights)} weights where {count} were expected")
         return self.weights
 
     def input_rank(self) -> int | None:
@@ -196,7 +196,7 @@ def _normalization(site: Site) -> Replacement:
     shape = _normalization_shape(site, mean.shape)
     mean, variance = _fit(mean, shape), _fit(variance, shape)
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance)) and np.all(variance >= 0)):
-        raise RewriteRefused("has a negative or non-finite variance or mean; Keras would compute NaN with it")
+        raise RewriteRefusedError("has a negative or non-finite variance or mean; Keras would compute NaN with it")
     std = np.maximum(np.sqrt(variance), np.float32(support.KERAS_EPSILON))
     if cfg.get("invert"):
         scale, offset = std.astype(np.float64), mean.astype(np.float64)
@@ -220,16 +220,16 @@ def _normalization_shape(site: Site, stats_shape: tuple[int, ...]) -> tuple[int,
     if rank is None:
         if axes == [-1]:
             return tuple(stats_shape[-1:])
-        raise RewriteRefused("normalizes over axes of an input whose rank the config does not record")
+        raise RewriteRefusedError("normalizes over axes of an input whose rank the config does not record")
     keep = sorted(a % rank for a in axes)
     if 0 in keep:
-        raise RewriteRefused("normalizes over the batch axis, which a per-sample TF.js layer cannot")
+        raise RewriteRefusedError("normalizes over the batch axis, which a per-sample TF.js layer cannot")
     input_shape = site.input_shapes[0] or [None] * rank
     shape = [1] * rank
     for index, axis_index in enumerate(keep):
         size = stats_shape[index] if len(stats_shape) == len(keep) else input_shape[axis_index]
         if size is None:
-            raise RewriteRefused("has statistics whose shape neither the config nor the weights fix")
+            raise RewriteRefusedError("has statistics whose shape neither the config nor the weights fix")
         shape[axis_index] = int(size)
     return tuple(shape[1:])
 
@@ -278,7 +278,7 @@ def _custom_scale(site: Site) -> Replacement | None:
     if not _is_application_layer(site):
         return None
     if isinstance(site.cfg["scale"], bool) or not isinstance(site.cfg["scale"], (int, float)):
-        raise RewriteRefused(f"has scale={site.cfg['scale']!r}; only a number has a TF.js layer form")
+        raise RewriteRefusedError(f"has scale={site.cfg['scale']!r}; only a number has a TF.js layer form")
     dtype = _plain_dtype(site.cfg)
     scaled = NewLayer(
         "Rescaling",
@@ -305,7 +305,7 @@ def _global_pooling(site: Site) -> Replacement | None:
     shape = site.input_shapes[0] if site.input_shapes else None
     channels = shape[1 if channels_first else -1] if shape else None if channels_first else site.input_channels
     if not isinstance(channels, int):
-        raise RewriteRefused("uses keepdims=True on an input whose channel count the config does not record")
+        raise RewriteRefusedError("uses keepdims=True on an input whose channel count the config does not record")
     spatial = [1] * (2 if site.class_name.endswith("2D") else 1)
     target = [channels, *spatial] if channels_first else [*spatial, channels]
     pool = NewLayer(site.class_name, {**site.cfg, "keepdims": False})
@@ -346,14 +346,14 @@ def _center_crop(site: Site) -> Replacement:
     shape = site.input_shapes[0] if site.input_shapes else None
     spatial = (shape[2:4] if channels_first else shape[1:3]) if shape and len(shape) == 4 else None
     if spatial is None or not all(isinstance(d, int) for d in spatial):
-        raise RewriteRefused(
+        raise RewriteRefusedError(
             "crops an input whose height and width the config does not record (TF.js's own CenterCrop cannot run in "
             "a loaded model)"
         )
     (height, width), target = spatial, (int(site.cfg["height"]), int(site.cfg["width"]))
     diffs = (height - target[0], width - target[1])
     if min(diffs) < 0:
-        raise RewriteRefused(
+        raise RewriteRefusedError(
             "asks for a size larger than its input (Keras then resizes), which no TF.js layer computes the same way"
         )
     cropping = [[diff // 2, diff - diff // 2] for diff in diffs]
@@ -417,18 +417,18 @@ def _binary_op(site: Site) -> Replacement:
             return _rescaling(site, value, 0.0, tensor)
         if op in ("divide", "true_divide") and not number_first and value != 0.0:
             return _rescaling(site, 1.0 / value, 0.0, tensor)
-        raise RewriteRefused(
+        raise RewriteRefusedError(
             f"with a number as {'first' if number_first else 'second'} operand has no exact TF.js layer"
         )
     if site.call.constants or site.call.arity != 2:
-        raise RewriteRefused("is called with arguments TF.js layers cannot replay")
+        raise RewriteRefusedError("is called with arguments TF.js layers cannot replay")
     if op == "subtract":
         return Replacement(
             _negated_sum(site, site.name, "float32"), site.name, "rewritten as Add with the second input negated"
         )
     layer_class = support.BINARY_OP_LAYERS.get(op)
     if layer_class is None:
-        raise RewriteRefused("of two tensors has no exact TF.js layer")
+        raise RewriteRefusedError("of two tensors has no exact TF.js layer")
     layer = NewLayer(layer_class, {"name": site.name, "dtype": "float32"}, (0, 1))
     return Replacement([layer], layer.name, f"rewritten as the {layer_class} layer")
 
@@ -436,10 +436,10 @@ def _binary_op(site: Site) -> Replacement:
 def _unary(site: Site, allowed: frozenset[str] = frozenset()) -> None:
     """Refuse a one-tensor op called with anything else, or with options other than ``allowed``."""
     if site.call.arity != 1 or site.call.constants or site.call.tensor_list:
-        raise RewriteRefused("is called with arguments TF.js layers cannot replay")
+        raise RewriteRefusedError("is called with arguments TF.js layers cannot replay")
     extra = set(site.cfg) - {"name"} - allowed
     if extra:
-        raise RewriteRefused(f"is called with {', '.join(sorted(extra))}, which its TF.js layer form lacks")
+        raise RewriteRefusedError(f"is called with {', '.join(sorted(extra))}, which its TF.js layer form lacks")
 
 
 def _one_layer(site: Site, class_name: str, config: dict[str, Any], inputs: tuple[Source, ...] = (0,)) -> Replacement:
@@ -466,14 +466,16 @@ def _gelu_op(site: Site) -> Replacement:
     loader turns into 'geluNew' and then cannot find.)"""
     _unary(site, frozenset({"approximate"}))
     if site.cfg.get("approximate", True):
-        raise RewriteRefused("with approximate=True has no TF.js layer a loaded model can use; use approximate=False")
+        raise RewriteRefusedError(
+            "with approximate=True has no TF.js layer a loaded model can use; use approximate=False"
+        )
     return _one_layer(site, "Activation", {"activation": "gelu"})
 
 
 def _softmax_op(site: Site) -> Replacement:
     _unary(site, frozenset({"axis"}))
     if site.cfg.get("axis", -1) not in (-1, [-1]):
-        raise RewriteRefused(
+        raise RewriteRefusedError(
             "over another axis than the last has no TF.js layer (TF.js's softmax only runs over the last)"
         )
     return _one_layer(site, "Activation", {"activation": "softmax"})
@@ -494,14 +496,14 @@ def _clip_op(site: Site) -> Replacement:
     _unary(site, frozenset({"x_min", "x_max"}))
     low, high = site.cfg.get("x_min"), site.cfg.get("x_max")
     if low != 0 or not isinstance(high, (int, float)) or high <= 0:
-        raise RewriteRefused("with a lower bound other than 0 has no exact TF.js layer")
+        raise RewriteRefusedError("with a lower bound other than 0 has no exact TF.js layer")
     return _one_layer(site, "ReLU", {"max_value": float(high)})
 
 
 def _rank(site: Site) -> int:
     rank = site.input_rank()
     if rank is None:
-        raise RewriteRefused("is applied to a tensor whose rank the config does not record")
+        raise RewriteRefusedError("is applied to a tensor whose rank the config does not record")
     return rank
 
 
@@ -510,20 +512,20 @@ def _reduction_op(site: Site) -> Replacement:
     global pooling (followed by Reshape when ``keepdims``)."""
     _unary(site, frozenset({"axis", "keepdims", "initial"}))
     if site.cfg.get("initial") is not None:
-        raise RewriteRefused("with an initial value has no TF.js layer")
+        raise RewriteRefusedError("with an initial value has no TF.js layer")
     rank = _rank(site)
     axis = site.cfg.get("axis")
     axes = sorted(a % rank for a in ([axis] if isinstance(axis, int) else list(axis or [])))
     spatial = {3: [1], 4: [1, 2]}.get(rank)
     if axes != spatial:
-        raise RewriteRefused("over other axes than a global pooling's has no TF.js layer")
+        raise RewriteRefusedError("over other axes than a global pooling's has no TF.js layer")
     kind = "Average" if support.snake_case(site.class_name) == "mean" else "Max"
     pool_class = f"Global{kind}Pooling{len(axes)}D"
     if not site.cfg.get("keepdims"):
         return _one_layer(site, pool_class, {"data_format": "channels_last"})
     channels = (site.input_shapes[0] or [None])[-1]
     if not isinstance(channels, int):
-        raise RewriteRefused("keeps dims of a tensor whose channel count the config does not record")
+        raise RewriteRefusedError("keeps dims of a tensor whose channel count the config does not record")
     pool = NewLayer(
         pool_class, {"name": site.fresh_name(f"{site.name}_pool"), "dtype": "float32", "data_format": "channels_last"}
     )
@@ -537,7 +539,7 @@ def _reshape_op(site: Site) -> Replacement:
     _unary(site, frozenset({"newshape"}))
     shape = list(site.cfg.get("newshape") or [])
     if not shape or shape[0] not in (-1, None) or any(d is None for d in shape[1:]):
-        raise RewriteRefused("changes the batch axis, which a TF.js Reshape layer keeps")
+        raise RewriteRefusedError("changes the batch axis, which a TF.js Reshape layer keeps")
     return _one_layer(site, "Reshape", {"target_shape": shape[1:]})
 
 
@@ -545,7 +547,7 @@ def _transpose_op(site: Site) -> Replacement:
     _unary(site, frozenset({"axes"}))
     axes = site.cfg.get("axes")
     if not isinstance(axes, list) or not axes or axes[0] != 0:
-        raise RewriteRefused("moves the batch axis (or reverses every axis), which a TF.js Permute layer keeps")
+        raise RewriteRefusedError("moves the batch axis (or reverses every axis), which a TF.js Permute layer keeps")
     return _one_layer(site, "Permute", {"dims": axes[1:]})
 
 
@@ -554,17 +556,17 @@ def _expand_dims_op(site: Site) -> Replacement:
     shape = site.input_shapes[0] if site.input_shapes else None
     axis = site.cfg.get("axis")
     if shape is None or any(d is None for d in shape[1:]) or not isinstance(axis, int):
-        raise RewriteRefused("is applied to a tensor whose shape the config does not record")
+        raise RewriteRefusedError("is applied to a tensor whose shape the config does not record")
     position = axis % (len(shape) + 1)
     if position == 0:
-        raise RewriteRefused("adds a batch axis, which a TF.js Reshape layer keeps")
+        raise RewriteRefusedError("adds a batch axis, which a TF.js Reshape layer keeps")
     target = [*shape[1:position], 1, *shape[position:]]
     return _one_layer(site, "Reshape", {"target_shape": target})
 
 
 def _concatenate_op(site: Site) -> Replacement:
     if not site.call.tensor_list or set(site.cfg) - {"name", "axis"}:
-        raise RewriteRefused("is called with arguments TF.js layers cannot replay")
+        raise RewriteRefusedError("is called with arguments TF.js layers cannot replay")
     count = len(site.input_shapes)
     return _one_layer(site, "Concatenate", {"axis": site.cfg.get("axis", 0)}, tuple(range(count)))
 
@@ -593,7 +595,7 @@ OP_REWRITES: dict[str, Callable[[Site], Replacement]] = {
 
 
 def op_rewrite(site: Site) -> Replacement:
-    """The rewrite of one ``keras.ops`` call, or :class:`RewriteRefused` saying why there is none."""
+    """The rewrite of one ``keras.ops`` call, or :class:`RewriteRefusedError` saying why there is none."""
     op = support.snake_case(site.class_name)
     if op == "maximum":
         relu = _maximum_with_zero(site)
@@ -605,7 +607,7 @@ def op_rewrite(site: Site) -> Replacement:
         return _activation_op(site)
     if op in OP_REWRITES:
         return OP_REWRITES[op](site)
-    raise RewriteRefused("has no TF.js layers equivalent")
+    raise RewriteRefusedError("has no TF.js layers equivalent")
 
 
 # --- grouped convolutions that are depthwise -----------------------------------------------------------------------
@@ -619,7 +621,7 @@ def _grouped_conv(site: Site) -> Replacement | None:
     kernel = arrays[0]
     filters = int(site.cfg.get("filters", 0))
     if kernel.ndim != 4 or kernel.shape[2] != 1 or filters % groups or kernel.shape[3] != filters:
-        raise RewriteRefused(
+        raise RewriteRefusedError(
             f"uses groups={groups} with more than one input channel per group, which TF.js convolutions lack; "
             "only depthwise groupings (groups == input channels) have a TF.js layer"
         )
@@ -661,7 +663,7 @@ LAYER_REWRITES: dict[str, Callable[[Site], Replacement | None]] = {
 
 
 def layer_rewrite(site: Site) -> Replacement | None:
-    """The rewrite of one layer, None when it needs none, or :class:`RewriteRefused` saying why it cannot have one."""
+    """The rewrite of one layer, None when it needs none, or :class:`RewriteRefusedError` saying why it cannot."""
     rewrite = LAYER_REWRITES.get(site.class_name)
     replacement = rewrite(site) if rewrite is not None else None
     return replacement if replacement is not None else _with_hard_activation(site)

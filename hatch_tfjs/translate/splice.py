@@ -178,7 +178,7 @@ def _rewritten_chain(entries: list[dict[str, Any]], ctx: Context, names: _Names)
             replacement = rewrites.layer_rewrite(_site(entry, ctx, names))
             if replacement is not None:
                 _check_chain(replacement)
-        except rewrites.RewriteRefused as refusal:
+        except rewrites.RewriteRefusedError as refusal:
             ctx.refusal(where, refusal)
             out.append(_refused(entry))
             continue
@@ -194,13 +194,15 @@ def _check_chain(replacement: rewrites.Replacement) -> None:
     previous: rewrites.Source = 0
     for new in replacement.layers:
         if new.inputs != (previous,):
-            raise rewrites.RewriteRefused(
+            raise rewrites.RewriteRefusedError(
                 "needs a branch once rewritten for TF.js, which a Sequential model cannot hold; build the model with "
                 "the functional API"
             )
         previous = new.name
     if replacement.output != previous:
-        raise rewrites.RewriteRefused("cannot be rewritten inside a Sequential model; build it with the functional API")
+        raise rewrites.RewriteRefusedError(
+            "cannot be rewritten inside a Sequential model; build it with the functional API"
+        )
 
 
 def _apply_weights(replacement: rewrites.Replacement, name: str, ctx: Context, where: str) -> None:
@@ -333,9 +335,9 @@ def _passes_mask(entry: dict[str, Any]) -> bool:
 def _op_call(node: Any) -> tuple[list[list[Any]], rewrites.OpCall]:
     """A ``keras.ops`` call: its tensor arguments (histories, a list argument's tensors in order) and the rest."""
     if not isinstance(node, dict):
-        raise rewrites.RewriteRefused("is recorded in a form this translator does not know")
+        raise rewrites.RewriteRefusedError("is recorded in a form this translator does not know")
     if any(value is not None for value in (node.get("kwargs") or {}).values()):
-        raise rewrites.RewriteRefused("is called with keyword arguments, which TF.js layers cannot replay")
+        raise rewrites.RewriteRefusedError("is called with keyword arguments, which TF.js layers cannot replay")
     args = node.get("args", [])
     tensors: list[list[Any]] = []
     constants: list[tuple[int, Any]] = []
@@ -349,7 +351,9 @@ def _op_call(node: Any) -> tuple[list[list[Any]], rewrites.OpCall]:
             tensors.extend(listed)
             tensor_list = True
         elif contains_tensor(arg):
-            raise rewrites.RewriteRefused("takes tensors nested in its arguments, which TF.js layers cannot replay")
+            raise rewrites.RewriteRefusedError(
+                "takes tensors nested in its arguments, which TF.js layers cannot replay"
+            )
         else:
             constants.append((position, arg))
     return tensors, rewrites.OpCall(constants, len(args), tensor_list)
@@ -392,7 +396,9 @@ class Splice:
         try:
             if is_op(entry):
                 if len(raw_nodes) != 1:
-                    raise rewrites.RewriteRefused("is called more than once, which this translator does not rewrite")
+                    raise rewrites.RewriteRefusedError(
+                        "is called more than once, which this translator does not rewrite"
+                    )
                 tensors, call = _op_call(raw_nodes[0])
                 nodes = [shifted([[*h, {}] for h in tensors], self._shift)]
                 replacement = rewrites.op_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0], call=call))
@@ -411,7 +417,7 @@ class Splice:
                 for new in replacement.layers
             ]
             targets = [self._source(replacement.output, node, index) for index, node in enumerate(nodes)]
-        except rewrites.RewriteRefused as refusal:
+        except rewrites.RewriteRefusedError as refusal:
             ctx.refusal(where, refusal)
             return [(_refused(entry), [])]
         _apply_weights(replacement, name, ctx, where)
@@ -426,7 +432,7 @@ class Splice:
         resolved, a list) or another new layer (final, a tuple)."""
         if isinstance(source, int):
             if source >= len(node):
-                raise rewrites.RewriteRefused("is called with fewer tensors than its rewrite needs")
+                raise rewrites.RewriteRefusedError("is called with fewer tensors than its rewrite needs")
             return [*node[source][:3], {}]
         return (source, index, 0, {})
 

@@ -335,7 +335,7 @@ def encode_weight_for_plan(
     is_float = array.dtype.kind == "f"
     dtype = plan.dtype_for(name, is_float=is_float) if plan is not None else None
     unquantized_bytes = int(array.size) * 4 if is_float else None
-    if dtype is None or array.size == 0:
+    if plan is None or dtype is None or array.size == 0:
         entry = encode_weight(name, array)
         size = len(memoryview(entry.data).cast("B"))
         stats.bytes_before += size
@@ -344,7 +344,6 @@ def encode_weight_for_plan(
     try:
         result = quantize_array(array, dtype, name=name)
     except QuantizationError as exc:
-        assert plan is not None
         raise plan.error(str(exc)) from None
     spec: dict[str, Any] = {
         "name": name,

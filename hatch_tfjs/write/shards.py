@@ -69,22 +69,23 @@ class _ShardWriter:
     def write(self, data: bytes | memoryview) -> None:
         view = memoryview(data).cast("B")
         while len(view):
-            if self._handle is None or (self.shard_size and self._filled >= self.shard_size):
-                self._open_next()
+            handle = self._handle
+            if handle is None or (self.shard_size and self._filled >= self.shard_size):
+                handle = self._open_next()
             room = len(view) if not self.shard_size else self.shard_size - self._filled
             chunk = view[:room]
-            assert self._handle is not None
-            self._handle.write(chunk)
+            handle.write(chunk)
             self._filled += len(chunk)
             view = view[len(chunk):]
 
-    def _open_next(self) -> None:
+    def _open_next(self) -> BinaryIO:
         if self._handle is not None:
             self._handle.close()
         path = self.directory / f".shard{len(self.paths) + 1}.part"
         self.paths.append(path)
-        self._handle = open(path, "wb")  # noqa: SIM115 - closed in _open_next/close
+        self._handle = handle = path.open("wb")
         self._filled = 0
+        return handle
 
     def close(self) -> list[str]:
         if self._handle is not None:
