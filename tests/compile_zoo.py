@@ -347,15 +347,45 @@ _add("mha_causal", _attention(3, 2, causal=True), (5, 6))
 _add("mha_cross_value_dim", _attention(2, 4, cross=True, value_dim=5), (5, 6), (4, 3))
 _add("mha_separate_key", _attention(2, 2, cross=True, separate_key=True), (5, 6), (4, 3), (4, 7))
 
+# --- masking: Embedding(mask_zero=True) feeding recurrent layers (Keras 3 records the mask as not_equal(ids, 0)) ----
+
+
+def _masked(make_layers: Callable[[Any], list[Any]]) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+        from keras import layers
+
+        ids = keras.Input((6,), dtype="int32", name="ids")
+        x = layers.Embedding(5, 4, mask_zero=True)(ids)
+        for make in make_layers(layers):
+            x = make(x)
+        return keras.Model(ids, x)
+
+    return build
+
+
+for _name, _make in {
+    "lstm": lambda L: [L.LSTM(3)],
+    "gru_sequences": lambda L: [L.GRU(3, return_sequences=True)],
+    "gru_reset_before_backwards": lambda L: [L.GRU(3, reset_after=False, go_backwards=True)],
+    "simple_rnn_zero_output": lambda L: [L.SimpleRNN(3, return_sequences=True, zero_output_for_mask=True)],
+    "bidirectional_stack": lambda L: [L.Bidirectional(L.LSTM(2, return_sequences=True)), L.GRU(3)],
+    "bidirectional_sum": lambda L: [L.Bidirectional(L.GRU(2), merge_mode="sum")],
+}.items():
+    _add(f"masked_{_name}", _masked(_make), (6,), kind="int5")
+
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
     "conv2d_transpose": CompileCase("conv2d_transpose", _seq((5, 5, 2), lambda L: L.Conv2DTranspose(3, 3, name="deconv"), lambda L: L.Dense(2)),
                                     (((5, 5, 2), "float"),)),
-    "masked_lstm": CompileCase("masked_lstm", _seq((4, 3), lambda L: L.Masking(name="masking"), lambda L: L.LSTM(5), lambda L: L.Dense(2)),
+    "masking_layer_lstm": CompileCase("masking_layer_lstm", _seq((4, 3), lambda L: L.Masking(name="masking"), lambda L: L.LSTM(5), lambda L: L.Dense(2)),
                                (((4, 3), "float"),)),
     "variable_length_gru": CompileCase("variable_length_gru", _seq((None, 3), lambda L: L.GRU(5, name="gru")), (((4, 3), "float"),)),
+    "sequential_implicit_mask": CompileCase("sequential_implicit_mask", _seq((4,), lambda L: L.Embedding(5, 3, mask_zero=True, name="embedding"),
+                                            lambda L: L.LSTM(2), dtype="int32"), (((4,), "int5"),)),
 }
-UNCOVERED_LAYERS = {"conv2d_transpose": ["deconv"], "masked_lstm": ["masking"], "variable_length_gru": ["gru"]}
+UNCOVERED_LAYERS = {"conv2d_transpose": ["deconv"], "masking_layer_lstm": ["masking"], "variable_length_gru": ["gru"],
+                    "sequential_implicit_mask": ["embedding"]}
 
 
 # Keras 3 models also compiled from their legacy .h5 form (same config, weights stored the legacy way).

@@ -160,3 +160,30 @@ def test_same_signature_fused_kernels_and_outputs_as_the_tensorflow_route(name, 
     got, _ = tfjs.run(compiled[name].output, compiled[name].inputs, format="graph")
     reference, _ = tfjs.run(theirs_dir, compiled[name].inputs, format="graph")
     assert_parity(got, reference, atol=2e-6)
+
+
+# --- the real-architecture zoo (tests/real_zoo.py) through the TF-free compiler ----------------------------------
+
+REAL_PARITY_ATOL = 1e-4  # as tests/test_real_models.py: deep networks, outputs standardised to order 1
+
+
+@pytest.fixture(scope="module")
+def real_compiled(tmp_path_factory):
+    import real_zoo
+
+    root = tmp_path_factory.mktemp("real_compile") / "realzoo"
+    cases = real_zoo.write_zoo_project(root)
+    jobs = [{"name": name, "source": str(case.source), "output": str(root / "graph" / name)} for name, case in cases.items()]
+    return root, cases, _compile_without_tensorflow(jobs, root)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(__import__("real_zoo").REAL_MODELS))
+def test_real_zoo_model_compiles_without_tensorflow_and_matches_keras(name, real_compiled, tfjs):
+    root, cases, reports = real_compiled
+    report = reports[name]
+    assert "error" not in report, report["error"]
+    assert "uncovered" not in report, report["uncovered"]
+    assert report["seconds"] < 3.0, report["seconds"]
+    got, _ = tfjs.run(root / "graph" / name, cases[name].inputs, format="graph")
+    assert_parity(got, cases[name].expected, atol=REAL_PARITY_ATOL)

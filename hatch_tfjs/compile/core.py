@@ -160,7 +160,8 @@ def repeat_vector(call: LayerCall) -> list[Tensor]:
 def embedding(call: LayerCall) -> list[Tensor]:
     """``take(embeddings, ids, axis=0)``; float ids are cast to int32 first, as Keras does."""
     b, ids = call.builder, call.single_input()
-    call.require(not call.option("mask_zero"), "mask_zero (masking) is not translated yet")
+    call.require(not call.option("mask_zero") or call.explicit_masks,
+                 "mask_zero outside a Keras 3 functional model (where the mask is implicit) is not translated yet")
     call.require(not call.option("lora_rank"), "LoRA-adapted embeddings are not translated yet")
     table = call.weight("embeddings")
     if ids.dtype != "DT_INT32":

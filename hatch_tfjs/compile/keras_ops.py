@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from hatch_tfjs.compile.activations import ACTIVATIONS, gelu, leaky_relu
-from hatch_tfjs.compile.builder import NotCovered, Tensor, attr_bool, attr_type
+from hatch_tfjs.compile.builder import NotCovered, Tensor, attr_bool, attr_type, broadcast_shape
 from hatch_tfjs.compile.registry import LayerCall, op
 
 _BINARY = {"Add": "AddV2", "Subtract": "Sub", "Multiply": "Mul", "Divide": "RealDiv", "TrueDivide": "RealDiv",
@@ -160,3 +160,26 @@ def cast_op(call: LayerCall) -> list[Tensor]:
         return [x]
     return [call.builder.op(f"{call.scope}/Cast", "Cast", [x], x.shape, dtype=target, typed=False,  # type: ignore[arg-type]
                             attr={"SrcT": attr_type(x.dtype), "DstT": attr_type(target), "Truncate": attr_bool(False)})]  # type: ignore[arg-type]
+
+
+_COMPARISONS = {"NotEqual": "NotEqual", "Equal": "Equal", "Greater": "Greater", "GreaterEqual": "GreaterEqual",
+                "Less": "Less", "LessEqual": "LessEqual"}
+
+
+@op(*_COMPARISONS)
+def comparison(call: LayerCall) -> list[Tensor]:
+    """Elementwise comparisons (how Keras 3 records a mask: ``not_equal(ids, 0)``), as bool tensors."""
+    call.require(len(call.args) == 2, "it takes other arguments than two operands")
+    like = next(a for a in call.args if isinstance(a, Tensor))
+    a, b = (_operand(call, value, like) for value in call.args)
+    call.require(a.dtype == b.dtype, "its operands have different dtypes")
+    shape = broadcast_shape(a.shape, b.shape)
+    return [call.builder.op(f"{call.scope}/{call.class_name}", _COMPARISONS[call.class_name], [a, b], shape, dtype="DT_BOOL",
+                            attr={"T": attr_type(a.dtype)}, typed=False)]
+
+
+@op("Any", "All")
+def logical_reduction(call: LayerCall) -> list[Tensor]:
+    x = call.single_input()
+    call.require(x.dtype == "DT_BOOL", f"{call.class_name.lower()} of a non-bool tensor is not translated yet")
+    return [call.builder.reduce(call.scope, call.class_name, x, _axes(call, x), bool(call.config.get("keepdims", False)))]

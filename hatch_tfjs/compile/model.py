@@ -101,7 +101,7 @@ class ModelWalker:
         pending = [(entry, index, node) for entry in scope.by_name.values() if entry.get("class_name") != "InputLayer"
                    for index, node in enumerate(entry.get("inbound_nodes") or [])]
         while pending:
-            ready = [p for p in pending if all(scope.key(ref) in scope.tensors for ref in _references(p[2]))]
+            ready = [p for p in pending if all(scope.key(ref) in scope.tensors for ref in _references(p[2], with_kwargs=True))]
             if not ready:
                 raise NotCovered("its layer graph references tensors no layer produces")
             for item in ready:
@@ -110,7 +110,7 @@ class ModelWalker:
                 inputs = [scope.tensors[scope.key(ref)] for ref in _references(node)]
                 produced = None
                 if all(t is not None for t in inputs):
-                    produced = self._emit_op(entry, node, scope) if is_op(entry) else self._emit(entry, inputs, _kwargs(node))
+                    produced = self._emit_op(entry, node, scope) if is_op(entry) else self._emit(entry, inputs, _kwargs(node), scope)
                 count = len(produced) if produced is not None else _output_count(entry)
                 for out in range(count):
                     scope.tensors[(entry_name(entry), index, out)] = produced[out] if produced is not None else None
@@ -135,8 +135,12 @@ class ModelWalker:
             placeholders.append((name, tensor))
         return tensor
 
-    def _emit(self, entry: dict[str, Any], inputs: list[Tensor | None], kwargs: dict[str, Any]) -> list[Tensor | None]:
-        """Emit one call of layer ``entry``; an uncovered layer is recorded and its outputs become None."""
+    def _emit(self, entry: dict[str, Any], inputs: list[Tensor | None], kwargs: dict[str, Any],
+              scope: Scope | None = None) -> list[Tensor | None]:
+        """Emit one call of layer ``entry``; an uncovered layer is recorded and its outputs become None.
+
+        ``scope`` (a Keras 3 functional model) resolves tensors passed by keyword: there, masks are explicit call
+        arguments (``mask=not_equal(ids, 0)``); elsewhere (Sequential, Keras 2) they are implicit."""
         class_name = str(entry.get("class_name"))
         with self._recording(entry) as outputs:
             if any(x is None for x in inputs):
@@ -148,8 +152,11 @@ class ModelWalker:
             emitter = LAYERS.get(class_name)
             if emitter is None:
                 raise NotCovered("this layer class is not translated yet")
-            plain = _check_kwargs(kwargs, CALL_KWARGS.get(class_name, frozenset()))
-            call = LayerCall(self.builder, entry_name(entry), class_name, entry.get("config") or {}, live, self.weights, plain)
+            explicit_masks = scope is not None and not scope.legacy
+            resolved = {k: scope.resolve(v) for k, v in kwargs.items()} if explicit_masks else kwargs  # type: ignore[union-attr]
+            plain = _check_kwargs(resolved, CALL_KWARGS.get(class_name, frozenset()))
+            call = LayerCall(self.builder, entry_name(entry), class_name, entry.get("config") or {}, live, self.weights, plain,
+                             explicit_masks=explicit_masks)
             outputs.extend(emitter(call))
         return outputs
 
@@ -242,8 +249,9 @@ def _triples(value: Any, key: str) -> list[list[Any]]:
     return [list(t) for t in value]
 
 
-def _references(node: Any) -> list[list[Any]]:
-    """The ``[layer, node, tensor]`` references of one inbound node, in argument order (both config forms)."""
+def _references(node: Any, *, with_kwargs: bool = False) -> list[list[Any]]:
+    """The ``[layer, node, tensor]`` references of one inbound node's arguments, in order (both config forms);
+    ``with_kwargs`` adds the tensors passed by keyword (a mask), which the call also waits for."""
     if isinstance(node, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
         return [list(item[:3]) for item in node]
     found: list[list[Any]] = []
@@ -257,6 +265,8 @@ def _references(node: Any) -> list[list[Any]]:
                 visit(item)
 
     visit(node.get("args", []))
+    if with_kwargs:
+        visit(list((node.get("kwargs") or {}).values()))
     return found
 
 
@@ -279,7 +289,7 @@ def _check_kwargs(kwargs: dict[str, Any], accepted: frozenset[str]) -> dict[str,
         # recorded
         if key == "training" or (key.endswith("mask") and value is None):
             continue
-        if key in accepted and not contains_tensor(value):
+        if key in accepted and (isinstance(value, Tensor) or not contains_tensor(value)):
             plain[key] = value
             continue
         raise NotCovered(f"it is called with {key}={_short(value)}, which is not translated yet")

@@ -3,7 +3,8 @@
 The input projection ``x @ kernel + bias`` of every step is one fused MatMul over ``[batch * steps, features]``,
 unstacked into steps; each step then adds ``h @ recurrent_kernel`` and applies Keras's cell equations
 (keras/src/layers/rnn/*.py). The first step starts from zero states, so its recurrent terms are left out rather
-than multiplied by zeros. Masks, initial states, stateful layers and variable lengths are not translated yet.
+than multiplied by zeros. A mask (an explicit ``mask=`` argument in Keras 3 functional models) keeps the previous
+state at masked steps. Initial states, stateful layers and variable lengths are not translated yet.
 """
 
 from __future__ import annotations
@@ -145,8 +146,10 @@ def _cell_weights(call: LayerCall, prefixes: list[str]) -> tuple[np.ndarray, np.
     raise NotCovered(f"its weights {prefixes[0]}/.../kernel and recurrent_kernel are not in the file")
 
 
-def _run(call: LayerCall, x: Tensor, kind: str, cfg: dict[str, Any], prefixes: list[str], scope: str) -> tuple[list[Tensor], State]:
-    """Every step's output (in processing order) and the final state."""
+def _run(call: LayerCall, x: Tensor, kind: str, cfg: dict[str, Any], prefixes: list[str], scope: str,
+         mask: Tensor | None) -> tuple[list[Tensor], State]:
+    """Every step's output (in processing order) and the final state; ``mask`` ``[batch, steps]`` (bool) skips steps
+    as Keras's ``rnn`` does."""
     if cfg.get("stateful") or cfg.get("time_major"):
         raise NotCovered("stateful and time-major RNNs are not translated yet")
     if x.rank != 3 or x.shape[1] is None or x.shape[2] is None:
@@ -154,14 +157,40 @@ def _run(call: LayerCall, x: Tensor, kind: str, cfg: dict[str, Any], prefixes: l
     kernel, recurrent_kernel, bias = _cell_weights(call, prefixes)
     recurrence = Recurrence(call.builder, scope, kind, cfg, kernel, recurrent_kernel, bias if cfg.get("use_bias", True) else None)
     steps = recurrence.project(x)
+    keeps = _step_masks(call.builder, scope, mask, len(steps)) if mask is not None else [None] * len(steps)
     if cfg.get("go_backwards"):
-        steps = steps[::-1]
+        steps, keeps = steps[::-1], keeps[::-1]
     state: State = []
-    outputs = []
-    for xp in steps:
-        state = recurrence.step(xp, state)
-        outputs.append(state[0])
+    outputs: list[Tensor] = []
+    for xp, keep in zip(steps, keeps):
+        new = recurrence.step(xp, state)
+        if keep is None:
+            state = new
+            outputs.append(state[0])
+            continue
+        # A masked step keeps the previous states (zeros before the first step); its output is the previous
+        # output, or zeros with zero_output_for_mask.
+        previous = state or [_zeros(call.builder, scope, t) for t in new]
+        state = [_select(call.builder, scope, keep, n, p) for n, p in zip(new, previous)]
+        masked_output = _zeros(call.builder, scope, new[0]) if cfg.get("zero_output_for_mask") else previous[0]
+        outputs.append(state[0] if not cfg.get("zero_output_for_mask") else _select(call.builder, scope, keep, new[0], masked_output))
     return outputs, state
+
+
+def _step_masks(b: GraphBuilder, scope: str, mask: Tensor, steps: int) -> list[Tensor | None]:
+    """A ``[batch, steps]`` bool mask as one ``[batch, 1]`` bool tensor per step."""
+    if mask.rank != 2 or mask.shape[1] != steps or mask.dtype != "DT_BOOL":
+        raise NotCovered("its mask is not a [batch, steps] bool tensor")
+    name = b.node(f"{scope}/mask_steps", "Unpack", [mask], {"T": attr_type("DT_BOOL"), "axis": attr_int(1), "num": attr_int(steps)})
+    return [b.expand_dims(f"{scope}/mask_step", Tensor(f"{name}:{t}" if t else name, (None,), "DT_BOOL"), 1) for t in range(steps)]
+
+
+def _select(b: GraphBuilder, scope: str, keep: Tensor, new: Tensor, old: Tensor) -> Tensor:
+    return b.op(f"{scope}/SelectV2", "SelectV2", [keep, new, old], new.shape)
+
+
+def _zeros(b: GraphBuilder, scope: str, like: Tensor) -> Tensor:
+    return b.op(f"{scope}/ZerosLike", "ZerosLike", [like], like.shape)
 
 
 def _sequence(b: GraphBuilder, scope: str, outputs: list[Tensor]) -> Tensor:
@@ -170,9 +199,9 @@ def _sequence(b: GraphBuilder, scope: str, outputs: list[Tensor]) -> Tensor:
                 attr={"N": attr_int(len(outputs)), "axis": attr_int(1)})
 
 
-@layer("SimpleRNN", "LSTM", "GRU")
+@layer("SimpleRNN", "LSTM", "GRU", kwargs=("mask",))
 def recurrent(call: LayerCall) -> list[Tensor]:
-    outputs, state = _run(call, call.single_input(), call.class_name, call.config, [call.name], call.scope)
+    outputs, state = _run(call, call.single_input(), call.class_name, call.config, [call.name], call.scope, call.kwargs.get("mask"))
     main = _sequence(call.builder, call.scope, outputs) if call.option("return_sequences") else outputs[-1]
     return [main, *state] if call.option("return_state") else [main]
 
@@ -183,7 +212,7 @@ def _inner(value: Any) -> tuple[str, dict[str, Any]]:
     return str(value["class_name"]), dict(value.get("config") or {})
 
 
-@layer("Bidirectional")
+@layer("Bidirectional", kwargs=("mask",))
 def bidirectional(call: LayerCall) -> list[Tensor]:
     """Forward and backward layers; the backward sequence is put back in time order before merging, as Keras does."""
     b, x = call.builder, call.single_input()
@@ -199,7 +228,7 @@ def bidirectional(call: LayerCall) -> list[Tensor]:
     for direction, direction_kind, cfg in (("forward", kind, forward), ("backward", back_kind, backward)):
         inner = str(cfg.get("name"))
         prefixes = [f"{call.name}/{inner}", f"{call.name}/{direction}_{inner}"]
-        outputs, _ = _run(call, x, direction_kind, cfg, prefixes, f"{call.scope}/{inner}")
+        outputs, _ = _run(call, x, direction_kind, cfg, prefixes, f"{call.scope}/{inner}", call.kwargs.get("mask"))
         if cfg.get("return_sequences"):
             ordered = outputs[::-1] if cfg.get("go_backwards") else outputs
             results.append(_sequence(b, f"{call.scope}/{cfg.get('name')}", ordered))
