@@ -52,8 +52,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with "did you mean" for a misspelt subcommand, and no abbreviated flags (``--quant`` would silently
     become ``--quantize``, and a future flag could change what it means)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, allow_abbrev=False, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> Any:
         match = re.search(r"invalid choice: '?([^' ]+)'?", message)
@@ -304,7 +304,9 @@ def _listed_format(plan: Any) -> str:
     if plan.fresh:
         try:
             document = json.loads((plan.spec.output / "model.json").read_text("utf-8"))
-            return {"layers-model": "layers", "graph-model": "graph"}.get(document.get("format"), plan.spec.format)
+            formats = {"layers-model": "layers", "graph-model": "graph"}
+            listed: str = formats.get(document.get("format"), plan.spec.format)
+            return listed
         except (OSError, ValueError, AttributeError):
             pass
     return str(plan.spec.format)
@@ -316,7 +318,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     project = load_project(args.project)
     plans = plan_models(project.settings.models, force=False)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": plan.spec.name,
             "format": _listed_format(plan),
@@ -495,7 +497,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extras:
         args.parser.unrecognized(extras)  # in the subcommand's usage, with the flag each misspelt one was meant to be
     try:
-        return args.func(args)
+        status: int = args.func(args)
+        return status
     except ConversionError as exc:
         detail = getattr(exc, "detail", "")
         if detail and args.verbose:

@@ -169,9 +169,10 @@ def _layers_io(model_config: dict[str, Any]) -> tuple[list[dict[str, Any]], list
     previous: str | None = None
     for layer in layers:
         cfg = layer.get("config") or {}
-        name = cfg.get("name") or layer.get("name")
-        class_name = layer.get("class_name")
-        dtype = cfg.get("dtype") if isinstance(cfg.get("dtype"), str) else "float32"
+        name: Any = cfg.get("name") or layer.get("name")  # JSON values: strings in a valid config
+        class_name: Any = layer.get("class_name")
+        raw_dtype = cfg.get("dtype")
+        dtype = raw_dtype if isinstance(raw_dtype, str) else "float32"
         dtypes[name] = dtype
         if class_name == "InputLayer":
             shapes[name] = list(cfg.get("batch_input_shape") or []) or None
@@ -181,8 +182,9 @@ def _layers_io(model_config: dict[str, Any]) -> tuple[list[dict[str, Any]], list
             shapes[name] = _layer_output_shape(class_name, cfg, [shapes.get(s) for s in sources]) if sources else None
         previous = name
     if sequential:
-        last = {"name": previous, "shape": shapes.get(previous), "dtype": dtypes.get(previous, "float32")}
-        outputs = [last] if previous else []
+        outputs = []
+        if previous:
+            outputs.append({"name": previous, "shape": shapes.get(previous), "dtype": dtypes.get(previous, "float32")})
     else:
         outputs = [
             {"name": entry[0], "shape": shapes.get(entry[0]), "dtype": dtypes.get(entry[0], "float32")}
@@ -197,7 +199,7 @@ def _layers_io(model_config: dict[str, Any]) -> tuple[list[dict[str, Any]], list
 # --- graph models --------------------------------------------------------------------------------------------------
 
 
-def _graph_tensors(entries: dict[str, Any]) -> list[dict[str, Any]]:
+def _graph_tensors(entries: dict[str, Any] | None) -> list[dict[str, Any]]:
     found = []
     for key, tensor in (entries or {}).items():
         dims = (tensor.get("tensorShape") or {}).get("dim")
@@ -218,7 +220,7 @@ def _graph_io(document: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict
     for function in (topology.get("library") or {}).get("function") or []:
         nodes += function.get("nodeDef") or []
     counts: Counter[str] = Counter(node.get("op", "?") for node in nodes)
-    signature = document.get("signature") or {}
+    signature: dict[str, Any] = document.get("signature") or {}
     return _graph_tensors(signature.get("inputs")), _graph_tensors(signature.get("outputs")), counts
 
 
@@ -286,15 +288,15 @@ def _describe_document(model_dir: Path, document: dict[str, Any]) -> dict[str, A
                 entry["bytes"] += size
 
     problems: list[str] = []
-    shards = []
+    shards: list[dict[str, Any]] = []
     for relative in shard_paths:
         path = model_dir / relative
-        size = path.stat().st_size if path.is_file() else None
-        if size is None:
+        shard_size = path.stat().st_size if path.is_file() else None
+        if shard_size is None:
             problems.append(
                 f"shard {relative} is missing: TF.js fetches it relative to model.json and fails; ship the whole folder"
             )
-        shards.append({"path": relative, "bytes": size})
+        shards.append({"path": relative, "bytes": shard_size})
     shard_bytes = sum(s["bytes"] or 0 for s in shards)
     has_strings = "string" in by_dtype
     if not problems and not has_strings and shard_bytes != expected_bytes:

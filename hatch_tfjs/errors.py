@@ -8,7 +8,11 @@ from __future__ import annotations
 
 
 class HatchTfjsError(Exception):
-    """Base class for errors that are the user's to fix (bad configuration, unsupported model, bad file)."""
+    """Base class for errors that are the user's to fix (bad configuration, unsupported model, bad file).
+
+    ``detail`` holds what only a developer needs (a worker's traceback or last stderr lines), shown with ``-v``."""
+
+    detail: str = ""
 
 
 class ConfigError(HatchTfjsError):
@@ -47,11 +51,7 @@ class ModelReadError(HatchTfjsError):
 
 
 class ConversionError(HatchTfjsError):
-    """Conversion of a model failed for a reason other than the above (for instance a crashed worker).
-
-    ``detail`` holds what only a developer needs (a worker's traceback or last stderr lines), shown with ``-v``."""
-
-    detail: str = ""
+    """Conversion of a model failed for a reason other than the above (for instance a crashed worker)."""
 
 
 class OutputConflictError(HatchTfjsError):

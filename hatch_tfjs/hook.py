@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from hatch_tfjs.config import DEFAULT_TABLE, HookSettings, ModelSpec, load_settings
@@ -49,7 +50,7 @@ def tensorflow_importable() -> bool:
     return _importable("tensorflow")
 
 
-class TfjsBuildHook(BuildHookInterface):
+class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
     PLUGIN_NAME = "tfjs"
 
     # --- configuration -------------------------------------------------------------------------------------------

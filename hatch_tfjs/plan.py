@@ -93,7 +93,8 @@ def _cache_get(path: Path, fingerprint: list[list[Any]]) -> str | None:
     except (OSError, ValueError):
         return None
     if isinstance(entry, dict) and entry.get("fingerprint") == fingerprint and isinstance(entry.get("sha256"), str):
-        return entry["sha256"]
+        digest: str = entry["sha256"]
+        return digest
     return None
 
 

@@ -79,7 +79,8 @@ class BundledModel:
     def sha256(self, filename: str) -> str | None:
         for item in self.entry.get("files", []):
             if item.get("path") == filename:
-                return item.get("sha256")
+                digest: str | None = item.get("sha256")
+                return digest
         return None
 
 
@@ -87,7 +88,7 @@ def _execution(entry: dict[str, Any]) -> str:
     """The index's execution; an index written before it was recorded: executeAsync() runs every graph model."""
     recorded = entry.get("execution")
     if recorded in ("sync", "async"):
-        return recorded
+        return str(recorded)
     return "async" if entry.get("format") == "graph" else "sync"
 
 

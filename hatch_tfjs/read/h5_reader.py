@@ -51,6 +51,7 @@ from hatch_tfjs.neutral import KerasModel, Weight
 from hatch_tfjs.read import layouts
 from hatch_tfjs.read.layouts import Layout, LayoutError, Slot
 from hatch_tfjs.read.structure import config_problem
+from hatch_tfjs.translate.support import snake_case
 
 MAX_JSON_BYTES = 64 * 1024 * 1024  # config.json / metadata.json / model_config
 MAX_EXPANSION = 100  # a deflated zip member may grow at most this much ...
@@ -152,7 +153,8 @@ class _Reader:
         problem = config_problem(config)
         if problem:
             raise self.error(f"{what} is malformed: {problem}", hint=RESAVE_HINT)
-        return config
+        checked: dict[str, Any] = config
+        return checked
 
     # --- .keras --------------------------------------------------------------------------------------------------
 
@@ -406,7 +408,7 @@ def _reap(pid: int) -> None:
 class _Window(io.RawIOBase):
     """A read-only, seekable view of ``size`` bytes of ``handle`` starting at ``start``."""
 
-    def __init__(self, handle: BinaryIO, start: int, size: int) -> None:
+    def __init__(self, handle: io.BufferedIOBase, start: int, size: int) -> None:
         self._handle = handle
         self._start = start
         self._size = size
@@ -461,12 +463,12 @@ def _is_model(entry: dict[str, Any]) -> bool:
 
 
 def _entry_name(entry: dict[str, Any]) -> str:
-    cfg = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    cfg: dict[str, Any] = entry["config"] if isinstance(entry.get("config"), dict) else {}
     return str(cfg.get("name") or entry.get("name") or "?")
 
 
 def _trainable(entry: dict[str, Any]) -> bool:
-    cfg = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    cfg: dict[str, Any] = entry["config"] if isinstance(entry.get("config"), dict) else {}
     value = cfg.get("trainable", True)
     return True if value is None else bool(value)
 
@@ -557,7 +559,7 @@ class _Store:
         if ds.is_virtual or ds.external:
             raise self.error(f"{where}: {what} takes its data from outside the file", hint=REFUSE_HINT)
         shape = tuple(ds.shape or ())
-        nbytes = math.prod(int(d) for d in shape) * dtype.itemsize  # Python ints: no int64 overflow
+        nbytes = math.prod(int(d) for d in shape) * int(dtype.itemsize)  # Python ints: no int64 overflow
         if nbytes > self.reader.hdf5_size:
             raise self.error(
                 f"{where}: {what} declares shape {shape} ({nbytes} bytes), more than the whole file holds "
@@ -621,7 +623,7 @@ class _Store:
                 continue  # not among a Sequential's layers
             if _is_operation(layer):
                 continue
-            base = layouts.snake_case(class_name)
+            base = snake_case(class_name)
             if base in used:
                 used[base] += 1
                 store_name = f"{base}_{used[base]}"

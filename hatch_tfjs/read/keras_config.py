@@ -49,6 +49,7 @@ def _from_h5_bytes(source: Path) -> dict[str, Any] | None:
     while start != -1:
         end = data.find(b"\0", start)
         text = data[start : end if end != -1 else len(data)].decode("utf-8", errors="replace")
+        config: dict[str, Any] | None
         try:
             config, _ = decoder.raw_decode(text)
         except ValueError:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from hatch_tfjs.translate.support import WEIGHT_RENAMES, snake_case  # noqa: F401 (snake_case: the readers' store names)
+from hatch_tfjs.translate.support import WEIGHT_RENAMES
 
 # A dimension is an exact int, or ``(symbol, factor)``: ``factor`` times a size fixed by the first variable that uses
 # the symbol (e.g. ``("in", 1)`` is the layer's input channels, ``("units", 4)`` four times the units).
@@ -108,10 +108,14 @@ def _channels(shape: list[Any] | None, cfg: dict[str, Any], bind: dict[str, int]
     return _sym("in")
 
 
+# The variables of a layer from its config, its input shape when recorded, the sizes bound so far, and where it is.
+VarBuilder = Callable[[dict[str, Any], list[Any] | None, dict[str, int], str], list[Var]]
+
+
 # --- the table: one builder per class with variables ---------------------------------------------------------------
 
 
-def _dense(cfg, shape, bind, where):
+def _dense(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
     units = _int(cfg.get("units"), where, "units")
     out = [Var("kernel", (_channels(shape, {}, bind), units))]
     if _flag(cfg, "use_bias", True):
@@ -119,8 +123,8 @@ def _dense(cfg, shape, bind, where):
     return out
 
 
-def _conv(rank: int, transpose: bool):
-    def build(cfg, shape, bind, where):
+def _conv(rank: int, transpose: bool) -> VarBuilder:
+    def build(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
         filters = _int(cfg.get("filters"), where, "filters")
         kernel = _ints(cfg.get("kernel_size"), rank, where, "kernel_size")
         groups = cfg.get("groups") or 1
@@ -139,7 +143,7 @@ def _conv(rank: int, transpose: bool):
     return build
 
 
-def _depthwise(cfg, shape, bind, where):
+def _depthwise(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
     kernel = _ints(cfg.get("kernel_size"), 2, where, "kernel_size")
     multiplier = _int(cfg.get("depth_multiplier", 1), where, "depth_multiplier")
     renamed = WEIGHT_RENAMES.get("DepthwiseConv2D", {}).get("kernel", "kernel")
@@ -149,7 +153,7 @@ def _depthwise(cfg, shape, bind, where):
     return out
 
 
-def _separable(cfg, shape, bind, where):
+def _separable(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
     filters = _int(cfg.get("filters"), where, "filters")
     kernel = _ints(cfg.get("kernel_size"), 2, where, "kernel_size")
     multiplier = _int(cfg.get("depth_multiplier", 1), where, "depth_multiplier")
@@ -163,7 +167,7 @@ def _separable(cfg, shape, bind, where):
     return out
 
 
-def _embedding(cfg, shape, bind, where):
+def _embedding(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
     return [
         Var(
             "embeddings",
@@ -172,7 +176,9 @@ def _embedding(cfg, shape, bind, where):
     ]
 
 
-def _norm_shape(cfg, shape, bind, default_axis) -> tuple[Dim, ...] | None:
+def _norm_shape(
+    cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], default_axis: int
+) -> tuple[Dim, ...] | None:
     axis = cfg.get("axis", default_axis)
     if isinstance(axis, list) and len(axis) == 1:
         axis = axis[0]
@@ -183,7 +189,7 @@ def _norm_shape(cfg, shape, bind, default_axis) -> tuple[Dim, ...] | None:
     return None  # several axes: the shape follows the input; only the file can say
 
 
-def _batch_norm(cfg, shape, bind, where):
+def _batch_norm(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
     pshape = _norm_shape(cfg, shape, bind, -1)
     out = []
     if _flag(cfg, "scale", True):
@@ -196,7 +202,7 @@ def _batch_norm(cfg, shape, bind, where):
     return out
 
 
-def _layer_norm(cfg, shape, bind, where):
+def _layer_norm(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
     pshape = _norm_shape(cfg, shape, bind, -1)
     rms = _flag(cfg, "rms_scaling", False)
     out = []
@@ -207,7 +213,7 @@ def _layer_norm(cfg, shape, bind, where):
     return out
 
 
-def _prelu(cfg, shape, bind, where):
+def _prelu(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
     if not shape or any(d is None for d in shape[1:]):
         return [Var("alpha", None)]
     dims = list(shape[1:])
@@ -218,8 +224,8 @@ def _prelu(cfg, shape, bind, where):
     return [Var("alpha", tuple(dims))]
 
 
-def _cell_vars(gates: int, conv_rank: int = 0):
-    def build(cfg, shape, bind, where):
+def _cell_vars(gates: int, conv_rank: int = 0) -> VarBuilder:
+    def build(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
         if conv_rank:
             units = _int(cfg.get("filters"), where, "filters")
             kernel = _ints(cfg.get("kernel_size"), conv_rank, where, "kernel_size")
@@ -239,7 +245,7 @@ def _cell_vars(gates: int, conv_rank: int = 0):
 
 
 # Classes whose variables are all their own (no sublayers).
-_OWN: dict[str, Callable[..., list[Var]]] = {
+_OWN: dict[str, VarBuilder] = {
     "Dense": _dense,
     "Conv1D": _conv(1, False),
     "Conv2D": _conv(2, False),

@@ -401,7 +401,8 @@ def run_grappler(graph_def: Any, inputs: list[str], outputs: list[str], optimize
 def _to_dict(proto: Any) -> dict[str, Any]:
     from google.protobuf.json_format import MessageToDict
 
-    return MessageToDict(proto)
+    document: dict[str, Any] = MessageToDict(proto)
+    return document
 
 
 def _from_dict(data: dict[str, Any]) -> Any:
@@ -524,21 +525,18 @@ def build_initializer(
                 source,
                 [
                     f"input {spec.tensor} is a captured resource (e.g. a lookup table) whose initializer cannot be "
-                    "found; "
-                    "only tables created in the module (tf.lookup.StaticHashTable with a KeyValueTensorInitializer) "
-                    "are supported"
+                    "found; only tables created in the module (tf.lookup.StaticHashTable with a "
+                    "KeyValueTensorInitializer) are supported"
                 ],
             )
         plans.append((spec, owner))
 
     from tensorflow.python.framework import convert_to_constants
 
-    @tf.function
-    def initializer() -> list[Any]:
-        handles = []
-        for _, owner in plans:
-            handles.append(owner._create_resource())
-        return handles
+    def create_resources() -> list[Any]:
+        return [owner._create_resource() for _, owner in plans]
+
+    initializer = tf.function(create_resources)
 
     # Trace creation; then, per resource, splice its initialise function in with the new handle as its input.
     create_cf = initializer.get_concrete_function()

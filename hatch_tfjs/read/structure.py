@@ -146,14 +146,16 @@ def _inputs_agree(layers: list[dict[str, Any]], where: str, *, functional: bool)
 
 
 def _name(layer: dict[str, Any]) -> str:
-    return layer.get("name") or layer["config"].get("name")
+    name: str = layer.get("name") or layer["config"].get("name")
+    return name
 
 
 def _declared_shape(layer: dict[str, Any]) -> list[Any] | None:
     cfg = layer["config"]
     for key in ("batch_shape", "batch_input_shape"):
         if isinstance(cfg.get(key), list):
-            return cfg[key]
+            shape: list[Any] = cfg[key]
+            return shape
     return [None, *cfg["shape"]] if isinstance(cfg.get("shape"), list) else None
 
 
@@ -179,7 +181,8 @@ def _layer_entry(entry: Any, where: str, *, functional: bool) -> tuple[str, int,
     for holder in (entry, cfg):
         _require("name" not in holder or isinstance(holder["name"], str), f"{where}: 'name' is not a string")
     name = entry.get("name") or cfg.get("name")
-    _require(bool(name), f"{where} has no name")
+    if not name:
+        raise _MalformedError(f"{where} has no name")
     where = f"{where} ('{name}')"
     references: list[tuple[list[Any], str]] = []
     nodes = entry.get("inbound_nodes", []) if functional else []
@@ -225,7 +228,7 @@ def _tensor_references(value: Any, where: str) -> list[list[Any]]:
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             cfg = value.get("config")
-            history = cfg.get("keras_history") if isinstance(cfg, dict) else None
+            history: Any = cfg.get("keras_history") if isinstance(cfg, dict) else None
             _require(_is_triple(history), f"{where}: a tensor argument has no [layer, node, tensor] keras_history")
             return [history]
         values = list(value.values())

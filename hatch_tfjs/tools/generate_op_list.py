@@ -16,6 +16,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 OP_NAME = re.compile(r"""['"]?tfOpName['"]?\s*:\s*['"]([A-Za-z0-9_]+)['"]""")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "data" / "tfjs_ops.json"
@@ -36,7 +37,7 @@ def read_op_list(converter_dir: Path) -> tuple[str, dict[str, list[str]]]:
     return package["version"], categories
 
 
-def build_document(version: str, categories: dict[str, list[str]]) -> dict:
+def build_document(version: str, categories: dict[str, list[str]]) -> dict[str, Any]:
     ops = sorted({op for names in categories.values() for op in names})
     return {
         "source": f"@tensorflow/tfjs-converter@{version} dist/operations/op_list/*.js",

@@ -105,11 +105,11 @@ def decode_tensor(tensor: dict[str, Any]) -> np.ndarray:
     shape = shape_of(tensor.get("tensorShape")) or []
     count = int(np.prod(shape)) if shape else 1
     if dtype_name == "DT_STRING":
-        values = [base64.b64decode(v) for v in tensor.get("stringVal", [])]
-        if len(values) < count:
-            values += [values[-1] if values else b""] * (count - len(values))
+        strings = [base64.b64decode(v) for v in tensor.get("stringVal", [])]
+        if len(strings) < count:
+            strings += [strings[-1] if strings else b""] * (count - len(strings))
         array = np.empty(count, dtype=object)
-        array[:] = values[:count]
+        array[:] = strings[:count]
         return array.reshape(shape)
     if "tensorContent" in tensor:
         raw = base64.b64decode(tensor["tensorContent"])
@@ -199,7 +199,8 @@ class Graph:
 
     @property
     def nodes(self) -> list[dict[str, Any]]:
-        return self.graph.setdefault("node", [])
+        nodes: list[dict[str, Any]] = self.graph.setdefault("node", [])
+        return nodes
 
     def reindex(self) -> None:
         self.by_name = {n["name"]: n for n in self.nodes}
@@ -289,11 +290,11 @@ class Graph:
 
     def add_node(self, node: dict[str, Any]) -> str:
         """Append ``node`` under a name not taken yet; returns that name."""
-        node["name"] = self.unique_name(node["name"])
+        name = node["name"] = self.unique_name(node["name"])
         self.nodes.append(node)
-        self.by_name[node["name"]] = node
+        self.by_name[name] = node
         self._link(node)
-        return node["name"]
+        return name
 
     def add_const(self, name: str, array: np.ndarray, dtype_name: str = "DT_FLOAT") -> str:
         return self.add_node(
@@ -357,17 +358,14 @@ def _data_format(node: dict[str, Any]) -> str:
 def _out_channels_scale(kernel_op: str, filt: np.ndarray, scale: np.ndarray) -> np.ndarray | None:
     """``filt`` with each output channel multiplied by ``scale`` (shape [C] or scalar), or None if it cannot be."""
     scale = np.asarray(scale, dtype=np.float64)
-    if kernel_op == "DepthwiseConv2dNative":
-        channels = filt.shape[2] * filt.shape[3]
-        if scale.size not in (1, channels):
-            return None
-        return (filt * scale.reshape(filt.shape[2], filt.shape[3]) if scale.size > 1 else filt * scale).astype(
-            filt.dtype
-        )
-    channels = filt.shape[-1]
+    depthwise = kernel_op == "DepthwiseConv2dNative"
+    channels = filt.shape[2] * filt.shape[3] if depthwise else filt.shape[-1]
     if scale.size not in (1, channels):
         return None
-    return (filt * scale.reshape(-1)).astype(filt.dtype) if scale.size > 1 else (filt * scale).astype(filt.dtype)
+    if scale.size > 1:
+        scale = scale.reshape(filt.shape[2], filt.shape[3]) if depthwise else scale.reshape(-1)
+    scaled: np.ndarray = (filt * scale).astype(filt.dtype)
+    return scaled
 
 
 def _per_channel(value: np.ndarray | None, max_rank: int) -> np.ndarray | None:
@@ -391,7 +389,7 @@ def _kernel_rank(kernel: dict[str, Any]) -> int:
 
 
 def _out_channels(kernel: dict[str, Any], filt: np.ndarray) -> int:
-    return filt.shape[2] * filt.shape[3] if kernel["op"] == "DepthwiseConv2dNative" else filt.shape[-1]
+    return int(filt.shape[2] * filt.shape[3] if kernel["op"] == "DepthwiseConv2dNative" else filt.shape[-1])
 
 
 def _kernel_filter(graph: Graph, node: dict[str, Any] | None) -> np.ndarray | None:
@@ -548,8 +546,8 @@ def _fold_offset(graph: Graph, node: dict[str, Any]) -> str | None:
         channels = _out_channels(producer, filt)
         if offset is None or offset.size not in (1, channels):
             continue
-        bias = graph.add_const(f"{node['name']}/bias", np.broadcast_to(offset, (channels,)).astype(np.float32))
-        _bias_add(graph, node, inputs[value_index], bias, dtype)
+        bias_name = graph.add_const(f"{node['name']}/bias", np.broadcast_to(offset, (channels,)).astype(np.float32))
+        _bias_add(graph, node, inputs[value_index], bias_name, dtype)
         return "add_to_bias_add"
     return None
 

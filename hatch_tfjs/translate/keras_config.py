@@ -25,8 +25,9 @@ def is_op(entry: dict[str, Any]) -> bool:
 
 
 def entry_name(entry: dict[str, Any]) -> str:
-    cfg = entry.get("config") if isinstance(entry.get("config"), dict) else {}
-    return entry.get("name") or cfg.get("name") or "?"
+    cfg: dict[str, Any] = entry["config"] if isinstance(entry.get("config"), dict) else {}
+    name: str = entry.get("name") or cfg.get("name") or "?"
+    return name
 
 
 def describe(entry: dict[str, Any]) -> str:

@@ -115,8 +115,9 @@ def _node_shifts(layers: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str
     if legacy:
         return inbound, endpoints
     for layer in layers:
-        class_name = support.LAYER_RENAMES.get(layer.get("class_name"), layer.get("class_name"))
-        name = layer.get("name") or (layer.get("config") or {}).get("name")
+        raw_class: Any = layer.get("class_name")  # a JSON value, a string in a valid config
+        class_name = support.LAYER_RENAMES.get(raw_class, raw_class)
+        name: Any = layer.get("name") or (layer.get("config") or {}).get("name")
         if class_name == "Sequential":
             inbound[name] = endpoints[name] = 1
         elif class_name in ("Functional", "Model"):
@@ -149,7 +150,8 @@ def _endpoints(value: Any, ctx: Context, where: str, key: str) -> list[list[Any]
 
 def _layer(entry: dict[str, Any], ctx: Context, *, nodes: list[list[list[Any]]] | None = None) -> dict[str, Any]:
     """One layer in TF.js form; ``nodes`` (functional models only) are its inbound nodes, already in TF.js form."""
-    class_name = support.LAYER_RENAMES.get(entry.get("class_name"), entry.get("class_name"))
+    raw_class: Any = entry.get("class_name")  # a JSON value, a string in a valid config
+    class_name = support.LAYER_RENAMES.get(raw_class, raw_class)
     where = describe(entry)
     if entry.get(REFUSED):
         out: dict[str, Any] = {"class_name": class_name, "config": {}}
@@ -280,7 +282,8 @@ def _nested(value: Any, ctx: Context, where: str) -> Any:
     """A layer held inside another (Bidirectional/TimeDistributed ``layer``, RNN ``cell``)."""
     if not isinstance(value, dict) or "class_name" not in value:
         return value
-    class_name = support.LAYER_RENAMES.get(value["class_name"], value["class_name"])
+    raw_class: str = value["class_name"]
+    class_name = support.LAYER_RENAMES.get(raw_class, raw_class)
     inner_where = f"{where} -> {describe(value)}"
     if class_name in support.MODEL_CLASSES:
         return _model({**value, "class_name": class_name}, ctx, inner_where)

@@ -48,7 +48,8 @@ HINTS = {
 def op_list() -> dict[str, Any]:
     """The shipped op list document (``ops``, ``tfjs_version``, ``categories``)."""
     text = resources.files("hatch_tfjs").joinpath("data/tfjs_ops.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    document: dict[str, Any] = json.loads(text)
+    return document
 
 
 def supported_ops(*, strip_debug_ops: bool = True) -> frozenset[str]:

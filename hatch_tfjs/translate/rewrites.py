@@ -37,7 +37,8 @@ class NewLayer:
 
     @property
     def name(self) -> str:
-        return self.config["name"]
+        name: str = self.config["name"]
+        return name
 
 
 @dataclass

@@ -6,7 +6,7 @@ Keras 3 records as ops, which TF.js computes itself."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from hatch_tfjs.translate import rewrites, support
 from hatch_tfjs.translate.context import Context
@@ -142,7 +142,7 @@ def _site(
     call: rewrites.OpCall | None = None,
     last_axis: _LastAxis | None = None,
 ) -> rewrites.Site:
-    class_name = entry.get("class_name")
+    class_name: Any = entry.get("class_name")  # a JSON value, a string in a valid config
     shapes = _input_shapes(entry, node)
     traced = last_axis.of_input(entry) if last_axis is not None and shapes == [None] else None
     return rewrites.Site(
@@ -286,7 +286,7 @@ class _RecordedMasks:
                 self._final[name] = masking[source]
                 self._steps.add(source)
 
-    def is_mask_op(self, name: Any) -> bool:
+    def is_mask_op(self, name: Any) -> TypeGuard[str]:
         return name in self._final or name in self._steps
 
     def refusal(self, consumer_class: str, op: str, tensors: list[list[Any]]) -> str | None:
@@ -401,7 +401,8 @@ class Splice:
                     )
                 tensors, call = _op_call(raw_nodes[0])
                 nodes = [shifted([[*h, {}] for h in tensors], self._shift)]
-                replacement = rewrites.op_rewrite(_site(entry, ctx, self._names, node=raw_nodes[0], call=call))
+                site = _site(entry, ctx, self._names, node=raw_nodes[0], call=call)
+                replacement: rewrites.Replacement | None = rewrites.op_rewrite(site)
             else:
                 nodes = [shifted(_node_refs(node, ctx, entry, self._masks), self._shift) for node in raw_nodes]
                 replacement = rewrites.layer_rewrite(

@@ -20,6 +20,7 @@ Work is done in chunks so that quantizing a tensor needs little more memory than
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 CHUNK_ELEMENTS = 1 << 15  # elements handled at once: bounds each float64 temporary to 256 KiB
-_STORAGE = {"float16": np.dtype("<f2"), "uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
+_STORAGE: dict[str, np.dtype[Any]] = {"float16": np.dtype("<f2"), "uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
 _QMAX = {"uint8": 255, "uint16": 65535}
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
@@ -58,7 +59,7 @@ class QuantizedArray:
     max_abs_error: float  # largest |TF.js's dequantized value - float32 original|
 
 
-def _chunks(size: int):
+def _chunks(size: int) -> Iterator[tuple[int, int]]:
     for start in range(0, size, CHUNK_ELEMENTS):
         yield start, min(start + CHUNK_ELEMENTS, size)
 
@@ -157,8 +158,12 @@ def dequantize(data: np.ndarray, quantization: dict[str, Any]) -> np.ndarray:
     dtype = quantization["dtype"]
     stored = np.asarray(data).astype(_STORAGE[dtype], copy=False)
     if dtype == "float16":
-        return stored.astype(np.float32)
-    return (stored.astype(np.float64) * float(quantization["scale"]) + float(quantization["min"])).astype(np.float32)
+        restored: np.ndarray = stored.astype(np.float32)
+    else:
+        restored = (stored.astype(np.float64) * float(quantization["scale"]) + float(quantization["min"])).astype(
+            np.float32
+        )
+    return restored
 
 
 # --- which weight gets which dtype ------------------------------------------------------------------------------------
@@ -357,4 +362,4 @@ def encode_weight_for_plan(
     if stats.max_error_weight is None or result.max_abs_error > stats.max_abs_error:
         stats.max_abs_error = result.max_abs_error
         stats.max_error_weight = name
-    return WeightEntry(spec, memoryview(result.data).cast("B"))
+    return WeightEntry(spec, result.data.data.cast("B"))

@@ -49,11 +49,11 @@ def _to_bytes(value: Any) -> bytes:
 def encode_weight(name: str, array: np.ndarray) -> WeightEntry:
     dtype, data = tfjs_array(name, array)
     spec: dict[str, Any] = {"name": name, "shape": [int(d) for d in np.shape(array)], "dtype": dtype}
-    if dtype == "string":
-        payload = b"".join(struct.pack("<I", len(b)) + b for b in data)  # type: ignore[union-attr]
+    if isinstance(data, list):  # dtype "string"
+        payload = b"".join(struct.pack("<I", len(b)) + b for b in data)
         return WeightEntry(spec, payload)
     # Flat bytes: a memoryview of a multi-dimensional array with a 0 in its shape cannot be cast to bytes.
-    return WeightEntry(spec, memoryview(data.reshape(-1).view(np.uint8)))  # type: ignore[union-attr]
+    return WeightEntry(spec, data.reshape(-1).view(np.uint8).data)
 
 
 class _ShardWriter:
