@@ -100,25 +100,31 @@ class ModelWalker:
                 scope.tensors[(name, 0, 0)] = bound[index]
         pending = [(entry, index, node) for entry in scope.by_name.values() if entry.get("class_name") != "InputLayer"
                    for index, node in enumerate(entry.get("inbound_nodes") or [])]
-        while pending:
-            ready = [p for p in pending if all(scope.key(ref) in scope.tensors for ref in _references(p[2], with_kwargs=True))]
-            if not ready:
+        while pending:  # configs list layers in call order, so one pass usually emits them all
+            waiting = []
+            for entry, index, node in pending:
+                if all(scope.key(ref) in scope.tensors for ref in _references(node, with_kwargs=True)):
+                    self._emit_node(scope, entry, index, node)
+                else:
+                    waiting.append((entry, index, node))
+            if len(waiting) == len(pending):
                 raise NotCovered("its layer graph references tensors no layer produces")
-            for item in ready:
-                entry, index, node = item
-                pending.remove(item)
-                inputs = [scope.tensors[scope.key(ref)] for ref in _references(node)]
-                produced = None
-                if all(t is not None for t in inputs):
-                    produced = self._emit_op(entry, node, scope) if is_op(entry) else self._emit(entry, inputs, _kwargs(node), scope)
-                count = len(produced) if produced is not None else _output_count(entry)
-                for out in range(count):
-                    scope.tensors[(entry_name(entry), index, out)] = produced[out] if produced is not None else None
+            pending = waiting
         outputs = []
         for name, node, tensor in _triples(cfg.get("output_layers"), "output_layers"):
             key = (name, scope.call_index(name, node, endpoint=True), tensor)
             outputs.append((name, scope.tensors.get(key)))
         return outputs
+
+    def _emit_node(self, scope: Scope, entry: dict[str, Any], index: int, node: Any) -> None:
+        """Emit call ``index`` of ``entry`` and record its outputs (None where an uncovered layer feeds it)."""
+        inputs = [scope.tensors[scope.key(ref)] for ref in _references(node)]
+        produced = None
+        if all(t is not None for t in inputs):
+            produced = self._emit_op(entry, node, scope) if is_op(entry) else self._emit(entry, inputs, _kwargs(node), scope)
+        count = len(produced) if produced is not None else _output_count(entry)
+        for out in range(count):
+            scope.tensors[(entry_name(entry), index, out)] = produced[out] if produced is not None else None
 
     # --- one layer ----------------------------------------------------------------------------------------------
 
