@@ -374,17 +374,50 @@ for _name, _make in {
 }.items():
     _add(f"masked_{_name}", _masked(_make), (6,), kind="int5")
 
+# --- more layers: transposed convolutions, group/unit normalization, Dot, TimeDistributed ---------------------------
+
+for _padding, _stride, _kernel in itertools.product(("valid", "same"), (1, 2), (2, 3)):
+    _add(f"conv2d_transpose_{_padding}_s{_stride}_k{_kernel}",
+         _seq((4, 5, 3), lambda L, p=_padding, s=_stride, k=_kernel: L.Conv2DTranspose(4, k, strides=s, padding=p, activation="relu")),
+         (4, 5, 3))
+for _groups, _center_scale in itertools.product((1, 2, 4), (True, False)):
+    _add(f"group_norm_g{_groups}_affine{int(_center_scale)}",
+         _seq((3, 5, 4), lambda L, g=_groups, c=_center_scale: L.GroupNormalization(groups=g, center=c, scale=c)), (3, 5, 4))
+_add("group_norm_rank3", _seq((6, 4), lambda L: L.GroupNormalization(groups=2, epsilon=1e-5)), (6, 4))
+_add("unit_norm", _seq((3, 4), lambda L: L.UnitNormalization()), (3, 4))
+_add("unit_norm_axes", _seq((3, 4), lambda L: L.UnitNormalization(axis=[1, 2])), (3, 4))
+
+
+def _dot(axes: Any, normalize: bool, left: tuple[int, ...], right: tuple[int, ...]) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        a, c = keras.Input(left, name="a"), keras.Input(right, name="b")
+        return keras.Model([a, c], keras.layers.Dot(axes=axes, normalize=normalize)([a, c]))
+
+    return build
+
+
+_add("dot_vectors", _dot(1, False, (5,), (5,)), (5,), (5,))
+_add("dot_cosine", _dot(1, True, (5,), (5,)), (5,), (5,))
+for _axes, (_left, _right) in {(2, 2): ((3, 4), (5, 4)), (1, 1): ((3, 4), (3, 6)), (2, 1): ((3, 4), (4, 2)), (1, 2): ((3, 4), (5, 3))}.items():
+    _add(f"dot_axes_{_axes[0]}{_axes[1]}", _dot(list(_axes), False, _left, _right), _left, _right)
+_add("dot_axes_22_normalized", _dot([2, 2], True, (3, 4), (5, 4)), (3, 4), (5, 4))
+_add("time_distributed_dense", _seq((3, 4), lambda L: L.TimeDistributed(L.Dense(2, activation="relu"))), (3, 4))
+_add("time_distributed_conv", _seq((2, 5, 5, 3), lambda L: L.TimeDistributed(L.Conv2D(2, 3)),
+                                   lambda L: L.TimeDistributed(L.GlobalAveragePooling2D())), (2, 5, 5, 3))
+
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
-    "conv2d_transpose": CompileCase("conv2d_transpose", _seq((5, 5, 2), lambda L: L.Conv2DTranspose(3, 3, name="deconv"), lambda L: L.Dense(2)),
-                                    (((5, 5, 2), "float"),)),
+    "conv3d": CompileCase("conv3d", _seq((4, 4, 4, 2), lambda L: L.Conv3D(3, 3, name="conv3d"), lambda L: L.Flatten()),
+                          (((4, 4, 4, 2), "float"),)),
     "masking_layer_lstm": CompileCase("masking_layer_lstm", _seq((4, 3), lambda L: L.Masking(name="masking"), lambda L: L.LSTM(5), lambda L: L.Dense(2)),
                                (((4, 3), "float"),)),
     "variable_length_gru": CompileCase("variable_length_gru", _seq((None, 3), lambda L: L.GRU(5, name="gru")), (((4, 3), "float"),)),
     "sequential_implicit_mask": CompileCase("sequential_implicit_mask", _seq((4,), lambda L: L.Embedding(5, 3, mask_zero=True, name="embedding"),
                                             lambda L: L.LSTM(2), dtype="int32"), (((4,), "int5"),)),
 }
-UNCOVERED_LAYERS = {"conv2d_transpose": ["deconv"], "masking_layer_lstm": ["masking"], "variable_length_gru": ["gru"],
+UNCOVERED_LAYERS = {"conv3d": ["conv3d"], "masking_layer_lstm": ["masking"], "variable_length_gru": ["gru"],
                     "sequential_implicit_mask": ["embedding"]}
 
 

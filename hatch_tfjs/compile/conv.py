@@ -235,3 +235,29 @@ def upsampling(call: LayerCall) -> list[Tensor]:
     size = b.const(f"{call.scope}/size", list(out), "DT_INT32")
     return [b.op(f"{call.scope}/ResizeNearestNeighbor", "ResizeNearestNeighbor", [x, size], (x.shape[0], *out, x.shape[3]),
                  attr={"align_corners": attr_bool(False), "half_pixel_centers": attr_bool(False)})]
+
+
+@layer("Conv2DTranspose", "Convolution2DTranspose")
+def conv_transpose(call: LayerCall) -> list[Tensor]:
+    """``Conv2DBackpropInput`` with the output size Keras computes (``in * stride`` for same padding, ``(in - 1) *
+    stride + kernel`` for valid), the batch read from the input at run time; then bias and activation."""
+    check_plain_kernel(call)
+    _check_layout(call)
+    b, x = call.builder, call.single_input()
+    kernel_size, strides = _pair(call.option("kernel_size"), 2), _pair(call.option("strides", 1), 2)
+    call.require(_pair(call.option("dilation_rate", 1), 2) == (1, 1) and call.option("output_padding") is None,
+                 "dilated transposed convolutions and output_padding are not translated yet")
+    call.require(x.shape[1] is not None and x.shape[2] is not None, "its input's spatial size is unknown before run time")
+    padding = str(call.option("padding", "valid")).upper()
+    kernel = call.weight("kernel")  # [h, w, filters, in_channels]
+    size = [int(d) * s if padding == "SAME" else (int(d) - 1) * s + k  # type: ignore[arg-type]
+            for d, s, k in zip(x.shape[1:3], strides, kernel_size)]
+    batch = b.slice(f"{call.scope}/batch", b.op(f"{call.scope}/Shape", "Shape", [x], (x.rank,), dtype="DT_INT32",
+                                               typed=False, attr={"T": attr_type("DT_FLOAT"), "out_type": attr_type("DT_INT32")}),
+                    [0], [1])
+    output_shape = b.concat(f"{call.scope}/output_shape", [batch, b.const(f"{call.scope}/output_size", [*size, kernel.shape[2]], "DT_INT32")], 0)
+    attr = {"strides": attr_ints([1, *strides, 1]), "padding": attr_str(padding), "data_format": attr_str("NHWC"),
+            "explicit_paddings": attr_ints([]), "dilations": attr_ints([1, 1, 1, 1]), "use_cudnn_on_gpu": attr_bool(True)}
+    y = b.op(f"{call.scope}/conv2d_transpose", "Conv2DBackpropInput", [output_shape, b.const(f"{call.scope}/kernel", kernel), x],
+             (x.shape[0], *size, kernel.shape[2]), attr=attr)
+    return [bias_and_activation(call, y)]

@@ -8,7 +8,7 @@ import numpy as np
 
 from hatch_tfjs.compile.activations import apply_activation, elu, leaky_relu
 from hatch_tfjs.compile.builder import Tensor, attr_bool, attr_str, attr_type
-from hatch_tfjs.compile.registry import LayerCall, layer
+from hatch_tfjs.compile.registry import LAYERS, LayerCall, layer
 
 
 def check_plain_kernel(call: LayerCall) -> None:
@@ -173,3 +173,22 @@ def embedding(call: LayerCall) -> list[Tensor]:
                  shape, typed=False, attr={"Tparams": attr_type("DT_FLOAT"), "Tindices": attr_type("DT_INT32"),
                                            "Taxis": attr_type("DT_INT32")})]
 
+
+
+@layer("TimeDistributed")
+def time_distributed(call: LayerCall) -> list[Tensor]:
+    """The wrapped layer on every step at once: ``[batch, steps, ...]`` folded into ``[batch * steps, ...]``."""
+    b, x = call.builder, call.single_input()
+    inner = call.option("layer") or {}
+    class_name = str(inner.get("class_name"))
+    emitter = LAYERS.get(class_name)
+    call.require(emitter is not None and class_name not in ("TimeDistributed", "Bidirectional", "SimpleRNN", "LSTM", "GRU"),
+                 f"TimeDistributed({class_name}) is not translated yet")
+    call.require(all(d is not None for d in x.shape[1:]), "its input has dimensions unknown before run time")
+    inner_cfg = inner.get("config") or {}
+    inner_name = f"{call.name}/{inner_cfg.get('name')}"
+    name = inner_name if any(w.startswith(inner_name + "/") for w in call.weights) else call.name
+    folded = b.reshape(f"{call.scope}/fold", x, (None, *x.shape[2:]))
+    inner_call = LayerCall(b, name, class_name, inner_cfg, [folded], call.weights)
+    (y,) = emitter(inner_call)  # type: ignore[misc]
+    return [b.reshape(f"{call.scope}/unfold", y, (None, x.shape[1], *y.shape[1:]))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import reduce
 
-from hatch_tfjs.compile.builder import Tensor
+from hatch_tfjs.compile.builder import Tensor, attr_bool
 from hatch_tfjs.compile.registry import LayerCall, layer
 
 _CHAIN_OPS = {"Add": "AddV2", "Multiply": "Mul", "Maximum": "Maximum", "Minimum": "Minimum", "Average": "AddV2"}
@@ -38,3 +38,31 @@ def subtract(call: LayerCall) -> list[Tensor]:
 @layer("Concatenate")
 def concatenate(call: LayerCall) -> list[Tensor]:
     return [call.builder.concat(call.scope, _inputs(call, at_least=1), int(call.option("axis", -1)))]
+
+
+@layer("Dot")
+def dot(call: LayerCall) -> list[Tensor]:
+    """``batch_dot`` of two rank-2 or rank-3 tensors over ``axes`` (optionally L2-normalised first: cosine)."""
+    b = call.builder
+    first, second = _inputs(call)
+    call.require(len(call.inputs) == 2 and first.rank in (2, 3), "Dot of other than two rank-2/3 tensors is not translated yet")
+    axes = call.option("axes")
+    pair = [int(a) % first.rank for a in (axes if isinstance(axes, list) else [axes, axes])]
+    if call.option("normalize"):
+        first, second = (_l2_normalize(call, t, axis) for t, axis in zip((first, second), pair))
+    if first.rank == 2:
+        call.require(pair == [1, 1], "Dot of rank-2 tensors over axis 0")
+        return [b.reduce(call.scope, "Sum", b.binary(call.scope, "Mul", first, second), [1], True)]
+    # [B, i, k] x [B, k, j]: the contracted axis is last on the left and first on the right, transposing as needed.
+    left_adjoint, right_adjoint = pair[0] == 1, pair[1] == 2
+    shape = (first.shape[0], first.shape[2 if left_adjoint else 1], second.shape[1 if right_adjoint else 2])
+    return [b.op(f"{call.scope}/BatchMatMulV2", "BatchMatMulV2", [first, second], shape,
+                 attr={"adj_x": attr_bool(left_adjoint), "adj_y": attr_bool(right_adjoint)})]
+
+
+def _l2_normalize(call: LayerCall, x: Tensor, axis: int) -> Tensor:
+    """Keras's ``normalize(x, axis)``: ``x * min(rsqrt(sum(x^2)), 1 / 1e-7)``."""
+    b = call.builder
+    square_sum = b.reduce(f"{call.scope}/normalize", "Sum", b.unary(call.scope, "Square", x), [axis], True)
+    inverse = b.binary(call.scope, "Minimum", b.unary(call.scope, "Rsqrt", square_sum), b.scalar(call.scope, 1e7))
+    return b.binary(call.scope, "Mul", x, inverse)

@@ -94,3 +94,35 @@ def rescaling(call: LayerCall) -> list[Tensor]:
     offset = np.asarray(call.option("offset", 0.0), np.float32)
     y = b.binary(call.scope, "Mul", x, b.const(f"{call.scope}/scale", scale))
     return [b.binary(call.scope, "AddV2", y, b.const(f"{call.scope}/offset", offset))]
+
+
+@layer("GroupNormalization")
+def group_normalization(call: LayerCall) -> list[Tensor]:
+    """Channels split into ``groups``; per sample and group ``x * inv + (beta - mean * inv)`` with
+    ``inv = rsqrt(var + eps) * gamma``, in Keras's order of operations."""
+    b, x = call.builder, call.single_input()
+    call.require(int(call.option("axis", -1)) % x.rank == x.rank - 1, "GroupNormalization over a non-last axis")
+    call.require(all(d is not None for d in x.shape[1:]), "its input has dimensions unknown before run time")
+    groups = int(call.option("groups", 32))
+    channels = int(x.shape[-1])  # type: ignore[arg-type]
+    grouped = b.reshape(f"{call.scope}/groups", x, (*x.shape[:-1], groups, channels // groups))
+    axes = [a for a in range(1, grouped.rank) if a != grouped.rank - 2]
+    mean = b.reduce(f"{call.scope}/mean", "Mean", grouped, axes, True)
+    variance = b.reduce(f"{call.scope}/variance", "Mean", b.binary(call.scope, "SquaredDifference", grouped, mean), axes, True)
+    inverse = b.unary(call.scope, "Rsqrt", b.binary(call.scope, "AddV2", variance, b.scalar(call.scope, float(call.option("epsilon", 1e-3)))))
+    if call.option("scale", True):
+        inverse = b.binary(call.scope, "Mul", inverse, b.const(f"{call.scope}/gamma", call.weight("gamma").reshape(groups, -1)))
+    offset = b.binary(call.scope, "Mul", b.unary(call.scope, "Neg", mean), inverse)
+    if call.option("center", True):
+        offset = b.binary(call.scope, "AddV2", offset, b.const(f"{call.scope}/beta", call.weight("beta").reshape(groups, -1)))
+    normalized = b.binary(call.scope, "AddV2", b.binary(call.scope, "Mul", grouped, inverse), offset)
+    return [b.reshape(f"{call.scope}/restore", normalized, x.shape)]
+
+
+@layer("UnitNormalization")
+def unit_normalization(call: LayerCall) -> list[Tensor]:
+    """``x * min(rsqrt(sum(x^2)), 1 / 1e-12)`` over ``axis`` (Keras's L2 ``normalize``)."""
+    b, x = call.builder, call.single_input()
+    square_sum = b.reduce(call.scope, "Sum", b.unary(call.scope, "Square", x), _axes(call, x), True)
+    inverse = b.binary(call.scope, "Minimum", b.unary(call.scope, "Rsqrt", square_sum), b.scalar(call.scope, 1e12))
+    return [b.binary(call.scope, "Mul", x, inverse)]

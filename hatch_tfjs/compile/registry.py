@@ -33,7 +33,7 @@ class LayerCall:
         """A weight by its Keras name; for layers whose file stores plain ``vars/<i>``, by its creation order."""
         name = f"{self.name}/{key}"
         if name not in self.weights:
-            order = VARIABLE_ORDER.get(self.class_name, ())
+            order = variable_order(self.class_name, self.config)
             name = f"{self.name}/vars/{order.index(key)}" if key in order else name
         if name not in self.weights:
             raise NotCovered(f"its weight '{self.name}/{key}' is not in the file")
@@ -69,6 +69,12 @@ VARIABLE_ORDER = {
     "SeparableConv1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
     "SeparableConvolution1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
 }
+
+def variable_order(class_name: str, config: dict[str, Any]) -> tuple[str, ...]:
+    if class_name == "GroupNormalization":  # gamma only with scale, beta only with center
+        return tuple(key for key, flag in (("gamma", "scale"), ("beta", "center")) if config.get(flag, True))
+    return VARIABLE_ORDER.get(class_name, ())
+
 
 Emitter = Callable[[LayerCall], list[Tensor]]
 LAYERS: dict[str, Emitter] = {}
