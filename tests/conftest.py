@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ TESTS = Path(__file__).parent
 REPO = TESTS.parent
 sys.path.insert(0, str(TESTS))
 
+import dependencies  # noqa: E402
 from tfjs import TfjsRunner  # noqa: E402
 
 PARITY_ATOL = 1e-5
@@ -24,6 +26,10 @@ PARITY_ATOL = 1e-5
 
 @pytest.fixture(scope="session")
 def tfjs():
+    """One Node process running TF.js 4.22 for the whole session (tests using it are marked requires_node)."""
+    reason = dependencies.node_missing()
+    if reason:
+        pytest.skip(reason)
     runner = TfjsRunner()
     yield runner
     runner.close()
@@ -131,3 +137,80 @@ def assert_parity(got: list[np.ndarray], expected: list[np.ndarray], atol: float
         assert g.shape == e.shape, f"output {index}: TF.js shape {g.shape} != Keras shape {e.shape}"
         diff = float(np.max(np.abs(g.astype(np.float64) - e.astype(np.float64)))) if e.size else 0.0
         assert diff <= atol, f"output {index}: max abs difference {diff:.3g} > {atol}"
+
+
+# --- tests that need TensorFlow or Node: marked, skipped with the reason when it is missing (see dependencies.py) ---
+
+_dependency_skips: list[str] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tensorflow_missing, node_missing = dependencies.tensorflow_missing(), dependencies.node_missing()
+    for item in items:
+        module = getattr(item, "module", None)
+        functions = dependencies.with_helpers(_test_and_fixtures(item), module)
+        if "tfjs" in getattr(item, "fixturenames", ()) or dependencies.runs_node(functions):
+            item.add_marker(pytest.mark.requires_node)
+            if node_missing:
+                item.add_marker(pytest.mark.skip(reason=node_missing))
+        if dependencies.imports_tensorflow(module, functions):
+            item.add_marker(pytest.mark.requires_tensorflow)
+            if tensorflow_missing:
+                item.add_marker(pytest.mark.skip(reason=tensorflow_missing))
+
+
+def _test_and_fixtures(item: pytest.Item) -> list[object]:
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    definitions = fixture_info.name2fixturedefs.values() if fixture_info is not None else ()
+    return [getattr(item, "function", None), *(d.func for defs in definitions for d in defs)]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """A test whose TensorFlow/Keras import or ``node`` command fails because it is not installed is skipped, not
+    failed (the markers above catch most such tests before they start; this catches the rest)."""
+    outcome = yield
+    report = outcome.get_result()
+    error = call.excinfo.value if call.excinfo is not None else None
+    reason = error and (dependencies.missing_module_reason(error) or dependencies.missing_node_reason(error))
+    if reason and report.failed:
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1], f"Skipped: {reason}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """A test module that imports Keras or TensorFlow at its top is skipped, not an error, where they are missing."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and isinstance(collector, pytest.Module):
+        match = re.search(r"ModuleNotFoundError: No module named '([\w.]+)'", str(report.longrepr))
+        error = ModuleNotFoundError(match.group(0).partition(": ")[2], name=match.group(1)) if match else None
+        reason = error and dependencies.missing_module_reason(error)
+        if reason:
+            report.outcome = "skipped"
+            report.longrepr = (str(collector.path), None, f"Skipped: {reason}")
+
+
+def _record_dependency_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if report.skipped and isinstance(report.longrepr, tuple) and dependencies.SKIP_PREFIX in report.longrepr[2]:
+        _dependency_skips.append(f"{report.nodeid}: {report.longrepr[2]}")
+
+
+pytest_collectreport = _record_dependency_skip
+pytest_runtest_logreport = _record_dependency_skip
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _dependency_skips and dependencies.require_all():
+        terminalreporter.write_line(
+            f"FAILED: {len(_dependency_skips)} test(s) skipped for a missing dependency, and CI / "
+            "HATCH_TFJS_REQUIRE_ALL asks for the whole suite: run .ci/setup (see the README's test command)",
+            red=True,
+            bold=True,
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _dependency_skips and dependencies.require_all() and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
