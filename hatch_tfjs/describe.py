@@ -92,62 +92,74 @@ def _as_tuple(value: Any, rank: int) -> list[int]:
 
 def _layer_output_shape(class_name: str, config: dict[str, Any], shapes: list[list[Any] | None]) -> list[Any] | None:
     """The output shape of one layer (batch dimension included as None), or None when not worked out here."""
-    if not shapes or any(s is None for s in shapes):
+    known = [s for s in shapes if s is not None]
+    if not shapes or len(known) != len(shapes):
         return None
-    shape = list(shapes[0])  # type: ignore[arg-type]
-    if class_name in _SAME_SHAPE:
-        return shape
-    if class_name == "Dense":
-        return [*shape[:-1], config.get("units")]
-    if class_name in _MERGE_SAME:
+    shape = list(known[0])
+    if class_name in _SAME_SHAPE or class_name in _MERGE_SAME:
         return shape
     if class_name == "Concatenate":
-        axis = config.get("axis", -1)
-        total = 0
-        for s in shapes:
-            if s[axis] is None:  # type: ignore[index]
-                total = None  # type: ignore[assignment]
-                break
-            total += s[axis]  # type: ignore[index]
-        shape[axis] = total
-        return shape
-    if class_name == "Flatten":
-        rest = shape[1:]
-        return [shape[0], None if any(d is None for d in rest) else _prod(rest)]
-    if class_name == "Reshape":
-        target = list(config.get("target_shape") or [])
-        if -1 in target:
-            known = _prod([d for d in target if d != -1])
-            rest = shape[1:]
-            target[target.index(-1)] = None if any(d is None for d in rest) else _prod(rest) // max(known, 1)
-        return [shape[0], *target]
+        return _concatenated(shape, known, config.get("axis", -1))
+    if class_name in ("Dense", "Flatten", "Reshape", "RepeatVector"):
+        return _reshaped(class_name, config, shape)
+    return _pooled_or_convolved(class_name, config, shape)
+
+
+def _concatenated(shape: list[Any], shapes: list[list[Any]], axis: int) -> list[Any]:
+    total = 0
+    for s in shapes:
+        if s[axis] is None:
+            shape[axis] = None
+            return shape
+        total += s[axis]
+    shape[axis] = total
+    return shape
+
+
+def _reshaped(class_name: str, config: dict[str, Any], shape: list[Any]) -> list[Any]:
+    """The output shape of a Dense, Flatten, Reshape or RepeatVector layer."""
+    if class_name == "Dense":
+        return [*shape[:-1], config.get("units")]
     if class_name == "RepeatVector":
         return [shape[0], config.get("n"), *shape[1:]]
+    rest = shape[1:]
+    if class_name == "Flatten":
+        return [shape[0], None if any(d is None for d in rest) else _prod(rest)]
+    target = list(config.get("target_shape") or [])
+    if -1 in target:
+        known = _prod([d for d in target if d != -1])
+        target[target.index(-1)] = None if any(d is None for d in rest) else _prod(rest) // max(known, 1)
+    return [shape[0], *target]
+
+
+def _pooled_or_convolved(class_name: str, config: dict[str, Any], shape: list[Any]) -> list[Any] | None:
+    """The output shape of a global pooling, 1D/2D pooling or 1D/2D convolution layer (channels last only)."""
     channels_last = config.get("data_format", "channels_last") == "channels_last"
     if class_name in ("GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
         if config.get("keepdims"):
             return None
         return [shape[0], shape[-1] if channels_last else shape[1]]
     rank = {"1D": 1, "2D": 2}.get(class_name[-2:])
-    if rank and channels_last and len(shape) == rank + 2:
-        spatial = shape[1:-1]
-        padding = config.get("padding", "valid")
-        if class_name in ("Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D"):
-            kernel = _as_tuple(config.get("kernel_size"), rank)
-            strides = _as_tuple(config.get("strides", 1), rank)
-            dilation = _as_tuple(config.get("dilation_rate", 1), rank)
-            windows = zip(spatial, kernel, strides, dilation, strict=False)
-            dims = [_window(s, k, st, padding, d) for s, k, st, d in windows]
-            if class_name == "DepthwiseConv2D":
-                channels = None if shape[-1] is None else shape[-1] * int(config.get("depth_multiplier", 1))
-            else:
-                channels = config.get("filters")
-            return [shape[0], *dims, channels]
-        if class_name.startswith(("MaxPooling", "AveragePooling")):
-            pool = _as_tuple(config.get("pool_size", 2), rank)
-            strides = _as_tuple(config.get("strides") or pool, rank)
-            dims = [_window(s, k, st, padding) for s, k, st in zip(spatial, pool, strides, strict=False)]
-            return [shape[0], *dims, shape[-1]]
+    if not (rank and channels_last and len(shape) == rank + 2):
+        return None
+    spatial = shape[1:-1]
+    padding = config.get("padding", "valid")
+    if class_name in ("Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D"):
+        kernel = _as_tuple(config.get("kernel_size"), rank)
+        strides = _as_tuple(config.get("strides", 1), rank)
+        dilation = _as_tuple(config.get("dilation_rate", 1), rank)
+        windows = zip(spatial, kernel, strides, dilation, strict=False)
+        dims = [_window(s, k, st, padding, d) for s, k, st, d in windows]
+        if class_name == "DepthwiseConv2D":
+            channels = None if shape[-1] is None else shape[-1] * int(config.get("depth_multiplier", 1))
+        else:
+            channels = config.get("filters")
+        return [shape[0], *dims, channels]
+    if class_name.startswith(("MaxPooling", "AveragePooling")):
+        pool = _as_tuple(config.get("pool_size", 2), rank)
+        strides = _as_tuple(config.get("strides") or pool, rank)
+        dims = [_window(s, k, st, padding) for s, k, st in zip(spatial, pool, strides, strict=False)]
+        return [shape[0], *dims, shape[-1]]
     return None
 
 

@@ -331,66 +331,29 @@ def layer_layout(
     if cfg.get("quantization_config") or cfg.get("lora_rank"):
         layout.known = False  # the store keeps quantized / LoRA-merged variables; the translator rejects the layer
         return layout
-    bind = layout.bind
+    _add_variables(layout, cfg, input_shape, where)
+    for _, child in layout.children:
+        if child.unmapped and not layout.unmapped:
+            layout.unmapped = child.unmapped
+    return layout
+
+
+def _add_variables(layout: Layout, cfg: dict[str, Any], input_shape: list[Any] | None, where: str) -> None:
+    """Fill ``layout`` with the variables (and sublayers) its class creates; unknown classes get ``known=False``."""
+    class_name = layout.class_name
     if class_name in _OWN:
-        layout.variables = _OWN[class_name](cfg, input_shape, bind, where)
+        layout.variables = _OWN[class_name](cfg, input_shape, layout.bind, where)
     elif class_name in _RNN_CELLS:
-        cell_class, cell_name = _RNN_CELLS[class_name]
-        if _flag(cfg, "stateful", False):
-            layout.known = False
-            layout.unmapped = f"{where} is stateful; Keras keeps its states as extra variables this reader does not map"
-            return layout
-        cell_cfg = {**cfg, "name": cell_name}
-        cell = Layout(name=cell_name, class_name=cell_class, trainable=layout.trainable, dtype=layout.dtype)
-        builder = _CONV_LSTM_CELL if class_name == "ConvLSTM2D" else _OWN[cell_class]
-        cell_shape = list(input_shape[:1]) + list(input_shape[2:]) if input_shape and len(input_shape) > 2 else None
-        cell.variables = builder(cell_cfg, cell_shape, cell.bind, where)
-        layout.children.append(("cell", cell))
+        _add_recurrent_cell(layout, cfg, input_shape, where)
     elif class_name == "RNN":
-        cell_entry = cfg.get("cell")
-        if (
-            not isinstance(cell_entry, dict)
-            or cell_entry.get("class_name") not in _OWN
-            or _flag(cfg, "stateful", False)
-        ):
-            layout.known = False
-            layout.unmapped = (
-                f"{where} wraps a cell this reader does not map (stacked cells, a custom cell or stateful)"
-            )
-            return layout
-        cell_shape = list(input_shape[:1]) + list(input_shape[2:]) if input_shape and len(input_shape) > 2 else None
-        cell = layer_layout(cell_entry, input_shape=cell_shape, parent_trainable=layout.trainable)
-        layout.children.append(("cell", cell))
-        layout.known = cell.known
+        _add_wrapped_cell(layout, cfg, input_shape, where)
     elif class_name == "Bidirectional":
-        forward_entry = cfg.get("layer")
-        if not isinstance(forward_entry, dict) or not isinstance(forward_entry.get("config"), dict):
-            raise LayoutError(f"{where}: config has no wrapped 'layer'")
-        inner_name = forward_entry["config"].get("name")
-        if not isinstance(inner_name, str):
-            raise LayoutError(f"{where}: the wrapped layer has no name")
-        forward = {
-            **forward_entry,
-            "config": {**forward_entry["config"], "name": "forward_" + _strip_prefix(inner_name, "forward_")},
-        }
-        backward_entry = cfg.get("backward_layer")
-        if isinstance(backward_entry, dict) and isinstance(backward_entry.get("config"), dict):
-            backward = backward_entry
-        else:
-            backward = {
-                **forward_entry,
-                "config": {**forward_entry["config"], "name": "backward_" + _strip_prefix(inner_name, "backward_")},
-            }
-        for attr, sub in (("forward_layer", forward), ("backward_layer", backward)):
-            child = layer_layout(sub, input_shape=input_shape, parent_trainable=layout.trainable)
-            layout.children.append((attr, child))
-            layout.known = layout.known and child.known
+        _add_directions(layout, cfg, input_shape, where)
     elif class_name == "TimeDistributed":
         inner = cfg.get("layer")
         if not isinstance(inner, dict):
             raise LayoutError(f"{where}: config has no wrapped 'layer'")
-        inner_shape = [input_shape[0], *input_shape[2:]] if input_shape and len(input_shape) > 2 else None
-        child = layer_layout(inner, input_shape=inner_shape, parent_trainable=layout.trainable)
+        child = layer_layout(inner, input_shape=_per_step(input_shape), parent_trainable=layout.trainable)
         layout.children.append(("layer", child))
         layout.known = child.known
     elif class_name in NO_VARIABLES:
@@ -401,10 +364,63 @@ def layer_layout(
         layout.known = False
         if class_name in TFJS_ONLY_WRAPPERS:
             layout.unmapped = f"{where}: this reader does not map the variables of {class_name}"
-    for _, child in layout.children:
-        if child.unmapped and not layout.unmapped:
-            layout.unmapped = child.unmapped
-    return layout
+
+
+def _per_step(input_shape: list[Any] | None) -> list[Any] | None:
+    """The input shape of one time step (the time axis dropped), when known."""
+    return [input_shape[0], *input_shape[2:]] if input_shape and len(input_shape) > 2 else None
+
+
+def _add_recurrent_cell(layout: Layout, cfg: dict[str, Any], input_shape: list[Any] | None, where: str) -> None:
+    """SimpleRNN/GRU/LSTM/ConvLSTM2D: the variables live in a cell Keras names after the class."""
+    cell_class, cell_name = _RNN_CELLS[layout.class_name]
+    if _flag(cfg, "stateful", False):
+        layout.known = False
+        layout.unmapped = f"{where} is stateful; Keras keeps its states as extra variables this reader does not map"
+        return
+    cell_cfg = {**cfg, "name": cell_name}
+    cell = Layout(name=cell_name, class_name=cell_class, trainable=layout.trainable, dtype=layout.dtype)
+    builder = _CONV_LSTM_CELL if layout.class_name == "ConvLSTM2D" else _OWN[cell_class]
+    cell.variables = builder(cell_cfg, _per_step(input_shape), cell.bind, where)
+    layout.children.append(("cell", cell))
+
+
+def _add_wrapped_cell(layout: Layout, cfg: dict[str, Any], input_shape: list[Any] | None, where: str) -> None:
+    """``keras.layers.RNN`` around one cell of the table."""
+    cell_entry = cfg.get("cell")
+    if not isinstance(cell_entry, dict) or cell_entry.get("class_name") not in _OWN or _flag(cfg, "stateful", False):
+        layout.known = False
+        layout.unmapped = f"{where} wraps a cell this reader does not map (stacked cells, a custom cell or stateful)"
+        return
+    cell = layer_layout(cell_entry, input_shape=_per_step(input_shape), parent_trainable=layout.trainable)
+    layout.children.append(("cell", cell))
+    layout.known = cell.known
+
+
+def _add_directions(layout: Layout, cfg: dict[str, Any], input_shape: list[Any] | None, where: str) -> None:
+    """Bidirectional: a forward and a backward copy of the wrapped layer, named as Keras names them."""
+    forward_entry = cfg.get("layer")
+    if not isinstance(forward_entry, dict) or not isinstance(forward_entry.get("config"), dict):
+        raise LayoutError(f"{where}: config has no wrapped 'layer'")
+    inner_name = forward_entry["config"].get("name")
+    if not isinstance(inner_name, str):
+        raise LayoutError(f"{where}: the wrapped layer has no name")
+    forward = {
+        **forward_entry,
+        "config": {**forward_entry["config"], "name": "forward_" + _strip_prefix(inner_name, "forward_")},
+    }
+    backward_entry = cfg.get("backward_layer")
+    if isinstance(backward_entry, dict) and isinstance(backward_entry.get("config"), dict):
+        backward = backward_entry
+    else:
+        backward = {
+            **forward_entry,
+            "config": {**forward_entry["config"], "name": "backward_" + _strip_prefix(inner_name, "backward_")},
+        }
+    for attr, sub in (("forward_layer", forward), ("backward_layer", backward)):
+        child = layer_layout(sub, input_shape=input_shape, parent_trainable=layout.trainable)
+        layout.children.append((attr, child))
+        layout.known = layout.known and child.known
 
 
 @dataclass(frozen=True)

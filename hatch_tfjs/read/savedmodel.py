@@ -562,23 +562,7 @@ def build_initializer(
             raise UnsupportedModelError(
                 model_name, source, [f"the initializer of {spec.tensor} does not take exactly one table handle"]
             )
-        import_ops = []
-        for node in init_dict.get("node", []):
-            if node["name"] == handle_placeholders[0]:
-                continue
-            node["name"] = prefix + node["name"]
-            new_inputs = []
-            for inp in node.get("input", []):
-                name, _index, control = gt.parse_input(inp)
-                if name == handle_placeholders[0]:
-                    new_inputs.append(handle_tensor if not control else "^" + handle_tensor.split(":")[0])
-                else:
-                    new_inputs.append(("^" if control else "") + prefix + inp.lstrip("^"))
-            if new_inputs:
-                node["input"] = new_inputs
-            if node["op"].startswith("LookupTableImport") or node["op"].startswith("InitializeTable"):
-                import_ops.append(node["name"])
-            graph.nodes.append(node)
+        import_ops = _splice_initializer(graph, init_dict, prefix, handle_placeholders[0], handle_tensor)
         out_name = f"initialized_resource_{index}"
         graph.nodes.append(
             {
@@ -602,6 +586,31 @@ def build_initializer(
     gt.sort_maps(graph.graph)
     gt.ensure_versions(graph.graph)
     return graph.graph, {"outputs": outputs_spec}
+
+
+def _splice_initializer(
+    graph: gt.Graph, init_dict: dict[str, Any], prefix: str, handle_placeholder: str, handle_tensor: str
+) -> list[str]:
+    """Add a resource's initialise function to ``graph`` (its nodes under ``prefix``), fed ``handle_tensor`` instead
+    of its handle placeholder; returns the names of its ops that fill the table."""
+    import_ops = []
+    for node in init_dict.get("node", []):
+        if node["name"] == handle_placeholder:
+            continue
+        node["name"] = prefix + node["name"]
+        new_inputs = []
+        for inp in node.get("input", []):
+            name, _index, control = gt.parse_input(inp)
+            if name == handle_placeholder:
+                new_inputs.append(handle_tensor if not control else "^" + handle_tensor.split(":", maxsplit=1)[0])
+            else:
+                new_inputs.append(("^" if control else "") + prefix + inp.lstrip("^"))
+        if new_inputs:
+            node["input"] = new_inputs
+        if node["op"].startswith("LookupTableImport") or node["op"].startswith("InitializeTable"):
+            import_ops.append(node["name"])
+        graph.nodes.append(node)
+    return import_ops
 
 
 # --- the whole reader ----------------------------------------------------------------------------------------------

@@ -304,32 +304,35 @@ def _layer_config(class_name: str, cfg: dict[str, Any], ctx: Context, where: str
             "is quantized by Keras (quantization_config); TF.js needs float weights: convert the unquantized model",
         )
 
-    out: dict[str, Any] = {}
-    for key, value in cfg.items():
-        if key in DROPPED_KEYS or key == "quantization_config":
-            continue
-        if key == "dtype":
-            out[key] = _dtype(value, ctx, where)
-        elif key in ("activation", "recurrent_activation"):
-            out[key] = _activation(value, ctx, where, key)
-        elif key.endswith("_initializer"):
-            out[key] = _initializer(value, ctx, where, key)
-        elif key.endswith("_regularizer"):
-            out[key] = _regularizer(value, ctx, where, key)
-        elif key.endswith("_constraint"):
-            out[key] = _constraint(value, ctx, where, key)
-        elif key in ("layer", "cell", "backward_layer"):
-            out[key] = _nested(value, ctx, where)
-        elif key == "cells" and isinstance(value, list):
-            out[key] = [_nested(v, ctx, where) for v in value]
-        else:
-            out[key] = _plain(value)
-
+    out = {
+        key: _config_value(key, value, ctx, where)
+        for key, value in cfg.items()
+        if key not in DROPPED_KEYS and key != "quantization_config"
+    }
     special = _SPECIAL.get(class_name)
     if special is not None:
         special(out, ctx, where)
     _check_ignored_keys(class_name, out, ctx, where)
     return out
+
+
+def _config_value(key: str, value: Any, ctx: Context, where: str) -> Any:
+    """One config value in TF.js form (objects such as activations and initializers checked against TF.js's)."""
+    if key == "dtype":
+        return _dtype(value, ctx, where)
+    if key in ("activation", "recurrent_activation"):
+        return _activation(value, ctx, where, key)
+    if key.endswith("_initializer"):
+        return _initializer(value, ctx, where, key)
+    if key.endswith("_regularizer"):
+        return _regularizer(value, ctx, where, key)
+    if key.endswith("_constraint"):
+        return _constraint(value, ctx, where, key)
+    if key in ("layer", "cell", "backward_layer"):
+        return _nested(value, ctx, where)
+    if key == "cells" and isinstance(value, list):
+        return [_nested(v, ctx, where) for v in value]
+    return _plain(value)
 
 
 def _check_ignored_keys(class_name: str, cfg: dict[str, Any], ctx: Context, where: str) -> None:
