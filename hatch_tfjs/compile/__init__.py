@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hatch_tfjs.compile import attention, conv, core, keras_ops, merge, normalization, rnn  # noqa: F401 - they register
-from hatch_tfjs.compile.builder import GraphBuilder, NotCovered, Tensor, const_attr
+from hatch_tfjs.compile.builder import GraphBuilder, NotCoveredError, Tensor, const_attr
 from hatch_tfjs.compile.model import ModelWalker, UncoveredLayer
 from hatch_tfjs.neutral import KerasModel, Weight
 from hatch_tfjs.translate import graph as gt
@@ -65,9 +65,11 @@ def compile_keras_model(
     walker = ModelWalker(builder, {w.name: w.array for w in model.weights})
     try:
         inputs, outputs = walker.top_level(model.config)
-    except NotCovered as reason:
+    except NotCoveredError as reason:
         name = str((model.config.get("config") or {}).get("name", model_name))
-        return Uncovered(model_name, source_rel, [UncoveredLayer(name, str(model.config.get("class_name")), str(reason))])
+        return Uncovered(
+            model_name, source_rel, [UncoveredLayer(name, str(model.config.get("class_name")), str(reason))]
+        )
     if walker.uncovered or any(t is None for _, t in outputs):
         return Uncovered(model_name, source_rel, walker.uncovered)
     keys = _output_keys(outputs, by_layer=model.config.get("class_name") != "Sequential")  # type: ignore[arg-type]
@@ -76,7 +78,9 @@ def compile_keras_model(
     if problems:  # a translation emitted an op TF.js lacks: a bug here, reported rather than shipped
         return Uncovered(model_name, source_rel, [UncoveredLayer(model_name, "graph", p.describe()) for p in problems])
     weights = [Weight(node["name"], builder.values[node["name"]]) for node in graph["node"] if node["op"] == "Const"]
-    input_specs = [gt.TensorSpec(name, f"{t.ref}:0", t.dtype, [-1 if d is None else d for d in t.shape]) for name, t in inputs]
+    input_specs = [
+        gt.TensorSpec(name, f"{t.ref}:0", t.dtype, [-1 if d is None else d for d in t.shape]) for name, t in inputs
+    ]
     metadata = {"structuredOutputKeys": [s.key for s in output_specs]} if structured_outputs else {}
     return CompiledGraph(
         topology=graph,
@@ -95,12 +99,15 @@ def _output_keys(outputs: list[tuple[str, Tensor]], *, by_layer: bool) -> list[s
     return names if by_layer and len(set(names)) == len(names) else [f"output_{i}" for i in range(len(names))]
 
 
-def _finish(builder: GraphBuilder, inputs: list[tuple[str, Tensor]], outputs: list[tuple[str, Tensor]],
-            keys: list[str]) -> tuple[dict[str, Any], list[gt.TensorSpec]]:
+def _finish(
+    builder: GraphBuilder, inputs: list[tuple[str, Tensor]], outputs: list[tuple[str, Tensor]], keys: list[str]
+) -> tuple[dict[str, Any], list[gt.TensorSpec]]:
     """Output Identity nodes, the fusion rewrites, unreachable nodes dropped; returns the graph and output specs."""
     specs = []
-    for index, (key, (_, tensor)) in enumerate(zip(keys, outputs)):
-        name = builder.node("Identity" if index == 0 else f"Identity_{index}", "Identity", [tensor], {"T": {"type": tensor.dtype}})
+    for index, (key, (_, tensor)) in enumerate(zip(keys, outputs, strict=True)):
+        name = builder.node(
+            "Identity" if index == 0 else f"Identity_{index}", "Identity", [tensor], {"T": {"type": tensor.dtype}}
+        )
         specs.append(gt.TensorSpec(key, f"{name}:0", tensor.dtype, [-1 if d is None else d for d in tensor.shape]))
     graph: dict[str, Any] = {"node": builder.nodes}
     view = _ValueGraph(graph, {t.ref for _, t in inputs} | {s.tensor.split(":")[0] for s in specs}, builder.values)

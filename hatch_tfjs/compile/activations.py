@@ -8,9 +8,10 @@ others are written out with the ops Keras's own definition uses (exact GELU thro
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from hatch_tfjs.compile.builder import GraphBuilder, NotCovered, Tensor, attr_float
+from hatch_tfjs.compile.builder import GraphBuilder, NotCoveredError, Tensor, attr_float
 
 Activation = Callable[[GraphBuilder, str, Tensor], Tensor]
 
@@ -111,7 +112,7 @@ def activation_name(value: Any) -> str:
         if isinstance(value, dict):
             value = value.get("name")
     if not isinstance(value, str) or value not in ACTIVATIONS:
-        raise NotCovered(f"activation {value!r} has no graph translation")
+        raise NotCoveredError(f"activation {value!r} has no graph translation")
     return value
 
 

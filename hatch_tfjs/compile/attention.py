@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import NotCovered, Tensor, attr_bool, attr_str
+from hatch_tfjs.compile.builder import NotCoveredError, Tensor, attr_bool, attr_str, known
 from hatch_tfjs.compile.registry import LayerCall, layer
 
 LARGE_NEGATIVE = -1e9  # what Keras adds to masked float32 attention logits
@@ -19,10 +19,14 @@ LARGE_NEGATIVE = -1e9  # what Keras adds to masked float32 attention logits
 
 def _sublayer_weight(call: LayerCall, sublayer: str, key: str, position: int) -> np.ndarray:
     """``<mha>/<sublayer>/<key>``, or ``vars/<position>`` where the file stores the EinsumDense weights by order."""
-    for name in (f"{call.name}/{sublayer}/{key}", f"{call.name}/{sublayer}/vars/{position}", f"{call.name}/{sublayer.replace('_dense', '')}/{key}"):
+    for name in (
+        f"{call.name}/{sublayer}/{key}",
+        f"{call.name}/{sublayer}/vars/{position}",
+        f"{call.name}/{sublayer.replace('_dense', '')}/{key}",
+    ):
         if name in call.weights:
             return np.asarray(call.weights[name])
-    raise NotCovered(f"its weight {call.name}/{sublayer}/{key} is not in the file")
+    raise NotCoveredError(f"its weight {call.name}/{sublayer}/{key} is not in the file")
 
 
 def _project(call: LayerCall, x: Tensor, sublayer: str) -> Tensor:
@@ -32,20 +36,35 @@ def _project(call: LayerCall, x: Tensor, sublayer: str) -> Tensor:
     features, heads, dim = kernel.shape
     call.require(x.shape[-1] == features, f"its {sublayer} kernel does not match its input")
     flat = b.reshape(f"{call.scope}/{sublayer}/flatten", x, (None, features))
-    y = b.op(f"{call.scope}/{sublayer}/MatMul", "MatMul", [flat, b.const(f"{call.scope}/{sublayer}/kernel", kernel.reshape(features, heads * dim))],
-             (None, heads * dim), attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)})
+    y = b.op(
+        f"{call.scope}/{sublayer}/MatMul",
+        "MatMul",
+        [flat, b.const(f"{call.scope}/{sublayer}/kernel", kernel.reshape(features, heads * dim))],
+        (None, heads * dim),
+        attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)},
+    )
     if call.option("use_bias", True):
         bias = _sublayer_weight(call, sublayer, "bias", 1).reshape(-1)
-        y = b.op(f"{call.scope}/{sublayer}/BiasAdd", "BiasAdd", [y, b.const(f"{call.scope}/{sublayer}/bias", bias)], y.shape,
-                 attr={"data_format": attr_str("NHWC")})
+        y = b.op(
+            f"{call.scope}/{sublayer}/BiasAdd",
+            "BiasAdd",
+            [y, b.const(f"{call.scope}/{sublayer}/bias", bias)],
+            y.shape,
+            attr={"data_format": attr_str("NHWC")},
+        )
     y = b.reshape(f"{call.scope}/{sublayer}/heads", y, (None, x.shape[1], heads, dim))
     return b.transpose(f"{call.scope}/{sublayer}", y, [0, 2, 1, 3])
 
 
 def _batch_matmul(call: LayerCall, a: Tensor, c: Tensor, *, adj_y: bool, name: str) -> Tensor:
     shape = (*a.shape[:-1], c.shape[-2] if adj_y else c.shape[-1])
-    return call.builder.op(f"{call.scope}/{name}", "BatchMatMulV2", [a, c], shape,
-                           attr={"adj_x": attr_bool(False), "adj_y": attr_bool(adj_y)})
+    return call.builder.op(
+        f"{call.scope}/{name}",
+        "BatchMatMulV2",
+        [a, c],
+        shape,
+        attr={"adj_x": attr_bool(False), "adj_y": attr_bool(adj_y)},
+    )
 
 
 @layer("MultiHeadAttention", kwargs=("use_causal_mask", "return_attention_scores"))
@@ -54,9 +73,14 @@ def multi_head_attention(call: LayerCall) -> list[Tensor]:
     call.require(len(call.inputs) in (2, 3), "it is called without separate query and value tensors")
     query, value = call.inputs[0], call.inputs[1]
     key = call.inputs[2] if len(call.inputs) == 3 else value
-    call.require(all(t.rank == 3 for t in (query, value, key)), "attention over inputs of rank other than 3 is not translated yet")
+    call.require(
+        all(t.rank == 3 for t in (query, value, key)),
+        "attention over inputs of rank other than 3 is not translated yet",
+    )
     call.require(call.option("attention_axes") in (None, [1], (1,)), "attention_axes other than the sequence axis")
-    call.require(not call.option("use_gate") and call.option("sliding_window") is None, "gated or sliding-window attention")
+    call.require(
+        not call.option("use_gate") and call.option("sliding_window") is None, "gated or sliding-window attention"
+    )
     call.require(call.option("output_shape") is None, "a custom output_shape is not translated yet")
     call.require(not call.kwargs.get("return_attention_scores"), "return_attention_scores is not translated yet")
     q = _project(call, query, "query_dense")
@@ -66,21 +90,31 @@ def multi_head_attention(call: LayerCall) -> list[Tensor]:
     q = b.binary(call.scope, "Mul", q, b.scalar(call.scope, 1.0 / math.sqrt(key_dim)))
     scores = _batch_matmul(call, q, k, adj_y=True, name="scores")
     if call.kwargs.get("use_causal_mask"):
-        steps_q, steps_k = query.shape[1], key.shape[1]
-        call.require(steps_q is not None and steps_k is not None, "a causal mask over a variable length")
-        allowed = np.tril(np.ones((steps_q, steps_k), bool))  # type: ignore[arg-type]
-        scores = b.binary(call.scope, "AddV2", scores, b.const(f"{call.scope}/causal_mask", np.where(allowed, 0.0, LARGE_NEGATIVE)))
+        steps = (known(query.shape[1], "the query length"), known(key.shape[1], "the key length"))
+        allowed = np.tril(np.ones(steps, bool))
+        scores = b.binary(
+            call.scope, "AddV2", scores, b.const(f"{call.scope}/causal_mask", np.where(allowed, 0.0, LARGE_NEGATIVE))
+        )
     probabilities = b.op(f"{call.scope}/Softmax", "Softmax", [scores], scores.shape)
     attended = _batch_matmul(call, probabilities, v, adj_y=False, name="attended")  # [batch, heads, steps, value_dim]
     attended = b.transpose(f"{call.scope}/merge", attended, [0, 2, 1, 3])
     out_kernel = _sublayer_weight(call, "output_dense", "kernel", 0)
     heads, value_dim, out_dim = out_kernel.shape
     flat = b.reshape(f"{call.scope}/output_dense/flatten", attended, (None, heads * value_dim))
-    y = b.op(f"{call.scope}/output_dense/MatMul", "MatMul",
-             [flat, b.const(f"{call.scope}/output_dense/kernel", out_kernel.reshape(heads * value_dim, out_dim))], (None, out_dim),
-             attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)})
+    y = b.op(
+        f"{call.scope}/output_dense/MatMul",
+        "MatMul",
+        [flat, b.const(f"{call.scope}/output_dense/kernel", out_kernel.reshape(heads * value_dim, out_dim))],
+        (None, out_dim),
+        attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)},
+    )
     if call.option("use_bias", True):
         bias = _sublayer_weight(call, "output_dense", "bias", 1)
-        y = b.op(f"{call.scope}/output_dense/BiasAdd", "BiasAdd", [y, b.const(f"{call.scope}/output_dense/bias", bias)], y.shape,
-                 attr={"data_format": attr_str("NHWC")})
+        y = b.op(
+            f"{call.scope}/output_dense/BiasAdd",
+            "BiasAdd",
+            [y, b.const(f"{call.scope}/output_dense/bias", bias)],
+            y.shape,
+            attr={"data_format": attr_str("NHWC")},
+        )
     return [b.reshape(f"{call.scope}/output", y, (None, query.shape[1], out_dim))]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,11 +20,20 @@ from hatch_tfjs.translate.graph import shape_proto
 Shape = tuple[int | None, ...]  # None: unknown (the batch dimension, a variable sequence length)
 
 # numpy dtype name -> TensorFlow DataType name, for the dtypes a TF.js graph carries.
-DTYPES = {"float32": "DT_FLOAT", "float16": "DT_FLOAT", "float64": "DT_FLOAT", "int32": "DT_INT32",
-          "int64": "DT_INT32", "int16": "DT_INT32", "int8": "DT_INT32", "uint8": "DT_INT32", "bool": "DT_BOOL"}
+DTYPES = {
+    "float32": "DT_FLOAT",
+    "float16": "DT_FLOAT",
+    "float64": "DT_FLOAT",
+    "int32": "DT_INT32",
+    "int64": "DT_INT32",
+    "int16": "DT_INT32",
+    "int8": "DT_INT32",
+    "uint8": "DT_INT32",
+    "bool": "DT_BOOL",
+}
 
 
-class NotCovered(Exception):
+class NotCoveredError(Exception):
     """A layer (or one of its settings) the compiler has no exact translation for; the message says which."""
 
 
@@ -38,6 +48,13 @@ class Tensor:
     @property
     def rank(self) -> int:
         return len(self.shape)
+
+
+def known(dim: int | None, what: str = "a dimension") -> int:
+    """A static dimension, or NotCoveredError: the translation needs it before run time."""
+    if dim is None:
+        raise NotCoveredError(f"{what} is unknown before run time")
+    return int(dim)
 
 
 def attr_type(dtype: str) -> dict[str, Any]:
@@ -102,8 +119,17 @@ class GraphBuilder:
         self.nodes.append(node)
         return name
 
-    def op(self, name: str, op: str, inputs: Sequence[Tensor | str], shape: Shape, *, dtype: str = "DT_FLOAT",
-           attr: dict[str, Any] | None = None, typed: bool = True) -> Tensor:
+    def op(
+        self,
+        name: str,
+        op: str,
+        inputs: Sequence[Tensor | str],
+        shape: Shape,
+        *,
+        dtype: str = "DT_FLOAT",
+        attr: dict[str, Any] | None = None,
+        typed: bool = True,
+    ) -> Tensor:
         """A one-output op; ``typed`` adds the ``T`` attribute most ops carry."""
         attrs = {"T": attr_type(dtype), **(attr or {})} if typed else dict(attr or {})
         return Tensor(self.node(name, op, inputs, attrs), tuple(shape), dtype)
@@ -136,20 +162,37 @@ class GraphBuilder:
 
     def reshape(self, scope: str, x: Tensor, shape: Shape) -> Tensor:
         target = self.const(f"{scope}/shape", [-1 if d is None else d for d in shape], "DT_INT32")
-        return self.op(f"{scope}/Reshape", "Reshape", [x, target], shape, dtype=x.dtype, attr={"Tshape": attr_type("DT_INT32")})
+        return self.op(
+            f"{scope}/Reshape", "Reshape", [x, target], shape, dtype=x.dtype, attr={"Tshape": attr_type("DT_INT32")}
+        )
 
     def transpose(self, scope: str, x: Tensor, perm: Sequence[int]) -> Tensor:
         axes = self.const(f"{scope}/perm", list(perm), "DT_INT32")
-        return self.op(f"{scope}/transpose", "Transpose", [x, axes], tuple(x.shape[p] for p in perm), dtype=x.dtype,
-                       attr={"Tperm": attr_type("DT_INT32")})
+        return self.op(
+            f"{scope}/transpose",
+            "Transpose",
+            [x, axes],
+            tuple(x.shape[p] for p in perm),
+            dtype=x.dtype,
+            attr={"Tperm": attr_type("DT_INT32")},
+        )
 
     def reduce(self, scope: str, op: str, x: Tensor, axes: Sequence[int], keep_dims: bool) -> Tensor:
         axes = sorted(a % x.rank for a in axes)
-        shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape)) if keep_dims else tuple(
-            d for i, d in enumerate(x.shape) if i not in axes)
+        shape = (
+            tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+            if keep_dims
+            else tuple(d for i, d in enumerate(x.shape) if i not in axes)
+        )
         indices = self.const(f"{scope}/{op.lower()}_axes", axes, "DT_INT32")
-        return self.op(f"{scope}/{op}", op, [x, indices], shape, dtype=x.dtype,
-                       attr={"Tidx": attr_type("DT_INT32"), "keep_dims": attr_bool(keep_dims)})
+        return self.op(
+            f"{scope}/{op}",
+            op,
+            [x, indices],
+            shape,
+            dtype=x.dtype,
+            attr={"Tidx": attr_type("DT_INT32"), "keep_dims": attr_bool(keep_dims)},
+        )
 
     def concat(self, scope: str, values: Sequence[Tensor], axis: int) -> Tensor:
         rank = values[0].rank
@@ -157,32 +200,48 @@ class GraphBuilder:
         total = None if any(v.shape[axis] is None for v in values) else sum(v.shape[axis] for v in values)  # type: ignore[misc]
         shape = tuple(total if i == axis else values[0].shape[i] for i in range(rank))
         axis_const = self.const(f"{scope}/concat_axis", axis, "DT_INT32")
-        return self.op(f"{scope}/concat", "ConcatV2", [*values, axis_const], shape, dtype=values[0].dtype,
-                       attr={"N": attr_int(len(values)), "Tidx": attr_type("DT_INT32")})
+        return self.op(
+            f"{scope}/concat",
+            "ConcatV2",
+            [*values, axis_const],
+            shape,
+            dtype=values[0].dtype,
+            attr={"N": attr_int(len(values)), "Tidx": attr_type("DT_INT32")},
+        )
 
     def pad(self, scope: str, x: Tensor, paddings: Sequence[tuple[int, int]]) -> Tensor:
         amounts = self.const(f"{scope}/paddings", [list(p) for p in paddings], "DT_INT32")
-        shape = tuple(None if d is None else d + a + b for d, (a, b) in zip(x.shape, paddings))
-        return self.op(f"{scope}/Pad", "Pad", [x, amounts], shape, dtype=x.dtype, attr={"Tpaddings": attr_type("DT_INT32")})
+        shape = tuple(None if d is None else d + a + b for d, (a, b) in zip(x.shape, paddings, strict=True))
+        return self.op(
+            f"{scope}/Pad", "Pad", [x, amounts], shape, dtype=x.dtype, attr={"Tpaddings": attr_type("DT_INT32")}
+        )
 
     def expand_dims(self, scope: str, x: Tensor, axis: int) -> Tensor:
         position = axis % (x.rank + 1)
         dim = self.const(f"{scope}/expand_axis", position, "DT_INT32")
         shape = (*x.shape[:position], 1, *x.shape[position:])
-        return self.op(f"{scope}/ExpandDims", "ExpandDims", [x, dim], shape, dtype=x.dtype, attr={"Tdim": attr_type("DT_INT32")})
+        return self.op(
+            f"{scope}/ExpandDims", "ExpandDims", [x, dim], shape, dtype=x.dtype, attr={"Tdim": attr_type("DT_INT32")}
+        )
 
     def squeeze(self, scope: str, x: Tensor, axis: int) -> Tensor:
         position = axis % x.rank
         shape = tuple(d for i, d in enumerate(x.shape) if i != position)
-        return self.op(f"{scope}/Squeeze", "Squeeze", [x], shape, dtype=x.dtype, attr={"squeeze_dims": attr_ints([position])})
+        return self.op(
+            f"{scope}/Squeeze", "Squeeze", [x], shape, dtype=x.dtype, attr={"squeeze_dims": attr_ints([position])}
+        )
 
     def slice(self, scope: str, x: Tensor, begin: Sequence[int], size: Sequence[int]) -> Tensor:
         """``x[begin : begin + size]`` per axis (size -1: to the end)."""
         starts = self.const(f"{scope}/begin", list(begin), "DT_INT32")
         sizes = self.const(f"{scope}/size", list(size), "DT_INT32")
-        shape = tuple(d if s == -1 and d is None else (d - b if s == -1 else s)  # type: ignore[operator]
-                      for d, b, s in zip(x.shape, begin, size))
-        return self.op(f"{scope}/Slice", "Slice", [x, starts, sizes], shape, dtype=x.dtype, attr={"Index": attr_type("DT_INT32")})
+        shape = tuple(
+            d if s == -1 and d is None else (d - b if s == -1 else s)  # type: ignore[operator]
+            for d, b, s in zip(x.shape, begin, size, strict=True)
+        )
+        return self.op(
+            f"{scope}/Slice", "Slice", [x, starts, sizes], shape, dtype=x.dtype, attr={"Index": attr_type("DT_INT32")}
+        )
 
 
 def broadcast_shape(a: Shape, b: Shape) -> Shape:
@@ -191,7 +250,7 @@ def broadcast_shape(a: Shape, b: Shape) -> Shape:
     a = (1,) * (rank - len(a)) + tuple(a)
     b = (1,) * (rank - len(b)) + tuple(b)
     out: list[int | None] = []
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         if x == 1:
             out.append(y)
         elif y == 1:

@@ -7,11 +7,12 @@ fusion pass turns into ``_FusedConv2D`` / ``FusedDepthwiseConv2dNative``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import GraphBuilder, Tensor, attr_bool, attr_int, attr_ints, attr_str, attr_type
+from hatch_tfjs.compile.builder import Tensor, attr_bool, attr_int, attr_ints, attr_str, attr_type, known
 from hatch_tfjs.compile.core import bias_and_activation, check_plain_kernel
 from hatch_tfjs.compile.registry import LayerCall, layer
 
@@ -21,13 +22,11 @@ def _pair(value: Any, rank: int) -> tuple[int, ...]:
     return values if len(values) == rank else values * rank
 
 
-def _spatial_rank(class_name: str) -> int:
-    return 1 if "1D" in class_name else 2
-
-
 def _check_layout(call: LayerCall) -> None:
-    call.require(call.option("data_format", "channels_last") in ("channels_last", None),
-                 "data_format channels_first is not translated yet")
+    call.require(
+        call.option("data_format", "channels_last") in ("channels_last", None),
+        "data_format channels_first is not translated yet",
+    )
 
 
 def _out_size(size: int | None, kernel: int, stride: int, dilation: int, padding: str) -> int | None:
@@ -38,144 +37,170 @@ def _out_size(size: int | None, kernel: int, stride: int, dilation: int, padding
     return (size - (kernel - 1) * dilation - 1) // stride + 1
 
 
-def _as_2d(call: LayerCall, x: Tensor, rank: int) -> Tensor:
-    return call.builder.expand_dims(f"{call.scope}/to_2d", x, 1) if rank == 1 else x
+@dataclass(frozen=True)
+class Window:
+    """A convolution's or pooling's geometry on the 2-D (NHWC) view: 1-D layers get a leading 1 on each."""
+
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: str  # "SAME" | "VALID" (causal padding is applied to the input beforehand)
+
+    def output_shape(self, x: Tensor, channels: int | None) -> tuple[int | None, ...]:
+        spatial = [
+            _out_size(x.shape[1 + i], self.kernel[i], self.strides[i], self.dilation[i], self.padding) for i in range(2)
+        ]
+        return (x.shape[0], *spatial, channels)
 
 
-def _from_2d(call: LayerCall, y: Tensor, rank: int) -> Tensor:
-    return call.builder.squeeze(f"{call.scope}/to_1d", y, 1) if rank == 1 else y
+@dataclass(frozen=True)
+class WindowInput:
+    """A windowed layer's input on its 2-D view, its window, and whether it is a 1-D layer."""
+
+    x: Tensor
+    window: Window
+    one_d: bool
+
+    def kernel(self, value: np.ndarray) -> np.ndarray:
+        """A Keras kernel on the 2-D view (``[k, ...]`` -> ``[1, k, ...]`` for 1-D layers)."""
+        return value[None] if self.one_d else value
+
+    def restore(self, call: LayerCall, y: Tensor) -> Tensor:
+        """The 2-D view's result back in the layer's rank."""
+        return call.builder.squeeze(f"{call.scope}/to_1d", y, 1) if self.one_d else y
 
 
-def _conv_padding(call: LayerCall, x: Tensor, kernel: Sequence[int], dilation: Sequence[int]) -> tuple[Tensor, str]:
-    """The TF padding name, after padding the steps on the left for ``causal`` (Conv1D)."""
+def window_input(call: LayerCall, *, pooling: bool = False) -> WindowInput:
+    """Read the window options (kernel_size/strides/dilation_rate, or pool_size/strides), pad for ``causal``, and
+    lift a 1-D input to ``[batch, 1, steps, channels]``."""
+    _check_layout(call)
+    one_d = "1D" in call.class_name
+    rank = 1 if one_d else 2
+    if pooling:
+        kernel = _pair(call.option("pool_size", 2), rank)
+        strides, dilation = _pair(call.option("strides") or kernel, rank), (1,) * rank
+    else:
+        check_plain_kernel(call)
+        kernel = _pair(call.option("kernel_size"), rank)
+        strides, dilation = _pair(call.option("strides", 1), rank), _pair(call.option("dilation_rate", 1), rank)
+    x = call.single_input()
     padding = str(call.option("padding", "valid")).lower()
+    call.require(padding in ("same", "valid", "causal"), f"padding {padding!r} is not translated")
     if padding == "causal":
-        left = (kernel[-1] - 1) * dilation[-1]
-        return call.builder.pad(f"{call.scope}/causal", x, [(0, 0), (left, 0), (0, 0)]), "VALID"
-    call.require(padding in ("same", "valid"), f"padding {padding!r} is not translated")
-    return x, padding.upper()
+        x = call.builder.pad(f"{call.scope}/causal", x, [(0, 0), ((kernel[-1] - 1) * dilation[-1], 0), (0, 0)])
+        padding = "valid"
+    if one_d:
+        x = call.builder.expand_dims(f"{call.scope}/to_2d", x, 1)
+        kernel, strides, dilation = (1, *kernel), (1, *strides), (1, *dilation)
+    return WindowInput(x, Window(kernel, strides, dilation, padding.upper()), one_d)
 
 
-def _conv_shape(x: Tensor, kernel: Sequence[int], strides: Sequence[int], dilation: Sequence[int], padding: str,
-                channels: int) -> tuple[int | None, ...]:
-    spatial = [_out_size(x.shape[1 + i], kernel[i], strides[i], dilation[i], padding) for i in range(2)]
-    return (x.shape[0], *spatial, channels)
-
-
-def conv2d_op(b: GraphBuilder, scope: str, op: str, x: Tensor, filt: Tensor, kernel: Sequence[int],
-              strides: Sequence[int], dilation: Sequence[int], padding: str, channels: int) -> Tensor:
-    attr = {"strides": attr_ints([1, *strides, 1]), "dilations": attr_ints([1, *dilation, 1]), "padding": attr_str(padding),
-            "data_format": attr_str("NHWC"), "explicit_paddings": attr_ints([])}
+def conv2d_op(call: LayerCall, scope: str, op: str, x: Tensor, filt: np.ndarray, window: Window) -> Tensor:
+    """One NHWC ``Conv2D`` / ``DepthwiseConv2dNative`` with a constant filter."""
+    attr = {
+        "strides": attr_ints([1, *window.strides, 1]),
+        "dilations": attr_ints([1, *window.dilation, 1]),
+        "padding": attr_str(window.padding),
+        "data_format": attr_str("NHWC"),
+        "explicit_paddings": attr_ints([]),
+    }
     if op == "Conv2D":
         attr["use_cudnn_on_gpu"] = attr_bool(True)
-    return b.op(f"{scope}/{op}", op, [x, filt], _conv_shape(x, kernel, strides, dilation, padding, channels), attr=attr)
+    channels = filt.shape[2] * filt.shape[3] if op == "DepthwiseConv2dNative" else filt.shape[3]
+    constant = call.builder.const(f"{scope}/kernel", filt)
+    return call.builder.op(f"{scope}/{op}", op, [x, constant], window.output_shape(x, channels), attr=attr)
 
 
 @layer("Conv1D", "Conv2D", "Convolution1D", "Convolution2D")
 def conv(call: LayerCall) -> list[Tensor]:
     """``Conv2D`` (1-D on a 2-D view); ``groups`` > 1 as a depthwise convolution when each group reads one channel,
     else as one convolution per group on a ``Split`` of the channels, concatenated."""
-    check_plain_kernel(call)
-    _check_layout(call)
-    b = call.builder
-    rank = _spatial_rank(call.class_name)
-    kernel_size, strides = _pair(call.option("kernel_size"), rank), _pair(call.option("strides", 1), rank)
-    dilation = _pair(call.option("dilation_rate", 1), rank)
-    x, padding = _conv_padding(call, call.single_input(), kernel_size, dilation)
-    kernel = call.weight("kernel")
-    if rank == 1:
-        kernel, kernel_size, strides, dilation = kernel[None], (1, *kernel_size), (1, *strides), (1, *dilation)
-    x = _as_2d(call, x, rank)
+    view = window_input(call)
+    kernel = view.kernel(call.weight("kernel"))
     groups = int(call.option("groups", 1) or 1)
     filters = kernel.shape[-1]
     if groups == 1:
-        y = conv2d_op(b, call.scope, "Conv2D", x, b.const(f"{call.scope}/kernel", kernel), kernel_size, strides, dilation, padding, filters)
+        y = conv2d_op(call, call.scope, "Conv2D", view.x, kernel, view.window)
     elif kernel.shape[2] == 1:
         depthwise = kernel.reshape(*kernel.shape[:2], groups, filters // groups)
-        y = conv2d_op(b, call.scope, "DepthwiseConv2dNative", x, b.const(f"{call.scope}/kernel", depthwise), kernel_size,
-                      strides, dilation, padding, filters)
+        y = conv2d_op(call, call.scope, "DepthwiseConv2dNative", view.x, depthwise, view.window)
     else:
-        y = _grouped(call, x, kernel, groups, kernel_size, strides, dilation, padding)
-    return [_from_2d(call, bias_and_activation(call, y), rank)]
+        y = _grouped(call, view, kernel, groups)
+    return [view.restore(call, bias_and_activation(call, y))]
 
 
-def _grouped(call: LayerCall, x: Tensor, kernel: np.ndarray, groups: int, kernel_size: Sequence[int],
-             strides: Sequence[int], dilation: Sequence[int], padding: str) -> Tensor:
-    b = call.builder
+def _grouped(call: LayerCall, view: WindowInput, kernel: np.ndarray, groups: int) -> Tensor:
+    b, x = call.builder, view.x
     per_group = kernel.shape[-1] // groups
     axis = b.const(f"{call.scope}/split_axis", 3, "DT_INT32")
-    split = b.node(f"{call.scope}/split", "Split", [axis, x], {"T": attr_type("DT_FLOAT"), "num_split": attr_int(groups)})
-    channels = kernel.shape[2]
+    split = b.node(
+        f"{call.scope}/split", "Split", [axis, x], {"T": attr_type("DT_FLOAT"), "num_split": attr_int(groups)}
+    )
     parts = []
     for g in range(groups):
-        part = Tensor(f"{split}:{g}" if g else split, (*x.shape[:3], channels))
-        filt = b.const(f"{call.scope}/kernel_group{g}", kernel[..., g * per_group:(g + 1) * per_group])
-        parts.append(conv2d_op(b, f"{call.scope}/group{g}", "Conv2D", part, filt, kernel_size, strides, dilation, padding, per_group))
+        part = Tensor(f"{split}:{g}" if g else split, (*x.shape[:3], kernel.shape[2]))
+        filt = kernel[..., g * per_group : (g + 1) * per_group]
+        parts.append(conv2d_op(call, f"{call.scope}/group{g}", "Conv2D", part, filt, view.window))
     return b.concat(call.scope, parts, -1)
 
 
 @layer("DepthwiseConv1D", "DepthwiseConv2D")
 def depthwise(call: LayerCall) -> list[Tensor]:
-    check_plain_kernel(call)
-    _check_layout(call)
-    b = call.builder
-    rank = _spatial_rank(call.class_name)
-    kernel_size, strides = _pair(call.option("kernel_size"), rank), _pair(call.option("strides", 1), rank)
-    dilation = _pair(call.option("dilation_rate", 1), rank)
-    x, padding = _conv_padding(call, call.single_input(), kernel_size, dilation)
-    kernel = call.weight("kernel" if call.has_weight("kernel") else "depthwise_kernel")
-    if rank == 1:
-        kernel, kernel_size, strides, dilation = kernel[None], (1, *kernel_size), (1, *strides), (1, *dilation)
-    channels = kernel.shape[2] * kernel.shape[3]
-    y = conv2d_op(b, call.scope, "DepthwiseConv2dNative", _as_2d(call, x, rank), b.const(f"{call.scope}/depthwise_kernel", kernel),
-                  kernel_size, strides, dilation, padding, channels)
-    return [_from_2d(call, bias_and_activation(call, y), rank)]
+    view = window_input(call)
+    kernel = view.kernel(call.weight("kernel" if call.has_weight("kernel") else "depthwise_kernel"))
+    y = conv2d_op(call, call.scope, "DepthwiseConv2dNative", view.x, kernel, view.window)
+    return [view.restore(call, bias_and_activation(call, y))]
 
 
 @layer("SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D")
 def separable(call: LayerCall) -> list[Tensor]:
     """A depthwise convolution, then a 1x1 ``Conv2D`` carrying the bias and activation (it fuses)."""
-    check_plain_kernel(call)
-    _check_layout(call)
-    b = call.builder
-    rank = _spatial_rank(call.class_name)
-    kernel_size, strides = _pair(call.option("kernel_size"), rank), _pair(call.option("strides", 1), rank)
-    dilation = _pair(call.option("dilation_rate", 1), rank)
-    x, padding = _conv_padding(call, call.single_input(), kernel_size, dilation)
-    depthwise_kernel, pointwise_kernel = call.weight("depthwise_kernel"), call.weight("pointwise_kernel")
-    if rank == 1:
-        depthwise_kernel, pointwise_kernel = depthwise_kernel[None], pointwise_kernel[None]
-        kernel_size, strides, dilation = (1, *kernel_size), (1, *strides), (1, *dilation)
-    mid = depthwise_kernel.shape[2] * depthwise_kernel.shape[3]
-    y = conv2d_op(b, f"{call.scope}/depthwise", "DepthwiseConv2dNative", _as_2d(call, x, rank),
-                  b.const(f"{call.scope}/depthwise_kernel", depthwise_kernel), kernel_size, strides, dilation, padding, mid)
-    y = conv2d_op(b, f"{call.scope}/pointwise", "Conv2D", y, b.const(f"{call.scope}/pointwise_kernel", pointwise_kernel),
-                  (1, 1), (1, 1), (1, 1), "VALID", pointwise_kernel.shape[-1])
-    return [_from_2d(call, bias_and_activation(call, y), rank)]
+    view = window_input(call)
+    depthwise_kernel = view.kernel(call.weight("depthwise_kernel"))
+    pointwise_kernel = view.kernel(call.weight("pointwise_kernel"))
+    y = conv2d_op(call, f"{call.scope}/depthwise", "DepthwiseConv2dNative", view.x, depthwise_kernel, view.window)
+    pointwise = Window((1, 1), (1, 1), (1, 1), "VALID")
+    y = conv2d_op(call, f"{call.scope}/pointwise", "Conv2D", y, pointwise_kernel, pointwise)
+    return [view.restore(call, bias_and_activation(call, y))]
 
 
-@layer("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D")
+@layer(
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "AvgPool1D",
+    "AvgPool2D",
+)
 def pooling(call: LayerCall) -> list[Tensor]:
-    _check_layout(call)
-    rank = _spatial_rank(call.class_name)
-    pool = _pair(call.option("pool_size", 2), rank)
-    strides = _pair(call.option("strides") or pool, rank)
-    padding = str(call.option("padding", "valid")).upper()
-    call.require(padding in ("SAME", "VALID"), f"padding {padding!r} is not translated")
-    if rank == 1:
-        pool, strides = (1, *pool), (1, *strides)
+    view = window_input(call, pooling=True)
+    call.require(view.window.padding in ("SAME", "VALID"), "causal pooling is not translated")
     op = "MaxPool" if call.class_name.startswith("Max") else "AvgPool"
-    x = _as_2d(call, call.single_input(), rank)
-    attr = {"ksize": attr_ints([1, *pool, 1]), "strides": attr_ints([1, *strides, 1]), "padding": attr_str(padding),
-            "data_format": attr_str("NHWC")}
+    window, x = view.window, view.x
+    attr = {
+        "ksize": attr_ints([1, *window.kernel, 1]),
+        "strides": attr_ints([1, *window.strides, 1]),
+        "padding": attr_str(window.padding),
+        "data_format": attr_str("NHWC"),
+    }
     if op == "MaxPool":
         attr["explicit_paddings"] = attr_ints([])
-    y = call.builder.op(f"{call.scope}/{op}", op, [x], _conv_shape(x, pool, strides, (1, 1), padding, x.shape[-1]), attr=attr)
-    return [_from_2d(call, y, rank)]
+    y = call.builder.op(f"{call.scope}/{op}", op, [x], window.output_shape(x, x.shape[-1]), attr=attr)
+    return [view.restore(call, y)]
 
 
-@layer("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-       "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D")
+@layer(
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+)
 def global_pooling(call: LayerCall) -> list[Tensor]:
     _check_layout(call)
     x = call.single_input()
@@ -187,9 +212,7 @@ def _pad_pairs(value: Any, rank: int) -> list[tuple[int, int]]:
     """Keras's padding/cropping argument (int, per-axis ints, or per-axis pairs) as ``rank`` (before, after) pairs."""
     if isinstance(value, int):
         return [(value, value)] * rank
-    pairs = []
-    for item in value:
-        pairs.append((int(item), int(item)) if isinstance(item, int) else (int(item[0]), int(item[1])))
+    pairs = [(int(item), int(item)) if isinstance(item, int) else (int(item[0]), int(item[1])) for item in value]
     if rank == 1 and len(pairs) == 2 and isinstance(value[0], int):
         return [(pairs[0][0], pairs[1][0])]  # ZeroPadding1D((left, right))
     return pairs
@@ -211,7 +234,7 @@ def cropping(call: LayerCall) -> list[Tensor]:
     pairs = _pad_pairs(call.option(key, 1), x.rank - 2)
     spatial = x.shape[1:-1]
     call.require(all(d is not None for d in spatial), "its input's spatial size is unknown before run time")
-    sizes = [d - a - c for d, (a, c) in zip(spatial, pairs)]  # type: ignore[operator]
+    sizes = [d - a - c for d, (a, c) in zip(spatial, pairs, strict=True)]  # type: ignore[operator]
     return [call.builder.slice(call.scope, x, [0, *(a for a, _ in pairs), 0], [-1, *sizes, -1])]
 
 
@@ -224,17 +247,24 @@ def upsampling(call: LayerCall) -> list[Tensor]:
         size = int(call.option("size", 2))
         expanded = b.expand_dims(call.scope, x, 2)
         multiples = b.const(f"{call.scope}/multiples", [1, 1, size, 1], "DT_INT32")
-        tiled = b.op(f"{call.scope}/Tile", "Tile", [expanded, multiples], (x.shape[0], x.shape[1], size, x.shape[2]),
-                     attr={"Tmultiples": attr_type("DT_INT32")})
+        tiled = b.op(
+            f"{call.scope}/Tile",
+            "Tile",
+            [expanded, multiples],
+            (x.shape[0], x.shape[1], size, x.shape[2]),
+            attr={"Tmultiples": attr_type("DT_INT32")},
+        )
         steps = None if x.shape[1] is None else x.shape[1] * size
         return [b.reshape(call.scope, tiled, (None, steps, x.shape[2]))]
-    call.require(call.option("interpolation", "nearest") == "nearest", "only nearest-neighbour upsampling is translated yet")
+    call.require(
+        call.option("interpolation", "nearest") == "nearest", "only nearest-neighbour upsampling is translated yet"
+    )
     height, width = _pair(call.option("size", 2), 2)
-    call.require(x.shape[1] is not None and x.shape[2] is not None, "its input's spatial size is unknown before run time")
-    out = (x.shape[1] * height, x.shape[2] * width)  # type: ignore[operator]
-    size = b.const(f"{call.scope}/size", list(out), "DT_INT32")
-    return [b.op(f"{call.scope}/ResizeNearestNeighbor", "ResizeNearestNeighbor", [x, size], (x.shape[0], *out, x.shape[3]),
-                 attr={"align_corners": attr_bool(False), "half_pixel_centers": attr_bool(False)})]
+    out = (known(x.shape[1], "the input height") * height, known(x.shape[2], "the input width") * width)
+    target = b.const(f"{call.scope}/size", list(out), "DT_INT32")
+    attr = {"align_corners": attr_bool(False), "half_pixel_centers": attr_bool(False)}
+    op = "ResizeNearestNeighbor"
+    return [b.op(f"{call.scope}/{op}", op, [x, target], (x.shape[0], *out, x.shape[3]), attr=attr)]
 
 
 @layer("Conv2DTranspose", "Convolution2DTranspose")
@@ -245,19 +275,51 @@ def conv_transpose(call: LayerCall) -> list[Tensor]:
     _check_layout(call)
     b, x = call.builder, call.single_input()
     kernel_size, strides = _pair(call.option("kernel_size"), 2), _pair(call.option("strides", 1), 2)
-    call.require(_pair(call.option("dilation_rate", 1), 2) == (1, 1) and call.option("output_padding") is None,
-                 "dilated transposed convolutions and output_padding are not translated yet")
-    call.require(x.shape[1] is not None and x.shape[2] is not None, "its input's spatial size is unknown before run time")
+    call.require(
+        _pair(call.option("dilation_rate", 1), 2) == (1, 1) and call.option("output_padding") is None,
+        "dilated transposed convolutions and output_padding are not translated yet",
+    )
+    call.require(
+        x.shape[1] is not None and x.shape[2] is not None, "its input's spatial size is unknown before run time"
+    )
     padding = str(call.option("padding", "valid")).upper()
     kernel = call.weight("kernel")  # [h, w, filters, in_channels]
-    size = [int(d) * s if padding == "SAME" else (int(d) - 1) * s + k  # type: ignore[arg-type]
-            for d, s, k in zip(x.shape[1:3], strides, kernel_size)]
-    batch = b.slice(f"{call.scope}/batch", b.op(f"{call.scope}/Shape", "Shape", [x], (x.rank,), dtype="DT_INT32",
-                                               typed=False, attr={"T": attr_type("DT_FLOAT"), "out_type": attr_type("DT_INT32")}),
-                    [0], [1])
-    output_shape = b.concat(f"{call.scope}/output_shape", [batch, b.const(f"{call.scope}/output_size", [*size, kernel.shape[2]], "DT_INT32")], 0)
-    attr = {"strides": attr_ints([1, *strides, 1]), "padding": attr_str(padding), "data_format": attr_str("NHWC"),
-            "explicit_paddings": attr_ints([]), "dilations": attr_ints([1, 1, 1, 1]), "use_cudnn_on_gpu": attr_bool(True)}
-    y = b.op(f"{call.scope}/conv2d_transpose", "Conv2DBackpropInput", [output_shape, b.const(f"{call.scope}/kernel", kernel), x],
-             (x.shape[0], *size, kernel.shape[2]), attr=attr)
+    size = [
+        int(d) * s if padding == "SAME" else (int(d) - 1) * s + k  # type: ignore[arg-type]
+        for d, s, k in zip(x.shape[1:3], strides, kernel_size, strict=True)
+    ]
+    batch = b.slice(
+        f"{call.scope}/batch",
+        b.op(
+            f"{call.scope}/Shape",
+            "Shape",
+            [x],
+            (x.rank,),
+            dtype="DT_INT32",
+            typed=False,
+            attr={"T": attr_type("DT_FLOAT"), "out_type": attr_type("DT_INT32")},
+        ),
+        [0],
+        [1],
+    )
+    output_shape = b.concat(
+        f"{call.scope}/output_shape",
+        [batch, b.const(f"{call.scope}/output_size", [*size, kernel.shape[2]], "DT_INT32")],
+        0,
+    )
+    attr = {
+        "strides": attr_ints([1, *strides, 1]),
+        "padding": attr_str(padding),
+        "data_format": attr_str("NHWC"),
+        "explicit_paddings": attr_ints([]),
+        "dilations": attr_ints([1, 1, 1, 1]),
+        "use_cudnn_on_gpu": attr_bool(True),
+    }
+    y = b.op(
+        f"{call.scope}/conv2d_transpose",
+        "Conv2DBackpropInput",
+        [output_shape, b.const(f"{call.scope}/kernel", kernel), x],
+        (x.shape[0], *size, kernel.shape[2]),
+        attr=attr,
+    )
     return [bias_and_activation(call, y)]

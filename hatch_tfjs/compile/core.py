@@ -14,16 +14,23 @@ from hatch_tfjs.compile.registry import LAYERS, LayerCall, layer
 def check_plain_kernel(call: LayerCall) -> None:
     """LoRA and quantized kernels change what a kernel layer computes: not translated yet."""
     call.require(not call.option("lora_rank"), "LoRA-adapted kernels are not translated yet")
-    call.require(not call.option("quantization_config") and call.option("dtype") not in ("int8", "int4", "float8"),
-                 "quantized kernels are not translated yet")
+    call.require(
+        not call.option("quantization_config") and call.option("dtype") not in ("int8", "int4", "float8"),
+        "quantized kernels are not translated yet",
+    )
 
 
 def bias_and_activation(call: LayerCall, y: Tensor) -> Tensor:
     """``BiasAdd`` (when the layer has a bias) and the layer's activation: the tail a fused kernel absorbs."""
     b = call.builder
     if call.option("use_bias", True):
-        y = b.op(f"{call.scope}/BiasAdd", "BiasAdd", [y, call.const_weight("bias")], y.shape,
-                 attr={"data_format": attr_str("NHWC")})
+        y = b.op(
+            f"{call.scope}/BiasAdd",
+            "BiasAdd",
+            [y, call.const_weight("bias")],
+            y.shape,
+            attr={"data_format": attr_str("NHWC")},
+        )
     return apply_activation(b, call.scope, y, call.option("activation"))
 
 
@@ -37,8 +44,13 @@ def dense(call: LayerCall) -> list[Tensor]:
     units = kernel.shape[1]
     call.require(x.shape[-1] == kernel.shape[0], "its kernel does not match its input's last dimension")
     flat = x if x.rank == 2 else b.reshape(f"{call.scope}/flatten", x, (None, kernel.shape[0]))
-    y = b.op(f"{call.scope}/MatMul", "MatMul", [flat, call.const_weight("kernel")], (None, units),
-             attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)})
+    y = b.op(
+        f"{call.scope}/MatMul",
+        "MatMul",
+        [flat, call.const_weight("kernel")],
+        (None, units),
+        attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)},
+    )
     y = bias_and_activation(call, y)
     return [y if x.rank == 2 else b.reshape(f"{call.scope}/restore", y, (*x.shape[:-1], units))]
 
@@ -87,13 +99,29 @@ def softmax(call: LayerCall) -> list[Tensor]:
     x = call.single_input()
     axis = call.option("axis", -1)
     axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
-    call.require(isinstance(axis, int) and axis % x.rank == x.rank - 1, "softmax over an axis other than the last is not translated yet")
+    call.require(
+        isinstance(axis, int) and axis % x.rank == x.rank - 1,
+        "softmax over an axis other than the last is not translated yet",
+    )
     return [call.builder.op(f"{call.scope}/Softmax", "Softmax", [x], x.shape)]
 
 
-@layer("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout",
-       "AlphaDropout", "ActivityRegularization", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
-       "RandomContrast", "RandomBrightness")
+@layer(
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomZoom",
+    "RandomTranslation",
+    "RandomContrast",
+    "RandomBrightness",
+)
 def identity_at_inference(call: LayerCall) -> list[Tensor]:
     """Layers that only act while training (noise, dropout, data augmentation): at inference they pass their input
     through."""
@@ -126,8 +154,10 @@ def _static(call: LayerCall, x: Tensor) -> tuple[int, ...]:
 @layer("Flatten")
 def flatten(call: LayerCall) -> list[Tensor]:
     x = call.single_input()
-    call.require(call.option("data_format", "channels_last") == "channels_last" or x.rank <= 2,
-                 "Flatten with data_format channels_first is not translated yet")
+    call.require(
+        call.option("data_format", "channels_last") == "channels_last" or x.rank <= 2,
+        "Flatten with data_format channels_first is not translated yet",
+    )
     return [call.builder.reshape(call.scope, x, (None, math.prod(_static(call, x))))]
 
 
@@ -152,27 +182,49 @@ def repeat_vector(call: LayerCall) -> list[Tensor]:
     n = int(call.option("n"))
     expanded = b.expand_dims(call.scope, x, 1)
     multiples = b.const(f"{call.scope}/multiples", [1, n, 1], "DT_INT32")
-    return [b.op(f"{call.scope}/Tile", "Tile", [expanded, multiples], (x.shape[0], n, x.shape[1]),
-                 attr={"Tmultiples": attr_type("DT_INT32")})]
+    return [
+        b.op(
+            f"{call.scope}/Tile",
+            "Tile",
+            [expanded, multiples],
+            (x.shape[0], n, x.shape[1]),
+            attr={"Tmultiples": attr_type("DT_INT32")},
+        )
+    ]
 
 
 @layer("Embedding")
 def embedding(call: LayerCall) -> list[Tensor]:
     """``take(embeddings, ids, axis=0)``; float ids are cast to int32 first, as Keras does."""
     b, ids = call.builder, call.single_input()
-    call.require(not call.option("mask_zero") or call.explicit_masks,
-                 "mask_zero outside a Keras 3 functional model (where the mask is implicit) is not translated yet")
+    call.require(
+        not call.option("mask_zero") or call.explicit_masks,
+        "mask_zero outside a Keras 3 functional model (where the mask is implicit) is not translated yet",
+    )
     call.require(not call.option("lora_rank"), "LoRA-adapted embeddings are not translated yet")
     table = call.weight("embeddings")
     if ids.dtype != "DT_INT32":
-        ids = b.op(f"{call.scope}/Cast", "Cast", [ids], ids.shape, dtype="DT_INT32", typed=False,
-                   attr={"SrcT": attr_type(ids.dtype), "DstT": attr_type("DT_INT32"), "Truncate": attr_bool(False)})
+        ids = b.op(
+            f"{call.scope}/Cast",
+            "Cast",
+            [ids],
+            ids.shape,
+            dtype="DT_INT32",
+            typed=False,
+            attr={"SrcT": attr_type(ids.dtype), "DstT": attr_type("DT_INT32"), "Truncate": attr_bool(False)},
+        )
     axis = b.const(f"{call.scope}/axis", 0, "DT_INT32")
     shape = (*ids.shape, table.shape[1])
-    return [b.op(f"{call.scope}/GatherV2", "GatherV2", [call.const_weight("embeddings", np.asarray(table, np.float32)), ids, axis],
-                 shape, typed=False, attr={"Tparams": attr_type("DT_FLOAT"), "Tindices": attr_type("DT_INT32"),
-                                           "Taxis": attr_type("DT_INT32")})]
-
+    return [
+        b.op(
+            f"{call.scope}/GatherV2",
+            "GatherV2",
+            [call.const_weight("embeddings", np.asarray(table, np.float32)), ids, axis],
+            shape,
+            typed=False,
+            attr={"Tparams": attr_type("DT_FLOAT"), "Tindices": attr_type("DT_INT32"), "Taxis": attr_type("DT_INT32")},
+        )
+    ]
 
 
 @layer("TimeDistributed")
@@ -182,8 +234,10 @@ def time_distributed(call: LayerCall) -> list[Tensor]:
     inner = call.option("layer") or {}
     class_name = str(inner.get("class_name"))
     emitter = LAYERS.get(class_name)
-    call.require(emitter is not None and class_name not in ("TimeDistributed", "Bidirectional", "SimpleRNN", "LSTM", "GRU"),
-                 f"TimeDistributed({class_name}) is not translated yet")
+    call.require(
+        emitter is not None and class_name not in ("TimeDistributed", "Bidirectional", "SimpleRNN", "LSTM", "GRU"),
+        f"TimeDistributed({class_name}) is not translated yet",
+    )
     call.require(all(d is not None for d in x.shape[1:]), "its input has dimensions unknown before run time")
     inner_cfg = inner.get("config") or {}
     inner_name = f"{call.name}/{inner_cfg.get('name')}"

@@ -12,17 +12,53 @@ from typing import Any
 import numpy as np
 
 from hatch_tfjs.compile.activations import ACTIVATIONS, gelu, leaky_relu
-from hatch_tfjs.compile.builder import NotCovered, Tensor, attr_bool, attr_type, broadcast_shape
+from hatch_tfjs.compile.builder import NotCoveredError, Tensor, attr_bool, attr_type, broadcast_shape
 from hatch_tfjs.compile.registry import LayerCall, op
 
-_BINARY = {"Add": "AddV2", "Subtract": "Sub", "Multiply": "Mul", "Divide": "RealDiv", "TrueDivide": "RealDiv",
-           "Maximum": "Maximum", "Minimum": "Minimum", "Power": "Pow", "SquaredDifference": "SquaredDifference"}
-_UNARY = {"Sqrt": "Sqrt", "Square": "Square", "Exp": "Exp", "Log": "Log", "Abs": "Abs", "Absolute": "Abs",
-          "Negative": "Neg", "Erf": "Erf", "Rsqrt": "Rsqrt", "Floor": "Floor", "Ceil": "Ceil", "Sin": "Sin", "Cos": "Cos",
-          "Reciprocal": "Reciprocal"}
-_ACTIVATION_OPS = {"Relu": "relu", "Relu6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh", "Silu": "silu", "Swish": "silu",
-                   "Softplus": "softplus", "Softsign": "softsign", "Elu": "elu", "Selu": "selu", "HardSigmoid": "hard_sigmoid",
-                   "HardSilu": "hard_silu", "HardSwish": "hard_silu", "Mish": "mish", "LogSoftmax": "log_softmax"}
+_BINARY = {
+    "Add": "AddV2",
+    "Subtract": "Sub",
+    "Multiply": "Mul",
+    "Divide": "RealDiv",
+    "TrueDivide": "RealDiv",
+    "Maximum": "Maximum",
+    "Minimum": "Minimum",
+    "Power": "Pow",
+    "SquaredDifference": "SquaredDifference",
+}
+_UNARY = {
+    "Sqrt": "Sqrt",
+    "Square": "Square",
+    "Exp": "Exp",
+    "Log": "Log",
+    "Abs": "Abs",
+    "Absolute": "Abs",
+    "Negative": "Neg",
+    "Erf": "Erf",
+    "Rsqrt": "Rsqrt",
+    "Floor": "Floor",
+    "Ceil": "Ceil",
+    "Sin": "Sin",
+    "Cos": "Cos",
+    "Reciprocal": "Reciprocal",
+}
+_ACTIVATION_OPS = {
+    "Relu": "relu",
+    "Relu6": "relu6",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "Silu": "silu",
+    "Swish": "silu",
+    "Softplus": "softplus",
+    "Softsign": "softsign",
+    "Elu": "elu",
+    "Selu": "selu",
+    "HardSigmoid": "hard_sigmoid",
+    "HardSilu": "hard_silu",
+    "HardSwish": "hard_silu",
+    "Mish": "mish",
+    "LogSoftmax": "log_softmax",
+}
 
 
 def _operand(call: LayerCall, value: Any, like: Tensor) -> Tensor:
@@ -31,9 +67,11 @@ def _operand(call: LayerCall, value: Any, like: Tensor) -> Tensor:
         return value
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
-        raise NotCovered(f"argument {value!r} is not a number")
+        raise NotCoveredError(f"argument {value!r} is not a number")
     if like.dtype == "DT_INT32" and (array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0)):
-        raise NotCovered("an int tensor combined with a fractional number (a dtype promotion) is not translated yet")
+        raise NotCoveredError(
+            "an int tensor combined with a fractional number (a dtype promotion) is not translated yet"
+        )
     return call.builder.const(f"{call.scope}/operand", array, like.dtype)
 
 
@@ -95,7 +133,9 @@ def _axes(call: LayerCall, x: Tensor) -> list[int]:
 def reduction(call: LayerCall) -> list[Tensor]:
     x = call.single_input()
     call.require(call.class_name != "Mean" or x.dtype == "DT_FLOAT", "the mean of an int tensor changes dtype")
-    return [call.builder.reduce(call.scope, call.class_name, x, _axes(call, x), bool(call.config.get("keepdims", False)))]
+    return [
+        call.builder.reduce(call.scope, call.class_name, x, _axes(call, x), bool(call.config.get("keepdims", False)))
+    ]
 
 
 @op("ZerosLike", "OnesLike")
@@ -109,7 +149,9 @@ def like(call: LayerCall) -> list[Tensor]:
 def reshape_op(call: LayerCall) -> list[Tensor]:
     x = call.single_input()
     shape = [int(d) for d in call.config.get("newshape", call.config.get("new_shape", []))]
-    call.require(shape[:1] == [-1] or (shape and x.shape[0] is not None), "a reshape that does not keep the batch axis")
+    call.require(
+        shape[:1] == [-1] or (bool(shape) and x.shape[0] is not None), "a reshape that does not keep the batch axis"
+    )
     return [call.builder.reshape(call.scope, x, (None, *shape[1:]))]
 
 
@@ -124,46 +166,57 @@ def transpose_op(call: LayerCall) -> list[Tensor]:
 @op("ExpandDims")
 def expand_dims_op(call: LayerCall) -> list[Tensor]:
     axis = call.config.get("axis")
-    call.require(isinstance(axis, int), "several axes at once are not translated yet")
+    if not isinstance(axis, int):
+        raise NotCoveredError("expanding several axes at once is not translated yet")
     return [call.builder.expand_dims(call.scope, call.single_input(), axis)]
 
 
 @op("Squeeze")
 def squeeze_op(call: LayerCall) -> list[Tensor]:
     axis = call.config.get("axis")
-    call.require(isinstance(axis, int), "squeeze without one axis is not translated yet")
+    if not isinstance(axis, int):
+        raise NotCoveredError("squeeze without one axis is not translated yet")
     return [call.builder.squeeze(call.scope, call.single_input(), axis)]
 
 
 @op("Concatenate")
 def concatenate_op(call: LayerCall) -> list[Tensor]:
-    call.require(all(isinstance(a, Tensor) for a in call.args[0]) if call.args and isinstance(call.args[0], list) else False,
-                 "it concatenates constants")
-    return [call.builder.concat(call.scope, call.args[0], int(call.config.get("axis", 0)))]
+    values = call.args[0] if call.args and isinstance(call.args[0], list) else []
+    call.require(bool(values) and all(isinstance(a, Tensor) for a in values), "it concatenates constants")
+    return [call.builder.concat(call.scope, values, int(call.config.get("axis", 0)))]
 
 
 @op("Matmul")
 def matmul_op(call: LayerCall) -> list[Tensor]:
-    a, b = call.inputs if len(call.inputs) == 2 else (None, None)
-    call.require(a is not None and b is not None and a.rank == b.rank and a.rank >= 2, "matmul of tensors of different ranks")
-    shape = (*a.shape[:-1], b.shape[-1])  # type: ignore[union-attr]
-    return [call.builder.op(f"{call.scope}/BatchMatMulV2", "BatchMatMulV2", [a, b], shape,  # type: ignore[list-item]
-                            attr={"adj_x": attr_bool(False), "adj_y": attr_bool(False)})]
+    call.require(len(call.inputs) == 2, "matmul with a constant is not translated yet")
+    a, b = call.inputs
+    call.require(a.rank == b.rank and a.rank >= 2, "matmul of tensors of different ranks")
+    attr = {"adj_x": attr_bool(False), "adj_y": attr_bool(False)}
+    return [
+        call.builder.op(f"{call.scope}/BatchMatMulV2", "BatchMatMulV2", [a, b], (*a.shape[:-1], b.shape[-1]), attr=attr)
+    ]
 
 
 @op("Cast")
 def cast_op(call: LayerCall) -> list[Tensor]:
     x = call.single_input()
     target = {"float32": "DT_FLOAT", "int32": "DT_INT32"}.get(str(call.config.get("dtype")))
-    call.require(target is not None, f"a cast to {call.config.get('dtype')} is not translated yet")
+    if target is None:
+        raise NotCoveredError(f"a cast to {call.config.get('dtype')} is not translated yet")
     if target == x.dtype:
         return [x]
-    return [call.builder.op(f"{call.scope}/Cast", "Cast", [x], x.shape, dtype=target, typed=False,  # type: ignore[arg-type]
-                            attr={"SrcT": attr_type(x.dtype), "DstT": attr_type(target), "Truncate": attr_bool(False)})]  # type: ignore[arg-type]
+    attr = {"SrcT": attr_type(x.dtype), "DstT": attr_type(target), "Truncate": attr_bool(False)}
+    return [call.builder.op(f"{call.scope}/Cast", "Cast", [x], x.shape, dtype=target, typed=False, attr=attr)]
 
 
-_COMPARISONS = {"NotEqual": "NotEqual", "Equal": "Equal", "Greater": "Greater", "GreaterEqual": "GreaterEqual",
-                "Less": "Less", "LessEqual": "LessEqual"}
+_COMPARISONS = {
+    "NotEqual": "NotEqual",
+    "Equal": "Equal",
+    "Greater": "Greater",
+    "GreaterEqual": "GreaterEqual",
+    "Less": "Less",
+    "LessEqual": "LessEqual",
+}
 
 
 @op(*_COMPARISONS)
@@ -174,12 +227,23 @@ def comparison(call: LayerCall) -> list[Tensor]:
     a, b = (_operand(call, value, like) for value in call.args)
     call.require(a.dtype == b.dtype, "its operands have different dtypes")
     shape = broadcast_shape(a.shape, b.shape)
-    return [call.builder.op(f"{call.scope}/{call.class_name}", _COMPARISONS[call.class_name], [a, b], shape, dtype="DT_BOOL",
-                            attr={"T": attr_type(a.dtype)}, typed=False)]
+    return [
+        call.builder.op(
+            f"{call.scope}/{call.class_name}",
+            _COMPARISONS[call.class_name],
+            [a, b],
+            shape,
+            dtype="DT_BOOL",
+            attr={"T": attr_type(a.dtype)},
+            typed=False,
+        )
+    ]
 
 
 @op("Any", "All")
 def logical_reduction(call: LayerCall) -> list[Tensor]:
     x = call.single_input()
     call.require(x.dtype == "DT_BOOL", f"{call.class_name.lower()} of a non-bool tensor is not translated yet")
-    return [call.builder.reduce(call.scope, call.class_name, x, _axes(call, x), bool(call.config.get("keepdims", False)))]
+    return [
+        call.builder.reduce(call.scope, call.class_name, x, _axes(call, x), bool(call.config.get("keepdims", False)))
+    ]

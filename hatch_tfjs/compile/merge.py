@@ -45,19 +45,28 @@ def dot(call: LayerCall) -> list[Tensor]:
     """``batch_dot`` of two rank-2 or rank-3 tensors over ``axes`` (optionally L2-normalised first: cosine)."""
     b = call.builder
     first, second = _inputs(call)
-    call.require(len(call.inputs) == 2 and first.rank in (2, 3), "Dot of other than two rank-2/3 tensors is not translated yet")
+    call.require(
+        len(call.inputs) == 2 and first.rank in (2, 3), "Dot of other than two rank-2/3 tensors is not translated yet"
+    )
     axes = call.option("axes")
     pair = [int(a) % first.rank for a in (axes if isinstance(axes, list) else [axes, axes])]
     if call.option("normalize"):
-        first, second = (_l2_normalize(call, t, axis) for t, axis in zip((first, second), pair))
+        first, second = (_l2_normalize(call, t, axis) for t, axis in zip((first, second), pair, strict=True))
     if first.rank == 2:
         call.require(pair == [1, 1], "Dot of rank-2 tensors over axis 0")
         return [b.reduce(call.scope, "Sum", b.binary(call.scope, "Mul", first, second), [1], True)]
     # [B, i, k] x [B, k, j]: the contracted axis is last on the left and first on the right, transposing as needed.
     left_adjoint, right_adjoint = pair[0] == 1, pair[1] == 2
     shape = (first.shape[0], first.shape[2 if left_adjoint else 1], second.shape[1 if right_adjoint else 2])
-    return [b.op(f"{call.scope}/BatchMatMulV2", "BatchMatMulV2", [first, second], shape,
-                 attr={"adj_x": attr_bool(left_adjoint), "adj_y": attr_bool(right_adjoint)})]
+    return [
+        b.op(
+            f"{call.scope}/BatchMatMulV2",
+            "BatchMatMulV2",
+            [first, second],
+            shape,
+            attr={"adj_x": attr_bool(left_adjoint), "adj_y": attr_bool(right_adjoint)},
+        )
+    ]
 
 
 def _l2_normalize(call: LayerCall, x: Tensor, axis: int) -> Tensor:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import DTYPES, GraphBuilder, NotCovered, Tensor
+from hatch_tfjs.compile.builder import DTYPES, GraphBuilder, NotCoveredError, Tensor
 from hatch_tfjs.compile.registry import CALL_KWARGS, LAYERS, OPS, LayerCall
 from hatch_tfjs.compile.rnn import output_count as rnn_output_count
 from hatch_tfjs.translate.keras_config import contains_tensor, describe, entry_name, is_op, tensor_history
@@ -36,7 +36,7 @@ class UncoveredLayer:
         return f"layer '{self.name}' ({self.class_name}): {self.reason}"
 
 
-class Skipped(Exception):
+class UpstreamUncoveredError(Exception):
     """A layer's input comes from an uncovered layer: nothing to emit, nothing new to report."""
 
 
@@ -54,8 +54,12 @@ class ModelWalker:
         outputs = self.model(entry, None, inputs)
         return inputs, outputs
 
-    def model(self, entry: dict[str, Any], bound: list[Tensor | None] | None,
-              placeholders: list[tuple[str, Tensor]] | None = None) -> list[tuple[str, Tensor | None]]:
+    def model(
+        self,
+        entry: dict[str, Any],
+        bound: list[Tensor | None] | None,
+        placeholders: list[tuple[str, Tensor]] | None = None,
+    ) -> list[tuple[str, Tensor | None]]:
         """Emit a model; ``bound`` gives its inputs when it is nested, else placeholders are made (and listed)."""
         class_name = entry.get("class_name")
         cfg = entry.get("config") or {}
@@ -63,12 +67,15 @@ class ModelWalker:
             return self._sequential(cfg, bound, placeholders)
         if class_name in ("Functional", "Model") and "layers" in cfg:
             return self._functional(cfg, bound, placeholders)
-        raise NotCovered(f"model class '{class_name}' is a subclassed model, whose computation the file does not describe")
+        raise NotCoveredError(
+            f"model class '{class_name}' is a subclassed model, whose computation the file does not describe"
+        )
 
     # --- Sequential ---------------------------------------------------------------------------------------------
 
-    def _sequential(self, cfg: dict[str, Any], bound: list[Tensor | None] | None,
-                    placeholders: list[tuple[str, Tensor]] | None) -> list[tuple[str, Tensor | None]]:
+    def _sequential(
+        self, cfg: dict[str, Any], bound: list[Tensor | None] | None, placeholders: list[tuple[str, Tensor]] | None
+    ) -> list[tuple[str, Tensor | None]]:
         layers = list(cfg.get("layers", []))
         first = layers[0] if layers else {}
         if first.get("class_name") == "InputLayer":
@@ -88,8 +95,9 @@ class ModelWalker:
 
     # --- Functional ---------------------------------------------------------------------------------------------
 
-    def _functional(self, cfg: dict[str, Any], bound: list[Tensor | None] | None,
-                    placeholders: list[tuple[str, Tensor]] | None) -> list[tuple[str, Tensor | None]]:
+    def _functional(
+        self, cfg: dict[str, Any], bound: list[Tensor | None] | None, placeholders: list[tuple[str, Tensor]] | None
+    ) -> list[tuple[str, Tensor | None]]:
         scope = Scope(cfg.get("layers", []))
         input_keys = [tuple(t) for t in _triples(cfg.get("input_layers"), "input_layers")]
         for index, (name, _, _) in enumerate(input_keys):
@@ -98,8 +106,12 @@ class ModelWalker:
                 scope.tensors[(name, 0, 0)] = self._placeholder(name, layer_cfg, placeholders)
             else:
                 scope.tensors[(name, 0, 0)] = bound[index]
-        pending = [(entry, index, node) for entry in scope.by_name.values() if entry.get("class_name") != "InputLayer"
-                   for index, node in enumerate(entry.get("inbound_nodes") or [])]
+        pending = [
+            (entry, index, node)
+            for entry in scope.by_name.values()
+            if entry.get("class_name") != "InputLayer"
+            for index, node in enumerate(entry.get("inbound_nodes") or [])
+        ]
         while pending:  # configs list layers in call order, so one pass usually emits them all
             waiting = []
             for entry, index, node in pending:
@@ -108,7 +120,7 @@ class ModelWalker:
                 else:
                     waiting.append((entry, index, node))
             if len(waiting) == len(pending):
-                raise NotCovered("its layer graph references tensors no layer produces")
+                raise NotCoveredError("its layer graph references tensors no layer produces")
             pending = waiting
         outputs = []
         for name, node, tensor in _triples(cfg.get("output_layers"), "output_layers"):
@@ -121,7 +133,9 @@ class ModelWalker:
         inputs = [scope.tensors[scope.key(ref)] for ref in _references(node)]
         produced = None
         if all(t is not None for t in inputs):
-            produced = self._emit_op(entry, node, scope) if is_op(entry) else self._emit(entry, inputs, _kwargs(node), scope)
+            produced = (
+                self._emit_op(entry, node, scope) if is_op(entry) else self._emit(entry, inputs, _kwargs(node), scope)
+            )
         count = len(produced) if produced is not None else _output_count(entry)
         for out in range(count):
             scope.tensors[(entry_name(entry), index, out)] = produced[out] if produced is not None else None
@@ -131,18 +145,21 @@ class ModelWalker:
     def _placeholder(self, name: str, cfg: dict[str, Any], placeholders: list[tuple[str, Tensor]] | None) -> Tensor:
         shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
         if shape is None:
-            raise NotCovered(f"input '{name}' declares no shape")
+            raise NotCoveredError(f"input '{name}' declares no shape")
         dtype = cfg.get("dtype") or "float32"
         dtype = dtype if isinstance(dtype, str) else (dtype.get("config") or {}).get("name", "float32")
         if dtype not in DTYPES or cfg.get("sparse") or cfg.get("ragged"):
-            raise NotCovered(f"input '{name}' of dtype {dtype} (sparse/ragged inputs included) is not translated yet")
+            raise NotCoveredError(
+                f"input '{name}' of dtype {dtype} (sparse/ragged inputs included) is not translated yet"
+            )
         tensor = self.builder.placeholder(name, tuple(None if d is None else int(d) for d in shape), DTYPES[dtype])
         if placeholders is not None:
             placeholders.append((name, tensor))
         return tensor
 
-    def _emit(self, entry: dict[str, Any], inputs: list[Tensor | None], kwargs: dict[str, Any],
-              scope: Scope | None = None) -> list[Tensor | None]:
+    def _emit(
+        self, entry: dict[str, Any], inputs: list[Tensor | None], kwargs: dict[str, Any], scope: Scope | None = None
+    ) -> list[Tensor | None]:
         """Emit one call of layer ``entry``; an uncovered layer is recorded and its outputs become None.
 
         ``scope`` (a Keras 3 functional model) resolves tensors passed by keyword: there, masks are explicit call
@@ -150,19 +167,27 @@ class ModelWalker:
         class_name = str(entry.get("class_name"))
         with self._recording(entry) as outputs:
             if any(x is None for x in inputs):
-                raise Skipped
+                raise UpstreamUncoveredError
             live = [x for x in inputs if x is not None]
             if class_name in MODEL_CLASSES:
                 outputs.extend(t for _, t in self.model(entry, list(live)))
                 return outputs
             emitter = LAYERS.get(class_name)
             if emitter is None:
-                raise NotCovered("this layer class is not translated yet")
+                raise NotCoveredError("this layer class is not translated yet")
             explicit_masks = scope is not None and not scope.legacy
             resolved = {k: scope.resolve(v) for k, v in kwargs.items()} if explicit_masks else kwargs  # type: ignore[union-attr]
             plain = _check_kwargs(resolved, CALL_KWARGS.get(class_name, frozenset()))
-            call = LayerCall(self.builder, entry_name(entry), class_name, entry.get("config") or {}, live, self.weights, plain,
-                             explicit_masks=explicit_masks)
+            call = LayerCall(
+                self.builder,
+                entry_name(entry),
+                class_name,
+                entry.get("config") or {},
+                live,
+                self.weights,
+                plain,
+                explicit_masks=explicit_masks,
+            )
             outputs.extend(emitter(call))
         return outputs
 
@@ -171,24 +196,32 @@ class ModelWalker:
         with self._recording(entry) as outputs:
             emitter = OPS.get(str(entry.get("class_name")))
             if emitter is None:
-                raise NotCovered(f"{describe(entry)} is not translated yet")
+                raise NotCoveredError(f"{describe(entry)} is not translated yet")
             args = [scope.resolve(a) for a in node.get("args", [])]
             kwargs = {k: scope.resolve(v) for k, v in (node.get("kwargs") or {}).items()}
             tensors = [t for t in _flatten(args) if isinstance(t, Tensor)]
-            call = LayerCall(self.builder, entry_name(entry), str(entry.get("class_name")), entry.get("config") or {},
-                             tensors, self.weights, kwargs, args)
+            call = LayerCall(
+                self.builder,
+                entry_name(entry),
+                str(entry.get("class_name")),
+                entry.get("config") or {},
+                tensors,
+                self.weights,
+                kwargs,
+                args,
+            )
             outputs.extend(emitter(call))
         return outputs
 
     @contextmanager
     def _recording(self, entry: dict[str, Any]) -> Iterator[list[Tensor | None]]:
-        """Collects a call's outputs; on NotCovered records the layer (once) and fills the outputs with None."""
+        """Collects a call's outputs; on NotCoveredError records the layer (once) and fills the outputs with None."""
         outputs: list[Tensor | None] = []
         try:
             yield outputs
-        except Skipped:
+        except UpstreamUncoveredError:
             outputs[:] = [None] * _output_count(entry)
-        except NotCovered as reason:
+        except NotCoveredError as reason:
             name = entry_name(entry)
             if not any(u.name == name for u in self.uncovered):
                 self.uncovered.append(UncoveredLayer(name, str(entry.get("class_name")), str(reason)))
@@ -222,7 +255,7 @@ class Scope:
         if history is not None:
             tensor = self.tensors.get(self.key(history))
             if tensor is None:
-                raise Skipped
+                raise UpstreamUncoveredError
             return tensor
         if isinstance(value, dict) and value.get("class_name") in ("__tensor__", "__numpy__"):
             config = value.get("config") or {}
@@ -251,7 +284,7 @@ def _triples(value: Any, key: str) -> list[list[Any]]:
     if isinstance(value, dict):
         return [list(v) for _, v in sorted(value.items())]
     if not isinstance(value, list) or not all(isinstance(t, list) and len(t) == 3 for t in value):
-        raise NotCovered(f"its {key} are not a list of [layer, node, tensor] references")
+        raise NotCoveredError(f"its {key} are not a list of [layer, node, tensor] references")
     return [list(t) for t in value]
 
 
@@ -298,7 +331,7 @@ def _check_kwargs(kwargs: dict[str, Any], accepted: frozenset[str]) -> dict[str,
         if key in accepted and (isinstance(value, Tensor) or not contains_tensor(value)):
             plain[key] = value
             continue
-        raise NotCovered(f"it is called with {key}={_short(value)}, which is not translated yet")
+        raise NotCoveredError(f"it is called with {key}={_short(value)}, which is not translated yet")
     return plain
 
 

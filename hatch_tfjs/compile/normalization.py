@@ -26,11 +26,13 @@ def _broadcastable(values: np.ndarray, x: Tensor, axes: list[int]) -> np.ndarray
     on the last axis alone it stays 1-D, the form the kernel folds read."""
     if axes == [x.rank - 1]:
         return values.reshape(-1)
-    shape = [x.shape[i] if i in axes else 1 for i in range(1, x.rank)]
+    shape = [values.shape[axes.index(i)] if i in axes else 1 for i in range(1, x.rank)]
     return values.reshape(shape)
 
 
-def _scale_shift(call: LayerCall, x: Tensor, scale: np.ndarray | None, offset: np.ndarray | None, axes: list[int]) -> Tensor:
+def _scale_shift(
+    call: LayerCall, x: Tensor, scale: np.ndarray | None, offset: np.ndarray | None, axes: list[int]
+) -> Tensor:
     b = call.builder
     if scale is not None:
         x = b.binary(call.scope, "Mul", x, b.const(f"{call.scope}/scale", _broadcastable(scale, x, axes)))
@@ -60,7 +62,9 @@ def layer_normalization(call: LayerCall) -> list[Tensor]:
     call.require(not call.option("rms_scaling"), "rms_scaling is not translated yet")
     axes = _axes(call, x)
     mean = b.reduce(f"{call.scope}/mean", "Mean", x, axes, True)
-    variance = b.reduce(f"{call.scope}/variance", "Mean", b.binary(call.scope, "SquaredDifference", x, mean), axes, True)
+    variance = b.reduce(
+        f"{call.scope}/variance", "Mean", b.binary(call.scope, "SquaredDifference", x, mean), axes, True
+    )
     epsilon = b.scalar(call.scope, float(call.option("epsilon", 1e-3)))
     inverse = b.unary(call.scope, "Rsqrt", b.binary(call.scope, "AddV2", variance, epsilon))
     normalized = b.binary(call.scope, "Mul", b.binary(call.scope, "Sub", x, mean), inverse)
@@ -83,7 +87,11 @@ def normalization(call: LayerCall) -> list[Tensor]:
     mean, variance = stats
     denominator = np.maximum(np.sqrt(variance), np.float32(1e-7)).astype(np.float32)
     centered = b.binary(call.scope, "Sub", x, b.const(f"{call.scope}/mean", _broadcastable(mean, x, axes)))
-    return [b.binary(call.scope, "RealDiv", centered, b.const(f"{call.scope}/denominator", _broadcastable(denominator, x, axes)))]
+    return [
+        b.binary(
+            call.scope, "RealDiv", centered, b.const(f"{call.scope}/denominator", _broadcastable(denominator, x, axes))
+        )
+    ]
 
 
 @layer("Rescaling")
@@ -108,13 +116,23 @@ def group_normalization(call: LayerCall) -> list[Tensor]:
     grouped = b.reshape(f"{call.scope}/groups", x, (*x.shape[:-1], groups, channels // groups))
     axes = [a for a in range(1, grouped.rank) if a != grouped.rank - 2]
     mean = b.reduce(f"{call.scope}/mean", "Mean", grouped, axes, True)
-    variance = b.reduce(f"{call.scope}/variance", "Mean", b.binary(call.scope, "SquaredDifference", grouped, mean), axes, True)
-    inverse = b.unary(call.scope, "Rsqrt", b.binary(call.scope, "AddV2", variance, b.scalar(call.scope, float(call.option("epsilon", 1e-3)))))
+    variance = b.reduce(
+        f"{call.scope}/variance", "Mean", b.binary(call.scope, "SquaredDifference", grouped, mean), axes, True
+    )
+    inverse = b.unary(
+        call.scope,
+        "Rsqrt",
+        b.binary(call.scope, "AddV2", variance, b.scalar(call.scope, float(call.option("epsilon", 1e-3)))),
+    )
     if call.option("scale", True):
-        inverse = b.binary(call.scope, "Mul", inverse, b.const(f"{call.scope}/gamma", call.weight("gamma").reshape(groups, -1)))
+        inverse = b.binary(
+            call.scope, "Mul", inverse, b.const(f"{call.scope}/gamma", call.weight("gamma").reshape(groups, -1))
+        )
     offset = b.binary(call.scope, "Mul", b.unary(call.scope, "Neg", mean), inverse)
     if call.option("center", True):
-        offset = b.binary(call.scope, "AddV2", offset, b.const(f"{call.scope}/beta", call.weight("beta").reshape(groups, -1)))
+        offset = b.binary(
+            call.scope, "AddV2", offset, b.const(f"{call.scope}/beta", call.weight("beta").reshape(groups, -1))
+        )
     normalized = b.binary(call.scope, "AddV2", b.binary(call.scope, "Mul", grouped, inverse), offset)
     return [b.reshape(f"{call.scope}/restore", normalized, x.shape)]
 

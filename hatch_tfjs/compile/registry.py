@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import GraphBuilder, NotCovered, Tensor
+from hatch_tfjs.compile.builder import GraphBuilder, NotCoveredError, Tensor
 
 
 @dataclass
@@ -36,13 +37,13 @@ class LayerCall:
             order = variable_order(self.class_name, self.config)
             name = f"{self.name}/vars/{order.index(key)}" if key in order else name
         if name not in self.weights:
-            raise NotCovered(f"its weight '{self.name}/{key}' is not in the file")
+            raise NotCoveredError(f"its weight '{self.name}/{key}' is not in the file")
         return np.asarray(self.weights[name])
 
     def has_weight(self, key: str) -> bool:
         try:
             self.weight(key)
-        except NotCovered:
+        except NotCoveredError:
             return False
         return True
 
@@ -55,12 +56,12 @@ class LayerCall:
 
     def single_input(self) -> Tensor:
         if len(self.inputs) != 1:
-            raise NotCovered(f"it is called on {len(self.inputs)} tensors where one is expected")
+            raise NotCoveredError(f"it is called on {len(self.inputs)} tensors where one is expected")
         return self.inputs[0]
 
     def require(self, condition: bool, reason: str) -> None:
         if not condition:
-            raise NotCovered(reason)
+            raise NotCoveredError(reason)
 
 
 # The order in which Keras 3 creates the variables of layers whose ``.keras`` file stores them as ``vars/<i>``.
@@ -69,6 +70,7 @@ VARIABLE_ORDER = {
     "SeparableConv1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
     "SeparableConvolution1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
 }
+
 
 def variable_order(class_name: str, config: dict[str, Any]) -> tuple[str, ...]:
     if class_name == "GroupNormalization":  # gamma only with scale, beta only with center

@@ -9,13 +9,23 @@ state at masked steps. Initial states, stateful layers and variable lengths are 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from hatch_tfjs.compile.activations import apply_activation
-from hatch_tfjs.compile.builder import GraphBuilder, NotCovered, Tensor, attr_bool, attr_int, attr_str, attr_type
+from hatch_tfjs.compile.builder import (
+    GraphBuilder,
+    NotCoveredError,
+    Tensor,
+    attr_bool,
+    attr_int,
+    attr_str,
+    attr_type,
+    known,
+)
 from hatch_tfjs.compile.registry import LayerCall, layer
 
 State = list[Tensor]  # [h] or [h, c]; empty before the first step
@@ -38,16 +48,25 @@ class Recurrence:
         return int(self.recurrent_kernel.shape[0])
 
     def act(self, x: Tensor, key: str = "activation") -> Tensor:
-        return apply_activation(self.b, self.scope, x, self.config.get(key, "sigmoid" if key != "activation" else "tanh"))
+        return apply_activation(
+            self.b, self.scope, x, self.config.get(key, "sigmoid" if key != "activation" else "tanh")
+        )
 
     def matmul(self, x: Tensor, weight: np.ndarray, name: str) -> Tensor:
         w = self.b.const(f"{self.scope}/{name}", weight)
-        return self.b.op(f"{self.scope}/MatMul", "MatMul", [x, w], (x.shape[0], weight.shape[1]),
-                         attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)})
+        return self.b.op(
+            f"{self.scope}/MatMul",
+            "MatMul",
+            [x, w],
+            (x.shape[0], weight.shape[1]),
+            attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)},
+        )
 
     def split(self, x: Tensor, parts: int) -> list[Tensor]:
         axis = self.b.const(f"{self.scope}/split_axis", 1, "DT_INT32")
-        name = self.b.node(f"{self.scope}/split", "Split", [axis, x], {"T": attr_type("DT_FLOAT"), "num_split": attr_int(parts)})
+        name = self.b.node(
+            f"{self.scope}/split", "Split", [axis, x], {"T": attr_type("DT_FLOAT"), "num_split": attr_int(parts)}
+        )
         width = None if x.shape[1] is None else x.shape[1] // parts
         return [Tensor(f"{name}:{i}" if i else name, (x.shape[0], width)) for i in range(parts)]
 
@@ -64,17 +83,27 @@ class Recurrence:
 
     def project(self, x: Tensor) -> list[Tensor]:
         """``x @ kernel + bias`` for every step at once, as one list of ``[batch, gates]`` tensors."""
-        steps, features = x.shape[1], x.shape[2]
+        steps, features = known(x.shape[1], "the sequence length"), x.shape[2]
         width = self.kernel.shape[1]
         flat = self.b.reshape(f"{self.scope}/steps", x, (None, features))
         y = self.matmul(flat, self.kernel, "kernel")
         bias = self.input_bias()
         if bias is not None:
-            y = self.b.op(f"{self.scope}/BiasAdd", "BiasAdd", [y, self.b.const(f"{self.scope}/bias", bias)], y.shape,
-                          attr={"data_format": attr_str("NHWC")})
+            y = self.b.op(
+                f"{self.scope}/BiasAdd",
+                "BiasAdd",
+                [y, self.b.const(f"{self.scope}/bias", bias)],
+                y.shape,
+                attr={"data_format": attr_str("NHWC")},
+            )
         y = self.b.reshape(f"{self.scope}/per_step", y, (None, steps, width))
-        name = self.b.node(f"{self.scope}/unstack", "Unpack", [y], {"T": attr_type("DT_FLOAT"), "axis": attr_int(1), "num": attr_int(steps)})
-        return [Tensor(f"{name}:{t}" if t else name, (None, width)) for t in range(steps)]  # type: ignore[arg-type]
+        name = self.b.node(
+            f"{self.scope}/unstack",
+            "Unpack",
+            [y],
+            {"T": attr_type("DT_FLOAT"), "axis": attr_int(1), "num": attr_int(steps)},
+        )
+        return [Tensor(f"{name}:{t}" if t else name, (None, width)) for t in range(steps)]
 
     def step(self, xp: Tensor, state: State) -> State:
         return STEPS[self.kind](self, xp, state)
@@ -110,7 +139,7 @@ def _gru_step(r: Recurrence, xp: Tensor, state: State) -> State:
             i_z, i_r, i_h = r.split(inner, 3)
         else:  # h = 0: the recurrent terms are the recurrent bias alone
             parts = np.split(recurrent_bias if recurrent_bias is not None else np.zeros(3 * units, np.float32), 3)
-            i_z, i_r, i_h = (r.b.const(f"{r.scope}/recurrent_bias_{g}", p) for g, p in zip("zrh", parts))
+            i_z, i_r, i_h = (r.b.const(f"{r.scope}/recurrent_bias_{g}", p) for g, p in zip("zrh", parts, strict=True))
         z = r.act(r.add(x_z, i_z), "recurrent_activation")
         reset = r.act(r.add(x_r, i_r), "recurrent_activation")
         candidate = r.act(r.add(x_h, r.mul(reset, i_h)))
@@ -129,7 +158,9 @@ def _gru_step(r: Recurrence, xp: Tensor, state: State) -> State:
 
 
 STEPS: dict[str, Callable[[Recurrence, Tensor, State], State]] = {
-    "SimpleRNN": _simple_rnn_step, "LSTM": _lstm_step, "GRU": _gru_step,
+    "SimpleRNN": _simple_rnn_step,
+    "LSTM": _lstm_step,
+    "GRU": _gru_step,
 }
 
 
@@ -143,26 +174,31 @@ def _cell_weights(call: LayerCall, prefixes: list[str]) -> tuple[np.ndarray, np.
                 found.setdefault(name.rsplit("/", 1)[-1], np.asarray(value))
         if "kernel" in found and "recurrent_kernel" in found:
             return found["kernel"], found["recurrent_kernel"], found.get("bias")
-    raise NotCovered(f"its weights {prefixes[0]}/.../kernel and recurrent_kernel are not in the file")
+    raise NotCoveredError(f"its weights {prefixes[0]}/.../kernel and recurrent_kernel are not in the file")
 
 
-def _run(call: LayerCall, x: Tensor, kind: str, cfg: dict[str, Any], prefixes: list[str], scope: str,
-         mask: Tensor | None) -> tuple[list[Tensor], State]:
+def _run(
+    call: LayerCall, x: Tensor, kind: str, cfg: dict[str, Any], prefixes: list[str], scope: str, mask: Tensor | None
+) -> tuple[list[Tensor], State]:
     """Every step's output (in processing order) and the final state; ``mask`` ``[batch, steps]`` (bool) skips steps
     as Keras's ``rnn`` does."""
     if cfg.get("stateful") or cfg.get("time_major"):
-        raise NotCovered("stateful and time-major RNNs are not translated yet")
+        raise NotCoveredError("stateful and time-major RNNs are not translated yet")
     if x.rank != 3 or x.shape[1] is None or x.shape[2] is None:
-        raise NotCovered("the sequence length is not fixed: a variable length needs TF.js control flow, not translated yet")
+        raise NotCoveredError(
+            "the sequence length is not fixed: a variable length needs TF.js control flow, not translated yet"
+        )
     kernel, recurrent_kernel, bias = _cell_weights(call, prefixes)
-    recurrence = Recurrence(call.builder, scope, kind, cfg, kernel, recurrent_kernel, bias if cfg.get("use_bias", True) else None)
+    recurrence = Recurrence(
+        call.builder, scope, kind, cfg, kernel, recurrent_kernel, bias if cfg.get("use_bias", True) else None
+    )
     steps = recurrence.project(x)
     keeps = _step_masks(call.builder, scope, mask, len(steps)) if mask is not None else [None] * len(steps)
     if cfg.get("go_backwards"):
         steps, keeps = steps[::-1], keeps[::-1]
     state: State = []
     outputs: list[Tensor] = []
-    for xp, keep in zip(steps, keeps):
+    for xp, keep in zip(steps, keeps, strict=True):
         new = recurrence.step(xp, state)
         if keep is None:
             state = new
@@ -171,18 +207,30 @@ def _run(call: LayerCall, x: Tensor, kind: str, cfg: dict[str, Any], prefixes: l
         # A masked step keeps the previous states (zeros before the first step); its output is the previous
         # output, or zeros with zero_output_for_mask.
         previous = state or [_zeros(call.builder, scope, t) for t in new]
-        state = [_select(call.builder, scope, keep, n, p) for n, p in zip(new, previous)]
+        state = [_select(call.builder, scope, keep, n, p) for n, p in zip(new, previous, strict=True)]
         masked_output = _zeros(call.builder, scope, new[0]) if cfg.get("zero_output_for_mask") else previous[0]
-        outputs.append(state[0] if not cfg.get("zero_output_for_mask") else _select(call.builder, scope, keep, new[0], masked_output))
+        outputs.append(
+            state[0]
+            if not cfg.get("zero_output_for_mask")
+            else _select(call.builder, scope, keep, new[0], masked_output)
+        )
     return outputs, state
 
 
 def _step_masks(b: GraphBuilder, scope: str, mask: Tensor, steps: int) -> list[Tensor | None]:
     """A ``[batch, steps]`` bool mask as one ``[batch, 1]`` bool tensor per step."""
     if mask.rank != 2 or mask.shape[1] != steps or mask.dtype != "DT_BOOL":
-        raise NotCovered("its mask is not a [batch, steps] bool tensor")
-    name = b.node(f"{scope}/mask_steps", "Unpack", [mask], {"T": attr_type("DT_BOOL"), "axis": attr_int(1), "num": attr_int(steps)})
-    return [b.expand_dims(f"{scope}/mask_step", Tensor(f"{name}:{t}" if t else name, (None,), "DT_BOOL"), 1) for t in range(steps)]
+        raise NotCoveredError("its mask is not a [batch, steps] bool tensor")
+    name = b.node(
+        f"{scope}/mask_steps",
+        "Unpack",
+        [mask],
+        {"T": attr_type("DT_BOOL"), "axis": attr_int(1), "num": attr_int(steps)},
+    )
+    return [
+        b.expand_dims(f"{scope}/mask_step", Tensor(f"{name}:{t}" if t else name, (None,), "DT_BOOL"), 1)
+        for t in range(steps)
+    ]
 
 
 def _select(b: GraphBuilder, scope: str, keep: Tensor, new: Tensor, old: Tensor) -> Tensor:
@@ -195,20 +243,27 @@ def _zeros(b: GraphBuilder, scope: str, like: Tensor) -> Tensor:
 
 def _sequence(b: GraphBuilder, scope: str, outputs: list[Tensor]) -> Tensor:
     units = outputs[0].shape[1]
-    return b.op(f"{scope}/stack", "Pack", outputs, (None, len(outputs), units),
-                attr={"N": attr_int(len(outputs)), "axis": attr_int(1)})
+    return b.op(
+        f"{scope}/stack",
+        "Pack",
+        outputs,
+        (None, len(outputs), units),
+        attr={"N": attr_int(len(outputs)), "axis": attr_int(1)},
+    )
 
 
 @layer("SimpleRNN", "LSTM", "GRU", kwargs=("mask",))
 def recurrent(call: LayerCall) -> list[Tensor]:
-    outputs, state = _run(call, call.single_input(), call.class_name, call.config, [call.name], call.scope, call.kwargs.get("mask"))
+    outputs, state = _run(
+        call, call.single_input(), call.class_name, call.config, [call.name], call.scope, call.kwargs.get("mask")
+    )
     main = _sequence(call.builder, call.scope, outputs) if call.option("return_sequences") else outputs[-1]
     return [main, *state] if call.option("return_state") else [main]
 
 
 def _inner(value: Any) -> tuple[str, dict[str, Any]]:
     if not isinstance(value, dict) or value.get("class_name") not in STEPS:
-        raise NotCovered("only SimpleRNN, LSTM and GRU are translated inside Bidirectional")
+        raise NotCoveredError("only SimpleRNN, LSTM and GRU are translated inside Bidirectional")
     return str(value["class_name"]), dict(value.get("config") or {})
 
 
@@ -218,10 +273,16 @@ def bidirectional(call: LayerCall) -> list[Tensor]:
     b, x = call.builder, call.single_input()
     kind, forward = _inner(call.option("layer"))
     backward_entry = call.option("backward_layer")
-    back_kind, backward = _inner(backward_entry) if backward_entry else (kind, {**forward, "go_backwards": not forward.get("go_backwards"),
-                                                                               "name": f"backward_{forward.get('name')}"})
+    back_kind, backward = (
+        _inner(backward_entry)
+        if backward_entry
+        else (
+            kind,
+            {**forward, "go_backwards": not forward.get("go_backwards"), "name": f"backward_{forward.get('name')}"},
+        )
+    )
     if forward.get("return_state") or backward.get("return_state"):
-        raise NotCovered("Bidirectional with return_state is not translated yet")
+        raise NotCoveredError("Bidirectional with return_state is not translated yet")
     results = []
     # Keras 3 configs name the inner layers as their weights are stored; Keras 2 stores the forward layer's
     # weights under "forward_<name>".
@@ -242,7 +303,7 @@ def bidirectional(call: LayerCall) -> list[Tensor]:
         return [forward_out, backward_out]
     ops = {"sum": "AddV2", "mul": "Mul", "ave": "AddV2"}
     if mode not in ops:
-        raise NotCovered(f"merge_mode {mode!r} is not translated")
+        raise NotCoveredError(f"merge_mode {mode!r} is not translated")
     merged = b.binary(call.scope, ops[mode], forward_out, backward_out)
     return [b.binary(call.scope, "RealDiv", merged, b.scalar(call.scope, 2.0)) if mode == "ave" else merged]
 
