@@ -514,6 +514,55 @@ def load_settings(
     problems = _Problems(table, root, source)
     packages = [p.strip("/") for p in (wheel_packages or [])]
 
+    _check_hook_keys(config, table, problems)
+    defaults = _hook_defaults(config, problems)
+    tf_requirement = _tensorflow_requirement(config, problems)
+    jobs = _jobs(config, problems)
+    output_dir_given = "output-dir" in config
+    output_dir: Path | None = (
+        _parse_relative_dir(config["output-dir"], "output-dir", root, problems)
+        if output_dir_given
+        else default_output_dir(root, packages)
+    )
+    context = _ModelContext(root, defaults, output_dir, output_dir_given, problems)
+
+    # Explicit models first: they take precedence over a discovered model with the same source.
+    raw_models = config.get("models", {})
+    if not isinstance(raw_models, dict):
+        problems.add("models", f"must be a table of models ([{table}.models.<name>]), not {_type_name(raw_models)}")
+        raw_models = {}
+    specs = [spec for name in sorted(raw_models) if (spec := _parse_model(name, raw_models[name], context))]
+    specs += _discovered_models(config.get("discover", []), specs, set(raw_models), context)
+
+    _check_outputs(specs, root, packages, problems, guard_outputs=guard_outputs)
+    if output_dir is not None and guard_outputs:
+        _check_output_dir(output_dir, root, problems, given=output_dir_given)
+
+    if problems.items:
+        raise ConfigError(problems.items, source=source)
+    return HookSettings(
+        root=root,
+        table=table,
+        output_dir=output_dir,
+        models=tuple(sorted(specs, key=lambda s: s.name)),
+        tensorflow_requirement=tf_requirement.strip(),
+        jobs=jobs,
+    )
+
+
+@dataclass(frozen=True)
+class _ModelContext:
+    """What every model of the table is parsed against: the project, the hook table's option values (the models'
+    defaults), the output directory (given or guessed), and where problems go."""
+
+    root: Path
+    defaults: dict[str, Any]
+    output_dir: Path | None
+    output_dir_given: bool  # set on the hook table (an invalid one is reported once, on its own key)
+    problems: _Problems
+
+
+def _check_hook_keys(config: dict[str, Any], table: str, problems: _Problems) -> None:
     for key in sorted(config):
         if key not in HOOK_KEYS and key not in MODEL_OPTIONS and key not in HATCHLING_RESERVED_KEYS:
             hint = " (it belongs on a model: [" + table + ".models.<name>])" if key in MODEL_ONLY_KEYS else ""
@@ -521,6 +570,9 @@ def load_settings(
             hint = hint or (f" ({guess})" if guess else "")
             problems.add(key, f"unknown key{hint}; known keys: {', '.join(sorted(HOOK_KEYS | MODEL_OPTIONS.keys()))}")
 
+
+def _hook_defaults(config: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+    """Every model option's value on the hook table (its default where unset or invalid)."""
     defaults: dict[str, Any] = {}
     for key, option in MODEL_OPTIONS.items():
         if key in config:
@@ -528,48 +580,40 @@ def load_settings(
             defaults[key] = option.default if parsed is None else parsed
         else:
             defaults[key] = option.default
+    return defaults
 
+
+def _tensorflow_requirement(config: dict[str, Any], problems: _Problems) -> str:
     tf_requirement = config.get("tensorflow-requirement", DEFAULT_TENSORFLOW_REQUIREMENT)
     if not isinstance(tf_requirement, str) or not tf_requirement.strip():
         problems.add(
             "tensorflow-requirement",
             f'must be a requirement string such as "tensorflow-cpu>=2.16", not {tf_requirement!r}',
         )
-        tf_requirement = DEFAULT_TENSORFLOW_REQUIREMENT
+        return DEFAULT_TENSORFLOW_REQUIREMENT
+    return tf_requirement
 
+
+def _jobs(config: dict[str, Any], problems: _Problems) -> int | None:
     jobs = config.get("jobs")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         problems.add("jobs", f"must be a positive integer (the number of models converted at once), not {jobs!r}")
-        jobs = None
+        return None
+    return jobs
 
-    output_dir: Path | None = None
-    if "output-dir" in config:
-        output_dir = _parse_relative_dir(config["output-dir"], "output-dir", root, problems)
-    else:
-        output_dir = default_output_dir(root, packages)
 
-    # Explicit models first: they take precedence over a discovered model with the same source.
-    raw_models = config.get("models", {})
-    if not isinstance(raw_models, dict):
-        problems.add("models", f"must be a table of models ([{table}.models.<name>]), not {_type_name(raw_models)}")
-        raw_models = {}
-
-    specs: list[ModelSpec] = []
-    for name in sorted(raw_models):
-        spec = _parse_model(
-            name, raw_models[name], defaults, root, output_dir, problems, output_dir_given="output-dir" in config
-        )
-        if spec is not None:
-            specs.append(spec)
-
-    discover = config.get("discover", [])
+def _discovered_models(
+    discover: Any, explicit: list[ModelSpec], explicit_names: set[str], context: _ModelContext
+) -> list[ModelSpec]:
+    """The models ``discover``'s globs find, except sources already declared; ``explicit_names`` grows with them."""
+    problems, root = context.problems, context.root
     if isinstance(discover, str):
         discover = [discover]
     if not isinstance(discover, list) or not all(isinstance(p, str) for p in discover):
         problems.add("discover", f'must be an array of glob patterns such as ["models/*.keras"], not {discover!r}')
         discover = []
-    explicit_sources = {s.source for s in specs}
-    explicit_names = set(raw_models)
+    explicit_sources = {s.source for s in explicit}
+    specs: list[ModelSpec] = []
     for index, pattern in enumerate(discover):
         key = f"discover[{index}]"
         if Path(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
@@ -589,142 +633,38 @@ def load_settings(
                 problems.add(
                     key,
                     f"discovered {_relative(source_path, root)!r} as model {name!r}, but a model of that name is "
-                    "already "
-                    "declared with another source; rename one of the files or declare it under "
-                    f"[{table}.models.<name>]",
+                    "already declared with another source; rename one of the files or declare it under "
+                    f"[{problems.table}.models.<name>]",
                 )
                 continue
-            spec = _parse_model(
-                name,
-                {"source": _relative(source_path, root)},
-                defaults,
-                root,
-                output_dir,
-                problems,
-                key,
-                output_dir_given="output-dir" in config,
-            )
+            spec = _parse_model(name, {"source": _relative(source_path, root)}, context, key)
             if spec is not None:
                 explicit_names.add(name)
                 specs.append(spec)
-
-    _check_outputs(specs, root, packages, problems, guard_outputs=guard_outputs)
-    if output_dir is not None and guard_outputs:
-        _check_output_dir(output_dir, root, problems, given="output-dir" in config)
-
-    if problems.items:
-        raise ConfigError(problems.items, source=source)
-    return HookSettings(
-        root=root,
-        table=table,
-        output_dir=output_dir,
-        models=tuple(sorted(specs, key=lambda s: s.name)),
-        tensorflow_requirement=tf_requirement.strip(),
-        jobs=jobs,
-    )
+    return specs
 
 
-def _parse_model(
-    name: str,
-    raw: Any,
-    defaults: dict[str, Any],
-    root: Path,
-    output_dir: Path | None,
-    problems: _Problems,
-    origin: str | None = None,
-    *,
-    output_dir_given: bool = False,
-) -> ModelSpec | None:
+def _parse_model(name: str, raw: Any, context: _ModelContext, origin: str | None = None) -> ModelSpec | None:
+    """One model's spec, or None after adding its problems; ``origin`` names the discover pattern that found it."""
+    problems = context.problems
     base = f"models.{name}"
-    where = origin or base
     before = len(problems.items)
     if not MODEL_NAME_PATTERN.match(name):
         problems.add(base, f"model name {name!r} must use letters, digits, '_', '-' or '.' (it names a directory)")
     if not isinstance(raw, dict):
         problems.add(base, f'must be a table with at least `source = "models/{name}.keras"`, not {_type_name(raw)}')
         return None
-    for key in sorted(raw):
-        if key not in MODEL_OPTIONS and key not in MODEL_ONLY_KEYS:
-            guess = did_you_mean(key, MODEL_ONLY_KEYS | MODEL_OPTIONS.keys())
-            problems.add(
-                f"{base}.{key}",
-                f"unknown key{f' ({guess})' if guess else ''}; known keys: "
-                f"{', '.join(sorted(MODEL_ONLY_KEYS | MODEL_OPTIONS.keys()))}",
-            )
-
-    values = dict(defaults)
+    _check_model_keys(raw, base, problems)
+    values = dict(context.defaults)
     for key, option in MODEL_OPTIONS.items():
         if key in raw:
             parsed = option.parse(raw[key], f"{base}.{key}", problems)
             if parsed is not None:
                 values[key] = parsed
 
-    output_path: Path | None = None
-    if "output" in raw:
-        output_path = _parse_relative_dir(raw["output"], f"{base}.output", root, problems)
-    elif output_dir is not None:
-        output_path = output_dir / name
-    elif not output_dir_given:  # an output-dir that was given but is invalid is reported once, on its own key
-        problems.add(
-            f"{base}.output",
-            'no output directory: set output-dir on the hook table (e.g. output-dir = "src/mypkg/web_models") '
-            "or output on the model; it can only be guessed when the wheel ships exactly one top-level package",
-        )
-
-    source_path: Path | None = None
-    if "source" not in raw:
-        problems.add(f"{base}.source", f'missing; add source = "models/{name}.keras" (a .keras or .h5 file)')
-    elif not isinstance(raw["source"], str) or not raw["source"].strip():
-        problems.add(
-            f"{base}.source", f"must be a path string relative to the project root, not {_type_name(raw['source'])}"
-        )
-    else:
-        source_key = f"{base}.source" if origin is None else where
-        source_path = _resolve_in_project(root, raw["source"])
-        special = special_file_kind(source_path)
-        inner = _special_file_inside(source_path) if special is None and source_path.is_dir() else None
-        if special is not None:
-            problems.add(
-                source_key,
-                f"{raw['source']} is {special}, not a model file; reading it would never end: point source at a "
-                ".keras/.h5 file or a SavedModel directory",
-            )
-            source_path = None
-        elif inner is not None:
-            problems.add(
-                source_key,
-                f"{raw['source']} holds {_relative(inner[0], root)!r}, which is {inner[1]}; a SavedModel directory "
-                "holds "
-                "only regular files (reading that one would never end): remove it",
-            )
-            source_path = None
-        elif not source_path.exists():
-            if output_path is None or not (output_path / STAMP_NAME).is_file():
-                problems.add(source_key, f"file not found: {raw['source']}")
-                source_path = None
-            # else: an sdist that ships the converted output without its source; the plan stage uses the output
-        elif values["format"] is None and (source_path.is_dir() or source_path.suffix.lower() not in KERAS_SUFFIXES):
-            values["format"] = "graph"  # anything but a Keras file (a SavedModel directory) can only be a graph model
-        if source_path is None:
-            pass
-        elif (values["format"] or "auto") == "graph":
-            problem = graph_source_problem(source_path, raw["source"])
-            if problem:
-                problems.add(source_key, problem)
-                source_path = None
-        elif source_path.is_dir():
-            problems.add(
-                source_key,
-                f"{raw['source']} is a directory; a layers model needs a Keras file ({', '.join(KERAS_SUFFIXES)}); "
-                'for a SavedModel directory use format = "graph" (or leave format out)',
-            )
-            source_path = None
-        elif source_path.suffix.lower() not in KERAS_SUFFIXES:
-            problems.add(
-                source_key,
-                f"{raw['source']} is not a Keras model file; expected one of {', '.join(KERAS_SUFFIXES)}",
-            )
-            source_path = None
+    output_path = _model_output(name, raw, base, context)
+    source_key = f"{base}.source" if origin is None else origin
+    source_path = _model_source(name, raw, source_key, values, output_path, context)
 
     model_format = values["format"] or "auto"
     if model_format == "layers":
@@ -744,11 +684,119 @@ def _parse_model(
         name=name,
         source=source_path,
         output=output_path,
-        root=root,
+        root=context.root,
         format=model_format,
         shard_size=values["shard-size"],
         options=_model_options(values, metadata, model_format),
     )
+
+
+def _check_model_keys(raw: dict[str, Any], base: str, problems: _Problems) -> None:
+    for key in sorted(raw):
+        if key not in MODEL_OPTIONS and key not in MODEL_ONLY_KEYS:
+            guess = did_you_mean(key, MODEL_ONLY_KEYS | MODEL_OPTIONS.keys())
+            problems.add(
+                f"{base}.{key}",
+                f"unknown key{f' ({guess})' if guess else ''}; known keys: "
+                f"{', '.join(sorted(MODEL_ONLY_KEYS | MODEL_OPTIONS.keys()))}",
+            )
+
+
+def _model_output(name: str, raw: dict[str, Any], base: str, context: _ModelContext) -> Path | None:
+    """The model's output directory: its own ``output``, else ``<output-dir>/<name>``."""
+    if "output" in raw:
+        return _parse_relative_dir(raw["output"], f"{base}.output", context.root, context.problems)
+    if context.output_dir is not None:
+        return context.output_dir / name
+    if not context.output_dir_given:  # an output-dir that was given but is invalid is reported once, on its own key
+        context.problems.add(
+            f"{base}.output",
+            'no output directory: set output-dir on the hook table (e.g. output-dir = "src/mypkg/web_models") '
+            "or output on the model; it can only be guessed when the wheel ships exactly one top-level package",
+        )
+    return None
+
+
+def _model_source(
+    name: str,
+    raw: dict[str, Any],
+    source_key: str,
+    values: dict[str, Any],
+    output_path: Path | None,
+    context: _ModelContext,
+) -> Path | None:
+    """The model's source, checked against its format; None after adding a problem. A missing ``format`` becomes
+    ``"graph"`` here when the source can only be a graph model (anything but a Keras file)."""
+    base = f"models.{name}"
+    if "source" not in raw:
+        context.problems.add(f"{base}.source", f'missing; add source = "models/{name}.keras" (a .keras or .h5 file)')
+        return None
+    if not isinstance(raw["source"], str) or not raw["source"].strip():
+        context.problems.add(
+            f"{base}.source", f"must be a path string relative to the project root, not {_type_name(raw['source'])}"
+        )
+        return None
+    source_path = _readable_source(raw["source"], source_key, output_path, context)
+    if source_path is None:
+        return None
+    if source_path.exists() and values["format"] is None and _not_a_keras_file(source_path):
+        values["format"] = "graph"  # anything but a Keras file (a SavedModel directory) can only be a graph model
+    return _source_of_format(source_path, raw["source"], source_key, values["format"] or "auto", context.problems)
+
+
+def _not_a_keras_file(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() not in KERAS_SUFFIXES
+
+
+def _readable_source(
+    source: str, source_key: str, output_path: Path | None, context: _ModelContext
+) -> Path | None:
+    """The source's path when it can be read: no FIFO or device (in a SavedModel directory either), and present
+    unless the output it was converted to ships without it (an sdist); None after adding a problem."""
+    source_path = _resolve_in_project(context.root, source)
+    special = special_file_kind(source_path)
+    inner = _special_file_inside(source_path) if special is None and source_path.is_dir() else None
+    if special is not None:
+        context.problems.add(
+            source_key,
+            f"{source} is {special}, not a model file; reading it would never end: point source at a "
+            ".keras/.h5 file or a SavedModel directory",
+        )
+        return None
+    if inner is not None:
+        context.problems.add(
+            source_key,
+            f"{source} holds {_relative(inner[0], context.root)!r}, which is {inner[1]}; a SavedModel directory "
+            "holds only regular files (reading that one would never end): remove it",
+        )
+        return None
+    if not source_path.exists() and (output_path is None or not (output_path / STAMP_NAME).is_file()):
+        context.problems.add(source_key, f"file not found: {source}")
+        return None
+    # (an absent source with a converted output: an sdist that ships the output; the plan stage uses the output)
+    return source_path
+
+
+def _source_of_format(
+    source_path: Path, source: str, source_key: str, model_format: str, problems: _Problems
+) -> Path | None:
+    """``source_path`` when it is what ``model_format`` reads, else None after adding a problem."""
+    if model_format == "graph":
+        problem = graph_source_problem(source_path, source)
+        if problem:
+            problems.add(source_key, problem)
+            return None
+    elif source_path.is_dir():
+        problems.add(
+            source_key,
+            f"{source} is a directory; a layers model needs a Keras file ({', '.join(KERAS_SUFFIXES)}); "
+            'for a SavedModel directory use format = "graph" (or leave format out)',
+        )
+        return None
+    elif source_path.suffix.lower() not in KERAS_SUFFIXES:
+        problems.add(source_key, f"{source} is not a Keras model file; expected one of {', '.join(KERAS_SUFFIXES)}")
+        return None
+    return source_path
 
 
 def _merge_metadata(values: dict[str, Any], raw: dict[str, Any], base: str, problems: _Problems) -> dict[str, Any]:
