@@ -187,3 +187,26 @@ def test_real_zoo_model_compiles_without_tensorflow_and_matches_keras(name, real
     assert report["seconds"] < 3.0, report["seconds"]
     got, _ = tfjs.run(root / "graph" / name, cases[name].inputs, format="graph")
     assert_parity(got, cases[name].expected, atol=REAL_PARITY_ATOL)
+
+
+def test_a_subclassed_model_is_reported_uncovered_by_name():
+    from hatch_tfjs.compile import Uncovered, compile_keras_model
+    from hatch_tfjs.neutral import KerasModel
+
+    model = KerasModel(config={"class_name": "MyModel", "config": {"name": "mine"}}, weights=[], keras_version="3.15.1",
+                       source="mine.keras")
+    result = compile_keras_model(model, model_name="m", source_rel="models/mine.keras")
+    assert isinstance(result, Uncovered)
+    assert [(u.name, u.class_name) for u in result.layers] == [("mine", "MyModel")]
+    assert "subclassed" in result.describe()
+
+
+def test_structured_outputs_name_the_outputs_in_metadata(compiled):
+    from hatch_tfjs.compile import CompiledGraph, compile_keras_model
+    from hatch_tfjs.read import read_keras_model
+
+    source = compiled["shared_layer_two_outputs"].source
+    result = compile_keras_model(read_keras_model(source, model_name="m"), model_name="m", source_rel=source.name,
+                                 structured_outputs=True)
+    assert isinstance(result, CompiledGraph)
+    assert result.metadata == {"structuredOutputKeys": ["out_a", "out_b"]}

@@ -70,10 +70,11 @@ def compile_keras_model(
         return Uncovered(
             model_name, source_rel, [UncoveredLayer(name, str(model.config.get("class_name")), str(reason))]
         )
-    if walker.uncovered or any(t is None for _, t in outputs):
+    produced = [(name, t) for name, t in outputs if t is not None]
+    if walker.uncovered or len(produced) != len(outputs):
         return Uncovered(model_name, source_rel, walker.uncovered)
-    keys = _output_keys(outputs, by_layer=model.config.get("class_name") != "Sequential")  # type: ignore[arg-type]
-    graph, output_specs = _finish(builder, inputs, outputs, keys)  # type: ignore[arg-type]
+    keys = _output_keys(produced, by_layer=model.config.get("class_name") != "Sequential")
+    graph, output_specs = _finish(builder, inputs, produced, keys)
     problems = check_ops([graph])
     if problems:  # a translation emitted an op TF.js lacks: a bug here, reported rather than shipped
         return Uncovered(model_name, source_rel, [UncoveredLayer(model_name, "graph", p.describe()) for p in problems])

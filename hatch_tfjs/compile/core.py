@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from hatch_tfjs.compile.activations import apply_activation, elu, leaky_relu
-from hatch_tfjs.compile.builder import Tensor, attr_bool, attr_str, attr_type
+from hatch_tfjs.compile.builder import Tensor, attr_bool, attr_str, attr_type, known
 from hatch_tfjs.compile.registry import LAYERS, LayerCall, layer
 
 
@@ -146,9 +146,7 @@ def custom_scale(call: LayerCall) -> list[Tensor]:
 
 
 def _static(call: LayerCall, x: Tensor) -> tuple[int, ...]:
-    dims = x.shape[1:]
-    call.require(all(d is not None for d in dims), "its input has dimensions unknown before run time")
-    return tuple(int(d) for d in dims)  # type: ignore[arg-type]
+    return tuple(known(d, "an input dimension") for d in x.shape[1:])
 
 
 @layer("Flatten")

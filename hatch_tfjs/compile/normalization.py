@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import Tensor
+from hatch_tfjs.compile.builder import Tensor, known
 from hatch_tfjs.compile.registry import LayerCall, layer
 
 
@@ -83,7 +83,7 @@ def normalization(call: LayerCall) -> list[Tensor]:
     for key in ("mean", "variance"):
         value = call.weight(key) if call.has_weight(key) else call.option(key)
         call.require(value is not None, f"its {key} is neither stored nor configured")
-        stats.append(np.broadcast_to(np.asarray(value, np.float32), [x.shape[a] for a in axes]))  # type: ignore[misc]
+        stats.append(np.broadcast_to(np.asarray(value, np.float32), [known(x.shape[a]) for a in axes]))
     mean, variance = stats
     denominator = np.maximum(np.sqrt(variance), np.float32(1e-7)).astype(np.float32)
     centered = b.binary(call.scope, "Sub", x, b.const(f"{call.scope}/mean", _broadcastable(mean, x, axes)))
@@ -112,7 +112,7 @@ def group_normalization(call: LayerCall) -> list[Tensor]:
     call.require(int(call.option("axis", -1)) % x.rank == x.rank - 1, "GroupNormalization over a non-last axis")
     call.require(all(d is not None for d in x.shape[1:]), "its input has dimensions unknown before run time")
     groups = int(call.option("groups", 32))
-    channels = int(x.shape[-1])  # type: ignore[arg-type]
+    channels = known(x.shape[-1], "the channel count")
     grouped = b.reshape(f"{call.scope}/groups", x, (*x.shape[:-1], groups, channels // groups))
     axes = [a for a in range(1, grouped.rank) if a != grouped.rank - 2]
     mean = b.reduce(f"{call.scope}/mean", "Mean", grouped, axes, True)
