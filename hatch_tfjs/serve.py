@@ -182,7 +182,7 @@ def wsgi_app(package: str, **options: Any) -> Callable[..., Iterable[bytes]]:
         start_response(response.status_line, response.headers)
         return response.chunks()
 
-    app.model_files = files  # type: ignore[attr-defined]
+    app.model_files = files  # type: ignore[attr-defined]  # kept on the app so callers can see what it serves
     return app
 
 
@@ -222,7 +222,7 @@ def asgi_app(package: str, **options: Any) -> Callable[..., Any]:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    app.model_files = files  # type: ignore[attr-defined]
+    app.model_files = files  # type: ignore[attr-defined]  # kept on the app so callers can see what it serves
     return app
 
 
@@ -246,5 +246,5 @@ def flask_blueprint(package: str, *, url_prefix: str = "/models", name: str = "t
 
     blueprint.add_url_rule("/", "listing", serve, methods=["GET", "HEAD"])
     blueprint.add_url_rule("/<path:filename>", "file", serve, methods=["GET", "HEAD"])
-    blueprint.model_files = files  # type: ignore[attr-defined]
+    blueprint.model_files = files  # type: ignore[attr-defined]  # as on wsgi_app's app
     return blueprint

@@ -303,7 +303,7 @@ def _input_keys(concrete: Any, tf: Any) -> list[str]:
         args, kwargs = concrete.structured_input_signature
         specs = tf.nest.flatten((args, kwargs))
         return [s.name for s in specs]
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a signature TensorFlow cannot flatten: the placeholder names are used
         return []
 
 
@@ -497,7 +497,7 @@ def _resource_owners(loaded: Any) -> dict[int, Any]:
     owners: dict[int, Any] = {}
     try:
         objects = tf.train.TrackableView(loaded).descendants()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an object TensorFlow cannot walk owns no resource this reader can rebuild
         return owners
     for obj in objects:
         try:

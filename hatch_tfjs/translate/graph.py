@@ -530,7 +530,7 @@ def _fold_offset(graph: Graph, node: dict[str, Any]) -> str | None:
         dtype = node.get("attr", {}).get("T")
         if producer["op"] == "BiasAdd" and _data_format(producer) == "NHWC":
             kernel = graph.producer(data_inputs(producer)[0])
-            rank = _kernel_rank(kernel) if _kernel_filter(graph, kernel) is not None else 1  # type: ignore[arg-type]
+            rank = _kernel_rank(kernel) if kernel is not None and _kernel_filter(graph, kernel) is not None else 1
             offset = _per_channel(graph.const(inputs[1 - value_index]), rank)
             bias = graph.const(producer["input"][1])
             if offset is None or bias is None or offset.size not in (1, bias.size):
