@@ -407,6 +407,16 @@ _add("time_distributed_dense", _seq((3, 4), lambda L: L.TimeDistributed(L.Dense(
 _add("time_distributed_conv", _seq((2, 5, 5, 3), lambda L: L.TimeDistributed(L.Conv2D(2, 3)),
                                    lambda L: L.TimeDistributed(L.GlobalAveragePooling2D())), (2, 5, 5, 3))
 
+# --- more windowed and preprocessing layers -----------------------------------------------------------------------
+
+_add("depthwise_conv1d", _seq((8, 3), lambda L: L.DepthwiseConv1D(3, depth_multiplier=2, padding="same", activation="relu")), (8, 3))
+_add("zero_padding3d", _seq((2, 3, 2, 2), lambda L: L.ZeroPadding3D(((1, 0), (0, 2), (1, 1)))), (2, 3, 2, 2))
+_add("cropping3d", _seq((4, 5, 4, 2), lambda L: L.Cropping3D(((1, 0), (1, 2), (0, 1)))), (4, 5, 4, 2))
+_add("center_crop", _seq((7, 8, 3), lambda L: L.CenterCrop(4, 5)), (7, 8, 3))
+for _method, (_height, _width) in itertools.product(("nearest", "bilinear"), ((6, 10), (3, 2), (5, 5))):
+    _add(f"resizing_{_method}_{_height}x{_width}", _seq((5, 4, 2), lambda L, m=_method, h=_height, w=_width: L.Resizing(h, w, interpolation=m)),
+         (5, 4, 2))
+
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
     "conv3d": CompileCase("conv3d", _seq((4, 4, 4, 2), lambda L: L.Conv3D(3, 3, name="conv3d"), lambda L: L.Flatten()),

@@ -323,3 +323,36 @@ def conv_transpose(call: LayerCall) -> list[Tensor]:
         attr=attr,
     )
     return [bias_and_activation(call, y)]
+
+
+@layer("CenterCrop")
+def center_crop(call: LayerCall) -> list[Tensor]:
+    """The centred ``height x width`` window (start ``(size - target) // 2``) of an image at least that large."""
+    _check_layout(call)
+    x = call.single_input()
+    call.require(x.rank == 4, "CenterCrop of an unbatched image is not translated yet")
+    height, width = int(call.option("height")), int(call.option("width"))
+    size = (known(x.shape[1], "the input height"), known(x.shape[2], "the input width"))
+    call.require(size[0] >= height and size[1] >= width, "CenterCrop that enlarges (resizes) is not translated yet")
+    begin = [0, (size[0] - height) // 2, (size[1] - width) // 2, 0]
+    return [call.builder.slice(call.scope, x, begin, [-1, height, width, -1])]
+
+
+@layer("Resizing")
+def resizing(call: LayerCall) -> list[Tensor]:
+    """``image.resize`` to ``height x width`` with half-pixel centres, nearest or bilinear, without antialiasing."""
+    _check_layout(call)
+    x = call.single_input()
+    method = call.option("interpolation", "bilinear")
+    call.require(method in ("nearest", "bilinear"), f"{method} interpolation is not translated yet")
+    call.require(
+        not call.option("crop_to_aspect_ratio") and not call.option("pad_to_aspect_ratio"),
+        "crop_to_aspect_ratio / pad_to_aspect_ratio are not translated yet",
+    )
+    call.require(not call.option("antialias"), "antialiased resizing is not translated yet")
+    call.require(x.rank == 4, "resizing an unbatched image is not translated yet")
+    out = [int(call.option("height")), int(call.option("width"))]
+    target = call.builder.const(f"{call.scope}/size", out, "DT_INT32")
+    op = "ResizeNearestNeighbor" if method == "nearest" else "ResizeBilinear"
+    attr = {"align_corners": attr_bool(False), "half_pixel_centers": attr_bool(True)}
+    return [call.builder.op(f"{call.scope}/{op}", op, [x, target], (x.shape[0], *out, x.shape[3]), attr=attr)]

@@ -69,6 +69,7 @@ VARIABLE_ORDER = {
     "Normalization": ("mean", "variance", "count"),
     "SeparableConv1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
     "SeparableConvolution1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
+    "DepthwiseConv1D": ("kernel", "bias"),
 }
 
 
