@@ -1,4 +1,5 @@
-"""Shared fixtures: one TF.js (Node) process and one zoo of Keras models for the whole session."""
+"""Shared fixtures: one TF.js (Node) process and one zoo of Keras models for the whole session; the markers of tests
+that need TensorFlow or Node. Helpers tests import live in helpers.py (tests/ is on pytest's pythonpath)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import dependencies
+from helpers import REPO, assert_parity, build_env, copy_sample_project, keras_predict
+from tfjs import TfjsRunner
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-TESTS = Path(__file__).parent
-REPO = TESTS.parent
-sys.path.insert(0, str(TESTS))
-
-import dependencies  # noqa: E402
-from tfjs import TfjsRunner  # noqa: E402
-
-PARITY_ATOL = 1e-5
+__all__ = ["assert_parity", "keras_predict"]  # still imported from here by tests/test_compile.py; new code: helpers
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +40,6 @@ class ZooCase:
     h5_path: Path
     inputs: list[np.ndarray]
     expected: list[np.ndarray]
-
-
-def keras_predict(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    out = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
-    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
 
 
 @pytest.fixture(scope="session")
@@ -80,27 +73,6 @@ def wheelhouse(tmp_path_factory) -> Path:
     return directory
 
 
-def build_env(wheelhouse: Path, **extra: str) -> dict[str, str]:
-    """The environment for a build frontend: the local hatch-tfjs wheel offered to pip and uv."""
-    env = dict(os.environ)
-    env["PIP_FIND_LINKS"] = " ".join(filter(None, [str(wheelhouse), os.environ.get("PIP_FIND_LINKS", "")]))
-    env["UV_FIND_LINKS"] = ",".join(filter(None, [str(wheelhouse), os.environ.get("UV_FIND_LINKS", "")]))
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    env.update(extra)
-    return env
-
-
-SAMPLE_PROJECT = REPO / "sample_project"
-
-
-def copy_sample_project(destination: Path) -> Path:
-    """A copy of sample_project without build outputs."""
-    import shutil
-
-    shutil.copytree(SAMPLE_PROJECT, destination, ignore=shutil.ignore_patterns("dist", "web_models", "__pycache__"))
-    return destination
-
-
 @pytest.fixture(scope="session")
 def sample_wheel(tmp_path_factory) -> Path:
     """sample_project's wheel, built once by hatchling (this checkout's hook) from a copy of the project."""
@@ -129,14 +101,6 @@ def sample_venv(tmp_path_factory, sample_wheel, wheelhouse) -> Path:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return python
-
-
-def assert_parity(got: list[np.ndarray], expected: list[np.ndarray], atol: float = PARITY_ATOL) -> None:
-    assert len(got) == len(expected), f"TF.js returned {len(got)} outputs, Keras {len(expected)}"
-    for index, (g, e) in enumerate(zip(got, expected)):
-        assert g.shape == e.shape, f"output {index}: TF.js shape {g.shape} != Keras shape {e.shape}"
-        diff = float(np.max(np.abs(g.astype(np.float64) - e.astype(np.float64)))) if e.size else 0.0
-        assert diff <= atol, f"output {index}: max abs difference {diff:.3g} > {atol}"
 
 
 # --- tests that need TensorFlow or Node: marked, skipped with the reason when it is missing (see dependencies.py) ---

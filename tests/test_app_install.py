@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import build_env
+from helpers import build_env
 from projects import copy_sample_project
 
 CONVERSION_ONLY = {"numpy", "h5py", "hatchling", "tensorflow", "tensorflow-cpu", "keras", "tf-keras", "tomli"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLE_PROJECT, assert_parity
+from helpers import SAMPLE_PROJECT, assert_parity
 
 pytestmark = pytest.mark.slow
 
@@ -418,7 +418,7 @@ def test_readme_quick_start_serves_a_prediction_with_fastapi_and_flask(tmp_path,
     import time
 
     import keras
-    from conftest import build_env
+    from helpers import build_env
 
     section = quick_start()
     home = tmp_path / "home"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, assert_parity, build_env, copy_sample_project, keras_predict
+from helpers import REPO, assert_parity, build_env, copy_sample_project, keras_predict
 
 SAMPLE = REPO / "sample_project"
 MODEL_FILES = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLE_PROJECT, assert_parity, copy_sample_project, keras_predict
+from helpers import SAMPLE_PROJECT, assert_parity, copy_sample_project, keras_predict
 
 SCRIPT = Path(sys.executable).parent / "hatch-tfjs"
 IRIS = SAMPLE_PROJECT / "models" / "iris.keras"

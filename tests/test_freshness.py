@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_sample_project
+from helpers import REPO, copy_sample_project
 
 from hatch_tfjs.config import STAMP_NAME
 

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, build_env, copy_sample_project
+from helpers import REPO, build_env, copy_sample_project
 from projects import tensorflow_blocked_env
 
 SAMPLE = REPO / "sample_project"

@@ -23,7 +23,7 @@ from typing import Any
 import mutants
 import pytest
 import zoo as zoo_module
-from conftest import REPO, TESTS, keras_predict
+from helpers import REPO, TESTS, keras_predict
 
 SEED = 20261127
 PER_BASE = 75

@@ -10,7 +10,7 @@ from pathlib import Path
 import graph_zoo
 import numpy as np
 import pytest
-from conftest import assert_parity
+from helpers import assert_parity
 
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.describe import describe_model_dir

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_parity
+from helpers import assert_parity
 
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.convert import convert_model

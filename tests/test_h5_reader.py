@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 import pytest
 import zoo as zoo_module
-from conftest import REPO, assert_parity
+from helpers import REPO, assert_parity
 
 from hatch_tfjs.config import ModelSpec, load_settings
 from hatch_tfjs.convert import convert_model

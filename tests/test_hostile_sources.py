@@ -23,7 +23,7 @@ import mutants
 import numpy as np
 import pytest
 import zoo as zoo_module
-from conftest import REPO
+from helpers import REPO
 
 from hatch_tfjs.cli import main as cli_main
 from hatch_tfjs.errors import ModelReadError

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import zoo as zoo_module
-from conftest import assert_parity
+from helpers import assert_parity
 
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.convert import convert_model

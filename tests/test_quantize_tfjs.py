@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 import zoo as zoo_module
-from conftest import PARITY_ATOL, assert_parity, keras_predict
+from helpers import PARITY_ATOL, assert_parity, keras_predict
 from test_shards import decode_in_tfjs
 
 from hatch_tfjs.config import ModelSpec

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import real_zoo
-from conftest import assert_parity
+from helpers import assert_parity
 
 pytestmark = pytest.mark.slow
 

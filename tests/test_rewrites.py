@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import rewrite_zoo
-from conftest import assert_parity, keras_predict
+from helpers import assert_parity, keras_predict
 from zoo import randomize
 
 from hatch_tfjs.config import ModelSpec

@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import build_env, copy_sample_project
+from helpers import build_env, copy_sample_project
 
 from hatch_tfjs.runtime import loader_path
 
