@@ -417,6 +417,23 @@ for _method, (_height, _width) in itertools.product(("nearest", "bilinear"), ((6
     _add(f"resizing_{_method}_{_height}x{_width}", _seq((5, 4, 2), lambda L, m=_method, h=_height, w=_width: L.Resizing(h, w, interpolation=m)),
          (5, 4, 2))
 
+def _dot_attention(use_scale: bool, causal: bool, with_key: bool) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        query, value = keras.Input((4, 3), name="query"), keras.Input((5, 3), name="value")
+        inputs = [query, value]
+        if with_key:
+            inputs.append(keras.Input((5, 3), name="key"))
+        return keras.Model(inputs, keras.layers.Attention(use_scale=use_scale)(inputs, use_causal_mask=causal))
+
+    return build
+
+
+for _scale, _causal, _key in itertools.product((False, True), (False, True), (False, True)):
+    _add(f"attention_scale{int(_scale)}_causal{int(_causal)}_key{int(_key)}", _dot_attention(_scale, _causal, _key),
+         (4, 3), (5, 3), *([(5, 3)] if _key else []))
+
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
     "conv3d": CompileCase("conv3d", _seq((4, 4, 4, 2), lambda L: L.Conv3D(3, 3, name="conv3d"), lambda L: L.Flatten()),

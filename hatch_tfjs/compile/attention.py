@@ -56,6 +56,13 @@ def _project(call: LayerCall, x: Tensor, sublayer: str) -> Tensor:
     return b.transpose(f"{call.scope}/{sublayer}", y, [0, 2, 1, 3])
 
 
+def _causal_mask(call: LayerCall, scores: Tensor, query: Tensor, key: Tensor) -> Tensor:
+    """``scores`` with Keras's large negative number added where a query step would see a later key step."""
+    steps = (known(query.shape[1], "the query length"), known(key.shape[1], "the key length"))
+    mask = np.where(np.tril(np.ones(steps, bool)), 0.0, LARGE_NEGATIVE)
+    return call.builder.binary(call.scope, "AddV2", scores, call.builder.const(f"{call.scope}/causal_mask", mask))
+
+
 def _batch_matmul(call: LayerCall, a: Tensor, c: Tensor, *, adj_y: bool, name: str) -> Tensor:
     shape = (*a.shape[:-1], c.shape[-2] if adj_y else c.shape[-1])
     return call.builder.op(
@@ -90,11 +97,7 @@ def multi_head_attention(call: LayerCall) -> list[Tensor]:
     q = b.binary(call.scope, "Mul", q, b.scalar(call.scope, 1.0 / math.sqrt(key_dim)))
     scores = _batch_matmul(call, q, k, adj_y=True, name="scores")
     if call.kwargs.get("use_causal_mask"):
-        steps = (known(query.shape[1], "the query length"), known(key.shape[1], "the key length"))
-        allowed = np.tril(np.ones(steps, bool))
-        scores = b.binary(
-            call.scope, "AddV2", scores, b.const(f"{call.scope}/causal_mask", np.where(allowed, 0.0, LARGE_NEGATIVE))
-        )
+        scores = _causal_mask(call, scores, query, key)
     probabilities = b.op(f"{call.scope}/Softmax", "Softmax", [scores], scores.shape)
     attended = _batch_matmul(call, probabilities, v, adj_y=False, name="attended")  # [batch, heads, steps, value_dim]
     attended = b.transpose(f"{call.scope}/merge", attended, [0, 2, 1, 3])
@@ -118,3 +121,23 @@ def multi_head_attention(call: LayerCall) -> list[Tensor]:
             attr={"data_format": attr_str("NHWC")},
         )
     return [b.reshape(f"{call.scope}/output", y, (None, query.shape[1], out_dim))]
+
+
+@layer("Attention", kwargs=("use_causal_mask", "return_attention_scores"))
+def dot_attention(call: LayerCall) -> list[Tensor]:
+    """Keras's ``Attention`` (Luong, ``score_mode="dot"``): ``softmax(q k^T [* scale] [causal mask]) v``."""
+    b = call.builder
+    call.require(len(call.inputs) in (2, 3), "it is called on other than [query, value(, key)]")
+    call.require(call.option("score_mode", "dot") == "dot", "score_mode 'concat' is not translated yet")
+    call.require(not call.kwargs.get("return_attention_scores"), "return_attention_scores is not translated yet")
+    query, value = call.inputs[0], call.inputs[1]
+    key = call.inputs[2] if len(call.inputs) == 3 else value
+    call.require(all(t.rank == 3 for t in (query, value, key)), "attention over inputs of rank other than 3")
+    scores = _batch_matmul(call, query, key, adj_y=True, name="scores")
+    if call.option("use_scale"):
+        scale = call.weight("scale") if call.has_weight("scale") else call.weight("vars/0")
+        scores = b.binary(call.scope, "Mul", scores, b.const(f"{call.scope}/scale", scale))
+    if call.kwargs.get("use_causal_mask"):
+        scores = _causal_mask(call, scores, query, key)
+    probabilities = b.op(f"{call.scope}/Softmax", "Softmax", [scores], scores.shape)
+    return [_batch_matmul(call, probabilities, value, adj_y=False, name="attended")]
