@@ -25,7 +25,7 @@ def cli(*args: str, cwd: Path | None = None, module: bool = False) -> subprocess
 
 
 @pytest.fixture
-def project(tmp_path) -> Path:
+def sample_copy(tmp_path) -> Path:
     return copy_sample_project(tmp_path / "proj")
 
 
@@ -97,43 +97,43 @@ def test_convert_reports_every_bad_argument_by_its_flag(tmp_path):
     assert proc.returncode == 1 and proc.stderr.startswith("hatch-tfjs: error: --metadata: not a valid JSON object")
 
 
-def test_check_passes_without_writing_anything(project):
-    proc = cli("check", project)
+def test_check_passes_without_writing_anything(sample_copy):
+    proc = cli("check", sample_copy)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == f"{project / 'pyproject.toml'}: [tool.hatch.build.hooks.tfjs] is valid: 2 models; wheel packages: src/sample_app"
+    assert lines[0] == f"{sample_copy / 'pyproject.toml'}: [tool.hatch.build.hooks.tfjs] is valid: 2 models; wheel packages: src/sample_app"
     assert lines[1].startswith("  ok    digits  models/digits.h5 -> src/sample_app/web_models/digits/  layers, 2 shards, ")
     assert lines[2].startswith("  ok    iris    models/iris.keras -> src/sample_app/web_models/iris/  layers, 1 shard, ")
     assert lines[-1] == "check passed: every model converts (nothing was written to the project)"
-    assert not (project / "src" / "sample_app" / "web_models").exists()
+    assert not (sample_copy / "src" / "sample_app" / "web_models").exists()
 
 
-def test_check_fails_on_an_unsupported_model_with_the_reason(project):
+def test_check_fails_on_an_unsupported_model_with_the_reason(sample_copy):
     import keras
     from keras import layers
 
     inp = keras.Input((5, 2))
-    keras.Model(inp, layers.GRU(3, name="recurrent")(inp)).save(project / "models" / "iris.keras")
+    keras.Model(inp, layers.GRU(3, name="recurrent")(inp)).save(sample_copy / "models" / "iris.keras")
     # By default (format = "auto") such a model becomes a graph model, and check says so and why.
-    auto = cli("check", project)
+    auto = cli("check", sample_copy)
     assert auto.returncode == 0, auto.stdout + auto.stderr
     assert "graph (auto: layer 'recurrent' (GRU): uses reset_after=True" in auto.stdout
     # format = "layers" insists on a layers model: check fails with the reason.
-    pyproject = project / "pyproject.toml"
+    pyproject = sample_copy / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('[tool.hatch.build.hooks.tfjs.models.iris]\n', '[tool.hatch.build.hooks.tfjs.models.iris]\nformat = "layers"\n'))
-    proc = cli("check", project)
+    proc = cli("check", sample_copy)
     assert proc.returncode == 1
     assert "  ok    digits" in proc.stdout and "  FAIL  iris    models/iris.keras" in proc.stdout
     assert "model 'iris' (models/iris.keras) cannot be converted to a TF.js layers model" in proc.stdout
     assert "layer 'recurrent' (GRU): uses reset_after=True" in proc.stdout
     assert proc.stdout.rstrip().endswith("check failed: 1 of 2 models cannot be converted")
-    assert not (project / "src" / "sample_app" / "web_models").exists()
+    assert not (sample_copy / "src" / "sample_app" / "web_models").exists()
 
 
-def test_check_reports_configuration_problems(project, tmp_path):
-    pyproject = project / "pyproject.toml"
+def test_check_reports_configuration_problems(sample_copy, tmp_path):
+    pyproject = sample_copy / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("shard-size = 16384", 'shard-size = "16k"\ncolour = "red"'))
-    proc = cli("check", project)
+    proc = cli("check", sample_copy)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
         f"hatch-tfjs: error: {pyproject}: 2 problems in the tfjs build hook configuration:",
@@ -142,7 +142,7 @@ def test_check_reports_configuration_problems(project, tmp_path):
         "  - tool.hatch.build.hooks.tfjs.models.digits.shard-size: must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not a string '16k'",
     ]
     pyproject.write_text("[project\nname = 'x'\n")
-    proc = cli("check", project)
+    proc = cli("check", sample_copy)
     assert proc.returncode == 1 and proc.stderr.startswith(f"hatch-tfjs: error: {pyproject}: invalid TOML: ")
     proc = cli("check", tmp_path / "nowhere")
     assert proc.returncode == 1
@@ -153,26 +153,26 @@ def test_check_reports_configuration_problems(project, tmp_path):
     assert proc.returncode == 1 and "no tfjs build hook configured" in proc.stderr
 
 
-def test_list_shows_freshness_across_builds(project):
+def test_list_shows_freshness_across_builds(sample_copy):
     def states() -> dict[str, str]:
-        proc = cli("list", project, "--json")
+        proc = cli("list", sample_copy, "--json")
         assert proc.returncode == 0, proc.stderr
         return {m["name"]: ("fresh" if m["fresh"] else m["reason"]) for m in json.loads(proc.stdout)["models"]}
 
     assert states() == {"digits": "no previous output", "iris": "no previous output"}
-    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=project, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=sample_copy, check=True, capture_output=True)
     assert states() == {"digits": "fresh", "iris": "fresh"}
-    text = cli("list", project).stdout
+    text = cli("list", sample_copy).stdout
     assert "iris    layers  models/iris.keras -> src/sample_app/web_models/iris/  fresh" in text
     assert text.splitlines()[-1] == "2 models, 0 to convert on the next build"
-    (project / "models" / "iris.keras").write_bytes((project / "models" / "iris.keras").read_bytes() + b"\0")
+    (sample_copy / "models" / "iris.keras").write_bytes((sample_copy / "models" / "iris.keras").read_bytes() + b"\0")
     assert states() == {"digits": "fresh", "iris": "source changed"}
-    assert "stale (source changed)" in cli("list", project).stdout
+    assert "stale (source changed)" in cli("list", sample_copy).stdout
 
 
-def test_inspect_a_built_model_and_a_broken_one(project):
-    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=project, check=True, capture_output=True)
-    digits = project / "src" / "sample_app" / "web_models" / "digits"
+def test_inspect_a_built_model_and_a_broken_one(sample_copy):
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=sample_copy, check=True, capture_output=True)
+    digits = sample_copy / "src" / "sample_app" / "web_models" / "digits"
     proc = cli("inspect", digits)
     assert proc.returncode == 0
     text = proc.stdout
@@ -192,9 +192,9 @@ def test_inspect_a_built_model_and_a_broken_one(project):
     assert proc.returncode == 1
     assert "    group1-shard2of2.bin  MISSING" in proc.stdout
     assert "problem: shard group1-shard2of2.bin is missing" in proc.stdout
-    proc = cli("inspect", project)
+    proc = cli("inspect", sample_copy)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == f"hatch-tfjs: error: {project}: no model.json here; pass the directory that holds a TF.js model.json"
+    assert proc.stderr.strip() == f"hatch-tfjs: error: {sample_copy}: no model.json here; pass the directory that holds a TF.js model.json"
 
 
 def test_flag_errors_speak_the_command_line(tmp_path):

@@ -13,7 +13,7 @@ TABLE = "tool.hatch.build.hooks.tfjs"
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def stub_project(tmp_path: Path) -> Path:
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "classifier.keras").write_bytes(b"PK")
     (tmp_path / "models" / "tagger.h5").write_bytes(b"\x89HDF")
@@ -32,9 +32,9 @@ def problems(root: Path, config: dict, packages=("src/mypkg",)) -> list[str]:
     return info.value.problems
 
 
-def test_the_documented_example_parses(project):
+def test_the_documented_example_parses(stub_project):
     settings = load_settings(
-        project,
+        stub_project,
         {
             "output-dir": "src/mypkg/web_models",
             "discover": ["models/*.h5"],
@@ -56,22 +56,22 @@ def test_the_documented_example_parses(project):
     )
     by_name = {m.name: m for m in settings.models}
     assert sorted(by_name) == ["classifier", "tagger"]
-    assert by_name["classifier"].output == project / "src/mypkg/web_models/clf"
+    assert by_name["classifier"].output == stub_project / "src/mypkg/web_models/clf"
     assert by_name["classifier"].shard_size == 4194304
-    assert by_name["tagger"].output == project / "src/mypkg/web_models/tagger"
+    assert by_name["tagger"].output == stub_project / "src/mypkg/web_models/tagger"
     assert by_name["tagger"].shard_size == 1024  # the hook-level default
-    assert by_name["tagger"].source == project / "models/tagger.h5"
+    assert by_name["tagger"].source == stub_project / "models/tagger.h5"
 
 
-def test_output_dir_defaults_to_the_only_package(project):
-    settings = load_settings(project, {"models": {"clf": {"source": "models/classifier.keras"}}}, wheel_packages=["src/mypkg"])
-    assert settings.models[0].output == project / "src/mypkg/web_models/clf"
+def test_output_dir_defaults_to_the_only_package(stub_project):
+    settings = load_settings(stub_project, {"models": {"clf": {"source": "models/classifier.keras"}}}, wheel_packages=["src/mypkg"])
+    assert settings.models[0].output == stub_project / "src/mypkg/web_models/clf"
     assert settings.models[0].shard_size == DEFAULT_SHARD_SIZE
 
 
-def test_output_dir_cannot_be_guessed_with_two_packages(project):
-    (project / "src" / "other").mkdir()
-    found = problems(project, {"models": {"clf": {"source": "models/classifier.keras"}}}, packages=["src/mypkg", "src/other"])
+def test_output_dir_cannot_be_guessed_with_two_packages(stub_project):
+    (stub_project / "src" / "other").mkdir()
+    found = problems(stub_project, {"models": {"clf": {"source": "models/classifier.keras"}}}, packages=["src/mypkg", "src/other"])
     assert found == [
         f"{TABLE}.models.clf.output: no output directory: set output-dir on the hook table "
         '(e.g. output-dir = "src/mypkg/web_models") or output on the model; it can only be guessed when the wheel '
@@ -79,15 +79,15 @@ def test_output_dir_cannot_be_guessed_with_two_packages(project):
     ]
 
 
-def test_missing_source_file(project):
-    assert problems(project, {"models": {"classifier": {"source": "models/nope.keras"}}}) == [
+def test_missing_source_file(stub_project):
+    assert problems(stub_project, {"models": {"classifier": {"source": "models/nope.keras"}}}) == [
         f"{TABLE}.models.classifier.source: file not found: models/nope.keras"
     ]
 
 
-def test_every_problem_is_reported_at_once(project):
+def test_every_problem_is_reported_at_once(stub_project):
     found = problems(
-        project,
+        stub_project,
         {
             "output-dir": "../elsewhere",
             "discover": ["models/*.onnx"],
@@ -122,44 +122,44 @@ def test_every_problem_is_reported_at_once(project):
         (-4, "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not -4"),
     ],
 )
-def test_wrong_shard_size_types(project, value, message):
-    found = problems(project, {"models": {"clf": {"source": "models/classifier.keras", "shard-size": value}}})
+def test_wrong_shard_size_types(stub_project, value, message):
+    found = problems(stub_project, {"models": {"clf": {"source": "models/classifier.keras", "shard-size": value}}})
     assert found == [f"{TABLE}.models.clf.shard-size: {message}"]
 
 
-def test_wrong_types_of_tables(project):
-    found = problems(project, {"models": ["clf"], "discover": "models/*.keras", "jobs": 0})
+def test_wrong_types_of_tables(stub_project):
+    found = problems(stub_project, {"models": ["clf"], "discover": "models/*.keras", "jobs": 0})
     assert any(p.startswith(f"{TABLE}.models: must be a table of models") for p in found)
     assert any(p.startswith(f"{TABLE}.jobs: must be a positive integer") for p in found)
 
 
-def test_model_must_be_a_table(project):
-    assert problems(project, {"models": {"clf": "models/classifier.keras"}}) == [
+def test_model_must_be_a_table(stub_project):
+    assert problems(stub_project, {"models": {"clf": "models/classifier.keras"}}) == [
         f'{TABLE}.models.clf: must be a table with at least `source = "models/clf.keras"`, not a string'
     ]
 
 
-def test_duplicate_names_between_discovery_and_declaration(project):
-    (project / "models" / "classifier.h5").write_bytes(b"\x89HDF")
-    found = problems(project, {"discover": ["models/*.h5"], "models": {"classifier": {"source": "models/classifier.keras"}}})
+def test_duplicate_names_between_discovery_and_declaration(stub_project):
+    (stub_project / "models" / "classifier.h5").write_bytes(b"\x89HDF")
+    found = problems(stub_project, {"discover": ["models/*.h5"], "models": {"classifier": {"source": "models/classifier.keras"}}})
     assert found == [
         f"{TABLE}.discover[0]: discovered 'models/classifier.h5' as model 'classifier', but a model of that name is "
         f"already declared with another source; rename one of the files or declare it under [{TABLE}.models.<name>]"
     ]
 
 
-def test_discovered_file_that_is_declared_explicitly_is_not_duplicated(project):
+def test_discovered_file_that_is_declared_explicitly_is_not_duplicated(stub_project):
     settings = load_settings(
-        project,
+        stub_project,
         {"discover": ["models/*.keras"], "models": {"clf": {"source": "models/classifier.keras"}}},
         wheel_packages=["src/mypkg"],
     )
     assert [m.name for m in settings.models] == ["clf"]
 
 
-def test_duplicate_and_nested_outputs(project):
+def test_duplicate_and_nested_outputs(stub_project):
     found = problems(
-        project,
+        stub_project,
         {
             "models": {
                 "a": {"source": "models/classifier.keras", "output": "src/mypkg/m"},
@@ -174,9 +174,9 @@ def test_duplicate_and_nested_outputs(project):
     ]
 
 
-def test_output_outside_project_and_outside_packages(project):
+def test_output_outside_project_and_outside_packages(stub_project):
     found = problems(
-        project,
+        stub_project,
         {
             "models": {
                 "a": {"source": "models/classifier.keras", "output": "/tmp/elsewhere"},
@@ -192,11 +192,11 @@ def test_output_outside_project_and_outside_packages(project):
     ]
 
 
-def test_source_must_be_a_keras_file_or_a_saved_model(project):
-    (project / "models" / "weights.onnx").write_bytes(b"x")
-    (project / "models" / "saved").mkdir()
+def test_source_must_be_a_keras_file_or_a_saved_model(stub_project):
+    (stub_project / "models" / "weights.onnx").write_bytes(b"x")
+    (stub_project / "models" / "saved").mkdir()
     found = problems(
-        project,
+        stub_project,
         {
             "models": {
                 "a": {"source": "models/weights.onnx"},
@@ -214,13 +214,13 @@ def test_source_must_be_a_keras_file_or_a_saved_model(project):
     ]
 
 
-def test_key_meant_for_a_model_on_the_hook_table(project):
-    found = problems(project, {"source": "models/classifier.keras"})
+def test_key_meant_for_a_model_on_the_hook_table(stub_project):
+    found = problems(stub_project, {"source": "models/classifier.keras"})
     assert found[0].startswith(f"{TABLE}.source: unknown key (it belongs on a model: [{TABLE}.models.<name>])")
 
 
-def test_target_table_path_is_named(project):
+def test_target_table_path_is_named(stub_project):
     table = "tool.hatch.build.targets.wheel.hooks.tfjs"
     with pytest.raises(ConfigError) as info:
-        load_settings(project, {"models": {"x": {"source": "nope.keras"}}}, table=table, wheel_packages=["src/mypkg"])
+        load_settings(stub_project, {"models": {"x": {"source": "nope.keras"}}}, table=table, wheel_packages=["src/mypkg"])
     assert info.value.problems == [f"{table}.models.x.source: file not found: nope.keras"]

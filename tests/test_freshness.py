@@ -23,12 +23,12 @@ MODELS = ("digits", "iris")
 
 
 @pytest.fixture
-def project(tmp_path) -> Path:
+def sample_copy(tmp_path) -> Path:
     return copy_sample_project(tmp_path / "proj")
 
 
-def out_dir(project: Path, name: str) -> Path:
-    return project / "src" / "sample_app" / "web_models" / name
+def out_dir(sample_copy: Path, name: str) -> Path:
+    return sample_copy / "src" / "sample_app" / "web_models" / name
 
 
 def blocker_env(tmp_path: Path) -> dict[str, str]:
@@ -53,140 +53,140 @@ def blocker_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def hatchling(project: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def hatchling(sample_copy: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", *args], cwd=project, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "hatchling", "build", *args], cwd=sample_copy, env=env, capture_output=True, text=True
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"hatchling build {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
-def snapshot(project: Path) -> dict[str, tuple[tuple[int, int], str]]:
+def snapshot(sample_copy: Path) -> dict[str, tuple[tuple[int, int], str]]:
     """((inode, mtime), sha256) of every output file: a rewrite changes them even when the bytes are the same."""
     files = {}
     for name in MODELS:
-        for path in sorted(out_dir(project, name).iterdir()):
+        for path in sorted(out_dir(sample_copy, name).iterdir()):
             stat = path.stat()
             files[f"{name}/{path.name}"] = ((stat.st_ino, stat.st_mtime_ns), hashlib.sha256(path.read_bytes()).hexdigest())
     return files
 
 
-def age_outputs(project: Path) -> None:
+def age_outputs(sample_copy: Path) -> None:
     """Date every output file back to 1970, so that any rewrite shows in its mtime."""
     for name in MODELS:
-        for path in out_dir(project, name).iterdir():
+        for path in out_dir(sample_copy, name).iterdir():
             os.utime(path, ns=(1_000_000_000, 1_000_000_000))
 
 
-def test_rebuild_of_fresh_models_converts_nothing_and_imports_no_tensorflow(project, tmp_path):
-    first = hatchling(project, "-t", "wheel")
+def test_rebuild_of_fresh_models_converts_nothing_and_imports_no_tensorflow(sample_copy, tmp_path):
+    first = hatchling(sample_copy, "-t", "wheel")
     assert "tfjs: 2 models converted" in first.stderr + first.stdout
-    age_outputs(project)
-    before = snapshot(project)
+    age_outputs(sample_copy)
+    before = snapshot(sample_copy)
 
-    again = hatchling(project, "-t", "wheel", "-d", "dist2", env=blocker_env(tmp_path))
+    again = hatchling(sample_copy, "-t", "wheel", "-d", "dist2", env=blocker_env(tmp_path))
 
     output = again.stdout + again.stderr
     assert "tfjs: 2 models up to date" in output
     assert "converting" not in output
-    assert snapshot(project) == before
-    with zipfile.ZipFile(next((project / "dist2").glob("*.whl"))) as zf:
+    assert snapshot(sample_copy) == before
+    with zipfile.ZipFile(next((sample_copy / "dist2").glob("*.whl"))) as zf:
         assert "sample_app/web_models/iris/model.json" in zf.namelist()
 
 
-def test_changed_source_option_or_converter_reconverts_only_that_model(project):
-    hatchling(project, "-t", "wheel")
-    base = snapshot(project)
+def test_changed_source_option_or_converter_reconverts_only_that_model(sample_copy):
+    hatchling(sample_copy, "-t", "wheel")
+    base = snapshot(sample_copy)
 
     # An unrelated file changes: nothing converts.
-    (project / "README.md").write_text("changed\n")
-    assert "2 models up to date" in hatchling(project, "-t", "wheel").stderr
+    (sample_copy / "README.md").write_text("changed\n")
+    assert "2 models up to date" in hatchling(sample_copy, "-t", "wheel").stderr
 
     # An option of one model changes.
-    pyproject = project / "pyproject.toml"
+    pyproject = sample_copy / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("shard-size = 16384", "shard-size = 8192"))
-    output = hatchling(project, "-t", "wheel").stderr
+    output = hatchling(sample_copy, "-t", "wheel").stderr
     assert "converting 1 model to TensorFlow.js (1 up to date)" in output
     assert "tfjs: digits:" in output
-    after_option = snapshot(project)
+    after_option = snapshot(sample_copy)
     assert {k: v for k, v in after_option.items() if k.startswith("iris/")} == {k: v for k, v in base.items() if k.startswith("iris/")}
     assert len([k for k in after_option if k.startswith("digits/group1-")]) == 3
 
     # The source of the other one changes (same bytes appended: the content hash differs).
-    source = project / "models" / "iris.keras"
+    source = sample_copy / "models" / "iris.keras"
     import zipfile as zipmod
 
     with zipmod.ZipFile(source, "a") as zf:
         zf.writestr("extra.txt", "a change to the file, not to the model")
-    output = hatchling(project, "-t", "wheel").stderr
+    output = hatchling(sample_copy, "-t", "wheel").stderr
     assert "converting 1 model to TensorFlow.js (1 up to date)" in output and "tfjs: iris:" in output
 
     # The converter's version changes (as recorded in the stamp).
-    stamp_path = out_dir(project, "iris") / STAMP_NAME
+    stamp_path = out_dir(sample_copy, "iris") / STAMP_NAME
     stamp = json.loads(stamp_path.read_text())
     stamp["converter"] = "hatch-tfjs 0.0.1"
     stamp_path.write_text(json.dumps(stamp))
-    output = hatchling(project, "-t", "wheel").stderr
+    output = hatchling(sample_copy, "-t", "wheel").stderr
     assert "converting 1 model to TensorFlow.js (1 up to date)" in output and "tfjs: iris:" in output
 
 
-def test_stamp_has_no_timestamps_or_absolute_paths(project):
-    hatchling(project, "-t", "wheel")
-    text = (out_dir(project, "iris") / STAMP_NAME).read_text()
+def test_stamp_has_no_timestamps_or_absolute_paths(sample_copy):
+    hatchling(sample_copy, "-t", "wheel")
+    text = (out_dir(sample_copy, "iris") / STAMP_NAME).read_text()
     stamp = json.loads(text)
-    assert str(project) not in text and str(REPO) not in text
-    assert stamp["source"] == {"path": "models/iris.keras", "sha256": hashlib.sha256((project / "models/iris.keras").read_bytes()).hexdigest()}
+    assert str(sample_copy) not in text and str(REPO) not in text
+    assert stamp["source"] == {"path": "models/iris.keras", "sha256": hashlib.sha256((sample_copy / "models/iris.keras").read_bytes()).hexdigest()}
     assert set(stamp) == {"stamp_version", "converter", "key", "source", "options", "files"}
 
 
-def test_two_checkouts_give_byte_identical_outputs_and_wheels(project, tmp_path):
+def test_two_checkouts_give_byte_identical_outputs_and_wheels(sample_copy, tmp_path):
     other = tmp_path / "other_checkout"
-    shutil.copytree(project, other)
+    shutil.copytree(sample_copy, other)
     env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
-    hatchling(project, "-t", "wheel", env=env)
+    hatchling(sample_copy, "-t", "wheel", env=env)
     hatchling(other, "-t", "wheel", env=env)
     for name in MODELS:
-        for path in out_dir(project, name).iterdir():
+        for path in out_dir(sample_copy, name).iterdir():
             assert path.read_bytes() == (out_dir(other, name) / path.name).read_bytes(), path.name
-    wheel_a = next((project / "dist").glob("*.whl")).read_bytes()
+    wheel_a = next((sample_copy / "dist").glob("*.whl")).read_bytes()
     wheel_b = next((other / "dist").glob("*.whl")).read_bytes()
     assert wheel_a == wheel_b
     # Forced reconversion in the same checkout reproduces the same bytes too.
-    before = {k: v[1] for k, v in snapshot(project).items()}
-    hatchling(project, "-t", "wheel", "-d", "dist3", env=dict(env, HATCH_TFJS_FORCE="1"))
-    assert {k: v[1] for k, v in snapshot(project).items()} == before
-    assert next((project / "dist3").glob("*.whl")).read_bytes() == wheel_a
+    before = {k: v[1] for k, v in snapshot(sample_copy).items()}
+    hatchling(sample_copy, "-t", "wheel", "-d", "dist3", env=dict(env, HATCH_TFJS_FORCE="1"))
+    assert {k: v[1] for k, v in snapshot(sample_copy).items()} == before
+    assert next((sample_copy / "dist3").glob("*.whl")).read_bytes() == wheel_a
 
 
-def test_force_reconverts_and_skip_uses_what_is_there(project):
-    hatchling(project, "-t", "wheel")
-    age_outputs(project)
-    forced = hatchling(project, "-t", "wheel", env=dict(os.environ, HATCH_TFJS_FORCE="1"))
+def test_force_reconverts_and_skip_uses_what_is_there(sample_copy):
+    hatchling(sample_copy, "-t", "wheel")
+    age_outputs(sample_copy)
+    forced = hatchling(sample_copy, "-t", "wheel", env=dict(os.environ, HATCH_TFJS_FORCE="1"))
     assert "tfjs: 2 models converted" in forced.stderr
-    assert all(v[0][1] != 1_000_000_000 for v in snapshot(project).values())
+    assert all(v[0][1] != 1_000_000_000 for v in snapshot(sample_copy).values())
 
-    (project / "models" / "iris.keras").write_bytes(b"not a model any more")
-    skipped = hatchling(project, "-t", "wheel", env=dict(os.environ, HATCH_TFJS_SKIP="1"))
+    (sample_copy / "models" / "iris.keras").write_bytes(b"not a model any more")
+    skipped = hatchling(sample_copy, "-t", "wheel", env=dict(os.environ, HATCH_TFJS_SKIP="1"))
     assert "HATCH_TFJS_SKIP is set; shipping the 2 existing model outputs" in skipped.stderr
 
-    shutil.rmtree(out_dir(project, "iris"))
-    failed = hatchling(project, "-t", "wheel", env=dict(os.environ, HATCH_TFJS_SKIP="1"), check=False)
+    shutil.rmtree(out_dir(sample_copy, "iris"))
+    failed = hatchling(sample_copy, "-t", "wheel", env=dict(os.environ, HATCH_TFJS_SKIP="1"), check=False)
     assert failed.returncode != 0
     assert "HATCH_TFJS_SKIP is set but 1 model output is missing: 'iris' (src/sample_app/web_models/iris/model.json)" in failed.stderr
     assert "Traceback" not in failed.stderr
 
 
-def test_clean_removes_the_outputs(project):
-    hatchling(project, "-t", "wheel")
-    assert out_dir(project, "iris").is_dir()
-    hatchling(project, "--clean-only")
-    assert not out_dir(project, "iris").exists() and not out_dir(project, "digits").exists()
+def test_clean_removes_the_outputs(sample_copy):
+    hatchling(sample_copy, "-t", "wheel")
+    assert out_dir(sample_copy, "iris").is_dir()
+    hatchling(sample_copy, "--clean-only")
+    assert not out_dir(sample_copy, "iris").exists() and not out_dir(sample_copy, "digits").exists()
 
 
-def test_sdist_without_sources_builds_wheel_from_shipped_outputs(project, tmp_path):
-    hatchling(project, "-t", "sdist")
-    (sdist,) = (project / "dist").glob("*.tar.gz")
+def test_sdist_without_sources_builds_wheel_from_shipped_outputs(sample_copy, tmp_path):
+    hatchling(sample_copy, "-t", "sdist")
+    (sdist,) = (sample_copy / "dist").glob("*.tar.gz")
     import tarfile
 
     with tarfile.open(sdist) as tar:
@@ -206,45 +206,45 @@ def convert_in_worker(spec_json: dict, env: dict[str, str]) -> subprocess.Comple
 
 
 @pytest.mark.parametrize("kill_at", ["staged", "swapping"])
-def test_killed_conversion_leaves_old_or_new_output_and_next_build_succeeds(project, kill_at, tfjs):
+def test_killed_conversion_leaves_old_or_new_output_and_next_build_succeeds(sample_copy, kill_at, tfjs):
     from hatch_tfjs.config import ModelSpec
 
-    hatchling(project, "-t", "wheel")
-    old = {k: v[1] for k, v in snapshot(project).items() if k.startswith("digits/")}
+    hatchling(sample_copy, "-t", "wheel")
+    old = {k: v[1] for k, v in snapshot(sample_copy).items() if k.startswith("digits/")}
     spec = ModelSpec(
-        name="digits", source=project / "models" / "digits.h5", output=out_dir(project, "digits"), root=project, shard_size=4096
+        name="digits", source=sample_copy / "models" / "digits.h5", output=out_dir(sample_copy, "digits"), root=sample_copy, shard_size=4096
     )
 
     proc = convert_in_worker(spec.to_json(), dict(os.environ, HATCH_TFJS_TEST_KILL_AT=kill_at))
 
     assert proc.returncode == -9  # really killed, at that point
-    web_models = out_dir(project, "digits").parent
+    web_models = out_dir(sample_copy, "digits").parent
     leftovers = sorted(p.name for p in web_models.iterdir())
     if kill_at == "staged":
         # Killed before the swap: the old output is intact and current.
-        assert {k: v[1] for k, v in snapshot(project).items() if k.startswith("digits/")} == old
+        assert {k: v[1] for k, v in snapshot(sample_copy).items() if k.startswith("digits/")} == old
     else:
         # Killed between the two renames: the old output waits as a backup, the new one in staging.
         assert "digits" not in leftovers and ".digits.tfjs-old" in leftovers
 
     # The next build recovers, sees the old output fresh, and ships a working model; nothing half-written remains.
-    output = hatchling(project, "-t", "wheel", "-d", "dist-after").stderr
+    output = hatchling(sample_copy, "-t", "wheel", "-d", "dist-after").stderr
     assert "tfjs: 2 models up to date" in output
     assert sorted(p.name for p in web_models.iterdir() if p.is_dir()) == ["digits", "iris"]
     assert not [p.name for p in web_models.iterdir() if p.name.startswith(".")]
-    assert {k: v[1] for k, v in snapshot(project).items() if k.startswith("digits/")} == old
+    assert {k: v[1] for k, v in snapshot(sample_copy).items() if k.startswith("digits/")} == old
     import numpy as np
 
-    got, _ = tfjs.run(out_dir(project, "digits"), [np.zeros((1, 8, 8, 1), dtype="float32")])
+    got, _ = tfjs.run(out_dir(sample_copy, "digits"), [np.zeros((1, 8, 8, 1), dtype="float32")])
     assert got[0].shape == (1, 10)
 
 
-def test_two_builds_at_once_serialize_on_the_lock(project):
+def test_two_builds_at_once_serialize_on_the_lock(sample_copy):
     env = dict(os.environ, HATCH_TFJS_FORCE="1")
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", f"dist{i}"],
-            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=sample_copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for i in range(2)
     ]
@@ -253,21 +253,21 @@ def test_two_builds_at_once_serialize_on_the_lock(project):
     combined = "".join(o + e for o, e in outputs)
     assert combined.count("tfjs: 2 models converted") == 2
     assert "another build of this project is converting models; waiting for it" in combined
-    names = [sorted(zipfile.ZipFile(next((project / f"dist{i}").glob("*.whl"))).namelist()) for i in range(2)]
+    names = [sorted(zipfile.ZipFile(next((sample_copy / f"dist{i}").glob("*.whl"))).namelist()) for i in range(2)]
     assert names[0] == names[1]
-    web_models = out_dir(project, "iris").parent
+    web_models = out_dir(sample_copy, "iris").parent
     assert sorted(p.name for p in web_models.iterdir() if p.is_dir()) == ["digits", "iris"]
     assert not [p.name for p in web_models.iterdir() if p.name.startswith(".")]
 
 
-def test_a_crashed_worker_fails_the_build_naming_its_model(project):
+def test_a_crashed_worker_fails_the_build_naming_its_model(sample_copy):
     env = dict(os.environ, HATCH_TFJS_TEST_KILL_AT="staged")  # every worker SIGKILLs itself before its swap
-    proc = hatchling(project, "-t", "wheel", env=env, check=False)
+    proc = hatchling(sample_copy, "-t", "wheel", env=env, check=False)
     assert proc.returncode != 0
     assert "model 'digits' (models/digits.h5): the conversion worker was killed by SIGKILL" in proc.stderr
     assert "model 'iris' (models/iris.keras): the conversion worker was killed by SIGKILL" in proc.stderr
     assert "the previous output is intact" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert not list(project.glob("dist/*.whl"))
-    assert not out_dir(project, "iris").exists()  # nothing half-written was left as an output
-    hatchling(project, "-t", "wheel")  # and the next build succeeds
+    assert not list(sample_copy.glob("dist/*.whl"))
+    assert not out_dir(sample_copy, "iris").exists()  # nothing half-written was left as an output
+    hatchling(sample_copy, "-t", "wheel")  # and the next build succeeds

@@ -17,7 +17,7 @@ TABLE = "tool.hatch.build.hooks.tfjs"
 
 
 @pytest.fixture
-def project(tmp_path, zoo):
+def mlp_project(tmp_path, zoo):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "clf.keras").write_bytes(zoo["mlp"].keras_path.read_bytes())
     (tmp_path / "models" / "labels.json").write_text(json.dumps({"labels": ["setosa", "versicolor", "virginica"]}))
@@ -25,7 +25,7 @@ def project(tmp_path, zoo):
     return tmp_path
 
 
-def test_options_reach_the_worker_and_metadata_reaches_tfjs(project, zoo, tfjs):
+def test_options_reach_the_worker_and_metadata_reaches_tfjs(mlp_project, zoo, tfjs):
     config = {
         "quantize": "uint16",  # hook-level default, overridden below
         "models": {
@@ -38,9 +38,9 @@ def test_options_reach_the_worker_and_metadata_reaches_tfjs(project, zoo, tfjs):
             }
         },
     }
-    settings = load_settings(project, config, wheel_packages=["src/pkg"])
+    settings = load_settings(mlp_project, config, wheel_packages=["src/pkg"])
     (result,) = convert_in_workers(settings.models, jobs=1)  # a real worker process: the spec travels as JSON
-    output = project / "src" / "pkg" / "web_models" / "clf"
+    output = mlp_project / "src" / "pkg" / "web_models" / "clf"
 
     document = json.loads((output / "model.json").read_text())
     assert list(document)[:4] == ["format", "generatedBy", "convertedBy", "userDefinedMetadata"]
@@ -66,16 +66,16 @@ def test_options_reach_the_worker_and_metadata_reaches_tfjs(project, zoo, tfjs):
     ) in message
 
 
-def test_a_pattern_matching_no_weight_fails_the_model_cleanly(project):
+def test_a_pattern_matching_no_weight_fails_the_model_cleanly(mlp_project):
     config = {"models": {"clf": {"source": "models/clf.keras", "quantize": {"uint8": ["*/kernal"]}}}}
-    settings = load_settings(project, config, wheel_packages=["src/pkg"])
+    settings = load_settings(mlp_project, config, wheel_packages=["src/pkg"])
     with pytest.raises(HatchTfjsError) as info:
         convert_in_workers(settings.models, jobs=1)
     message = str(info.value)
     assert message.startswith("model 'clf' (models/clf.keras): uint8 pattern '*/kernal' matches no weight; the model's float weights are 'hidden/kernel', ")
     assert message.endswith(f"(set by {TABLE}.models.clf.quantize in pyproject.toml)")
     assert "Traceback" not in message
-    assert not (project / "src" / "pkg" / "web_models" / "clf").exists()
+    assert not (mlp_project / "src" / "pkg" / "web_models" / "clf").exists()
 
 
 def test_build_message_without_quantization():

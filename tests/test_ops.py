@@ -201,7 +201,7 @@ def test_switch_control_inputs_are_dropped_and_data_inputs_kept():
 
 
 @pytest.fixture
-def project(tmp_path):
+def graph_sources_project(tmp_path):
     (tmp_path / "pkg").mkdir()
     saved = tmp_path / "models" / "sm"
     saved.mkdir(parents=True)
@@ -212,12 +212,12 @@ def project(tmp_path):
     return tmp_path
 
 
-def _load(project, config):
-    return load_settings(project, config, wheel_packages=["pkg"])
+def _load(graph_sources_project, config):
+    return load_settings(graph_sources_project, config, wheel_packages=["pkg"])
 
 
-def test_directories_default_to_graph_and_graph_options_reach_the_worker(project):
-    settings = _load(project, {
+def test_directories_default_to_graph_and_graph_options_reach_the_worker(graph_sources_project):
+    settings = _load(graph_sources_project, {
         "strip-debug-ops": False,
         "models": {
             "sm": {"source": "models/sm", "signature": "serve_fn", "tags": ["serve", "gpu"]},
@@ -237,9 +237,9 @@ def test_directories_default_to_graph_and_graph_options_reach_the_worker(project
     assert specs["sm"].to_json()["options"]["tags"] == ["serve", "gpu"]
 
 
-def test_graph_options_are_validated_and_rejected_on_layers_models(project):
+def test_graph_options_are_validated_and_rejected_on_layers_models(graph_sources_project):
     with pytest.raises(ConfigError) as info:
-        _load(project, {"models": {
+        _load(graph_sources_project, {"models": {
             "sm": {"source": "models/sm", "tags": "serve", "control-flow-v2": "yes", "signature": ""},
             "net": {"source": "models/net.keras", "format": "layers", "structured-outputs": True},
             "pb": {"source": "models/frozen.pb"},

@@ -21,7 +21,7 @@ KEY = f"{TABLE}.models.clf"
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def stub_project(tmp_path: Path) -> Path:
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "clf.keras").write_bytes(b"PK")
     (tmp_path / "src" / "pkg").mkdir(parents=True)
@@ -44,23 +44,23 @@ def problems(root: Path, model: dict | None = None, **hook) -> list[str]:
 
 
 @pytest.mark.parametrize("dtype", ["float16", "uint8", "uint16"])
-def test_quantize_one_dtype(project, dtype):
-    spec = settings(project, {"quantize": dtype}).models[0]
+def test_quantize_one_dtype(stub_project, dtype):
+    spec = settings(stub_project, {"quantize": dtype}).models[0]
     assert spec.quantize == {"dtype": dtype, "key": f"{KEY}.quantize", "file": "pyproject.toml"}
 
 
-def test_quantize_patterns_keep_the_order_written_in_toml(project):
+def test_quantize_patterns_keep_the_order_written_in_toml(stub_project):
     document = tomllib.loads('quantize = { uint8 = ["*/kernel"], float16 = ["*"], uint16 = ["a/*", "b/*"] }')
-    spec = settings(project, document).models[0]
+    spec = settings(stub_project, document).models[0]
     assert spec.quantize["rules"] == [["uint8", ["*/kernel"]], ["float16", ["*"]], ["uint16", ["a/*", "b/*"]]]
     again = ModelSpec.from_json(json.loads(json.dumps(spec.to_json())))  # what the worker process receives
     assert again == spec and again.quantize["rules"][0] == ["uint8", ["*/kernel"]]
 
 
-def test_quantize_default_and_per_model_override(project):
+def test_quantize_default_and_per_model_override(stub_project):
     base = {"source": "models/clf.keras"}
     config = {"quantize": "uint8", "models": {"a": dict(base, output="src/pkg/a"), "b": dict(base, output="src/pkg/b", quantize=False)}}
-    a, b = load_settings(project, config, wheel_packages=["src/pkg"]).models
+    a, b = load_settings(stub_project, config, wheel_packages=["src/pkg"]).models
     assert a.quantize == {"dtype": "uint8", "key": f"{TABLE}.quantize", "file": "pyproject.toml"}
     assert b.quantize is None and "quantize" not in b.options
 
@@ -76,12 +76,12 @@ def test_quantize_default_and_per_model_override(project):
         ({}, 'is an empty table; map a dtype to weight-name patterns, e.g. { uint8 = ["*/kernel"] }, or remove it'),
     ],
 )
-def test_bad_quantize_values(project, value, message):
-    assert problems(project, {"quantize": value}) == [f"{KEY}.quantize: {message}"]
+def test_bad_quantize_values(stub_project, value, message):
+    assert problems(stub_project, {"quantize": value}) == [f"{KEY}.quantize: {message}"]
 
 
-def test_bad_quantize_tables_report_every_dtype(project):
-    found = problems(project, {"quantize": {"uint8": ["*/kernel"], "int4": ["*"], "float16": "*", "uint16": [], "uint8x": 1}})
+def test_bad_quantize_tables_report_every_dtype(stub_project):
+    found = problems(stub_project, {"quantize": {"uint8": ["*/kernel"], "int4": ["*"], "float16": "*", "uint16": [], "uint8x": 1}})
     assert found == [
         f"{KEY}.quantize.int4: unknown quantization dtype 'int4'; expected one of \"float16\", \"uint8\", \"uint16\"",
         f"{KEY}.quantize.float16: must be a non-empty array of weight-name patterns such as [\"*/kernel\"], not a string '*'",
@@ -90,16 +90,16 @@ def test_bad_quantize_tables_report_every_dtype(project):
     ]
 
 
-def test_one_pattern_under_two_dtypes(project):
-    found = problems(project, {"quantize": {"uint8": ["*/kernel"], "float16": ["*/bias", "*/kernel"]}})
+def test_one_pattern_under_two_dtypes(stub_project):
+    found = problems(stub_project, {"quantize": {"uint8": ["*/kernel"], "float16": ["*/bias", "*/kernel"]}})
     assert found == [
         f"{KEY}.quantize.float16: pattern '*/kernel' is also listed under uint8; "
         "a weight can only be quantized to one dtype: keep it under one"
     ]
 
 
-def test_bad_hook_level_quantize_is_reported_once(project):
-    assert problems(project, quantize="bfloat16") == [
+def test_bad_hook_level_quantize_is_reported_once(stub_project):
+    assert problems(stub_project, quantize="bfloat16") == [
         f"{TABLE}.quantize: unknown quantization dtype 'bfloat16'; expected one of \"float16\", \"uint8\", \"uint16\" (or false for none)"
     ]
 
@@ -107,9 +107,9 @@ def test_bad_hook_level_quantize_is_reported_once(project):
 # --- shard-size -------------------------------------------------------------------------------------------------------
 
 
-def test_shard_size_zero_means_one_shard(project):
-    assert settings(project, {"shard-size": 0}).models[0].shard_size == 0
-    assert settings(project, None, **{"shard-size": 0}).models[0].shard_size == 0
+def test_shard_size_zero_means_one_shard(stub_project):
+    assert settings(stub_project, {"shard-size": 0}).models[0].shard_size == 0
+    assert settings(stub_project, None, **{"shard-size": 0}).models[0].shard_size == 0
 
 
 @pytest.mark.parametrize(
@@ -121,32 +121,32 @@ def test_shard_size_zero_means_one_shard(project):
         ("4MiB", "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, not a string '4MiB'"),
     ],
 )
-def test_bad_shard_sizes(project, value, message):
-    assert problems(project, {"shard-size": value}) == [f"{KEY}.shard-size: {message}"]
+def test_bad_shard_sizes(stub_project, value, message):
+    assert problems(stub_project, {"shard-size": value}) == [f"{KEY}.shard-size: {message}"]
 
 
 # --- metadata ---------------------------------------------------------------------------------------------------------
 
 
-def test_metadata_from_toml(project):
+def test_metadata_from_toml(stub_project):
     document = tomllib.loads('metadata = { labels = ["cat", "dog"], input-size = 224, norm = { mean = 0.5 } }')
-    spec = settings(project, document).models[0]
+    spec = settings(stub_project, document).models[0]
     assert spec.metadata == {"labels": ["cat", "dog"], "input-size": 224, "norm": {"mean": 0.5}}
     assert ModelSpec.from_json(json.loads(json.dumps(spec.to_json()))).metadata == spec.metadata
 
 
-def test_metadata_file_is_merged(project):
-    spec = settings(project, {"metadata-file": "models/labels.json", "metadata": {"input-size": 224}}).models[0]
+def test_metadata_file_is_merged(stub_project):
+    spec = settings(stub_project, {"metadata-file": "models/labels.json", "metadata": {"input-size": 224}}).models[0]
     assert spec.metadata == {"labels": ["cat", "dog"], "mean": [0.5, 0.4], "input-size": 224}
 
 
-def test_hook_level_metadata_file_and_model_metadata(project):
-    spec = settings(project, {"metadata": {"size": 3}}, **{"metadata-file": "models/labels.json", "metadata": {"x": 1}}).models[0]
+def test_hook_level_metadata_file_and_model_metadata(stub_project):
+    spec = settings(stub_project, {"metadata": {"size": 3}}, **{"metadata-file": "models/labels.json", "metadata": {"x": 1}}).models[0]
     assert spec.metadata == {"labels": ["cat", "dog"], "mean": [0.5, 0.4], "size": 3}  # the model's metadata replaces the hook's
 
 
-def test_a_key_in_both_metadata_and_the_file(project):
-    assert problems(project, {"metadata-file": "models/labels.json", "metadata": {"labels": ["x"]}}) == [
+def test_a_key_in_both_metadata_and_the_file(stub_project):
+    assert problems(stub_project, {"metadata-file": "models/labels.json", "metadata": {"labels": ["x"]}}) == [
         f"{KEY}.metadata.labels: is also set by metadata-file 'models/labels.json'; keep each metadata key in one place"
     ]
 
@@ -163,13 +163,13 @@ def test_a_key_in_both_metadata_and_the_file(project):
                       "not an array ['cat']"),
     ],
 )
-def test_bad_metadata(project, value, where, message):
-    assert problems(project, {"metadata": value}) == [f"{KEY}.metadata{where}: {message}"]
+def test_bad_metadata(stub_project, value, where, message):
+    assert problems(stub_project, {"metadata": value}) == [f"{KEY}.metadata{where}: {message}"]
 
 
-def test_toml_datetime_really_reaches_us_as_a_datetime(project):
+def test_toml_datetime_really_reaches_us_as_a_datetime(stub_project):
     document = tomllib.loads("metadata = { trained = 2024-01-02T03:04:05Z }")
-    assert problems(project, document) == [
+    assert problems(stub_project, document) == [
         f"{KEY}.metadata.trained: a TOML date-time (2024-01-02T03:04:05+00:00) cannot be stored in JSON metadata; "
         'quote it: "2024-01-02T03:04:05+00:00"'
     ]
@@ -189,13 +189,13 @@ def test_toml_datetime_really_reaches_us_as_a_datetime(project):
         (None, 7, "must be a path relative to the project root, e.g. \"models/labels.json\", not an integer 7"),
     ],
 )
-def test_bad_metadata_files(project, content, value, message):
+def test_bad_metadata_files(stub_project, content, value, message):
     if content is not None:
-        (project / value).write_bytes(content)
-    assert problems(project, {"metadata-file": value}) == [f"{KEY}.metadata-file: {message}"]
+        (stub_project / value).write_bytes(content)
+    assert problems(stub_project, {"metadata-file": value}) == [f"{KEY}.metadata-file: {message}"]
 
 
-def test_every_new_option_is_known_on_both_levels(project):
-    found = problems(project, {"quantise": "uint8"}, **{"metadata_file": "x"})
+def test_every_new_option_is_known_on_both_levels(stub_project):
+    found = problems(stub_project, {"quantise": "uint8"}, **{"metadata_file": "x"})
     assert any(p.startswith(f"{TABLE}.metadata_file: unknown key (did you mean 'metadata-file'?); known keys:") for p in found)
     assert any(p.startswith(f"{KEY}.quantise: unknown key (did you mean 'quantize'?); known keys:") for p in found)
