@@ -241,7 +241,17 @@ def _resnet_block() -> Any:
     return keras.Model(x, layers.Dense(3, activation="softmax")(layers.GlobalAveragePooling2D()(h)), name="resnet_block")
 
 
+def _dict_outputs() -> Any:
+    import keras
+    from keras import layers
+
+    x = keras.Input((4,), name="x")
+    hidden = layers.Dense(5, activation="relu", name="hidden")(x)
+    return keras.Model(x, {"score": layers.Dense(1, name="s")(hidden), "label": layers.Dense(3, name="l")(hidden)})
+
+
 _add("nested_models", _nested, (6,))
+_add("dict_outputs", _dict_outputs, (4,))
 _add("shared_layer_two_outputs", _shared, (5,), (5,))
 _add("nested_model_called_twice", _nested_twice, (4,))
 _add("resnet_block", _resnet_block, (8, 8, 3), fused=("_FusedConv2D",))

@@ -122,10 +122,13 @@ class ModelWalker:
             if len(waiting) == len(pending):
                 raise NotCoveredError("its layer graph references tensors no layer produces")
             pending = waiting
+        # Outputs are named like Keras's output_names: by their layers, or by their keys for a dict of outputs.
+        endpoints = cfg.get("output_layers")
+        triples = _triples(endpoints, "output_layers")
+        names = sorted(endpoints) if isinstance(endpoints, dict) else [name for name, _, _ in triples]
         outputs = []
-        for name, node, tensor in _triples(cfg.get("output_layers"), "output_layers"):
-            key = (name, scope.call_index(name, node, endpoint=True), tensor)
-            outputs.append((name, scope.tensors.get(key)))
+        for key, (name, node, tensor) in zip(names, triples, strict=True):
+            outputs.append((key, scope.tensors.get((name, scope.call_index(name, node, endpoint=True), tensor))))
         return outputs
 
     def _emit_node(self, scope: Scope, entry: dict[str, Any], index: int, node: Any) -> None:
