@@ -215,3 +215,18 @@ def test_structured_outputs_name_the_outputs_in_metadata(compiled):
                                  structured_outputs=True)
     assert isinstance(result, CompiledGraph)
     assert result.metadata == {"structuredOutputKeys": ["out_a", "out_b"]}
+
+
+def test_a_config_the_translation_cannot_read_is_reported_not_raised():
+    """A Reshape without ``target_shape`` (a damaged or hand-edited config) is listed as uncovered, no traceback."""
+    from hatch_tfjs.compile import Uncovered, compile_keras_model
+    from hatch_tfjs.neutral import KerasModel
+
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"name": "x", "batch_shape": [None, 3], "dtype": "float32"}},
+        {"class_name": "Reshape", "config": {"name": "reshape"}},
+    ]}}
+    result = compile_keras_model(KerasModel(config, [], "3.15.1", "s.keras"), model_name="s", source_rel="s.keras")
+    assert isinstance(result, Uncovered)
+    assert [(u.name, u.class_name) for u in result.layers] == [("reshape", "Reshape")]
+    assert "could not be read" in result.layers[0].reason

@@ -218,17 +218,26 @@ class ModelWalker:
 
     @contextmanager
     def _recording(self, entry: dict[str, Any]) -> Iterator[list[Tensor | None]]:
-        """Collects a call's outputs; on NotCoveredError records the layer (once) and fills the outputs with None."""
+        """Collects a call's outputs; on NotCoveredError records the layer (once) and fills the outputs with None.
+
+        A config the translation cannot read (a missing key, a value of an unexpected type or shape) is reported the
+        same way rather than as a traceback: the TensorFlow route then loads the file and says what is wrong."""
         outputs: list[Tensor | None] = []
         try:
             yield outputs
         except UpstreamUncoveredError:
             outputs[:] = [None] * _output_count(entry)
         except NotCoveredError as reason:
-            name = entry_name(entry)
-            if not any(u.name == name for u in self.uncovered):
-                self.uncovered.append(UncoveredLayer(name, str(entry.get("class_name")), str(reason)))
+            self._uncovered(entry, str(reason))
             outputs[:] = [None] * _output_count(entry)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            self._uncovered(entry, f"its config could not be read ({type(error).__name__}: {error})")
+            outputs[:] = [None] * _output_count(entry)
+
+    def _uncovered(self, entry: dict[str, Any], reason: str) -> None:
+        name = entry_name(entry)
+        if not any(u.name == name for u in self.uncovered):
+            self.uncovered.append(UncoveredLayer(name, str(entry.get("class_name")), reason))
 
 
 class Scope:
