@@ -374,6 +374,16 @@ def _masked(make_layers: Callable[[Any], list[Any]]) -> Callable[[], Any]:
     return build
 
 
+def _masking_layer() -> Any:
+    import keras
+    from keras import layers
+
+    x = keras.Input((6, 1), name="x")  # 0/1 steps: about half of them masked
+    return keras.Model(x, layers.GRU(4, return_sequences=True)(layers.Masking(mask_value=0.0)(x)))
+
+
+_add("masking_layer_gru", _masking_layer, (6, 1), kind="ids2")
+
 for _name, _make in {
     "lstm": lambda L: [L.LSTM(3)],
     "gru_sequences": lambda L: [L.GRU(3, return_sequences=True)],

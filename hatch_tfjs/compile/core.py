@@ -244,3 +244,24 @@ def time_distributed(call: LayerCall) -> list[Tensor]:
     inner_call = LayerCall(b, name, class_name, inner_cfg, [folded], call.weights)
     (y,) = emitter(inner_call)  # type: ignore[misc]
     return [b.reshape(f"{call.scope}/unfold", y, (None, x.shape[1], *y.shape[1:]))]
+
+
+@layer("Masking")
+def masking(call: LayerCall) -> list[Tensor]:
+    """``where(any(x != mask_value, axis=-1), x, 0)``. Only where masks are explicit call arguments (Keras 3
+    functional models) does the mask reach the layers that use it."""
+    b, x = call.builder, call.single_input()
+    call.require(call.explicit_masks, "Masking outside a Keras 3 functional model (where the mask is implicit)")
+    mask_value = b.scalar(call.scope, float(call.option("mask_value", 0.0)))
+    differs = b.op(
+        f"{call.scope}/NotEqual",
+        "NotEqual",
+        [x, mask_value],
+        x.shape,
+        dtype="DT_BOOL",
+        typed=False,
+        attr={"T": attr_type("DT_FLOAT")},
+    )
+    keep = b.reduce(call.scope, "Any", differs, [-1], True)
+    zeros = b.op(f"{call.scope}/ZerosLike", "ZerosLike", [x], x.shape)
+    return [b.op(f"{call.scope}/SelectV2", "SelectV2", [keep, x, zeros], x.shape)]
