@@ -13,13 +13,11 @@ import numpy as np
 import pytest
 
 import dependencies
-from helpers import REPO, assert_parity, build_env, copy_sample_project, keras_predict
+from helpers import REPO, build_env, copy_sample_project, keras_predict
 from tfjs import TfjsRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-__all__ = ["assert_parity", "keras_predict"]  # still imported from here by tests/test_compile.py; new code: helpers
 
 
 @pytest.fixture(scope="session")
