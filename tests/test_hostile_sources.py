@@ -275,10 +275,10 @@ def test_byte_damaged_h5_files_fail_cleanly_naming_the_file(mlp, tmp_path, monke
         except ModelReadError as exc:
             message = str(exc)
             assert message.startswith(f"{mutant.path.name}: cannot read model 'mlp': "), message
-            causes.append(exc.__cause__)
+            causes.append(message)  # (a trial in a fresh interpreter reports the cause in the text only)
         assert _digest(mutant.path) == before
     assert len(causes) >= 20, "most byte damage to a small .h5 is fatal"
-    assert any(isinstance(c, (KeyError, RuntimeError)) for c in causes), "h5py's KeyError/RuntimeError reach the user as ModelReadError"
+    assert any("(KeyError: " in c or "(RuntimeError: " in c for c in causes), "h5py's KeyError/RuntimeError reach the user as ModelReadError"
 
 
 def test_h5_whose_damage_makes_hdf5_loop_forever_is_refused(mlp, tmp_path, capsys, monkeypatch):

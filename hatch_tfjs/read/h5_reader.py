@@ -33,6 +33,8 @@ import os
 import re
 import signal
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -106,6 +108,7 @@ class _Reader:
         # contiguous datasets can be memory-mapped instead of copied; None when they were extracted to a spool file.
         self.hdf5_offset_in_source: int | None = None
         self.hdf5_size = 0  # how many bytes of HDF5 there are: no dataset can hold more
+        self.trial_passed = False  # the whole file was already parsed by a fresh-interpreter trial
 
     # --- errors --------------------------------------------------------------------------------------------------
 
@@ -329,6 +332,8 @@ class _Reader:
                 raise self.error("model_config is larger than a model config can be", hint=REFUSE_HINT)
         elif not isinstance(raw, str):
             raise self.error(f"model_config is a {type(raw).__name__}, not JSON text", hint=RESAVE_HINT)
+        elif not _is_utf8(raw):  # h5py decodes invalid UTF-8 bytes into lone surrogates, which no JSON writer takes
+            raise self.error("model_config is not valid UTF-8 text", hint=RESAVE_HINT)
         config = self.checked_config(self._parse_json(raw, "model_config"), "model_config")
         version = handle.attrs.get("keras_version", b"")
         keras_version = version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
@@ -357,8 +362,11 @@ class _Reader:
             return parse(handle)
 
     def _trial_in_child(self, what: str, work: Callable[[], object]) -> None:
-        if not hasattr(os, "fork") or threading.active_count() > 1:
-            return  # no fork (Windows); or other threads, which may hold locks the child would wait on forever
+        if self.trial_passed or not hasattr(os, "fork"):
+            return  # already tried in a fresh interpreter; or no fork (Windows)
+        if not _fork_is_safe():
+            self._trial_in_fresh_interpreter()
+            return
         pid = os.fork()
         if pid == 0:  # the child: never returns into the caller's code, never flushes the parent's buffers
             try:
@@ -380,6 +388,65 @@ class _Reader:
                 f"{what} is damaged: the HDF5 library crashed parsing it (signal {os.WTERMSIG(status)})",
                 hint=RESAVE_HINT,
             )
+
+    def _trial_in_fresh_interpreter(self) -> None:
+        """The trial of the whole file (:func:`check_keras_file`) in a new Python process, where forking is unsafe
+        (TensorFlow or another framework is loaded, or threads run): a child forked from such a process can crash on
+        state it inherited, and a valid model would then be refused."""
+        arguments = [str(self.source), self.model_name, self.display, str(HDF5_PARSE_SECONDS)]
+        command = [sys.executable, "-c", _TRIAL_LAUNCHER, *arguments]
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=2 * HDF5_PARSE_SECONDS, check=False)  # noqa: S603 - our own interpreter and module, no shell
+        except subprocess.TimeoutExpired as exc:
+            raise self.error(
+                f"the file is damaged: the HDF5 library found no end parsing it ({2 * HDF5_PARSE_SECONDS:.0f} s)",
+                hint=RESAVE_HINT,
+            ) from exc
+        if proc.returncode < 0:
+            raise self.error(
+                f"the file is damaged: the HDF5 library crashed parsing it (signal {-proc.returncode})",
+                hint=RESAVE_HINT,
+            )
+        if proc.returncode == _TRIAL_REFUSED:
+            raise ModelReadError(proc.stderr.strip().splitlines()[-1])
+        self.trial_passed = True  # (any other outcome: this process's own parse reports what it finds)
+
+
+_TRIAL_REFUSED = 3  # exit status of a fresh-interpreter trial that refused the file (its message on stderr)
+# ``python -c`` puts the current directory first on sys.path: drop it before importing (a user's json.py, ...).
+_TRIAL_LAUNCHER = (
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "from hatch_tfjs.read.h5_reader import trial_main; raise SystemExit(trial_main(sys.argv[1:]))"
+)
+
+
+def trial_main(argv: list[str]) -> int:
+    """Entry point of the fresh-interpreter trial: ``SOURCE MODEL_NAME DISPLAY SECONDS``; exit 0, or 3 with the
+    message (``SECONDS``: the parent's parse deadline)."""
+    global HDF5_PARSE_SECONDS  # noqa: PLW0603 - this process exists to run this one check under the parent's deadline
+    source, model_name, display, seconds = argv
+    HDF5_PARSE_SECONDS = float(seconds)
+    try:
+        check_keras_file(Path(source), model_name=model_name, display=display)
+    except ModelReadError as exc:
+        print(exc, file=sys.stderr)
+        return _TRIAL_REFUSED
+    return 0
+
+
+def _fork_is_safe() -> bool:
+    """A forked child holds only the calling thread. With other threads, or a framework whose native threads and
+    library state the child inherits half-way (TensorFlow, Keras, PyTorch, JAX), it can deadlock or crash."""
+    frameworks = ("tensorflow", "keras", "torch", "jax")
+    return threading.active_count() == 1 and not any(name in sys.modules for name in frameworks)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _wait(pid: int, seconds: float) -> int | None:
