@@ -38,3 +38,18 @@ class KerasModel:
     @property
     def weight_bytes(self) -> int:
         return sum(w.nbytes for w in self.weights)
+
+
+@dataclass
+class GraphModelData:
+    """Everything a graph-model ``model.json`` needs, as plain data: what both graph routes produce (the TensorFlow
+    route in ``read/savedmodel.py`` and the TensorFlow-free compiler in ``compile/``)."""
+
+    topology: dict[str, Any]
+    signature: dict[str, Any]
+    weights: list[Weight]
+    generated_by: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # modelInitializer, initializerSignature
+    op_counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)

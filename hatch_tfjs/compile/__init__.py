@@ -11,7 +11,7 @@ listing every such layer, never as a partial graph: the caller then takes the Te
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,25 +19,15 @@ import numpy as np
 from hatch_tfjs.compile import attention, conv, core, keras_ops, merge, normalization, rnn  # noqa: F401 - they register
 from hatch_tfjs.compile.builder import GraphBuilder, NotCoveredError, Tensor, const_attr
 from hatch_tfjs.compile.model import ModelWalker, UncoveredLayer
-from hatch_tfjs.neutral import KerasModel, Weight
+from hatch_tfjs.neutral import GraphModelData, KerasModel, Weight
 from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.translate.ops import check_ops, op_counts
 
 __all__ = ["CompiledGraph", "Uncovered", "UncoveredLayer", "compile_keras_model"]
 
 
-@dataclass
-class CompiledGraph:
-    """A graph model as plain data; the same fields as the TensorFlow route's ``GraphModelData``."""
-
-    topology: dict[str, Any]
-    signature: dict[str, Any]
-    weights: list[Weight]
-    generated_by: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-    op_counts: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+# A compiled graph model is the same plain data the TensorFlow route produces.
+CompiledGraph = GraphModelData
 
 
 @dataclass

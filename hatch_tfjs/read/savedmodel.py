@@ -25,12 +25,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
-from hatch_tfjs.neutral import Weight
+from hatch_tfjs.neutral import GraphModelData
 from hatch_tfjs.read._tensorflow import import_tensorflow_module
 from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.translate.ops import NodeOrigins, OpProblem, check_ops, op_counts, scope_origin
@@ -53,20 +53,6 @@ class GraphOptions:
             control_flow_v2=bool(options.get("control-flow-v2", False)),
             structured_outputs=bool(options.get("structured-outputs", False)),
         )
-
-
-@dataclass
-class GraphModelData:
-    """Everything a graph-model ``model.json`` needs, as plain data."""
-
-    topology: dict[str, Any]
-    signature: dict[str, Any]
-    weights: list[Weight]
-    generated_by: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)  # modelInitializer, initializerSignature
-    op_counts: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
 
 def _tf() -> Any:
