@@ -195,6 +195,12 @@ def keras_inputs(model: Any, seed: int) -> list[np.ndarray]:
 def build_keras_case(name: str, directory: Path, seed: int) -> tuple[GraphCase, Any]:
     builder, kind = KERAS_BUILDERS[name]
     model = builder()
+    return save_keras_case(name, model, kind, directory, seed), model
+
+
+def save_keras_case(name: str, model: Any, kind: str, directory: Path, seed: int) -> GraphCase:
+    """Randomize ``model``, record Keras's outputs for fixed inputs, and save it as a .keras file (``kind`` "keras")
+    or export it as a SavedModel directory."""
     randomize(model, seed)
     inputs = keras_inputs(model, seed + 100)
     out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
@@ -210,7 +216,7 @@ def build_keras_case(name: str, directory: Path, seed: int) -> tuple[GraphCase, 
         source = directory / name
         model.export(str(source), verbose=False)
     names = [t.name for t in model.inputs] if len(model.inputs) > 1 else None
-    return GraphCase(name, source, inputs, expected, input_names=names), model
+    return GraphCase(name, source, inputs, expected, input_names=names)
 
 
 def build_table_module(directory: Path) -> GraphCase:

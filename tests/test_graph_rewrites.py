@@ -411,25 +411,8 @@ def rewrite_cases(tmp_path_factory):
     cases = {}
     for seed, name in enumerate(KERAS_CASES):
         builder, kind = KERAS_CASES[name]
-        cases[name] = _saved_case(name, builder(), kind, directory, seed, graph_zoo)
+        cases[name] = graph_zoo.save_keras_case(name, builder(), kind, directory, seed)
     return cases
-
-
-def _saved_case(name, model, kind, directory: Path, seed: int, graph_zoo):
-    from zoo import randomize
-
-    randomize(model, seed)
-    inputs = graph_zoo.keras_inputs(model, seed + 100)
-    out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    expected = [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
-    if kind == "keras":
-        source = directory / f"{name}.keras"
-        model.save(source)
-    else:
-        source = directory / name
-        model.export(str(source), verbose=False)
-    names = [t.name for t in model.inputs] if len(model.inputs) > 1 else None
-    return graph_zoo.GraphCase(name, source, inputs, expected, input_names=names)
 
 
 def _convert(source: Path, output: Path):
