@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_PROJECT = REPO / "sample_project"
 PACKAGE = Path("src") / "sample_app"
 WEB_MODELS = PACKAGE / "web_models"
-
-
-def copy_sample_project(destination: Path) -> Path:
-    """A copy of sample_project without build outputs."""
-    shutil.copytree(SAMPLE_PROJECT, destination, ignore=shutil.ignore_patterns("dist", "web_models", "__pycache__"))
-    return destination
 
 
 def hatchling_build(
@@ -65,12 +56,6 @@ def wheel_names(project: Path, dist: str = "dist") -> list[str]:
     (wheel,) = (project / dist).glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         return sorted(archive.namelist())
-
-
-def set_hook_option(project: Path, text: str) -> None:
-    """Append TOML ``text`` to the project's pyproject.toml."""
-    with open(project / "pyproject.toml", "a", encoding="utf-8") as handle:
-        handle.write("\n" + text.strip() + "\n")
 
 
 def replace_in_pyproject(project: Path, old: str, new: str) -> None:

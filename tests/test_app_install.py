@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import build_env
-from projects import copy_sample_project
+from helpers import build_env, copy_sample_project
 
 CONVERSION_ONLY = {"numpy", "h5py", "hatchling", "tensorflow", "tensorflow-cpu", "keras", "tf-keras", "tomli"}
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from projects import WEB_MODELS, copy_sample_project, file_digests, hatch_tfjs, hatchling_build, tensorflow_blocked_env
+from helpers import copy_sample_project
+from projects import WEB_MODELS, file_digests, hatch_tfjs, hatchling_build, tensorflow_blocked_env
 
 FORCE = dict(os.environ, HATCH_TFJS_FORCE="1")
 

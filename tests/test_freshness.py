@@ -9,12 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 import zipfile
 from pathlib import Path
 
 import pytest
 from helpers import REPO, copy_sample_project
+from projects import tensorflow_blocked_env
 
 from hatch_tfjs.config import STAMP_NAME
 
@@ -29,28 +29,6 @@ def sample_copy(tmp_path) -> Path:
 
 def out_dir(sample_copy: Path, name: str) -> Path:
     return sample_copy / "src" / "sample_app" / "web_models" / name
-
-
-def blocker_env(tmp_path: Path) -> dict[str, str]:
-    """An environment in which `import tensorflow` / `import keras` fail, in the build and in its workers."""
-    block = tmp_path / "block_tf"
-    block.mkdir(exist_ok=True)
-    (block / "sitecustomize.py").write_text(
-        textwrap.dedent(
-            """
-            import sys
-            class _Block:
-                def find_spec(self, name, path=None, target=None):
-                    if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
-                        raise ImportError(f"{name} is blocked by the test")
-                    return None
-            sys.meta_path.insert(0, _Block())
-            """
-        )
-    )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(block), env.get("PYTHONPATH", "")]))
-    return env
 
 
 def hatchling(sample_copy: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -85,7 +63,7 @@ def test_rebuild_of_fresh_models_converts_nothing_and_imports_no_tensorflow(samp
     age_outputs(sample_copy)
     before = snapshot(sample_copy)
 
-    again = hatchling(sample_copy, "-t", "wheel", "-d", "dist2", env=blocker_env(tmp_path))
+    again = hatchling(sample_copy, "-t", "wheel", "-d", "dist2", env=tensorflow_blocked_env(tmp_path))
 
     output = again.stdout + again.stderr
     assert "tfjs: 2 models up to date" in output
@@ -193,7 +171,7 @@ def test_sdist_without_sources_builds_wheel_from_shipped_outputs(sample_copy, tm
         tar.extractall(tmp_path / "unpacked", filter="data")
     root = next((tmp_path / "unpacked").iterdir())
     shutil.rmtree(root / "models")  # an sdist that ships the outputs but not the source models
-    proc = hatchling(root, "-t", "wheel", env=blocker_env(tmp_path))
+    proc = hatchling(root, "-t", "wheel", env=tensorflow_blocked_env(tmp_path))
     assert "tfjs: 2 models up to date" in proc.stderr
     with zipfile.ZipFile(next((root / "dist").glob("*.whl"))) as zf:
         assert {"sample_app/web_models/iris/model.json", "sample_app/web_models/digits/model.json"} <= set(zf.namelist())

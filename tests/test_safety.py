@@ -15,9 +15,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import copy_sample_project
 from projects import (
     WEB_MODELS,
-    copy_sample_project,
     file_digests,
     hatch_tfjs,
     hatchling_build,
