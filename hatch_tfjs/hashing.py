@@ -1,0 +1,114 @@
+"""Content hashes of source models, and the per-user cache that spares re-reading a large model for each of them.
+
+A model's hash is what its stamp records and what freshness compares: sha256 of the file, or of a directory's files
+(relative path + size + content, in sorted order). Hashing reads files only: nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from hatch_tfjs.errors import SourceKindError
+from hatch_tfjs.ownership import special_file_kind
+
+_CHUNK = 1 << 20
+# A file changed less than this long before it was hashed is not cached: a rewrite within the clock's granularity
+# could leave the same stat data behind.
+_RACY_NS = 2_000_000_000
+
+
+def hash_source(path: Path) -> str:
+    """sha256 of a model file, or of a directory's files (relative path + content, in sorted order).
+
+    A build asks for the same hash several times (dependencies(), then initialize(), for the sdist and again for the
+    wheel), each time in a fresh process; a per-user cache keyed by the files' stat data (size, mtime, ctime, inode)
+    answers the repeats without reading a large model again. Entries are only made for files last changed more than
+    two seconds before hashing, so a file rewritten within the clock's granularity is never mistaken for the old one.
+    """
+    fingerprint = _fingerprint(path)
+    cached = _cache_get(path, fingerprint)
+    if cached is not None:
+        return cached
+    started_ns = time.time_ns()
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            relative = file.relative_to(path).as_posix().encode()
+            digest.update(len(relative).to_bytes(4, "little") + relative)
+            digest.update(file.stat().st_size.to_bytes(8, "little"))
+            _hash_file_into(file, digest)
+    else:
+        _hash_file_into(path, digest)
+    result = digest.hexdigest()
+    newest_change = max((entry[3] for entry in fingerprint), default=started_ns)
+    if started_ns - newest_change > _RACY_NS and _fingerprint(path) == fingerprint:
+        _cache_put(path, fingerprint, result)
+    return result
+
+
+def _fingerprint(path: Path) -> list[list[Any]]:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    out: list[list[Any]] = []
+    for file in files:
+        st = file.stat()
+        out.append(
+            [
+                file.relative_to(path).as_posix() if path.is_dir() else "",
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+                st.st_ino,
+                st.st_dev,
+            ]
+        )
+    return out
+
+
+def _cache_file(path: Path) -> Path:
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    return (
+        Path(tempfile.gettempdir()) / f"hatch-tfjs-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / f"{key}.json"
+    )
+
+
+def _cache_get(path: Path, fingerprint: list[list[Any]]) -> str | None:
+    try:
+        entry = json.loads(_cache_file(path).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(entry, dict) and entry.get("fingerprint") == fingerprint and isinstance(entry.get("sha256"), str):
+        digest: str = entry["sha256"]
+        return digest
+    return None
+
+
+def _cache_put(path: Path, fingerprint: list[list[Any]], digest: str) -> None:
+    target = _cache_file(path)
+    try:
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+        partial.write_text(json.dumps({"fingerprint": fingerprint, "sha256": digest}), "utf-8")
+        partial.replace(target)
+    except OSError:
+        pass  # a cache that cannot be written only costs a re-hash next time
+
+
+def _hash_file_into(path: Path, digest: Any) -> None:
+    """Hash a regular file. Opened without blocking and checked before reading: a FIFO or a device (even behind a
+    symlink, even swapped in after the configuration was checked) is refused instead of read without end."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            kind = special_file_kind(path) or "not a regular file"
+            raise SourceKindError(
+                f"{path}: is {kind}, not a model file; point source at a .keras/.h5 file or a SavedModel directory"
+            )
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
