@@ -27,6 +27,7 @@ from hatch_tfjs.ownership import (
     symlink_on_the_way,
 )
 from hatch_tfjs.suggest import did_you_mean
+from hatch_tfjs.tfjs_dtypes import QUANTIZATION_DTYPES
 
 DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
 DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
@@ -38,7 +39,6 @@ SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 GRAPH_OPTION_KEYS = ("signature", "tags", "strip-debug-ops", "control-flow-v2", "structured-outputs")
 READERS = ("h5py", "keras")  # how a layers model's Keras file is read: without TensorFlow, or through Keras
 DEFAULT_READER = "h5py"
-QUANTIZATION_DTYPES = ("float16", "uint8", "uint16")
 
 # Keys hatchling itself reads from every build hook's table.
 HATCHLING_RESERVED_KEYS = frozenset(

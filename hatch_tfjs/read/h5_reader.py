@@ -49,11 +49,11 @@ from typing import Any, BinaryIO, TypeVar
 import numpy as np
 
 from hatch_tfjs.errors import ModelReadError
+from hatch_tfjs.keras_names import snake_case
 from hatch_tfjs.neutral import KerasModel, Weight
 from hatch_tfjs.read import layouts
 from hatch_tfjs.read.layouts import Layout, LayoutError, Slot
 from hatch_tfjs.read.structure import config_problem
-from hatch_tfjs.translate.support import snake_case
 
 MAX_JSON_BYTES = 64 * 1024 * 1024  # config.json / metadata.json / model_config
 MAX_EXPANSION = 100  # a deflated zip member may grow at most this much ...

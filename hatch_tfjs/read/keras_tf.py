@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from hatch_tfjs.errors import ModelReadError
+from hatch_tfjs.keras_names import WEIGHT_RENAMES
 from hatch_tfjs.neutral import KerasModel, Weight
 from hatch_tfjs.read._tensorflow import import_tensorflow_module
-from hatch_tfjs.translate.support import WEIGHT_RENAMES
 
 
 def _import_keras() -> Any:

@@ -8,7 +8,7 @@ layer's input), and which sublayers hold further variables (RNN cells, Bidirecti
 under which store attribute.
 
 Weight names are the ones TF.js looks up: ``<layer>/<sublayer...>/<weight>``, with
-:data:`hatch_tfjs.translate.support.WEIGHT_RENAMES` applied. Nothing here imports TensorFlow or Keras.
+:data:`hatch_tfjs.keras_names.WEIGHT_RENAMES` applied. Nothing here imports TensorFlow or Keras.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from hatch_tfjs.translate.support import WEIGHT_RENAMES
+from hatch_tfjs.keras_names import WEIGHT_RENAMES
 
 # A dimension is an exact int, or ``(symbol, factor)``: ``factor`` times a size fixed by the first variable that uses
 # the symbol (e.g. ``("in", 1)`` is the layer's input channels, ``("units", 4)`` four times the units).

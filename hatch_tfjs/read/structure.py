@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hatch_tfjs.translate.support import LAYER_CLASSES, LAYER_RENAMES, MODEL_CLASSES
+from hatch_tfjs.keras_names import LAYER_CLASSES, LAYER_RENAMES, MODEL_CLASSES
 
 # Far deeper than any Keras config (a layer inside a model nested ten deep is ~60 levels); bounds every recursive walk
 # of the config in later stages well below Python's recursion limit.

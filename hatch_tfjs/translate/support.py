@@ -1,59 +1,19 @@
 """What tfjs-layers 4.22 can deserialize and compute like Keras, as data.
 
 Class names are the ones TF.js registers (checked against ``@tensorflow/tfjs-layers@4.22.0``); where Keras 3 uses
-another name for the same thing, ``*_RENAMES`` maps it. Also here: what TF.js registers but computes differently or
+another name for the same thing, ``*_RENAMES`` maps it (the layer and weight tables the readers share are in
+:mod:`hatch_tfjs.keras_names`). Also here: what TF.js registers but computes differently or
 cannot run (``TFJS_IGNORED_KEYS``, ``TFJS_BROKEN``, the mask tables), and the tables the rewrites of Keras 3
 constructs TF.js lacks work from (see rewrites.py). Every entry was checked by running Keras and TF.js side by side.
 """
 
 from __future__ import annotations
 
-import re
+from hatch_tfjs.keras_names import LAYER_CLASSES, LAYER_RENAMES, MODEL_CLASSES, WEIGHT_RENAMES, snake_case
 
-LAYER_CLASSES = frozenset(
-    {
-        # core
-        "InputLayer", "Dense", "Activation", "Dropout", "SpatialDropout1D", "Flatten", "Reshape", "Permute",
-        "RepeatVector", "Masking", "Embedding",
-        # convolution
-        "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D",
-        "Cropping2D", "UpSampling2D", "ZeroPadding2D",
-        # pooling
-        "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
-        "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-        # recurrent
-        "SimpleRNN", "GRU", "LSTM", "SimpleRNNCell", "GRUCell", "LSTMCell", "RNN", "StackedRNNCells", "ConvLSTM2D",
-        "Bidirectional", "TimeDistributed",
-        # merge
-        "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply",
-        # normalization
-        "BatchNormalization", "LayerNormalization",
-        # advanced activations
-        "ReLU", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax",
-        # noise
-        "GaussianNoise", "GaussianDropout", "AlphaDropout",
-        # preprocessing
-        "Rescaling", "CenterCrop", "Resizing", "CategoryEncoding",
-    }
-)  # fmt: skip
-MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
-
-# Keras 3 aliases of pooling layers.
-LAYER_RENAMES = {
-    "MaxPool1D": "MaxPooling1D",
-    "MaxPool2D": "MaxPooling2D",
-    "MaxPool3D": "MaxPooling3D",
-    "AvgPool1D": "AveragePooling1D",
-    "AvgPool2D": "AveragePooling2D",
-    "AvgPool3D": "AveragePooling3D",
-    "GlobalMaxPool1D": "GlobalMaxPooling1D",
-    "GlobalMaxPool2D": "GlobalMaxPooling2D",
-    "GlobalAvgPool1D": "GlobalAveragePooling1D",
-    "GlobalAvgPool2D": "GlobalAveragePooling2D",
-    "Convolution1D": "Conv1D",
-    "Convolution2D": "Conv2D",
-    "Convolution3D": "Conv3D",
-}
+# Keras's own class and weight names live in keras_names.py, where the readers find them too; the translator reads
+# them through this module with the rest of its tables.
+__all__ = ["LAYER_CLASSES", "LAYER_RENAMES", "MODEL_CLASSES", "WEIGHT_RENAMES", "snake_case"]
 
 # What to suggest for common layers TF.js does not have.
 LAYER_HINTS = {
@@ -131,11 +91,6 @@ ACTIVATION_HINTS = {
     "differ",
     "leaky_relu": "use a LeakyReLU layer instead of the leaky_relu activation",
     "exponential": "TF.js has no exponential activation",
-}
-
-# Keras 3 weight names that TF.js knows under another name, per layer class.
-WEIGHT_RENAMES = {
-    "DepthwiseConv2D": {"kernel": "depthwise_kernel"},
 }
 
 # Keras 3 activations TF.js lacks (or defines differently) that the translation builds from layers TF.js has.
@@ -247,10 +202,3 @@ TFJS_IGNORED_KEYS: dict[str, tuple[tuple[str, tuple[object, ...], str], ...]] = 
         ("dilation_rate", _ONES, "its transposed convolution is not dilated"),
     ),
 }
-
-
-def snake_case(class_name: str) -> str:
-    """The name Keras 3 derives from a class name: ``Conv2D`` -> ``conv2d``, ``HardSilu`` -> ``hard_silu``."""
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

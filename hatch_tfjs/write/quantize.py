@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.config import QUANTIZATION_DTYPES
 from hatch_tfjs.errors import ConversionError
+from hatch_tfjs.tfjs_dtypes import QUANTIZATION_DTYPES
 from hatch_tfjs.write.shards import WeightEntry, encode_weight
 
 __all__ = [
