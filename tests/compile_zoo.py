@@ -437,6 +437,25 @@ for _method, (_height, _width) in itertools.product(("nearest", "bilinear"), ((6
     _add(f"resizing_{_method}_{_height}x{_width}", _seq((5, 4, 2), lambda L, m=_method, h=_height, w=_width: L.Resizing(h, w, interpolation=m)),
          (5, 4, 2))
 
+# --- 3-D convolutions and pooling (NDHWC) -------------------------------------------------------------------------
+
+for _padding, (_stride, _dilation) in itertools.product(("valid", "same"), ((1, 1), (2, 1), (1, 2))):
+    _add(f"conv3d_{_padding}_s{_stride}_d{_dilation}",
+         _seq((5, 6, 5, 2), lambda L, p=_padding, s=_stride, d=_dilation: L.Conv3D(3, (3, 2, 3), strides=s, dilation_rate=d, padding=p,
+                                                                                  activation="relu")), (5, 6, 5, 2))
+_add("conv3d", _seq((4, 4, 4, 2), lambda L: L.Conv3D(3, 3), lambda L: L.Flatten()), (4, 4, 4, 2))
+_add("conv3d_no_bias_flatten", _seq((4, 4, 4, 2), lambda L: L.Conv3D(3, 3, use_bias=False), lambda L: L.Flatten(), lambda L: L.Dense(2)),
+     (4, 4, 4, 2))
+for _kind, _padding, (_pool, _stride) in itertools.product(("Max", "Average"), ("valid", "same"), ((2, None), (3, 2), ((1, 2, 3), 1))):
+    _add(f"{_kind.lower()}pool3d_{_padding}_p{''.join(map(str, _pool)) if isinstance(_pool, tuple) else _pool}_s{_stride}",
+         _seq((5, 6, 7, 2), lambda L, k=_kind, p=_padding, q=_pool, s=_stride: getattr(L, f"{k}Pooling3D")(q, strides=s, padding=p)),
+         (5, 6, 7, 2))
+for _kind, _keep in itertools.product(("Max", "Average"), (False, True)):
+    _add(f"global_{_kind.lower()}3d_keep{int(_keep)}", _seq((3, 4, 2, 3), lambda L, k=_kind, keep=_keep: getattr(L, f"Global{k}Pooling3D")(
+        keepdims=keep)), (3, 4, 2, 3))
+_add("upsampling3d", _seq((2, 3, 2, 2), lambda L: L.UpSampling3D((2, 1, 3))), (2, 3, 2, 2))
+
+
 def _dot_attention(use_scale: bool, causal: bool, with_key: bool) -> Callable[[], Any]:
     def build() -> Any:
         import keras
@@ -456,15 +475,15 @@ for _scale, _causal, _key in itertools.product((False, True), (False, True), (Fa
 
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
-    "conv3d": CompileCase("conv3d", _seq((4, 4, 4, 2), lambda L: L.Conv3D(3, 3, name="conv3d"), lambda L: L.Flatten()),
-                          (((4, 4, 4, 2), "float"),)),
+    "conv3d_transpose": CompileCase("conv3d_transpose", _seq((3, 3, 3, 2), lambda L: L.Conv3DTranspose(2, 2, name="conv3d_transpose")),
+                                    (((3, 3, 3, 2), "float"),)),
     "masking_layer_lstm": CompileCase("masking_layer_lstm", _seq((4, 3), lambda L: L.Masking(name="masking"), lambda L: L.LSTM(5), lambda L: L.Dense(2)),
                                (((4, 3), "float"),)),
     "variable_length_gru": CompileCase("variable_length_gru", _seq((None, 3), lambda L: L.GRU(5, name="gru")), (((4, 3), "float"),)),
     "sequential_implicit_mask": CompileCase("sequential_implicit_mask", _seq((4,), lambda L: L.Embedding(5, 3, mask_zero=True, name="embedding"),
                                             lambda L: L.LSTM(2), dtype="int32"), (((4,), "int5"),)),
 }
-UNCOVERED_LAYERS = {"conv3d": ["conv3d"], "masking_layer_lstm": ["masking"], "variable_length_gru": ["gru"],
+UNCOVERED_LAYERS = {"conv3d_transpose": ["conv3d_transpose"], "masking_layer_lstm": ["masking"], "variable_length_gru": ["gru"],
                     "sequential_implicit_mask": ["embedding"]}
 
 

@@ -2,7 +2,8 @@
 
 1-D layers run as their 2-D counterparts on a ``[batch, 1, steps, channels]`` view, as TensorFlow computes them,
 so they get the same fused kernels. Bias and activation follow the kernel as ``BiasAdd`` + activation ops, which the
-fusion pass turns into ``_FusedConv2D`` / ``FusedDepthwiseConv2dNative``.
+fusion pass turns into ``_FusedConv2D`` / ``FusedDepthwiseConv2dNative``. 3-D layers are ``Conv3D`` /
+``MaxPool3D`` / ``AvgPool3D`` on NDHWC (TF.js fuses none of them).
 """
 
 from __future__ import annotations
@@ -39,16 +40,36 @@ def _out_size(size: int | None, kernel: int, stride: int, dilation: int, padding
 
 @dataclass(frozen=True)
 class Window:
-    """A convolution's or pooling's geometry on the 2-D (NHWC) view: 1-D layers get a leading 1 on each."""
+    """A convolution's or pooling's geometry on the 2-D (NHWC) view (1-D layers get a leading 1 on each), or on
+    NDHWC for 3-D layers."""
 
     kernel: tuple[int, ...]
     strides: tuple[int, ...]
     dilation: tuple[int, ...]
     padding: str  # "SAME" | "VALID" (causal padding is applied to the input beforehand)
 
+    @property
+    def data_format(self) -> str:
+        return "NDHWC" if len(self.kernel) == 3 else "NHWC"
+
+    def attrs(self, *, pooling: bool = False) -> dict[str, Any]:
+        """``strides`` / ``padding`` / ``data_format``, and ``ksize`` (pooling) or ``dilations`` (convolutions), in
+        the NHWC / NDHWC forms TensorFlow ops carry."""
+        attr = {
+            "strides": attr_ints([1, *self.strides, 1]),
+            "padding": attr_str(self.padding),
+            "data_format": attr_str(self.data_format),
+        }
+        if pooling:
+            attr["ksize"] = attr_ints([1, *self.kernel, 1])
+        else:
+            attr["dilations"] = attr_ints([1, *self.dilation, 1])
+        return attr
+
     def output_shape(self, x: Tensor, channels: int | None) -> tuple[int | None, ...]:
         spatial = [
-            _out_size(x.shape[1 + i], self.kernel[i], self.strides[i], self.dilation[i], self.padding) for i in range(2)
+            _out_size(x.shape[1 + i], self.kernel[i], self.strides[i], self.dilation[i], self.padding)
+            for i in range(len(self.kernel))
         ]
         return (x.shape[0], *spatial, channels)
 
@@ -75,7 +96,7 @@ def window_input(call: LayerCall, *, pooling: bool = False) -> WindowInput:
     lift a 1-D input to ``[batch, 1, steps, channels]``."""
     _check_layout(call)
     one_d = "1D" in call.class_name
-    rank = 1 if one_d else 2
+    rank = 1 if one_d else 3 if "3D" in call.class_name else 2
     if pooling:
         kernel = _pair(call.option("pool_size", 2), rank)
         strides, dilation = _pair(call.option("strides") or kernel, rank), (1,) * rank
@@ -97,13 +118,7 @@ def window_input(call: LayerCall, *, pooling: bool = False) -> WindowInput:
 
 def conv2d_op(call: LayerCall, scope: str, op: str, x: Tensor, filt: np.ndarray, window: Window) -> Tensor:
     """One NHWC ``Conv2D`` / ``DepthwiseConv2dNative`` with a constant filter."""
-    attr = {
-        "strides": attr_ints([1, *window.strides, 1]),
-        "dilations": attr_ints([1, *window.dilation, 1]),
-        "padding": attr_str(window.padding),
-        "data_format": attr_str("NHWC"),
-        "explicit_paddings": attr_ints([]),
-    }
+    attr = {**window.attrs(), "explicit_paddings": attr_ints([])}
     if op == "Conv2D":
         attr["use_cudnn_on_gpu"] = attr_bool(True)
     channels = filt.shape[2] * filt.shape[3] if op == "DepthwiseConv2dNative" else filt.shape[3]
@@ -144,6 +159,23 @@ def _grouped(call: LayerCall, view: WindowInput, kernel: np.ndarray, groups: int
     return b.concat(call.scope, parts, -1)
 
 
+@layer("Conv3D", "Convolution3D")
+def conv3d(call: LayerCall) -> list[Tensor]:
+    """``Conv3D`` (NDHWC), then bias and activation."""
+    view = window_input(call)
+    call.require(int(call.option("groups", 1) or 1) == 1, "grouped 3-D convolutions are not translated yet")
+    kernel = call.weight("kernel")
+    constant = call.builder.const(f"{call.scope}/kernel", kernel)
+    y = call.builder.op(
+        f"{call.scope}/Conv3D",
+        "Conv3D",
+        [view.x, constant],
+        view.window.output_shape(view.x, kernel.shape[-1]),
+        attr=view.window.attrs(),
+    )
+    return [bias_and_activation(call, y)]
+
+
 @layer("DepthwiseConv1D", "DepthwiseConv2D")
 def depthwise(call: LayerCall) -> list[Tensor]:
     view = window_input(call)
@@ -173,18 +205,17 @@ def separable(call: LayerCall) -> list[Tensor]:
     "MaxPool2D",
     "AvgPool1D",
     "AvgPool2D",
+    "MaxPooling3D",
+    "AveragePooling3D",
+    "MaxPool3D",
+    "AvgPool3D",
 )
 def pooling(call: LayerCall) -> list[Tensor]:
     view = window_input(call, pooling=True)
     call.require(view.window.padding in ("SAME", "VALID"), "causal pooling is not translated")
-    op = "MaxPool" if call.class_name.startswith("Max") else "AvgPool"
     window, x = view.window, view.x
-    attr = {
-        "ksize": attr_ints([1, *window.kernel, 1]),
-        "strides": attr_ints([1, *window.strides, 1]),
-        "padding": attr_str(window.padding),
-        "data_format": attr_str("NHWC"),
-    }
+    op = ("MaxPool" if call.class_name.startswith("Max") else "AvgPool") + ("3D" if len(window.kernel) == 3 else "")
+    attr = window.attrs(pooling=True)
     if op == "MaxPool":
         attr["explicit_paddings"] = attr_ints([])
     y = call.builder.op(f"{call.scope}/{op}", op, [x], window.output_shape(x, x.shape[-1]), attr=attr)
@@ -200,6 +231,10 @@ def pooling(call: LayerCall) -> list[Tensor]:
     "GlobalMaxPool2D",
     "GlobalAvgPool1D",
     "GlobalAvgPool2D",
+    "GlobalMaxPooling3D",
+    "GlobalAveragePooling3D",
+    "GlobalMaxPool3D",
+    "GlobalAvgPool3D",
 )
 def global_pooling(call: LayerCall) -> list[Tensor]:
     _check_layout(call)
@@ -238,24 +273,37 @@ def cropping(call: LayerCall) -> list[Tensor]:
     return [call.builder.slice(call.scope, x, [0, *(a for a, _ in pairs), 0], [-1, *sizes, -1])]
 
 
-@layer("UpSampling1D", "UpSampling2D")
+def _repeat_elements(call: LayerCall, x: Tensor, axis: int, times: int) -> Tensor:
+    """Each slice of ``x`` along ``axis`` repeated ``times`` in place (numpy's ``repeat``): a new axis after it is
+    tiled, then merged into it."""
+    b = call.builder
+    scope = f"{call.scope}/repeat_axis{axis}"
+    expanded = b.expand_dims(scope, x, axis + 1)
+    multiples = [1] * expanded.rank
+    multiples[axis + 1] = times
+    tiled = b.op(
+        f"{scope}/Tile",
+        "Tile",
+        [expanded, b.const(f"{scope}/multiples", multiples, "DT_INT32")],
+        tuple(times if i == axis + 1 else d for i, d in enumerate(expanded.shape)),
+        attr={"Tmultiples": attr_type("DT_INT32")},
+    )
+    merged = known(x.shape[axis], "the upsampled dimension") * times
+    return b.reshape(scope, tiled, (None, *(merged if i == axis else d for i, d in enumerate(x.shape) if i > 0)))
+
+
+@layer("UpSampling1D", "UpSampling2D", "UpSampling3D")
 def upsampling(call: LayerCall) -> list[Tensor]:
-    """Nearest-neighbour upsampling by integer factors: each step / pixel repeated, as Keras's ``ops.repeat``."""
+    """Nearest-neighbour upsampling by integer factors: each step / pixel / voxel repeated, as Keras's
+    ``ops.repeat`` (2-D as ``ResizeNearestNeighbor``, which computes the same)."""
     _check_layout(call)
     b, x = call.builder, call.single_input()
-    if call.class_name == "UpSampling1D":
-        size = int(call.option("size", 2))
-        expanded = b.expand_dims(call.scope, x, 2)
-        multiples = b.const(f"{call.scope}/multiples", [1, 1, size, 1], "DT_INT32")
-        tiled = b.op(
-            f"{call.scope}/Tile",
-            "Tile",
-            [expanded, multiples],
-            (x.shape[0], x.shape[1], size, x.shape[2]),
-            attr={"Tmultiples": attr_type("DT_INT32")},
-        )
-        steps = None if x.shape[1] is None else x.shape[1] * size
-        return [b.reshape(call.scope, tiled, (None, steps, x.shape[2]))]
+    if call.class_name != "UpSampling2D":
+        sizes = _pair(call.option("size", 2), x.rank - 2)
+        call.require(all(d is not None for d in x.shape[1:]), "its input has dimensions unknown before run time")
+        for axis, size in enumerate(sizes, start=1):
+            x = _repeat_elements(call, x, axis, size)
+        return [x]
     call.require(
         call.option("interpolation", "nearest") == "nearest", "only nearest-neighbour upsampling is translated yet"
     )
