@@ -10,14 +10,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_tfjs.config import KERAS_SUFFIXES, ModelSpec
+from hatch_tfjs.config import DEFAULT_TABLE, ModelSpec
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, UnsupportedModelError
 from hatch_tfjs.plan import hash_source, stamp_sealer
+from hatch_tfjs.route import Route, is_keras_file, route_model
 from hatch_tfjs.translate import translate_model_config
 
 if TYPE_CHECKING:
-    from hatch_tfjs.neutral import KerasModel
-    from hatch_tfjs.route import Route
+    from hatch_tfjs.neutral import GraphModelData, KerasModel
+    from hatch_tfjs.read.savedmodel import GraphOptions
 
 # numpy (through hatch_tfjs.write / neutral) is imported by the conversion functions only: the build process and the
 # CLI import this module for ConversionResult, and importing numpy there costs ~0.1 s per command.
@@ -39,6 +40,7 @@ class ConversionResult:
     max_abs_error: float = 0.0  # largest absolute weight error quantization introduced
     max_error_weight: str | None = None
     format_reason: str = ""  # why format = "auto" chose this format (empty when the format was set)
+    tensorflow_reason: str = ""  # why a graph model from a Keras file went through TensorFlow (empty: it did not)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,14 +66,12 @@ def convert_model(
     ``source_hash`` is the source's hash taken by the plan stage, if it took one; it must come from before reading,
     so that a source edited meanwhile is converted again next time. ``route`` is the format chosen for it (see
     route.py; worked out here when not given). ``replace_foreign``: see atomic.py."""
-    from hatch_tfjs.route import route_model
-
     if source_hash is None:
         source_hash = hash_source(spec.source)
     if route is None:
         route = route_model(spec)
     writer = _OutputWriter(spec, stamp_sealer(spec, source_hash), replace_foreign)
-    result = _convert_graph(spec, writer) if route.format == "graph" else _convert_layers(spec, writer)
+    result = _convert_graph(spec, writer, route) if route.format == "graph" else _convert_layers(spec, writer)
     result.format = route.format
     result.format_reason = route.reason
     return result
@@ -136,36 +136,82 @@ def _convert_layers(spec: ModelSpec, writer: _OutputWriter) -> ConversionResult:
     return _result(spec, written, len(model.weights), started, notes)
 
 
-def _convert_graph(spec: ModelSpec, writer: _OutputWriter) -> ConversionResult:
-    """A SavedModel directory or a Keras file -> TF.js graph model (frozen, optimised, op-checked)."""
-    from hatch_tfjs.read.savedmodel import GraphOptions, read_graph_model
+def _convert_graph(spec: ModelSpec, writer: _OutputWriter, route: Route) -> ConversionResult:
+    """A Keras file (compiled without TensorFlow where it can be) or a SavedModel directory -> TF.js graph model."""
     from hatch_tfjs.write import graph_model_json
 
     started = time.perf_counter()
-    if spec.source.is_file() and spec.source.suffix.lower() in KERAS_SUFFIXES:
-        # A Keras file: checked without TensorFlow before Keras allocates what its config declares.
-        from hatch_tfjs.read import check_keras_file
-
-        check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
-    graph = read_graph_model(
-        spec.source,
-        model_name=spec.name,
-        source_rel=spec.source_rel,
-        options=GraphOptions.from_spec_options(spec.options),
-    )
+    graph, tensorflow_reason = _graph_model(spec, route)
     clash = sorted(set(spec.metadata) & set(graph.metadata))
     if clash:
         raise HatchTfjsError(
             f"model '{spec.name}' ({spec.source_rel}): metadata key(s) {', '.join(map(repr, clash))} are written by "
-            "the "
-            "converter itself (structured-outputs); rename them in metadata / metadata-file"
+            "the converter itself (structured-outputs); rename them in metadata / metadata-file"
         )
     metadata = {**spec.metadata, **graph.metadata}
     document = graph_model_json(
         graph.topology, graph.signature, generated_by=graph.generated_by, metadata=metadata or None, extra=graph.extra
     )
     written = writer.write(document, graph.weights)
-    return _result(spec, written, len(graph.weights), started, graph.notes)
+    result = _result(spec, written, len(graph.weights), started, graph.notes)
+    result.tensorflow_reason = tensorflow_reason
+    return result
+
+
+def _graph_model(spec: ModelSpec, route: Route) -> tuple[GraphModelData, str]:
+    """The graph model of ``spec`` and, when TensorFlow made it, why. A Keras file is compiled without TensorFlow
+    unless its route says it needs TensorFlow; a layer the compiler refuses at conversion (a covered class with
+    arguments it does not translate yet) falls back to TensorFlow when TensorFlow is importable."""
+    if route.needs_tensorflow:
+        return _tensorflow_graph(spec), route.tensorflow if is_keras_file(spec) else ""
+    from hatch_tfjs.compile import Uncovered, compile_keras_model
+    from hatch_tfjs.read import read_keras_model
+
+    model = read_keras_model(spec.source, model_name=spec.name, display=spec.source_rel)
+    structured_outputs = _graph_options(spec).structured_outputs
+    compiled = compile_keras_model(
+        model, model_name=spec.name, source_rel=spec.source_rel, structured_outputs=structured_outputs
+    )
+    if not isinstance(compiled, Uncovered):
+        return compiled, ""
+    reasons = [layer.describe() for layer in compiled.layers]
+    if not _tensorflow_importable():
+        raise UnsupportedModelError(
+            spec.name,
+            spec.source_rel,
+            [*reasons, "TensorFlow converts these, but it is not installed in this build environment: set "
+             f'reader = "keras" on [{DEFAULT_TABLE}.models.{spec.name}] so the build installs it'],
+            kind="graph",
+        )
+    del model  # the TensorFlow route loads the file itself
+    return _tensorflow_graph(spec), "; ".join(reasons)
+
+
+def _tensorflow_graph(spec: ModelSpec) -> GraphModelData:
+    """The TensorFlow route: Keras (or the SavedModel loader) traces the model; frozen, optimised, op-checked."""
+    from hatch_tfjs.read.savedmodel import read_graph_model
+
+    if is_keras_file(spec):
+        # A Keras file: checked without TensorFlow before Keras allocates what its config declares.
+        from hatch_tfjs.read import check_keras_file
+
+        check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
+    return read_graph_model(spec.source, model_name=spec.name, source_rel=spec.source_rel, options=_graph_options(spec))
+
+
+def _graph_options(spec: ModelSpec) -> GraphOptions:
+    from hatch_tfjs.read.savedmodel import GraphOptions
+
+    return GraphOptions.from_spec_options(spec.options)
+
+
+def _tensorflow_importable() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _result(spec: ModelSpec, written: Any, weight_count: int, started: float, notes: list[str]) -> ConversionResult:

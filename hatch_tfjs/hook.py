@@ -50,6 +50,16 @@ def tensorflow_importable() -> bool:
     return _importable("tensorflow")
 
 
+def _route_or_error(spec: ModelSpec) -> Any:
+    """The route of ``spec`` (see route.py), or the error reading its source raised."""
+    from hatch_tfjs.route import route_model
+
+    try:
+        return route_model(spec)
+    except HatchTfjsError as exc:
+        return exc
+
+
 class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
     PLUGIN_NAME = "tfjs"
 
@@ -231,21 +241,13 @@ class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
         )
 
     def _routes(self, stale: list[ModelSpec]) -> dict[str, Any]:
-        """The format each stale ``auto`` model becomes (read and translated here, without TensorFlow)."""
-        from hatch_tfjs.route import route_model
-
-        routes: dict[str, Any] = {}
-        failures: list[str] = []
-        for spec in stale:
-            if spec.format != "auto":
-                continue
-            try:
-                routes[spec.name] = route_model(spec)
-            except HatchTfjsError as exc:
-                failures.append(str(exc))
+        """The route of each stale model (see route.py): the format an ``auto`` model becomes, and whether converting
+        it needs TensorFlow (worked out here without TensorFlow)."""
+        outcomes = {spec.name: _route_or_error(spec) for spec in stale}
+        failures = [str(outcome) for outcome in outcomes.values() if isinstance(outcome, HatchTfjsError)]
         if failures:
             self._abort("\n".join(failures))
-        return routes
+        return outcomes
 
     def _convert_stale(self, settings: HookSettings) -> None:
         from hatch_tfjs.plan import plan_models

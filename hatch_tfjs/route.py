@@ -1,76 +1,128 @@
-"""Routing: which kind of TF.js model a model becomes, and why.
+"""Routing: which kind of TF.js model a model becomes, why, and whether converting it needs TensorFlow.
 
-``format = "layers"`` and ``"graph"`` decide themselves. ``format = "auto"`` (the default for Keras files) becomes a
-layers model when the whole model translates exactly into TF.js layers, and a graph model otherwise; the reason is
-shown on the build line. Deciding reads the Keras file without TensorFlow (the h5py reader, memory-mapped) and runs
-the pure translation, so it is cheap enough for ``dependencies()``, which must know whether TensorFlow is needed.
+``format = "layers"`` and ``"graph"`` decide the format themselves. ``format = "auto"`` (the default for Keras files)
+becomes a layers model when the whole model translates exactly into TF.js layers, and a graph model otherwise; the
+reason is shown on the build line. Deciding reads the Keras file without TensorFlow (the h5py reader, memory-mapped)
+and runs the pure translation, so it is cheap enough for the build process.
+
+A graph model from a Keras file is compiled without TensorFlow (``hatch_tfjs.compile``) unless the config holds what
+only TensorFlow converts (see coverage.py); ``reader = "keras"`` forces the TensorFlow route, and SavedModel
+directories always take it. :func:`route_hint` answers the same with the standard library alone, for
+``dependencies()``, which runs before numpy and h5py are installed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.config import KERAS_SUFFIXES, ModelSpec
 
 LAYERS_REASON = "every layer has an exact TF.js layers equivalent"
+GRAPH_REASON = "it cannot be written as a TF.js layers model"
+KERAS_READER_REASON = 'reader = "keras"'
+SAVED_MODEL_REASON = "a SavedModel directory"
 
 
 @dataclass(frozen=True)
 class Route:
     format: str  # "layers" or "graph": what the output is
     reason: str = ""  # why, for format = "auto" (empty when the format was set explicitly)
+    tensorflow: str = ""  # why converting it needs TensorFlow; empty when it does not
 
     @property
     def needs_tensorflow(self) -> bool:
-        return self.format == "graph"
+        return bool(self.tensorflow)
 
     def to_json(self) -> dict[str, str]:
-        return {"format": self.format, "reason": self.reason}
+        return {"format": self.format, "reason": self.reason, "tensorflow": self.tensorflow}
+
+
+def is_keras_file(spec: ModelSpec) -> bool:
+    return spec.source.suffix.lower() in KERAS_SUFFIXES and not spec.source.is_dir()
 
 
 def route_model(spec: ModelSpec) -> Route:
-    """The route of ``spec``. For ``auto`` this reads the model file without TensorFlow (also when ``reader =
-    "keras"``, unless only Keras can read it); a file that cannot be read raises the reader's
-    :class:`~hatch_tfjs.errors.ModelReadError` (a damaged file is an error, not a reason to try TensorFlow)."""
-    if spec.format != "auto":
-        return Route(spec.format)
-    from hatch_tfjs.errors import ModelReadError
-    from hatch_tfjs.read import read_keras_model
+    """The route of ``spec``. A Keras file is read without TensorFlow (also when ``reader = "keras"``, unless only
+    Keras can read it); a file that cannot be read raises the reader's :class:`~hatch_tfjs.errors.ModelReadError`
+    (a damaged file is an error, not a reason to try TensorFlow)."""
+    fixed = _fixed_route(spec)
+    if fixed is not None:
+        return fixed
+    from hatch_tfjs.read.keras_config import read_keras_config
+
+    if spec.format == "graph":
+        config = read_keras_config(spec.source) or _read(spec).config
+        return _graph_route(spec, config)
+    model = _read(spec)
     from hatch_tfjs.translate import translate_model_config
 
-    try:
-        model = read_keras_model(spec.source, model_name=spec.name, display=spec.source_rel)
-    except ModelReadError:
-        if spec.reader != "keras":
-            raise
-        model = read_keras_model(spec.source, model_name=spec.name, reader="keras", display=spec.source_rel)
     translation = translate_model_config(model.config, model.weights, keras_version=model.keras_version)
     if translation.problems:
-        return Route("graph", translation.reason or "it cannot be written as a TF.js layers model")
-    return Route("layers", LAYERS_REASON)
-
-
-def needs_tensorflow(spec: ModelSpec, route: Route | None = None) -> bool:
-    """Whether converting ``spec`` imports TensorFlow: graph models, and any model read through Keras."""
-    if spec.reader == "keras":
-        return True
-    return (route or route_model(spec)).needs_tensorflow
+        return _graph_route(spec, model.config, translation.reason or GRAPH_REASON)
+    return Route("layers", LAYERS_REASON, _keras_reader(spec))
 
 
 def route_hint(spec: ModelSpec) -> Route | None:
-    """The route of ``spec`` worked out with the standard library alone (for ``dependencies()``, which runs before
-    numpy and h5py are installed); None when it cannot tell. The config decides; weights are not read."""
-    if spec.format != "auto":
-        return Route(spec.format)
+    """The route of ``spec`` worked out with the standard library alone; None when it cannot tell. The config
+    decides; weights are not read."""
+    fixed = _fixed_route(spec)
+    if fixed is not None:
+        return fixed
     from hatch_tfjs.read.keras_config import read_keras_config
-    from hatch_tfjs.translate import translate_model_config
 
     config = read_keras_config(spec.source)
     if config is None:
         return None
+    if spec.format == "graph":
+        return _graph_route(spec, config)
+    from hatch_tfjs.translate import translate_model_config
+
     translation = translate_model_config(config)
     if translation.problems and not translation.needs_only_weights:
-        return Route("graph", translation.reason or "it cannot be written as a TF.js layers model")
+        return _graph_route(spec, config, translation.reason or GRAPH_REASON)
     # Rewrites that take their values from the weights (Normalization, LayerScale, grouped convolutions) are judged
     # at conversion; the config says they apply, so the model is expected to be a layers model.
-    return Route("layers", LAYERS_REASON)
+    return Route("layers", LAYERS_REASON, _keras_reader(spec))
+
+
+def needs_tensorflow(spec: ModelSpec, route: Route | None = None) -> bool:
+    """Whether converting ``spec`` imports TensorFlow."""
+    return (route or route_model(spec)).needs_tensorflow
+
+
+def _fixed_route(spec: ModelSpec) -> Route | None:
+    """The route when the configuration alone decides it: SavedModel directories, ``reader = "keras"``, layers."""
+    if not is_keras_file(spec):
+        return Route("graph", tensorflow=SAVED_MODEL_REASON)
+    if spec.reader == "keras" and spec.format == "graph":
+        return Route("graph", tensorflow=KERAS_READER_REASON)
+    if spec.format == "layers":
+        return Route("layers", tensorflow=_keras_reader(spec))
+    return None
+
+
+def _keras_reader(spec: ModelSpec) -> str:
+    return KERAS_READER_REASON if spec.reader == "keras" else ""
+
+
+def _graph_route(spec: ModelSpec, config: dict[str, Any], reason: str = "") -> Route:
+    """A graph route: through TensorFlow when ``reader = "keras"`` or the compiler cannot translate the config."""
+    if spec.reader == "keras":
+        return Route("graph", reason, KERAS_READER_REASON)
+    from hatch_tfjs.coverage import tensorflow_reasons
+
+    return Route("graph", reason, "; ".join(tensorflow_reasons(config)))
+
+
+def _read(spec: ModelSpec) -> Any:
+    """The model as the h5py reader sees it (Keras, when ``reader = "keras"`` and only Keras can read the file)."""
+    from hatch_tfjs.errors import ModelReadError
+    from hatch_tfjs.read import read_keras_model
+
+    try:
+        return read_keras_model(spec.source, model_name=spec.name, display=spec.source_rel)
+    except ModelReadError:
+        if spec.reader != "keras":
+            raise
+        return read_keras_model(spec.source, model_name=spec.name, reader="keras", display=spec.source_rel)

@@ -12,7 +12,8 @@ def plural(count: int, word: str) -> str:
 
 
 def result_summary(result: Any, where: str) -> str:
-    """``name: format model -> where (shards, size, time)``, why ``format = "auto"`` chose a graph model, and what
+    """``name: format model -> where (shards, size, time)``, why ``format = "auto"`` chose a graph model, why TensorFlow
+    made it (a Keras file the TensorFlow-free compiler cannot translate whole), and what
     quantization did to the weights (``result`` is a ``convert.ConversionResult``)."""
     chosen = (
         f" (auto: {result.format_reason})" if result.format == "graph" and getattr(result, "format_reason", "") else ""
@@ -21,6 +22,9 @@ def result_summary(result: Any, where: str) -> str:
         f"{result.name}: {result.format} model{chosen} -> {where} "
         f"({plural(len(result.files) - 1, 'shard')}, {human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
     )
+    through = getattr(result, "tensorflow_reason", "")
+    if through and result.format == "graph":
+        line += f"; graph through TensorFlow: {through}"
     quantized = getattr(result, "quantized_weights", 0)
     if quantized:
         line += (

@@ -36,9 +36,7 @@ class Task:
 
     @property
     def needs_tensorflow(self) -> bool:
-        return self.spec.reader == "keras" or (
-            self.route.needs_tensorflow if self.route else self.spec.needs_tensorflow
-        )
+        return self.route.needs_tensorflow if self.route else self.spec.needs_tensorflow
 
     def to_json(self, replace_foreign: bool) -> dict[str, Any]:
         return {
@@ -124,7 +122,8 @@ def convert_in_workers(
     """Convert every spec; raise one error listing every model that failed.
 
     ``source_hashes`` (model name -> sha256 the plan stage took) spares the workers hashing the sources again;
-    ``routes`` (model name -> Route) is the format chosen for each ``auto`` model."""
+    ``routes`` (model name -> Route, see route.py) says which models need TensorFlow; a model without one is
+    assumed to need it."""
     if not specs:
         return []
     tasks = [Task(spec, (routes or {}).get(spec.name), (source_hashes or {}).get(spec.name)) for spec in specs]

@@ -1,5 +1,7 @@
-"""format = "auto": which route a model takes, worked out with h5py (route_model) and with the standard library alone
-before numpy and h5py are installed (route_hint, used by the hook's dependencies())."""
+"""Which route a model takes: the format (format = "auto": layers when TF.js layers run it exactly, else graph) and
+whether converting it needs TensorFlow (a graph model from a Keras file is compiled without it unless it holds a
+Lambda or custom layer, or something the compiler does not translate). Worked out with h5py (route_model) and with
+the standard library alone before numpy and h5py are installed (route_hint, used by the hook's dependencies())."""
 
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.route import LAYERS_REASON, Route, needs_tensorflow, route_hint, route_model
 
 
-def _spec(source: Path, **options: object) -> ModelSpec:
+def _spec(source: Path, format: str = "auto", **options: object) -> ModelSpec:  # noqa: A002 - the config key
     return ModelSpec(name=source.stem, source=source, output=source.parent / "out" / source.stem, root=source.parent,
-                     format="auto", options=dict(options))
+                     format=format, options=dict(options))
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +26,11 @@ def sources(tmp_path_factory) -> dict[str, Path]:
     """Small Keras models saved as .keras and .h5: one each route, and one whose rewrite needs its weights."""
     import keras
     from keras import layers
+
+    @keras.saving.register_keras_serializable(package="routing_tests")
+    class Doubler(layers.Layer):
+        def call(self, x):
+            return x * 2.0
 
     directory = tmp_path_factory.mktemp("routing")
     inp = keras.Input((6,))
@@ -34,8 +41,11 @@ def sources(tmp_path_factory) -> dict[str, Path]:
     norm.adapt(np.random.default_rng(0).normal(size=(32, 6)).astype("float32"))
     x = keras.Input((6,))
     normalized = keras.Model(x, layers.Dense(2)(norm(x)))
+    custom = keras.Model(inp, layers.Dense(2)(Doubler(name="doubler")(inp)))
+    lam = keras.Model(inp, layers.Lambda(lambda t: t + 1.0, name="plus_one")(inp))
     paths: dict[str, Path] = {}
-    for name, model in (("dense", dense), ("gru", gru), ("normalized", normalized)):
+    models = (("dense", dense), ("gru", gru), ("normalized", normalized), ("custom", custom), ("lambda", lam))
+    for name, model in models:
         for suffix in (".keras", ".h5"):
             path = directory / f"{name}{suffix}"
             model.save(path)
@@ -55,10 +65,32 @@ def test_an_exact_model_is_a_layers_model_with_and_without_h5py(sources, suffix)
 def test_a_model_tfjs_layers_cannot_run_is_a_graph_model_and_says_why(sources, suffix):
     spec = _spec(sources[f"gru{suffix}"])
     route = route_model(spec)
-    assert route.format == "graph" and route.needs_tensorflow
+    assert route.format == "graph" and not route.needs_tensorflow  # the compiler translates it
     assert route.reason.startswith("layer 'recurrent' (GRU): uses reset_after=True")
     assert route_hint(spec) == route
-    assert needs_tensorflow(spec)
+    assert not needs_tensorflow(spec)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("fmt", ["auto", "graph"])
+@pytest.mark.parametrize(("name", "reason"), [
+    ("custom", "layer 'doubler' ({}) is a custom layer"),
+    ("lambda", "layer 'plus_one' (Lambda) runs Python code that only TensorFlow can trace"),
+])
+def test_a_custom_or_lambda_layer_needs_tensorflow_and_the_route_names_it(sources, suffix, fmt, name, reason):
+    spec = _spec(sources[f"{name}{suffix}"], format=fmt)
+    route = route_model(spec)
+    assert route.format == "graph" and route.needs_tensorflow
+    registered = "Doubler" if suffix == ".keras" else "routing_tests>Doubler"  # .h5 names no module
+    assert route.tensorflow.startswith(reason.format(registered)), route.tensorflow
+    assert route_hint(spec) == route
+
+
+@pytest.mark.parametrize("fmt", ["auto", "graph"])
+def test_the_keras_reader_forces_the_tensorflow_route(sources, fmt):
+    spec = _spec(sources["gru.keras"], format=fmt, reader="keras")
+    assert route_model(spec) == route_hint(spec)
+    assert route_model(spec).tensorflow == 'reader = "keras"'
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -68,13 +100,25 @@ def test_a_rewrite_that_needs_the_weights_stays_layers_for_the_hint(sources, suf
     assert route_hint(spec) == Route("layers", LAYERS_REASON)
 
 
-def test_an_explicit_format_or_the_keras_reader_decides_without_reading(tmp_path):
+def test_layers_the_keras_reader_and_saved_models_decide_without_reading(tmp_path):
     missing = tmp_path / "never-read.keras"
+    spec = ModelSpec(name="m", source=missing, output=tmp_path / "o", root=tmp_path, format="layers")
+    assert route_model(spec) == Route("layers") == route_hint(spec)
     for fmt in ("layers", "graph"):
-        spec = ModelSpec(name="m", source=missing, output=tmp_path / "o", root=tmp_path, format=fmt)
-        assert route_model(spec) == Route(fmt) == route_hint(spec)
-    assert needs_tensorflow(ModelSpec(name="m", source=missing, output=tmp_path / "o", root=tmp_path, format="layers",
-                                      options={"reader": "keras"}))
+        keras_read = ModelSpec(name="m", source=missing, output=tmp_path / "o", root=tmp_path, format=fmt,
+                               options={"reader": "keras"})
+        assert route_model(keras_read) == route_hint(keras_read) == Route(fmt, tensorflow='reader = "keras"')
+    saved = ModelSpec(name="m", source=tmp_path, output=tmp_path / "o", root=tmp_path, format="graph")
+    assert route_model(saved) == route_hint(saved) == Route("graph", tensorflow="a SavedModel directory")
+
+
+def test_the_shipped_list_of_compiled_layers_is_the_compilers_registry():
+    from hatch_tfjs.coverage import compiled_classes
+    from hatch_tfjs.tools.generate_compiled_list import build_document
+
+    document = build_document()
+    assert compiled_classes() == (frozenset(document["layers"]), frozenset(document["ops"])), (
+        "run: python -m hatch_tfjs.tools.generate_compiled_list")
 
 
 def test_the_hint_says_it_cannot_tell_when_no_config_is_found(tmp_path):
