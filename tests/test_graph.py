@@ -1,5 +1,6 @@
-"""Graph models (format = "graph"): SavedModels and Keras files converted, optimised, op-checked, and run in real
-TF.js 4.22 (loadGraphModel + executeAsync) against TensorFlow."""
+"""Graph models through TensorFlow: SavedModels, and Keras files with reader = "keras" (the TensorFlow-free compiler
+is tested in test_compile*.py), converted, optimised, op-checked, and run in real TF.js 4.22 (loadGraphModel +
+executeAsync) against TensorFlow."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from hatch_tfjs.convert import convert_model
 from hatch_tfjs.errors import HatchTfjsError, ModelReadError, UnsupportedModelError
 
 GRAPH_OPTIONS = {"signature": "serving_default", "tags": ["serve"], "strip-debug-ops": True, "control-flow-v2": False,
-                 "structured-outputs": False}
+                 "structured-outputs": False, "reader": "keras"}
 
 
 @pytest.fixture(scope="session")

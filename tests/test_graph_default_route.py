@@ -1,0 +1,180 @@
+"""The default graph route for Keras files, through real hatchling builds: compiled without TensorFlow (the build
+environment cannot import it, and dependencies() does not ask for it); TensorFlow only for what the compiler cannot
+translate (a custom layer, a layer option the compiler refuses), named on the build line; outputs run in real
+TF.js 4.22 and match Keras."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import assert_parity, keras_predict
+from projects import hatchling_build, replace_in_pyproject, tensorflow_blocked_env
+
+CUSTOM_LAYERS = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="userlayers")
+class Doubler(keras.layers.Layer):
+    def call(self, x):
+        return x * 2.0
+'''
+
+ATTENTION = 'attention = { source = "models/attention.keras", format = "graph" }\n'
+_DEPENDENCIES = (
+    "import json, sys; from hatchling.builders.wheel import WheelBuilder; "
+    "print(json.dumps(WheelBuilder(sys.argv[1]).get_build_hooks(sys.argv[1] + '/dist')['tfjs'].dependencies()))"
+)
+
+
+@dataclass
+class Case:
+    inputs: list[np.ndarray]
+    expected: list[np.ndarray]
+    input_names: list[str]
+
+
+def _models(models_dir: Path, modules_dir: Path) -> dict[str, Case]:
+    """gru: a GRU with reset_after=True (auto -> graph); attention: a Transformer-style block (format = "graph");
+    threshold: a ReLU with a threshold (covered class, option the compiler refuses); custom: a registered custom
+    layer from the user's own module."""
+    import keras
+    from keras import layers
+
+    sys.path.insert(0, str(modules_dir))
+    try:
+        import userlayers  # noqa: PLC0415 - written by the fixture
+    finally:
+        sys.path.remove(str(modules_dir))
+    rng = np.random.default_rng(7)
+    cases: dict[str, Case] = {}
+
+    def save(name: str, model, inputs: list[np.ndarray]) -> None:
+        model.save(models_dir / f"{name}.keras")
+        cases[name] = Case(inputs, keras_predict(model, inputs), [t.name for t in model.inputs])
+
+    seq = keras.Input((6, 4), name="steps")
+    save("gru", keras.Model(seq, layers.Dense(3)(layers.GRU(5, name="recurrent")(seq))),
+         [rng.normal(size=(2, 6, 4)).astype("float32")])
+    tokens = keras.Input((5, 8), name="tokens")
+    attended = layers.MultiHeadAttention(2, 4, name="mha")(tokens, tokens)
+    block = layers.LayerNormalization()(layers.Add()([tokens, attended]))
+    save("attention", keras.Model(tokens, layers.Dense(2)(layers.GlobalAveragePooling1D()(block))),
+         [rng.normal(size=(2, 5, 8)).astype("float32")])
+    x = keras.Input((6,), name="x")
+    save("threshold", keras.Model(x, layers.Dense(3)(layers.ReLU(threshold=0.25, name="thresholded")(x))),
+         [rng.normal(size=(3, 6)).astype("float32")])
+    save("custom", keras.Model(x, layers.Dense(3)(userlayers.Doubler(name="doubler")(x))),
+         [rng.normal(size=(3, 6)).astype("float32")])
+    return cases
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> tuple[Path, Path, dict[str, Case]]:
+    """A project whose models take the TensorFlow-free graph route (gru, attention), and the user's module of
+    custom layers (importable in the build, as an installed package of theirs would be)."""
+    root = tmp_path_factory.mktemp("default_graph") / "app"
+    (root / "src" / "app").mkdir(parents=True)
+    (root / "src" / "app" / "__init__.py").write_text("")
+    (root / "models").mkdir()
+    modules = root.parent / "site"
+    modules.mkdir()
+    (modules / "userlayers.py").write_text(CUSTOM_LAYERS)
+    cases = _models(root / "models", modules)
+    (root / "pyproject.toml").write_text(textwrap.dedent("""\
+        [build-system]
+        requires = ["hatchling", "hatch-tfjs"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "app"
+        version = "0.1.0"
+
+        [tool.hatch.build.targets.wheel]
+        packages = ["src/app"]
+
+        [tool.hatch.build.hooks.tfjs]
+        output-dir = "src/app/web_models"
+        tensorflow-requirement = "tensorflow-cpu>=2.16"
+
+        [tool.hatch.build.hooks.tfjs.models]
+        gru = { source = "models/gru.keras" }
+        attention = { source = "models/attention.keras", format = "graph" }
+        """))
+    return root, modules, cases
+
+
+def _dependencies(root: Path, env: dict[str, str]) -> list[str]:
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", _DEPENDENCIES, str(root)], cwd=root, env=env, capture_output=True,
+                          text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _check_outputs(root: Path, names: list[str], cases: dict[str, Case], tfjs) -> None:
+    for name in names:
+        output = root / "src" / "app" / "web_models" / name
+        document = json.loads((output / "model.json").read_text())
+        assert document["format"] == "graph-model", name
+        case = cases[name]
+        got, _ = tfjs.run(output, case.inputs, format="graph", input_names=case.input_names)
+        assert_parity(got, case.expected)
+
+
+def test_keras_graph_models_build_without_tensorflow(project, tfjs, tmp_path):
+    root, _, cases = project
+    blocked = tensorflow_blocked_env(tmp_path)
+    assert _dependencies(root, blocked) == []  # nothing to install: numpy and h5py are here, TensorFlow is not needed
+    proc = hatchling_build(root, "-t", "wheel", env=blocked)
+    output = proc.stdout + proc.stderr
+    assert "gru: graph model (auto: layer 'recurrent' (GRU): uses reset_after=True" in output
+    assert "attention: graph model -> " in output
+    assert "through TensorFlow" not in output
+    _check_outputs(root, ["gru", "attention"], cases, tfjs)
+
+
+def test_a_custom_layer_asks_for_tensorflow_and_its_failure_says_what_to_do(project, tmp_path):
+    """A custom layer's code must be traced: the build asks for TensorFlow. Keras loads a custom class only from its
+    registry, never by importing the module a file names, so the TensorFlow route refuses the .keras file with the
+    fix (export a SavedModel), and nothing is written."""
+    root, modules, _ = project
+    replace_in_pyproject(root, ATTENTION, ATTENTION + 'custom = { source = "models/custom.keras", format = "graph" }\n')
+    blocked = tensorflow_blocked_env(tmp_path)
+    assert _dependencies(root, blocked) == ["tensorflow-cpu>=2.16"]  # only the custom model is stale, and needs it
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(modules), os.environ.get("PYTHONPATH")]))}
+    proc = hatchling_build(root, "-t", "wheel", env=env, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "tfjs: converting 1 model to TensorFlow.js (2 up to date)" in output
+    assert "Keras could not load model 'custom'" in output
+    assert "export a SavedModel (model.export('models/custom')) and set source to that directory" in output
+    assert "Traceback" not in output
+    assert not (root / "src" / "app" / "web_models" / "custom").exists()
+    replace_in_pyproject(root, 'custom = { source = "models/custom.keras", format = "graph" }\n', "")
+
+
+def test_an_option_the_compiler_refuses_falls_back_to_tensorflow_or_says_what_to_do(project, tfjs, tmp_path):
+    root, _, cases = project
+    replace_in_pyproject(root, ATTENTION, ATTENTION + 'threshold = { source = "models/threshold.keras", format = "graph" }\n')
+    refused = hatchling_build(root, "-t", "wheel", env=tensorflow_blocked_env(tmp_path), check=False)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert "tfjs: model 'threshold' (models/threshold.keras) cannot be converted to a TF.js graph model:" in output
+    assert "tfjs:   - layer 'thresholded' (ReLU): ReLU with a threshold is not translated yet" in output
+    assert 'set reader = "keras" on [tool.hatch.build.hooks.tfjs.models.threshold]' in output
+    assert "Traceback" not in output
+    assert not (root / "src" / "app" / "web_models" / "threshold").exists()
+
+    proc = hatchling_build(root, "-t", "wheel")  # TensorFlow importable: it converts what the compiler refused
+    output = proc.stdout + proc.stderr
+    assert ("; graph through TensorFlow: layer 'thresholded' (ReLU): ReLU with a threshold is not translated yet"
+            in output), output
+    _check_outputs(root, ["threshold"], cases, tfjs)
