@@ -53,3 +53,91 @@ class GraphModelData:
     extra: dict[str, Any] = field(default_factory=dict)  # modelInitializer, initializerSignature
     op_counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One signature entry: its key (what users call it) and the graph tensor behind it."""
+
+    key: str
+    tensor: str  # "node:0"
+    dtype: str  # "DT_FLOAT"
+    shape: list[int] | None  # -1 for unknown dims; None for unknown rank
+    resource_id: int | None = None
+
+
+@dataclass
+class NodeOrigins:
+    """Where the nodes of a traced Keras model came from: the node names each layer or ``keras.ops`` call created
+    while it was traced, and each layer's name scope, for the nodes grappler adds or renames inside it."""
+
+    by_node: dict[str, str] = field(
+        default_factory=dict
+    )  # node name -> "layer 'dense' (Dense)" | "keras.ops call 'add'"
+    by_scope: dict[str, str] = field(default_factory=dict)  # "functional_1/dense_1" -> "layer 'dense' (Dense)"
+
+    def __call__(self, node: str) -> str | None:
+        if node in self.by_node:
+            return self.by_node[node]
+        parts = node.split("/")  # the longest recorded scope inside the name (grappler may prefix its own)
+        spans = sorted(
+            ((end - start, start, end) for start in range(len(parts)) for end in range(start + 1, len(parts) + 1)),
+            reverse=True,
+        )
+        for _, start, end in spans:
+            label = self.by_scope.get("/".join(parts[start:end]))
+            if label:
+                return label
+        return None
+
+
+@dataclass
+class GraphOptions:
+    """A graph model's options (``signature``, ``tags``, ``strip-debug-ops``, ``control-flow-v2``,
+    ``structured-outputs``): the reader loads and freezes by some, the graph pipeline checks and writes by others."""
+
+    signature: str = "serving_default"
+    tags: tuple[str, ...] = ("serve",)
+    strip_debug_ops: bool = True
+    control_flow_v2: bool = False
+    structured_outputs: bool = False
+
+    @classmethod
+    def from_spec_options(cls, options: dict[str, Any]) -> GraphOptions:
+        """The options a model spec sets, the defaults above for the rest."""
+        default = cls()
+        return cls(
+            signature=options.get("signature", default.signature),
+            tags=tuple(options.get("tags", default.tags)),
+            strip_debug_ops=bool(options.get("strip-debug-ops", default.strip_debug_ops)),
+            control_flow_v2=bool(options.get("control-flow-v2", default.control_flow_v2)),
+            structured_outputs=bool(options.get("structured-outputs", default.structured_outputs)),
+        )
+
+
+@dataclass
+class ResourceInitializers:
+    """How a graph's captured resources (hash tables) are created and filled, as TensorFlow froze it: one function
+    that creates them all, and per resource the function that fills it through its handle. The graph pipeline splices
+    them into the ``modelInitializer`` graph TF.js runs once at load."""
+
+    create: dict[str, Any]  # GraphDef dict of the function creating every resource
+    handles: list[str]  # per resource, the tensor of ``create`` holding its new handle ("node:0")
+    fillers: list[dict[str, Any]]  # per resource, GraphDef dict of its initialise function (one handle placeholder)
+
+
+@dataclass
+class FrozenGraph:
+    """A model's inference function as TensorFlow leaves it: variables frozen to constants, optimised by grappler,
+    still TensorFlow's own ops. What the TensorFlow reader (``read/savedmodel.py``) returns and the graph pipeline
+    (``translate/graph_pipeline.py``: rewrites for TF.js, op check, weights) starts from."""
+
+    graph: dict[str, Any]  # GraphDef in MessageToDict form
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    resources: list[TensorSpec]  # captured resources (hash tables) the graph takes as inputs, after ``inputs``
+    conv_input_channels: dict[str, int]  # input channels of each NHWC Conv2D, where TensorFlow knows them
+    initializers: ResourceInitializers | None  # None when the graph captures no resource
+    origins: NodeOrigins | None  # who created each node, when traced from a Keras file; None: name scopes tell
+    generated_by: str  # the TensorFlow version that froze it
+    notes: list[str] = field(default_factory=list)

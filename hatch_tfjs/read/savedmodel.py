@@ -1,23 +1,22 @@
-"""Graph-model reader: a SavedModel directory or a Keras file becomes a frozen, optimised GraphDef for TF.js.
+"""Graph-model reader: a SavedModel directory or a Keras file becomes a frozen, optimised GraphDef, as plain data.
 
-TensorFlow is imported inside the functions, never at module import: hatchling imports the hook (and the
-configuration) just to ask for dependencies.
+This module is the TensorFlow half of the graph route and does only what needs TensorFlow; the pure half (rewrites
+for TF.js, op check, weights) is :mod:`hatch_tfjs.translate.graph_pipeline`, and :mod:`hatch_tfjs.graph_route`
+composes the two. TensorFlow is imported inside the functions, never at module import: hatchling imports the hook
+(and the configuration) just to ask for dependencies.
 
-Steps (all with TensorFlow's own APIs; the pure rewrites live in :mod:`hatch_tfjs.translate.graph`):
+Steps (all with TensorFlow's own APIs):
 
 1. load the serving function: ``tf.saved_model.load(dir, tags).signatures[signature]`` or, for a Keras file, a
-   ``tf.function`` around the loaded model (RNN layers unrolled when their sequence length is static);
+   ``tf.function`` around the loaded model (RNN layers unrolled when their sequence length is static), recording
+   which layer created each node;
 2. freeze it with ``convert_variables_to_constants_v2`` (control flow lowered to Switch/Merge/Enter/Exit unless
-   ``control-flow-v2``), keeping captured resources (hash tables) as inputs with a ``resourceId``;
-3. grappler (``tf.compat.v1`` meta-optimizer): function inlining, pruning, constant folding, arithmetic, dependency
-   [, debug_stripper];
-4. the pure rewrites: Erfc -> 1 - Erf, depthwise grouped convolutions -> DepthwiseConv2dNative, fold batch norms,
-   Add -> BiasAdd, PReLU, kernel + BiasAdd + activation fusion (``_FusedConv2D``/``_FusedMatMul``/
-   ``FusedDepthwiseConv2dNative``);
-5. the op check, then Const values out into weights.
+   ``control-flow-v2``), keeping captured resources (hash tables) as inputs;
+3. freeze, for each captured resource, the functions that create and fill it (they become ``modelInitializer``);
+4. grappler (``tf.compat.v1`` meta-optimizer): function inlining, pruning, constant folding, arithmetic, dependency
+   [, debug_stripper], and the input channels of each convolution (to spot grouped ones).
 
-Hash tables and other resources: the function that creates and initialises each captured resource is frozen the
-same way into ``modelInitializer``; its outputs carry the ``resourceId`` of the inference input they feed.
+The result is a :class:`~hatch_tfjs.neutral.FrozenGraph`: GraphDef dicts, signature entries, no TensorFlow objects.
 """
 
 from __future__ import annotations
@@ -30,29 +29,21 @@ from pathlib import Path
 from typing import Any
 
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
-from hatch_tfjs.neutral import GraphModelData
+from hatch_tfjs.neutral import FrozenGraph, GraphModelData, GraphOptions, NodeOrigins, ResourceInitializers, TensorSpec
 from hatch_tfjs.read._tensorflow import import_tensorflow_module
-from hatch_tfjs.translate import graph as gt
-from hatch_tfjs.translate.ops import NodeOrigins, OpProblem, check_ops, op_counts, scope_origin
 
+__all__ = [
+    "GraphOptions",
+    "KerasServing",
+    "keras_serving_function",
+    "load_saved_model_function",
+    "read_frozen_graph",
+    "read_graph_model",
+    "reset_between_models",
+    "run_grappler",
+]
 
-@dataclass
-class GraphOptions:
-    signature: str = "serving_default"
-    tags: tuple[str, ...] = ("serve",)
-    strip_debug_ops: bool = True
-    control_flow_v2: bool = False
-    structured_outputs: bool = False
-
-    @classmethod
-    def from_spec_options(cls, options: dict[str, Any]) -> GraphOptions:
-        return cls(
-            signature=options.get("signature", "serving_default"),
-            tags=tuple(options.get("tags", ("serve",))),
-            strip_debug_ops=bool(options.get("strip-debug-ops", True)),
-            control_flow_v2=bool(options.get("control-flow-v2", False)),
-            structured_outputs=bool(options.get("structured-outputs", False)),
-        )
+KERAS_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
 def _tf() -> Any:
@@ -62,19 +53,9 @@ def _tf() -> Any:
 # --- sources ----------------------------------------------------------------------------------------------------------
 
 
-def _source_key(model_name: str) -> str:
-    return f"tool.hatch.build.hooks.tfjs.models.{model_name}.source"
-
-
-def check_savedmodel_dir(source: Path, model_name: str, shown: str | None = None) -> None:
-    """Raise :class:`ModelReadError` unless ``source`` is a SavedModel directory, saying what it is instead."""
-    from hatch_tfjs.config import graph_source_problem
-
-    problem = graph_source_problem(source, shown or str(source))
-    if problem is None and source.is_file():
-        problem = f"{shown or source} is a Keras file, not a SavedModel directory"
-    if problem:
-        raise ModelReadError(f"model '{model_name}' ({_source_key(model_name)}): {problem}")
+def is_keras_source(source: Path) -> bool:
+    """Whether the graph route reads ``source`` through Keras (a Keras file) rather than as a SavedModel."""
+    return source.is_file() and source.suffix.lower() in KERAS_FILE_SUFFIXES
 
 
 def _saved_model_tag_sets(tf: Any, source: Path) -> list[list[str]]:
@@ -87,9 +68,10 @@ def _saved_model_tag_sets(tf: Any, source: Path) -> list[list[str]]:
 def load_saved_model_function(
     source: Path, model_name: str, options: GraphOptions, shown: str | None = None
 ) -> tuple[Any, Any]:
-    """``(loaded object, concrete function)`` of the requested signature, with clear errors for bad keys."""
+    """``(loaded object, concrete function)`` of the requested signature, with clear errors for bad keys.
+
+    ``source`` must already be known to be a SavedModel directory (``graph_route.check_savedmodel_dir``)."""
     tf = _tf()
-    check_savedmodel_dir(source, model_name, shown)
     base = f"tool.hatch.build.hooks.tfjs.models.{model_name}"
     try:
         tag_sets = _saved_model_tag_sets(tf, source)
@@ -270,10 +252,13 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
 
 @dataclass
 class Frozen:
+    """A frozen serving function while TensorFlow still works on it: the GraphDef proto, its signature entries, and
+    the captured resource handle behind each resource input."""
+
     graph_def: Any  # GraphDef proto
-    inputs: list[gt.TensorSpec]
-    outputs: list[gt.TensorSpec]
-    resources: list[tuple[gt.TensorSpec, Any]]  # (signature input, captured resource handle)
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    resources: list[tuple[TensorSpec, Any]]  # (signature input, captured resource handle)
 
 
 def _structured_keys(concrete: Any, tf: Any) -> list[str]:
@@ -306,8 +291,8 @@ def freeze(concrete: Any, options: GraphOptions, output_keys: list[str] | None =
     # Inputs: the function's own arguments that are still placeholders, then captured resources (hash tables).
     arg_count = len(concrete.inputs) - len(concrete.captured_inputs)
     keys = _input_keys(concrete, tf)
-    inputs: list[gt.TensorSpec] = []
-    resources: list[tuple[gt.TensorSpec, Any]] = []
+    inputs: list[TensorSpec] = []
+    resources: list[tuple[TensorSpec, Any]] = []
     captured = list(concrete.captured_inputs)
     for index, tensor in enumerate(frozen_fn.inputs):
         op_name = tensor.name.split(":")[0]
@@ -320,10 +305,10 @@ def freeze(concrete: Any, options: GraphOptions, output_keys: list[str] | None =
         )
         shape = None if tensor.shape.rank is None else [-1 if d is None else int(d) for d in tensor.shape.as_list()]
         if tensor.dtype == tf.resource:
-            resources.append((gt.TensorSpec(tensor.name, tensor.name, "DT_RESOURCE", []), op_name))
+            resources.append((TensorSpec(tensor.name, tensor.name, "DT_RESOURCE", []), op_name))
             continue
         key = keys[index] if index < arg_count and index < len(keys) and keys[index] else op_name
-        inputs.append(gt.TensorSpec(key, tensor.name, spec_dtype, shape))
+        inputs.append(TensorSpec(key, tensor.name, spec_dtype, shape))
 
     # Map each resource placeholder to the captured handle it stands for (by position among the function inputs).
     placeholder_to_capture: dict[str, Any] = {}
@@ -343,7 +328,7 @@ def freeze(concrete: Any, options: GraphOptions, output_keys: list[str] | None =
             dtype_name, dtype_name.upper()
         )
         shape = None if tensor.shape.rank is None else [-1 if d is None else int(d) for d in tensor.shape.as_list()]
-        outputs.append(gt.TensorSpec(key, tensor.name, spec_dtype, shape))
+        outputs.append(TensorSpec(key, tensor.name, spec_dtype, shape))
     return Frozen(graph_def, inputs, outputs, resolved)
 
 
@@ -391,13 +376,6 @@ def _to_dict(proto: Any) -> dict[str, Any]:
     return document
 
 
-def _from_dict(data: dict[str, Any]) -> Any:
-    from google.protobuf.json_format import ParseDict
-    from tensorflow.core.framework import graph_pb2
-
-    return ParseDict(data, graph_pb2.GraphDef())
-
-
 def _allow_inlining(graph_def: Any) -> None:
     """Let grappler inline every function call. Keras compiles some ops with XLA (grouped convolutions run through a
     ``jit_compile=True`` function), and a call marked ``_XlaMustCompile`` would survive freezing as a
@@ -426,20 +404,11 @@ def _conv_input_channels(graph_def: Any) -> dict[str, int]:
     return channels
 
 
-@dataclass
-class Optimized:
-    graph: dict[str, Any]
-    report: gt.RewriteReport
-    grouped_convs: list[str]  # grouped convolutions TF.js cannot run (not depthwise)
-
-
-def optimize(frozen: Frozen, options: GraphOptions) -> Optimized:
-    """Grappler (inlining, pruning, constant folding, arithmetic) + the pure rewrites."""
+def optimize(frozen: Frozen, options: GraphOptions) -> tuple[dict[str, Any], dict[str, int]]:
+    """Grappler (inlining, pruning, constant folding, arithmetic): ``(GraphDef dict, input channels of each NHWC
+    Conv2D)``."""
     inputs = [s.tensor for s in frozen.inputs] + [s.tensor for s, _ in frozen.resources]
     outputs = [s.tensor for s in frozen.outputs]
-    keep = {s.tensor.split(":")[0] for s in [*frozen.inputs, *(r for r, _ in frozen.resources), *frozen.outputs]}
-    report = gt.RewriteReport()
-
     passes = [
         "function",
         "pruning",
@@ -455,23 +424,7 @@ def optimize(frozen: Frozen, options: GraphOptions) -> Optimized:
         passes.insert(0, "debug_stripper")
     _allow_inlining(frozen.graph_def)
     graph_def = run_grappler(frozen.graph_def, inputs, outputs, passes)
-    in_channels = _conv_input_channels(graph_def)
-
-    data = _to_dict(graph_def)
-    view = gt.Graph(data, keep)
-    gt.drop_unused_placeholders(view)
-    gt.drop_switch_control_inputs(view, report)
-    gt.rewrite_erfc(view, report)
-    grouped = gt.grouped_convs_to_depthwise(view, in_channels, report)
-    gt.fold_batch_norms(view, report)
-    gt.fuse_prelu(view, report)
-    gt.fuse_kernels(view, report)
-    gt.fuse_prelu_into_kernels(view, report)
-    view.remove_unreachable(outputs)
-    gt.clear_devices(data)
-    gt.sort_maps(data)
-    gt.ensure_versions(data)
-    return Optimized(data, report, grouped)
+    return _to_dict(graph_def), _conv_input_channels(graph_def)
 
 
 # --- resources (hash tables) ------------------------------------------------------------------------------------------
@@ -494,10 +447,8 @@ def _resource_owners(loaded: Any) -> dict[int, Any]:
     return owners
 
 
-def build_initializer(
-    frozen: Frozen, loaded: Any, model_name: str, source: str, options: GraphOptions
-) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """``(modelInitializer graph dict, initializerSignature)`` creating and filling every captured resource."""
+def freeze_initializers(frozen: Frozen, loaded: Any, model_name: str, source: str) -> ResourceInitializers | None:
+    """The frozen functions creating and filling every captured resource, or None when there is none."""
     if not frozen.resources:
         return None
     tf = _tf()
@@ -515,88 +466,25 @@ def build_initializer(
                     "KeyValueTensorInitializer) are supported"
                 ],
             )
-        plans.append((spec, owner))
+        plans.append(owner)
 
     from tensorflow.python.framework import convert_to_constants
 
     def create_resources() -> list[Any]:
-        return [owner._create_resource() for _, owner in plans]
+        return [owner._create_resource() for owner in plans]
 
-    initializer = tf.function(create_resources)
-
-    # Trace creation; then, per resource, splice its initialise function in with the new handle as its input.
-    create_cf = initializer.get_concrete_function()
-    graph = gt.Graph(_to_dict(convert_to_constants.convert_variables_to_constants_v2(create_cf).graph.as_graph_def()))
-    outputs_spec: dict[str, Any] = {}
-    output_tensors = [t.name for t in create_cf.outputs]
-    for index, ((spec, owner), handle_tensor) in enumerate(zip(plans, output_tensors, strict=False)):
+    create_cf = tf.function(create_resources).get_concrete_function()
+    create = _to_dict(convert_to_constants.convert_variables_to_constants_v2(create_cf).graph.as_graph_def())
+    fillers = []
+    for owner in plans:
         init_fn = owner._initialize
         init_cf = (
             init_fn.get_concrete_function()
             if hasattr(init_fn, "get_concrete_function")
             else init_fn.concrete_functions[0]
         )
-        init_frozen = convert_to_constants.convert_variables_to_constants_v2(init_cf)
-        init_dict = _to_dict(init_frozen.graph.as_graph_def())
-        prefix = f"init_{index}/"
-        handle_placeholders = [
-            n["name"]
-            for n in init_dict.get("node", [])
-            if n["op"] == "Placeholder" and n.get("attr", {}).get("dtype", {}).get("type") == "DT_RESOURCE"
-        ]
-        if len(handle_placeholders) != 1:
-            raise UnsupportedModelError(
-                model_name, source, [f"the initializer of {spec.tensor} does not take exactly one table handle"]
-            )
-        import_ops = _splice_initializer(graph, init_dict, prefix, handle_placeholders[0], handle_tensor)
-        out_name = f"initialized_resource_{index}"
-        graph.nodes.append(
-            {
-                "name": out_name,
-                "op": "Identity",
-                "input": [handle_tensor, *("^" + op for op in import_ops)],
-                "attr": {"T": {"type": "DT_RESOURCE"}},
-            }
-        )
-        resource_id = index + 1
-        outputs_spec[f"{out_name}:0"] = {
-            "name": f"{out_name}:0",
-            "dtype": "DT_RESOURCE",
-            "tensorShape": {},
-            "resourceId": resource_id,
-        }
-        frozen.resources[index] = (gt.TensorSpec(spec.key, spec.tensor, spec.dtype, spec.shape, resource_id), owner)
-    graph.reindex()
-    graph.remove_unreachable([f"initialized_resource_{i}" for i in range(len(plans))])
-    gt.clear_devices(graph.graph)
-    gt.sort_maps(graph.graph)
-    gt.ensure_versions(graph.graph)
-    return graph.graph, {"outputs": outputs_spec}
-
-
-def _splice_initializer(
-    graph: gt.Graph, init_dict: dict[str, Any], prefix: str, handle_placeholder: str, handle_tensor: str
-) -> list[str]:
-    """Add a resource's initialise function to ``graph`` (its nodes under ``prefix``), fed ``handle_tensor`` instead
-    of its handle placeholder; returns the names of its ops that fill the table."""
-    import_ops = []
-    for node in init_dict.get("node", []):
-        if node["name"] == handle_placeholder:
-            continue
-        node["name"] = prefix + node["name"]
-        new_inputs = []
-        for inp in node.get("input", []):
-            name, _index, control = gt.parse_input(inp)
-            if name == handle_placeholder:
-                new_inputs.append(handle_tensor if not control else "^" + handle_tensor.split(":", maxsplit=1)[0])
-            else:
-                new_inputs.append(("^" if control else "") + prefix + inp.lstrip("^"))
-        if new_inputs:
-            node["input"] = new_inputs
-        if node["op"].startswith("LookupTableImport") or node["op"].startswith("InitializeTable"):
-            import_ops.append(node["name"])
-        graph.nodes.append(node)
-    return import_ops
+        fillers.append(_to_dict(convert_to_constants.convert_variables_to_constants_v2(init_cf).graph.as_graph_def()))
+    return ResourceInitializers(create, [t.name for t in create_cf.outputs], fillers)
 
 
 # --- the whole reader ----------------------------------------------------------------------------------------------
@@ -610,16 +498,17 @@ def reset_between_models() -> None:
         keras.backend.clear_session()
 
 
-def read_graph_model(source: Path, *, model_name: str, source_rel: str, options: GraphOptions) -> GraphModelData:
+def read_frozen_graph(source: Path, *, model_name: str, source_rel: str, options: GraphOptions) -> FrozenGraph:
+    """Load, trace, freeze and optimise ``source`` (a SavedModel directory already checked, or a Keras file)."""
     tf = _tf()
     reset_between_models()
     notes: list[str] = []
-    keepalive: Any
+    keepalive: Any  # the loaded model or module: its variables and resources must live until all is frozen
     output_keys: list[str] | None = None
-    origin: Callable[[str], str | None] = scope_origin
-    if source.is_file() and source.suffix.lower() in (".keras", ".h5", ".hdf5"):
+    origins: NodeOrigins | None = None
+    if is_keras_source(source):
         serving = keras_serving_function(source, model_name, options)
-        keepalive, concrete, notes, output_keys, origin = (
+        keepalive, concrete, notes, output_keys, origins = (
             serving.model,
             serving.concrete,
             serving.notes,
@@ -630,48 +519,26 @@ def read_graph_model(source: Path, *, model_name: str, source_rel: str, options:
         keepalive, concrete = load_saved_model_function(source, model_name, options, source_rel)
 
     frozen = freeze(concrete, options, output_keys)
-    initializer = build_initializer(frozen, keepalive, model_name, source_rel, options)
-    optimized = optimize(frozen, options)
-    data, report = optimized.graph, optimized.report
-
-    problems = check_ops(
-        [data, *([initializer[0]] if initializer else [])], strip_debug_ops=options.strip_debug_ops, origin=origin
-    )
-    if optimized.grouped_convs:
-        grouped = OpProblem(
-            "Conv2D with groups",
-            hint="TF.js has no grouped convolution; only groups = 1 or groups = "
-            "input channels (a depthwise convolution) convert",
-        )
-        for name in optimized.grouped_convs:
-            grouped.add(name, origin(name))
-        problems.append(grouped)
-    if problems:
-        raise UnsupportedModelError(model_name, source_rel, [p.describe() for p in problems], kind="graph")
-
-    seen: set[str] = set()
-    weights = gt.extract_weights(data, seen=seen)
-    extra: dict[str, Any] = {}
-    if initializer is not None:
-        init_graph, init_signature = initializer
-        weights += gt.extract_weights(init_graph, seen=seen)
-        extra = {"modelInitializer": init_graph, "initializerSignature": init_signature}
-
-    inputs = list(frozen.inputs) + [spec for spec, _ in frozen.resources]
-    signature = gt.signature_json(inputs, frozen.outputs)
-    metadata: dict[str, Any] = {}
-    if options.structured_outputs:
-        metadata["structuredOutputKeys"] = [s.key for s in frozen.outputs]
-    if report.counts:
-        notes.append("graph rewrites: " + ", ".join(f"{k} x{v}" for k, v in sorted(report.counts.items())))
+    initializers = freeze_initializers(frozen, keepalive, model_name, source_rel)
+    graph, conv_input_channels = optimize(frozen, options)
     del keepalive
-    return GraphModelData(
-        topology=data,
-        signature=signature,
-        weights=weights,
+    return FrozenGraph(
+        graph=graph,
+        inputs=frozen.inputs,
+        outputs=frozen.outputs,
+        resources=[spec for spec, _ in frozen.resources],
+        conv_input_channels=conv_input_channels,
+        initializers=initializers,
+        origins=origins,
         generated_by=tf.__version__,
-        metadata=metadata,
-        extra=extra,
-        op_counts=op_counts(data),
         notes=notes,
     )
+
+
+def read_graph_model(source: Path, *, model_name: str, source_rel: str, options: GraphOptions) -> GraphModelData:
+    """The whole TensorFlow graph route, kept under its old name until its callers call
+    :func:`hatch_tfjs.graph_route.convert_tf_graph` (imported here only when called: this stage does not depend on
+    the translator)."""
+    from hatch_tfjs.graph_route import convert_tf_graph
+
+    return convert_tf_graph(source, model_name=model_name, source_rel=source_rel, options=options)

@@ -1,7 +1,8 @@
 """GraphDef (in protobuf's ``MessageToDict`` form) -> TF.js graph-model topology, signature and weights.
 
-Pure Python + numpy: no TensorFlow. The TensorFlow side (``hatch_tfjs.read.savedmodel``) freezes and runs grappler;
-everything here is plain-data rewriting that can be tested on hand-written graphs:
+Pure Python + numpy: no TensorFlow. The TensorFlow side (``hatch_tfjs.read.savedmodel``) freezes and runs grappler,
+``hatch_tfjs.translate.graph_pipeline`` applies these in order; everything here is plain-data rewriting that can be
+tested on hand-written graphs:
 
 - decode/encode ``TensorProto`` dicts (Const values),
 - fold batch norms into the preceding Conv2D / DepthwiseConv2dNative / MatMul, turn a per-channel Add after them
@@ -23,8 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.neutral import Weight
+from hatch_tfjs.neutral import TensorSpec, Weight
 from hatch_tfjs.translate.ops import fused_ops_of
+
+__all__ = ["TensorSpec"]  # a signature entry (its home is neutral.py), re-exported for the graph builders
 
 # --- tensors --------------------------------------------------------------------------------------------------------
 
@@ -838,26 +841,19 @@ def extract_weights(graph: dict[str, Any], *, seen: set[str] | None = None) -> l
 # --- signature ------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TensorSpec:
-    """One signature entry: its key (what users call it) and the graph tensor behind it."""
-
-    key: str
-    tensor: str  # "node:0"
-    dtype: str  # "DT_FLOAT"
-    shape: list[int] | None  # -1 for unknown dims; None for unknown rank
-    resource_id: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"name": self.tensor, "dtype": self.dtype}
-        entry["tensorShape"] = {"unknownRank": True} if self.shape is None else shape_proto(self.shape)
-        if self.resource_id is not None:
-            entry["resourceId"] = self.resource_id
-        return entry
+def _signature_entry(spec: TensorSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": spec.tensor, "dtype": spec.dtype}
+    entry["tensorShape"] = {"unknownRank": True} if spec.shape is None else shape_proto(spec.shape)
+    if spec.resource_id is not None:
+        entry["resourceId"] = spec.resource_id
+    return entry
 
 
 def signature_json(inputs: list[TensorSpec], outputs: list[TensorSpec]) -> dict[str, Any]:
-    return {"inputs": {s.key: s.to_json() for s in inputs}, "outputs": {s.key: s.to_json() for s in outputs}}
+    return {
+        "inputs": {s.key: _signature_entry(s) for s in inputs},
+        "outputs": {s.key: _signature_entry(s) for s in outputs},
+    }
 
 
 def ensure_versions(graph: dict[str, Any]) -> None:

@@ -15,6 +15,11 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from hatch_tfjs.neutral import NodeOrigins
+
+# What a traced Keras model records about its nodes (its home is neutral.py), re-exported for check_ops callers.
+__all__ = ["NodeOrigins"]
+
 # Ops TF.js does not implement but that only exist for debugging; stripped when strip-debug-ops is on.
 DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print", "PrintV2"})
 
@@ -129,31 +134,6 @@ def scope_origin(node: str) -> str | None:
     while parts and _CALL_WRAPPER.match(parts[0]):
         parts = parts[1:]
     return f"name scope '{'/'.join(parts[:-1])}'" if len(parts) > 1 else None
-
-
-@dataclass
-class NodeOrigins:
-    """Where the nodes of a traced Keras model came from: the node names each layer or ``keras.ops`` call created
-    while it was traced, and each layer's name scope, for the nodes grappler adds or renames inside it."""
-
-    by_node: dict[str, str] = field(
-        default_factory=dict
-    )  # node name -> "layer 'dense' (Dense)" | "keras.ops call 'add'"
-    by_scope: dict[str, str] = field(default_factory=dict)  # "functional_1/dense_1" -> "layer 'dense' (Dense)"
-
-    def __call__(self, node: str) -> str | None:
-        if node in self.by_node:
-            return self.by_node[node]
-        parts = node.split("/")  # the longest recorded scope inside the name (grappler may prefix its own)
-        spans = sorted(
-            ((end - start, start, end) for start in range(len(parts)) for end in range(start + 1, len(parts) + 1)),
-            reverse=True,
-        )
-        for _, start, end in spans:
-            label = self.by_scope.get("/".join(parts[start:end]))
-            if label:
-                return label
-        return None
 
 
 def check_ops(
