@@ -318,8 +318,10 @@ def test_maps_are_sorted_so_model_json_is_the_same_on_every_run():
 
 # --- the smallest Keras models that trigger each rewrite, run in TF.js ----------------------------------------------
 
+# reader = "keras": Keras files take the TensorFlow route, whose rewrites these tests are about (the TensorFlow-free
+# compiler, the default for Keras files, is tested in test_compile*.py).
 GRAPH_OPTIONS = {"signature": "serving_default", "tags": ["serve"], "strip-debug-ops": True, "control-flow-v2": False,
-                 "structured-outputs": False}
+                 "structured-outputs": False, "reader": "keras"}
 
 
 def _depthwise_bn(activation: str):
