@@ -250,15 +250,18 @@ def test_convert_summary_and_inspect_of_a_quantized_model(tmp_path):
     assert "  quantization: 4 weights stored as uint8\n" in text and "    float32: " not in text
 
 
-def test_inspect_names_tensorflow_for_a_graph_model(tmp_path):
+def test_inspect_names_what_generated_a_graph_model(tmp_path):
     import keras
     from keras import layers
 
     source = tmp_path / "seq.keras"
     keras.Sequential([keras.Input((3, 2)), layers.GRU(2)]).save(source)  # auto: a graph model (unrolled, no loop)
-    assert cli("convert", source, tmp_path / "seq").returncode == 0
+    assert cli("convert", source, tmp_path / "seq").returncode == 0  # compiled from the Keras file
     proc = cli("inspect", tmp_path / "seq")
     assert proc.returncode == 0
-    assert re.match(rf"{re.escape(str(tmp_path / 'seq'))}: TF.js graph model \(TensorFlow [0-9.]+, hatch-tfjs v", proc.stdout)
+    assert re.match(rf"{re.escape(str(tmp_path / 'seq'))}: TF.js graph model \(keras v3[0-9.]+, hatch-tfjs v", proc.stdout)
+    assert cli("convert", source, tmp_path / "traced", "--reader", "keras").returncode == 0  # through TensorFlow
+    traced = cli("inspect", tmp_path / "traced").stdout
+    assert re.match(rf"{re.escape(str(tmp_path / 'traced'))}: TF.js graph model \(TensorFlow [0-9.]+, hatch-tfjs v", traced)
     assert proc.stdout.splitlines()[1] == "  runs with: tf.loadGraphModel, then model.execute()"
     assert json.loads(cli("inspect", tmp_path / "seq", "--json").stdout)["execution"] == "sync"
