@@ -394,6 +394,36 @@ for _name, _make in {
 }.items():
     _add(f"masked_{_name}", _masked(_make), (6,), kind="int5")
 
+# Implicit masks: a Sequential model records no mask; Keras attaches one to the Embedding / Masking output and passes it
+# through the layers that support masking to the recurrent layers (and drops it at the others).
+
+
+def _masked_sequential(make_layers: Callable[[Any], list[Any]]) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        layers = [keras.Input((6,), dtype="int32"), keras.layers.Embedding(5, 4, mask_zero=True)]
+        return keras.Sequential(layers + make_layers(keras.layers))
+
+    return build
+
+
+for _name, _make in {
+    "lstm": lambda L: [L.LSTM(3)],
+    "gru_sequences_dense_lstm": lambda L: [L.GRU(3, return_sequences=True), L.Dense(4, activation="relu"), L.Dropout(0.2),
+                                           L.LayerNormalization(), L.LSTM(2, go_backwards=True)],
+    "bidirectional_concat": lambda L: [L.Bidirectional(L.SimpleRNN(2, return_sequences=True)), L.GRU(3, reset_after=False)],
+    "dropped_by_conv": lambda L: [L.Conv1D(2, 2), L.GRU(2)],
+    "rnn_last_output_then_dense": lambda L: [L.GRU(3), L.Dense(2)],
+}.items():
+    _add(f"sequential_mask_zero_{_name}", _masked_sequential(_make), (6,), kind="int5")
+_add("sequential_masking_gru", _seq((6, 1), lambda L: L.Masking(), lambda L: L.GRU(3, return_sequences=True)), (6, 1), kind="ids2")
+_add("masking_layer_lstm", _seq((6, 2), lambda L: L.Masking(name="masking"), lambda L: L.LSTM(5), lambda L: L.Dense(2)), (6, 2),
+     kind="ids2")
+_add("sequential_implicit_mask", _seq((4,), lambda L: L.Embedding(5, 3, mask_zero=True, name="embedding"), lambda L: L.LSTM(2),
+                                      dtype="int32"), (4,), kind="int5")
+
+
 # --- more layers: transposed convolutions, group/unit normalization, Dot, TimeDistributed ---------------------------
 
 for _padding, _stride, _kernel in itertools.product(("valid", "same"), (1, 2), (2, 3)):
@@ -477,14 +507,12 @@ for _scale, _causal, _key in itertools.product((False, True), (False, True), (Fa
 UNCOVERED = {
     "conv3d_transpose": CompileCase("conv3d_transpose", _seq((3, 3, 3, 2), lambda L: L.Conv3DTranspose(2, 2, name="conv3d_transpose")),
                                     (((3, 3, 3, 2), "float"),)),
-    "masking_layer_lstm": CompileCase("masking_layer_lstm", _seq((4, 3), lambda L: L.Masking(name="masking"), lambda L: L.LSTM(5), lambda L: L.Dense(2)),
-                               (((4, 3), "float"),)),
     "variable_length_gru": CompileCase("variable_length_gru", _seq((None, 3), lambda L: L.GRU(5, name="gru")), (((4, 3), "float"),)),
-    "sequential_implicit_mask": CompileCase("sequential_implicit_mask", _seq((4,), lambda L: L.Embedding(5, 3, mask_zero=True, name="embedding"),
-                                            lambda L: L.LSTM(2), dtype="int32"), (((4,), "int5"),)),
+    "masked_average_pooling": CompileCase("masked_average_pooling", _masked_sequential(lambda L: [L.GlobalAveragePooling1D(name="average")]),
+                                          (((6,), "int5"),)),
 }
-UNCOVERED_LAYERS = {"conv3d_transpose": ["conv3d_transpose"], "masking_layer_lstm": ["masking"], "variable_length_gru": ["gru"],
-                    "sequential_implicit_mask": ["embedding"]}
+UNCOVERED_LAYERS = {"conv3d_transpose": ["conv3d_transpose"], "variable_length_gru": ["gru"],
+                    "masked_average_pooling": ["average"]}
 
 
 # Keras 3 models also compiled from their legacy .h5 form (same config, weights stored the legacy way).
@@ -540,12 +568,24 @@ def _keras2_shared_nested() -> Any:
     return tf_keras.Model([a, b], [layers.Dense(2, name="y1")(merged), layers.Dense(1, name="y2")(merged)], name="k2_shared")
 
 
+def _keras2_masked() -> Any:
+    import tf_keras
+    from tf_keras import layers
+
+    ids = tf_keras.Input((6,), dtype="int32")
+    x = layers.Embedding(5, 4, mask_zero=True)(ids)
+    x = layers.Bidirectional(layers.LSTM(3, return_sequences=True))(x)
+    x = layers.Dense(3, activation="tanh")(x)
+    return tf_keras.Model(ids, layers.GRU(2)(x), name="k2_masked")
+
+
 # Keras 2 (tf_keras) models saved as .h5: legacy inbound nodes, node numbering, weight layout.
 KERAS2 = {
     "k2_cnn": CompileCase("k2_cnn", _keras2_cnn, (((8, 8, 3), "float"),)),
     "k2_sequential": CompileCase("k2_sequential", _keras2_sequential, (((5,), "ids20"),)),
     "k2_recurrent": CompileCase("k2_recurrent", _keras2_recurrent, (((6, 4), "float"),)),
     "k2_shared_nested": CompileCase("k2_shared_nested", _keras2_shared_nested, (((4,), "float"), ((4,), "float"))),
+    "k2_masked": CompileCase("k2_masked", _keras2_masked, (((6,), "int5"),)),
 }
 
 

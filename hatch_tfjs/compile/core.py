@@ -193,12 +193,9 @@ def repeat_vector(call: LayerCall) -> list[Tensor]:
 
 @layer("Embedding")
 def embedding(call: LayerCall) -> list[Tensor]:
-    """``take(embeddings, ids, axis=0)``; float ids are cast to int32 first, as Keras does."""
+    """``take(embeddings, ids, axis=0)``; float ids are cast to int32 first, as Keras does. With ``mask_zero`` the
+    output carries the mask ``ids != 0``."""
     b, ids = call.builder, call.single_input()
-    call.require(
-        not call.option("mask_zero") or call.explicit_masks,
-        "mask_zero outside a Keras 3 functional model (where the mask is implicit) is not translated yet",
-    )
     call.require(not call.option("lora_rank"), "LoRA-adapted embeddings are not translated yet")
     table = call.weight("embeddings")
     if ids.dtype != "DT_INT32":
@@ -211,6 +208,9 @@ def embedding(call: LayerCall) -> list[Tensor]:
             typed=False,
             attr={"SrcT": attr_type(ids.dtype), "DstT": attr_type("DT_INT32"), "Truncate": attr_bool(False)},
         )
+    if call.option("mask_zero"):
+        zero = b.const(f"{call.scope}/zero", 0, "DT_INT32")
+        call.output_masks = [_not_equal(call, ids, zero)]
     axis = b.const(f"{call.scope}/axis", 0, "DT_INT32")
     shape = (*ids.shape, table.shape[1])
     return [
@@ -248,20 +248,23 @@ def time_distributed(call: LayerCall) -> list[Tensor]:
 
 @layer("Masking")
 def masking(call: LayerCall) -> list[Tensor]:
-    """``where(any(x != mask_value, axis=-1), x, 0)``. Only where masks are explicit call arguments (Keras 3
-    functional models) does the mask reach the layers that use it."""
+    """``where(any(x != mask_value, axis=-1), x, 0)``; the output carries that ``any`` as its mask."""
     b, x = call.builder, call.single_input()
-    call.require(call.explicit_masks, "Masking outside a Keras 3 functional model (where the mask is implicit)")
-    mask_value = b.scalar(call.scope, float(call.option("mask_value", 0.0)))
-    differs = b.op(
+    differs = _not_equal(call, x, b.scalar(call.scope, float(call.option("mask_value", 0.0))))
+    mask = b.reduce(call.scope, "Any", differs, [-1], False)
+    call.output_masks = [mask]
+    zeros = b.op(f"{call.scope}/ZerosLike", "ZerosLike", [x], x.shape)
+    keep = b.expand_dims(call.scope, mask, -1)
+    return [b.op(f"{call.scope}/SelectV2", "SelectV2", [keep, x, zeros], x.shape)]
+
+
+def _not_equal(call: LayerCall, x: Tensor, value: Tensor) -> Tensor:
+    return call.builder.op(
         f"{call.scope}/NotEqual",
         "NotEqual",
-        [x, mask_value],
+        [x, value],
         x.shape,
         dtype="DT_BOOL",
         typed=False,
-        attr={"T": attr_type("DT_FLOAT")},
+        attr={"T": attr_type(x.dtype)},
     )
-    keep = b.reduce(call.scope, "Any", differs, [-1], True)
-    zeros = b.op(f"{call.scope}/ZerosLike", "ZerosLike", [x], x.shape)
-    return [b.op(f"{call.scope}/SelectV2", "SelectV2", [keep, x, zeros], x.shape)]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from hatch_tfjs.compile import masks
 from hatch_tfjs.compile.builder import DTYPES, GraphBuilder, NotCoveredError, Tensor
 from hatch_tfjs.compile.registry import CALL_KWARGS, LAYERS, OPS, LayerCall
 from hatch_tfjs.compile.rnn import output_count as rnn_output_count
@@ -47,6 +48,8 @@ class ModelWalker:
     builder: GraphBuilder
     weights: dict[str, np.ndarray]
     uncovered: list[UncoveredLayer] = field(default_factory=list)
+    # Keras's implicit masks (``_keras_mask``), by the ref of the tensor they are attached to.
+    masks: dict[str, Tensor] = field(default_factory=dict)
 
     def top_level(self, entry: dict[str, Any]) -> tuple[list[tuple[str, Tensor]], list[tuple[str, Tensor | None]]]:
         """``(named inputs, named outputs)`` of the model; an output is None when an uncovered layer feeds it."""
@@ -165,8 +168,9 @@ class ModelWalker:
     ) -> list[Tensor | None]:
         """Emit one call of layer ``entry``; an uncovered layer is recorded and its outputs become None.
 
-        ``scope`` (a Keras 3 functional model) resolves tensors passed by keyword: there, masks are explicit call
-        arguments (``mask=not_equal(ids, 0)``); elsewhere (Sequential, Keras 2) they are implicit."""
+        ``scope`` (a Keras 3 functional model) resolves tensors passed by keyword (a recorded ``mask=``). Masks also
+        travel implicitly, attached to tensors (see :mod:`hatch_tfjs.compile.masks`); a recorded one takes
+        precedence, as in Keras."""
         class_name = str(entry.get("class_name"))
         with self._recording(entry) as outputs:
             if any(x is None for x in inputs):
@@ -178,20 +182,29 @@ class ModelWalker:
             emitter = LAYERS.get(class_name)
             if emitter is None:
                 raise NotCoveredError("this layer class is not translated yet")
-            explicit_masks = scope is not None and not scope.legacy
-            resolved = {k: scope.resolve(v) for k, v in kwargs.items()} if explicit_masks else kwargs  # type: ignore[union-attr]
+            recorded = kwargs if scope is None or scope.legacy else {k: scope.resolve(v) for k, v in kwargs.items()}
+            input_masks = [self.masks.get(x.ref) for x in live]
+            implicit = masks.call_mask(class_name, input_masks)
+            resolved = {**implicit, **{k: v for k, v in recorded.items() if v is not None or k not in implicit}}
             plain = _check_kwargs(resolved, CALL_KWARGS.get(class_name, frozenset()))
-            call = LayerCall(
-                self.builder,
-                entry_name(entry),
-                class_name,
-                entry.get("config") or {},
-                live,
-                self.weights,
-                plain,
-                explicit_masks=explicit_masks,
-            )
-            outputs.extend(emitter(call))
+            config = entry.get("config") or {}
+            call = LayerCall(self.builder, entry_name(entry), class_name, config, live, self.weights, plain)
+            produced = emitter(call)
+            attached = call.output_masks or masks.output_masks(class_name, config, input_masks, len(produced))
+            outputs.extend(self._attach_masks(call.scope, produced, attached))
+        return outputs
+
+    def _attach_masks(self, scope: str, produced: list[Tensor], attached: list[Tensor | None]) -> list[Tensor]:
+        """Record each output's mask; an input passed through by a layer that drops its mask is copied (an
+        ``Identity``), so the mask stays on the input only."""
+        outputs = []
+        for produced_tensor, mask in zip(produced, attached, strict=True):
+            tensor = produced_tensor
+            if mask is None and tensor.ref in self.masks:
+                tensor = self.builder.op(f"{scope}/Identity", "Identity", [tensor], tensor.shape, dtype=tensor.dtype)
+            if mask is not None:
+                self.masks[tensor.ref] = mask
+            outputs.append(tensor)
         return outputs
 
     def _emit_op(self, entry: dict[str, Any], node: dict[str, Any], scope: Scope) -> list[Tensor | None]:

@@ -23,7 +23,9 @@ class LayerCall:
     weights: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)  # plain call arguments the emitter accepts (see ``layer``)
     args: list[Any] = field(default_factory=list)  # keras.ops calls: the arguments, Tensors and constants in place
-    explicit_masks: bool = False  # Keras 3 functional call: masks arrive as ``mask=`` arguments, not implicitly
+    # The masks this call attaches to its outputs, for layers that compute new ones (Embedding with mask_zero,
+    # Masking); None leaves them to :func:`hatch_tfjs.compile.masks.output_masks`.
+    output_masks: list[Tensor | None] | None = None
 
     @property
     def scope(self) -> str:

@@ -1,0 +1,107 @@
+"""Implicit masks, as Keras propagates them through a Sequential model or a Keras 2 (``.h5``) functional config.
+
+There, no config records a mask: Keras attaches one to a layer's outputs (``compute_mask``) and hands it to the next
+layer whose ``call`` takes a ``mask`` argument (keras/src/layers/layer.py). An Embedding with ``mask_zero`` or a
+Masking layer starts one; layers that support masking pass it on (or, for RNNs, consume it); any other layer drops
+it. Keras 3 functional configs instead record each mask as an explicit call argument, read like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hatch_tfjs.compile.builder import NotCoveredError, Tensor
+
+# Layers whose output keeps their input's mask and whose call ignores it at inference (supports_masking with the
+# default compute_mask).
+PASSES_MASK = frozenset(
+    {
+        "Dense",
+        "Activation",
+        "ELU",
+        "LeakyReLU",
+        "PReLU",
+        "ReLU",
+        "Identity",
+        "Dropout",
+        "GaussianDropout",
+        "GaussianNoise",
+        "AlphaDropout",
+        "ActivityRegularization",
+        "BatchNormalization",  # reads the mask only for batch statistics while training
+        "LayerNormalization",
+        "GroupNormalization",
+        "UnitNormalization",
+        "Normalization",
+        "Rescaling",
+    }
+)
+
+# Layers whose emitter applies a ``mask=`` argument as Keras does.
+RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "Bidirectional"})
+
+# Layers whose call reads a mask in a way not translated here (a masked average, masked attention, merged masks).
+READS_MASK = frozenset(
+    {
+        "Softmax",
+        "GlobalAveragePooling1D",
+        "GlobalAvgPool1D",
+        "Attention",
+        "AdditiveAttention",
+        "MultiHeadAttention",
+        "GroupedQueryAttention",
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Concatenate",
+        "Dot",
+        "TimeDistributed",
+        "ConvLSTM1D",
+        "ConvLSTM2D",
+        "ConvLSTM3D",
+    }
+)
+
+
+def call_mask(class_name: str, masks: Sequence[Tensor | None]) -> dict[str, Tensor]:
+    """The ``mask`` argument Keras passes to this call implicitly (the first input's mask), as call kwargs."""
+    mask = masks[0] if masks else None
+    if mask is None:
+        return {}
+    if class_name in RECURRENT:
+        return {"mask": mask}
+    if class_name in READS_MASK or any(m is not None for m in masks[1:]):
+        raise NotCoveredError(
+            "it reads the mask it receives (from an Embedding with mask_zero or a Masking layer), "
+            "which is not translated yet"
+        )
+    return {}
+
+
+def output_masks(
+    class_name: str, config: dict[str, Any], masks: Sequence[Tensor | None], count: int
+) -> list[Tensor | None]:
+    """The masks Keras attaches to the ``count`` outputs of a layer that computes none itself."""
+    mask = masks[0] if masks else None
+    if mask is None:
+        return [None] * count
+    if class_name in PASSES_MASK:
+        return [mask] * count
+    if class_name in RECURRENT:
+        return _recurrent_masks(class_name, config, mask, count)
+    return [None] * count
+
+
+def _recurrent_masks(class_name: str, config: dict[str, Any], mask: Tensor, count: int) -> list[Tensor | None]:
+    """``compute_mask`` of RNN / Bidirectional: the sequence keeps the mask, final outputs and states do not."""
+    sequences = bool(config.get("return_sequences"))
+    if class_name == "Bidirectional":
+        sequences = bool((config.get("layer") or {}).get("config", {}).get("return_sequences"))
+        main = 2 if config.get("merge_mode", "concat") is None else 1
+    else:
+        main = 1
+    return [mask if sequences else None] * main + [None] * (count - main)
