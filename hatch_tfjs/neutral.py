@@ -1,8 +1,9 @@
 """The neutral in-memory model every reader produces and every writer consumes.
 
 A reader turns a source file into a :class:`KerasModel`: the Keras topology as plain dicts (exactly what Keras
-serialises, e.g. the ``config.json`` of a ``.keras`` file) plus named numpy weights. No TensorFlow objects cross this
-boundary, so translation and writing are testable without TensorFlow.
+serialises, e.g. the ``config.json`` of a ``.keras`` file) plus named numpy weights; the TensorFlow graph reader
+into a :class:`FrozenGraph`, which the graph pipeline turns into :class:`GraphModelData`. No TensorFlow objects cross
+this boundary, so translation and writing are testable without TensorFlow.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class KerasModel:
 @dataclass
 class GraphModelData:
     """Everything a graph-model ``model.json`` needs, as plain data: what both graph routes produce (the TensorFlow
-    route in ``read/savedmodel.py`` and the TensorFlow-free compiler in ``compile/``)."""
+    route in ``graph_route.py`` and the TensorFlow-free compiler in ``compile/``)."""
 
     topology: dict[str, Any]
     signature: dict[str, Any]
