@@ -69,4 +69,3 @@ def plan_models(specs: tuple[ModelSpec, ...] | list[ModelSpec], *, force: bool |
     if force is None:
         force = env_flag("HATCH_TFJS_FORCE")
     return [plan_model(spec, force=force) for spec in specs]
-
