@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.config import DEFAULT_TABLE, ModelSpec
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, UnsupportedModelError
-from hatch_tfjs.plan import hash_source, stamp_sealer
+from hatch_tfjs.hashing import hash_source
 from hatch_tfjs.route import Route, is_keras_file, route_model
+from hatch_tfjs.stamps import stamp_sealer
 from hatch_tfjs.translate import translate_model_config
 
 if TYPE_CHECKING:
-    from hatch_tfjs.neutral import GraphModelData, KerasModel
-    from hatch_tfjs.read.savedmodel import GraphOptions
+    from hatch_tfjs.neutral import GraphModelData, GraphOptions, KerasModel
 
 # numpy (through hatch_tfjs.write / neutral) is imported by the conversion functions only: the build process and the
 # CLI import this module for ConversionResult, and importing numpy there costs ~0.1 s per command.
@@ -189,18 +189,18 @@ def _graph_model(spec: ModelSpec, route: Route) -> tuple[GraphModelData, str]:
 
 def _tensorflow_graph(spec: ModelSpec) -> GraphModelData:
     """The TensorFlow route: Keras (or the SavedModel loader) traces the model; frozen, optimised, op-checked."""
-    from hatch_tfjs.read.savedmodel import read_graph_model
+    from hatch_tfjs.graph_route import convert_tf_graph
 
     if is_keras_file(spec):
         # A Keras file: checked without TensorFlow before Keras allocates what its config declares.
         from hatch_tfjs.read import check_keras_file
 
         check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
-    return read_graph_model(spec.source, model_name=spec.name, source_rel=spec.source_rel, options=_graph_options(spec))
+    return convert_tf_graph(spec.source, model_name=spec.name, source_rel=spec.source_rel, options=_graph_options(spec))
 
 
 def _graph_options(spec: ModelSpec) -> GraphOptions:
-    from hatch_tfjs.read.savedmodel import GraphOptions
+    from hatch_tfjs.neutral import GraphOptions
 
     return GraphOptions.from_spec_options(spec.options)
 

@@ -16,8 +16,8 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from hatch_tfjs.config import DEFAULT_TABLE, HookSettings, ModelSpec, load_settings
+from hatch_tfjs.env import env_flag
 from hatch_tfjs.errors import HatchTfjsError
-from hatch_tfjs.plan import env_flag
 from hatch_tfjs.project import wheel_packages, wheel_selection_problem
 
 

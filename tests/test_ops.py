@@ -15,7 +15,8 @@ from hatch_tfjs.config import load_settings
 from hatch_tfjs.errors import ConfigError
 from hatch_tfjs.tools.generate_op_list import build_document, read_op_list
 from hatch_tfjs.translate import graph as gt
-from hatch_tfjs.translate.ops import NodeOrigins, check_ops, op_list, scope_origin, supported_ops, tfjs_can_fuse
+from hatch_tfjs.neutral import NodeOrigins
+from hatch_tfjs.translate.ops import check_ops, op_list, scope_origin, supported_ops, tfjs_can_fuse
 
 REPO = Path(__file__).resolve().parent.parent
 CONVERTER = REPO / "tests" / "js" / "node_modules" / "@tensorflow" / "tfjs-converter"

@@ -10,7 +10,7 @@ from helpers import assert_parity
 
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.convert import convert_model
-from hatch_tfjs.plan import STAMP_NAME
+from hatch_tfjs.ownership import STAMP_NAME
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
