@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hatch_tfjs.errors import ConfigError
+from hatch_tfjs.errors import ConfigError, Problem
+from hatch_tfjs.options import (
+    DEFAULT_SHARD_SIZE,
+    FORMATS,
+    QUANTIZATION_DTYPES,
+    READERS,
+    GraphOptions,
+    LayersOptions,
+    ModelOptions,
+    QuantizationOptions,
+)
 from hatch_tfjs.ownership import (
     INDEX_NAME,
     STAMP_NAME,
@@ -27,18 +37,15 @@ from hatch_tfjs.ownership import (
     symlink_on_the_way,
 )
 from hatch_tfjs.suggest import did_you_mean
-from hatch_tfjs.tfjs_dtypes import QUANTIZATION_DTYPES
 
 DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
-DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
-FORMATS = ("auto", "layers", "graph")  # auto: layers when the model translates exactly, else graph
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 # Options that only mean something for graph models (TF.js GraphModel); an error on a layers model's own table.
 GRAPH_OPTION_KEYS = ("signature", "tags", "strip-debug-ops", "control-flow-v2", "structured-outputs")
-READERS = ("h5py", "keras")  # how a layers model's Keras file is read: without TensorFlow, or through Keras
-DEFAULT_READER = "h5py"
+DEFAULT_READER = LayersOptions().reader
+_GRAPH_DEFAULTS = GraphOptions()
 
 # Keys hatchling itself reads from every build hook's table.
 HATCHLING_RESERVED_KEYS = frozenset(
@@ -48,17 +55,16 @@ MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class _Problems:
-    """Collects problems, each prefixed with the TOML path of the offending key."""
+    """Collects problems, each with the key it concerns (relative to the hook's table)."""
 
     def __init__(self, table: str, root: Path | None = None, source: str = "pyproject.toml") -> None:
         self.table = table
         self.root = root  # for options naming files relative to the project root
         self.source = source
-        self.items: list[str] = []
+        self.items: list[Problem] = []
 
     def add(self, key: str, message: str) -> None:
-        path = f"{self.table}.{key}" if key else self.table
-        self.items.append(f"{path}: {message}")
+        self.items.append(Problem(key, message))
 
 
 def _type_name(value: Any) -> str:
@@ -119,20 +125,19 @@ def _parse_shard_size(value: Any, key: str, problems: _Problems) -> int | None:
     return value
 
 
-def _parse_quantize(value: Any, key: str, problems: _Problems) -> dict[str, Any] | bool | None:
+def _parse_quantize(value: Any, key: str, problems: _Problems) -> QuantizationOptions | bool | None:
     """``"float16"``/``"uint8"``/``"uint16"``, ``false``, or ``{dtype = [patterns]}`` (first match wins, in order).
 
-    Returns ``False`` (no quantization) or the normalised form that travels in ``ModelSpec.options["quantize"]``;
-    ``None`` when invalid. Patterns are matched against weight names at conversion time (see write/quantize.py)."""
+    Returns ``False`` (no quantization) or the options; ``None`` when invalid. Patterns are matched against weight
+    names at conversion time (see write/quantize.py)."""
     dtypes = ", ".join(f'"{d}"' for d in QUANTIZATION_DTYPES)
-    where = {"key": f"{problems.table}.{key}", "file": Path(problems.source).name}
     if value is False:
         return False
     if isinstance(value, str):
         if value not in QUANTIZATION_DTYPES:
             problems.add(key, f"unknown quantization dtype {value!r}; expected one of {dtypes} (or false for none)")
             return None
-        return {"dtype": value, **where}
+        return QuantizationOptions.one_dtype(value)
     if not isinstance(value, dict):
         hint = ' (say which: quantize = "float16")' if value is True else ""
         problems.add(
@@ -147,7 +152,7 @@ def _parse_quantize(value: Any, key: str, problems: _Problems) -> dict[str, Any]
         )
         return None
     ok = True
-    rules: list[list[Any]] = []
+    rules: list[tuple[str, tuple[str, ...]]] = []
     first_dtype: dict[str, str] = {}
     for dtype, patterns in value.items():
         if dtype not in QUANTIZATION_DTYPES:
@@ -175,8 +180,8 @@ def _parse_quantize(value: Any, key: str, problems: _Problems) -> dict[str, Any]
                 )
                 ok = False
             first_dtype.setdefault(pattern, dtype)
-        rules.append([dtype, list(patterns)])
-    return {"rules": rules, **where} if ok else None
+        rules.append((dtype, tuple(patterns)))
+    return QuantizationOptions(tuple(rules)) if ok else None
 
 
 def _json_problem(value: Any, path: str) -> tuple[str, str] | None:
@@ -357,11 +362,11 @@ MODEL_OPTIONS: dict[str, _Option] = {
     "quantize": _Option(_parse_quantize, False),
     "metadata": _Option(_parse_metadata, {}),
     "metadata-file": _Option(_parse_metadata_file, False),
-    "signature": _Option(_parse_signature, "serving_default"),
-    "tags": _Option(_parse_tags, ["serve"]),
-    "strip-debug-ops": _Option(_parse_bool, True),
-    "control-flow-v2": _Option(_parse_bool, False),
-    "structured-outputs": _Option(_parse_bool, False),
+    "signature": _Option(_parse_signature, _GRAPH_DEFAULTS.signature),
+    "tags": _Option(_parse_tags, list(_GRAPH_DEFAULTS.tags)),
+    "strip-debug-ops": _Option(_parse_bool, _GRAPH_DEFAULTS.strip_debug_ops),
+    "control-flow-v2": _Option(_parse_bool, _GRAPH_DEFAULTS.control_flow_v2),
+    "structured-outputs": _Option(_parse_bool, _GRAPH_DEFAULTS.structured_outputs),
 }
 MODEL_ONLY_KEYS = frozenset({"source", "output"})
 HOOK_KEYS = frozenset({"output-dir", "discover", "models", "tensorflow-requirement", "jobs"})
@@ -369,7 +374,10 @@ HOOK_KEYS = frozenset({"output-dir", "discover", "models", "tensorflow-requireme
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model to convert: where it comes from, where it goes, and how."""
+    """One model to convert: where it comes from, where it goes, and how (typed options, see options.py).
+
+    ``origins`` says where each option was set (``tool.hatch.build.hooks.tfjs.models.iris.quantize in
+    pyproject.toml``, or ``--quantize`` on the command line), for messages only: it enters no stamp."""
 
     name: str
     source: Path  # absolute
@@ -377,7 +385,8 @@ class ModelSpec:
     root: Path
     format: str = "layers"
     shard_size: int = DEFAULT_SHARD_SIZE
-    options: dict[str, Any] = field(default_factory=dict)
+    options: ModelOptions = field(default_factory=ModelOptions)
+    origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def source_rel(self) -> str:
@@ -386,23 +395,23 @@ class ModelSpec:
     @property
     def metadata(self) -> dict[str, Any]:
         """model.json's userDefinedMetadata (``metadata-file`` merged with ``metadata``); empty when none."""
-        return dict(self.options.get("metadata") or {})
-
-    @property
-    def quantize(self) -> dict[str, Any] | None:
-        """The normalised ``quantize`` option (see write/quantize.py ``QuantizationPlan.for_spec``); None when off."""
-        return self.options.get("quantize") or None
+        return dict(self.options.metadata)
 
     @property
     def reader(self) -> str:
-        """How a layers model's Keras file is read: "h5py" (no TensorFlow) or "keras" (through Keras/TensorFlow)."""
-        return str(self.options.get("reader") or DEFAULT_READER)
+        """How a Keras file is read: "h5py" (no TensorFlow) or "keras" (through Keras/TensorFlow)."""
+        return self.options.layers.reader
+
+    @property
+    def graph_options(self) -> GraphOptions:
+        """The graph options (their defaults for a model whose options carry none)."""
+        return self.options.graph or GraphOptions()
 
     @property
     def needs_tensorflow(self) -> bool:
-        """Whether converting this model imports TensorFlow: layers models read by the h5py reader do not.
+        """Whether converting this model may import TensorFlow: layers models read by the h5py reader do not.
 
-        For ``format = "auto"`` this is the worst case; :func:`hatch_tfjs.route.route_model` tells for sure."""
+        For ``auto`` and ``graph`` this is the worst case; :func:`hatch_tfjs.route.route_model` tells for sure."""
         return self.format != "layers" or self.reader == "keras"
 
     @property
@@ -423,7 +432,8 @@ class ModelSpec:
             "root": str(self.root),
             "format": self.format,
             "shard_size": self.shard_size,
-            "options": self.options,
+            "options": self.options.to_json(),
+            "origins": self.origins,
         }
 
     @classmethod
@@ -435,7 +445,8 @@ class ModelSpec:
             root=Path(data["root"]),
             format=data["format"],
             shard_size=data["shard_size"],
-            options=dict(data.get("options") or {}),
+            options=ModelOptions.from_json(data.get("options") or {}),
+            origins=dict(data.get("origins") or {}),
         )
 
 
@@ -505,11 +516,14 @@ def load_settings(
     wheel_packages: list[str] | None = None,
     source: str = "pyproject.toml",
     guard_outputs: bool = True,
+    label_option: Callable[[str], str] | None = None,
 ) -> HookSettings:
     """Validate the hook's TOML table; raise :class:`ConfigError` listing every problem.
 
     ``guard_outputs`` checks that every output may be written (no symlink on the way, nothing of the user's to
-    replace, see ownership.py); ``hatch-tfjs convert`` checks its OUTDIR itself, in the command line's terms."""
+    replace, see ownership.py); ``hatch-tfjs convert`` checks its OUTDIR itself, in the command line's terms.
+    ``label_option`` says where an option (a key relative to ``table``, e.g. ``models.iris.quantize``) was set, for
+    the messages of later stages (``ModelSpec.origins``); by default its TOML path in ``source``."""
     root = Path(os.path.normpath(Path(root).resolve()))
     problems = _Problems(table, root, source)
     packages = [p.strip("/") for p in (wheel_packages or [])]
@@ -524,7 +538,9 @@ def load_settings(
         if output_dir_given
         else default_output_dir(root, packages)
     )
-    context = _ModelContext(root, defaults, output_dir, output_dir_given, problems)
+    label = label_option or (lambda key: f"{table}.{key} in {Path(source).name}")
+    hook_origins = {key: label(key) for key in MODEL_OPTIONS if key in config}
+    context = _ModelContext(root, defaults, hook_origins, label, output_dir, output_dir_given, problems)
 
     # Explicit models first: they take precedence over a discovered model with the same source.
     raw_models = config.get("models", {})
@@ -539,7 +555,7 @@ def load_settings(
         _check_output_dir(output_dir, root, problems, given=output_dir_given)
 
     if problems.items:
-        raise ConfigError(problems.items, source=source)
+        raise ConfigError(problems.items, table=table, source=source)
     return HookSettings(
         root=root,
         table=table,
@@ -557,6 +573,8 @@ class _ModelContext:
 
     root: Path
     defaults: dict[str, Any]
+    default_origins: dict[str, str]  # where each option set on the hook table was set
+    label: Callable[[str], str]
     output_dir: Path | None
     output_dir_given: bool  # set on the hook table (an invalid one is reported once, on its own key)
     problems: _Problems
@@ -656,9 +674,11 @@ def _parse_model(name: str, raw: Any, context: _ModelContext, origin: str | None
         return None
     _check_model_keys(raw, base, problems)
     values = dict(context.defaults)
+    origins = dict(context.default_origins)
     for key, option in MODEL_OPTIONS.items():
         if key in raw:
             parsed = option.parse(raw[key], f"{base}.{key}", problems)
+            origins[key] = context.label(f"{base}.{key}")
             if parsed is not None:
                 values[key] = parsed
 
@@ -688,6 +708,7 @@ def _parse_model(name: str, raw: Any, context: _ModelContext, origin: str | None
         format=model_format,
         shard_size=values["shard-size"],
         options=_model_options(values, metadata, model_format),
+        origins=origins,
     )
 
 
@@ -820,19 +841,24 @@ def _merge_metadata(values: dict[str, Any], raw: dict[str, Any], base: str, prob
     return merged
 
 
-def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_format: str = "layers") -> dict[str, Any]:
-    """The JSON-safe options a worker needs beyond ModelSpec's fields (``quantize``, ``metadata``, graph options)."""
-    options: dict[str, Any] = {}
+def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_format: str = "layers") -> ModelOptions:
+    """The typed option groups of a model from its validated values (graph options only where they can apply)."""
+    graph = None
     if model_format in ("graph", "auto"):
-        for key in GRAPH_OPTION_KEYS:
-            options[key] = values[key]
-    if values.get("reader", DEFAULT_READER) != DEFAULT_READER:
-        options["reader"] = values["reader"]
-    if values.get("quantize"):
-        options["quantize"] = values["quantize"]
-    if metadata:
-        options["metadata"] = metadata
-    return options
+        graph = GraphOptions(
+            signature=values["signature"],
+            tags=tuple(values["tags"]),
+            strip_debug_ops=values["strip-debug-ops"],
+            control_flow_v2=values["control-flow-v2"],
+            structured_outputs=values["structured-outputs"],
+        )
+    quantize = values.get("quantize")
+    return ModelOptions(
+        layers=LayersOptions(reader=values.get("reader", DEFAULT_READER)),
+        graph=graph,
+        quantization=quantize if isinstance(quantize, QuantizationOptions) else None,
+        metadata=metadata,
+    )
 
 
 def _check_outputs(

@@ -18,7 +18,7 @@ from hatch_tfjs.stamps import stamp_sealer
 from hatch_tfjs.translate import translate_model_config
 
 if TYPE_CHECKING:
-    from hatch_tfjs.neutral import GraphModelData, GraphOptions, KerasModel
+    from hatch_tfjs.neutral import GraphModelData, KerasModel
 
 # numpy (through hatch_tfjs.write / neutral) is imported by the conversion functions only: the build process and the
 # CLI import this module for ConversionResult, and importing numpy there costs ~0.1 s per command.
@@ -168,7 +168,7 @@ def _graph_model(spec: ModelSpec, route: Route) -> tuple[GraphModelData, str]:
     from hatch_tfjs.read import read_keras_model
 
     model = read_keras_model(spec.source, model_name=spec.name, display=spec.source_rel)
-    structured_outputs = _graph_options(spec).structured_outputs
+    structured_outputs = spec.graph_options.structured_outputs
     compiled = compile_keras_model(
         model, model_name=spec.name, source_rel=spec.source_rel, structured_outputs=structured_outputs
     )
@@ -196,13 +196,7 @@ def _tensorflow_graph(spec: ModelSpec) -> GraphModelData:
         from hatch_tfjs.read import check_keras_file
 
         check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
-    return convert_tf_graph(spec.source, model_name=spec.name, source_rel=spec.source_rel, options=_graph_options(spec))
-
-
-def _graph_options(spec: ModelSpec) -> GraphOptions:
-    from hatch_tfjs.neutral import GraphOptions
-
-    return GraphOptions.from_spec_options(spec.options)
+    return convert_tf_graph(spec.source, model_name=spec.name, source_rel=spec.source_rel, options=spec.graph_options)
 
 
 def _tensorflow_importable() -> bool:

@@ -12,6 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from hatch_tfjs.errors import HatchTfjsError
+
 # Bytes per element as stored in the shards, by manifest dtype (quantized weights use their quantization dtype).
 STORED_ITEMSIZE = {"float32": 4, "int32": 4, "bool": 1, "complex64": 8, "float16": 2, "uint8": 1, "uint16": 2}
 GRAPH_DTYPES = {
@@ -42,7 +44,7 @@ ASYNC_OPS = frozenset(
 )  # fmt: skip
 
 
-class ModelDirError(ValueError):
+class ModelDirError(HatchTfjsError):
     """The directory is not a readable TF.js model (no model.json, bad JSON, not a model document)."""
 
 

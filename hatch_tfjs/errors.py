@@ -1,10 +1,15 @@
-"""Errors raised by hatch-tfjs.
+"""Errors raised by hatch-tfjs, in two families told apart by class.
 
-Every error meant for a user carries a message that names the file, the model and the key involved and says what to
-do; the hook turns them into one clean build failure instead of a traceback.
+:class:`HatchTfjsError` and its subclasses are the user's to fix (or, for :class:`ConversionError`, to retry): each
+message names the file, the model and the key involved and says what to do; the hook turns them into one clean build
+failure and the command line into one line, never a traceback. They keep their class across the worker boundary
+(workers.py). :class:`InternalError` is a gap or bug in hatch-tfjs itself: reported with its traceback, for a bug
+report.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class HatchTfjsError(Exception):
@@ -15,17 +20,43 @@ class HatchTfjsError(Exception):
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One configuration problem: the option it concerns (a key relative to the hook's table, such as
+    ``models.iris.shard-size``; empty for the table itself) and what is wrong, with the fix. The hook shows the option
+    as its TOML path, the command line as its flag."""
+
+    option: str
+    message: str
+
+    def in_table(self, table: str) -> str:
+        """``<table>.<option>: <message>``, as pyproject.toml's readers see it."""
+        return f"{table}.{self.option}: {self.message}" if self.option else f"{table}: {self.message}"
+
+
+class InternalError(Exception):
+    """Something hatch-tfjs should have handled and did not: not the user's doing."""
+
+
 class ConfigError(HatchTfjsError):
     """The hook configuration has one or more problems; all of them are listed at once."""
 
-    def __init__(self, problems: list[str], *, source: str = "pyproject.toml") -> None:
-        self.problems = list(problems)
+    def __init__(
+        self, items: list[Problem], *, table: str = "tool.hatch.build.hooks.tfjs", source: str = "pyproject.toml"
+    ) -> None:
+        self.items = list(items)
+        self.table = table
         self.source = source
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        count = len(self.problems)
+        count = len(self.items)
         super().__init__(
             f"{source}: {count} problem{'s' if count != 1 else ''} in the tfjs build hook configuration:\n{lines}"
         )
+
+    @property
+    def problems(self) -> list[str]:
+        """Each problem with its full TOML path."""
+        return [problem.in_table(self.table) for problem in self.items]
 
 
 class UnsupportedModelError(HatchTfjsError):
@@ -52,6 +83,11 @@ class ModelReadError(HatchTfjsError):
 
 class ConversionError(HatchTfjsError):
     """Conversion of a model failed for a reason other than the above (for instance a crashed worker)."""
+
+
+class QuantizationError(HatchTfjsError):
+    """A weight cannot be quantized as asked, or the quantize option does not fit the model (a pattern matching no
+    weight): the user's to fix, unlike :class:`ConversionError`."""
 
 
 class OutputConflictError(HatchTfjsError):

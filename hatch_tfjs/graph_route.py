@@ -12,7 +12,8 @@ from pathlib import Path
 
 from hatch_tfjs.config import graph_source_problem
 from hatch_tfjs.errors import ModelReadError
-from hatch_tfjs.neutral import GraphModelData, GraphOptions
+from hatch_tfjs.neutral import GraphModelData
+from hatch_tfjs.options import GraphOptions
 from hatch_tfjs.read.savedmodel import is_keras_source, read_frozen_graph
 from hatch_tfjs.translate.graph_pipeline import graph_model_data
 

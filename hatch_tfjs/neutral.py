@@ -93,29 +93,6 @@ class NodeOrigins:
 
 
 @dataclass
-class GraphOptions:
-    """A graph model's options (``signature``, ``tags``, ``strip-debug-ops``, ``control-flow-v2``,
-    ``structured-outputs``): the reader loads and freezes by some, the graph pipeline checks and writes by others."""
-
-    signature: str = "serving_default"
-    tags: tuple[str, ...] = ("serve",)
-    strip_debug_ops: bool = True
-    control_flow_v2: bool = False
-    structured_outputs: bool = False
-
-    @classmethod
-    def from_spec_options(cls, options: dict[str, Any]) -> GraphOptions:
-        """The options a model spec sets, the defaults above for the rest."""
-        default = cls()
-        return cls(
-            signature=options.get("signature", default.signature),
-            tags=tuple(options.get("tags", default.tags)),
-            strip_debug_ops=bool(options.get("strip-debug-ops", default.strip_debug_ops)),
-            control_flow_v2=bool(options.get("control-flow-v2", default.control_flow_v2)),
-            structured_outputs=bool(options.get("structured-outputs", default.structured_outputs)),
-        )
-
-
 @dataclass
 class ResourceInitializers:
     """How a graph's captured resources (hash tables) are created and filled, as TensorFlow froze it: one function

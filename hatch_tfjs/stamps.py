@@ -24,7 +24,7 @@ CONVERTER = f"hatch-tfjs {__version__}"
 
 def output_options(spec: ModelSpec) -> dict[str, Any]:
     """Everything in a spec that changes the files written, and nothing that does not (name, paths)."""
-    return {"format": spec.format, "shard_size": spec.shard_size, "options": spec.options}
+    return {"format": spec.format, "shard_size": spec.shard_size, "options": spec.options.to_json()}
 
 
 def stamp_key(spec: ModelSpec, source_hash: str, converter: str = CONVERTER) -> str:

@@ -18,6 +18,7 @@ import zoo as zoo_module
 from helpers import REPO, assert_parity
 
 from hatch_tfjs.config import ModelSpec, load_settings
+from hatch_tfjs.options import ModelOptions
 from hatch_tfjs.convert import convert_model
 from hatch_tfjs.errors import ConfigError, ModelReadError, UnsupportedModelError
 from hatch_tfjs.read.h5_reader import read_with_h5py
@@ -64,7 +65,7 @@ def test_zoo_outputs_identical_across_readers_and_run_in_tfjs(name, suffix, zoo,
     source = case.keras_path if suffix == ".keras" else case.h5_path
     outputs = {}
     for reader in ("h5py", "keras"):
-        spec = ModelSpec(name=name, source=source, output=tmp_path / reader, root=tmp_path, options={"reader": reader})
+        spec = ModelSpec(name=name, source=source, output=tmp_path / reader, root=tmp_path, options=ModelOptions.from_json({"reader": reader}))
         result = convert_model(spec)
         outputs[reader] = {f: (spec.output / f).read_bytes() for f in result.files}
 
@@ -435,6 +436,7 @@ CONVERT_WITHOUT_TENSORFLOW = textwrap.dedent(
     from hatch_tfjs.config import ModelSpec
     from hatch_tfjs.convert import convert_model
     from hatch_tfjs.errors import ModelReadError
+    from hatch_tfjs.options import ModelOptions
 
     jobs = json.loads(sys.argv[1])
     results = {{}}
@@ -443,7 +445,7 @@ CONVERT_WITHOUT_TENSORFLOW = textwrap.dedent(
         results[name] = convert_model(spec).weight_count
     try:
         convert_model(ModelSpec(name="fallback", source=Path(jobs[0][1]), output=Path(jobs[0][2] + "-keras"),
-                                root=Path(jobs[0][2]).parent, options={{"reader": "keras"}}))
+                                root=Path(jobs[0][2]).parent, options=ModelOptions.from_json({{"reader": "keras"}})))
         results["fallback"] = "converted"
     except ModelReadError as exc:
         results["fallback"] = str(exc)

@@ -230,10 +230,10 @@ def test_directories_default_to_graph_and_graph_options_reach_the_worker(graph_s
     specs = {s.name: s for s in settings.models}
     assert specs["sm"].format == "graph" and specs["net_graph"].format == "graph"
     assert specs["net"].format == "auto" and specs["net_layers"].format == "layers"  # auto may become a graph model
-    assert specs["sm"].options == {"signature": "serve_fn", "tags": ["serve", "gpu"], "strip-debug-ops": False,
-                                   "control-flow-v2": False, "structured-outputs": False}
-    assert specs["net_graph"].options["structured-outputs"] is True
-    assert specs["net"].options["signature"] == "serving_default" and "signature" not in specs["net_layers"].options
+    assert specs["sm"].options.to_json() == {"signature": "serve_fn", "tags": ["serve", "gpu"], "strip-debug-ops": False,
+                                             "control-flow-v2": False, "structured-outputs": False}
+    assert specs["net_graph"].options.graph.structured_outputs is True
+    assert specs["net"].options.graph.signature == "serving_default" and specs["net_layers"].options.graph is None
     assert specs["sm"].needs_tensorflow and specs["net_graph"].needs_tensorflow
     assert specs["sm"].to_json()["options"]["tags"] == ["serve", "gpu"]
 

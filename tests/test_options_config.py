@@ -10,6 +10,7 @@ import pytest
 
 from hatch_tfjs.config import ModelSpec, load_settings
 from hatch_tfjs.errors import ConfigError
+from hatch_tfjs.options import QuantizationOptions
 
 try:
     import tomllib
@@ -46,23 +47,39 @@ def problems(root: Path, model: dict | None = None, **hook) -> list[str]:
 @pytest.mark.parametrize("dtype", ["float16", "uint8", "uint16"])
 def test_quantize_one_dtype(stub_project, dtype):
     spec = settings(stub_project, {"quantize": dtype}).models[0]
-    assert spec.quantize == {"dtype": dtype, "key": f"{KEY}.quantize", "file": "pyproject.toml"}
+    assert spec.options.quantization == QuantizationOptions(((dtype, ("*",)),), everything=True)
+    assert spec.origins["quantize"] == f"{KEY}.quantize in pyproject.toml"  # for messages, apart from the value
 
 
 def test_quantize_patterns_keep_the_order_written_in_toml(stub_project):
     document = tomllib.loads('quantize = { uint8 = ["*/kernel"], float16 = ["*"], uint16 = ["a/*", "b/*"] }')
     spec = settings(stub_project, document).models[0]
-    assert spec.quantize["rules"] == [["uint8", ["*/kernel"]], ["float16", ["*"]], ["uint16", ["a/*", "b/*"]]]
+    assert spec.options.quantization.rules == (("uint8", ("*/kernel",)), ("float16", ("*",)), ("uint16", ("a/*", "b/*")))
     again = ModelSpec.from_json(json.loads(json.dumps(spec.to_json())))  # what the worker process receives
-    assert again == spec and again.quantize["rules"][0] == ["uint8", ["*/kernel"]]
+    assert again == spec and again.options.quantization.rules[0] == ("uint8", ("*/kernel",))
 
 
 def test_quantize_default_and_per_model_override(stub_project):
     base = {"source": "models/clf.keras"}
     config = {"quantize": "uint8", "models": {"a": dict(base, output="src/pkg/a"), "b": dict(base, output="src/pkg/b", quantize=False)}}
     a, b = load_settings(stub_project, config, wheel_packages=["src/pkg"]).models
-    assert a.quantize == {"dtype": "uint8", "key": f"{TABLE}.quantize", "file": "pyproject.toml"}
-    assert b.quantize is None and "quantize" not in b.options
+    assert a.options.quantization == QuantizationOptions.one_dtype("uint8")
+    assert a.origins["quantize"] == f"{TABLE}.quantize in pyproject.toml"
+    assert b.options.quantization is None and "quantize" not in b.options.to_json()
+
+
+def test_moving_an_option_between_tables_changes_no_stamp(stub_project):
+    """Where an option is set is kept for messages only: the same value on the hook table or on the model's table
+    makes the same stamp key, so the model is not converted again."""
+    from hatch_tfjs.stamps import stamp_key
+
+    base = {"source": "models/clf.keras", "output": "src/pkg/a"}
+    on_hook = load_settings(stub_project, {"quantize": "uint8", "shard-size": 1024, "models": {"a": base}},
+                            wheel_packages=["src/pkg"]).models[0]
+    on_model = load_settings(stub_project, {"models": {"a": dict(base, quantize="uint8", **{"shard-size": 1024})}},
+                             wheel_packages=["src/pkg"]).models[0]
+    assert on_hook.origins != on_model.origins
+    assert stamp_key(on_hook, "0" * 64) == stamp_key(on_model, "0" * 64)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hatch_tfjs.options import QuantizationOptions
 from hatch_tfjs.write.quantize import (
     CHUNK_ELEMENTS,
     QuantizationError,
@@ -252,10 +253,10 @@ def test_several_problems_are_reported_together():
     assert message.count("\n    ") == 3
 
 
-def test_plan_from_the_config_form_keeps_order_and_key():
-    option = {"rules": [["float16", ["a/*"]], ["uint8", ["*"]]], "key": "tool.x.quantize", "file": "pyproject.toml"}
-    plan = QuantizationPlan.from_option(option)
+def test_plan_from_the_config_form_keeps_order_and_origin():
+    option = QuantizationOptions((("float16", ("a/*",)), ("uint8", ("*",))))
+    plan = QuantizationPlan.from_option(option, origin="tool.x.quantize in pyproject.toml")
     assert plan.rules == (("float16", ("a/*",)), ("uint8", ("*",)))
-    assert plan.key == "tool.x.quantize"
-    assert QuantizationPlan.from_option({"dtype": "uint16", "key": "k"}).everything
+    assert plan.origin == "tool.x.quantize in pyproject.toml"
+    assert QuantizationPlan.from_option(QuantizationOptions.one_dtype("uint16")).everything
     assert QuantizationPlan.from_option(None) is None and QuantizationPlan.from_option(False) is None

@@ -17,6 +17,7 @@ from helpers import PARITY_ATOL, assert_parity, keras_predict
 from test_shards import decode_in_tfjs
 
 from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.options import ModelOptions
 from hatch_tfjs.convert import convert_model
 
 FLOAT16_RELATIVE = 1e-2
@@ -88,7 +89,7 @@ def test_quantized_and_single_shard_zoo_models_in_tfjs(name, zoo, tfjs, tmp_path
     assert_parity(got, case.expected)
 
     for dtype in ("float16", "uint8", "uint16"):
-        spec = ModelSpec(name=name, source=case.keras_path, output=tmp_path / dtype, root=tmp_path, options={"quantize": {"dtype": dtype}})
+        spec = ModelSpec(name=name, source=case.keras_path, output=tmp_path / dtype, root=tmp_path, options=ModelOptions.from_json({"quantize": dtype}))
         result = convert_model(spec)
         manifest = json.loads((spec.output / "model.json").read_text())["weightsManifest"][0]["weights"]
         quantized = {e["name"]: e["quantization"] for e in manifest if "quantization" in e}

@@ -108,11 +108,12 @@ def test_forced_graph_route_matches_keras_in_tfjs(name, real_project, tfjs, tmp_
     """Where the default makes a layers model, ``format = "graph"`` must still work (a user may ask for it)."""
     from hatch_tfjs.config import ModelSpec
     from hatch_tfjs.convert import convert_model
+    from hatch_tfjs.options import ModelOptions
 
     _, cases = real_project
     case = cases[name]
     spec = ModelSpec(name=name, source=case.source, output=tmp_path / name, root=case.source.parent.parent,
-                     format="graph", options=GRAPH_OPTIONS)
+                     format="graph", options=ModelOptions.from_json(GRAPH_OPTIONS))
 
     convert_model(spec)
 

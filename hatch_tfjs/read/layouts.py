@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from hatch_tfjs.errors import ModelReadError
 from hatch_tfjs.keras_names import WEIGHT_RENAMES
 
 # A dimension is an exact int, or ``(symbol, factor)``: ``factor`` times a size fixed by the first variable that uses
@@ -49,8 +50,9 @@ class Layout:
     unmapped: str | None = None  # why a layer TF.js would accept cannot be mapped (the reader refuses it)
 
 
-class LayoutError(ValueError):
-    """The config of a layer cannot be mapped to its variables (malformed or from an unknown Keras)."""
+class LayoutError(ModelReadError):
+    """The config of a layer cannot be mapped to its variables (malformed or from an unknown Keras); the reader
+    reports it as a :class:`ModelReadError` naming the file and the model."""
 
 
 def _sym(name: str, factor: int = 1) -> tuple[str, int]:

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
-from hatch_tfjs.neutral import FrozenGraph, GraphModelData, GraphOptions, NodeOrigins, ResourceInitializers, TensorSpec
+from hatch_tfjs.neutral import FrozenGraph, GraphModelData, NodeOrigins, ResourceInitializers, TensorSpec
+from hatch_tfjs.options import GraphOptions
 from hatch_tfjs.read._tensorflow import import_tensorflow_module
 
 __all__ = [

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from hatch_tfjs.errors import InternalError
 from hatch_tfjs.neutral import TensorSpec, Weight
 from hatch_tfjs.translate.ops import fused_ops_of
 
@@ -82,8 +83,8 @@ CLEARED_TENSOR_FIELDS = (
 )
 
 
-class GraphTranslationError(ValueError):
-    """The graph holds something this translator cannot represent for TF.js."""
+class GraphTranslationError(InternalError):
+    """The graph holds something this translator cannot represent for TF.js (a gap here, not the user's doing)."""
 
 
 def shape_of(tensor_shape: dict[str, Any] | None) -> list[int] | None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hatch_tfjs.errors import UnsupportedModelError
-from hatch_tfjs.neutral import FrozenGraph, GraphModelData, GraphOptions, TensorSpec
+from hatch_tfjs.neutral import FrozenGraph, GraphModelData, TensorSpec
+from hatch_tfjs.options import GraphOptions
 from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.translate.ops import OpProblem, check_ops, op_counts, scope_origin
 

@@ -22,11 +22,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.errors import ConversionError
+from hatch_tfjs.errors import QuantizationError
+from hatch_tfjs.options import QuantizationOptions
 from hatch_tfjs.tfjs_dtypes import QUANTIZATION_DTYPES
 from hatch_tfjs.write.shards import WeightEntry, encode_weight
 
@@ -44,10 +46,6 @@ CHUNK_ELEMENTS = 1 << 15  # elements handled at once: bounds each float64 tempor
 _STORAGE: dict[str, np.dtype[Any]] = {"float16": np.dtype("<f2"), "uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
 _QMAX = {"uint8": 255, "uint16": 65535}
 FLOAT16_MAX = float(np.finfo(np.float16).max)
-
-
-class QuantizationError(ConversionError):
-    """A weight cannot be quantized as asked, or the quantize option does not fit the model."""
 
 
 @dataclass(frozen=True)
@@ -184,8 +182,9 @@ class QuantizationPlan:
 
     ``rules`` is an ordered sequence of ``(dtype, patterns)``; for a weight, the first pattern (in rule order, then
     pattern order) that matches its name decides. ``everything`` marks the one-dtype form (``quantize = "uint8"``), for
-    which no pattern check applies. ``key`` (the TOML path of the option) and ``subject`` (the model, e.g.
-    ``model 'clf' (models/clf.keras)``) make errors say where to look.
+    which no pattern check applies. ``subject`` (the model, e.g. ``model 'clf' (models/clf.keras)``) and ``origin``
+    (where the option was set: ``<key> in <config_file>`` unless given, e.g. ``--quantize``) make errors say where
+    to look.
     """
 
     def __init__(
@@ -196,6 +195,7 @@ class QuantizationPlan:
         key: str = "quantize",
         subject: str = "the model",
         config_file: str = "pyproject.toml",
+        origin: str | None = None,
     ) -> None:
         self.rules = tuple((dtype, tuple(patterns)) for dtype, patterns in rules)
         for dtype, patterns in self.rules:
@@ -208,7 +208,7 @@ class QuantizationPlan:
         self.everything = everything
         self.key = key
         self.subject = subject
-        self.config_file = config_file
+        self.origin = origin or f"{key} in {config_file}"
         self._patterns = [_Pattern(dtype, p) for dtype, patterns in self.rules for p in patterns]
         self._float_names: list[str] = []
 
@@ -216,39 +216,42 @@ class QuantizationPlan:
 
     @classmethod
     def from_option(
-        cls, value: Any, *, key: str = "quantize", subject: str = "the model", config_file: str = "pyproject.toml"
+        cls,
+        value: Any,
+        *,
+        key: str = "quantize",
+        subject: str = "the model",
+        config_file: str = "pyproject.toml",
+        origin: str | None = None,
     ) -> QuantizationPlan | None:
         """A plan from a ``quantize`` value: ``None``/``False`` (none), a dtype string, a ``{dtype: [patterns]}``
-        mapping
-        (in its order), or the normalised form stored in a :class:`~hatch_tfjs.config.ModelSpec`'s options."""
+        mapping (in its order), or the configuration's :class:`~hatch_tfjs.options.QuantizationOptions`."""
         if isinstance(value, QuantizationPlan):
             return value
         if value is None or value is False:
             return None
-        if isinstance(value, dict) and ("dtype" in value or "rules" in value):  # normalised form from config.py
-            key = value.get("key", key)
-            config_file = value.get("file", config_file)
-            if "dtype" in value:
-                value = value["dtype"]
-            else:
-                return cls([(d, list(p)) for d, p in value["rules"]], key=key, subject=subject, config_file=config_file)
+        plan = partial(cls, key=key, subject=subject, config_file=config_file, origin=origin)
+        if isinstance(value, QuantizationOptions):
+            return plan(value.rules, everything=value.everything)
         if isinstance(value, str):
-            return cls([(value, ["*"])], everything=True, key=key, subject=subject, config_file=config_file)
+            return plan([(value, ["*"])], everything=True)
         if isinstance(value, dict):
-            return cls([(d, list(p)) for d, p in value.items()], key=key, subject=subject, config_file=config_file)
+            return plan([(d, list(p)) for d, p in value.items()])
         raise ValueError(f"unsupported quantize value {value!r}")
 
     @classmethod
     def for_spec(cls, spec: Any) -> QuantizationPlan | None:
-        """The plan of a :class:`~hatch_tfjs.config.ModelSpec` (its ``options["quantize"]``), for any model format."""
+        """The plan of a model spec (its ``options.quantization``), for any model format."""
         return cls.from_option(
-            (getattr(spec, "options", None) or {}).get("quantize"), subject=f"model '{spec.name}' ({spec.source_rel})"
+            spec.options.quantization,
+            subject=f"model '{spec.name}' ({spec.source_rel})",
+            origin=spec.origins.get("quantize"),
         )
 
     def fresh(self) -> QuantizationPlan:
         """The same plan with no matches recorded (a plan records matches while a model is written)."""
         return QuantizationPlan(
-            self.rules, everything=self.everything, key=self.key, subject=self.subject, config_file=self.config_file
+            self.rules, everything=self.everything, key=self.key, subject=self.subject, origin=self.origin
         )
 
     # use ------------------------------------------------------------------------------------------------------------
@@ -278,7 +281,7 @@ class QuantizationPlan:
         return winner.dtype if winner is not None else None
 
     def error(self, message: str) -> QuantizationError:
-        return QuantizationError(f"{self.subject}: {message} (set by {self.key} in {self.config_file})")
+        return QuantizationError(f"{self.subject}: {message} (set by {self.origin})")
 
     def check(self) -> None:
         """Raise if a pattern matched no float weight, or only weights an earlier pattern of another dtype took."""

@@ -1,0 +1,187 @@
+"""A model's options as typed, frozen values: one group per concern, each default written once, here.
+
+The configuration stage (config.py) builds them once from ``pyproject.toml`` (or the command line's flags); every later
+stage reads them typed. Where an option was set (which table, which flag) is not part of them: it travels beside
+them in ``ModelSpec.origins``, for messages only, so moving an option between tables changes no stamp and converts
+nothing again. ``to_json`` / ``from_json`` give the plain form a worker receives and a stamp records (TOML's own key
+spellings, only what differs from the defaults). The README's option table is generated from :data:`REFERENCE`.
+
+Standard library only: the hook imports this before numpy is installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from hatch_tfjs.tfjs_dtypes import QUANTIZATION_DTYPES
+
+FORMATS = ("auto", "layers", "graph")  # auto: layers when the model translates exactly, else graph
+READERS = ("h5py", "keras")  # how a Keras file is read: without TensorFlow, or through Keras
+DEFAULT_SHARD_SIZE = 4 * 1024 * 1024  # TF.js's own default
+
+__all__ = [
+    "DEFAULT_SHARD_SIZE",
+    "FORMATS",
+    "QUANTIZATION_DTYPES",
+    "READERS",
+    "GraphOptions",
+    "LayersOptions",
+    "ModelOptions",
+    "QuantizationOptions",
+]
+
+
+@dataclass(frozen=True)
+class LayersOptions:
+    """How a Keras file is read: ``reader = "h5py"`` (no TensorFlow) or ``"keras"`` (through Keras and TensorFlow,
+    which also sends a graph model through TensorFlow)."""
+
+    reader: str = "h5py"
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    """A graph model's options (``signature``, ``tags``, ``strip-debug-ops``, ``control-flow-v2``,
+    ``structured-outputs``): the reader loads and freezes by some, the graph pipeline checks and writes by others."""
+
+    signature: str = "serving_default"
+    tags: tuple[str, ...] = ("serve",)
+    strip_debug_ops: bool = True
+    control_flow_v2: bool = False
+    structured_outputs: bool = False
+
+
+@dataclass(frozen=True)
+class QuantizationOptions:
+    """``quantize``: each weight takes the dtype of the first rule whose pattern matches its name. ``everything``:
+    the option was one dtype for every weight (``quantize = "uint8"``), so no pattern has to match anything."""
+
+    rules: tuple[tuple[str, tuple[str, ...]], ...]
+    everything: bool = False
+
+    @classmethod
+    def one_dtype(cls, dtype: str) -> QuantizationOptions:
+        return cls(((dtype, ("*",)),), everything=True)
+
+    def to_toml(self) -> str | dict[str, list[str]]:
+        """The value as it is written in ``pyproject.toml``."""
+        if self.everything:
+            return self.rules[0][0]
+        return {dtype: list(patterns) for dtype, patterns in self.rules}
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """The per-model options besides ``format`` and ``shard-size`` (which are ``ModelSpec`` fields). ``graph`` is
+    None for a layers model (graph options do not apply to it), ``quantization`` None when weights stay float32."""
+
+    layers: LayersOptions = field(default_factory=LayersOptions)
+    graph: GraphOptions | None = None
+    quantization: QuantizationOptions | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)  # model.json's userDefinedMetadata
+
+    def to_json(self) -> dict[str, Any]:
+        """The plain form (TOML key spellings; graph options in full for a graph model, the rest only when set)."""
+        data: dict[str, Any] = {}
+        if self.graph is not None:
+            data.update({_toml_key(f.name): _plain(getattr(self.graph, f.name)) for f in fields(GraphOptions)})
+        if self.layers != LayersOptions():
+            data["reader"] = self.layers.reader
+        if self.quantization is not None:
+            data["quantize"] = self.quantization.to_toml()
+        if self.metadata:
+            data["metadata"] = self.metadata
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelOptions:
+        """The options from their plain form (values already validated by the configuration stage)."""
+        graph_keys = {_toml_key(f.name): f.name for f in fields(GraphOptions)}
+        graph_values = {name: data[key] for key, name in graph_keys.items() if key in data}
+        if "tags" in graph_values:
+            graph_values["tags"] = tuple(graph_values["tags"])
+        quantize = data.get("quantize")
+        quantization = None
+        if isinstance(quantize, str):
+            quantization = QuantizationOptions.one_dtype(quantize)
+        elif isinstance(quantize, dict) and quantize:
+            quantization = QuantizationOptions(tuple((d, tuple(p)) for d, p in quantize.items()))
+        return cls(
+            layers=LayersOptions(**({"reader": data["reader"]} if "reader" in data else {})),
+            graph=GraphOptions(**graph_values) if graph_values else None,
+            quantization=quantization,
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+
+def _toml_key(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
+class OptionReference:
+    """One row of the README's option table."""
+
+    keys: tuple[str, ...]
+    default: str
+    section: str
+    anchor: str
+
+
+_GRAPH_DEFAULTS = GraphOptions()
+
+# The README's table of per-model options, rendered by :func:`reference_table`; the defaults are read from the
+# dataclasses above, so the table cannot drift from them (a test compares the README with this).
+REFERENCE = (
+    OptionReference(
+        ("format",),
+        '`"auto"` for Keras files, `"graph"` for SavedModel directories',
+        "Layers or graph",
+        "layers-or-graph-format--auto",
+    ),
+    OptionReference(
+        ("shard-size",), f"`{DEFAULT_SHARD_SIZE}`", "Quantization, shards and metadata",
+        "quantization-shards-and-metadata",
+    ),
+    OptionReference(
+        ("quantize", "metadata", "metadata-file"), "off", "Quantization, shards and metadata",
+        "quantization-shards-and-metadata",
+    ),
+    OptionReference(
+        ("reader",), f'`"{LayersOptions().reader}"`', "Layers models without TensorFlow",
+        "layers-models-without-tensorflow",
+    ),
+    OptionReference(
+        tuple(_toml_key(f.name) for f in fields(GraphOptions)),
+        ", ".join(
+            f"`{_toml_value(getattr(_GRAPH_DEFAULTS, f.name))}`" for f in fields(GraphOptions)
+        ),
+        "Graph models",
+        "graph-models-savedmodels-custom-layers-rnns",
+    ),
+)
+
+
+def reference_table() -> str:
+    """The README's markdown table of per-model options and their defaults."""
+    lines = [
+        "| Per-model option (also a hook-level default) | Default | Section |",
+        "|---|---|---|",
+    ]
+    for row in REFERENCE:
+        keys = ", ".join(f"`{key}`" for key in row.keys)
+        lines.append(f"| {keys} | {row.default} | [{row.section}](#{row.anchor}) |")
+    return "\n".join(lines) + "\n"
