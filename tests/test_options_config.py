@@ -216,3 +216,15 @@ def test_every_new_option_is_known_on_both_levels(stub_project):
     found = problems(stub_project, {"quantise": "uint8"}, **{"metadata_file": "x"})
     assert any(p.startswith(f"{TABLE}.metadata_file: unknown key (did you mean 'metadata-file'?); known keys:") for p in found)
     assert any(p.startswith(f"{KEY}.quantise: unknown key (did you mean 'quantize'?); known keys:") for p in found)
+
+
+def test_the_readme_option_table_is_generated_from_the_typed_options():
+    """Each default is written once (options.py); the README's table is rendered from it and lists every option."""
+    from pathlib import Path
+
+    from hatch_tfjs.config import MODEL_OPTIONS
+    from hatch_tfjs.options import REFERENCE, reference_table
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    assert reference_table() in readme, "paste hatch_tfjs.options.reference_table() into README.md"
+    assert sorted(key for row in REFERENCE for key in row.keys) == sorted(MODEL_OPTIONS)
