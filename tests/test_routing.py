@@ -137,3 +137,14 @@ def test_the_hint_imports_neither_numpy_nor_h5py(sources):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["graph", "False", "False"]
+
+
+def test_only_models_that_need_tensorflow_share_the_tensorflow_worker(sources, tmp_path):
+    """Compiled graph models get a worker each, like layers models; the one TensorFlow worker gets only the rest."""
+    from hatch_tfjs.workers import Task, batches_of
+
+    specs = {name: _spec(sources[f"{name}.keras"], format=fmt) for name, fmt in
+             (("dense", "auto"), ("gru", "graph"), ("custom", "graph"), ("lambda", "auto"))}
+    tasks = [Task(spec, route_model(spec)) for spec in specs.values()]
+    batches = [[task.spec.name for task in batch] for batch in batches_of(tasks)]
+    assert sorted(batches) == sorted([["custom", "lambda"], ["dense"], ["gru"]])
