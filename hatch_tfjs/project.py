@@ -62,6 +62,15 @@ def wheel_selection_problem(root: str | Path, metadata: Any = None) -> str | Non
     return None
 
 
+def hook_table(pyproject: dict[str, Any], target: str) -> str:
+    """The TOML path of the table hatchling takes this hook's configuration from when it builds ``target``: the
+    target's own ``hooks.tfjs`` table replaces the build-wide one (it is not merged with it)."""
+    targets = pyproject.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {})
+    if "tfjs" in targets.get(target, {}).get("hooks", {}):
+        return f"tool.hatch.build.targets.{target}.hooks.tfjs"
+    return DEFAULT_TABLE
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -98,11 +107,6 @@ def load_project(path: str | Path = ".") -> Project:
             f"{pyproject}: no tfjs build hook configured; add a [{DEFAULT_TABLE}] table with "
             '[tool.hatch.build.hooks.tfjs.models.<name>] source = "models/<name>.keras"'
         )
-    targets = data.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {})
-    table = (
-        "tool.hatch.build.targets.wheel.hooks.tfjs"
-        if "tfjs" in targets.get("wheel", {}).get("hooks", {})
-        else DEFAULT_TABLE
-    )
+    table = hook_table(data, "wheel")
     settings = load_settings(root, hook_config["tfjs"], table=table, wheel_packages=packages, source=str(pyproject))
     return Project(root=settings.root, pyproject=pyproject, table=table, packages=packages, settings=settings)
