@@ -1,35 +1,54 @@
-"""The one-line summary of a converted model, shared by the build's output and ``hatch-tfjs convert``."""
+"""What a converted model is, in words: the one formatter behind the build's lines, ``hatch-tfjs convert``'s summary
+and ``hatch-tfjs check``'s table."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hatch_tfjs.describe import human_bytes
+
+if TYPE_CHECKING:
+    from hatch_tfjs.convert import ConversionResult
 
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def result_summary(result: Any, where: str) -> str:
+def _auto_reason(result: ConversionResult) -> str:
+    """`` (auto: why)`` when ``format = "auto"`` chose a graph model; empty otherwise."""
+    return f" (auto: {result.format_reason})" if result.format == "graph" and result.format_reason else ""
+
+
+def _size(result: ConversionResult) -> str:
+    """``2 shards, 5.0 MiB``: the weight shards and the bytes of every file, model.json included."""
+    return f"{plural(len(result.files) - 1, 'shard')}, {human_bytes(result.total_bytes)}"
+
+
+def result_row(result: ConversionResult) -> str:
+    """``format (auto: why), shards, size``: what ``hatch-tfjs check`` says of a model that converts."""
+    return f"{result.format}{_auto_reason(result)}, {_size(result)}"
+
+
+def result_summary(result: ConversionResult, where: str) -> str:
     """``name: format model -> where (shards, size, time)``, why ``format = "auto"`` chose a graph model, why TensorFlow
-    made it (a Keras file the TensorFlow-free compiler cannot translate whole), and what
-    quantization did to the weights (``result`` is a ``convert.ConversionResult``)."""
-    chosen = (
-        f" (auto: {result.format_reason})" if result.format == "graph" and getattr(result, "format_reason", "") else ""
-    )
+    made it (a Keras file the TensorFlow-free compiler cannot translate whole), and what quantization did to the
+    weights."""
     line = (
-        f"{result.name}: {result.format} model{chosen} -> {where} "
-        f"({plural(len(result.files) - 1, 'shard')}, {human_bytes(result.total_bytes)}, {result.seconds:.1f} s)"
+        f"{result.name}: {result.format} model{_auto_reason(result)} -> {where} "
+        f"({_size(result)}, {result.seconds:.1f} s)"
     )
-    through = getattr(result, "tensorflow_reason", "")
-    if through and result.format == "graph":
-        line += f"; graph through TensorFlow: {through}"
-    quantized = getattr(result, "quantized_weights", 0)
-    if quantized:
+    if result.tensorflow_reason and result.format == "graph":
+        line += f"; graph through TensorFlow: {result.tensorflow_reason}"
+    if result.quantized_weights:
         line += (
-            f"; quantized {quantized} of {plural(result.weight_count, 'weight')}: "
+            f"; quantized {result.quantized_weights} of {plural(result.weight_count, 'weight')}: "
             f"weights {human_bytes(result.weight_bytes_before)} -> {human_bytes(result.weight_bytes)}, "
             f"largest absolute weight error {result.max_abs_error:.3g} (in {result.max_error_weight})"
         )
     return line
+
+
+def build_summary(result: ConversionResult) -> str:
+    """A converted model's line in a build: :func:`result_summary` with the output as the project sees it."""
+    return result_summary(result, f"{result.output}/")
