@@ -1,0 +1,310 @@
+"""One build of a project's models: recover, plan, route, convert, index; and ``hatch clean``'s counterpart.
+
+The hatchling hook (hook.py) is a thin shell over these functions and ``hatch-tfjs`` (cli.py) routes and converts
+with the same ones. Messages go to a :class:`Reporter` (the hook shows them through hatchling, ``tfjs:`` first); a
+user's mistake is raised as one :class:`~hatch_tfjs.errors.HatchTfjsError` whose message says what to fix.
+
+Importing this module imports nothing heavy: hatchling imports the hook just to ask for dependencies, before numpy
+and h5py are installed. TensorFlow is only ever imported in the conversion workers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from hatch_tfjs.config import HookSettings, ModelSpec
+from hatch_tfjs.errors import HatchTfjsError
+from hatch_tfjs.plan import ModelPlan, plan_models
+from hatch_tfjs.summary import build_summary, plural
+
+if TYPE_CHECKING:
+    from hatch_tfjs.convert import ConversionResult
+    from hatch_tfjs.route import Route
+
+# What the conversion itself needs; asked for by the build's dependencies when a model must be converted.
+CONVERTER_REQUIREMENTS = ("numpy>=1.23", "h5py>=3.8")
+
+
+class Reporter(Protocol):
+    """Where a build's messages go, by kind (hatchling's ``display_*``)."""
+
+    def info(self, message: str) -> None: ...
+
+    def waiting(self, message: str) -> None: ...
+
+    def warning(self, message: str) -> None: ...
+
+    def success(self, message: str) -> None: ...
+
+    def debug(self, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Which models a build converts, which it ships as they are, and which it cannot make (see plan.py)."""
+
+    plans: tuple[ModelPlan, ...]
+
+    @property
+    def fresh(self) -> list[ModelPlan]:
+        return [plan for plan in self.plans if plan.fresh]
+
+    @property
+    def stale(self) -> list[ModelSpec]:
+        """The models to convert: stale, with a source to convert from."""
+        return [plan.spec for plan in self.plans if not plan.fresh and plan.spec.source.exists()]
+
+    @property
+    def unconvertible(self) -> list[ModelSpec]:
+        """Stale models without a source (an sdist without it, and no usable output shipped)."""
+        return [plan.spec for plan in self.plans if not plan.fresh and not plan.spec.source.exists()]
+
+    @property
+    def source_hashes(self) -> dict[str, str | None]:
+        return {plan.spec.name: plan.source_hash for plan in self.plans}
+
+
+def plan_build(settings: HookSettings, *, force: bool | None = None) -> BuildPlan:
+    """Judge every model's output; ``force`` makes every one stale (default: whether ``HATCH_TFJS_FORCE`` is set).
+    Read-only: safe without the lock."""
+    return BuildPlan(tuple(plan_models(settings.models, force=force)))
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    fresh: tuple[str, ...]  # the models shipped as they were (up to date, or HATCH_TFJS_SKIP)
+    converted: tuple[ConversionResult, ...]
+    index: Path | None  # index.json relative to the project root; None when it has no place (a warning said why)
+
+
+# --- what a build needs installed --------------------------------------------------------------------------------
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def converter_importable() -> bool:
+    """Whether numpy and h5py, which every conversion uses, are importable here."""
+    return all(_importable(name) for name in ("numpy", "h5py"))
+
+
+def tensorflow_importable() -> bool:
+    """Whether TensorFlow is importable here, whichever distribution provides it (tensorflow, tensorflow-cpu,
+    tensorflow-macos, ...)."""
+    return _importable("tensorflow")
+
+
+def build_requirements(settings: HookSettings) -> list[str]:
+    """What converting the stale models needs that this environment lacks: numpy and h5py (hatch-tfjs installs none
+    of its own, so an app that only serves its models pulls nothing), and TensorFlow when a stale model needs it and
+    no distribution of it is importable. Nothing when every model is fresh. Read-only."""
+    stale = plan_build(settings).stale
+    if not stale:
+        return []
+    requirements = [] if converter_importable() else list(CONVERTER_REQUIREMENTS)
+    if not tensorflow_importable() and any(_may_need_tensorflow(spec) for spec in stale):
+        requirements.append(settings.tensorflow_requirement)
+    return requirements
+
+
+def _may_need_tensorflow(spec: ModelSpec) -> bool:
+    """Whether converting ``spec`` needs TensorFlow; True when that cannot be told yet (the safe answer)."""
+    from hatch_tfjs.route import needs_tensorflow, route_hint
+
+    if spec.reader == "keras":
+        return True
+    if not converter_importable():
+        hint = route_hint(spec)
+        return hint is None or hint.needs_tensorflow
+    try:
+        return needs_tensorflow(spec)
+    except HatchTfjsError:
+        return False  # a model that cannot be read: the build reports it
+
+
+# --- the build ---------------------------------------------------------------------------------------------------
+
+
+def model_artifacts(settings: HookSettings) -> list[str]:
+    """The outputs as hatchling artifacts: shipped on every build (sdist, wheel, wheel from sdist), also when git
+    ignores them."""
+    return [f"/{spec.output_rel}" for spec in settings.models]
+
+
+def hold_project_lock(settings: HookSettings, reporter: Reporter) -> None:
+    """Take the project's lock (see lock.py), saying so when another build has it; ``lock.release`` gives it back."""
+    from hatch_tfjs import lock
+
+    def waiting() -> None:
+        reporter.waiting("another build of this project is converting models; waiting for it")
+
+    lock.acquire(settings.root, on_wait=waiting)
+
+
+def build_models(settings: HookSettings, packages: list[str], reporter: Reporter, *, skip: bool) -> BuildOutcome:
+    """Make every model's output current and index them; the caller holds the project lock (:func:`hold_project_lock`).
+
+    ``skip`` (``HATCH_TFJS_SKIP``) ships the outputs on disk as they are, and fails when one is missing."""
+    _recover(settings)
+    converted: tuple[ConversionResult, ...] = ()
+    if skip:
+        _use_existing(settings, reporter)
+        fresh = tuple(spec.name for spec in settings.models)
+    else:
+        plan = plan_build(settings)
+        converted = _convert_stale(plan, settings, reporter)
+        fresh = tuple(p.spec.name for p in plan.fresh)
+    return BuildOutcome(fresh, converted, _write_index(settings, packages, reporter))
+
+
+def _recover(settings: HookSettings) -> None:
+    """Finish or undo what a killed build left (backup and staging directories), under the lock, before the outputs
+    are judged or packed: none of it may reach a wheel or an sdist."""
+    from hatch_tfjs.atomic import recover
+
+    for spec in settings.models:
+        recover(spec.output)
+
+
+def _use_existing(settings: HookSettings, reporter: Reporter) -> None:
+    missing = [spec for spec in settings.models if not (spec.output / "model.json").is_file()]
+    if missing:
+        listing = ", ".join(f"'{spec.name}' ({spec.output_rel}/model.json)" for spec in missing)
+        raise HatchTfjsError(
+            f"HATCH_TFJS_SKIP is set but {len(missing)} model output{'s are' if len(missing) != 1 else ' is'} "
+            f"missing: {listing}; build once without HATCH_TFJS_SKIP"
+        )
+    reporter.info(f"HATCH_TFJS_SKIP is set; shipping the {len(settings.models)} existing model outputs")
+
+
+def _convert_stale(plan: BuildPlan, settings: HookSettings, reporter: Reporter) -> tuple[ConversionResult, ...]:
+    if plan.unconvertible:
+        names = ", ".join(f"'{spec.name}' ({spec.source_rel})" for spec in plan.unconvertible)
+        raise HatchTfjsError(f"source missing and no usable output shipped for: {names}")
+    for fresh in plan.fresh:
+        reporter.debug(f"{fresh.spec.name}: {fresh.reason}, not converted")
+    stale = plan.stale
+    fresh_count = len(plan.fresh)
+    if not stale:
+        reporter.info(f"{plural(fresh_count, 'model')} up to date")
+        return ()
+    reporter.waiting(
+        f"converting {plural(len(stale), 'model')} to TensorFlow.js"
+        + (f" ({fresh_count} up to date)" if fresh_count else "")
+    )
+
+    def report(result: ConversionResult) -> None:
+        reporter.info(build_summary(result))
+        for note in result.notes:
+            reporter.warning(f"{result.name}: {note}")
+
+    from hatch_tfjs.workers import convert_in_workers
+
+    routes = route_models(stale)
+    try:
+        results = convert_in_workers(
+            stale, jobs=settings.jobs, on_result=report, source_hashes=plan.source_hashes, routes=routes
+        )
+    except HatchTfjsError as exc:
+        if exc.detail:
+            reporter.debug(f"worker detail:\n{exc.detail}")
+        raise
+    reporter.success(f"{plural(len(stale), 'model')} converted")
+    return tuple(results)
+
+
+def _write_index(settings: HookSettings, packages: list[str], reporter: Reporter) -> Path | None:
+    """``<output-dir>/index.json`` for ``hatch_tfjs.runtime`` (see index.py), shipped like the model outputs."""
+    from hatch_tfjs.index import write_index_for_build
+
+    try:
+        index, message = write_index_for_build(settings, packages)
+    except OSError as exc:
+        raise HatchTfjsError(
+            f"cannot write the model index in {exc.filename or settings.output_dir}: {exc.strerror}; "
+            "make that folder writable (or free space on its disk) and build again"
+        ) from exc
+    if index is None:
+        reporter.warning(message)
+    else:
+        reporter.debug(message)
+    return index
+
+
+# --- routing -----------------------------------------------------------------------------------------------------
+
+
+def route_each(specs: Sequence[ModelSpec]) -> tuple[dict[str, Route], list[HatchTfjsError]]:
+    """The route of every model (see route.py: the format an ``auto`` model becomes, and whether converting it needs
+    TensorFlow, worked out without TensorFlow), and the error of each model whose source cannot be read."""
+    outcomes = [_route_or_error(spec) for spec in specs]
+    routes = {
+        spec.name: outcome
+        for spec, outcome in zip(specs, outcomes, strict=True)
+        if not isinstance(outcome, HatchTfjsError)
+    }
+    return routes, [outcome for outcome in outcomes if isinstance(outcome, HatchTfjsError)]
+
+
+def _route_or_error(spec: ModelSpec) -> Route | HatchTfjsError:
+    from hatch_tfjs.route import route_model
+
+    try:
+        return route_model(spec)
+    except HatchTfjsError as exc:
+        return exc
+
+
+def route_models(specs: Sequence[ModelSpec]) -> dict[str, Route]:
+    """The route of every model; the error of the one model whose source cannot be read, or one naming them all."""
+    routes, failures = route_each(specs)
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise HatchTfjsError("\n".join(str(failure) for failure in failures))
+    return routes
+
+
+# --- hatch clean -------------------------------------------------------------------------------------------------
+
+
+def clean_outputs(settings: HookSettings, reporter: Reporter) -> None:
+    """Remove the outputs hatch-tfjs wrote (never a directory holding anything else), its index, and output-dir when
+    that leaves it empty; under the project lock."""
+    from hatch_tfjs.index import index_directory
+    from hatch_tfjs.lock import project_lock
+    from hatch_tfjs.ownership import INDEX_NAME, is_own_index, replace_conflict
+
+    with project_lock(settings.root):
+        _recover(settings)
+        for spec in settings.models:
+            if not spec.output.is_dir() or spec.output.is_symlink():
+                continue
+            conflict = replace_conflict(spec.output)
+            if conflict is not None:
+                reporter.warning(f"kept {spec.output_rel}/: it {conflict}")
+                continue
+            shutil.rmtree(spec.output)
+            reporter.info(f"removed {spec.output_rel}/")
+        index_dir = index_directory(settings.output_dir, [s.output for s in settings.models], settings.root, None)
+        if index_dir is not None and (index_dir / INDEX_NAME).is_file() and is_own_index(index_dir / INDEX_NAME):
+            (index_dir / INDEX_NAME).unlink()
+            reporter.info(f"removed {(index_dir / INDEX_NAME).relative_to(settings.root).as_posix()}")
+        output_dir = settings.output_dir
+        if (
+            output_dir is not None
+            and output_dir.is_dir()
+            and not output_dir.is_symlink()
+            and not any(output_dir.iterdir())
+        ):
+            output_dir.rmdir()
+            reporter.info(f"removed the empty {output_dir.relative_to(settings.root).as_posix()}/")
