@@ -21,13 +21,16 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs import __version__
 from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
 from hatch_tfjs.suggest import closest, did_you_mean
-from hatch_tfjs.summary import result_summary
+from hatch_tfjs.summary import result_row, result_summary
+
+if TYPE_CHECKING:
+    from hatch_tfjs.convert import ConversionResult
 
 PROG = "hatch-tfjs"
 CONVERTER_MODULES = ("numpy", "h5py", "hatchling", "tomli")  # what `pip install 'hatch-tfjs[convert]'` adds
@@ -176,20 +179,20 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(_cli_problems(exc, name)) from None
     (spec,) = settings.models
+    from hatch_tfjs.build import route_models
     from hatch_tfjs.lock import project_lock
-    from hatch_tfjs.route import route_model
 
     try:
         with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
-            route = route_model(spec)
-            if route.needs_tensorflow or spec.reader == "keras":
+            routes = route_models([spec])
+            if routes[spec.name].needs_tensorflow:
                 # TensorFlow stays out of this process, as in a build
-                (result,) = convert_in_workers([spec], jobs=1, routes={spec.name: route}, replace_foreign=args.force)
+                (result,) = convert_in_workers([spec], jobs=1, routes=routes, replace_foreign=args.force)
             else:
                 from hatch_tfjs.convert import convert_model
 
                 # numpy + h5py only: no reason to pay for a second interpreter
-                result = convert_model(spec, route=route, replace_foreign=args.force)
+                result = convert_model(spec, route=routes[spec.name], replace_foreign=args.force)
     except HatchTfjsError as exc:
         translated = _in_cli_terms(str(exc), name)
         if translated == str(exc):
@@ -235,6 +238,7 @@ def _project_header(project: Any) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from hatch_tfjs.build import route_each
     from hatch_tfjs.project import load_project
     from hatch_tfjs.workers import convert_in_workers
 
@@ -251,42 +255,42 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not specs:
         print("no models configured: nothing to convert")
         return 0
-    results: dict[str, Any] = {}
-    failure: str | None = None
+    results: dict[str, ConversionResult] = {}
+    failures: list[str] = []
+    unconvertible = [spec for spec in specs if not spec.source.exists()]
     with tempfile.TemporaryDirectory(prefix="hatch-tfjs-check-") as scratch:
-        # The whole pipeline (read, support check, op check, quantization) runs, but into a scratch directory.
-        trial = [dataclasses.replace(spec, output=Path(scratch) / spec.name) for spec in specs]
-        unconvertible = [spec for spec in specs if not spec.source.exists()]
-        trial = [t for t, spec in zip(trial, specs, strict=True) if spec.source.exists()]
+        # The whole pipeline (route, read, support check, op check, quantization) runs as in a build, but every model
+        # is converted, into a scratch directory.
+        trial = [dataclasses.replace(spec, output=Path(scratch) / spec.name) for spec in specs if spec.source.exists()]
+        routes, unroutable = route_each(trial)
+        failures += [str(exc) for exc in unroutable]
         try:
-            convert_in_workers(trial, jobs=project.settings.jobs, on_result=lambda r: results.__setitem__(r.name, r))
+            convert_in_workers(
+                [spec for spec in trial if spec.name in routes],
+                jobs=project.settings.jobs,
+                on_result=lambda r: results.__setitem__(r.name, r),
+                routes=routes,
+            )
         except ConversionError as exc:
-            detail = getattr(exc, "detail", "")
-            failure = (
-                f"{exc}\n{detail}"
-                if args.verbose and detail
-                else f"{exc}" + (" (run with -v for details)" if detail else "")
+            failures.append(
+                f"{exc}\n{exc.detail}"
+                if args.verbose and exc.detail
+                else f"{exc}" + (" (run with -v for details)" if exc.detail else "")
             )
         except HatchTfjsError as exc:
-            failure = str(exc)
+            failures.append(str(exc))
     width = max(len(spec.name) for spec in specs)
     for spec in specs:
         result = results.get(spec.name)
         where = f"{spec.source_rel} -> {spec.output_rel}/"
         if result is not None:
-            shards = len(result.files) - 1
-            chosen = f" (auto: {result.format_reason})" if result.format == "graph" and result.format_reason else ""
-            print(
-                f"  ok    {spec.name:<{width}}  {where}  {result.format}{chosen}, {shards} "
-                f"shard{'s' if shards != 1 else ''}, "
-                f"{human_bytes(result.total_bytes)}"
-            )
+            print(f"  ok    {spec.name:<{width}}  {where}  {result_row(result)}")
         elif spec in unconvertible:
             print(f"  skip  {spec.name:<{width}}  {where}  source absent; the shipped output is used as is")
         else:
             print(f"  FAIL  {spec.name:<{width}}  {where}")
-    if failure:
-        print("\n" + failure)
+    if failures:
+        print("\n" + "\n".join(failures))
         print(
             f"\ncheck failed: {len(specs) - len(results) - len(unconvertible)} of {len(specs)} models cannot be "
             "converted"
@@ -313,11 +317,11 @@ def _listed_format(plan: Any) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from hatch_tfjs.plan import plan_models
+    from hatch_tfjs.build import plan_build
     from hatch_tfjs.project import load_project
 
     project = load_project(args.project)
-    plans = plan_models(project.settings.models, force=False)
+    plans = plan_build(project.settings, force=False).plans
     rows: list[dict[str, Any]] = [
         {
             "name": plan.spec.name,
