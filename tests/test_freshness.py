@@ -109,6 +109,25 @@ def test_changed_source_option_or_converter_reconverts_only_that_model(sample_co
     assert "converting 1 model to TensorFlow.js (1 up to date)" in output and "tfjs: iris:" in output
 
 
+def test_moving_an_option_between_tables_converts_nothing(sample_copy):
+    """Where an option is set is not part of the stamp: the same quantize moved from the model's table to the hook
+    table (the default of every model, turned off where the other model sets its own) leaves the outputs fresh."""
+    pyproject = sample_copy / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('source = "models/iris.keras"\n',
+                                                       'source = "models/iris.keras"\nquantize = "uint8"\n'))
+    hatchling(sample_copy, "-t", "wheel")
+    age_outputs(sample_copy)
+    before = snapshot(sample_copy)
+    text = pyproject.read_text().replace('quantize = "uint8"\n', "")
+    text = text.replace('tensorflow-requirement = "tensorflow-cpu>=2.16"\n',
+                        'tensorflow-requirement = "tensorflow-cpu>=2.16"\nquantize = "uint8"\n')
+    text = text.replace('source = "models/digits.h5"\n', 'source = "models/digits.h5"\nquantize = false\n')
+    pyproject.write_text(text)
+    output = hatchling(sample_copy, "-t", "wheel").stderr
+    assert "tfjs: 2 models up to date" in output
+    assert snapshot(sample_copy) == before
+
+
 def test_stamp_has_no_timestamps_or_absolute_paths(sample_copy):
     hatchling(sample_copy, "-t", "wheel")
     text = (out_dir(sample_copy, "iris") / STAMP_NAME).read_text()
