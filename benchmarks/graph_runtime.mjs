@@ -1,0 +1,90 @@
+// Times TF.js graph models of the same Keras model side by side: shared by Node (graph_runtime_node.mjs, CPU backend)
+// and the browser page of benchmarks/graph_route.py (WebGL backend), so both measure exactly the same way.
+//
+// benchmarkModels(tf, models, { warmup, runs, url }) with models = [{ name, inputs: [{ shape, dtype, values }],
+// routes: { <route>: <model directory> } }] and url(directory) -> what tf.loadGraphModel takes (a URL, an IO handler).
+// For each model: every route's graph is loaded, run once (its outputs are returned, to check the routes agree), run
+// `warmup` more times, then `runs` rounds in which every route runs once, in an order rotated round by round, so
+// machine noise and any drift hit all routes alike. One timed call = the model call (execute, or executeAsync where
+// the graph has control flow) until its output values are on the host (data()), which is what an application waits
+// for; on WebGL that includes the GPU work and the read-back.
+
+async function timedCall(tf, graph, feed, call) {
+  const started = performance.now();
+  const result = call === 'execute' ? graph.execute(feed) : await graph.executeAsync(feed);
+  const outputs = Array.isArray(result) ? result : [result];
+  const values = await Promise.all(outputs.map((t) => t.data()));
+  const milliseconds = performance.now() - started;
+  const shapes = outputs.map((t) => t.shape);
+  tf.dispose(outputs);
+  return { milliseconds, values, shapes };
+}
+
+// execute() when the graph allows it; a graph with control flow (e.g. a While loop) refuses and needs executeAsync().
+async function chooseCall(tf, graph, feed) {
+  try {
+    tf.dispose(graph.execute(feed));
+    return 'execute';
+  } catch (error) {
+    if (String(error && error.message).includes('executeAsync')) return 'executeAsync';
+    throw error;
+  }
+}
+
+function feedFor(tf, graph, inputs) {
+  const tensors = inputs.map((i) => tf.tensor(i.values, i.shape, i.dtype));
+  // One input: the tensor itself; several: by the graph's input names, in the order the caller gave the arrays.
+  const feed = tensors.length === 1 ? tensors[0] : Object.fromEntries(graph.inputs.map((s, k) => [s.name, tensors[k]]));
+  return { tensors, feed };
+}
+
+// A route whose graph TF.js cannot load or run is reported with its error and left out of the timing.
+async function loadAndRunOnce(tf, model, route, url) {
+  let graph = null;
+  let tensors = [];
+  try {
+    graph = await tf.loadGraphModel(url(model.routes[route]));
+    const made = feedFor(tf, graph, model.inputs);
+    tensors = made.tensors;
+    const call = await chooseCall(tf, graph, made.feed);
+    const first = await timedCall(tf, graph, made.feed, call);
+    const outputs = first.values.map((v, k) => ({ shape: first.shapes[k], values: Array.from(v) }));
+    return { entry: { graph, tensors, feed: made.feed, call, times: [] }, result: { call, outputs } };
+  } catch (error) {
+    tf.dispose(tensors);
+    if (graph) graph.dispose();
+    return { entry: null, result: { error: String(error && error.message ? error.message : error) } };
+  }
+}
+
+async function benchmarkModel(tf, model, { warmup, runs, url }) {
+  const loaded = {};
+  const result = {};
+  for (const route of Object.keys(model.routes)) {
+    const { entry, result: first } = await loadAndRunOnce(tf, model, route, url);
+    result[route] = first;
+    if (entry) loaded[route] = entry;
+  }
+  const routes = Object.keys(loaded);
+  for (let i = 0; i < warmup; i++) {
+    for (const route of routes) await timedCall(tf, loaded[route].graph, loaded[route].feed, loaded[route].call);
+  }
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < routes.length; k++) {
+      const entry = loaded[routes[(round + k) % routes.length]];
+      entry.times.push((await timedCall(tf, entry.graph, entry.feed, entry.call)).milliseconds);
+    }
+  }
+  for (const route of routes) {
+    result[route].milliseconds = loaded[route].times;
+    tf.dispose(loaded[route].tensors);
+    loaded[route].graph.dispose();
+  }
+  return result;
+}
+
+export async function benchmarkModels(tf, models, options) {
+  const results = {};
+  for (const model of models) results[model.name] = await benchmarkModel(tf, model, options);
+  return { backend: tf.getBackend(), tfjs: tf.version.tfjs, results };
+}

@@ -1,0 +1,35 @@
+// Node entry of graph_runtime.mjs: pure @tensorflow/tfjs 4.22 (CPU backend, no tfjs-node), from tests/js/node_modules.
+//   node benchmarks/graph_runtime_node.mjs < request.json > result.json
+// request: { "models": [...], "warmup": n, "runs": n } as benchmarkModels takes them, model directories on disk.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { benchmarkModels } from './graph_runtime.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tf = createRequire(path.join(here, '..', 'tests', 'js', 'package.json'))('@tensorflow/tfjs');
+
+// model.json, then every shard its manifest lists, concatenated: what tf.io.browserFiles / http do.
+function fromDisk(directory) {
+  return {
+    async load() {
+      const modelJSON = JSON.parse(await readFile(path.join(directory, 'model.json'), 'utf8'));
+      return tf.io.getModelArtifactsForJSON(modelJSON, async (manifest) => {
+        const buffers = [];
+        for (const group of manifest) for (const shard of group.paths) buffers.push(await readFile(path.join(directory, shard)));
+        const all = Buffer.concat(buffers);
+        return [manifest.flatMap((group) => group.weights), all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)];
+      });
+    },
+  };
+}
+
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+await tf.setBackend('cpu');
+await tf.ready();
+const result = await benchmarkModels(tf, request.models, { warmup: request.warmup, runs: request.runs, url: fromDisk });
+process.stdout.write(JSON.stringify(result) + '\n');
