@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -275,6 +276,12 @@ for _kind, _mode, _sequences in itertools.product(("LSTM", "GRU", "SimpleRNN"), 
          _seq((4, 3), lambda L, k=_kind, m=_mode, s=_sequences: L.Bidirectional(getattr(L, k)(3, return_sequences=s), merge_mode=m)),
          (4, 3))
 
+for _cell, _sequences in itertools.product(("SimpleRNNCell", "LSTMCell", "GRUCell"), (False, True)):
+    _add(f"rnn_{_cell.lower()}_seq{int(_sequences)}", _seq((4, 3), lambda L, c=_cell, s=_sequences: L.RNN(getattr(L, c)(3), return_sequences=s,
+                                                                                                        go_backwards=s)), (4, 3))
+_add("bidirectional_rnn_gru_cell", _seq((4, 3), lambda L: L.Bidirectional(L.RNN(L.GRUCell(2, reset_after=False), return_sequences=True))),
+     (4, 3))
+
 
 def _rnn_states() -> Any:
     import keras
@@ -288,6 +295,68 @@ def _rnn_states() -> Any:
 
 
 _add("rnn_return_state_and_merge_none", _rnn_states, (5, 3))
+
+# --- recurrent layers over a length known only at run time: a StatelessWhile loop per direction ---------------------
+
+for _kind, _sequences, _backwards, _reset_after in itertools.product(("SimpleRNN", "LSTM", "GRU"), (False, True), (False, True), (True, False)):
+    if _kind != "GRU" and not _reset_after:
+        continue
+    _options = {"return_sequences": _sequences, "go_backwards": _backwards}
+    if _kind == "GRU":
+        _options["reset_after"] = _reset_after
+    _suffix = "" if _kind != "GRU" else f"_reset_after{int(_reset_after)}"
+    _add(f"variable_length_{_kind.lower()}_seq{int(_sequences)}_back{int(_backwards)}{_suffix}",
+         _seq((None, 3), lambda L, k=_kind, o=dict(_options): getattr(L, k)(4, **o)), (5, 3))
+_add("variable_length_gru", _seq((None, 3), lambda L: L.GRU(5, name="gru")), (4, 3))
+_add("variable_length_rnn_lstm_cell", _seq((None, 3), lambda L: L.RNN(L.LSTMCell(3), return_sequences=True)), (4, 3))
+_add("variable_length_stack", _seq((None, 2), lambda L: L.LSTM(4, return_sequences=True), lambda L: L.GRU(3, return_sequences=True),
+                                   lambda L: L.SimpleRNN(2)), (6, 2))
+_add("variable_length_sequence_dense", _seq((None, 3), lambda L: L.GRU(4, return_sequences=True), lambda L: L.Dense(2, activation="relu"),
+                                            lambda L: L.Dense(3)), (5, 3))
+for _mode, _sequences in itertools.product(("concat", "sum", None), (False, True)):
+    _add(f"variable_length_bidirectional_{_mode}_seq{int(_sequences)}",
+         _seq((None, 3), lambda L, m=_mode, s=_sequences: L.Bidirectional(L.GRU(3, return_sequences=s), merge_mode=m or "concat")), (4, 3))
+
+
+def _variable_length_states() -> Any:
+    import keras
+    from keras import layers
+
+    x = keras.Input((None, 3), name="sequence")
+    sequence, h, c = layers.LSTM(4, return_sequences=True, return_state=True, name="encoder")(x)
+    both = layers.Bidirectional(layers.SimpleRNN(2, return_sequences=True), merge_mode=None, name="bi")(sequence)
+    return keras.Model(x, [sequence, h, c, *both], name="variable_states")
+
+
+_add("variable_length_states_merge_none", _variable_length_states, (5, 3))
+
+
+def _variable_length_masked(make_layers: Callable[[Any], list[Any]], functional: bool) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        ids = keras.Input((None,), dtype="int32", name="ids")
+        stack = [keras.layers.Embedding(5, 3, mask_zero=True), *make_layers(keras.layers)]
+        if not functional:
+            return keras.Sequential([ids, *stack])
+        x = ids
+        for layer in stack:
+            x = layer(x)
+        return keras.Model(ids, x)
+
+    return build
+
+
+for _name, _make in {
+    "lstm": lambda L: [L.LSTM(3)],
+    "gru_sequences_backwards": lambda L: [L.GRU(3, return_sequences=True, go_backwards=True)],
+    "simple_rnn_zero_output": lambda L: [L.SimpleRNN(3, return_sequences=True, zero_output_for_mask=True)],
+    "bidirectional_then_gru": lambda L: [L.Bidirectional(L.LSTM(2, return_sequences=True)), L.GRU(2)],
+}.items():
+    for _functional in (False, True):
+        _add(f"variable_length_masked_{_name}_{'functional' if _functional else 'sequential'}",
+             _variable_length_masked(_make, _functional), (7,), kind="int4")
+
 
 # --- keras.ops calls: elementwise with tensors and constants, unary, activations, reductions, reshapes ----------
 
@@ -507,12 +576,10 @@ for _scale, _causal, _key in itertools.product((False, True), (False, True), (Fa
 UNCOVERED = {
     "conv3d_transpose": CompileCase("conv3d_transpose", _seq((3, 3, 3, 2), lambda L: L.Conv3DTranspose(2, 2, name="conv3d_transpose")),
                                     (((3, 3, 3, 2), "float"),)),
-    "variable_length_gru": CompileCase("variable_length_gru", _seq((None, 3), lambda L: L.GRU(5, name="gru")), (((4, 3), "float"),)),
     "masked_average_pooling": CompileCase("masked_average_pooling", _masked_sequential(lambda L: [L.GlobalAveragePooling1D(name="average")]),
                                           (((6,), "int5"),)),
 }
-UNCOVERED_LAYERS = {"conv3d_transpose": ["conv3d_transpose"], "variable_length_gru": ["gru"],
-                    "masked_average_pooling": ["average"]}
+UNCOVERED_LAYERS = {"conv3d_transpose": ["conv3d_transpose"], "masked_average_pooling": ["average"]}
 
 
 # Keras 3 models also compiled from their legacy .h5 form (same config, weights stored the legacy way).
@@ -624,6 +691,29 @@ def case_inputs(case: CompileCase, seed: int, batch: int = 2) -> list[np.ndarray
         else:
             arrays.append(rng.normal(0.0, 1.0, size=(batch, *shape)).astype("float32"))
     return arrays
+
+
+def keras_outputs(model: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Keras's outputs in signature order: a dict of outputs by sorted key, as the graph names them."""
+    from helpers import keras_predict
+
+    out = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+    return [np.asarray(out[k]) for k in sorted(out)] if isinstance(out, dict) else keras_predict(model, inputs)
+
+
+def compile_without_tensorflow(jobs: list[dict[str, str]], tmp: Path) -> dict[str, dict[str, Any]]:
+    """Run this script's :func:`compile_jobs` over ``jobs`` in a subprocess where TensorFlow and Keras are blocked;
+    its report per job name."""
+    from projects import tensorflow_blocked_env
+
+    (tmp / "jobs.json").write_text(json.dumps(jobs))
+    here = Path(__file__).parent
+    proc = subprocess.run([sys.executable, str(Path(__file__)), str(tmp / "jobs.json")], cwd=here,
+                          env=tensorflow_blocked_env(tmp), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert lines[-1] == {"tensorflow_imported": False, "keras_imported": False}
+    return {line["name"]: line for line in lines[:-1]}
 
 
 def compile_jobs(jobs: list[dict[str, str]]) -> None:

@@ -3,20 +3,14 @@ where TensorFlow and Keras cannot be imported, loaded by real TF.js 4.22 and com
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import assert_parity, keras_predict
-from projects import tensorflow_blocked_env
 
 import compile_zoo
-
-TESTS = Path(__file__).parent
 
 
 @dataclass
@@ -27,23 +21,6 @@ class Compiled:
     output: Path
     report: dict
     source: Path
-
-
-def _compile_without_tensorflow(jobs: list[dict[str, str]], tmp: Path) -> dict[str, dict]:
-    """Run compile_zoo.py's compiler over ``jobs`` in a subprocess where TensorFlow and Keras are blocked."""
-    (tmp / "jobs.json").write_text(json.dumps(jobs))
-    proc = subprocess.run([sys.executable, str(TESTS / "compile_zoo.py"), str(tmp / "jobs.json")], cwd=TESTS,
-                          env=tensorflow_blocked_env(tmp), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert lines[-1] == {"tensorflow_imported": False, "keras_imported": False}
-    return {line["name"]: line for line in lines[:-1]}
-
-
-def _keras_outputs(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Keras's outputs in signature order: a dict of outputs by sorted key, as the graph names them."""
-    out = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
-    return [np.asarray(out[k]) for k in sorted(out)] if isinstance(out, dict) else keras_predict(model, inputs)
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +38,7 @@ def compiled(tmp_path_factory) -> dict[str, Compiled]:
     for seed, (name, case) in enumerate({**compile_zoo.CASES, **compile_zoo.UNCOVERED}.items()):
         model = compile_zoo.build_case(case, seed)
         inputs = compile_zoo.case_inputs(case, seed)
-        expected = _keras_outputs(model, inputs)
+        expected = compile_zoo.keras_outputs(model, inputs)
         model.save(directory / f"{name}.keras")
         add(name, directory / f"{name}.keras", inputs, expected)
         if name in compile_zoo.H5_CASES:
@@ -73,7 +50,7 @@ def compiled(tmp_path_factory) -> dict[str, Compiled]:
         inputs = compile_zoo.case_inputs(case, seed)
         model.save(directory / f"{name}.h5")
         add(name, directory / f"{name}.h5", inputs, keras_predict(model, inputs))
-    for name, report in _compile_without_tensorflow(jobs, directory).items():
+    for name, report in compile_zoo.compile_without_tensorflow(jobs, directory).items():
         cases[name].report = report
     return cases
 
@@ -180,7 +157,7 @@ def real_compiled(tmp_path_factory):
     root = tmp_path_factory.mktemp("real_compile") / "realzoo"
     cases = real_zoo.write_zoo_project(root)
     jobs = [{"name": name, "source": str(case.source), "output": str(root / "graph" / name)} for name, case in cases.items()]
-    return root, cases, _compile_without_tensorflow(jobs, root)
+    return root, cases, compile_zoo.compile_without_tensorflow(jobs, root)
 
 
 @pytest.mark.slow

@@ -68,7 +68,9 @@ def compile_keras_model(
     problems = check_ops([graph])
     if problems:  # a translation emitted an op TF.js lacks: a bug here, reported rather than shipped
         return Uncovered(model_name, source_rel, [UncoveredLayer(model_name, "graph", p.describe()) for p in problems])
-    weights = [Weight(node["name"], builder.values[node["name"]]) for node in graph["node"] if node["op"] == "Const"]
+    weights = [
+        Weight(node["name"], builder.values[node["name"]]) for node in _all_nodes(graph) if node["op"] == "Const"
+    ]
     input_specs = [
         gt.TensorSpec(name, f"{t.ref}:0", t.dtype, [-1 if d is None else d for d in t.shape]) for name, t in inputs
     ]
@@ -82,6 +84,12 @@ def compile_keras_model(
         op_counts=op_counts(graph),
         notes=["compiled from the Keras config without TensorFlow"],
     )
+
+
+def _all_nodes(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    """The graph's nodes and its functions' (whose constants TF.js also reads from the weights, by node name)."""
+    functions = graph.get("library", {}).get("function", [])
+    return [*graph["node"], *(node for function in functions for node in function["nodeDef"])]
 
 
 def _output_keys(outputs: list[tuple[str, Tensor]], *, by_layer: bool) -> list[str]:
@@ -101,6 +109,8 @@ def _finish(
         )
         specs.append(gt.TensorSpec(key, f"{name}:0", tensor.dtype, [-1 if d is None else d for d in tensor.shape]))
     graph: dict[str, Any] = {"node": builder.nodes}
+    if builder.functions:  # loop bodies and conditions (recurrent layers over a run-time length)
+        graph["library"] = {"function": builder.functions}
     view = _ValueGraph(graph, {t.ref for _, t in inputs} | {s.tensor.split(":")[0] for s in specs}, builder.values)
     report = gt.RewriteReport()
     gt.fold_batch_norms(view, report)

@@ -94,11 +94,41 @@ class GraphBuilder:
     """Appends nodes to a GraphDef dict; node names are unique, consts are float32/int32 ``Const`` nodes whose
     values are kept in :attr:`values` (by node name) rather than encoded into the graph."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: set[str] | None = None, values: dict[str, np.ndarray] | None = None) -> None:
         self.nodes: list[dict[str, Any]] = []
-        self._names: set[str] = set()
+        self._names: set[str] = set() if names is None else names
         self._consts: dict[tuple[str, tuple[int, ...], str], Tensor] = {}
-        self.values: dict[str, np.ndarray] = {}  # each Const node's value: they become the weights, never encoded
+        # each Const node's value: they become the weights, never encoded
+        self.values: dict[str, np.ndarray] = {} if values is None else values
+        self.functions: list[dict[str, Any]] = []  # the graph's function library (loop bodies and conditions)
+
+    def function_builder(self) -> GraphBuilder:
+        """A builder for a function body: its own nodes and constants, but node names unique across the whole graph
+        (TF.js looks a function's constants up among the weights by node name) and values kept with the graph's."""
+        return GraphBuilder(self._names, self.values)
+
+    def add_function(
+        self,
+        name: str,
+        body: GraphBuilder,
+        inputs: Sequence[tuple[str, str]],
+        outputs: Sequence[tuple[str, Tensor]],
+    ) -> str:
+        """Add ``body`` to the library as a function of the named, typed ``inputs`` (which its nodes read by those
+        bare names) returning the named ``outputs`` (node outputs); returns the function's unique name."""
+        name = self.unique(name)
+        self.functions.append(
+            {
+                "signature": {
+                    "name": name,
+                    "inputArg": [{"name": arg, "type": dtype} for arg, dtype in inputs],
+                    "outputArg": [{"name": out, "type": t.dtype} for out, t in outputs],
+                },
+                "nodeDef": body.nodes,
+                "ret": {out: _function_ref(t.ref) for out, t in outputs},
+            }
+        )
+        return name
 
     def unique(self, name: str) -> str:
         candidate, suffix = name, 0
@@ -137,7 +167,8 @@ class GraphBuilder:
     def const(self, name: str, value: Any, dtype: str = "DT_FLOAT") -> Tensor:
         """A Const node, or the one already holding the same value: a shared layer called twice, or an RNN's
         recurrent kernel read at every step, ships its weights once."""
-        array = np.ascontiguousarray(value, dtype=np.float32 if dtype == "DT_FLOAT" else np.int32)
+        # np.array, not ascontiguousarray: that would make a scalar (a loop counter, a dimension to Pack) 1-D
+        array = np.array(value, dtype=np.float32 if dtype == "DT_FLOAT" else np.int32, order="C")
         key = (dtype, array.shape, hashlib.sha256(array.tobytes()).hexdigest())
         if key not in self._consts:
             node = self.node(name, "Const", [], const_attr(array, dtype))
@@ -161,9 +192,29 @@ class GraphBuilder:
         return self.const(f"{scope}/const", np.float32(value))
 
     def reshape(self, scope: str, x: Tensor, shape: Shape) -> Tensor:
+        if sum(d is None for d in shape) > 1:
+            raise NotCoveredError("a reshape to more than one dimension known only at run time is not translated yet")
         target = self.const(f"{scope}/shape", [-1 if d is None else d for d in shape], "DT_INT32")
         return self.op(
             f"{scope}/Reshape", "Reshape", [x, target], shape, dtype=x.dtype, attr={"Tshape": attr_type("DT_INT32")}
+        )
+
+    def shape_of(self, scope: str, x: Tensor) -> Tensor:
+        """``x``'s shape at run time (int32)."""
+        attr = {"T": attr_type(x.dtype), "out_type": attr_type("DT_INT32")}
+        return self.op(f"{scope}/Shape", "Shape", [x], (x.rank,), dtype="DT_INT32", typed=False, attr=attr)
+
+    def reshape_leading(self, scope: str, x: Tensor, like: Tensor, tail: Sequence[int]) -> Tensor:
+        """``x`` reshaped to ``like``'s dimensions but its last, then ``tail``: dimensions read at run time."""
+        leading = self.slice(f"{scope}/leading", self.shape_of(scope, like), [0], [like.rank - 1])
+        target = self.concat(f"{scope}/target", [leading, self.const(f"{scope}/tail", list(tail), "DT_INT32")], 0)
+        return self.op(
+            f"{scope}/Reshape",
+            "Reshape",
+            [x, target],
+            (*like.shape[:-1], *tail),
+            dtype=x.dtype,
+            attr={"Tshape": attr_type("DT_INT32")},
         )
 
     def transpose(self, scope: str, x: Tensor, perm: Sequence[int]) -> Tensor:
@@ -231,6 +282,26 @@ class GraphBuilder:
             f"{scope}/Squeeze", "Squeeze", [x], shape, dtype=x.dtype, attr={"squeeze_dims": attr_ints([position])}
         )
 
+    def gather(self, scope: str, params: Tensor, indices: Tensor, axis: int) -> Tensor:
+        """``take(params, indices, axis)`` (``GatherV2``)."""
+        axis_const = self.const(f"{scope}/gather_axis", axis, "DT_INT32")
+        shape = (*params.shape[:axis], *indices.shape, *params.shape[axis + 1 :])
+        attr = {
+            "Tparams": attr_type(params.dtype),
+            "Tindices": attr_type(indices.dtype),
+            "Taxis": attr_type("DT_INT32"),
+            "batch_dims": attr_int(0),
+        }
+        return self.op(
+            f"{scope}/GatherV2",
+            "GatherV2",
+            [params, indices, axis_const],
+            shape,
+            dtype=params.dtype,
+            typed=False,
+            attr=attr,
+        )
+
     def slice(self, scope: str, x: Tensor, begin: Sequence[int], size: Sequence[int]) -> Tensor:
         """``x[begin : begin + size]`` per axis (size -1: to the end)."""
         starts = self.const(f"{scope}/begin", list(begin), "DT_INT32")
@@ -242,6 +313,12 @@ class GraphBuilder:
         return self.op(
             f"{scope}/Slice", "Slice", [x, starts, sizes], shape, dtype=x.dtype, attr={"Index": attr_type("DT_INT32")}
         )
+
+
+def _function_ref(ref: str) -> str:
+    """A node output as a function's ``ret`` names it (``node:output:index``)."""
+    node, _, index = ref.partition(":")
+    return f"{node}:output:{index or 0}"
 
 
 def broadcast_shape(a: Shape, b: Shape) -> Shape:

@@ -336,20 +336,7 @@ def conv_transpose(call: LayerCall) -> list[Tensor]:
         int(d) * s if padding == "SAME" else (int(d) - 1) * s + k  # type: ignore[arg-type]
         for d, s, k in zip(x.shape[1:3], strides, kernel_size, strict=True)
     ]
-    batch = b.slice(
-        f"{call.scope}/batch",
-        b.op(
-            f"{call.scope}/Shape",
-            "Shape",
-            [x],
-            (x.rank,),
-            dtype="DT_INT32",
-            typed=False,
-            attr={"T": attr_type("DT_FLOAT"), "out_type": attr_type("DT_INT32")},
-        ),
-        [0],
-        [1],
-    )
+    batch = b.slice(f"{call.scope}/batch", b.shape_of(call.scope, x), [0], [1])
     output_shape = b.concat(
         f"{call.scope}/output_shape",
         [batch, b.const(f"{call.scope}/output_size", [*size, kernel.shape[2]], "DT_INT32")],

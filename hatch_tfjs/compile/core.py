@@ -52,7 +52,11 @@ def dense(call: LayerCall) -> list[Tensor]:
         attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)},
     )
     y = bias_and_activation(call, y)
-    return [y if x.rank == 2 else b.reshape(f"{call.scope}/restore", y, (*x.shape[:-1], units))]
+    if x.rank == 2:
+        return [y]
+    if sum(d is None for d in x.shape) > 1:  # a sequence of a length known only at run time
+        return [b.reshape_leading(f"{call.scope}/restore", y, x, [units])]
+    return [b.reshape(f"{call.scope}/restore", y, (*x.shape[:-1], units))]
 
 
 @layer("Activation")
@@ -211,18 +215,7 @@ def embedding(call: LayerCall) -> list[Tensor]:
     if call.option("mask_zero"):
         zero = b.const(f"{call.scope}/zero", 0, "DT_INT32")
         call.output_masks = [_not_equal(call, ids, zero)]
-    axis = b.const(f"{call.scope}/axis", 0, "DT_INT32")
-    shape = (*ids.shape, table.shape[1])
-    return [
-        b.op(
-            f"{call.scope}/GatherV2",
-            "GatherV2",
-            [call.const_weight("embeddings", np.asarray(table, np.float32)), ids, axis],
-            shape,
-            typed=False,
-            attr={"Tparams": attr_type("DT_FLOAT"), "Tindices": attr_type("DT_INT32"), "Taxis": attr_type("DT_INT32")},
-        )
-    ]
+    return [b.gather(call.scope, call.const_weight("embeddings", np.asarray(table, np.float32)), ids, 0)]
 
 
 @layer("TimeDistributed")

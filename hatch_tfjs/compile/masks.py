@@ -39,7 +39,7 @@ PASSES_MASK = frozenset(
 )
 
 # Layers whose emitter applies a ``mask=`` argument as Keras does.
-RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "Bidirectional"})
+RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional"})
 
 # Layers whose call reads a mask in a way not translated here (a masked average, masked attention, merged masks).
 READS_MASK = frozenset(

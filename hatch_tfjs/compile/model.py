@@ -181,7 +181,7 @@ class ModelWalker:
                 return outputs
             emitter = LAYERS.get(class_name)
             if emitter is None:
-                raise NotCoveredError("this layer class is not translated yet")
+                raise NotCoveredError(_untranslated(entry))
             recorded = kwargs if scope is None or scope.legacy else {k: scope.resolve(v) for k, v in kwargs.items()}
             input_masks = [self.masks.get(x.ref) for x in live]
             implicit = masks.call_mask(class_name, input_masks)
@@ -288,6 +288,22 @@ class Scope:
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+
+def _untranslated(entry: dict[str, Any]) -> str:
+    """Why a layer class has no translation: Python code only TensorFlow can trace, a class defined outside Keras,
+    or a Keras layer not translated yet."""
+    class_name = str(entry.get("class_name"))
+    module = entry.get("module")
+    if class_name == "Lambda":
+        return "a Lambda layer (its Python code must be traced by TensorFlow)"
+    if class_name in ("TFOpLambda", "SlicingOpLambda"):
+        return "a TensorFlow op call recorded by Keras 2 (it must be traced by TensorFlow)"
+    if isinstance(module, str) and module.split(".")[0] not in ("keras", "tf_keras"):
+        return f"a custom layer (class '{class_name}' from module '{module}')"
+    if ">" in class_name:  # a Keras 2 config names a registered custom class "package>Class"
+        return f"a custom layer (class '{class_name}')"
+    return "a Keras layer class not translated yet" if module else "a layer class not translated yet"
 
 
 def _flatten(value: Any) -> list[Any]:

@@ -1,10 +1,12 @@
-"""SimpleRNN, LSTM, GRU (both ``reset_after`` modes) and Bidirectional, unrolled over a fixed sequence length.
+"""SimpleRNN, LSTM, GRU (both ``reset_after`` modes) and Bidirectional: unrolled over a fixed sequence length, or
+a ``StatelessWhile`` loop over a length known only at run time.
 
-The input projection ``x @ kernel + bias`` of every step is one fused MatMul over ``[batch * steps, features]``,
-unstacked into steps; each step then adds ``h @ recurrent_kernel`` and applies Keras's cell equations
+Unrolled, the input projection ``x @ kernel + bias`` of every step is one fused MatMul over ``[batch * steps,
+features]``, unstacked into steps; each step then adds ``h @ recurrent_kernel`` and applies Keras's cell equations
 (keras/src/layers/rnn/*.py). The first step starts from zero states, so its recurrent terms are left out rather
-than multiplied by zeros. A mask (an explicit ``mask=`` argument in Keras 3 functional models) keeps the previous
-state at masked steps. Initial states, stateful layers and variable lengths are not translated yet.
+than multiplied by zeros. In a loop, the body function projects step ``t`` and applies the same equations to the
+carried states (zeros at first), appending the output to the carried sequence. A mask keeps the previous state
+at masked steps. Initial states and stateful layers are not translated yet.
 """
 
 from __future__ import annotations
@@ -81,21 +83,25 @@ class Recurrence:
             return None
         return self.bias[0] if self.bias.ndim == 2 else self.bias
 
+    def project_rows(self, rows: Tensor) -> Tensor:
+        """``rows @ kernel + bias`` for ``[rows, features]`` inputs."""
+        y = self.matmul(rows, self.kernel, "kernel")
+        bias = self.input_bias()
+        if bias is None:
+            return y
+        return self.b.op(
+            f"{self.scope}/BiasAdd",
+            "BiasAdd",
+            [y, self.b.const(f"{self.scope}/bias", bias)],
+            y.shape,
+            attr={"data_format": attr_str("NHWC")},
+        )
+
     def project(self, x: Tensor) -> list[Tensor]:
         """``x @ kernel + bias`` for every step at once, as one list of ``[batch, gates]`` tensors."""
         steps, features = known(x.shape[1], "the sequence length"), x.shape[2]
         width = self.kernel.shape[1]
-        flat = self.b.reshape(f"{self.scope}/steps", x, (None, features))
-        y = self.matmul(flat, self.kernel, "kernel")
-        bias = self.input_bias()
-        if bias is not None:
-            y = self.b.op(
-                f"{self.scope}/BiasAdd",
-                "BiasAdd",
-                [y, self.b.const(f"{self.scope}/bias", bias)],
-                y.shape,
-                attr={"data_format": attr_str("NHWC")},
-            )
+        y = self.project_rows(self.b.reshape(f"{self.scope}/steps", x, (None, features)))
         y = self.b.reshape(f"{self.scope}/per_step", y, (None, steps, width))
         name = self.b.node(
             f"{self.scope}/unstack",
@@ -177,44 +183,167 @@ def _cell_weights(call: LayerCall, prefixes: list[str]) -> tuple[np.ndarray, np.
     raise NotCoveredError(f"its weights {prefixes[0]}/.../kernel and recurrent_kernel are not in the file")
 
 
+@dataclass
+class RunResult:
+    """What one RNN direction computed."""
+
+    last: Tensor  # the output of the last processed step
+    state: State  # the final states
+    sequence: Tensor | None  # every step's output, in processing order (when asked for)
+
+
 def _run(
-    call: LayerCall, x: Tensor, kind: str, cfg: dict[str, Any], prefixes: list[str], scope: str, mask: Tensor | None
-) -> tuple[list[Tensor], State]:
-    """Every step's output (in processing order) and the final state; ``mask`` ``[batch, steps]`` (bool) skips steps
-    as Keras's ``rnn`` does."""
+    call: LayerCall,
+    x: Tensor,
+    kind: str,
+    cfg: dict[str, Any],
+    prefixes: list[str],
+    scope: str,
+    *,
+    sequence: bool,
+) -> RunResult:
+    """Run one RNN over ``x``; the call's ``mask`` ``[batch, steps]`` (bool) skips steps as Keras's ``rnn`` does."""
+    mask = call.kwargs.get("mask")
     if cfg.get("stateful") or cfg.get("time_major"):
         raise NotCoveredError("stateful and time-major RNNs are not translated yet")
-    if x.rank != 3 or x.shape[1] is None or x.shape[2] is None:
-        raise NotCoveredError(
-            "the sequence length is not fixed: a variable length needs TF.js control flow, not translated yet"
-        )
+    if x.rank != 3 or x.shape[2] is None:
+        raise NotCoveredError("its input is not a [batch, steps, features] sequence with known features")
     kernel, recurrent_kernel, bias = _cell_weights(call, prefixes)
     recurrence = Recurrence(
         call.builder, scope, kind, cfg, kernel, recurrent_kernel, bias if cfg.get("use_bias", True) else None
     )
-    steps = recurrence.project(x)
-    keeps = _step_masks(call.builder, scope, mask, len(steps)) if mask is not None else [None] * len(steps)
+    if x.shape[1] is None:
+        return _run_loop(recurrence, x, mask, sequence=sequence)
+    return _run_unrolled(recurrence, x, mask, sequence=sequence)
+
+
+def _run_unrolled(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bool) -> RunResult:
+    b, scope, cfg = r.b, r.scope, r.config
+    steps = r.project(x)
+    keeps = _step_masks(b, scope, mask, len(steps)) if mask is not None else [None] * len(steps)
     if cfg.get("go_backwards"):
         steps, keeps = steps[::-1], keeps[::-1]
     state: State = []
     outputs: list[Tensor] = []
     for xp, keep in zip(steps, keeps, strict=True):
-        new = recurrence.step(xp, state)
+        new = r.step(xp, state)
         if keep is None:
             state = new
             outputs.append(state[0])
             continue
         # A masked step keeps the previous states (zeros before the first step); its output is the previous
         # output, or zeros with zero_output_for_mask.
-        previous = state or [_zeros(call.builder, scope, t) for t in new]
-        state = [_select(call.builder, scope, keep, n, p) for n, p in zip(new, previous, strict=True)]
-        masked_output = _zeros(call.builder, scope, new[0]) if cfg.get("zero_output_for_mask") else previous[0]
+        previous = state or [_zeros(b, scope, t) for t in new]
+        state = [_select(b, scope, keep, n, p) for n, p in zip(new, previous, strict=True)]
+        masked_output = _zeros(b, scope, new[0]) if cfg.get("zero_output_for_mask") else previous[0]
         outputs.append(
-            state[0]
-            if not cfg.get("zero_output_for_mask")
-            else _select(call.builder, scope, keep, new[0], masked_output)
+            state[0] if not cfg.get("zero_output_for_mask") else _select(b, scope, keep, new[0], masked_output)
         )
-    return outputs, state
+    return RunResult(outputs[-1], state, _sequence(b, scope, outputs) if sequence else None)
+
+
+def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bool) -> RunResult:
+    """A ``StatelessWhile`` over the steps ``t < steps`` (read from the input's shape at run time), carrying
+    ``t``, the inputs (and mask), the last output, the states and, for sequences, the outputs so far."""
+    b, scope, units = r.b, r.scope, r.units
+    if r.config.get("go_backwards"):
+        x = _reverse_time(b, scope, x)
+        mask = _reverse_time(b, scope, mask) if mask is not None else None
+    shape = b.shape_of(scope, x)
+    batch, steps = (b.gather(f"{scope}/dim{i}", shape, b.const(f"{scope}/dim{i}", i, "DT_INT32"), 0) for i in (0, 1))
+    zeros = _fill(b, scope, [batch, units])
+    carried = [("t", b.const(f"{scope}/t0", 0, "DT_INT32")), ("steps", steps), ("x", x)]
+    carried += [("mask", mask)] if mask is not None else []
+    carried += [("output", zeros)] + [(name, zeros) for name in _state_names(r.kind)]
+    carried += [("outputs", _fill(b, scope, [batch, 0, units]))] if sequence else []
+    signature = [(name, t.dtype) for name, t in carried]
+    # The outputs so far grow by a step each iteration: their length is unknown inside and after the loop.
+    shapes = {name: (None, None, units) if name == "outputs" else t.shape for name, t in carried}
+    args = {name: Tensor(name, shapes[name], t.dtype) for name, t in carried}
+    body = _loop_body(r, args)
+    body_name = b.add_function(
+        f"{scope}/while_body", body.b, signature, [(f"{name}_next", body.nexts[name]) for name, _ in carried]
+    )
+    cond = b.function_builder()
+    less = cond.op(
+        f"{scope}/while_cond/Less",
+        "Less",
+        [args["t"], args["steps"]],
+        (),
+        dtype="DT_BOOL",
+        typed=False,
+        attr={"T": attr_type("DT_INT32")},
+    )
+    cond_name = b.add_function(f"{scope}/while_cond", cond, signature, [("less", less)])
+    attr = {
+        "T": {"list": {"type": [dtype for _, dtype in signature]}},
+        "body": {"func": {"name": body_name}},
+        "cond": {"func": {"name": cond_name}},
+        "parallel_iterations": attr_int(10),
+    }
+    node = b.node(f"{scope}/while", "StatelessWhile", [t for _, t in carried], attr)
+    out = {name: Tensor(f"{node}:{i}" if i else node, shapes[name], t.dtype) for i, (name, t) in enumerate(carried)}
+    return RunResult(out["output"], [out[n] for n in _state_names(r.kind)], out.get("outputs"))
+
+
+@dataclass
+class _LoopBody:
+    b: GraphBuilder
+    nexts: dict[str, Tensor]  # each carried value after one step
+
+
+def _loop_body(r: Recurrence, args: dict[str, Tensor]) -> _LoopBody:
+    """One step as a function of the carried values: step ``t`` of the inputs projected, the cell equations on the
+    carried states, masked steps keeping the previous ones."""
+    fb = r.b.function_builder()
+    scope = f"{r.scope}/while"
+    step = Recurrence(fb, scope, r.kind, r.config, r.kernel, r.recurrent_kernel, r.bias)
+    names = _state_names(r.kind)
+    new = step.step(step.project_rows(fb.gather(f"{scope}/x_t", args["x"], args["t"], 1)), [args[n] for n in names])
+    output = new[0]
+    if "mask" in args:
+        keep = fb.expand_dims(scope, fb.gather(f"{scope}/mask_t", args["mask"], args["t"], 1), 1)
+        new = [_select(fb, scope, keep, n, args[name]) for n, name in zip(new, names, strict=True)]
+        masked_output = _zeros(fb, scope, output) if r.config.get("zero_output_for_mask") else args["output"]
+        output = _select(fb, scope, keep, output, masked_output)
+    one = fb.const(f"{scope}/one", 1, "DT_INT32")
+    nexts = {**args, "t": fb.binary(scope, "AddV2", args["t"], one), "output": output}
+    nexts.update(zip(names, new, strict=True))
+    if "outputs" in args:
+        nexts["outputs"] = fb.concat(scope, [args["outputs"], fb.expand_dims(scope, output, 1)], 1)
+    # Every result through its own Identity: TF.js reads a function's results by node, one output each.
+    identities = {
+        name: fb.op(f"{scope}/{name}_next", "Identity", [t], t.shape, dtype=t.dtype) for name, t in nexts.items()
+    }
+    return _LoopBody(fb, identities)
+
+
+def _state_names(kind: str) -> list[str]:
+    return ["h", "c"] if kind == "LSTM" else ["h"]
+
+
+def _fill(b: GraphBuilder, scope: str, dims: list[Tensor | int]) -> Tensor:
+    """Zeros of a shape whose dimensions are scalar int32 tensors or ints."""
+    parts = [d if isinstance(d, Tensor) else b.const(f"{scope}/dim", d, "DT_INT32") for d in dims]
+    shape = b.op(
+        f"{scope}/zeros_shape",
+        "Pack",
+        parts,
+        (len(parts),),
+        dtype="DT_INT32",
+        attr={"N": attr_int(len(parts)), "axis": attr_int(0)},
+    )
+    static = tuple(d if isinstance(d, int) else None for d in dims)
+    return b.op(
+        f"{scope}/zeros", "Fill", [shape, b.scalar(scope, 0.0)], static, attr={"index_type": attr_type("DT_INT32")}
+    )
+
+
+def _reverse_time(b: GraphBuilder, scope: str, x: Tensor) -> Tensor:
+    axis = b.const(f"{scope}/time_axis", [1], "DT_INT32")
+    return b.op(
+        f"{scope}/ReverseV2", "ReverseV2", [x, axis], x.shape, dtype=x.dtype, attr={"Tidx": attr_type("DT_INT32")}
+    )
 
 
 def _step_masks(b: GraphBuilder, scope: str, mask: Tensor, steps: int) -> list[Tensor | None]:
@@ -252,19 +381,47 @@ def _sequence(b: GraphBuilder, scope: str, outputs: list[Tensor]) -> Tensor:
     )
 
 
-@layer("SimpleRNN", "LSTM", "GRU", kwargs=("mask",))
+# The options of a generic ``RNN`` layer that apply to the cell it runs.
+_RNN_OPTIONS = ("return_sequences", "return_state", "go_backwards", "stateful", "time_major", "zero_output_for_mask")
+
+
+def recurrent_kind(class_name: Any, config: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """``(SimpleRNN | LSTM | GRU, settings)`` of a recurrent layer: one of those layers, or ``RNN`` over one of
+    their cells (the cell's settings with the layer's options); None for anything else."""
+    if class_name in STEPS:
+        return str(class_name), config
+    cell = config.get("cell")
+    if (
+        class_name != "RNN"
+        or not isinstance(cell, dict)
+        or str(cell.get("class_name")).removesuffix("Cell") not in STEPS
+    ):
+        return None
+    options = {key: config[key] for key in _RNN_OPTIONS if key in config}
+    return str(cell["class_name"]).removesuffix("Cell"), {
+        **(cell.get("config") or {}),
+        **options,
+        "name": config.get("name"),
+    }
+
+
+@layer("SimpleRNN", "LSTM", "GRU", "RNN", kwargs=("mask",))
 def recurrent(call: LayerCall) -> list[Tensor]:
-    outputs, state = _run(
-        call, call.single_input(), call.class_name, call.config, [call.name], call.scope, call.kwargs.get("mask")
+    kind, cfg = _inner({"class_name": call.class_name, "config": call.config})
+    run = _run(
+        call, call.single_input(), kind, cfg, [call.name], call.scope, sequence=bool(cfg.get("return_sequences"))
     )
-    main = _sequence(call.builder, call.scope, outputs) if call.option("return_sequences") else outputs[-1]
-    return [main, *state] if call.option("return_state") else [main]
+    main = run.sequence if run.sequence is not None else run.last
+    return [main, *run.state] if cfg.get("return_state") else [main]
 
 
 def _inner(value: Any) -> tuple[str, dict[str, Any]]:
-    if not isinstance(value, dict) or value.get("class_name") not in STEPS:
-        raise NotCoveredError("only SimpleRNN, LSTM and GRU are translated inside Bidirectional")
-    return str(value["class_name"]), dict(value.get("config") or {})
+    found = (
+        recurrent_kind(value.get("class_name"), dict(value.get("config") or {})) if isinstance(value, dict) else None
+    )
+    if found is None:
+        raise NotCoveredError("only SimpleRNN, LSTM and GRU layers (or RNN over their cells) are translated here")
+    return found
 
 
 @layer("Bidirectional", kwargs=("mask",))
@@ -289,12 +446,14 @@ def bidirectional(call: LayerCall) -> list[Tensor]:
     for direction, direction_kind, cfg in (("forward", kind, forward), ("backward", back_kind, backward)):
         inner = str(cfg.get("name"))
         prefixes = [f"{call.name}/{inner}", f"{call.name}/{direction}_{inner}"]
-        outputs, _ = _run(call, x, direction_kind, cfg, prefixes, f"{call.scope}/{inner}", call.kwargs.get("mask"))
-        if cfg.get("return_sequences"):
-            ordered = outputs[::-1] if cfg.get("go_backwards") else outputs
-            results.append(_sequence(b, f"{call.scope}/{cfg.get('name')}", ordered))
-        else:
-            results.append(outputs[-1])
+        inner_scope = f"{call.scope}/{inner}"
+        sequences = bool(cfg.get("return_sequences"))
+        run = _run(call, x, direction_kind, cfg, prefixes, inner_scope, sequence=sequences)
+        if run.sequence is None:
+            results.append(run.last)
+        else:  # the backward sequence back in time order
+            reverse = cfg.get("go_backwards")
+            results.append(_reverse_time(b, inner_scope, run.sequence) if reverse else run.sequence)
     forward_out, backward_out = results
     mode = call.option("merge_mode", "concat")
     if mode == "concat":
@@ -311,8 +470,9 @@ def bidirectional(call: LayerCall) -> list[Tensor]:
 def output_count(entry: dict[str, Any]) -> int:
     """How many tensors an RNN layer call returns (``return_state`` adds the states)."""
     cfg = entry.get("config") or {}
-    if entry.get("class_name") in STEPS and cfg.get("return_state"):
-        return 3 if entry.get("class_name") == "LSTM" else 2
+    found = recurrent_kind(entry.get("class_name"), cfg)
+    if found is not None and cfg.get("return_state"):
+        return 3 if found[0] == "LSTM" else 2
     if entry.get("class_name") == "Bidirectional" and cfg.get("merge_mode", "concat") is None:
         return 2
     return 1
