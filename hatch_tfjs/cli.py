@@ -30,6 +30,7 @@ from hatch_tfjs.suggest import closest, did_you_mean
 from hatch_tfjs.summary import result_row, result_summary
 
 if TYPE_CHECKING:
+    from hatch_tfjs.config import ModelSpec
     from hatch_tfjs.convert import ConversionResult
 
 PROG = "hatch-tfjs"
@@ -237,15 +238,42 @@ def _project_header(project: Any) -> str:
     return f"{project.pyproject}: [{project.table}] is valid: {models}; wheel packages: {packages}"
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def _convert_in_scratch(
+    specs: Sequence[ModelSpec], *, jobs: int | None, verbose: bool
+) -> tuple[dict[str, ConversionResult], list[str]]:
+    """Route and convert every model that has a source as a build does (read, support check, op check,
+    quantization), but into a scratch directory: the results by model name, and the failures as check prints them."""
     from hatch_tfjs.build import route_each
-    from hatch_tfjs.project import load_project
     from hatch_tfjs.workers import convert_in_workers
+
+    results: dict[str, ConversionResult] = {}
+    with tempfile.TemporaryDirectory(prefix="hatch-tfjs-check-") as scratch:
+        trial = [dataclasses.replace(spec, output=Path(scratch) / spec.name) for spec in specs if spec.source.exists()]
+        routes, unroutable = route_each(trial)
+        failures = [str(exc) for exc in unroutable]
+        try:
+            convert_in_workers(
+                [spec for spec in trial if spec.name in routes],
+                jobs=jobs,
+                on_result=lambda r: results.__setitem__(r.name, r),
+                routes=routes,
+            )
+        except ConversionError as exc:
+            failures.append(
+                f"{exc}\n{exc.detail}"
+                if verbose and exc.detail
+                else f"{exc}" + (" (run with -v for details)" if exc.detail else "")
+            )
+        except HatchTfjsError as exc:
+            failures.append(str(exc))
+    return results, failures
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from hatch_tfjs.project import load_project, wheel_selection_problem
 
     project = load_project(args.project)
     print(_project_header(project))
-    from hatch_tfjs.project import wheel_selection_problem
-
     selection_problem = wheel_selection_problem(project.root)
     if selection_problem is not None and project.settings.models:
         print(f"\nthe wheel would ship the converted models but no Python code; hatchling says:\n{selection_problem}")
@@ -255,30 +283,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not specs:
         print("no models configured: nothing to convert")
         return 0
-    results: dict[str, ConversionResult] = {}
-    failures: list[str] = []
+    results, failures = _convert_in_scratch(specs, jobs=project.settings.jobs, verbose=args.verbose)
     unconvertible = [spec for spec in specs if not spec.source.exists()]
-    with tempfile.TemporaryDirectory(prefix="hatch-tfjs-check-") as scratch:
-        # The whole pipeline (route, read, support check, op check, quantization) runs as in a build, but every model
-        # is converted, into a scratch directory.
-        trial = [dataclasses.replace(spec, output=Path(scratch) / spec.name) for spec in specs if spec.source.exists()]
-        routes, unroutable = route_each(trial)
-        failures += [str(exc) for exc in unroutable]
-        try:
-            convert_in_workers(
-                [spec for spec in trial if spec.name in routes],
-                jobs=project.settings.jobs,
-                on_result=lambda r: results.__setitem__(r.name, r),
-                routes=routes,
-            )
-        except ConversionError as exc:
-            failures.append(
-                f"{exc}\n{exc.detail}"
-                if args.verbose and exc.detail
-                else f"{exc}" + (" (run with -v for details)" if exc.detail else "")
-            )
-        except HatchTfjsError as exc:
-            failures.append(str(exc))
     width = max(len(spec.name) for spec in specs)
     for spec in specs:
         result = results.get(spec.name)
