@@ -19,7 +19,7 @@ import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,24 +137,38 @@ _TOML_WORDING = (
 )
 
 
-def _in_cli_terms(message: str, name: str) -> str:
-    """A configuration or conversion message in terms of the command line: the flag instead of the key
-    (``--shard-size: must be ...``, ``(set by --quantize)``) and the command line's wording."""
-    key = rf"{re.escape(CONVERT_TABLE)}\.(?:models\.{re.escape(name)}\.)?([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)*"
-
-    def flag(match: re.Match[str]) -> str:
-        return _FLAG_FOR_KEY.get(match.group(1), match.group(1))
-
-    message = re.sub(rf"\(set by {key} in command line\)", lambda m: f"(set by {flag(m)})", message)
-    message = re.sub(rf"^{key}", flag, message, flags=re.MULTILINE)
+def _cli_wording(message: str) -> str:
     for pattern, replacement in _TOML_WORDING:
         message = pattern.sub(replacement, message)
     return message
 
 
+def _in_cli_terms(message: str, name: str) -> str:
+    """A conversion message in terms of the command line: the flag instead of a TOML key where one is named
+    (``(set by --quantize)`` needs nothing: the command line labels its options itself) and its wording."""
+    option = rf"models\.{re.escape(name)}\.[A-Za-z0-9_-]+|[A-Za-z0-9_-]+"
+    key = rf"{re.escape(CONVERT_TABLE)}\.({option})(?:\.[A-Za-z0-9_-]+)*"
+    message = re.sub(rf"^{key}", lambda m: _flag_for(m.group(1), name), message, flags=re.MULTILINE)
+    return _cli_wording(message)
+
+
+def _flag_for(option: str, name: str) -> str:
+    """The command line's word for a configuration option (``models.<name>.quantize.uint8`` -> ``--quantize``)."""
+    parts = option.split(".")
+    if parts[:2] == ["models", name]:
+        parts = parts[2:]
+    key = parts[0] if parts else ""
+    return _FLAG_FOR_KEY.get(key, key or "arguments")
+
+
+def option_label(name: str) -> Callable[[str], str]:
+    """Where an option of model ``name`` was set, as later messages say it: its flag (``--quantize``)."""
+    return lambda option: _flag_for(option, name)
+
+
 def _cli_problems(exc: ConfigError, name: str) -> str:
     """Configuration problems in terms of the command line: ``--shard-size: must be ...``."""
-    lines = [f"  - {_in_cli_terms(problem, name)}" for problem in exc.problems]
+    lines = [f"  - {_flag_for(p.option, name)}: {_cli_wording(p.message)}" for p in exc.items]
     count = len(lines)
     return f"cannot convert: {count} problem{'s' if count != 1 else ''} with the arguments:\n" + "\n".join(lines)
 
@@ -175,7 +189,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
     config = _convert_config(args, name, root, source, outdir)
     try:
         settings = load_settings(
-            root, config, table=CONVERT_TABLE, wheel_packages=[], source="command line", guard_outputs=False
+            root,
+            config,
+            table=CONVERT_TABLE,
+            wheel_packages=[],
+            source="command line",
+            guard_outputs=False,
+            label_option=option_label(name),
         )
     except ConfigError as exc:
         raise UsageError(_cli_problems(exc, name)) from None
