@@ -352,6 +352,7 @@ for _name, _make in {
     "gru_sequences_backwards": lambda L: [L.GRU(3, return_sequences=True, go_backwards=True)],
     "simple_rnn_zero_output": lambda L: [L.SimpleRNN(3, return_sequences=True, zero_output_for_mask=True)],
     "bidirectional_then_gru": lambda L: [L.Bidirectional(L.LSTM(2, return_sequences=True)), L.GRU(2)],
+    "average_pooling": lambda L: [L.GlobalAveragePooling1D()],
 }.items():
     for _functional in (False, True):
         _add(f"variable_length_masked_{_name}_{'functional' if _functional else 'sequential'}",
@@ -460,6 +461,7 @@ for _name, _make in {
     "simple_rnn_zero_output": lambda L: [L.SimpleRNN(3, return_sequences=True, zero_output_for_mask=True)],
     "bidirectional_stack": lambda L: [L.Bidirectional(L.LSTM(2, return_sequences=True)), L.GRU(3)],
     "bidirectional_sum": lambda L: [L.Bidirectional(L.GRU(2), merge_mode="sum")],
+    "average_pooling": lambda L: [L.Dense(3), L.GlobalAveragePooling1D()],
 }.items():
     _add(f"masked_{_name}", _masked(_make), (6,), kind="int5")
 
@@ -484,6 +486,8 @@ for _name, _make in {
     "bidirectional_concat": lambda L: [L.Bidirectional(L.SimpleRNN(2, return_sequences=True)), L.GRU(3, reset_after=False)],
     "dropped_by_conv": lambda L: [L.Conv1D(2, 2), L.GRU(2)],
     "rnn_last_output_then_dense": lambda L: [L.GRU(3), L.Dense(2)],
+    "average_pooling": lambda L: [L.Dense(3), L.GlobalAveragePooling1D()],
+    "average_pooling_keepdims": lambda L: [L.GlobalAveragePooling1D(keepdims=True)],
 }.items():
     _add(f"sequential_mask_zero_{_name}", _masked_sequential(_make), (6,), kind="int5")
 _add("sequential_masking_gru", _seq((6, 1), lambda L: L.Masking(), lambda L: L.GRU(3, return_sequences=True)), (6, 1), kind="ids2")
@@ -572,14 +576,21 @@ for _scale, _causal, _key in itertools.product((False, True), (False, True), (Fa
     _add(f"attention_scale{int(_scale)}_causal{int(_causal)}_key{int(_key)}", _dot_attention(_scale, _causal, _key),
          (4, 3), (5, 3), *([(5, 3)] if _key else []))
 
+def _masked_attention() -> Any:
+    import keras
+
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    x = keras.layers.Embedding(5, 4, mask_zero=True)(ids)
+    return keras.Model(ids, keras.layers.MultiHeadAttention(2, 2, name="attention")(x, x))  # reads the mask inside
+
+
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
     "conv3d_transpose": CompileCase("conv3d_transpose", _seq((3, 3, 3, 2), lambda L: L.Conv3DTranspose(2, 2, name="conv3d_transpose")),
                                     (((3, 3, 3, 2), "float"),)),
-    "masked_average_pooling": CompileCase("masked_average_pooling", _masked_sequential(lambda L: [L.GlobalAveragePooling1D(name="average")]),
-                                          (((6,), "int5"),)),
+    "masked_attention": CompileCase("masked_attention", _masked_attention, (((6,), "int5"),)),
 }
-UNCOVERED_LAYERS = {"conv3d_transpose": ["conv3d_transpose"], "masked_average_pooling": ["average"]}
+UNCOVERED_LAYERS = {"conv3d_transpose": ["conv3d_transpose"], "masked_attention": ["attention"]}
 
 
 # Keras 3 models also compiled from their legacy .h5 form (same config, weights stored the legacy way).

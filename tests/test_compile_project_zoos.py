@@ -7,19 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pytest
-from helpers import assert_parity
-
 import compile_zoo
 import graph_zoo
+import numpy as np
+import pytest
 import zoo
+from helpers import assert_parity
 
 # Models the compiler must refuse: (layer name, class, words of the reason) per uncovered layer.
 EXPECTED_UNCOVERED = {
     "zoo/conv_lstm": [("conv_lstm2d", "ConvLSTM2D", "a Keras layer class not translated yet")],
     "graph/lambda": [("lambda", "Lambda", "a Lambda layer (its Python code must be traced by TensorFlow)")],
-    "graph/custom": [("scaled_softsign", "ScaledSoftsign", "a custom layer (class 'ScaledSoftsign' from module 'graph_zoo')")],
+    "graph/custom": [
+        ("scaled_softsign", "ScaledSoftsign", "a custom layer (class 'ScaledSoftsign' from module 'graph_zoo')"),
+    ],
     "graph/unsupported_ops": [("erfinv", "Erfinv", "keras.ops.erfinv")],
 }
 
@@ -36,8 +37,9 @@ def _zoo_models(directory: Path) -> dict[str, ZooModel]:
     for seed, (name, entry) in enumerate(zoo.ZOO.items()):
         model = zoo.build(entry, seed)
         inputs = zoo.inputs_for(entry)
-        model.save(directory / f"zoo_{name}.keras")
-        models[f"zoo/{name}"] = ZooModel(inputs, compile_zoo.keras_outputs(model, inputs), directory / f"zoo_{name}.keras")
+        source = directory / f"zoo_{name}.keras"
+        model.save(source)
+        models[f"zoo/{name}"] = ZooModel(inputs, compile_zoo.keras_outputs(model, inputs), source)
     builders = {**{name: builder for name, (builder, _) in graph_zoo.KERAS_BUILDERS.items()},
                 "unsupported_ops": graph_zoo.unsupported_ops_model}
     for seed, (name, builder) in enumerate(builders.items()):
@@ -50,11 +52,15 @@ def _zoo_models(directory: Path) -> dict[str, ZooModel]:
 def project_zoos(tmp_path_factory) -> tuple[dict[str, ZooModel], dict[str, dict], Path]:
     directory = tmp_path_factory.mktemp("project_zoos")
     models = _zoo_models(directory)
-    jobs = [{"name": name, "source": str(m.source), "output": str(directory / "graph" / name)} for name, m in models.items()]
+    jobs = [
+        {"name": name, "source": str(model.source), "output": str(directory / "graph" / name)}
+        for name, model in models.items()
+    ]
     return models, compile_zoo.compile_without_tensorflow(jobs, directory), directory / "graph"
 
 
-ZOO_NAMES = [f"zoo/{name}" for name in zoo.ZOO] + [f"graph/{name}" for name in [*graph_zoo.KERAS_BUILDERS, "unsupported_ops"]]
+ZOO_NAMES = [f"zoo/{name}" for name in zoo.ZOO]
+ZOO_NAMES += [f"graph/{name}" for name in [*graph_zoo.KERAS_BUILDERS, "unsupported_ops"]]
 
 
 @pytest.mark.parametrize("name", ZOO_NAMES)
@@ -66,7 +72,7 @@ def test_project_zoo_model_compiles_with_parity_or_names_its_uncovered_layers(na
         assert "uncovered" in report and not (output / name).exists()
         got = [(layer, class_name) for layer, class_name, _ in report["uncovered"]]
         assert got == [(layer, class_name) for layer, class_name, _ in EXPECTED_UNCOVERED[name]]
-        for (_, _, reason), (_, _, words) in zip(report["uncovered"], EXPECTED_UNCOVERED[name]):
+        for (_, _, reason), (_, _, words) in zip(report["uncovered"], EXPECTED_UNCOVERED[name], strict=True):
             assert words in reason, reason
         return
     assert "uncovered" not in report, report["uncovered"]

@@ -225,11 +225,9 @@ def pooling(call: LayerCall) -> list[Tensor]:
 @layer(
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
-    "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalMaxPool1D",
     "GlobalMaxPool2D",
-    "GlobalAvgPool1D",
     "GlobalAvgPool2D",
     "GlobalMaxPooling3D",
     "GlobalAveragePooling3D",
@@ -241,6 +239,29 @@ def global_pooling(call: LayerCall) -> list[Tensor]:
     x = call.single_input()
     op = "Max" if "Max" in call.class_name else "Mean"
     return [call.builder.reduce(call.scope, op, x, range(1, x.rank - 1), bool(call.option("keepdims", False)))]
+
+
+@layer("GlobalAveragePooling1D", "GlobalAvgPool1D", kwargs=("mask",))
+def global_average_1d(call: LayerCall) -> list[Tensor]:
+    """The mean over the steps; with a ``[batch, steps]`` mask, ``sum(x * mask) / sum(mask)`` over the kept steps
+    (a sequence with none kept divides by zero, as in Keras)."""
+    mask = call.kwargs.get("mask")
+    if mask is None:
+        return global_pooling(call)
+    _check_layout(call)
+    b, x = call.builder, call.single_input()
+    call.require(mask.rank == 2 and mask.dtype == "DT_BOOL", "its mask is not a [batch, steps] bool tensor")
+    keepdims = bool(call.option("keepdims", False))
+    weights = b.op(
+        f"{call.scope}/Cast",
+        "Cast",
+        [b.expand_dims(call.scope, mask, 2)],
+        (*mask.shape, 1),
+        typed=False,
+        attr={"SrcT": attr_type("DT_BOOL"), "DstT": attr_type("DT_FLOAT"), "Truncate": attr_bool(False)},
+    )
+    total = b.reduce(call.scope, "Sum", b.binary(call.scope, "Mul", x, weights), [1], keepdims)
+    return [b.binary(call.scope, "RealDiv", total, b.reduce(call.scope, "Sum", weights, [1], keepdims))]
 
 
 def _pad_pairs(value: Any, rank: int) -> list[tuple[int, int]]:

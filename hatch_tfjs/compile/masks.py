@@ -38,15 +38,14 @@ PASSES_MASK = frozenset(
     }
 )
 
-# Layers whose emitter applies a ``mask=`` argument as Keras does.
 RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional"})
+# Layers whose emitter applies a ``mask=`` argument as Keras does.
+APPLIES_MASK = RECURRENT | {"GlobalAveragePooling1D", "GlobalAvgPool1D"}
 
 # Layers whose call reads a mask in a way not translated here (a masked average, masked attention, merged masks).
 READS_MASK = frozenset(
     {
         "Softmax",
-        "GlobalAveragePooling1D",
-        "GlobalAvgPool1D",
         "Attention",
         "AdditiveAttention",
         "MultiHeadAttention",
@@ -72,7 +71,7 @@ def call_mask(class_name: str, masks: Sequence[Tensor | None]) -> dict[str, Tens
     mask = masks[0] if masks else None
     if mask is None:
         return {}
-    if class_name in RECURRENT:
+    if class_name in APPLIES_MASK:
         return {"mask": mask}
     if class_name in READS_MASK or any(m is not None for m in masks[1:]):
         raise NotCoveredError(
