@@ -282,6 +282,13 @@ for _cell, _sequences in itertools.product(("SimpleRNNCell", "LSTMCell", "GRUCel
 _add("bidirectional_rnn_gru_cell", _seq((4, 3), lambda L: L.Bidirectional(L.RNN(L.GRUCell(2, reset_after=False), return_sequences=True))),
      (4, 3))
 
+for _padding, _strides, _sequences in itertools.product(("valid", "same"), (1, 2), (False, True)):
+    _add(f"conv_lstm2d_{_padding}_s{_strides}_seq{int(_sequences)}",
+         _seq((3, 6, 5, 2), lambda L, p=_padding, s=_strides, q=_sequences: L.ConvLSTM2D(3, (3, 2), padding=p, strides=s, return_sequences=q,
+                                                                                       go_backwards=q and s == 1)), (3, 6, 5, 2))
+_add("conv_lstm2d_dilated_no_bias_relu", _seq((3, 6, 6, 2), lambda L: L.ConvLSTM2D(2, 2, dilation_rate=2, use_bias=False, activation="relu",
+                                                                                   padding="same")), (3, 6, 6, 2))
+
 
 def _rnn_states() -> Any:
     import keras

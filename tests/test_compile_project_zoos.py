@@ -16,7 +16,6 @@ from helpers import assert_parity
 
 # Models the compiler must refuse: (layer name, class, words of the reason) per uncovered layer.
 EXPECTED_UNCOVERED = {
-    "zoo/conv_lstm": [("conv_lstm2d", "ConvLSTM2D", "a Keras layer class not translated yet")],
     "graph/lambda": [("lambda", "Lambda", "a Lambda layer (its Python code must be traced by TensorFlow)")],
     "graph/custom": [
         ("scaled_softsign", "ScaledSoftsign", "a custom layer (class 'ScaledSoftsign' from module 'graph_zoo')"),

@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import Tensor, attr_bool, attr_int, attr_ints, attr_str, attr_type, known
+from hatch_tfjs.compile.builder import GraphBuilder, Tensor, attr_bool, attr_int, attr_ints, attr_str, attr_type, known
 from hatch_tfjs.compile.core import bias_and_activation, check_plain_kernel
 from hatch_tfjs.compile.registry import LayerCall, layer
 
 
-def _pair(value: Any, rank: int) -> tuple[int, ...]:
+def pair(value: Any, rank: int) -> tuple[int, ...]:
+    """A window option (an int, or one per spatial axis) as ``rank`` ints."""
     values = tuple(int(v) for v in (value if isinstance(value, (list, tuple)) else [value] * rank))
     return values if len(values) == rank else values * rank
 
@@ -98,12 +99,12 @@ def window_input(call: LayerCall, *, pooling: bool = False) -> WindowInput:
     one_d = "1D" in call.class_name
     rank = 1 if one_d else 3 if "3D" in call.class_name else 2
     if pooling:
-        kernel = _pair(call.option("pool_size", 2), rank)
-        strides, dilation = _pair(call.option("strides") or kernel, rank), (1,) * rank
+        kernel = pair(call.option("pool_size", 2), rank)
+        strides, dilation = pair(call.option("strides") or kernel, rank), (1,) * rank
     else:
         check_plain_kernel(call)
-        kernel = _pair(call.option("kernel_size"), rank)
-        strides, dilation = _pair(call.option("strides", 1), rank), _pair(call.option("dilation_rate", 1), rank)
+        kernel = pair(call.option("kernel_size"), rank)
+        strides, dilation = pair(call.option("strides", 1), rank), pair(call.option("dilation_rate", 1), rank)
     x = call.single_input()
     padding = str(call.option("padding", "valid")).lower()
     call.require(padding in ("same", "valid", "causal"), f"padding {padding!r} is not translated")
@@ -116,14 +117,14 @@ def window_input(call: LayerCall, *, pooling: bool = False) -> WindowInput:
     return WindowInput(x, Window(kernel, strides, dilation, padding.upper()), one_d)
 
 
-def conv2d_op(call: LayerCall, scope: str, op: str, x: Tensor, filt: np.ndarray, window: Window) -> Tensor:
+def conv2d_op(b: GraphBuilder, scope: str, op: str, x: Tensor, filt: np.ndarray, window: Window) -> Tensor:
     """One NHWC ``Conv2D`` / ``DepthwiseConv2dNative`` with a constant filter."""
     attr = {**window.attrs(), "explicit_paddings": attr_ints([])}
     if op == "Conv2D":
         attr["use_cudnn_on_gpu"] = attr_bool(True)
     channels = filt.shape[2] * filt.shape[3] if op == "DepthwiseConv2dNative" else filt.shape[3]
-    constant = call.builder.const(f"{scope}/kernel", filt)
-    return call.builder.op(f"{scope}/{op}", op, [x, constant], window.output_shape(x, channels), attr=attr)
+    constant = b.const(f"{scope}/kernel", filt)
+    return b.op(f"{scope}/{op}", op, [x, constant], window.output_shape(x, channels), attr=attr)
 
 
 @layer("Conv1D", "Conv2D", "Convolution1D", "Convolution2D")
@@ -135,10 +136,10 @@ def conv(call: LayerCall) -> list[Tensor]:
     groups = int(call.option("groups", 1) or 1)
     filters = kernel.shape[-1]
     if groups == 1:
-        y = conv2d_op(call, call.scope, "Conv2D", view.x, kernel, view.window)
+        y = conv2d_op(call.builder, call.scope, "Conv2D", view.x, kernel, view.window)
     elif kernel.shape[2] == 1:
         depthwise = kernel.reshape(*kernel.shape[:2], groups, filters // groups)
-        y = conv2d_op(call, call.scope, "DepthwiseConv2dNative", view.x, depthwise, view.window)
+        y = conv2d_op(call.builder, call.scope, "DepthwiseConv2dNative", view.x, depthwise, view.window)
     else:
         y = _grouped(call, view, kernel, groups)
     return [view.restore(call, bias_and_activation(call, y))]
@@ -155,7 +156,7 @@ def _grouped(call: LayerCall, view: WindowInput, kernel: np.ndarray, groups: int
     for g in range(groups):
         part = Tensor(f"{split}:{g}" if g else split, (*x.shape[:3], kernel.shape[2]))
         filt = kernel[..., g * per_group : (g + 1) * per_group]
-        parts.append(conv2d_op(call, f"{call.scope}/group{g}", "Conv2D", part, filt, view.window))
+        parts.append(conv2d_op(call.builder, f"{call.scope}/group{g}", "Conv2D", part, filt, view.window))
     return b.concat(call.scope, parts, -1)
 
 
@@ -180,7 +181,7 @@ def conv3d(call: LayerCall) -> list[Tensor]:
 def depthwise(call: LayerCall) -> list[Tensor]:
     view = window_input(call)
     kernel = view.kernel(call.weight("kernel" if call.has_weight("kernel") else "depthwise_kernel"))
-    y = conv2d_op(call, call.scope, "DepthwiseConv2dNative", view.x, kernel, view.window)
+    y = conv2d_op(call.builder, call.scope, "DepthwiseConv2dNative", view.x, kernel, view.window)
     return [view.restore(call, bias_and_activation(call, y))]
 
 
@@ -190,9 +191,11 @@ def separable(call: LayerCall) -> list[Tensor]:
     view = window_input(call)
     depthwise_kernel = view.kernel(call.weight("depthwise_kernel"))
     pointwise_kernel = view.kernel(call.weight("pointwise_kernel"))
-    y = conv2d_op(call, f"{call.scope}/depthwise", "DepthwiseConv2dNative", view.x, depthwise_kernel, view.window)
+    y = conv2d_op(
+        call.builder, f"{call.scope}/depthwise", "DepthwiseConv2dNative", view.x, depthwise_kernel, view.window
+    )
     pointwise = Window((1, 1), (1, 1), (1, 1), "VALID")
-    y = conv2d_op(call, f"{call.scope}/pointwise", "Conv2D", y, pointwise_kernel, pointwise)
+    y = conv2d_op(call.builder, f"{call.scope}/pointwise", "Conv2D", y, pointwise_kernel, pointwise)
     return [view.restore(call, bias_and_activation(call, y))]
 
 
@@ -320,7 +323,7 @@ def upsampling(call: LayerCall) -> list[Tensor]:
     _check_layout(call)
     b, x = call.builder, call.single_input()
     if call.class_name != "UpSampling2D":
-        sizes = _pair(call.option("size", 2), x.rank - 2)
+        sizes = pair(call.option("size", 2), x.rank - 2)
         call.require(all(d is not None for d in x.shape[1:]), "its input has dimensions unknown before run time")
         for axis, size in enumerate(sizes, start=1):
             x = _repeat_elements(call, x, axis, size)
@@ -328,7 +331,7 @@ def upsampling(call: LayerCall) -> list[Tensor]:
     call.require(
         call.option("interpolation", "nearest") == "nearest", "only nearest-neighbour upsampling is translated yet"
     )
-    height, width = _pair(call.option("size", 2), 2)
+    height, width = pair(call.option("size", 2), 2)
     out = (known(x.shape[1], "the input height") * height, known(x.shape[2], "the input width") * width)
     target = b.const(f"{call.scope}/size", list(out), "DT_INT32")
     attr = {"align_corners": attr_bool(False), "half_pixel_centers": attr_bool(False)}
@@ -343,9 +346,9 @@ def conv_transpose(call: LayerCall) -> list[Tensor]:
     check_plain_kernel(call)
     _check_layout(call)
     b, x = call.builder, call.single_input()
-    kernel_size, strides = _pair(call.option("kernel_size"), 2), _pair(call.option("strides", 1), 2)
+    kernel_size, strides = pair(call.option("kernel_size"), 2), pair(call.option("strides", 1), 2)
     call.require(
-        _pair(call.option("dilation_rate", 1), 2) == (1, 1) and call.option("output_padding") is None,
+        pair(call.option("dilation_rate", 1), 2) == (1, 1) and call.option("output_padding") is None,
         "dilated transposed convolutions and output_padding are not translated yet",
     )
     call.require(

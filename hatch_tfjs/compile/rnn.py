@@ -28,6 +28,7 @@ from hatch_tfjs.compile.builder import (
     attr_type,
     known,
 )
+from hatch_tfjs.compile.conv import Window, conv2d_op, pair
 from hatch_tfjs.compile.registry import LayerCall, layer
 
 State = list[Tensor]  # [h] or [h, c]; empty before the first step
@@ -64,13 +65,18 @@ class Recurrence:
             attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)},
         )
 
+    def recurrent(self, h: Tensor) -> Tensor:
+        """The recurrent term ``h @ recurrent_kernel``."""
+        return self.matmul(h, self.recurrent_kernel, "recurrent_kernel")
+
     def split(self, x: Tensor, parts: int) -> list[Tensor]:
-        axis = self.b.const(f"{self.scope}/split_axis", 1, "DT_INT32")
+        """The gates: ``x`` split in ``parts`` along its last axis."""
+        axis = self.b.const(f"{self.scope}/split_axis", x.rank - 1, "DT_INT32")
         name = self.b.node(
             f"{self.scope}/split", "Split", [axis, x], {"T": attr_type("DT_FLOAT"), "num_split": attr_int(parts)}
         )
-        width = None if x.shape[1] is None else x.shape[1] // parts
-        return [Tensor(f"{name}:{i}" if i else name, (x.shape[0], width)) for i in range(parts)]
+        width = None if x.shape[-1] is None else x.shape[-1] // parts
+        return [Tensor(f"{name}:{i}" if i else name, (*x.shape[:-1], width)) for i in range(parts)]
 
     def add(self, a: Tensor, c: Tensor) -> Tensor:
         return self.b.binary(self.scope, "AddV2", a, c)
@@ -83,9 +89,7 @@ class Recurrence:
             return None
         return self.bias[0] if self.bias.ndim == 2 else self.bias
 
-    def project_rows(self, rows: Tensor) -> Tensor:
-        """``rows @ kernel + bias`` for ``[rows, features]`` inputs."""
-        y = self.matmul(rows, self.kernel, "kernel")
+    def with_input_bias(self, y: Tensor) -> Tensor:
         bias = self.input_bias()
         if bias is None:
             return y
@@ -97,33 +101,56 @@ class Recurrence:
             attr={"data_format": attr_str("NHWC")},
         )
 
+    def project_rows(self, rows: Tensor) -> Tensor:
+        """``rows @ kernel + bias`` for ``[rows, features]`` inputs."""
+        return self.with_input_bias(self.matmul(rows, self.kernel, "kernel"))
+
     def project(self, x: Tensor) -> list[Tensor]:
         """``x @ kernel + bias`` for every step at once, as one list of ``[batch, gates]`` tensors."""
-        steps, features = known(x.shape[1], "the sequence length"), x.shape[2]
-        width = self.kernel.shape[1]
-        y = self.project_rows(self.b.reshape(f"{self.scope}/steps", x, (None, features)))
-        y = self.b.reshape(f"{self.scope}/per_step", y, (None, steps, width))
+        steps = known(x.shape[1], "the sequence length")
+        y = self.project_rows(self.b.reshape(f"{self.scope}/steps", x, (None, *x.shape[2:])))
+        return self.unstack_steps(self.b.reshape(f"{self.scope}/per_step", y, (None, steps, *y.shape[1:])))
+
+    def unstack_steps(self, y: Tensor) -> list[Tensor]:
+        """``[batch, steps, ...]`` as one tensor per step."""
+        steps = known(y.shape[1], "the sequence length")
         name = self.b.node(
             f"{self.scope}/unstack",
             "Unpack",
             [y],
             {"T": attr_type("DT_FLOAT"), "axis": attr_int(1), "num": attr_int(steps)},
         )
-        return [Tensor(f"{name}:{t}" if t else name, (None, width)) for t in range(steps)]
+        return [Tensor(f"{name}:{t}" if t else name, (y.shape[0], *y.shape[2:])) for t in range(steps)]
 
     def step(self, xp: Tensor, state: State) -> State:
         return STEPS[self.kind](self, xp, state)
 
 
+@dataclass
+class ConvRecurrence(Recurrence):
+    """ConvLSTM2D's cell: the input and recurrent kernels are NHWC convolutions (the recurrent one with same padding
+    and unit strides) instead of matrix products; the LSTM gate equations are the same."""
+
+    window: Window  # the input convolution's
+
+    def project_rows(self, rows: Tensor) -> Tensor:
+        """The input convolution (+ bias) of ``[frames, h, w, c]`` inputs (every step's frame at once)."""
+        return self.with_input_bias(conv2d_op(self.b, self.scope, "Conv2D", rows, self.kernel, self.window))
+
+    def recurrent(self, h: Tensor) -> Tensor:
+        same = Window(self.window.kernel, (1, 1), (1, 1), "SAME")
+        return conv2d_op(self.b, f"{self.scope}/recurrent", "Conv2D", h, self.recurrent_kernel, same)
+
+
 def _simple_rnn_step(r: Recurrence, xp: Tensor, state: State) -> State:
     """``h = act(x W + b + h U)``."""
-    total = r.add(xp, r.matmul(state[0], r.recurrent_kernel, "recurrent_kernel")) if state else xp
+    total = r.add(xp, r.recurrent(state[0])) if state else xp
     return [r.act(total)]
 
 
 def _lstm_step(r: Recurrence, xp: Tensor, state: State) -> State:
     """Gates ``i, f, c, o`` of ``x W + h U + b``; ``c = f c + i act(c~)``, ``h = o act(c)``."""
-    z = r.add(xp, r.matmul(state[0], r.recurrent_kernel, "recurrent_kernel")) if state else xp
+    z = r.add(xp, r.recurrent(state[0])) if state else xp
     i, f, g, o = r.split(z, 4)
     i, f, o = r.act(i, "recurrent_activation"), r.act(f, "recurrent_activation"), r.act(o, "recurrent_activation")
     candidate = r.mul(i, r.act(g))
@@ -139,7 +166,7 @@ def _gru_step(r: Recurrence, xp: Tensor, state: State) -> State:
     recurrent_bias = r.bias[1] if r.bias is not None and r.bias.ndim == 2 else None
     if r.config.get("reset_after", True):
         if state:
-            inner = r.matmul(state[0], r.recurrent_kernel, "recurrent_kernel")
+            inner = r.recurrent(state[0])
             if recurrent_bias is not None:
                 inner = r.add(inner, r.b.const(f"{r.scope}/recurrent_bias", recurrent_bias))
             i_z, i_r, i_h = r.split(inner, 3)
@@ -371,12 +398,11 @@ def _zeros(b: GraphBuilder, scope: str, like: Tensor) -> Tensor:
 
 
 def _sequence(b: GraphBuilder, scope: str, outputs: list[Tensor]) -> Tensor:
-    units = outputs[0].shape[1]
     return b.op(
         f"{scope}/stack",
         "Pack",
         outputs,
-        (None, len(outputs), units),
+        (outputs[0].shape[0], len(outputs), *outputs[0].shape[1:]),
         attr={"N": attr_int(len(outputs)), "axis": attr_int(1)},
     )
 
@@ -411,6 +437,28 @@ def recurrent(call: LayerCall) -> list[Tensor]:
     run = _run(
         call, call.single_input(), kind, cfg, [call.name], call.scope, sequence=bool(cfg.get("return_sequences"))
     )
+    main = run.sequence if run.sequence is not None else run.last
+    return [main, *run.state] if cfg.get("return_state") else [main]
+
+
+@layer("ConvLSTM2D")
+def conv_lstm(call: LayerCall) -> list[Tensor]:
+    """An LSTM whose kernels are convolutions over ``[batch, steps, h, w, c]`` frames, unrolled over its steps."""
+    cfg, x = call.config, call.single_input()
+    call.require(cfg.get("data_format", "channels_last") == "channels_last", "channels_first is not translated yet")
+    call.require(not cfg.get("stateful"), "stateful RNNs are not translated yet")
+    call.require(
+        x.rank == 5 and all(d is not None for d in x.shape[1:]), "its input has dimensions unknown before run time"
+    )
+    padding = str(cfg.get("padding", "valid")).upper()
+    call.require(padding in ("SAME", "VALID"), f"padding {padding.lower()!r} is not translated")
+    kernel, recurrent_kernel, bias = _cell_weights(call, [call.name])
+    window = Window(
+        pair(cfg.get("kernel_size"), 2), pair(cfg.get("strides", 1), 2), pair(cfg.get("dilation_rate", 1), 2), padding
+    )
+    use_bias = bias if cfg.get("use_bias", True) else None
+    r = ConvRecurrence(call.builder, call.scope, "LSTM", cfg, kernel, recurrent_kernel, use_bias, window)
+    run = _run_unrolled(r, x, None, sequence=bool(cfg.get("return_sequences")))
     main = run.sequence if run.sequence is not None else run.last
     return [main, *run.state] if cfg.get("return_state") else [main]
 
@@ -470,7 +518,7 @@ def bidirectional(call: LayerCall) -> list[Tensor]:
 def output_count(entry: dict[str, Any]) -> int:
     """How many tensors an RNN layer call returns (``return_state`` adds the states)."""
     cfg = entry.get("config") or {}
-    found = recurrent_kind(entry.get("class_name"), cfg)
+    found = ("LSTM", cfg) if entry.get("class_name") == "ConvLSTM2D" else recurrent_kind(entry.get("class_name"), cfg)
     if found is not None and cfg.get("return_state"):
         return 3 if found[0] == "LSTM" else 2
     if entry.get("class_name") == "Bidirectional" and cfg.get("merge_mode", "concat") is None:
