@@ -17,7 +17,7 @@ started = time.perf_counter()
 from pathlib import Path  # noqa: E402
 
 import hatch_tfjs.atomic as atomic  # noqa: E402
-from hatch_tfjs.plan import hash_source  # noqa: E402
+from hatch_tfjs.hashing import hash_source  # noqa: E402
 from hatch_tfjs.read import read_keras_model  # noqa: E402
 from hatch_tfjs.translate import translate_model_config  # noqa: E402
 from hatch_tfjs.write import layers_model_json, write_model_dir  # noqa: E402

@@ -9,7 +9,7 @@ The three routes from the same ``.keras`` file (Keras 3) to a TF.js graph model:
 
 - ``compile``: the h5py reader + :func:`hatch_tfjs.compile.compile_keras_model` + writing the model directory; no
   TensorFlow (the run fails if anything imports it);
-- ``tf``: hatch-tfjs's TensorFlow route, :func:`hatch_tfjs.read.savedmodel.read_graph_model` (load in Keras, trace,
+- ``tf``: hatch-tfjs's TensorFlow route, :func:`hatch_tfjs.graph_route.convert_tf_graph` (load in Keras, trace,
   freeze, grappler, rewrites) + the same writer;
 - ``official``: tensorflowjs_converter 4.22 has no ``.keras`` -> graph model conversion (``keras_keras`` gives layers
   models only; ``--input_format=keras`` loads the file with tf_keras, which refuses Keras 3 files, and
@@ -93,8 +93,9 @@ if route == "compile":
     from hatch_tfjs.read import read_keras_model
     graph = compile_keras_model(read_keras_model(source, model_name="m"), model_name="m", source_rel=source.name)
 else:
-    from hatch_tfjs.read.savedmodel import GraphOptions, read_graph_model
-    graph = read_graph_model(source, model_name="m", source_rel=source.name, options=GraphOptions())
+    from hatch_tfjs.graph_route import convert_tf_graph
+    from hatch_tfjs.options import GraphOptions
+    graph = convert_tf_graph(source, model_name="m", source_rel=source.name, options=GraphOptions())
 if not isinstance(graph, GraphModelData):
     sys.exit(f"not compiled: {graph.describe()}")
 write_model_dir(output, graph_model_json(graph.topology, graph.signature, generated_by=graph.generated_by,

@@ -453,7 +453,8 @@ def test_tracing_records_origins_once_per_layer_and_leaves_the_model_as_it_was(t
     import keras
     from keras import layers
 
-    from hatch_tfjs.read.savedmodel import GraphOptions, keras_serving_function
+    from hatch_tfjs.options import GraphOptions
+    from hatch_tfjs.read.savedmodel import keras_serving_function
 
     inner = keras.Sequential([keras.Input((6,)), layers.Dense(6, activation="relu", name="shared"),
                               layers.Dense(6, name="inner_head")], name="inner")
