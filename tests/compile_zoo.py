@@ -506,7 +506,7 @@ _add("sequential_implicit_mask", _seq((4,), lambda L: L.Embedding(5, 3, mask_zer
 
 # --- more layers: transposed convolutions, group/unit normalization, Dot, TimeDistributed ---------------------------
 
-for _padding, _stride, _kernel in itertools.product(("valid", "same"), (1, 2), (2, 3)):
+for _padding, _stride, _kernel in itertools.product(("valid", "same"), (1, 2, 3), (1, 2, 3)):
     _add(f"conv2d_transpose_{_padding}_s{_stride}_k{_kernel}",
          _seq((4, 5, 3), lambda L, p=_padding, s=_stride, k=_kernel: L.Conv2DTranspose(4, k, strides=s, padding=p, activation="relu")),
          (4, 5, 3))
@@ -563,6 +563,12 @@ for _kind, _padding, (_pool, _stride) in itertools.product(("Max", "Average"), (
 for _kind, _keep in itertools.product(("Max", "Average"), (False, True)):
     _add(f"global_{_kind.lower()}3d_keep{int(_keep)}", _seq((3, 4, 2, 3), lambda L, k=_kind, keep=_keep: getattr(L, f"Global{k}Pooling3D")(
         keepdims=keep)), (3, 4, 2, 3))
+for _padding, (_stride, _kernel) in itertools.product(("valid", "same"), ((1, 2), (2, 3), (2, 2), (3, 2), ((2, 1, 3), (3, 2, 2)))):
+    _name = "".join(map(str, _stride)) if isinstance(_stride, tuple) else _stride
+    _add(f"conv3d_transpose_{_padding}_s{_name}_k{''.join(map(str, _kernel)) if isinstance(_kernel, tuple) else _kernel}",
+         _seq((3, 4, 3, 2), lambda L, p=_padding, s=_stride, k=_kernel: L.Conv3DTranspose(3, k, strides=s, padding=p, activation="relu")),
+         (3, 4, 3, 2))
+_add("conv3d_transpose", _seq((3, 3, 3, 2), lambda L: L.Conv3DTranspose(2, 2, use_bias=False)), (3, 3, 3, 2))
 _add("upsampling3d", _seq((2, 3, 2, 2), lambda L: L.UpSampling3D((2, 1, 3))), (2, 3, 2, 2))
 
 
@@ -593,11 +599,9 @@ def _masked_attention() -> Any:
 
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
-    "conv3d_transpose": CompileCase("conv3d_transpose", _seq((3, 3, 3, 2), lambda L: L.Conv3DTranspose(2, 2, name="conv3d_transpose")),
-                                    (((3, 3, 3, 2), "float"),)),
     "masked_attention": CompileCase("masked_attention", _masked_attention, (((6,), "int5"),)),
 }
-UNCOVERED_LAYERS = {"conv3d_transpose": ["conv3d_transpose"], "masked_attention": ["attention"]}
+UNCOVERED_LAYERS = {"masked_attention": ["attention"]}
 
 
 # Keras 3 models also compiled from their legacy .h5 form (same config, weights stored the legacy way).

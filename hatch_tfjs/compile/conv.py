@@ -339,27 +339,35 @@ def upsampling(call: LayerCall) -> list[Tensor]:
     return [b.op(f"{call.scope}/{op}", op, [x, target], (x.shape[0], *out, x.shape[3]), attr=attr)]
 
 
-@layer("Conv2DTranspose", "Convolution2DTranspose")
-def conv_transpose(call: LayerCall) -> list[Tensor]:
-    """``Conv2DBackpropInput`` with the output size Keras computes (``in * stride`` for same padding, ``(in - 1) *
-    stride + kernel`` for valid), the batch read from the input at run time; then bias and activation."""
+def _transposed_geometry(
+    call: LayerCall, x: Tensor, rank: int
+) -> tuple[tuple[int, ...], tuple[int, ...], str, list[int]]:
+    """Kernel size, strides, padding and output size of a transposed convolution, as Keras computes the size:
+    ``in * stride`` for same padding, ``in * stride + max(kernel - stride, 0)`` for valid."""
     check_plain_kernel(call)
     _check_layout(call)
-    b, x = call.builder, call.single_input()
-    kernel_size, strides = pair(call.option("kernel_size"), 2), pair(call.option("strides", 1), 2)
+    kernel_size, strides = pair(call.option("kernel_size"), rank), pair(call.option("strides", 1), rank)
     call.require(
-        pair(call.option("dilation_rate", 1), 2) == (1, 1) and call.option("output_padding") is None,
+        pair(call.option("dilation_rate", 1), rank) == (1,) * rank and call.option("output_padding") is None,
         "dilated transposed convolutions and output_padding are not translated yet",
     )
-    call.require(
-        x.shape[1] is not None and x.shape[2] is not None, "its input's spatial size is unknown before run time"
-    )
+    spatial = [known(d, "the input's spatial size") for d in x.shape[1 : 1 + rank]]
     padding = str(call.option("padding", "valid")).upper()
-    kernel = call.weight("kernel")  # [h, w, filters, in_channels]
+    call.require(padding in ("SAME", "VALID"), f"padding {padding.lower()!r} is not translated")
     size = [
-        int(d) * s if padding == "SAME" else (int(d) - 1) * s + k  # type: ignore[arg-type]
-        for d, s, k in zip(x.shape[1:3], strides, kernel_size, strict=True)
+        d * s if padding == "SAME" else d * s + max(k - s, 0)
+        for d, s, k in zip(spatial, strides, kernel_size, strict=True)
     ]
+    return kernel_size, strides, padding, size
+
+
+@layer("Conv2DTranspose", "Convolution2DTranspose")
+def conv_transpose(call: LayerCall) -> list[Tensor]:
+    """``Conv2DBackpropInput`` to the output size Keras computes, the batch read from the input at run time; then
+    bias and activation."""
+    b, x = call.builder, call.single_input()
+    _, strides, padding, size = _transposed_geometry(call, x, 2)
+    kernel = call.weight("kernel")  # [h, w, filters, in_channels]
     batch = b.slice(f"{call.scope}/batch", b.shape_of(call.scope, x), [0], [1])
     output_shape = b.concat(
         f"{call.scope}/output_shape",
@@ -382,6 +390,46 @@ def conv_transpose(call: LayerCall) -> list[Tensor]:
         attr=attr,
     )
     return [bias_and_activation(call, y)]
+
+
+@layer("Conv3DTranspose", "Convolution3DTranspose")
+def conv3d_transpose(call: LayerCall) -> list[Tensor]:
+    """TF.js has no 3-D transposed convolution op: the same sums as a ``Conv3D`` of the input spread ``stride``
+    apart (zeros between), padded so every output position sees the kernel, with the kernel flipped in space and
+    its channel axes swapped. Same padding crops ``max(kernel - stride, 0) // 2`` from the start, as TensorFlow."""
+    b, x = call.builder, call.single_input()
+    kernel_size, strides, padding, size = _transposed_geometry(call, x, 3)
+    kernel = call.weight("kernel")  # [d, h, w, filters, in_channels]
+    for axis, stride in enumerate(strides, start=1):
+        x = _spread(call, x, axis, stride)
+    pads = []
+    for k, s, out, spread in zip(kernel_size, strides, size, x.shape[1:4], strict=True):
+        crop = max(k - s, 0) // 2 if padding == "SAME" else 0
+        before = k - 1 - crop
+        pads.append((before, out + k - 1 - before - known(spread, "the spread size")))
+    x = b.pad(f"{call.scope}/full", x, [(0, 0), *pads, (0, 0)])
+    flipped = np.ascontiguousarray(kernel[::-1, ::-1, ::-1].transpose(0, 1, 2, 4, 3))
+    window = Window(kernel_size, (1, 1, 1), (1, 1, 1), "VALID")
+    y = b.op(
+        f"{call.scope}/Conv3D",
+        "Conv3D",
+        [x, b.const(f"{call.scope}/kernel", flipped)],
+        window.output_shape(x, kernel.shape[3]),
+        attr=window.attrs(),
+    )
+    return [bias_and_activation(call, y)]
+
+
+def _spread(call: LayerCall, x: Tensor, axis: int, stride: int) -> Tensor:
+    """``x`` with ``stride - 1`` zeros after each slice along ``axis`` (a new axis padded, then merged into it)."""
+    if stride == 1:
+        return x
+    b = call.builder
+    scope = f"{call.scope}/spread_axis{axis}"
+    expanded = b.expand_dims(scope, x, axis + 1)
+    padded = b.pad(scope, expanded, [(0, stride - 1) if i == axis + 1 else (0, 0) for i in range(expanded.rank)])
+    merged = known(x.shape[axis], "the input's spatial size") * stride
+    return b.reshape(scope, padded, (None, *(merged if i == axis else d for i, d in enumerate(x.shape) if i > 0)))
 
 
 @layer("CenterCrop")
