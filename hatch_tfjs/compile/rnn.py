@@ -12,7 +12,7 @@ at masked steps. Initial states and stateful layers are not translated yet.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from hatch_tfjs.compile.activations import apply_activation
 from hatch_tfjs.compile.builder import (
     GraphBuilder,
     NotCoveredError,
+    Shape,
     Tensor,
     attr_bool,
     attr_int,
@@ -273,6 +274,8 @@ def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bool) 
     """A ``StatelessWhile`` over the steps ``t < steps`` (read from the input's shape at run time), carrying
     ``t``, the inputs (and mask), the last output, the states and, for sequences, the outputs so far."""
     b, scope, units = r.b, r.scope, r.units
+    if mask is not None and (mask.rank != 2 or mask.dtype != "DT_BOOL"):
+        raise NotCoveredError("its mask is not a [batch, steps] bool tensor")
     if r.config.get("go_backwards"):
         x = _reverse_time(b, scope, x)
         mask = _reverse_time(b, scope, mask) if mask is not None else None
@@ -283,11 +286,22 @@ def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bool) 
     carried += [("mask", mask)] if mask is not None else []
     carried += [("output", zeros)] + [(name, zeros) for name in _state_names(r.kind)]
     carried += [("outputs", _fill(b, scope, [batch, 0, units]))] if sequence else []
-    signature = [(name, t.dtype) for name, t in carried]
     # The outputs so far grow by a step each iteration: their length is unknown inside and after the loop.
     shapes = {name: (None, None, units) if name == "outputs" else t.shape for name, t in carried}
-    args = {name: Tensor(name, shapes[name], t.dtype) for name, t in carried}
-    body = _loop_body(r, args)
+    body = _loop_body(r, {name: Tensor(name, shapes[name], t.dtype) for name, t in carried})
+    out = _while(b, scope, carried, shapes, body)
+    return RunResult(out["output"], [out[n] for n in _state_names(r.kind)], out.get("outputs"))
+
+
+def _while(
+    b: GraphBuilder,
+    scope: str,
+    carried: list[tuple[str, Tensor]],
+    shapes: dict[str, Shape],
+    body: _LoopBody,
+) -> dict[str, Tensor]:
+    """The ``StatelessWhile`` node running ``body`` while ``t < steps``, and its results by carried name."""
+    signature = [(name, t.dtype) for name, t in carried]
     body_name = b.add_function(
         f"{scope}/while_body", body.b, signature, [(f"{name}_next", body.nexts[name]) for name, _ in carried]
     )
@@ -295,7 +309,7 @@ def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bool) 
     less = cond.op(
         f"{scope}/while_cond/Less",
         "Less",
-        [args["t"], args["steps"]],
+        [Tensor("t", (), "DT_INT32"), Tensor("steps", (), "DT_INT32")],
         (),
         dtype="DT_BOOL",
         typed=False,
@@ -309,8 +323,7 @@ def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bool) 
         "parallel_iterations": attr_int(10),
     }
     node = b.node(f"{scope}/while", "StatelessWhile", [t for _, t in carried], attr)
-    out = {name: Tensor(f"{node}:{i}" if i else node, shapes[name], t.dtype) for i, (name, t) in enumerate(carried)}
-    return RunResult(out["output"], [out[n] for n in _state_names(r.kind)], out.get("outputs"))
+    return {name: Tensor(f"{node}:{i}" if i else node, shapes[name], t.dtype) for i, (name, t) in enumerate(carried)}
 
 
 @dataclass
@@ -324,7 +337,7 @@ def _loop_body(r: Recurrence, args: dict[str, Tensor]) -> _LoopBody:
     carried states, masked steps keeping the previous ones."""
     fb = r.b.function_builder()
     scope = f"{r.scope}/while"
-    step = Recurrence(fb, scope, r.kind, r.config, r.kernel, r.recurrent_kernel, r.bias)
+    step = replace(r, b=fb, scope=scope)
     names = _state_names(r.kind)
     new = step.step(step.project_rows(fb.gather(f"{scope}/x_t", args["x"], args["t"], 1)), [args[n] for n in names])
     output = new[0]
