@@ -497,6 +497,24 @@ for _name, _make in {
     "average_pooling_keepdims": lambda L: [L.GlobalAveragePooling1D(keepdims=True)],
 }.items():
     _add(f"sequential_mask_zero_{_name}", _masked_sequential(_make), (6,), kind="int5")
+def _mask_from_nested_model() -> Any:
+    import keras
+
+    inner = keras.Sequential([keras.Input((6,), dtype="int32"), keras.layers.Embedding(5, 3, mask_zero=True)], name="inner")
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    return keras.Model(ids, keras.layers.LSTM(2)(inner(ids)))
+
+
+def _mask_into_nested_model() -> Any:
+    import keras
+
+    inner = keras.Sequential([keras.Input((6, 3)), keras.layers.Dense(3), keras.layers.GRU(2)], name="inner")
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    return keras.Model(ids, inner(keras.layers.Embedding(5, 3, mask_zero=True)(ids)))
+
+
+_add("mask_from_nested_model", _mask_from_nested_model, (6,), kind="int5")
+_add("mask_into_nested_model", _mask_into_nested_model, (6,), kind="int5")
 _add("sequential_masking_gru", _seq((6, 1), lambda L: L.Masking(), lambda L: L.GRU(3, return_sequences=True)), (6, 1), kind="ids2")
 _add("masking_layer_lstm", _seq((6, 2), lambda L: L.Masking(name="masking"), lambda L: L.LSTM(5), lambda L: L.Dense(2)), (6, 2),
      kind="ids2")
