@@ -303,6 +303,24 @@ def _rnn_states() -> Any:
 
 _add("rnn_return_state_and_merge_none", _rnn_states, (5, 3))
 
+
+def _bidirectional_states(kind: str, merge_mode: str | None, length: int | None) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+        from keras import layers
+
+        x = keras.Input((length, 3), name="sequence")
+        outputs = layers.Bidirectional(getattr(layers, kind)(2, return_state=True, return_sequences=True),
+                                       merge_mode=merge_mode)(x)
+        return keras.Model(x, list(outputs))
+
+    return build
+
+
+for _kind, _mode, _length in itertools.product(("LSTM", "GRU"), ("concat", None), (4, None)):
+    _add(f"bidirectional_states_{_kind.lower()}_{_mode}_{'variable' if _length is None else 'fixed'}",
+         _bidirectional_states(_kind, _mode, _length), (4, 3))
+
 # --- recurrent layers over a length known only at run time: a StatelessWhile loop per direction ---------------------
 
 for _kind, _sequences, _backwards, _reset_after in itertools.product(("SimpleRNN", "LSTM", "GRU"), (False, True), (False, True), (True, False)):

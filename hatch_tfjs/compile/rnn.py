@@ -499,9 +499,7 @@ def bidirectional(call: LayerCall) -> list[Tensor]:
             {**forward, "go_backwards": not forward.get("go_backwards"), "name": f"backward_{forward.get('name')}"},
         )
     )
-    if forward.get("return_state") or backward.get("return_state"):
-        raise NotCoveredError("Bidirectional with return_state is not translated yet")
-    results = []
+    results, states = [], []
     # Keras 3 configs name the inner layers as their weights are stored; Keras 2 stores the forward layer's
     # weights under "forward_<name>".
     for direction, direction_kind, cfg in (("forward", kind, forward), ("backward", back_kind, backward)):
@@ -510,30 +508,41 @@ def bidirectional(call: LayerCall) -> list[Tensor]:
         inner_scope = f"{call.scope}/{inner}"
         sequences = bool(cfg.get("return_sequences"))
         run = _run(call, x, direction_kind, cfg, prefixes, inner_scope, sequence=sequences)
+        states += run.state
         if run.sequence is None:
             results.append(run.last)
         else:  # the backward sequence back in time order
             reverse = cfg.get("go_backwards")
             results.append(_reverse_time(b, inner_scope, run.sequence) if reverse else run.sequence)
-    forward_out, backward_out = results
+    # With return_state, the forward layer's final states follow the output(s), then the backward layer's.
+    return _merge_directions(call, *results) + (states if forward.get("return_state") else [])
+
+
+def _merge_directions(call: LayerCall, forward: Tensor, backward: Tensor) -> list[Tensor]:
+    b = call.builder
     mode = call.option("merge_mode", "concat")
     if mode == "concat":
-        return [b.concat(call.scope, [forward_out, backward_out], -1)]
+        return [b.concat(call.scope, [forward, backward], -1)]
     if mode is None:
-        return [forward_out, backward_out]
+        return [forward, backward]
     ops = {"sum": "AddV2", "mul": "Mul", "ave": "AddV2"}
     if mode not in ops:
         raise NotCoveredError(f"merge_mode {mode!r} is not translated")
-    merged = b.binary(call.scope, ops[mode], forward_out, backward_out)
+    merged = b.binary(call.scope, ops[mode], forward, backward)
     return [b.binary(call.scope, "RealDiv", merged, b.scalar(call.scope, 2.0)) if mode == "ave" else merged]
 
 
 def output_count(entry: dict[str, Any]) -> int:
-    """How many tensors an RNN layer call returns (``return_state`` adds the states)."""
+    """How many tensors an RNN layer call returns (``return_state`` adds the states, of both directions for
+    Bidirectional)."""
     cfg = entry.get("config") or {}
-    found = ("LSTM", cfg) if entry.get("class_name") == "ConvLSTM2D" else recurrent_kind(entry.get("class_name"), cfg)
+    class_name = entry.get("class_name")
+    if class_name == "Bidirectional":
+        inner = cfg.get("layer")
+        found = recurrent_kind(inner.get("class_name"), inner.get("config") or {}) if isinstance(inner, dict) else None
+        outputs = 2 if cfg.get("merge_mode", "concat") is None else 1
+        return outputs + (2 * len(_state_names(found[0])) if found and found[1].get("return_state") else 0)
+    found = ("LSTM", cfg) if class_name == "ConvLSTM2D" else recurrent_kind(class_name, cfg)
     if found is not None and cfg.get("return_state"):
-        return 3 if found[0] == "LSTM" else 2
-    if entry.get("class_name") == "Bidirectional" and cfg.get("merge_mode", "concat") is None:
-        return 2
+        return 1 + len(_state_names(found[0]))
     return 1
