@@ -304,6 +304,34 @@ def _rnn_states() -> Any:
 _add("rnn_return_state_and_merge_none", _rnn_states, (5, 3))
 
 
+def _encoder_decoder(kind: str, length: int | None, masked: bool) -> Callable[[], Any]:
+    """A decoder starting from the encoder's final states (``initial_state``). Masked: Keras then passes the
+    decoder no implicit mask (its call has several tensor arguments), so the decoder is given one explicitly."""
+
+    def build() -> Any:
+        import keras
+        from keras import layers
+
+        source = keras.Input((length,), dtype="int32", name="source")
+        target = keras.Input((length, 2), name="target")
+        encoded = layers.Embedding(5, 3, mask_zero=masked)(source)
+        _, *states = getattr(layers, kind)(4, return_state=True, name="encoder")(encoded)
+        decoder = getattr(layers, kind)(4, return_sequences=True, name="decoder")
+        if masked:
+            steps = keras.ops.any(keras.ops.not_equal(target, 0.0), axis=-1)
+            decoded = decoder(layers.Masking()(target), initial_state=states, mask=steps)
+        else:
+            decoded = decoder(target, initial_state=states)
+        return keras.Model([source, target], layers.Dense(2)(decoded))
+
+    return build
+
+
+for _kind, _length, _masked in itertools.product(("LSTM", "GRU", "SimpleRNN"), (5, None), (False, True)):
+    CASES[f"encoder_decoder_{_kind.lower()}_{'variable' if _length is None else 'fixed'}_masked{int(_masked)}"] = CompileCase(
+        f"encoder_decoder_{_kind.lower()}", _encoder_decoder(_kind, _length, _masked), (((5,), "int5"), ((5, 2), "ids2_start0")))
+
+
 def _bidirectional_states(kind: str, merge_mode: str | None, length: int | None) -> Callable[[], Any]:
     def build() -> Any:
         import keras
@@ -744,7 +772,10 @@ def case_inputs(case: CompileCase, seed: int, batch: int = 2) -> list[np.ndarray
     arrays = []
     for shape, kind in case.inputs:
         if kind.startswith(("int", "ids")):  # integers below n, as int32 or as the floats of a float input
-            ids = rng.integers(0, int(kind[3:]), size=(batch, *shape))
+            vocabulary, _, option = kind[3:].partition("_")
+            ids = rng.integers(0, int(vocabulary), size=(batch, *shape))
+            if option == "start0":  # every sequence starts with a zero (masked) step
+                ids[:, 0] = 0
             arrays.append(ids.astype("int32" if kind.startswith("int") else "float32"))
         else:
             arrays.append(rng.normal(0.0, 1.0, size=(batch, *shape)).astype("float32"))

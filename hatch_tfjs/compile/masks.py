@@ -66,18 +66,21 @@ READS_MASK = frozenset(
 )
 
 
-def call_mask(class_name: str, masks: Sequence[Tensor | None]) -> dict[str, Tensor]:
-    """The ``mask`` argument Keras passes to this call implicitly (the first input's mask), as call kwargs."""
+def call_mask(class_name: str, masks: Sequence[Tensor | None], *, single_argument: bool) -> dict[str, Tensor]:
+    """The ``mask`` argument Keras passes to this call implicitly, as call kwargs: the first input's mask, and only
+    when the call has a single tensor argument (a layer called with ``initial_state`` tensors gets none)."""
     mask = masks[0] if masks else None
-    if mask is None:
-        return {}
-    if class_name in APPLIES_MASK:
-        return {"mask": mask}
-    if class_name in READS_MASK or any(m is not None for m in masks[1:]):
+    if class_name in READS_MASK and any(m is not None for m in masks):
         raise NotCoveredError(
             "it reads the mask it receives (from an Embedding with mask_zero or a Masking layer), "
             "which is not translated yet"
         )
+    if mask is None or not single_argument:
+        return {}
+    if class_name in APPLIES_MASK:
+        return {"mask": mask}
+    if any(m is not None for m in masks[1:]):
+        raise NotCoveredError("it receives several masks, which is not translated yet")
     return {}
 
 

@@ -140,7 +140,9 @@ class ModelWalker:
         produced = None
         if all(t is not None for t in inputs):
             produced = (
-                self._emit_op(entry, node, scope) if is_op(entry) else self._emit(entry, inputs, _kwargs(node), scope)
+                self._emit_op(entry, node, scope)
+                if is_op(entry)
+                else self._emit(entry, inputs, _kwargs(node), scope, single_argument=_tensor_arguments(node) <= 1)
             )
         count = len(produced) if produced is not None else _output_count(entry)
         for out in range(count):
@@ -164,7 +166,13 @@ class ModelWalker:
         return tensor
 
     def _emit(
-        self, entry: dict[str, Any], inputs: list[Tensor | None], kwargs: dict[str, Any], scope: Scope | None = None
+        self,
+        entry: dict[str, Any],
+        inputs: list[Tensor | None],
+        kwargs: dict[str, Any],
+        scope: Scope | None = None,
+        *,
+        single_argument: bool = True,
     ) -> list[Tensor | None]:
         """Emit one call of layer ``entry``; an uncovered layer is recorded and its outputs become None.
 
@@ -184,7 +192,7 @@ class ModelWalker:
                 raise NotCoveredError(_untranslated(entry))
             recorded = kwargs if scope is None or scope.legacy else {k: scope.resolve(v) for k, v in kwargs.items()}
             input_masks = [self.masks.get(x.ref) for x in live]
-            implicit = masks.call_mask(class_name, input_masks)
+            implicit = masks.call_mask(class_name, input_masks, single_argument=single_argument)
             resolved = {**implicit, **{k: v for k, v in recorded.items() if v is not None or k not in implicit}}
             plain = _check_kwargs(resolved, CALL_KWARGS.get(class_name, frozenset()))
             config = entry.get("config") or {}
@@ -348,6 +356,17 @@ def _references(node: Any, *, with_kwargs: bool = False) -> list[list[Any]]:
     if with_kwargs:
         visit(list((node.get("kwargs") or {}).values()))
     return found
+
+
+def _tensor_arguments(node: Any) -> int:
+    """How many arguments of a Keras 3 call hold tensors (a list of tensors is one), besides an explicit mask;
+    a Keras 2 call (one list of inputs) counts as one."""
+    if isinstance(node, list):
+        return 1
+    kwargs = node.get("kwargs") or {}
+    return sum(contains_tensor(a) for a in node.get("args", [])) + sum(
+        contains_tensor(v) for k, v in kwargs.items() if k != "mask"
+    )
 
 
 def _kwargs(node: Any) -> dict[str, Any]:

@@ -240,18 +240,28 @@ def _run(
     recurrence = Recurrence(
         call.builder, scope, kind, cfg, kernel, recurrent_kernel, bias if cfg.get("use_bias", True) else None
     )
+    initial = _initial_state(call, kind)
     if x.shape[1] is None:
-        return _run_loop(recurrence, x, mask, sequence=sequence)
-    return _run_unrolled(recurrence, x, mask, sequence=sequence)
+        return _run_loop(recurrence, x, mask, initial, sequence=sequence)
+    return _run_unrolled(recurrence, x, mask, initial, sequence=sequence)
 
 
-def _run_unrolled(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bool) -> RunResult:
+def _initial_state(call: LayerCall, kind: str) -> State:
+    """The states passed as ``initial_state`` (zeros when none are: then the list is empty)."""
+    value = call.kwargs.get("initial_state")
+    states = [] if value is None else [value] if isinstance(value, Tensor) else list(value)
+    if states and (len(states) != len(_state_names(kind)) or not all(isinstance(t, Tensor) for t in states)):
+        raise NotCoveredError(f"its initial_state is not {len(_state_names(kind))} tensor(s)")
+    return states
+
+
+def _run_unrolled(r: Recurrence, x: Tensor, mask: Tensor | None, initial: State, *, sequence: bool) -> RunResult:
     b, scope, cfg = r.b, r.scope, r.config
     steps = r.project(x)
     keeps = _step_masks(b, scope, mask, len(steps)) if mask is not None else [None] * len(steps)
     if cfg.get("go_backwards"):
         steps, keeps = steps[::-1], keeps[::-1]
-    state: State = []
+    state: State = list(initial)
     outputs: list[Tensor] = []
     for xp, keep in zip(steps, keeps, strict=True):
         new = r.step(xp, state)
@@ -259,18 +269,20 @@ def _run_unrolled(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bo
             state = new
             outputs.append(state[0])
             continue
-        # A masked step keeps the previous states (zeros before the first step); its output is the previous
-        # output, or zeros with zero_output_for_mask.
+        # A masked step keeps the previous states (zeros before the first step, unless given); its output is the
+        # previous output (zeros before the first step), or zeros with zero_output_for_mask.
         previous = state or [_zeros(b, scope, t) for t in new]
         state = [_select(b, scope, keep, n, p) for n, p in zip(new, previous, strict=True)]
-        masked_output = _zeros(b, scope, new[0]) if cfg.get("zero_output_for_mask") else previous[0]
-        outputs.append(
-            state[0] if not cfg.get("zero_output_for_mask") else _select(b, scope, keep, new[0], masked_output)
-        )
+        if cfg.get("zero_output_for_mask"):
+            outputs.append(_select(b, scope, keep, new[0], _zeros(b, scope, new[0])))
+        elif initial:  # the previous output is not the previous state
+            outputs.append(_select(b, scope, keep, new[0], outputs[-1] if outputs else _zeros(b, scope, new[0])))
+        else:  # the previous output is the previous state
+            outputs.append(state[0])
     return RunResult(outputs[-1], state, _sequence(b, scope, outputs) if sequence else None)
 
 
-def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bool) -> RunResult:
+def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, initial: State, *, sequence: bool) -> RunResult:
     """A ``StatelessWhile`` over the steps ``t < steps`` (read from the input's shape at run time), carrying
     ``t``, the inputs (and mask), the last output, the states and, for sequences, the outputs so far."""
     b, scope, units = r.b, r.scope, r.units
@@ -284,7 +296,8 @@ def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, *, sequence: bool) 
     zeros = _fill(b, scope, [batch, units])
     carried = [("t", b.const(f"{scope}/t0", 0, "DT_INT32")), ("steps", steps), ("x", x)]
     carried += [("mask", mask)] if mask is not None else []
-    carried += [("output", zeros)] + [(name, zeros) for name in _state_names(r.kind)]
+    names = _state_names(r.kind)
+    carried += [("output", zeros), *zip(names, initial or [zeros] * len(names), strict=True)]
     carried += [("outputs", _fill(b, scope, [batch, 0, units]))] if sequence else []
     # The outputs so far grow by a step each iteration: their length is unknown inside and after the loop.
     shapes = {name: (None, None, units) if name == "outputs" else t.shape for name, t in carried}
@@ -444,7 +457,7 @@ def recurrent_kind(class_name: Any, config: dict[str, Any]) -> tuple[str, dict[s
     }
 
 
-@layer("SimpleRNN", "LSTM", "GRU", "RNN", kwargs=("mask",))
+@layer("SimpleRNN", "LSTM", "GRU", "RNN", kwargs=("mask", "initial_state"))
 def recurrent(call: LayerCall) -> list[Tensor]:
     kind, cfg = _inner({"class_name": call.class_name, "config": call.config})
     run = _run(
@@ -471,7 +484,7 @@ def conv_lstm(call: LayerCall) -> list[Tensor]:
     )
     use_bias = bias if cfg.get("use_bias", True) else None
     r = ConvRecurrence(call.builder, call.scope, "LSTM", cfg, kernel, recurrent_kernel, use_bias, window)
-    run = _run_unrolled(r, x, None, sequence=bool(cfg.get("return_sequences")))
+    run = _run_unrolled(r, x, None, [], sequence=bool(cfg.get("return_sequences")))
     main = run.sequence if run.sequence is not None else run.last
     return [main, *run.state] if cfg.get("return_state") else [main]
 
