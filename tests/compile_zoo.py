@@ -559,6 +559,37 @@ def _mask_into_nested_model() -> Any:
     return keras.Model(ids, inner(keras.layers.Embedding(5, 3, mask_zero=True)(ids)))
 
 
+def _merged_masks(merge: str, both_masked: bool, axis: int = -1, nested: bool = False) -> Callable[[], Any]:
+    """Two sequences merged before a GRU: Keras merges their masks (or-ed; a Concatenate's is all true where an
+    input has none). The functional config records that mask for the GRU; ``nested``, the GRU is in a Sequential,
+    which receives the merged mask implicitly."""
+
+    def build() -> Any:
+        import keras
+        from keras import layers
+
+        ids = keras.Input((6,), dtype="int32", name="ids")
+        other = keras.Input((6,), dtype="int32", name="other")
+        first = layers.Embedding(5, 3, mask_zero=True)(ids)
+        second = layers.Embedding(4, 3, mask_zero=both_masked)(other)
+        merge_layer = getattr(layers, merge)(axis=axis) if merge == "Concatenate" else getattr(layers, merge)()
+        merged = merge_layer([first, second])
+        gru = layers.GRU(2, return_sequences=True)
+        if nested:
+            gru = keras.Sequential([keras.Input(merged.shape[1:]), gru], name="inner")
+        return keras.Model([ids, other], gru(merged))
+
+    return build
+
+
+for _merge, _both, _nested in itertools.product(("Add", "Subtract", "Average", "Concatenate"), (False, True), (False, True)):
+    CASES[f"merged_masks_{_merge.lower()}_both{int(_both)}{'_nested' if _nested else ''}"] = CompileCase(
+        f"merged_masks_{_merge.lower()}", _merged_masks(_merge, _both, nested=_nested), (((6,), "int5_start0"), ((6,), "int4_start0")))
+for _nested in (False, True):
+    CASES[f"merged_masks_concatenate_steps{'_nested' if _nested else ''}"] = CompileCase(
+        "merged_masks_concatenate_steps", _merged_masks("Concatenate", True, axis=1, nested=_nested), (((6,), "int5"), ((6,), "int4")))
+
+
 _add("mask_from_nested_model", _mask_from_nested_model, (6,), kind="int5")
 _add("mask_into_nested_model", _mask_into_nested_model, (6,), kind="int5")
 _add("sequential_masking_gru", _seq((6, 1), lambda L: L.Masking(), lambda L: L.GRU(3, return_sequences=True)), (6, 1), kind="ids2")

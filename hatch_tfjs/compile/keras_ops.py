@@ -138,11 +138,17 @@ def reduction(call: LayerCall) -> list[Tensor]:
     ]
 
 
+_DTYPES = {"float32": "DT_FLOAT", "int32": "DT_INT32", "bool": "DT_BOOL"}
+
+
 @op("ZerosLike", "OnesLike")
 def like(call: LayerCall) -> list[Tensor]:
+    """Zeros / ones of the input's shape, cast when another dtype is asked (``zeros_like(x, dtype="bool")`` is
+    how Keras records the all-false mask of a merged input)."""
     x = call.single_input()
-    call.require(call.config.get("dtype") is None, "a dtype other than the input's is not translated yet")
-    return [call.builder.op(f"{call.scope}/{call.class_name}", call.class_name, [x], x.shape, dtype=x.dtype)]
+    y = call.builder.op(f"{call.scope}/{call.class_name}", call.class_name, [x], x.shape, dtype=x.dtype)
+    dtype = call.config.get("dtype")
+    return [y if dtype is None else _cast(call, y, dtype)]
 
 
 @op("Reshape")
@@ -199,14 +205,31 @@ def matmul_op(call: LayerCall) -> list[Tensor]:
 
 @op("Cast")
 def cast_op(call: LayerCall) -> list[Tensor]:
-    x = call.single_input()
-    target = {"float32": "DT_FLOAT", "int32": "DT_INT32"}.get(str(call.config.get("dtype")))
+    return [_cast(call, call.single_input(), call.config.get("dtype"))]
+
+
+def _cast(call: LayerCall, x: Tensor, dtype: Any) -> Tensor:
+    target = _DTYPES.get(str(dtype))
     if target is None:
-        raise NotCoveredError(f"a cast to {call.config.get('dtype')} is not translated yet")
+        raise NotCoveredError(f"a cast to {dtype} is not translated yet")
     if target == x.dtype:
-        return [x]
+        return x
     attr = {"SrcT": attr_type(x.dtype), "DstT": attr_type(target), "Truncate": attr_bool(False)}
-    return [call.builder.op(f"{call.scope}/Cast", "Cast", [x], x.shape, dtype=target, typed=False, attr=attr)]
+    return call.builder.op(f"{call.scope}/Cast", "Cast", [x], x.shape, dtype=target, typed=False, attr=attr)
+
+
+@op("LogicalOr", "LogicalAnd")
+def logical(call: LayerCall) -> list[Tensor]:
+    """``logical_or`` / ``logical_and`` of two bool tensors (how Keras records merged masks)."""
+    call.require(
+        len(call.inputs) == 2 and len(call.args) == 2 and all(t.dtype == "DT_BOOL" for t in call.inputs),
+        "it takes other arguments than two bool tensors",
+    )
+    a, b = call.inputs
+    shape = broadcast_shape(a.shape, b.shape)
+    return [
+        call.builder.op(f"{call.scope}/{call.class_name}", call.class_name, [a, b], shape, dtype="DT_BOOL", typed=False)
+    ]
 
 
 _COMPARISONS = {

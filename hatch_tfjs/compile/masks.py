@@ -42,7 +42,7 @@ RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional"})
 # Layers whose emitter applies a ``mask=`` argument as Keras does.
 APPLIES_MASK = RECURRENT | {"GlobalAveragePooling1D", "GlobalAvgPool1D"}
 
-# Layers whose call reads a mask in a way not translated here (a masked average, masked attention, merged masks).
+# Layers whose call reads a mask in a way not translated here (masked attention, merges that fill masked positions).
 READS_MASK = frozenset(
     {
         "Softmax",
@@ -50,20 +50,19 @@ READS_MASK = frozenset(
         "AdditiveAttention",
         "MultiHeadAttention",
         "GroupedQueryAttention",
-        "Add",
-        "Subtract",
         "Multiply",
-        "Average",
         "Maximum",
         "Minimum",
-        "Concatenate",
-        "Dot",
         "TimeDistributed",
         "ConvLSTM1D",
         "ConvLSTM2D",
         "ConvLSTM3D",
     }
 )
+
+
+# Merge layers: Keras 3 or-s their inputs' masks (keras/src/layers/merging), Keras 2 and-ed them.
+MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"})
 
 
 def call_mask(class_name: str, masks: Sequence[Tensor | None], *, single_argument: bool) -> dict[str, Tensor]:
@@ -77,11 +76,7 @@ def call_mask(class_name: str, masks: Sequence[Tensor | None], *, single_argumen
         )
     if mask is None or not single_argument:
         return {}
-    if class_name in APPLIES_MASK:
-        return {"mask": mask}
-    if any(m is not None for m in masks[1:]):
-        raise NotCoveredError("it receives several masks, which is not translated yet")
-    return {}
+    return {"mask": mask} if class_name in APPLIES_MASK else {}
 
 
 def output_masks(

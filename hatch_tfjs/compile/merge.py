@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import reduce
 
-from hatch_tfjs.compile.builder import Tensor, attr_bool
+from hatch_tfjs.compile.builder import Tensor, attr_bool, attr_type
 from hatch_tfjs.compile.registry import LayerCall, layer
 
 _CHAIN_OPS = {"Add": "AddV2", "Multiply": "Mul", "Maximum": "Maximum", "Minimum": "Minimum", "Average": "AddV2"}
@@ -19,8 +19,10 @@ def _inputs(call: LayerCall, at_least: int = 2) -> list[Tensor]:
 
 @layer("Add", "Multiply", "Maximum", "Minimum", "Average")
 def elementwise(call: LayerCall) -> list[Tensor]:
-    """``((x0 op x1) op x2) ...``; Average divides that sum by the input count, as Keras does."""
+    """``((x0 op x1) op x2) ...``; Average divides that sum by the input count, as Keras does. (Multiply, Maximum and
+    Minimum read their inputs' masks: see hatch_tfjs.compile.masks.)"""
     b = call.builder
+    _or_masks(call)
     op = _CHAIN_OPS[call.class_name]
     total = reduce(lambda acc, x: b.binary(call.scope, op, acc, x), _inputs(call))
     if call.class_name == "Average":
@@ -32,12 +34,61 @@ def elementwise(call: LayerCall) -> list[Tensor]:
 def subtract(call: LayerCall) -> list[Tensor]:
     first, second = _inputs(call)
     call.require(len(call.inputs) == 2, "Subtract takes exactly two inputs")
+    _or_masks(call)
     return [call.builder.binary(call.scope, "Sub", first, second)]
 
 
 @layer("Concatenate")
 def concatenate(call: LayerCall) -> list[Tensor]:
-    return [call.builder.concat(call.scope, _inputs(call, at_least=1), int(call.option("axis", -1)))]
+    inputs, axis = _inputs(call, at_least=1), int(call.option("axis", -1))
+    if any(m is not None for m in call.input_masks):
+        call.output_masks = [_concatenated_mask(call, inputs, axis)]
+    return [call.builder.concat(call.scope, inputs, axis)]
+
+
+def _or_masks(call: LayerCall) -> None:
+    """Keras's mask of an elementwise merge: the inputs' masks or-ed, when every input has one (else none)."""
+    present = [m for m in call.input_masks if m is not None]
+    if not present or len(present) != len(call.input_masks):
+        return
+    merged = present[0]
+    for mask in present[1:]:
+        merged = call.builder.op(
+            f"{call.scope}/LogicalOr", "LogicalOr", [merged, mask], merged.shape, dtype="DT_BOOL", typed=False
+        )
+    call.output_masks = [merged]
+
+
+def _concatenated_mask(call: LayerCall, inputs: list[Tensor], axis: int) -> Tensor:
+    """Keras's mask of a Concatenate: each input's mask spread over its last axis (all true for an input without
+    one), concatenated like the inputs, then ``any`` over the last axis."""
+    b = call.builder
+    spread = []
+    for x, mask in zip(inputs, call.input_masks, strict=True):
+        ones = b.op(f"{call.scope}/OnesLike", "OnesLike", [x], x.shape)
+        if mask is None:
+            spread.append(ones)
+            continue
+        weights = b.op(
+            f"{call.scope}/Cast",
+            "Cast",
+            [b.expand_dims(call.scope, mask, -1)],
+            (*mask.shape, 1),
+            typed=False,
+            attr={"SrcT": attr_type("DT_BOOL"), "DstT": attr_type("DT_FLOAT"), "Truncate": attr_bool(False)},
+        )
+        spread.append(b.binary(call.scope, "Mul", ones, weights))
+    merged = b.concat(f"{call.scope}/mask", spread, axis)
+    kept = b.op(
+        f"{call.scope}/mask/Cast",
+        "Cast",
+        [merged],
+        merged.shape,
+        dtype="DT_BOOL",
+        typed=False,
+        attr={"SrcT": attr_type("DT_FLOAT"), "DstT": attr_type("DT_BOOL"), "Truncate": attr_bool(False)},
+    )
+    return b.reduce(f"{call.scope}/mask", "Any", kept, [-1], False)
 
 
 @layer("Dot")

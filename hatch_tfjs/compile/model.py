@@ -192,11 +192,14 @@ class ModelWalker:
                 raise NotCoveredError(_untranslated(entry))
             recorded = kwargs if scope is None or scope.legacy else {k: scope.resolve(v) for k, v in kwargs.items()}
             input_masks = [self.masks.get(x.ref) for x in live]
+            if scope is not None and scope.legacy and class_name in masks.MERGES and any(input_masks):
+                raise NotCoveredError("it merges masked inputs, whose masks Keras 2 and Keras 3 combine differently")
             implicit = masks.call_mask(class_name, input_masks, single_argument=single_argument)
             resolved = {**implicit, **{k: v for k, v in recorded.items() if v is not None or k not in implicit}}
             plain = _check_kwargs(resolved, CALL_KWARGS.get(class_name, frozenset()))
             config = entry.get("config") or {}
             call = LayerCall(self.builder, entry_name(entry), class_name, config, live, self.weights, plain)
+            call.input_masks = input_masks
             produced = emitter(call)
             attached = call.output_masks or masks.output_masks(class_name, config, input_masks, len(produced))
             outputs.extend(self._attach_masks(call.scope, produced, attached))

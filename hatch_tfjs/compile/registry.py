@@ -23,6 +23,8 @@ class LayerCall:
     weights: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)  # plain call arguments the emitter accepts (see ``layer``)
     args: list[Any] = field(default_factory=list)  # keras.ops calls: the arguments, Tensors and constants in place
+    # Keras's implicit masks on the inputs (see hatch_tfjs.compile.masks), None where an input has none.
+    input_masks: list[Tensor | None] = field(default_factory=list)
     # The masks this call attaches to its outputs, for layers that compute new ones (Embedding with mask_zero,
     # Masking); None leaves them to :func:`hatch_tfjs.compile.masks.output_masks`.
     output_masks: list[Tensor | None] | None = None
