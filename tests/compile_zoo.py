@@ -684,17 +684,56 @@ for _scale, _causal, _key in itertools.product((False, True), (False, True), (Fa
     _add(f"attention_scale{int(_scale)}_causal{int(_causal)}_key{int(_key)}", _dot_attention(_scale, _causal, _key),
          (4, 3), (5, 3), *([(5, 3)] if _key else []))
 
-def _masked_attention() -> Any:
+def _masked_attention(causal: bool = False, cross: bool = False, separate_key: bool = False,
+                      nested_tail: bool = False) -> Callable[[], Any]:
+    """MultiHeadAttention over masked sequences: Keras masks the scores with the query's and the value's (and
+    key's) masks. Its output keeps the query's mask (``nested_tail``: the GRU after it, inside a Sequential,
+    receives that mask implicitly)."""
+
+    def build() -> Any:
+        import keras
+        from keras import layers
+
+        ids = keras.Input((6,), dtype="int32", name="ids")
+        inputs = [ids]
+        query = layers.Embedding(5, 4, mask_zero=True)(ids)
+        value = query
+        if cross:
+            context = keras.Input((5,), dtype="int32", name="context")
+            inputs.append(context)
+            value = layers.Embedding(4, 3, mask_zero=True)(context)
+        attention = layers.MultiHeadAttention(2, 2, name="attention")
+        if separate_key:
+            key_ids = keras.Input((5,), dtype="int32", name="key_ids")
+            inputs.append(key_ids)
+            out = attention(query, value, layers.Embedding(6, 3, mask_zero=True)(key_ids))
+        else:
+            out = attention(query, value, use_causal_mask=causal)
+        tail = layers.GRU(2, return_sequences=True)
+        if nested_tail:
+            tail = keras.Sequential([keras.Input(out.shape[1:]), tail], name="tail")
+        return keras.Model(inputs, tail(out))
+
+    return build
+
+
+def _masked_dot_attention() -> Any:
     import keras
 
     ids = keras.Input((6,), dtype="int32", name="ids")
     x = keras.layers.Embedding(5, 4, mask_zero=True)(ids)
-    return keras.Model(ids, keras.layers.MultiHeadAttention(2, 2, name="attention")(x, x))  # reads the mask inside
+    return keras.Model(ids, keras.layers.Attention(name="attention")([x, x]))  # Luong attention reads both masks
+
+
+for _name, _options in {"self": {}, "causal": {"causal": True}, "cross": {"cross": True},
+                        "separate_key": {"cross": True, "separate_key": True}, "nested_tail": {"nested_tail": True}}.items():
+    _shapes = [((6,), "int5_start0"), ((5,), "int4")][: 1 + bool(_options.get("cross"))] + ([((5,), "int6")] if _options.get("separate_key") else [])
+    CASES[f"masked_mha_{_name}"] = CompileCase(f"masked_mha_{_name}", _masked_attention(**_options), tuple(_shapes))
 
 
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
-    "masked_attention": CompileCase("masked_attention", _masked_attention, (((6,), "int5"),)),
+    "masked_attention": CompileCase("masked_attention", _masked_dot_attention, (((6,), "int5"),)),
 }
 UNCOVERED_LAYERS = {"masked_attention": ["attention"]}
 

@@ -3,6 +3,9 @@
 As Keras computes it: per-head projections ``x @ W + b`` (one fused MatMul each, heads laid out ``[heads, dim]``),
 the query scaled by ``1 / sqrt(key_dim)``, ``softmax(q k^T)`` per head (with a causal mask added as Keras's large
 negative number when ``use_causal_mask``), ``scores @ v``, and the output projection over ``heads x value_dim``.
+With masks (the query's, the value's and key's), the scores where a masked query step meets a key step, or a step
+meets a masked key step (or a later one, causal), are replaced by that large negative number, as Keras's masked
+softmax does.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import math
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import NotCoveredError, Tensor, attr_bool, attr_str, known
+from hatch_tfjs.compile.builder import NotCoveredError, Tensor, attr_bool, attr_str, broadcast_shape, known
 from hatch_tfjs.compile.registry import LayerCall, layer
 
 LARGE_NEGATIVE = -1e9  # what Keras adds to masked float32 attention logits
@@ -74,7 +77,63 @@ def _batch_matmul(call: LayerCall, a: Tensor, c: Tensor, *, adj_y: bool, name: s
     )
 
 
-@layer("MultiHeadAttention", kwargs=("use_causal_mask", "return_attention_scores"))
+def _attention_mask(call: LayerCall, query: Tensor, key: Tensor, has_key: bool) -> Tensor | None:
+    """Keras's ``_compute_attention_mask`` from the query's mask, the value's and key's (``value_mask=`` /
+    ``key_mask=``, or the tensors' own), and the causal mask: ``[batch or 1, query steps, key steps]`` bool, None
+    without any padding mask (the causal mask alone is added as before)."""
+    b = call.builder
+    masks = [*call.input_masks, None, None, None]
+    query_mask = masks[0]
+    value_mask = call.kwargs.get("value_mask", masks[1])
+    key_mask = call.kwargs.get("key_mask", masks[2]) if has_key else None
+    parts = []
+    if query_mask is not None:
+        parts.append(b.expand_dims(f"{call.scope}/query_mask", query_mask, -1))
+    for name, mask in (("value_mask", value_mask), ("key_mask", key_mask)):
+        if mask is not None:
+            call.require(isinstance(mask, Tensor) and mask.dtype == "DT_BOOL", f"its {name} is not a bool tensor")
+            parts.append(b.expand_dims(f"{call.scope}/{name}", mask, -2))
+    if not parts:
+        return None
+    if call.kwargs.get("use_causal_mask"):
+        steps = (known(query.shape[1], "the query length"), known(key.shape[1], "the key length"))
+        parts.append(b.const(f"{call.scope}/causal", np.tril(np.ones(steps, np.int32))[None], "DT_INT32"))
+        parts[-1] = b.op(
+            f"{call.scope}/causal/Cast",
+            "Cast",
+            [parts[-1]],
+            parts[-1].shape,
+            dtype="DT_BOOL",
+            typed=False,
+            attr={"SrcT": {"type": "DT_INT32"}, "DstT": {"type": "DT_BOOL"}, "Truncate": attr_bool(False)},
+        )
+    mask = parts[0]
+    for part in parts[1:]:
+        mask = b.op(
+            f"{call.scope}/LogicalAnd",
+            "LogicalAnd",
+            [mask, part],
+            broadcast_shape(mask.shape, part.shape),
+            dtype="DT_BOOL",
+            typed=False,
+        )
+    return mask
+
+
+def _masked_scores(call: LayerCall, scores: Tensor, mask: Tensor) -> Tensor:
+    """Keras's masked softmax input: the scores where ``mask`` (per batch, shared by the heads), else its large
+    negative number."""
+    b = call.builder
+    keep = b.expand_dims(f"{call.scope}/heads_mask", mask, 1)
+    return b.op(
+        f"{call.scope}/SelectV2", "SelectV2", [keep, scores, b.scalar(call.scope, LARGE_NEGATIVE)], scores.shape
+    )
+
+
+@layer(
+    "MultiHeadAttention",
+    kwargs=("use_causal_mask", "return_attention_scores", "query_mask", "value_mask", "key_mask"),
+)
 def multi_head_attention(call: LayerCall) -> list[Tensor]:
     b = call.builder
     call.require(len(call.inputs) in (2, 3), "it is called without separate query and value tensors")
@@ -96,8 +155,14 @@ def multi_head_attention(call: LayerCall) -> list[Tensor]:
     key_dim = int(call.option("key_dim"))
     q = b.binary(call.scope, "Mul", q, b.scalar(call.scope, 1.0 / math.sqrt(key_dim)))
     scores = _batch_matmul(call, q, k, adj_y=True, name="scores")
-    if call.kwargs.get("use_causal_mask"):
+    # The query's own mask, whatever query_mask= says (Keras reads it from the query); the output keeps it.
+    mask = _attention_mask(call, query, key, has_key=len(call.inputs) == 3)
+    if mask is not None:
+        scores = _masked_scores(call, scores, mask)
+    elif call.kwargs.get("use_causal_mask"):
         scores = _causal_mask(call, scores, query, key)
+    if call.input_masks and call.input_masks[0] is not None:
+        call.output_masks = [call.input_masks[0]]
     probabilities = b.op(f"{call.scope}/Softmax", "Softmax", [scores], scores.shape)
     attended = _batch_matmul(call, probabilities, v, adj_y=False, name="attended")  # [batch, heads, steps, value_dim]
     attended = b.transpose(f"{call.scope}/merge", attended, [0, 2, 1, 3])

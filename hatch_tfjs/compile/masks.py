@@ -42,13 +42,13 @@ RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional"})
 # Layers whose emitter applies a ``mask=`` argument as Keras does.
 APPLIES_MASK = RECURRENT | {"GlobalAveragePooling1D", "GlobalAvgPool1D"}
 
-# Layers whose call reads a mask in a way not translated here (masked attention, merges that fill masked positions).
+# Layers whose call reads a mask in a way not translated here (Luong/Bahdanau attention, merges that fill masked
+# positions).
 READS_MASK = frozenset(
     {
         "Softmax",
         "Attention",
         "AdditiveAttention",
-        "MultiHeadAttention",
         "GroupedQueryAttention",
         "Multiply",
         "Maximum",
