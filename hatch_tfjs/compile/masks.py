@@ -1,9 +1,12 @@
-"""Implicit masks, as Keras propagates them through a Sequential model or a Keras 2 (``.h5``) functional config.
+"""Keras's implicit masks: attached to tensors (``_keras_mask``) and handed to the layers that take them.
 
-There, no config records a mask: Keras attaches one to a layer's outputs (``compute_mask``) and hands it to the next
-layer whose ``call`` takes a ``mask`` argument (keras/src/layers/layer.py). An Embedding with ``mask_zero`` or a
-Masking layer starts one; layers that support masking pass it on (or, for RNNs, consume it); any other layer drops
-it. Keras 3 functional configs instead record each mask as an explicit call argument, read like any other.
+Keras attaches a mask to a layer's outputs (``compute_mask``) and passes the first input's mask to the next layer
+whose ``call`` takes a ``mask`` argument, when that call has a single tensor argument (keras/src/layers/layer.py).
+An Embedding with ``mask_zero`` or a Masking layer starts one; layers that support masking pass it on, RNNs consume
+it, merges and MultiHeadAttention compute their own (in their emitters); any other layer drops it. A Sequential
+model or a Keras 2 config records none of this; a Keras 3 functional config records the masks its calls received
+as explicit arguments, which take precedence, but a mask still reaches a nested model, or a layer that reads it
+inside its call, only implicitly.
 """
 
 from __future__ import annotations
