@@ -1,12 +1,13 @@
-"""SimpleRNN, LSTM, GRU (both ``reset_after`` modes) and Bidirectional: unrolled over a fixed sequence length, or
-a ``StatelessWhile`` loop over a length known only at run time.
+"""SimpleRNN, LSTM, GRU (both ``reset_after`` modes), RNN over their cells, Bidirectional and ConvLSTM2D: unrolled
+over a fixed sequence length, or a ``StatelessWhile`` loop over a length known only at run time.
 
 Unrolled, the input projection ``x @ kernel + bias`` of every step is one fused MatMul over ``[batch * steps,
-features]``, unstacked into steps; each step then adds ``h @ recurrent_kernel`` and applies Keras's cell equations
-(keras/src/layers/rnn/*.py). The first step starts from zero states, so its recurrent terms are left out rather
-than multiplied by zeros. In a loop, the body function projects step ``t`` and applies the same equations to the
-carried states (zeros at first), appending the output to the carried sequence. A mask keeps the previous state
-at masked steps. Initial states and stateful layers are not translated yet.
+features]`` (one convolution over every frame for ConvLSTM2D), unstacked into steps; each step then adds the
+recurrent term and applies Keras's cell equations (keras/src/layers/rnn/*.py). Starting from zero states, the first
+step's recurrent terms are left out rather than multiplied by zeros. In a loop, the body function projects step
+``t`` and applies the same equations to the carried states (zeros or ``initial_state`` at first), appending the
+output to the carried sequence (TF.js runs such a graph with ``executeAsync``). A mask keeps the previous state at
+masked steps. Stateful layers are not translated.
 """
 
 from __future__ import annotations
