@@ -32,6 +32,7 @@ from hatch_tfjs.summary import result_row, result_summary
 if TYPE_CHECKING:
     from hatch_tfjs.config import ModelSpec
     from hatch_tfjs.convert import ConversionResult
+    from hatch_tfjs.route import Route
 
 PROG = "hatch-tfjs"
 CONVERTER_MODULES = ("numpy", "h5py", "hatchling", "tomli")  # what `pip install 'hatch-tfjs[convert]'` adds
@@ -173,9 +174,24 @@ def _cli_problems(exc: ConfigError, name: str) -> str:
     return f"cannot convert: {count} problem{'s' if count != 1 else ''} with the arguments:\n" + "\n".join(lines)
 
 
+def _convert_one(spec: ModelSpec, route: Route, *, force: bool) -> ConversionResult:
+    """Convert ``spec``; TensorFlow stays out of this process, as in a build: a model that needs it (known from its
+    route, or found by the compiler at conversion) is converted in a worker, anything else here with numpy + h5py."""
+    from hatch_tfjs.convert import convert_model
+    from hatch_tfjs.errors import TensorFlowNeededError
+    from hatch_tfjs.workers import convert_in_workers
+
+    if not route.needs_tensorflow:
+        try:
+            return convert_model(spec, route=route, replace_foreign=force, tensorflow_here=False)
+        except TensorFlowNeededError as exc:
+            route = dataclasses.replace(route, tensorflow=exc.reasons)
+    (result,) = convert_in_workers([spec], jobs=1, routes={spec.name: route}, replace_foreign=force)
+    return result
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     from hatch_tfjs.config import load_settings
-    from hatch_tfjs.workers import convert_in_workers
 
     source = Path(args.source).resolve()
     # abspath: '..' collapsed, symlinks kept (Path.resolve would follow them, Path.absolute keeps '..')
@@ -205,15 +221,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     try:
         with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
-            routes = route_models([spec])
-            if routes[spec.name].needs_tensorflow:
-                # TensorFlow stays out of this process, as in a build
-                (result,) = convert_in_workers([spec], jobs=1, routes=routes, replace_foreign=args.force)
-            else:
-                from hatch_tfjs.convert import convert_model
-
-                # numpy + h5py only: no reason to pay for a second interpreter
-                result = convert_model(spec, route=routes[spec.name], replace_foreign=args.force)
+            route = route_models([spec])[spec.name]
+            result = _convert_one(spec, route, force=args.force)
     except HatchTfjsError as exc:
         translated = _in_cli_terms(str(exc), name)
         if translated == str(exc):

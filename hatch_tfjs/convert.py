@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.config import DEFAULT_TABLE, ModelSpec
-from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, UnsupportedModelError
+from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, TensorFlowNeededError, UnsupportedModelError
 from hatch_tfjs.hashing import hash_source
 from hatch_tfjs.route import Route, is_keras_file, route_model
 from hatch_tfjs.stamps import stamp_sealer
@@ -59,19 +59,29 @@ def translate_and_check(spec: ModelSpec, model: KerasModel) -> tuple[dict[str, A
 
 
 def convert_model(
-    spec: ModelSpec, *, source_hash: str | None = None, route: Route | None = None, replace_foreign: bool = False
+    spec: ModelSpec,
+    *,
+    source_hash: str | None = None,
+    route: Route | None = None,
+    replace_foreign: bool = False,
+    tensorflow_here: bool = True,
 ) -> ConversionResult:
     """Convert one model into its stamped output (see plan.py). TensorFlow, where needed, is imported in here.
 
     ``source_hash`` is the source's hash taken by the plan stage, if it took one; it must come from before reading,
     so that a source edited meanwhile is converted again next time. ``route`` is the format chosen for it (see
-    route.py; worked out here when not given). ``replace_foreign``: see atomic.py."""
+    route.py; worked out here when not given). ``replace_foreign``: see atomic.py. ``tensorflow_here``: whether this
+    process may import TensorFlow when the compiler refuses a layer at conversion; when not,
+    :class:`TensorFlowNeededError` says why, and the caller converts the model in a worker."""
     if source_hash is None:
         source_hash = hash_source(spec.source)
     if route is None:
         route = route_model(spec)
     writer = _OutputWriter(spec, stamp_sealer(spec, source_hash), replace_foreign)
-    result = _convert_graph(spec, writer, route) if route.format == "graph" else _convert_layers(spec, writer)
+    if route.format == "graph":
+        result = _convert_graph(spec, writer, route, tensorflow_here=tensorflow_here)
+    else:
+        result = _convert_layers(spec, writer)
     result.format = route.format
     result.format_reason = route.reason
     return result
@@ -136,12 +146,12 @@ def _convert_layers(spec: ModelSpec, writer: _OutputWriter) -> ConversionResult:
     return _result(spec, written, len(model.weights), started, notes)
 
 
-def _convert_graph(spec: ModelSpec, writer: _OutputWriter, route: Route) -> ConversionResult:
+def _convert_graph(spec: ModelSpec, writer: _OutputWriter, route: Route, *, tensorflow_here: bool) -> ConversionResult:
     """A Keras file (compiled without TensorFlow where it can be) or a SavedModel directory -> TF.js graph model."""
     from hatch_tfjs.write import graph_model_json
 
     started = time.perf_counter()
-    graph, tensorflow_reason = _graph_model(spec, route)
+    graph, tensorflow_reason = _graph_model(spec, route, tensorflow_here=tensorflow_here)
     clash = sorted(set(spec.metadata) & set(graph.metadata))
     if clash:
         raise HatchTfjsError(
@@ -158,7 +168,7 @@ def _convert_graph(spec: ModelSpec, writer: _OutputWriter, route: Route) -> Conv
     return result
 
 
-def _graph_model(spec: ModelSpec, route: Route) -> tuple[GraphModelData, str]:
+def _graph_model(spec: ModelSpec, route: Route, *, tensorflow_here: bool) -> tuple[GraphModelData, str]:
     """The graph model of ``spec`` and, when TensorFlow made it, why. A Keras file is compiled without TensorFlow
     unless its route says it needs TensorFlow; a layer the compiler refuses at conversion (a covered class with
     arguments it does not translate yet) falls back to TensorFlow when TensorFlow is importable."""
@@ -175,6 +185,8 @@ def _graph_model(spec: ModelSpec, route: Route) -> tuple[GraphModelData, str]:
     if not isinstance(compiled, Uncovered):
         return compiled, ""
     reasons = [layer.describe() for layer in compiled.layers]
+    if not tensorflow_here:
+        raise TensorFlowNeededError("; ".join(reasons))
     if not _tensorflow_importable():
         raise UnsupportedModelError(
             spec.name,

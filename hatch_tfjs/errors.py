@@ -90,6 +90,15 @@ class QuantizationError(HatchTfjsError):
     weight): the user's to fix, unlike :class:`ConversionError`."""
 
 
+class TensorFlowNeededError(HatchTfjsError):
+    """The TensorFlow-free compiler refused a layer only at conversion (a covered class with an option it does not
+    translate), in a process that must not import TensorFlow: the caller converts the model in a worker instead."""
+
+    def __init__(self, reasons: str) -> None:
+        self.reasons = reasons
+        super().__init__(f"converting this model needs TensorFlow: {reasons}")
+
+
 class OutputConflictError(HatchTfjsError):
     """Writing an output would replace or delete something hatch-tfjs did not write (a user's files, a symlink)."""
 

@@ -178,3 +178,22 @@ def test_an_option_the_compiler_refuses_falls_back_to_tensorflow_or_says_what_to
     assert ("; graph through TensorFlow: layer 'thresholded' (ReLU): ReLU with a threshold is not translated yet"
             in output), output
     _check_outputs(root, ["threshold"], cases, tfjs)
+
+
+def test_the_command_line_converts_a_refused_option_in_a_worker_not_in_its_own_process(project, tfjs, tmp_path):
+    """``hatch-tfjs convert`` compiles in its own process; when the compiler refuses a layer only at conversion, the
+    model goes to a TensorFlow worker and the command's own process never imports TensorFlow."""
+    import subprocess
+
+    root, _, cases = project
+    output = tmp_path / "threshold"
+    script = ("import sys; from hatch_tfjs.cli import main; code = main(['convert', sys.argv[1], sys.argv[2], "
+              "'--format', 'graph']); print('tensorflow imported:', 'tensorflow' in sys.modules); raise SystemExit(code)")
+    proc = subprocess.run([sys.executable, "-c", script, str(root / "models" / "threshold.keras"), str(output)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "; graph through TensorFlow: layer 'thresholded' (ReLU): ReLU with a threshold is not translated yet" in proc.stdout
+    assert "tensorflow imported: False" in proc.stdout
+    case = cases["threshold"]
+    got, _ = tfjs.run(output, case.inputs, format="graph", input_names=case.input_names)
+    assert_parity(got, case.expected)
