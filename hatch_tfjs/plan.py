@@ -14,11 +14,8 @@ from hatch_tfjs.atomic import backup_path
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.env import env_flag
 from hatch_tfjs.hashing import hash_source
-from hatch_tfjs.ownership import STAMP_NAME, replace_conflict
-from hatch_tfjs.stamps import CONVERTER, files_intact, read_stamp, stamp_key, stamp_sealer
-
-# Names callers still import from here; their homes are hashing.py, stamps.py, env.py and ownership.py.
-__all__ = ["STAMP_NAME", "ModelPlan", "env_flag", "hash_source", "plan_model", "plan_models", "stamp_sealer"]
+from hatch_tfjs.ownership import replace_conflict
+from hatch_tfjs.stamps import CONVERTER, files_intact, read_stamp, stamp_key
 
 
 @dataclass(frozen=True)

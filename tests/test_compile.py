@@ -121,13 +121,14 @@ FUSED_KERNELS = ("_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative")
 
 @pytest.fixture(scope="module")
 def tensorflow_route(compiled, tmp_path_factory):
-    from hatch_tfjs.read.savedmodel import GraphOptions, read_graph_model
+    from hatch_tfjs.graph_route import convert_tf_graph
+    from hatch_tfjs.options import GraphOptions
     from hatch_tfjs.write import graph_model_json, write_model_dir
 
     directory = tmp_path_factory.mktemp("tf_route")
     routes = {}
     for name in ORACLE_CASES:
-        data = read_graph_model(compiled[name].source, model_name=name, source_rel=name, options=GraphOptions())
+        data = convert_tf_graph(compiled[name].source, model_name=name, source_rel=name, options=GraphOptions())
         document = graph_model_json(data.topology, data.signature, generated_by=data.generated_by)
         write_model_dir(directory / name, document, data.weights, shard_size=0)
         routes[name] = (data, directory / name)

@@ -19,7 +19,7 @@ import numpy as np
 from hatch_tfjs.compile import attention, conv, core, keras_ops, merge, normalization, rnn  # noqa: F401 - they register
 from hatch_tfjs.compile.builder import GraphBuilder, NotCoveredError, Tensor, const_attr
 from hatch_tfjs.compile.model import ModelWalker, UncoveredLayer
-from hatch_tfjs.neutral import GraphModelData, KerasModel, Weight
+from hatch_tfjs.neutral import GraphModelData, KerasModel, TensorSpec, Weight
 from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.translate.ops import check_ops, op_counts
 
@@ -72,7 +72,7 @@ def compile_keras_model(
         Weight(node["name"], builder.values[node["name"]]) for node in _all_nodes(graph) if node["op"] == "Const"
     ]
     input_specs = [
-        gt.TensorSpec(name, f"{t.ref}:0", t.dtype, [-1 if d is None else d for d in t.shape]) for name, t in inputs
+        TensorSpec(name, f"{t.ref}:0", t.dtype, [-1 if d is None else d for d in t.shape]) for name, t in inputs
     ]
     metadata = {"structuredOutputKeys": [s.key for s in output_specs]} if structured_outputs else {}
     return CompiledGraph(
@@ -100,14 +100,14 @@ def _output_keys(outputs: list[tuple[str, Tensor]], *, by_layer: bool) -> list[s
 
 def _finish(
     builder: GraphBuilder, inputs: list[tuple[str, Tensor]], outputs: list[tuple[str, Tensor]], keys: list[str]
-) -> tuple[dict[str, Any], list[gt.TensorSpec]]:
+) -> tuple[dict[str, Any], list[TensorSpec]]:
     """Output Identity nodes, the fusion rewrites, unreachable nodes dropped; returns the graph and output specs."""
     specs = []
     for index, (key, (_, tensor)) in enumerate(zip(keys, outputs, strict=True)):
         name = builder.node(
             "Identity" if index == 0 else f"Identity_{index}", "Identity", [tensor], {"T": {"type": tensor.dtype}}
         )
-        specs.append(gt.TensorSpec(key, f"{name}:0", tensor.dtype, [-1 if d is None else d for d in tensor.shape]))
+        specs.append(TensorSpec(key, f"{name}:0", tensor.dtype, [-1 if d is None else d for d in tensor.shape]))
     graph: dict[str, Any] = {"node": builder.nodes}
     if builder.functions:  # loop bodies and conditions (recurrent layers over a run-time length)
         graph["library"] = {"function": builder.functions}

@@ -29,17 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
-from hatch_tfjs.neutral import FrozenGraph, GraphModelData, NodeOrigins, ResourceInitializers, TensorSpec
+from hatch_tfjs.neutral import FrozenGraph, NodeOrigins, ResourceInitializers, TensorSpec
 from hatch_tfjs.options import GraphOptions
 from hatch_tfjs.read._tensorflow import import_tensorflow_module
 
 __all__ = [
-    "GraphOptions",
     "KerasServing",
     "keras_serving_function",
     "load_saved_model_function",
     "read_frozen_graph",
-    "read_graph_model",
     "reset_between_models",
     "run_grappler",
 ]
@@ -534,12 +532,3 @@ def read_frozen_graph(source: Path, *, model_name: str, source_rel: str, options
         generated_by=tf.__version__,
         notes=notes,
     )
-
-
-def read_graph_model(source: Path, *, model_name: str, source_rel: str, options: GraphOptions) -> GraphModelData:
-    """The whole TensorFlow graph route, kept under its old name until its callers call
-    :func:`hatch_tfjs.graph_route.convert_tf_graph` (imported here only when called: this stage does not depend on
-    the translator)."""
-    from hatch_tfjs.graph_route import convert_tf_graph
-
-    return convert_tf_graph(source, model_name=model_name, source_rel=source_rel, options=options)

@@ -28,8 +28,6 @@ from hatch_tfjs.errors import InternalError
 from hatch_tfjs.neutral import TensorSpec, Weight
 from hatch_tfjs.translate.ops import fused_ops_of
 
-__all__ = ["TensorSpec"]  # a signature entry (its home is neutral.py), re-exported for the graph builders
-
 # --- tensors --------------------------------------------------------------------------------------------------------
 
 NUMPY_DTYPES: dict[str, Any] = {

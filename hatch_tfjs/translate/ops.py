@@ -15,11 +15,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from hatch_tfjs.neutral import NodeOrigins
-
-# What a traced Keras model records about its nodes (its home is neutral.py), re-exported for check_ops callers.
-__all__ = ["NodeOrigins"]
-
 # Ops TF.js does not implement but that only exist for debugging; stripped when strip-debug-ops is on.
 DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print", "PrintV2"})
 
