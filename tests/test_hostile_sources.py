@@ -335,3 +335,21 @@ def test_check_keras_file_leaves_what_the_reader_cannot_map_to_keras(mlp, tmp_pa
     both = _keras_with(newer, tmp_path / "both.keras", {"config.json": json.dumps(config).encode()})
     with pytest.raises(ModelReadError, match=r"layer 'mid' \(Dense\).*but the config implies \(16, 1000000000\)"):
         check_keras_file(both, model_name="both", display=both.name)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_transposed_window_larger_than_its_input_is_valid_and_converts(suffix, tmp_path, capsys, tfjs):
+    """A transposed convolution grows its input, so a kernel larger than the input with 'valid' padding is a valid
+    model (the window check is for shrinking windows only): it converts and matches Keras in TF.js."""
+    import keras
+    from helpers import assert_parity, keras_predict
+
+    inputs = keras.Input((2, 2, 3))
+    model = keras.Model(inputs, keras.layers.Conv2DTranspose(4, 5, strides=2, padding="valid", name="up")(inputs))
+    source = tmp_path / f"up{suffix}"
+    model.save(source)
+    out = tmp_path / "out"
+    assert cli_main(["convert", str(source), str(out)]) == 0, capsys.readouterr().err
+    x = np.random.default_rng(3).normal(size=(2, 2, 2, 3)).astype("float32")
+    got, _ = tfjs.run(out, [x], format=json.loads((out / "model.json").read_text())["format"].split("-")[0])
+    assert_parity(got, keras_predict(model, [x]))

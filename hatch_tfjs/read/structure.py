@@ -93,7 +93,8 @@ def _model_entry(entry: Any, where: str, *, top: bool = False) -> None:
     if class_name not in MODEL_CLASSES:
         if not top:
             _layer_values(class_name, cfg, where)
-            _window_fits(cfg, _recorded_input_shape(entry), where)
+            if "Transpose" not in class_name:  # a transposed window grows its input: any size fits
+                _window_fits(cfg, _recorded_input_shape(entry), where)
         return  # at the top: a subclassed model, which the translator reports
     if "layers" not in cfg:
         return  # a subclassed model saved under a base class name: the translator reports it
