@@ -77,7 +77,7 @@ def _models(models_dir: Path, modules_dir: Path) -> dict[str, Case]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> tuple[Path, Path, dict[str, Case]]:
+def default_graph_project(tmp_path_factory) -> tuple[Path, Path, dict[str, Case]]:
     """A project whose models take the TensorFlow-free graph route (gru, attention), and the user's module of
     custom layers (importable in the build, as an installed package of theirs would be)."""
     root = tmp_path_factory.mktemp("default_graph") / "app"
@@ -129,8 +129,8 @@ def _check_outputs(root: Path, names: list[str], cases: dict[str, Case], tfjs) -
         assert_parity(got, case.expected)
 
 
-def test_keras_graph_models_build_without_tensorflow(project, tfjs, tmp_path):
-    root, _, cases = project
+def test_keras_graph_models_build_without_tensorflow(default_graph_project, tfjs, tmp_path):
+    root, _, cases = default_graph_project
     blocked = tensorflow_blocked_env(tmp_path)
     assert _dependencies(root, blocked) == []  # nothing to install: numpy and h5py are here, TensorFlow is not needed
     proc = hatchling_build(root, "-t", "wheel", env=blocked)
@@ -141,11 +141,11 @@ def test_keras_graph_models_build_without_tensorflow(project, tfjs, tmp_path):
     _check_outputs(root, ["gru", "attention"], cases, tfjs)
 
 
-def test_a_custom_layer_asks_for_tensorflow_and_its_failure_says_what_to_do(project, tmp_path):
+def test_a_custom_layer_asks_for_tensorflow_and_its_failure_says_what_to_do(default_graph_project, tmp_path):
     """A custom layer's code must be traced: the build asks for TensorFlow. Keras loads a custom class only from its
     registry, never by importing the module a file names, so the TensorFlow route refuses the .keras file with the
     fix (export a SavedModel), and nothing is written."""
-    root, modules, _ = project
+    root, modules, _ = default_graph_project
     replace_in_pyproject(root, ATTENTION, ATTENTION + 'custom = { source = "models/custom.keras", format = "graph" }\n')
     blocked = tensorflow_blocked_env(tmp_path)
     assert _dependencies(root, blocked) == ["tensorflow-cpu>=2.16"]  # only the custom model is stale, and needs it
@@ -161,8 +161,8 @@ def test_a_custom_layer_asks_for_tensorflow_and_its_failure_says_what_to_do(proj
     replace_in_pyproject(root, 'custom = { source = "models/custom.keras", format = "graph" }\n', "")
 
 
-def test_an_option_the_compiler_refuses_falls_back_to_tensorflow_or_says_what_to_do(project, tfjs, tmp_path):
-    root, _, cases = project
+def test_an_option_the_compiler_refuses_falls_back_to_tensorflow_or_says_what_to_do(default_graph_project, tfjs, tmp_path):
+    root, _, cases = default_graph_project
     replace_in_pyproject(root, ATTENTION, ATTENTION + 'threshold = { source = "models/threshold.keras", format = "graph" }\n')
     refused = hatchling_build(root, "-t", "wheel", env=tensorflow_blocked_env(tmp_path), check=False)
     output = refused.stdout + refused.stderr
@@ -180,12 +180,12 @@ def test_an_option_the_compiler_refuses_falls_back_to_tensorflow_or_says_what_to
     _check_outputs(root, ["threshold"], cases, tfjs)
 
 
-def test_the_command_line_converts_a_refused_option_in_a_worker_not_in_its_own_process(project, tfjs, tmp_path):
+def test_the_command_line_converts_a_refused_option_in_a_worker_not_in_its_own_process(default_graph_project, tfjs, tmp_path):
     """``hatch-tfjs convert`` compiles in its own process; when the compiler refuses a layer only at conversion, the
     model goes to a TensorFlow worker and the command's own process never imports TensorFlow."""
     import subprocess
 
-    root, _, cases = project
+    root, _, cases = default_graph_project
     output = tmp_path / "threshold"
     script = ("import sys; from hatch_tfjs.cli import main; code = main(['convert', sys.argv[1], sys.argv[2], "
               "'--format', 'graph']); print('tensorflow imported:', 'tensorflow' in sys.modules); raise SystemExit(code)")
