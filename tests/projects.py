@@ -81,3 +81,23 @@ def tensorflow_blocked_env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(block), env.get("PYTHONPATH", "")]))
     return env
+
+
+def write_app_project(root: Path, hook_table: str) -> Path:
+    """A minimal project at ``root``: package ``src/app`` and a pyproject.toml whose tfjs hook table sends outputs to
+    ``src/app/web_models`` and holds ``hook_table`` (TOML lines: models, options)."""
+    (root / "src" / "app").mkdir(parents=True, exist_ok=True)
+    (root / "src" / "app" / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text(
+        "[build-system]\n"
+        'requires = ["hatchling", "hatch-tfjs"]\n'
+        'build-backend = "hatchling.build"\n\n'
+        "[project]\n"
+        'name = "app"\n'
+        'version = "0.1.0"\n\n'
+        "[tool.hatch.build.targets.wheel]\n"
+        'packages = ["src/app"]\n\n'
+        "[tool.hatch.build.hooks.tfjs]\n"
+        'output-dir = "src/app/web_models"\n' + hook_table
+    )
+    return root

@@ -12,6 +12,7 @@ import graph_zoo
 import numpy as np
 import pytest
 from helpers import assert_parity
+from projects import write_app_project
 
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.options import ModelOptions
@@ -293,28 +294,9 @@ def test_graph_model_weights_are_float32_and_sharded(converted):
 
 def _graph_project(tmp_path: Path, case: graph_zoo.GraphCase, extra: str = "") -> Path:
     import shutil
-    import textwrap
 
-    project = tmp_path / "proj"
-    (project / "src" / "app").mkdir(parents=True)
-    (project / "src" / "app" / "__init__.py").write_text("")
+    project = write_app_project(tmp_path / "proj", f'models = {{ net = {{ source = "models/net"{extra} }} }}\n')
     shutil.copytree(case.source, project / "models" / "net")
-    (project / "pyproject.toml").write_text(textwrap.dedent(f"""
-        [build-system]
-        requires = ["hatchling", "hatch-tfjs"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "app"
-        version = "0.1.0"
-
-        [tool.hatch.build.targets.wheel]
-        packages = ["src/app"]
-
-        [tool.hatch.build.hooks.tfjs]
-        output-dir = "src/app/web_models"
-        models = {{ net = {{ source = "models/net"{extra} }} }}
-        """))
     return project
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import assert_parity, keras_predict
-from projects import hatchling_build, replace_in_pyproject, tensorflow_blocked_env
+from projects import hatchling_build, replace_in_pyproject, tensorflow_blocked_env, write_app_project
 
 CUSTOM_LAYERS = '''
 import keras
@@ -81,33 +80,13 @@ def default_graph_project(tmp_path_factory) -> tuple[Path, Path, dict[str, Case]
     """A project whose models take the TensorFlow-free graph route (gru, attention), and the user's module of
     custom layers (importable in the build, as an installed package of theirs would be)."""
     root = tmp_path_factory.mktemp("default_graph") / "app"
-    (root / "src" / "app").mkdir(parents=True)
-    (root / "src" / "app" / "__init__.py").write_text("")
-    (root / "models").mkdir()
+    (root / "models").mkdir(parents=True)
     modules = root.parent / "site"
     modules.mkdir()
     (modules / "userlayers.py").write_text(CUSTOM_LAYERS)
     cases = _models(root / "models", modules)
-    (root / "pyproject.toml").write_text(textwrap.dedent("""\
-        [build-system]
-        requires = ["hatchling", "hatch-tfjs"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "app"
-        version = "0.1.0"
-
-        [tool.hatch.build.targets.wheel]
-        packages = ["src/app"]
-
-        [tool.hatch.build.hooks.tfjs]
-        output-dir = "src/app/web_models"
-        tensorflow-requirement = "tensorflow-cpu>=2.16"
-
-        [tool.hatch.build.hooks.tfjs.models]
-        gru = { source = "models/gru.keras" }
-        attention = { source = "models/attention.keras", format = "graph" }
-        """))
+    write_app_project(root, 'tensorflow-requirement = "tensorflow-cpu>=2.16"\n\n[tool.hatch.build.hooks.tfjs.models]\n'
+                      'gru = { source = "models/gru.keras" }\n' + ATTENTION)
     return root, modules, cases
 
 
