@@ -41,7 +41,7 @@ class Case:
 
 
 def _models(models_dir: Path, modules_dir: Path) -> dict[str, Case]:
-    """gru: a GRU with reset_after=True (auto -> graph); attention: a Transformer-style block (format = "graph");
+    """gru: a GRU with reset_after=True (auto -> graph); varlen: a GRU over sequences of any length; attention: a Transformer-style block (format = "graph");
     threshold: a ReLU with a threshold (covered class, option the compiler refuses); custom: a registered custom
     layer from the user's own module."""
     import keras
@@ -62,6 +62,9 @@ def _models(models_dir: Path, modules_dir: Path) -> dict[str, Case]:
     seq = keras.Input((6, 4), name="steps")
     save("gru", keras.Model(seq, layers.Dense(3)(layers.GRU(5, name="recurrent")(seq))),
          [rng.normal(size=(2, 6, 4)).astype("float32")])
+    anylength = keras.Input((None, 4), name="steps")
+    save("varlen", keras.Model(anylength, layers.GRU(3, name="recurrent")(anylength)),
+         [rng.normal(size=(2, 7, 4)).astype("float32")])
     tokens = keras.Input((5, 8), name="tokens")
     attended = layers.MultiHeadAttention(2, 4, name="mha")(tokens, tokens)
     block = layers.LayerNormalization()(layers.Add()([tokens, attended]))
@@ -86,7 +89,7 @@ def default_graph_project(tmp_path_factory) -> tuple[Path, Path, dict[str, Case]
     (modules / "userlayers.py").write_text(CUSTOM_LAYERS)
     cases = _models(root / "models", modules)
     write_app_project(root, 'tensorflow-requirement = "tensorflow-cpu>=2.16"\n\n[tool.hatch.build.hooks.tfjs.models]\n'
-                      'gru = { source = "models/gru.keras" }\n' + ATTENTION)
+                      'gru = { source = "models/gru.keras" }\nvarlen = { source = "models/varlen.keras" }\n' + ATTENTION)
     return root, modules, cases
 
 
@@ -116,8 +119,13 @@ def test_keras_graph_models_build_without_tensorflow(default_graph_project, tfjs
     output = proc.stdout + proc.stderr
     assert "gru: graph model (auto: layer 'recurrent' (GRU): uses reset_after=True" in output
     assert "attention: graph model -> " in output
+    assert "varlen: graph model (auto: " in output
     assert "through TensorFlow" not in output
-    _check_outputs(root, ["gru", "attention"], cases, tfjs)
+    _check_outputs(root, ["gru", "attention", "varlen"], cases, tfjs)
+    index = json.loads((root / "src" / "app" / "web_models" / "index.json").read_text())
+    execution = {entry["name"]: (entry["format"], entry["execution"]) for entry in index["models"]}
+    # a variable-length GRU runs as a While loop (executeAsync); fixed-length RNNs are unrolled (execute)
+    assert execution == {"attention": ("graph", "sync"), "gru": ("graph", "sync"), "varlen": ("graph", "async")}
 
 
 def test_a_custom_layer_asks_for_tensorflow_and_its_failure_says_what_to_do(default_graph_project, tmp_path):
@@ -132,7 +140,7 @@ def test_a_custom_layer_asks_for_tensorflow_and_its_failure_says_what_to_do(defa
     proc = hatchling_build(root, "-t", "wheel", env=env, check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "tfjs: converting 1 model to TensorFlow.js (2 up to date)" in output
+    assert "tfjs: converting 1 model to TensorFlow.js (3 up to date)" in output
     assert "Keras could not load model 'custom'" in output
     assert "export a SavedModel (model.export('models/custom')) and set source to that directory" in output
     assert "Traceback" not in output
