@@ -731,11 +731,85 @@ for _name, _options in {"self": {}, "causal": {"causal": True}, "cross": {"cross
     CASES[f"masked_mha_{_name}"] = CompileCase(f"masked_mha_{_name}", _masked_attention(**_options), tuple(_shapes))
 
 
+# --- Identity, RMSNormalization, EinsumDense, Conv1DTranspose, AdditiveAttention, inference-time augmentations ------
+
+_add("identity", _seq((4, 5), lambda L: L.Identity(), lambda L: L.Dense(3)), (4, 5))
+_add("rms_norm", _seq((3, 6), lambda L: L.RMSNormalization()), (3, 6))
+_add("rms_norm_axes_epsilon", _seq((3, 4, 5), lambda L: L.RMSNormalization(axis=[2, 3], epsilon=1e-2)), (3, 4, 5))
+_add("rms_norm_after_dense", _seq((5,), lambda L: L.Dense(4), lambda L: L.RMSNormalization(epsilon=1e-4)), (5,))
+
+EINSUM_DENSE = {  # name: (equation, output_shape, bias_axes, activation, input shape)
+    "ab_bc_ac": ("ab,bc->ac", 4, "c", "relu", (6,)),
+    "abc_cd_abd": ("abc,cd->abd", (5, 4), "d", "gelu", (5, 6)),
+    "abc_cde_abde": ("abc,cde->abde", (5, 2, 3), "de", None, (5, 6)),
+    "abc_cde_abde_softmax": ("abc,cde->abde", (5, 2, 3), "e", "softmax", (5, 6)),
+    "abcd_cde_abe": ("abcd,cde->abe", (5, 4), "e", "tanh", (5, 2, 3)),
+    "abc_cd_abd_no_bias": ("abc,cd->abd", (5, 4), None, "relu", (5, 6)),
+    "btd_dnh_btnh_variable": ("btd,dnh->btnh", (None, 2, 3), "nh", None, (None, 6)),
+    "btnh_nhd_btd_variable": ("btnh,nhd->btd", (None, 4), "d", None, (None, 2, 3)),
+    "ellipsis": ("...b,bc->...c", 4, "c", "sigmoid", (3, 5)),
+    "output_transposed": ("abc,cd->adb", (4, 5), "b", "relu", (5, 6)),
+    "kernel_axis_first": ("abc,dc->abd", (5, 4), "d", None, (5, 6)),
+}
+for _name, (_equation, _output, _bias, _act, _shape) in EINSUM_DENSE.items():
+    _add(f"einsum_dense_{_name}",
+         _seq(_shape, lambda L, e=_equation, o=_output, b=_bias, a=_act: L.EinsumDense(e, o, bias_axes=b, activation=a)),
+         tuple(3 if d is None else d for d in _shape),  # a variable length: fed three steps
+         fused=("_FusedMatMul",) if _name in ("ab_bc_ac", "abc_cde_abde") else ())
+
+for _padding, _stride, _kernel in (("valid", 1, 3), ("valid", 2, 3), ("valid", 3, 2), ("valid", 2, 1), ("same", 1, 3),
+                                   ("same", 2, 3), ("same", 3, 2), ("same", 2, 4)):
+    _add(f"conv1d_transpose_{_padding}_s{_stride}_k{_kernel}",
+         _seq((5, 3), lambda L, p=_padding, s=_stride, k=_kernel: L.Conv1DTranspose(4, k, strides=s, padding=p, activation="relu")),
+         (5, 3))
+_add("conv1d_transpose_no_bias", _seq((6, 2), lambda L: L.Conv1DTranspose(3, 2, strides=2, use_bias=False)), (6, 2))
+
+
+def _score_attention(class_name: str, use_scale: bool, causal: bool, with_key: bool) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        query, value = keras.Input((4, 3), name="query"), keras.Input((5, 3), name="value")
+        inputs = [query, value]
+        if with_key:
+            inputs.append(keras.Input((5, 3), name="key"))
+        layer = getattr(keras.layers, class_name)(use_scale=use_scale)
+        return keras.Model(inputs, layer(inputs, use_causal_mask=causal))
+
+    return build
+
+
+for _scale, _causal, _key in itertools.product((False, True), (False, True), (False, True)):
+    _add(f"additive_attention_scale{int(_scale)}_causal{int(_causal)}_key{int(_key)}",
+         _score_attention("AdditiveAttention", _scale, _causal, _key), (4, 3), (5, 3), *([(5, 3)] if _key else []))
+
+IDENTITY_AUGMENTATIONS = (
+    lambda L: L.RandomGrayscale(1.0), lambda L: L.RandomHue(0.5, value_range=(0, 1)), lambda L: L.RandomSaturation(0.5),
+    lambda L: L.RandomColorJitter(value_range=(0, 1), brightness_factor=0.2, contrast_factor=0.2, saturation_factor=0.5),
+    lambda L: L.RandomColorDegeneration(0.5), lambda L: L.RandomSharpness(0.5), lambda L: L.RandomShear(0.3, 0.3),
+    lambda L: L.RandomPerspective(1.0), lambda L: L.RandomElasticTransform(1.0), lambda L: L.RandomInvert(1.0),
+    lambda L: L.RandomPosterization(4, value_range=(0, 1)), lambda L: L.RandomErasing(1.0),
+    lambda L: L.RandomGaussianBlur(1.0), lambda L: L.Solarization(0.5, 0.5, value_range=(0, 1)),
+    lambda L: L.AugMix(value_range=(0, 1)), lambda L: L.RandAugment(value_range=(0, 1)), lambda L: L.CutMix(),
+    lambda L: L.MixUp(),
+)
+_add("image_augmentations_are_identity_at_inference", _seq((6, 6, 3), *IDENTITY_AUGMENTATIONS, lambda L: L.Conv2D(2, 3)),
+     (6, 6, 3))
+
+
+def _batched_einsum_dense() -> Any:
+    import keras
+
+    x = keras.Input((5, 6), name="x")
+    return keras.Model(x, keras.layers.EinsumDense("abc,cb->ab", (5,), name="batched")(x))
+
+
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
 UNCOVERED = {
     "masked_attention": CompileCase("masked_attention", _masked_dot_attention, (((6,), "int5"),)),
+    "einsum_dense_batched": CompileCase("einsum_dense_batched", _batched_einsum_dense, (((5, 6), "float"),)),
 }
-UNCOVERED_LAYERS = {"masked_attention": ["attention"]}
+UNCOVERED_LAYERS = {"masked_attention": ["attention"], "einsum_dense_batched": ["batched"]}
 
 
 # Keras 3 models also compiled from their legacy .h5 form (same config, weights stored the legacy way).

@@ -188,9 +188,35 @@ def multi_head_attention(call: LayerCall) -> list[Tensor]:
     return [b.reshape(f"{call.scope}/output", y, (None, query.shape[1], out_dim))]
 
 
-@layer("Attention", kwargs=("use_causal_mask", "return_attention_scores"))
-def dot_attention(call: LayerCall) -> list[Tensor]:
-    """Keras's ``Attention`` (Luong, ``score_mode="dot"``): ``softmax(q k^T [* scale] [causal mask]) v``."""
+def _dot_scores(call: LayerCall, query: Tensor, key: Tensor) -> Tensor:
+    """Luong: ``q k^T``, times the learned ``scale`` with ``use_scale``."""
+    scores = _batch_matmul(call, query, key, adj_y=True, name="scores")
+    if not call.option("use_scale"):
+        return scores
+    scale = call.weight("scale") if call.has_weight("scale") else call.weight("vars/0")
+    return call.builder.binary(call.scope, "Mul", scores, call.builder.const(f"{call.scope}/scale", scale))
+
+
+def _additive_scores(call: LayerCall, query: Tensor, key: Tensor) -> Tensor:
+    """Bahdanau: ``sum(scale * tanh(q[:, :, None] + k[:, None]), axis=-1)``, ``scale`` learned per feature with
+    ``use_scale`` (else 1, which changes nothing)."""
+    b = call.builder
+    pairs = b.binary(
+        call.scope,
+        "AddV2",
+        b.expand_dims(f"{call.scope}/query", query, 2),
+        b.expand_dims(f"{call.scope}/key", key, 1),
+    )
+    features = b.unary(call.scope, "Tanh", pairs)
+    if call.option("use_scale", True):
+        features = b.binary(call.scope, "Mul", b.const(f"{call.scope}/scale", call.weight("scale")), features)
+    return b.reduce(call.scope, "Sum", features, [-1], False)
+
+
+@layer("Attention", "AdditiveAttention", kwargs=("use_causal_mask", "return_attention_scores"))
+def score_attention(call: LayerCall) -> list[Tensor]:
+    """Keras's ``Attention`` (Luong, ``score_mode="dot"``) and ``AdditiveAttention`` (Bahdanau):
+    ``softmax(scores [causal mask]) v``."""
     b = call.builder
     call.require(len(call.inputs) in (2, 3), "it is called on other than [query, value(, key)]")
     call.require(call.option("score_mode", "dot") == "dot", "score_mode 'concat' is not translated yet")
@@ -198,10 +224,8 @@ def dot_attention(call: LayerCall) -> list[Tensor]:
     query, value = call.inputs[0], call.inputs[1]
     key = call.inputs[2] if len(call.inputs) == 3 else value
     call.require(all(t.rank == 3 for t in (query, value, key)), "attention over inputs of rank other than 3")
-    scores = _batch_matmul(call, query, key, adj_y=True, name="scores")
-    if call.option("use_scale"):
-        scale = call.weight("scale") if call.has_weight("scale") else call.weight("vars/0")
-        scores = b.binary(call.scope, "Mul", scores, b.const(f"{call.scope}/scale", scale))
+    additive = call.class_name == "AdditiveAttention"
+    scores = _additive_scores(call, query, key) if additive else _dot_scores(call, query, key)
     if call.kwargs.get("use_causal_mask"):
         scores = _causal_mask(call, scores, query, key)
     probabilities = b.op(f"{call.scope}/Softmax", "Softmax", [scores], scores.shape)

@@ -204,15 +204,19 @@ class GraphBuilder:
         attr = {"T": attr_type(x.dtype), "out_type": attr_type("DT_INT32")}
         return self.op(f"{scope}/Shape", "Shape", [x], (x.rank,), dtype="DT_INT32", typed=False, attr=attr)
 
-    def reshape_leading(self, scope: str, x: Tensor, like: Tensor, tail: Sequence[int]) -> Tensor:
-        """``x`` reshaped to ``like``'s dimensions but its last, then ``tail``: dimensions read at run time."""
-        leading = self.slice(f"{scope}/leading", self.shape_of(scope, like), [0], [like.rank - 1])
+    def reshape_leading(
+        self, scope: str, x: Tensor, like: Tensor, tail: Sequence[int], count: int | None = None
+    ) -> Tensor:
+        """``x`` reshaped to ``like``'s first ``count`` dimensions (all but its last by default), then ``tail``:
+        dimensions read at run time."""
+        count = like.rank - 1 if count is None else count
+        leading = self.slice(f"{scope}/leading", self.shape_of(scope, like), [0], [count])
         target = self.concat(f"{scope}/target", [leading, self.const(f"{scope}/tail", list(tail), "DT_INT32")], 0)
         return self.op(
             f"{scope}/Reshape",
             "Reshape",
             [x, target],
-            (*like.shape[:-1], *tail),
+            (*like.shape[:count], *tail),
             dtype=x.dtype,
             attr={"Tshape": attr_type("DT_INT32")},
         )

@@ -361,13 +361,17 @@ def _transposed_geometry(
     return kernel_size, strides, padding, size
 
 
-@layer("Conv2DTranspose", "Convolution2DTranspose")
+@layer("Conv1DTranspose", "Convolution1DTranspose", "Conv2DTranspose", "Convolution2DTranspose")
 def conv_transpose(call: LayerCall) -> list[Tensor]:
     """``Conv2DBackpropInput`` to the output size Keras computes, the batch read from the input at run time; then
-    bias and activation."""
+    bias and activation. A 1-D layer runs on the ``[batch, 1, steps, channels]`` view, as TensorFlow computes it."""
     b, x = call.builder, call.single_input()
-    _, strides, padding, size = _transposed_geometry(call, x, 2)
-    kernel = call.weight("kernel")  # [h, w, filters, in_channels]
+    one_d = "1D" in call.class_name
+    _, strides, padding, size = _transposed_geometry(call, x, 1 if one_d else 2)
+    kernel = call.weight("kernel")  # [h, w, filters, in_channels] ([steps, filters, in_channels] for 1-D)
+    if one_d:
+        x = b.expand_dims(f"{call.scope}/to_2d", x, 1)
+        kernel, strides, size = kernel[None], (1, *strides), [1, *size]
     batch = b.slice(f"{call.scope}/batch", b.shape_of(call.scope, x), [0], [1])
     output_shape = b.concat(
         f"{call.scope}/output_shape",
@@ -389,7 +393,8 @@ def conv_transpose(call: LayerCall) -> list[Tensor]:
         (x.shape[0], *size, kernel.shape[2]),
         attr=attr,
     )
-    return [bias_and_activation(call, y)]
+    y = bias_and_activation(call, y)
+    return [b.squeeze(f"{call.scope}/to_1d", y, 1) if one_d else y]
 
 
 @layer("Conv3DTranspose", "Convolution3DTranspose")

@@ -119,17 +119,47 @@ def softmax(call: LayerCall) -> list[Tensor]:
     "GaussianDropout",
     "AlphaDropout",
     "ActivityRegularization",
+    "Identity",
+)
+def identity_at_inference(call: LayerCall) -> list[Tensor]:
+    """Layers that only act while training (noise, dropout), and ``Identity``: at inference they pass their input
+    through."""
+    return [call.single_input()]
+
+
+@layer(
     "RandomFlip",
     "RandomRotation",
     "RandomZoom",
     "RandomTranslation",
     "RandomContrast",
     "RandomBrightness",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomSaturation",
+    "RandomColorJitter",
+    "RandomColorDegeneration",
+    "RandomSharpness",
+    "RandomShear",
+    "RandomPerspective",
+    "RandomElasticTransform",
+    "RandomInvert",
+    "RandomPosterization",
+    "RandomErasing",
+    "RandomGaussianBlur",
+    "Solarization",
+    "AugMix",
+    "RandAugment",
+    "CutMix",
+    "MixUp",
 )
-def identity_at_inference(call: LayerCall) -> list[Tensor]:
-    """Layers that only act while training (noise, dropout, data augmentation): at inference they pass their input
-    through."""
-    return [call.single_input()]
+def image_augmentation_at_inference(call: LayerCall) -> list[Tensor]:
+    """Keras 3's image augmentations transform only while training (``transform_images(..., training=False)``
+    returns the images, cast to the layer's float dtype). Not here: AutoContrast and Equalization, which act at
+    inference too, and RandomCrop, whose inference output (the whole image) differs from its declared shape."""
+    x = call.single_input()
+    call.require(x.dtype == "DT_FLOAT", "an image augmentation on integer images (Keras casts them to float)")
+    return [x]
 
 
 @layer("LayerScale")

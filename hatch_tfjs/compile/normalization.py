@@ -144,3 +144,16 @@ def unit_normalization(call: LayerCall) -> list[Tensor]:
     square_sum = b.reduce(call.scope, "Sum", b.unary(call.scope, "Square", x), _axes(call, x), True)
     inverse = b.binary(call.scope, "Minimum", b.unary(call.scope, "Rsqrt", square_sum), b.scalar(call.scope, 1e12))
     return [b.binary(call.scope, "Mul", x, inverse)]
+
+
+@layer("RMSNormalization")
+def rms_normalization(call: LayerCall) -> list[Tensor]:
+    """``x * rsqrt(mean(x^2) + eps) * scale`` over ``axis`` (Keras's ``ops.rms_normalization``)."""
+    b, x = call.builder, call.single_input()
+    axes = _axes(call, x)
+    call.require(all(x.shape[a] is not None for a in axes), "its normalized axes are unknown before run time")
+    mean_square = b.reduce(call.scope, "Mean", b.unary(call.scope, "Square", x), axes, True)
+    epsilon = b.scalar(call.scope, float(call.option("epsilon", 1e-6)))
+    inverse = b.unary(call.scope, "Rsqrt", b.binary(call.scope, "AddV2", mean_square, epsilon))
+    normalized = b.binary(call.scope, "Mul", x, inverse)
+    return [_scale_shift(call, normalized, call.weight("scale"), None, axes)]

@@ -74,6 +74,11 @@ VARIABLE_ORDER = {
     "SeparableConv1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
     "SeparableConvolution1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
     "DepthwiseConv1D": ("kernel", "bias"),
+    "RMSNormalization": ("scale",),
+    "EinsumDense": ("kernel", "bias"),
+    "Conv1DTranspose": ("kernel", "bias"),
+    "Convolution1DTranspose": ("kernel", "bias"),
+    "AdditiveAttention": ("scale",),
 }
 
 
