@@ -814,7 +814,8 @@ UNCOVERED_LAYERS = {"masked_attention": ["attention"], "einsum_dense_batched": [
 
 # Keras 3 models also compiled from their legacy .h5 form (same config, weights stored the legacy way).
 H5_CASES = ("nested_models", "shared_layer_two_outputs", "nested_model_called_twice", "resnet_block", "bidirectional_lstm_concat_seq1",
-            "rnn_return_state_and_merge_none", "normalization_adapted", "separable_1d")
+            "rnn_return_state_and_merge_none", "normalization_adapted", "separable_1d", "einsum_dense_abc_cde_abde",
+            "rms_norm_after_dense", "conv1d_transpose_same_s2_k3", "additive_attention_scale1_causal0_key1")
 
 
 def _keras2_cnn() -> Any:
