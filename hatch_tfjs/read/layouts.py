@@ -215,6 +215,14 @@ def _layer_norm(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, in
     return out
 
 
+def _normalization(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
+    """Keras 3 ``Normalization``: adapted ``mean`` and ``variance`` (shaped by ``axis``: the file says how) and the
+    sample ``count``, none trainable; a layer given its mean and variance in the config has no variables."""
+    if cfg.get("mean") is not None and cfg.get("variance") is not None:
+        return []
+    return [Var(name, () if name == "count" else None, trainable=False) for name in ("mean", "variance", "count")]
+
+
 def _prelu(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
     if not shape or any(d is None for d in shape[1:]):
         return [Var("alpha", None)]
@@ -259,6 +267,7 @@ _OWN: dict[str, VarBuilder] = {
     "Embedding": _embedding,
     "BatchNormalization": _batch_norm,
     "LayerNormalization": _layer_norm,
+    "Normalization": _normalization,
     "PReLU": _prelu,
     "SimpleRNNCell": _cell_vars(1),
     "GRUCell": _cell_vars(3),
