@@ -32,6 +32,29 @@ def _sublayer_weight(call: LayerCall, sublayer: str, key: str, position: int) ->
     raise NotCoveredError(f"its weight {call.name}/{sublayer}/{key} is not in the file")
 
 
+def _flat_dense(call: LayerCall, sublayer: str, flat: Tensor, kernel: np.ndarray) -> Tensor:
+    """``flat @ kernel (+ bias)`` for one of the layer's EinsumDense sublayers, its heads merged into 2-D: a MatMul
+    and BiasAdd TF.js fuses into ``_FusedMatMul``."""
+    b = call.builder
+    y = b.op(
+        f"{call.scope}/{sublayer}/MatMul",
+        "MatMul",
+        [flat, b.const(f"{call.scope}/{sublayer}/kernel", kernel)],
+        (None, kernel.shape[1]),
+        attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)},
+    )
+    if not call.option("use_bias", True):
+        return y
+    bias = _sublayer_weight(call, sublayer, "bias", 1).reshape(-1)
+    return b.op(
+        f"{call.scope}/{sublayer}/BiasAdd",
+        "BiasAdd",
+        [y, b.const(f"{call.scope}/{sublayer}/bias", bias)],
+        y.shape,
+        attr={"data_format": attr_str("NHWC")},
+    )
+
+
 def _project(call: LayerCall, x: Tensor, sublayer: str) -> Tensor:
     """``x @ W + b`` with ``W`` ``[features, heads, dim]``, as ``[batch, heads, steps, dim]``."""
     b = call.builder
@@ -39,22 +62,7 @@ def _project(call: LayerCall, x: Tensor, sublayer: str) -> Tensor:
     features, heads, dim = kernel.shape
     call.require(x.shape[-1] == features, f"its {sublayer} kernel does not match its input")
     flat = b.reshape(f"{call.scope}/{sublayer}/flatten", x, (None, features))
-    y = b.op(
-        f"{call.scope}/{sublayer}/MatMul",
-        "MatMul",
-        [flat, b.const(f"{call.scope}/{sublayer}/kernel", kernel.reshape(features, heads * dim))],
-        (None, heads * dim),
-        attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)},
-    )
-    if call.option("use_bias", True):
-        bias = _sublayer_weight(call, sublayer, "bias", 1).reshape(-1)
-        y = b.op(
-            f"{call.scope}/{sublayer}/BiasAdd",
-            "BiasAdd",
-            [y, b.const(f"{call.scope}/{sublayer}/bias", bias)],
-            y.shape,
-            attr={"data_format": attr_str("NHWC")},
-        )
+    y = _flat_dense(call, sublayer, flat, kernel.reshape(features, heads * dim))
     y = b.reshape(f"{call.scope}/{sublayer}/heads", y, (None, x.shape[1], heads, dim))
     return b.transpose(f"{call.scope}/{sublayer}", y, [0, 2, 1, 3])
 
@@ -169,22 +177,7 @@ def multi_head_attention(call: LayerCall) -> list[Tensor]:
     out_kernel = _sublayer_weight(call, "output_dense", "kernel", 0)
     heads, value_dim, out_dim = out_kernel.shape
     flat = b.reshape(f"{call.scope}/output_dense/flatten", attended, (None, heads * value_dim))
-    y = b.op(
-        f"{call.scope}/output_dense/MatMul",
-        "MatMul",
-        [flat, b.const(f"{call.scope}/output_dense/kernel", out_kernel.reshape(heads * value_dim, out_dim))],
-        (None, out_dim),
-        attr={"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)},
-    )
-    if call.option("use_bias", True):
-        bias = _sublayer_weight(call, "output_dense", "bias", 1)
-        y = b.op(
-            f"{call.scope}/output_dense/BiasAdd",
-            "BiasAdd",
-            [y, b.const(f"{call.scope}/output_dense/bias", bias)],
-            y.shape,
-            attr={"data_format": attr_str("NHWC")},
-        )
+    y = _flat_dense(call, "output_dense", flat, out_kernel.reshape(heads * value_dim, out_dim))
     return [b.reshape(f"{call.scope}/output", y, (None, query.shape[1], out_dim))]
 
 
