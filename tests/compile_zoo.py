@@ -887,22 +887,6 @@ KERAS2 = {
 }
 
 
-def randomize_keras2(model: Any, seed: int) -> None:
-    """Seeded non-trivial weights for a tf_keras model (variances positive, as in ``zoo.randomize``)."""
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        name, shape = variable.name, tuple(variable.shape)
-        if "moving_variance" in name:
-            value = rng.uniform(0.5, 2.0, size=shape)
-        elif "gamma" in name:
-            value = rng.uniform(0.5, 1.5, size=shape)
-        elif "alpha" in name:
-            value = rng.uniform(0.05, 0.5, size=shape)
-        else:
-            value = rng.normal(0.0, 0.4, size=shape)
-        variable.assign(value.astype("float32"))
-
-
 def build_case(case: CompileCase, seed: int) -> Any:
     from zoo import randomize
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import assert_parity, keras_predict
+from zoo import randomize
 
 import compile_zoo
 
@@ -46,7 +47,7 @@ def compiled(tmp_path_factory) -> dict[str, Compiled]:
             add(f"{name}@h5", directory / f"{name}.h5", inputs, expected)
     for seed, (name, case) in enumerate(compile_zoo.KERAS2.items()):
         model = case.build()
-        compile_zoo.randomize_keras2(model, seed)
+        randomize(model, seed)
         inputs = compile_zoo.case_inputs(case, seed)
         model.save(directory / f"{name}.h5")
         add(name, directory / f"{name}.h5", inputs, keras_predict(model, inputs))

@@ -23,12 +23,14 @@ class ZooEntry:
 
 def randomize(model, seed: int) -> None:
     """Give every float weight non-trivial values (BatchNorm variances positive, PReLU slopes small and positive) so
-    parity checks mean something. Shared by the layers zoo and the graph zoo."""
+    parity checks mean something. Shared by the layers zoo, the graph zoo and the compiler's zoo; Keras 3 and
+    tf_keras models alike (tf_keras variables have a name, not a path, and a tf.DType)."""
     rng = np.random.default_rng(seed)
     for variable in model.weights:
         shape = tuple(variable.shape)
-        path = variable.path
-        if variable.dtype.startswith("int"):
+        path = getattr(variable, "path", variable.name)
+        dtype = str(getattr(variable.dtype, "name", variable.dtype))
+        if dtype.startswith("int"):
             continue
         if "moving_variance" in path:
             value = rng.uniform(0.5, 2.0, size=shape)
@@ -40,7 +42,7 @@ def randomize(model, seed: int) -> None:
             value = rng.uniform(0.05, 0.5, size=shape)
         else:
             value = rng.normal(0.0, 0.4, size=shape)
-        variable.assign(value.astype(variable.dtype))
+        variable.assign(value.astype(dtype))
 
 
 def _sequential_mlp():
