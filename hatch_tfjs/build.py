@@ -10,7 +10,6 @@ and h5py are installed. TensorFlow is only ever imported in the conversion worke
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from hatch_tfjs.config import HookSettings, ModelSpec
+from hatch_tfjs.env import converter_importable, tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.plan import ModelPlan, plan_models
 from hatch_tfjs.summary import build_summary, plural
@@ -83,24 +83,6 @@ class BuildOutcome:
 
 
 # --- what a build needs installed --------------------------------------------------------------------------------
-
-
-def _importable(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def converter_importable() -> bool:
-    """Whether numpy and h5py, which every conversion uses, are importable here."""
-    return all(_importable(name) for name in ("numpy", "h5py"))
-
-
-def tensorflow_importable() -> bool:
-    """Whether TensorFlow is importable here, whichever distribution provides it (tensorflow, tensorflow-cpu,
-    tensorflow-macos, ...)."""
-    return _importable("tensorflow")
 
 
 def build_requirements(settings: HookSettings) -> list[str]:

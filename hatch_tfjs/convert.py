@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.config import DEFAULT_TABLE, ModelSpec
+from hatch_tfjs.env import tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, TensorFlowNeededError, UnsupportedModelError
 from hatch_tfjs.hashing import hash_source
 from hatch_tfjs.route import Route, is_keras_file, route_model
@@ -187,7 +188,7 @@ def _graph_model(spec: ModelSpec, route: Route, *, tensorflow_here: bool) -> tup
     reasons = [layer.describe() for layer in compiled.layers]
     if not tensorflow_here:
         raise TensorFlowNeededError("; ".join(reasons))
-    if not _tensorflow_importable():
+    if not tensorflow_importable():
         raise UnsupportedModelError(
             spec.name,
             spec.source_rel,
@@ -209,15 +210,6 @@ def _tensorflow_graph(spec: ModelSpec) -> GraphModelData:
 
         check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
     return convert_tf_graph(spec.source, model_name=spec.name, source_rel=spec.source_rel, options=spec.graph_options)
-
-
-def _tensorflow_importable() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("tensorflow") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def _result(spec: ModelSpec, written: Any, weight_count: int, started: float, notes: list[str]) -> ConversionResult:
