@@ -18,10 +18,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from hatch_tfjs.keras_names import snake_case
+from hatch_tfjs.keras_names import MODEL_CLASSES, snake_case
 from hatch_tfjs.translate.keras_config import entry_name, is_op
 
-MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 WRAPPER_KEYS = ("layer", "backward_layer")  # Bidirectional / TimeDistributed hold their inner layers here
 BUILT_IN_MODULE_PREFIX = "keras"
 

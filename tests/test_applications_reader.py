@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from hatch_tfjs.keras_names import MODEL_CLASSES
 from hatch_tfjs.read import layouts
 from hatch_tfjs.read.h5_reader import read_with_h5py
 from hatch_tfjs.read.keras_tf import read_with_keras
@@ -58,7 +59,7 @@ def _unmapped_layers(config: dict[str, Any]) -> dict[str, str]:
     """Layer name -> class for the layers whose variables the table does not map (read as stored)."""
     found: dict[str, str] = {}
     for entry in config["config"]["layers"]:
-        if entry["class_name"] in layouts.MODEL_CLASSES:
+        if entry["class_name"] in MODEL_CLASSES:
             found.update(_unmapped_layers(entry))
         elif not layouts.layer_layout(entry).known:
             found[entry["config"]["name"]] = entry["class_name"]

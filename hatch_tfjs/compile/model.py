@@ -19,9 +19,9 @@ from hatch_tfjs.compile import masks
 from hatch_tfjs.compile.builder import DTYPES, GraphBuilder, NotCoveredError, Tensor
 from hatch_tfjs.compile.registry import CALL_KWARGS, LAYERS, OPS, LayerCall
 from hatch_tfjs.compile.rnn import output_count as rnn_output_count
+from hatch_tfjs.keras_names import MODEL_CLASSES
 from hatch_tfjs.translate.keras_config import contains_tensor, describe, entry_name, is_op, tensor_history
 
-MODEL_CLASSES = ("Sequential", "Functional", "Model")
 Key = tuple[str, int, int]
 
 

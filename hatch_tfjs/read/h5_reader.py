@@ -49,7 +49,7 @@ from typing import Any, BinaryIO, TypeVar
 import numpy as np
 
 from hatch_tfjs.errors import ModelReadError
-from hatch_tfjs.keras_names import snake_case
+from hatch_tfjs.keras_names import MODEL_CLASSES, snake_case
 from hatch_tfjs.neutral import KerasModel, Weight
 from hatch_tfjs.read import layouts
 from hatch_tfjs.read.layouts import Layout, LayoutError, Slot
@@ -526,7 +526,7 @@ def _is_operation(entry: dict[str, Any]) -> bool:
 
 
 def _is_model(entry: dict[str, Any]) -> bool:
-    return entry.get("class_name") in layouts.MODEL_CLASSES and _model_layers(entry) is not None
+    return entry.get("class_name") in MODEL_CLASSES and _model_layers(entry) is not None
 
 
 def _entry_name(entry: dict[str, Any]) -> str:

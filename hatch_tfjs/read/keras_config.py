@@ -17,8 +17,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from hatch_tfjs.keras_names import MODEL_CLASSES
+
 _MAX_CONFIG_BYTES = 64 * 1024 * 1024  # larger config.json members are left to the real reader
-_MODEL_CLASSES = ("Functional", "Sequential", "Model")
 
 
 def read_keras_config(source: Path) -> dict[str, Any] | None:
@@ -63,7 +64,7 @@ def _from_h5_bytes(source: Path) -> dict[str, Any] | None:
 def _is_model_config(config: Any) -> bool:
     return (
         isinstance(config, dict)
-        and config.get("class_name") in _MODEL_CLASSES
+        and config.get("class_name") in MODEL_CLASSES
         and isinstance(config.get("config"), dict)
         and isinstance(config["config"].get("layers"), list)
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from hatch_tfjs.errors import ModelReadError
-from hatch_tfjs.keras_names import WEIGHT_RENAMES
+from hatch_tfjs.keras_names import MODEL_CLASSES, WEIGHT_RENAMES
 
 # A dimension is an exact int, or ``(symbol, factor)``: ``factor`` times a size fixed by the first variable that uses
 # the symbol (e.g. ``("in", 1)`` is the layer's input channels, ``("units", 4)`` four times the units).
@@ -301,7 +301,6 @@ ALIASES = {
     "Convolution2DTranspose": "Conv2DTranspose", "Convolution3DTranspose": "Conv3DTranspose",
     "SeparableConvolution2D": "SeparableConv2D",
 }  # fmt: skip
-MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 # TF.js classes with variables that the table above does not map (the reader refuses them rather than guess).
 TFJS_ONLY_WRAPPERS = frozenset({"StackedRNNCells", "ConvLSTM2DCell"})
 
