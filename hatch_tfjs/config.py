@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hatch_tfjs.errors import ConfigError, Problem
+from hatch_tfjs.keras_names import KERAS_SUFFIXES, is_keras_file
 from hatch_tfjs.options import (
     DEFAULT_SHARD_SIZE,
     FORMATS,
@@ -40,7 +41,6 @@ from hatch_tfjs.suggest import did_you_mean
 
 DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
-KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 # Options that only mean something for graph models (TF.js GraphModel); an error on a layers model's own table.
 GRAPH_OPTION_KEYS = ("signature", "tags", "strip-debug-ops", "control-flow-v2", "structured-outputs")
@@ -760,13 +760,9 @@ def _model_source(
     source_path = _readable_source(raw["source"], source_key, output_path, context)
     if source_path is None:
         return None
-    if source_path.exists() and values["format"] is None and _not_a_keras_file(source_path):
+    if source_path.exists() and values["format"] is None and not is_keras_file(source_path):
         values["format"] = "graph"  # anything but a Keras file (a SavedModel directory) can only be a graph model
     return _source_of_format(source_path, raw["source"], source_key, values["format"] or "auto", context.problems)
-
-
-def _not_a_keras_file(path: Path) -> bool:
-    return path.is_dir() or path.suffix.lower() not in KERAS_SUFFIXES
 
 
 def _readable_source(

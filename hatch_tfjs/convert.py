@@ -14,7 +14,8 @@ from hatch_tfjs.config import DEFAULT_TABLE, ModelSpec
 from hatch_tfjs.env import tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, TensorFlowNeededError, UnsupportedModelError
 from hatch_tfjs.hashing import hash_source
-from hatch_tfjs.route import Route, is_keras_file, route_model
+from hatch_tfjs.keras_names import is_keras_file
+from hatch_tfjs.route import Route, route_model
 from hatch_tfjs.stamps import stamp_sealer
 from hatch_tfjs.translate import translate_model_config
 
@@ -174,7 +175,7 @@ def _graph_model(spec: ModelSpec, route: Route, *, tensorflow_here: bool) -> tup
     unless its route says it needs TensorFlow; a layer the compiler refuses at conversion (a covered class with
     arguments it does not translate yet) falls back to TensorFlow when TensorFlow is importable."""
     if route.needs_tensorflow:
-        return _tensorflow_graph(spec), route.tensorflow if is_keras_file(spec) else ""
+        return _tensorflow_graph(spec), route.tensorflow if is_keras_file(spec.source) else ""
     from hatch_tfjs.compile import Uncovered, compile_keras_model
     from hatch_tfjs.read import read_keras_model
 
@@ -204,7 +205,7 @@ def _tensorflow_graph(spec: ModelSpec) -> GraphModelData:
     """The TensorFlow route: Keras (or the SavedModel loader) traces the model; frozen, optimised, op-checked."""
     from hatch_tfjs.graph_route import convert_tf_graph
 
-    if is_keras_file(spec):
+    if is_keras_file(spec.source):
         # A Keras file: checked without TensorFlow before Keras allocates what its config declares.
         from hatch_tfjs.read import check_keras_file
 

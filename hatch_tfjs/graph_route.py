@@ -12,9 +12,10 @@ from pathlib import Path
 
 from hatch_tfjs.config import graph_source_problem
 from hatch_tfjs.errors import ModelReadError
+from hatch_tfjs.keras_names import is_keras_file
 from hatch_tfjs.neutral import GraphModelData
 from hatch_tfjs.options import GraphOptions
-from hatch_tfjs.read.savedmodel import is_keras_source, read_frozen_graph
+from hatch_tfjs.read.savedmodel import read_frozen_graph
 from hatch_tfjs.translate.graph_pipeline import graph_model_data
 
 __all__ = ["GraphOptions", "check_savedmodel_dir", "convert_tf_graph"]
@@ -24,7 +25,7 @@ def convert_tf_graph(source: Path, *, model_name: str, source_rel: str, options:
     """A SavedModel directory or a Keras file -> everything its graph-model ``model.json`` needs (TensorFlow is
     imported when called). Raises :class:`ModelReadError` for a source that is neither, and
     :class:`~hatch_tfjs.errors.UnsupportedModelError` for a model TF.js cannot run."""
-    if not is_keras_source(source):
+    if not is_keras_file(source):
         check_savedmodel_dir(source, model_name, source_rel)
     frozen = read_frozen_graph(source, model_name=model_name, source_rel=source_rel, options=options)
     return graph_model_data(frozen, model_name=model_name, source_rel=source_rel, options=options)

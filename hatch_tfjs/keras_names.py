@@ -9,6 +9,7 @@ renames are the Keras 3 spellings of the same classes and weights.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 LAYER_CLASSES = frozenset(
     {
@@ -37,6 +38,12 @@ LAYER_CLASSES = frozenset(
     }
 )  # fmt: skip
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # Keras 3 archives, and HDF5 files of Keras 3 or Keras 2
+
+
+def is_keras_file(path: Path) -> bool:
+    """Whether ``path`` names a Keras model file (anything else a model's source names is a SavedModel directory)."""
+    return path.suffix.lower() in KERAS_SUFFIXES and not path.is_dir()
 
 # Keras 3 aliases of pooling layers.
 LAYER_RENAMES = {

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hatch_tfjs.config import KERAS_SUFFIXES, ModelSpec
+from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.keras_names import is_keras_file
 
 LAYERS_REASON = "every layer has an exact TF.js layers equivalent"
 GRAPH_REASON = "it cannot be written as a TF.js layers model"
@@ -36,10 +37,6 @@ class Route:
 
     def to_json(self) -> dict[str, str]:
         return {"format": self.format, "reason": self.reason, "tensorflow": self.tensorflow}
-
-
-def is_keras_file(spec: ModelSpec) -> bool:
-    return spec.source.suffix.lower() in KERAS_SUFFIXES and not spec.source.is_dir()
 
 
 def route_model(spec: ModelSpec) -> Route:
@@ -93,7 +90,7 @@ def needs_tensorflow(spec: ModelSpec, route: Route | None = None) -> bool:
 
 def _fixed_route(spec: ModelSpec) -> Route | None:
     """The route when the configuration alone decides it: SavedModel directories, ``reader = "keras"``, layers."""
-    if not is_keras_file(spec):
+    if not is_keras_file(spec.source):
         return Route("graph", tensorflow=SAVED_MODEL_REASON)
     if spec.reader == "keras" and spec.format == "graph":
         return Route("graph", tensorflow=KERAS_READER_REASON)

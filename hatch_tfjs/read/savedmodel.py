@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
+from hatch_tfjs.keras_names import is_keras_file
 from hatch_tfjs.neutral import FrozenGraph, NodeOrigins, ResourceInitializers, TensorSpec
 from hatch_tfjs.options import GraphOptions
 from hatch_tfjs.read._tensorflow import import_tensorflow_module
@@ -42,7 +43,6 @@ __all__ = [
     "run_grappler",
 ]
 
-KERAS_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
 def _tf() -> Any:
@@ -50,11 +50,6 @@ def _tf() -> Any:
 
 
 # --- sources ----------------------------------------------------------------------------------------------------------
-
-
-def is_keras_source(source: Path) -> bool:
-    """Whether the graph route reads ``source`` through Keras (a Keras file) rather than as a SavedModel."""
-    return source.is_file() and source.suffix.lower() in KERAS_FILE_SUFFIXES
 
 
 def _saved_model_tag_sets(tf: Any, source: Path) -> list[list[str]]:
@@ -505,7 +500,7 @@ def read_frozen_graph(source: Path, *, model_name: str, source_rel: str, options
     keepalive: Any  # the loaded model or module: its variables and resources must live until all is frozen
     output_keys: list[str] | None = None
     origins: NodeOrigins | None = None
-    if is_keras_source(source):
+    if is_keras_file(source):
         serving = keras_serving_function(source, model_name, options)
         keepalive, concrete, notes, output_keys, origins = (
             serving.model,
