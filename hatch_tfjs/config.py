@@ -415,11 +415,6 @@ class ModelSpec:
         return self.format != "layers" or self.reader == "keras"
 
     @property
-    def may_be_graph(self) -> bool:
-        """Whether graph-model options (signature, tags, ...) can apply to this model."""
-        return self.format in ("graph", "auto")
-
-    @property
     def output_rel(self) -> str:
         return _relative(self.output, self.root)
 
