@@ -52,6 +52,12 @@ def file_digests(directory: Path) -> dict[str, str]:
     return digests
 
 
+def user_files(project: Path, outputs: str) -> dict[str, str]:
+    """Every file of ``project`` but what builds write (``outputs``, the model outputs' folder, and ``dist/``), by
+    sha256: a build must leave them byte for byte as they were."""
+    return {path: digest for path, digest in file_digests(project).items() if not path.startswith((outputs, "dist"))}
+
+
 def wheel_names(project: Path, dist: str = "dist") -> list[str]:
     (wheel,) = (project / dist).glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:

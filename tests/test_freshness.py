@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from helpers import REPO, copy_sample_project
-from projects import tensorflow_blocked_env
+from projects import WEB_MODELS, tensorflow_blocked_env, user_files
 
 from hatch_tfjs.config import STAMP_NAME
 
@@ -123,9 +123,11 @@ def test_moving_an_option_between_tables_converts_nothing(sample_copy):
                         'tensorflow-requirement = "tensorflow-cpu>=2.16"\nquantize = "uint8"\n')
     text = text.replace('source = "models/digits.h5"\n', 'source = "models/digits.h5"\nquantize = false\n')
     pyproject.write_text(text)
+    untouched = user_files(sample_copy, WEB_MODELS.as_posix())
     output = hatchling(sample_copy, "-t", "wheel").stderr
     assert "tfjs: 2 models up to date" in output
     assert snapshot(sample_copy) == before
+    assert user_files(sample_copy, WEB_MODELS.as_posix()) == untouched
 
 
 def test_stamp_has_no_timestamps_or_absolute_paths(sample_copy):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import assert_parity, keras_predict
-from projects import hatchling_build, replace_in_pyproject, tensorflow_blocked_env, write_app_project
+from projects import hatchling_build, replace_in_pyproject, tensorflow_blocked_env, user_files, write_app_project
 
 CUSTOM_LAYERS = '''
 import keras
@@ -26,6 +26,7 @@ class Doubler(keras.layers.Layer):
         return x * 2.0
 '''
 
+OUTPUTS = "src/app/web_models"  # where the project's outputs go: all else is the user's
 ATTENTION = 'attention = { source = "models/attention.keras", format = "graph" }\n'
 _DEPENDENCIES = (
     "import json, sys; from hatchling.builders.wheel import WheelBuilder; "
@@ -115,7 +116,9 @@ def test_keras_graph_models_build_without_tensorflow(default_graph_project, tfjs
     root, _, cases = default_graph_project
     blocked = tensorflow_blocked_env(tmp_path)
     assert _dependencies(root, blocked) == []  # nothing to install: numpy and h5py are here, TensorFlow is not needed
+    before = user_files(root, OUTPUTS)
     proc = hatchling_build(root, "-t", "wheel", env=blocked)
+    assert user_files(root, OUTPUTS) == before
     output = proc.stdout + proc.stderr
     assert "gru: graph model (auto: layer 'recurrent' (GRU): uses reset_after=True" in output
     assert "attention: graph model -> " in output
@@ -137,7 +140,9 @@ def test_a_custom_layer_asks_for_tensorflow_and_its_failure_says_what_to_do(defa
     blocked = tensorflow_blocked_env(tmp_path)
     assert _dependencies(root, blocked) == ["tensorflow-cpu>=2.16"]  # only the custom model is stale, and needs it
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(modules), os.environ.get("PYTHONPATH")]))}
+    before = user_files(root, OUTPUTS)
     proc = hatchling_build(root, "-t", "wheel", env=env, check=False)
+    assert user_files(root, OUTPUTS) == before
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "tfjs: converting 1 model to TensorFlow.js (3 up to date)" in output
@@ -151,6 +156,7 @@ def test_a_custom_layer_asks_for_tensorflow_and_its_failure_says_what_to_do(defa
 def test_an_option_the_compiler_refuses_falls_back_to_tensorflow_or_says_what_to_do(default_graph_project, tfjs, tmp_path):
     root, _, cases = default_graph_project
     replace_in_pyproject(root, ATTENTION, ATTENTION + 'threshold = { source = "models/threshold.keras", format = "graph" }\n')
+    before = user_files(root, OUTPUTS)
     refused = hatchling_build(root, "-t", "wheel", env=tensorflow_blocked_env(tmp_path), check=False)
     output = refused.stdout + refused.stderr
     assert refused.returncode != 0
@@ -161,6 +167,7 @@ def test_an_option_the_compiler_refuses_falls_back_to_tensorflow_or_says_what_to
     assert not (root / "src" / "app" / "web_models" / "threshold").exists()
 
     proc = hatchling_build(root, "-t", "wheel")  # TensorFlow importable: it converts what the compiler refused
+    assert user_files(root, OUTPUTS) == before
     output = proc.stdout + proc.stderr
     assert ("; graph through TensorFlow: layer 'thresholded' (ReLU): ReLU with a threshold is not translated yet"
             in output), output
@@ -173,6 +180,7 @@ def test_the_command_line_converts_a_refused_option_in_a_worker_not_in_its_own_p
     import subprocess
 
     root, _, cases = default_graph_project
+    before = user_files(root, OUTPUTS)
     output = tmp_path / "threshold"
     script = ("import sys; from hatch_tfjs.cli import main; code = main(['convert', sys.argv[1], sys.argv[2], "
               "'--format', 'graph']); print('tensorflow imported:', 'tensorflow' in sys.modules); raise SystemExit(code)")
@@ -181,6 +189,7 @@ def test_the_command_line_converts_a_refused_option_in_a_worker_not_in_its_own_p
     assert proc.returncode == 0, proc.stderr
     assert "; graph through TensorFlow: layer 'thresholded' (ReLU): ReLU with a threshold is not translated yet" in proc.stdout
     assert "tensorflow imported: False" in proc.stdout
+    assert user_files(root, OUTPUTS) == before
     case = cases["threshold"]
     got, _ = tfjs.run(output, case.inputs, format="graph", input_names=case.input_names)
     assert_parity(got, case.expected)
