@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Protocol
 from hatch_tfjs.config import HookSettings, ModelSpec
 from hatch_tfjs.env import converter_importable, tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError
+from hatch_tfjs.ownership import INDEX_NAME
 from hatch_tfjs.plan import ModelPlan, plan_models
 from hatch_tfjs.summary import build_summary, plural
 
 if TYPE_CHECKING:
     from hatch_tfjs.convert import ConversionResult
+    from hatch_tfjs.orphans import Orphan
     from hatch_tfjs.route import Route
 
 # What the conversion itself needs; asked for by the build's dependencies when a model must be converted.
@@ -85,11 +87,12 @@ class BuildOutcome:
 # --- what a build needs installed --------------------------------------------------------------------------------
 
 
-def build_requirements(settings: HookSettings) -> list[str]:
+def build_requirements(settings: HookSettings, *, clean: bool = False) -> list[str]:
     """What converting the stale models needs that this environment lacks: numpy and h5py (hatch-tfjs installs none
     of its own, so an app that only serves its models pulls nothing), and TensorFlow when a stale model needs it and
-    no distribution of it is importable. Nothing when every model is fresh. Read-only."""
-    stale = plan_build(settings).stale
+    no distribution of it is importable. Nothing when every model is fresh. ``clean``: the build cleans first
+    (``HATCH_BUILD_CLEAN``), so every model with a source will be converted. Read-only."""
+    stale = plan_build(settings, force=True if clean else None).stale
     if not stale:
         return []
     requirements = [] if converter_importable() else list(CONVERTER_REQUIREMENTS)
@@ -132,11 +135,21 @@ def hold_project_lock(settings: HookSettings, reporter: Reporter) -> None:
     lock.acquire(settings.root, on_wait=waiting)
 
 
-def build_models(settings: HookSettings, packages: list[str], reporter: Reporter, *, skip: bool) -> BuildOutcome:
+def build_models(
+    settings: HookSettings,
+    packages: list[str],
+    reporter: Reporter,
+    *,
+    skip: bool,
+    declared_elsewhere: Sequence[Path] | None = (),
+) -> BuildOutcome:
     """Make every model's output current and index them; the caller holds the project lock (:func:`hold_project_lock`).
 
-    ``skip`` (``HATCH_TFJS_SKIP``) ships the outputs on disk as they are, and fails when one is missing."""
+    ``skip`` (``HATCH_TFJS_SKIP``) ships the outputs on disk as they are, and fails when one is missing. Outputs of
+    earlier builds that no model declares (nor ``declared_elsewhere``: the outputs of the project's other hook
+    tables) are removed first (see orphans.py); None: another table is invalid, so nothing is taken for an orphan."""
     _recover(settings)
+    remove_orphaned_outputs(settings, packages, reporter, declared_elsewhere)
     converted: tuple[ConversionResult, ...] = ()
     if skip:
         _use_existing(settings, reporter)
@@ -146,6 +159,44 @@ def build_models(settings: HookSettings, packages: list[str], reporter: Reporter
         converted = _convert_stale(plan, settings, reporter)
         fresh = tuple(p.spec.name for p in plan.fresh)
     return BuildOutcome(fresh, converted, _write_index(settings, packages, reporter))
+
+
+def orphaned_outputs(
+    settings: HookSettings, packages: Sequence[str], declared_elsewhere: Sequence[Path] = ()
+) -> tuple[list[Orphan], list[Path]]:
+    """What earlier builds wrote that no model declares (see orphans.py), and where it was looked for. Read-only.
+
+    ``declared_elsewhere``: outputs and indexes of the project's other hook tables, which are not orphans."""
+    from hatch_tfjs.orphans import find_orphans, search_roots
+
+    roots = search_roots(settings.root, packages, settings.output_dir)
+    return find_orphans(roots, [*declared_paths(settings, packages), *declared_elsewhere]), roots
+
+
+def declared_paths(settings: HookSettings, packages: Sequence[str]) -> list[Path]:
+    """Every output directory ``settings`` declares, and the index its builds write."""
+    from hatch_tfjs.index import index_directory
+
+    outputs = [spec.output for spec in settings.models]
+    index_dir = index_directory(settings.output_dir, outputs, settings.root, list(packages))
+    return outputs + ([index_dir / INDEX_NAME] if index_dir is not None else [])
+
+
+def remove_orphaned_outputs(
+    settings: HookSettings,
+    packages: Sequence[str],
+    reporter: Reporter,
+    declared_elsewhere: Sequence[Path] | None = (),
+) -> None:
+    """Remove what earlier builds wrote that no model declares, saying what; the caller holds the project lock.
+    ``declared_elsewhere`` None: what the project's other hook tables declare is unknown, so nothing is removed."""
+    from hatch_tfjs.orphans import remove_orphans
+
+    if declared_elsewhere is None:
+        reporter.debug("another tfjs hook table of the project is invalid: no earlier output is taken for an orphan")
+        return
+    orphans, roots = orphaned_outputs(settings, packages, declared_elsewhere)
+    remove_orphans(orphans, settings.root, roots, reporter.info)
 
 
 def _recover(settings: HookSettings) -> None:
@@ -259,21 +310,37 @@ def route_models(specs: Sequence[ModelSpec]) -> dict[str, Route]:
 # --- hatch clean -------------------------------------------------------------------------------------------------
 
 
-def clean_outputs(settings: HookSettings, reporter: Reporter) -> None:
+def clean_outputs(
+    settings: HookSettings,
+    reporter: Reporter,
+    *,
+    before_build: bool = False,
+    packages: Sequence[str] = (),
+    declared_elsewhere: Sequence[Path] | None = (),
+) -> None:
     """Remove the outputs hatch-tfjs wrote (never a directory holding anything else), its index, and output-dir when
-    that leaves it empty; under the project lock."""
+    that leaves it empty; under the project lock.
+
+    An output whose source is absent (an sdist ships it instead) is kept: nothing could convert it again. With
+    ``before_build`` (``hatch build -c``, ``HATCH_BUILD_CLEAN``), so is an up-to-date output that this environment
+    cannot convert again: hatch asks the hook for its dependencies without saying that it will clean."""
     from hatch_tfjs.index import index_directory
     from hatch_tfjs.lock import project_lock
-    from hatch_tfjs.ownership import INDEX_NAME, is_own_index, replace_conflict
+    from hatch_tfjs.ownership import is_own_index, replace_conflict
 
     with project_lock(settings.root):
         _recover(settings)
+        remove_orphaned_outputs(settings, packages, reporter, declared_elsewhere)
         for spec in settings.models:
             if not spec.output.is_dir() or spec.output.is_symlink():
                 continue
             conflict = replace_conflict(spec.output)
             if conflict is not None:
                 reporter.warning(f"kept {spec.output_rel}/: it {conflict}")
+                continue
+            kept = _why_keep_on_clean(spec, before_build=before_build)
+            if kept is not None:
+                reporter.info(f"kept {spec.output_rel}/: {kept}")
                 continue
             shutil.rmtree(spec.output)
             reporter.info(f"removed {spec.output_rel}/")
@@ -290,3 +357,23 @@ def clean_outputs(settings: HookSettings, reporter: Reporter) -> None:
         ):
             output_dir.rmdir()
             reporter.info(f"removed the empty {output_dir.relative_to(settings.root).as_posix()}/")
+
+
+def _why_keep_on_clean(spec: ModelSpec, *, before_build: bool) -> str | None:
+    """Why cleaning keeps ``spec``'s output (a phrase), or None to remove it."""
+    from hatch_tfjs.plan import plan_model
+
+    if not spec.source.exists():
+        return f"its source {spec.source_rel} is absent, so it could not be converted again"
+    if not before_build or not plan_model(spec).fresh:
+        return None
+    if not converter_importable():
+        missing = "numpy and h5py"
+    elif _may_need_tensorflow(spec) and not tensorflow_importable():
+        missing = "TensorFlow"
+    else:
+        return None
+    return (
+        f"it is up to date, and this build environment has no {missing} to convert it again (hatch build -c cleans "
+        "without telling the hook beforehand; HATCH_BUILD_CLEAN=1 hatch build does, and converts it again)"
+    )

@@ -32,6 +32,7 @@ from hatch_tfjs.summary import result_row, result_summary
 if TYPE_CHECKING:
     from hatch_tfjs.config import ModelSpec
     from hatch_tfjs.convert import ConversionResult
+    from hatch_tfjs.orphans import Orphan
     from hatch_tfjs.route import Route
 
 PROG = "hatch-tfjs"
@@ -299,10 +300,15 @@ def _convert_in_scratch(
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from hatch_tfjs.project import load_project, wheel_selection_problem
+    from hatch_tfjs.project import load_project, project_orphans, wheel_selection_problem
 
     project = load_project(args.project)
     print(_project_header(project))
+    for miss in project.near_misses:
+        print(f"{'error' if miss.fatal else 'warning'}: {miss}: {miss.consequence}; rename it")
+    if any(miss.fatal for miss in project.near_misses):
+        print("\ncheck failed: rename the table(s) above (merge them into the tfjs table)")
+        return 1
     selection_problem = wheel_selection_problem(project.root)
     if selection_problem is not None and project.settings.models:
         print(f"\nthe wheel would ship the converted models but no Python code; hatchling says:\n{selection_problem}")
@@ -324,12 +330,18 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  skip  {spec.name:<{width}}  {where}  source absent; the shipped output is used as is")
         else:
             print(f"  FAIL  {spec.name:<{width}}  {where}")
+    orphans = [_orphan_row(orphan, project.root) for orphan in project_orphans(project)]
+    for orphan in orphans:
+        print(f"  orphaned  {orphan['path']}  {orphan['state']}")
     if failures:
         print("\n" + "\n".join(failures))
         print(
             f"\ncheck failed: {len(specs) - len(results) - len(unconvertible)} of {len(specs)} models cannot be "
             "converted"
         )
+        return 1
+    if not all(orphan["removable"] for orphan in orphans):
+        print("\ncheck failed: an orphaned output holds files hatch-tfjs did not write (see above)")
         return 1
     print("check passed: every model converts (nothing was written to the project)")
     return 0
@@ -353,7 +365,7 @@ def _listed_format(plan: Any) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from hatch_tfjs.build import plan_build
-    from hatch_tfjs.project import load_project
+    from hatch_tfjs.project import load_project, project_orphans
 
     project = load_project(args.project)
     plans = plan_build(project.settings, force=False).plans
@@ -368,19 +380,32 @@ def cmd_list(args: argparse.Namespace) -> int:
         }
         for plan in plans
     ]
+    orphans = [_orphan_row(orphan, project.root) for orphan in project_orphans(project)]
     if args.json:
-        print(json.dumps({"project": str(project.root), "table": project.table, "models": rows}, indent=2))
+        listing = {"project": str(project.root), "table": project.table, "models": rows, "orphans": orphans}
+        print(json.dumps(listing, indent=2))
         return 0
     if not rows:
         print(f"{project.pyproject}: no models configured")
-        return 0
-    width = max(len(r["name"]) for r in rows)
-    for row in rows:
-        state = "fresh" if row["fresh"] else f"stale ({row['reason']})"
-        print(f"{row['name']:<{width}}  {row['format']:<6}  {row['source']} -> {row['output']}/  {state}")
-    stale = sum(not r["fresh"] for r in rows)
-    print(f"{len(rows)} model{'s' if len(rows) != 1 else ''}, {stale} to convert on the next build")
+    else:
+        width = max(len(r["name"]) for r in rows)
+        for row in rows:
+            state = "fresh" if row["fresh"] else f"stale ({row['reason']})"
+            print(f"{row['name']:<{width}}  {row['format']:<6}  {row['source']} -> {row['output']}/  {state}")
+        stale = sum(not r["fresh"] for r in rows)
+        print(f"{len(rows)} model{'s' if len(rows) != 1 else ''}, {stale} to convert on the next build")
+    for orphan in orphans:
+        print(f"orphaned: {orphan['path']} ({orphan['state']})")
     return 0
+
+
+def _orphan_row(orphan: Orphan, root: Path) -> dict[str, Any]:
+    """An orphan (see orphans.py) as ``list`` and ``check`` show it."""
+    if orphan.conflict is None:
+        state = "no model declares it; the next build removes it"
+    else:
+        state = f"no model declares it, and it {orphan.conflict}: move those files, or the next build fails"
+    return {"path": orphan.shown(root), "removable": orphan.conflict is None, "state": state}
 
 
 # --- inspect ---------------------------------------------------------------------------------------------------------

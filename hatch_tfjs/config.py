@@ -37,7 +37,7 @@ from hatch_tfjs.ownership import (
     special_file_kind,
     symlink_on_the_way,
 )
-from hatch_tfjs.suggest import did_you_mean
+from hatch_tfjs.suggest import closest, did_you_mean
 
 DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
@@ -546,6 +546,7 @@ def load_settings(
     specs += _discovered_models(config.get("discover", []), specs, set(raw_models), context)
 
     _check_outputs(specs, root, packages, problems, guard_outputs=guard_outputs)
+    _check_index_collisions(specs, output_dir, root, packages, problems)
     if output_dir is not None and guard_outputs:
         _check_output_dir(output_dir, root, problems, given=output_dir_given)
 
@@ -755,6 +756,9 @@ def _model_source(
     source_path = _readable_source(raw["source"], source_key, output_path, context)
     if source_path is None:
         return None
+    if not source_path.exists():  # an sdist shipping the output without its source: nothing to tell its kind from
+        values["format"] = values["format"] or _shipped_format(output_path)
+        return source_path
     if source_path.exists() and values["format"] is None and not is_keras_file(source_path):
         values["format"] = "graph"  # anything but a Keras file (a SavedModel directory) can only be a graph model
     return _source_of_format(source_path, raw["source"], source_key, values["format"] or "auto", context.problems)
@@ -782,11 +786,52 @@ def _readable_source(
             "holds only regular files (reading that one would never end): remove it",
         )
         return None
-    if not source_path.exists() and (output_path is None or not (output_path / STAMP_NAME).is_file()):
-        context.problems.add(source_key, f"file not found: {source}")
+    if not source_path.exists():
+        shipped = output_path is not None and (output_path / STAMP_NAME).is_file()
+        if shipped and is_sdist_tree(context.root):
+            return source_path  # an sdist that ships the converted output without its source: the plan uses it
+        context.problems.add(source_key, _missing_source_message(source, source_path, output_path, shipped, context))
         return None
-    # (an absent source with a converted output: an sdist that ships the output; the plan stage uses the output)
     return source_path
+
+
+def _shipped_format(output_path: Path | None) -> str | None:
+    """The format a shipped output was converted with (its stamp's ``options.format``), or None."""
+    if output_path is None:
+        return None
+    try:
+        recorded = json.loads((output_path / STAMP_NAME).read_text("utf-8")).get("options", {}).get("format")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return recorded if recorded in FORMATS else None
+
+
+def is_sdist_tree(root: Path) -> bool:
+    """Whether ``root`` is an unpacked source distribution (hatchling writes ``PKG-INFO`` at its root; a project
+    checkout has none). Only there may a declared source be absent: the sdist ships its converted output instead."""
+    return (root / "PKG-INFO").is_file()
+
+
+def _missing_source_message(
+    source: str, source_path: Path, output_path: Path | None, shipped: bool, context: _ModelContext
+) -> str:
+    """``file not found: SOURCE``, with the nearest file of that folder when one is close, and, when an earlier build
+    left an output, why that output is not used."""
+    message = f"file not found: {source}"
+    try:
+        siblings = [entry.name for entry in source_path.parent.iterdir()] if source_path.parent.is_dir() else []
+    except OSError:
+        siblings = []
+    guess = closest(source_path.name, siblings)
+    if guess is not None:
+        message += f" (did you mean {PurePosixPath(source).with_name(guess).as_posix()!r}?)"
+    if shipped and output_path is not None:
+        message += (
+            f"; {_relative(output_path, context.root)}/ was converted from it by an earlier build, but in a project "
+            "checkout every declared source must exist (only a build from an sdist ships outputs without their "
+            "sources): fix source, or remove the model"
+        )
+    return message
 
 
 def _source_of_format(
@@ -936,3 +981,23 @@ def _check_output_dir(output_dir: Path, root: Path, problems: _Problems, *, give
             f"{_relative(index, root)!r} exists and was not written by hatch-tfjs, which keeps its model index "
             "there; move that file, or set output-dir to another directory",
         )
+
+
+def _check_index_collisions(
+    specs: list[ModelSpec], output_dir: Path | None, root: Path, packages: list[str], problems: _Problems
+) -> None:
+    """No model output may be or hold the model index (``<output-dir>/index.json``): refused here, before anything is
+    converted, so a build never converts a model it then cannot index."""
+    from hatch_tfjs.index import index_directory
+
+    index_dir = index_directory(output_dir, [s.output for s in specs], root, packages)
+    if index_dir is None:
+        return
+    target = index_dir / INDEX_NAME
+    for spec in specs:
+        if spec.output == target or _is_within(target, spec.output):
+            problems.add(
+                f"models.{spec.name}.output",
+                f"{spec.output_rel!r} collides with the model index {_relative(target, root)!r}, which hatch-tfjs "
+                "writes there; rename the model or set its output to a folder of its own inside output-dir",
+            )

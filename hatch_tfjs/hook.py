@@ -6,6 +6,7 @@ imported inside the conversion worker processes.
 
 from __future__ import annotations
 
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,13 @@ from hatch_tfjs.build import build_models, build_requirements, clean_outputs, ho
 from hatch_tfjs.config import HookSettings, load_settings
 from hatch_tfjs.env import env_flag
 from hatch_tfjs.errors import HatchTfjsError
-from hatch_tfjs.project import hook_table, wheel_packages, wheel_selection_problem
+from hatch_tfjs.project import (
+    hook_table,
+    near_miss_tables,
+    paths_of_other_tables,
+    wheel_packages,
+    wheel_selection_problem,
+)
 from hatch_tfjs.summary import build_summary
 
 if TYPE_CHECKING:
@@ -93,7 +100,7 @@ class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
         if env_flag("HATCH_TFJS_SKIP"):
             return []
         try:
-            return build_requirements(self.settings)
+            return build_requirements(self.settings, clean=env_flag("HATCH_BUILD_CLEAN"))
         except HatchTfjsError:
             return []  # initialize() reports the problems with full context
 
@@ -103,6 +110,8 @@ class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
         except HatchTfjsError as exc:
             self._abort(str(exc))
             raise  # abort exits; this keeps type checkers honest
+        for miss in near_miss_tables(getattr(self.metadata, "config", {}) or {}):
+            self.reporter.warning(f"{miss}: {miss.consequence}; rename it")
         if not settings.models:
             self.reporter.warning("no models configured; add [tool.hatch.build.hooks.tfjs.models.<name>] or discover")
             return
@@ -114,7 +123,13 @@ class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
         hold_project_lock(settings, self.reporter)
         self._locked_root: Path | None = settings.root
         try:
-            outcome = build_models(settings, self.packages, self.reporter, skip=env_flag("HATCH_TFJS_SKIP"))
+            outcome = build_models(
+                settings,
+                self.packages,
+                self.reporter,
+                skip=env_flag("HATCH_TFJS_SKIP"),
+                declared_elsewhere=self._declared_elsewhere(settings),
+            )
         except HatchTfjsError as exc:
             self._abort(str(exc))
             raise
@@ -133,7 +148,13 @@ class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
             settings = self._load_settings(guard_outputs=False)  # cleaning judges each output itself
         except HatchTfjsError:
             return
-        clean_outputs(settings, self.reporter)
+        clean_outputs(
+            settings,
+            self.reporter,
+            before_build=not _clean_only(),
+            packages=self.packages,
+            declared_elsewhere=self._declared_elsewhere(settings),
+        )
 
     # --- helpers -------------------------------------------------------------------------------------------------
 
@@ -145,6 +166,11 @@ class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
                 f"package to ship, and says:\n{problem}"
             )
 
+    def _declared_elsewhere(self, settings: HookSettings) -> list[Path] | None:
+        """What the project's other tfjs hook tables declare (see project.paths_of_other_tables)."""
+        pyproject = getattr(self.metadata, "config", {}) or {}
+        return paths_of_other_tables(settings.root, pyproject, settings.table, self.packages)
+
     def _release_lock(self) -> None:
         root = getattr(self, "_locked_root", None)
         if root is not None:
@@ -152,3 +178,9 @@ class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
 
             self._locked_root = None
             lock.release(root)
+
+
+def _clean_only() -> bool:
+    """Whether this clean is all that runs (``hatch clean`` runs ``hatchling build --clean-only``) rather than the
+    start of a build (``hatch build -c``, ``HATCH_BUILD_CLEAN``): hatchling does not tell its hooks."""
+    return "--clean-only" in sys.argv

@@ -135,13 +135,7 @@ def write_index_for_build(settings: Any, packages: list[str] | None) -> tuple[Pa
             "no index.json written (hatch_tfjs.runtime cannot list these models): the model outputs share no directory "
             'inside a package; set output-dir on the hook table, e.g. output-dir = "src/mypkg/web_models"'
         )
-    target = index_dir / INDEX_NAME
-    for spec in specs:
-        if spec.output == target or _within(target, spec.output):
-            raise HatchTfjsError(
-                f"model '{spec.name}': its output {spec.output_rel!r} collides with the model index "
-                f"{target.relative_to(root).as_posix()!r}; rename the model or set its output"
-            )
+    target = index_dir / INDEX_NAME  # no model output collides with it: the configuration refuses that
     index = build_index(((s.name, s.output) for s in specs), index_dir)
     written = write_index(index_dir, index)
     relative = target.relative_to(root).as_posix()
