@@ -260,7 +260,8 @@ def _write_index(settings: HookSettings, packages: list[str], reporter: Reporter
     from hatch_tfjs.index import write_index_for_build
 
     try:
-        index, message = write_index_for_build(settings, packages)
+        models = [(spec.name, spec.output) for spec in settings.models]
+        index, message = write_index_for_build(models, settings.output_dir, settings.root, packages)
     except OSError as exc:
         raise HatchTfjsError(
             f"cannot write the model index in {exc.filename or settings.output_dir}: {exc.strerror}; "

@@ -106,7 +106,11 @@ class _OutputWriter:
                 document,
                 weights,
                 shard_size=self.spec.shard_size,
-                quantize=QuantizationPlan.for_spec(self.spec),
+                quantize=QuantizationPlan.from_option(
+                    self.spec.options.quantization,
+                    subject=f"model '{self.spec.name}' ({self.spec.source_rel})",
+                    origin=self.spec.origins.get("quantize"),
+                ),
                 seal=self.seal,
                 replace_foreign=self.replace_foreign,
             )

@@ -122,21 +122,22 @@ def write_index(index_dir: Path, index: dict[str, Any]) -> bool:
     return True
 
 
-def write_index_for_build(settings: Any, packages: list[str] | None) -> tuple[Path | None, str]:
-    """Index every model of a build (``settings`` is a ``config.HookSettings``).
+def write_index_for_build(
+    models: list[tuple[str, Path]], output_dir: Path | None, root: Path, packages: list[str] | None
+) -> tuple[Path | None, str]:
+    """Index every model of a build: ``models`` are (name, output directory) pairs, ``output_dir`` the build's
+    output-dir (None when every model has its own ``output``), ``root`` the project's.
 
     Returns ``(path of index.json relative to the project root, message)``; the path is None when no index could be
     placed (the message says why and what to do)."""
-    specs = list(settings.models)
-    root = Path(settings.root)
-    index_dir = index_directory(settings.output_dir, [s.output for s in specs], root, packages)
+    index_dir = index_directory(output_dir, [output for _, output in models], root, packages)
     if index_dir is None:
         return None, (
             "no index.json written (hatch_tfjs.runtime cannot list these models): the model outputs share no directory "
             'inside a package; set output-dir on the hook table, e.g. output-dir = "src/mypkg/web_models"'
         )
     target = index_dir / INDEX_NAME  # no model output collides with it: the configuration refuses that
-    index = build_index(((s.name, s.output) for s in specs), index_dir)
+    index = build_index(models, index_dir)
     written = write_index(index_dir, index)
     relative = target.relative_to(root).as_posix()
     count = len(index["models"])

@@ -60,7 +60,8 @@ def write_model_dir(
 
     ``document`` is the model.json without ``weightsManifest``; the manifest is appended as its last key.
     ``shard_size`` 0 writes one shard holding every weight. ``quantize`` is a :class:`QuantizationPlan` (e.g.
-    ``QuantizationPlan.for_spec(spec)``) or a raw ``quantize`` option value; only float weights are quantized.
+    ``QuantizationPlan.from_option(spec.options.quantization)``) or a raw ``quantize`` option value; only float
+    weights are quantized.
     Weights are encoded (and quantized) and written one at a time, so memory stays near one tensor beyond the model
     itself. A quantize pattern that matched no weight raises :class:`~hatch_tfjs.write.quantize.QuantizationError`
     after the weights are seen, and the output is left as it was.

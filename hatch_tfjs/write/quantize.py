@@ -239,15 +239,6 @@ class QuantizationPlan:
             return plan([(d, list(p)) for d, p in value.items()])
         raise ValueError(f"unsupported quantize value {value!r}")
 
-    @classmethod
-    def for_spec(cls, spec: Any) -> QuantizationPlan | None:
-        """The plan of a model spec (its ``options.quantization``), for any model format."""
-        return cls.from_option(
-            spec.options.quantization,
-            subject=f"model '{spec.name}' ({spec.source_rel})",
-            origin=spec.origins.get("quantize"),
-        )
-
     def fresh(self) -> QuantizationPlan:
         """The same plan with no matches recorded (a plan records matches while a model is written)."""
         return QuantizationPlan(
