@@ -20,7 +20,7 @@ from hatch_tfjs.config import HookSettings, ModelSpec
 from hatch_tfjs.env import converter_importable, tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.plan import ModelPlan, plan_models
-from hatch_tfjs.summary import build_summary, plural
+from hatch_tfjs.summary import build_summary, layers_advice, plural
 
 if TYPE_CHECKING:
     from hatch_tfjs.convert import ConversionResult
@@ -186,6 +186,9 @@ def _convert_stale(plan: BuildPlan, settings: HookSettings, reporter: Reporter) 
 
     def report(result: ConversionResult) -> None:
         reporter.info(build_summary(result))
+        advice = layers_advice(result)
+        if advice:
+            reporter.debug(advice)
         for note in result.notes:
             reporter.warning(f"{result.name}: {note}")
 
