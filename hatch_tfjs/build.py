@@ -189,8 +189,8 @@ def _convert_stale(plan: BuildPlan, settings: HookSettings, reporter: Reporter) 
         advice = layers_advice(result)
         if advice:
             reporter.debug(advice)
-        for note in result.notes:
-            reporter.warning(f"{result.name}: {note}")
+        for note in result.notes:  # what the conversion did, for the record: the model converted
+            reporter.info(f"{result.name}: {note}")
 
     from hatch_tfjs.workers import convert_in_workers
 
