@@ -21,7 +21,7 @@ from hatch_tfjs.env import converter_importable, tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.ownership import INDEX_NAME
 from hatch_tfjs.plan import ModelPlan, plan_models
-from hatch_tfjs.summary import build_summary, plural
+from hatch_tfjs.summary import build_summary, layers_advice, plural
 
 if TYPE_CHECKING:
     from hatch_tfjs.convert import ConversionResult
@@ -237,8 +237,11 @@ def _convert_stale(plan: BuildPlan, settings: HookSettings, reporter: Reporter) 
 
     def report(result: ConversionResult) -> None:
         reporter.info(build_summary(result))
-        for note in result.notes:
-            reporter.warning(f"{result.name}: {note}")
+        advice = layers_advice(result)
+        if advice:
+            reporter.debug(advice)
+        for note in result.notes:  # what the conversion did, for the record: the model converted
+            reporter.info(f"{result.name}: {note}")
 
     from hatch_tfjs.workers import convert_in_workers
 

@@ -3,7 +3,8 @@
     hatch-tfjs convert models/clf.keras web_models/clf --quantize uint8
     hatch-tfjs check [PROJECT]        # configuration + every model converts (into a temporary directory); exit 0/1
     hatch-tfjs list [PROJECT]         # the models a build makes, and whether each is fresh
-    hatch-tfjs inspect MODEL_DIR      # what a TF.js model directory holds (--json for machines)
+    hatch-tfjs inspect [TARGET]       # what converted models hold: a model folder, a model name, the output dir or
+                                      # the project (default: .); --json for machines
 
 User mistakes are reported as clear messages, never tracebacks; ``-v`` adds detail (and the traceback of an internal
 error). Conversions that need TensorFlow run in worker processes, as in a build: this process never imports it.
@@ -27,7 +28,7 @@ from hatch_tfjs import __version__
 from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
 from hatch_tfjs.suggest import closest, did_you_mean
-from hatch_tfjs.summary import result_row, result_summary
+from hatch_tfjs.summary import layers_advice, result_row, result_summary
 
 if TYPE_CHECKING:
     from hatch_tfjs.config import ModelSpec
@@ -136,6 +137,8 @@ def _convert_config(args: argparse.Namespace, name: str, root: Path, source: Pat
 _TOML_WORDING = (
     (re.compile(r"\(or false for none\)"), "(or leave out --quantize for none)"),
     (re.compile(r"\bnot a string (?=')"), "not "),  # every command-line value is text
+    # a per-model option's fix: the flag that sets it (`set format = "graph" on [...models.x]` -> `pass --format graph`)
+    (re.compile(r'\bset ([a-z-]+) = "([^"]*)" on \[[^\]]*\.models\.[^\]]+\]'), r"pass --\1 \2"),
 )
 
 
@@ -230,6 +233,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
             raise
         raise UsageError(translated) from exc
     print(result_summary(result, str(outdir)))
+    advice = layers_advice(result) if args.verbose else None
+    if advice:
+        print(f"  {advice}")
     for note in result.notes:
         print(f"  note: {note}")
     return 0
@@ -427,40 +433,64 @@ def _producer(info: dict[str, Any]) -> str:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from hatch_tfjs.describe import ModelDirError, describe_model_dir
+    from hatch_tfjs.inspect_targets import inspect_targets
 
-    try:
-        info = describe_model_dir(Path(args.model_dir))
-    except ModelDirError as exc:
-        raise UsageError(str(exc)) from None
+    targets, several = inspect_targets(args.target)
+    described: list[dict[str, Any]] = []
+    for target in targets:
+        if target.missing:
+            described.append({"name": target.name, "path": str(target.path), "problems": [target.missing]})
+            continue
+        try:
+            info = describe_model_dir(target.path)
+        except ModelDirError as exc:
+            raise UsageError(str(exc)) from None
+        described.append({"name": target.name, **info} if several else info)
+    failed = any(info["problems"] for info in described)
     if args.json:
-        print(json.dumps(info, indent=2))
-        return 1 if info["problems"] else 0
+        print(json.dumps({"models": described} if several else described[0], indent=2))
+    elif several and not described:
+        print("no models configured: nothing to inspect")
+    else:
+        print("\n\n".join(_inspect_text(info) for info in described))
+    return 1 if failed else 0
+
+
+def _inspect_text(info: dict[str, Any]) -> str:
+    """What ``inspect`` prints about one model folder (or about a declared model that is not built yet)."""
+    named = f"{info['name']}: " if info.get("name") else ""
+    if "format" not in info:
+        return f"{named}{info['path']}: not built\n" + "\n".join(f"  problem: {p}" for p in info["problems"])
     kind = "ops" if info["format"] == "graph" else "layers"
     counts = info[kind]
-    print(f"{info['path']}: TF.js {info['format']} model ({_producer(info)}, {info['converted_by']})")
-    print(f"  runs with: {_TFJS_CALLS[info['format'], info['execution']]}")
+    lines = [f"{named}{info['path']}: TF.js {info['format']} model ({_producer(info)}, {info['converted_by']})"]
+    lines.append(f"  runs with: {_TFJS_CALLS[info['format'], info['execution']]}")
     for label, tensors in (("inputs", info["inputs"]), ("outputs", info["outputs"])):
-        print(f"  {label}:")
-        for tensor in tensors:
-            print(f"    {tensor['name']}: {_shape(tensor['shape'])} {tensor['dtype']}")
-    print(f"  {kind}: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
+        lines.append(f"  {label}:")
+        lines += [f"    {tensor['name']}: {_shape(tensor['shape'])} {tensor['dtype']}" for tensor in tensors]
+    lines.append(f"  {kind}: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
     weights = info["weights"]
-    print(f"  weights: {weights['count']} tensors, {weights['parameters']} values, {human_bytes(weights['bytes'])}")
+    lines.append(
+        f"  weights: {weights['count']} tensors, {weights['parameters']} values, {human_bytes(weights['bytes'])}"
+    )
     for group in weights["by_storage"]:
         stored = (
             group["dtype"] if group["stored"] == group["dtype"] else f"{group['dtype']} stored as {group['stored']}"
         )
-        print(f"    {stored}: {group['count']} tensors, {group['parameters']} values, {human_bytes(group['bytes'])}")
+        lines.append(
+            f"    {stored}: {group['count']} tensors, {group['parameters']} values, {human_bytes(group['bytes'])}"
+        )
     quantization = info["quantization"]
-    print("  quantization: " + (", ".join(f"{n} weights stored as {d}" for d, n in quantization.items()) or "none"))
-    print(f"  shards: {len(info['shards'])}, total with model.json {human_bytes(info['total_bytes'])}")
+    lines.append(
+        "  quantization: " + (", ".join(f"{n} weights stored as {d}" for d, n in quantization.items()) or "none")
+    )
+    lines.append(f"  shards: {len(info['shards'])}, total with model.json {human_bytes(info['total_bytes'])}")
     for shard in info["shards"]:
-        print(f"    {shard['path']}  {human_bytes(shard['bytes']) if shard['bytes'] is not None else 'MISSING'}")
+        lines.append(f"    {shard['path']}  {human_bytes(shard['bytes']) if shard['bytes'] is not None else 'MISSING'}")
     metadata = info["metadata"]
-    print("  metadata: " + (json.dumps(metadata, ensure_ascii=False) if metadata else "none"))
-    for problem in info["problems"]:
-        print(f"  problem: {problem}")
-    return 1 if info["problems"] else 0
+    lines.append("  metadata: " + (json.dumps(metadata, ensure_ascii=False) if metadata else "none"))
+    lines += [f"  problem: {problem}" for problem in info["problems"]]
+    return "\n".join(lines)
 
 
 # --- entry point -----------------------------------------------------------------------------------------------------
@@ -545,11 +575,18 @@ def _parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser(
         "inspect",
         parents=[common],
-        help="describe a converted TF.js model directory",
-        description="Describe the TF.js model in MODEL_DIR: format, inputs and outputs, layer or op counts, weights "
-        "per dtype, shards, quantization and metadata. Exit code 1 when shards are missing or incomplete.",
+        help="describe converted TF.js models: a model folder, a model by name, or every model of a project",
+        description="Describe TF.js models: format, inputs and outputs, layer or op counts, weights per dtype, "
+        "shards, quantization and metadata. TARGET is a model folder (with model.json), the output dir (with the "
+        "build's index.json), a project (default: .) or the name of one of its models. Exit code 1 when a model is "
+        "not built or its shards are missing or incomplete.",
     )
-    inspect.add_argument("model_dir", metavar="MODEL_DIR", help="the directory holding model.json")
+    inspect.add_argument(
+        "target",
+        nargs="?",
+        metavar="TARGET",
+        help="a model folder, the output dir, a project directory or a model name (default: the project in .)",
+    )
     inspect.add_argument("--json", action="store_true", help="print JSON")
     inspect.set_defaults(func=cmd_inspect, parser=inspect)
     return parser

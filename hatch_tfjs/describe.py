@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hatch_tfjs.errors import HatchTfjsError
+from hatch_tfjs.layer_shapes import model_io
 
 # Bytes per element as stored in the shards, by manifest dtype (quantized weights use their quantization dtype).
 STORED_ITEMSIZE = {"float32": 4, "int32": 4, "bool": 1, "complex64": 8, "float16": 2, "uint8": 1, "uint16": 2}
@@ -65,149 +66,6 @@ def read_model_json(model_dir: Path) -> dict[str, Any]:
 
 def _prod(shape: list[Any]) -> int:
     return math.prod(int(d) for d in shape) if shape else 1
-
-
-# --- layers models: inputs, outputs (shapes inferred for common layers), layer counts -----------------------------
-
-_SAME_SHAPE = frozenset(
-    {
-        "Activation", "Dropout", "SpatialDropout1D", "Softmax", "ReLU", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU",
-        "BatchNormalization", "LayerNormalization", "Rescaling", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-        "Masking",
-    }
-)  # fmt: skip
-_MERGE_SAME = frozenset({"Add", "Average", "Maximum", "Minimum", "Multiply"})
-
-
-def _window(size: int | None, kernel: int, stride: int, padding: str, dilation: int = 1) -> int | None:
-    if size is None:
-        return None
-    if padding == "same":
-        return -(-size // stride)
-    effective = (kernel - 1) * dilation + 1
-    return (size - effective) // stride + 1
-
-
-def _as_tuple(value: Any, rank: int) -> list[int]:
-    return list(value) if isinstance(value, (list, tuple)) else [int(value)] * rank
-
-
-def _layer_output_shape(class_name: str, config: dict[str, Any], shapes: list[list[Any] | None]) -> list[Any] | None:
-    """The output shape of one layer (batch dimension included as None), or None when not worked out here."""
-    known = [s for s in shapes if s is not None]
-    if not shapes or len(known) != len(shapes):
-        return None
-    shape = list(known[0])
-    if class_name in _SAME_SHAPE or class_name in _MERGE_SAME:
-        return shape
-    if class_name == "Concatenate":
-        return _concatenated(shape, known, config.get("axis", -1))
-    if class_name in ("Dense", "Flatten", "Reshape", "RepeatVector"):
-        return _reshaped(class_name, config, shape)
-    return _pooled_or_convolved(class_name, config, shape)
-
-
-def _concatenated(shape: list[Any], shapes: list[list[Any]], axis: int) -> list[Any]:
-    total = 0
-    for s in shapes:
-        if s[axis] is None:
-            shape[axis] = None
-            return shape
-        total += s[axis]
-    shape[axis] = total
-    return shape
-
-
-def _reshaped(class_name: str, config: dict[str, Any], shape: list[Any]) -> list[Any]:
-    """The output shape of a Dense, Flatten, Reshape or RepeatVector layer."""
-    if class_name == "Dense":
-        return [*shape[:-1], config.get("units")]
-    if class_name == "RepeatVector":
-        return [shape[0], config.get("n"), *shape[1:]]
-    rest = shape[1:]
-    if class_name == "Flatten":
-        return [shape[0], None if any(d is None for d in rest) else _prod(rest)]
-    target = list(config.get("target_shape") or [])
-    if -1 in target:
-        known = _prod([d for d in target if d != -1])
-        target[target.index(-1)] = None if any(d is None for d in rest) else _prod(rest) // max(known, 1)
-    return [shape[0], *target]
-
-
-def _pooled_or_convolved(class_name: str, config: dict[str, Any], shape: list[Any]) -> list[Any] | None:
-    """The output shape of a global pooling, 1D/2D pooling or 1D/2D convolution layer (channels last only)."""
-    channels_last = config.get("data_format", "channels_last") == "channels_last"
-    if class_name in ("GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
-        if config.get("keepdims"):
-            return None
-        return [shape[0], shape[-1] if channels_last else shape[1]]
-    rank = {"1D": 1, "2D": 2}.get(class_name[-2:])
-    if not (rank and channels_last and len(shape) == rank + 2):
-        return None
-    spatial = shape[1:-1]
-    padding = config.get("padding", "valid")
-    if class_name in ("Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D"):
-        kernel = _as_tuple(config.get("kernel_size"), rank)
-        strides = _as_tuple(config.get("strides", 1), rank)
-        dilation = _as_tuple(config.get("dilation_rate", 1), rank)
-        windows = zip(spatial, kernel, strides, dilation, strict=False)
-        dims = [_window(s, k, st, padding, d) for s, k, st, d in windows]
-        if class_name == "DepthwiseConv2D":
-            channels = None if shape[-1] is None else shape[-1] * int(config.get("depth_multiplier", 1))
-        else:
-            channels = config.get("filters")
-        return [shape[0], *dims, channels]
-    if class_name.startswith(("MaxPooling", "AveragePooling")):
-        pool = _as_tuple(config.get("pool_size", 2), rank)
-        strides = _as_tuple(config.get("strides") or pool, rank)
-        dims = [_window(s, k, st, padding) for s, k, st in zip(spatial, pool, strides, strict=False)]
-        return [shape[0], *dims, shape[-1]]
-    return None
-
-
-def _inbound_names(layer: dict[str, Any]) -> list[str]:
-    nodes = layer.get("inbound_nodes") or []
-    if len(nodes) != 1:  # shared layers: several calls, several shapes
-        return []
-    return [entry[0] for entry in nodes[0] if isinstance(entry, list) and entry]
-
-
-def _layers_io(model_config: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Counter[str]]:
-    config = model_config.get("config") or {}
-    layers = config.get("layers") or []
-    counts: Counter[str] = Counter(layer.get("class_name", "?") for layer in layers)
-    shapes: dict[str, list[Any] | None] = {}
-    dtypes: dict[str, str] = {}
-    inputs: list[dict[str, Any]] = []
-    sequential = model_config.get("class_name") == "Sequential"
-    previous: str | None = None
-    for layer in layers:
-        cfg = layer.get("config") or {}
-        name: Any = cfg.get("name") or layer.get("name")  # JSON values: strings in a valid config
-        class_name: Any = layer.get("class_name")
-        raw_dtype = cfg.get("dtype")
-        dtype = raw_dtype if isinstance(raw_dtype, str) else "float32"
-        dtypes[name] = dtype
-        if class_name == "InputLayer":
-            shapes[name] = list(cfg.get("batch_input_shape") or []) or None
-            inputs.append({"name": name, "shape": shapes[name], "dtype": dtype})
-        else:
-            sources = ([previous] if previous else []) if sequential else _inbound_names(layer)
-            shapes[name] = _layer_output_shape(class_name, cfg, [shapes.get(s) for s in sources]) if sources else None
-        previous = name
-    if sequential:
-        outputs = []
-        if previous:
-            outputs.append({"name": previous, "shape": shapes.get(previous), "dtype": dtypes.get(previous, "float32")})
-    else:
-        outputs = [
-            {"name": entry[0], "shape": shapes.get(entry[0]), "dtype": dtypes.get(entry[0], "float32")}
-            for entry in config.get("output_layers") or []
-        ]
-        order = [entry[0] for entry in config.get("input_layers") or []]
-        inputs.sort(key=lambda i: order.index(i["name"]) if i["name"] in order else len(order))
-    counts.pop("InputLayer", None)
-    return inputs, outputs, counts
 
 
 # --- graph models --------------------------------------------------------------------------------------------------
@@ -269,7 +127,7 @@ def _describe_document(model_dir: Path, document: dict[str, Any]) -> dict[str, A
     if is_graph:
         inputs, outputs, counts = _graph_io(document)
     else:
-        inputs, outputs, counts = _layers_io((document.get("modelTopology") or {}).get("model_config") or {})
+        inputs, outputs, counts = model_io((document.get("modelTopology") or {}).get("model_config") or {})
 
     by_dtype: dict[str, dict[str, int]] = {}  # by the dtype TF.js gives the weight (quantized ones dequantized)
     by_storage: dict[tuple[str, str], dict[str, Any]] = {}  # by (that dtype, the dtype its shard bytes hold)

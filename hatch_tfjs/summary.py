@@ -3,6 +3,7 @@ and ``hatch-tfjs check``'s table."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from hatch_tfjs.describe import human_bytes
@@ -15,9 +16,36 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+# The advice that closes a reason a model cannot be a layers model ("; build the GRU with reset_after=False and
+# retrain", ": replace the Lambda with built-in layers", "(use Permute around it)"): it helps where a layers model was
+# asked for (format = "layers"), not on the line of a graph model that built fine.
+_ADVICE = re.compile(
+    r"(?:[;:.]\s+(?:use|build|replace|rebuild|merge|resize|encode|crop|pass|give|convert|reshape|remove)\b.*"
+    r"|\s*\((?:or )?use\b[^)]*\))$",
+    re.IGNORECASE,
+)
+_MORE = re.compile(r" \(and \d+ more reasons?\)$")
+
+
+def brief_reason(reason: str) -> str:
+    """Why ``format = "auto"`` chose a graph model, without the advice on how to get a layers model instead."""
+    more = _MORE.search(reason)
+    first = reason[: more.start()] if more else reason
+    return _ADVICE.sub("", first) + (more.group(0) if more else "")
+
+
 def _auto_reason(result: ConversionResult) -> str:
     """`` (auto: why)`` when ``format = "auto"`` chose a graph model; empty otherwise."""
-    return f" (auto: {result.format_reason})" if result.format == "graph" and result.format_reason else ""
+    return f" (auto: {brief_reason(result.format_reason)})" if result.format == "graph" and result.format_reason else ""
+
+
+def layers_advice(result: ConversionResult) -> str | None:
+    """For ``-v``: the whole reason the model is not a layers model, with the advice the build line leaves out; None
+    when there is nothing more to say."""
+    reason = result.format_reason
+    if result.format != "graph" or not reason or brief_reason(reason) == reason:
+        return None
+    return f"{result.name}: graph model because {result.format_reason}"
 
 
 def _size(result: ConversionResult) -> str:

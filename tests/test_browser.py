@@ -409,13 +409,64 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_readme_quick_start_serves_a_prediction_with_fastapi_and_flask(tmp_path, wheelhouse, browser):
-    """Every file and command of the Quick start, as written, with $HOME a temporary directory: the app installs from
-    the local hatch-tfjs wheel (offered through an absolute PIP_FIND_LINKS), and its FastAPI and Flask servers show
-    Keras's prediction in Chromium (the page's CDN copy of TF.js is answered with the same tf.min.js: no network)."""
+CDN_TFJS = "https://cdn.jsdelivr.net/npm/@tensorflow/tfjs@4.22.0/dist/tf.min.js"
+
+
+def bash_block(section: str, containing: str) -> list[str]:
+    """The lines of the Quick start's bash block that contains ``containing``."""
     import re
+
+    blocks = [body for body in re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL) if containing in body]
+    assert len(blocks) == 1, containing
+    return blocks[0].splitlines()
+
+
+def start_server(command: str, env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[str], int]:
     import socket
     import time
+
+    port = free_port()
+    server = subprocess.Popen(["bash", "-c", f"exec {command} --port {port}"], env=env, cwd=cwd,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, port
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise AssertionError(f"{command} did not start: {server.communicate()[1][-3000:]}") from None
+            time.sleep(0.2)
+
+
+def show_page(browser, port: int, *, cdn: bool) -> tuple[str, list[str], list[str]]:
+    """Open the app's page with every request off 127.0.0.1 blocked (but the CDN's TF.js, answered with the same
+    tf.min.js when ``cdn``): what #result ends up showing, the console's warnings and errors, and the URLs asked for."""
+    page = browser.new_page()
+    requests: list[str] = []
+    console: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: m.type in ("warning", "error") and console.append(m.text))
+    page.route(lambda url: not url.startswith(f"http://127.0.0.1:{port}/"), lambda route: route.abort())
+    if cdn:
+        page.route(CDN_TFJS, lambda route: route.fulfill(path=str(TFJS_DIST), content_type="text/javascript"))
+    page.goto(f"http://127.0.0.1:{port}/")
+    page.wait_for_function("!document.getElementById('result').textContent.startsWith('Loading')", timeout=60_000)
+    shown = page.inner_text("#result")
+    page.close()
+    return shown, console, requests
+
+
+def test_readme_quick_start_serves_a_prediction_with_fastapi_and_flask(tmp_path, wheelhouse, browser):
+    """Every file and command of the Quick start, as written, with $HOME a temporary directory: the folders and the
+    model (made with this Python's Keras rather than a new venv's), the app installed from the local hatch-tfjs wheel
+    (an absolute PIP_FIND_LINKS) with ``pip install -v``, whose tfjs: lines are the README's; then its FastAPI and Flask
+    servers in Chromium: Keras's prediction with TF.js from the CDN (answered with the same tf.min.js: no network),
+    the loader's error on the page when the CDN is blocked, and the prediction again, with nothing fetched off the
+    app's server, once the README's two offline lines vendor TF.js."""
+    import re
+    import sys
 
     import keras
     from helpers import build_env
@@ -427,47 +478,77 @@ def test_readme_quick_start_serves_a_prediction_with_fastapi_and_flask(tmp_path,
         (home / relative).write_text(body)
     assert {"myapp/pyproject.toml", "myapp/src/myapp/fastapi_app.py", "myapp/src/myapp/flask_app.py",
             "myapp/src/myapp/static/index.html"} <= {p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()}
-    (home / "myapp" / "src" / "myapp" / "__init__.py").touch()
-    (home / "myapp" / "models").mkdir()
-    make_model = re.search(r"`(keras\.Sequential\(.*?\.save\(\"models/classifier\.keras\"\))`", section, re.DOTALL).group(1)
-    keras.utils.set_random_seed(5)
-    exec(make_model.replace("\n", "").replace('"models/', f'"{home}/myapp/models/'), {"keras": keras})
     env = build_env(wheelhouse, HOME=str(home))
-    commands = re.search(r"\*\*4\. Install and run\*\*.*?```bash\n(.*?)```", section, re.DOTALL).group(1).splitlines()
-    install, servers = commands[:2], [line.split("  #")[0].strip() for line in commands[2:]]
-    proc = subprocess.run(["bash", "-euc", "\n".join(install)], env=env, capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
 
-    row = json.loads(re.search(r"model\.predict\((\[\[.*?\]\])\)", quick_start_files(section)["myapp/src/myapp/static/index.html"]).group(1))
+    def run(lines: list[str]) -> str:
+        proc = subprocess.run(["bash", "-euc", "\n".join(lines)], env=env, capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return proc.stdout + proc.stderr
+
+    # The folders and the model, from a fresh shell in another directory (cwd: tmp_path, not the project).
+    folders, keras_venv, make_model = bash_block(section, "keras-venv")
+    assert 'bin/pip" install keras tensorflow' in keras_venv  # Keras and a backend: what the test's own Python has
+    assert make_model.startswith('"$HOME/keras-venv/bin/python" -c ')
+    keras.utils.set_random_seed(5)
+    run([folders, make_model.replace('"$HOME/keras-venv/bin/python"', sys.executable, 1)])
+
+    # Install as the README shows, with -v: the build's tfjs: lines are the README's (figures aside).
+    venv, install, *servers = bash_block(section, "myapp-venv/bin/uvicorn")
+    servers = [line.split("  #")[0].strip() for line in servers]
+    (verbose,) = bash_block(section, "install -v")
+    command, _, grep = verbose.partition(" 2>&1 | ")
+    assert command == install.replace(" install ", " install -v ") and grep == 'grep "tfjs:"'
+    log = run([venv, command])
+    assert "filename=myapp-0.1.0-py3-none-any.whl" in log  # requires-python: a py3 wheel, not py2.py3
+    shown_lines = [line.strip() for line in log.splitlines() if "tfjs:" in line]
+    readme_lines = re.search(r"install -v.*?```\n\n```\n(.*?)```", section, re.DOTALL).group(1).splitlines()
+    figures = re.compile(r"\d+(\.\d+)?")
+    assert [figures.sub("N", line) for line in shown_lines] == [figures.sub("N", line) for line in readme_lines], log
+
+    html = home / "myapp" / "src" / "myapp" / "static" / "index.html"
+    row = json.loads(re.search(r"model\.predict\((\[\[.*?\]\])\)", html.read_text()).group(1))
     model = keras.saving.load_model(home / "myapp" / "models" / "classifier.keras", compile=False)
     expected = model.predict(np.array(row, dtype="float32"), verbose=0)[0]
     labels = ["cat", "dog", "bird"]
-    for command in servers:
-        port = free_port()
-        server = subprocess.Popen(["bash", "-c", f"exec {command} --port {port}"], env=env, cwd=tmp_path,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()[-3000:] if server.poll() is not None else command
-                    time.sleep(0.2)
-            page = browser.new_page()
-            page.route("https://cdn.jsdelivr.net/npm/@tensorflow/tfjs@4.22.0/dist/tf.min.js",
-                       lambda route: route.fulfill(path=str(TFJS_DIST), content_type="text/javascript"))
-            console: list[str] = []
-            page.on("console", lambda m: m.type in ("warning", "error") and console.append(m.text))
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_function("!document.getElementById('result').textContent.startsWith('Loading')", timeout=60_000)
-            shown = page.inner_text("#result")
-            page.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+
+    def check_prediction(shown: str, what: str) -> None:
         label, _, numbers = shown.partition(": ")
-        assert label == labels[int(expected.argmax())], (command, shown)
-        np.testing.assert_allclose([float(n) for n in numbers.split(", ")], expected, atol=0.0011, err_msg=command)
+        assert label == labels[int(expected.argmax())], (what, shown)
+        np.testing.assert_allclose([float(n) for n in numbers.split(", ")], expected, atol=0.0011, err_msg=what)
+
+    def each_server(check) -> None:
+        for command in servers:
+            server, port = start_server(command, env, tmp_path)
+            try:
+                check(command, port)
+            finally:
+                server.terminate()
+                server.wait(timeout=10)
+
+    def online(command: str, port: int) -> None:
+        shown, console, _ = show_page(browser, port, cdn=True)
+        check_prediction(shown, command)
         assert not console, (command, console)
+        shown, _, _ = show_page(browser, port, cdn=False)  # offline, a proxy, a CSP: the page says what went wrong
+        assert shown.startswith("Error: tfjs-models: TensorFlow.js not found: load it before this module"), (command, shown)
+
+    each_server(online)
+
+    # Offline: the README's two lines (the download answered from the same file), then the install again.
+    (download,) = bash_block(section, "curl ")
+    assert CDN_TFJS in download
+    run([download.replace(CDN_TFJS, TFJS_DIST.as_uri())])
+    script_line = re.search(r"```html\n(  <script src=\"/static/tf\.min\.js\"></script>)\n```", section).group(1)
+    cdn_line = f'  <script src="{CDN_TFJS}"></script>'
+    assert cdn_line in html.read_text()
+    html.write_text(html.read_text().replace(cdn_line, script_line))
+    run([install])
+
+    def offline(command: str, port: int) -> None:
+        shown, console, requests = show_page(browser, port, cdn=False)
+        check_prediction(shown, command)
+        assert not console, (command, console)
+        assert f"http://127.0.0.1:{port}/static/tf.min.js" in requests
+        assert all(url.startswith(f"http://127.0.0.1:{port}/") for url in requests), requests
+
+    each_server(offline)

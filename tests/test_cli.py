@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def test_help_for_each_subcommand(command):
         "convert": ["SOURCE", "OUTDIR", "--format", "--quantize", "--shard-size", "--metadata"],
         "check": ["PROJECT", "writing nothing into the project"],
         "list": ["PROJECT", "--json", "fresh"],
-        "inspect": ["MODEL_DIR", "--json"],
+        "inspect": ["TARGET", "model name", "--json"],
     }[command]
     for text in expected:
         assert text in proc.stdout
@@ -117,7 +118,8 @@ def test_check_fails_on_an_unsupported_model_with_the_reason(sample_copy):
     # By default (format = "auto") such a model becomes a graph model, and check says so and why.
     auto = cli("check", sample_copy)
     assert auto.returncode == 0, auto.stdout + auto.stderr
-    assert "graph (auto: layer 'recurrent' (GRU): uses reset_after=True" in auto.stdout
+    assert "graph (auto: layer 'recurrent' (GRU): uses reset_after=True (the Keras 3 default), which TF.js's GRU does not implement), 1 shard, " in auto.stdout
+    assert "retrain" not in auto.stdout  # the model converts: no advice to change it
     # format = "layers" insists on a layers model: check fails with the reason.
     pyproject = sample_copy / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('[tool.hatch.build.hooks.tfjs.models.iris]\n', '[tool.hatch.build.hooks.tfjs.models.iris]\nformat = "layers"\n'))
@@ -125,7 +127,7 @@ def test_check_fails_on_an_unsupported_model_with_the_reason(sample_copy):
     assert proc.returncode == 1
     assert "  ok    digits" in proc.stdout and "  FAIL  iris    models/iris.keras" in proc.stdout
     assert "model 'iris' (models/iris.keras) cannot be converted to a TF.js layers model" in proc.stdout
-    assert "layer 'recurrent' (GRU): uses reset_after=True" in proc.stdout
+    assert "layer 'recurrent' (GRU): uses reset_after=True (the Keras 3 default), which TF.js's GRU does not implement; build the GRU with reset_after=False and retrain" in proc.stdout
     assert proc.stdout.rstrip().endswith("check failed: 1 of 2 models cannot be converted")
     assert not (sample_copy / "src" / "sample_app" / "web_models").exists()
 
@@ -192,9 +194,45 @@ def test_inspect_a_built_model_and_a_broken_one(sample_copy):
     assert proc.returncode == 1
     assert "    group1-shard2of2.bin  MISSING" in proc.stdout
     assert "problem: shard group1-shard2of2.bin is missing" in proc.stdout
-    proc = cli("inspect", sample_copy)
+    proc = cli("inspect", sample_copy / "src")
     assert proc.returncode == 1
-    assert proc.stderr.strip() == f"hatch-tfjs: error: {sample_copy}: no model.json here; pass the directory that holds a TF.js model.json"
+    assert proc.stderr.strip() == (
+        f"hatch-tfjs: error: {sample_copy / 'src'}: no model.json, index.json or pyproject.toml here; pass a model "
+        "folder (with model.json), the output dir (with index.json), the project directory or a model's name"
+    )
+
+
+def test_inspect_takes_a_model_name_the_output_dir_or_the_project(sample_copy):
+    """What a newcomer types: no argument or '.' (the project: every model), a model's name, the output dir."""
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=sample_copy, check=True, capture_output=True)
+    output_dir = sample_copy / "src" / "sample_app" / "web_models"
+    alone = cli("inspect", output_dir / "iris").stdout
+    for args in ([], ["."], [str(sample_copy)], [str(sample_copy / "pyproject.toml")], ["src/sample_app/web_models"]):
+        proc = cli("inspect", *args, cwd=sample_copy)
+        assert proc.returncode == 0, (args, proc.stderr)
+        blocks = proc.stdout.split("\n\n")
+        assert [b.split(": ", 1)[0] for b in blocks] == ["digits", "iris"], args  # each block named by its model
+        assert blocks[1].split("\n", 1)[1] == alone.split("\n", 1)[1], args  # the folder's own description
+        assert "    digit: [None, 10] float32" in blocks[0] and "    species: [None, 3] float32" in blocks[1]
+    by_name = cli("inspect", "iris", cwd=sample_copy)
+    assert by_name.returncode == 0 and by_name.stdout.split("\n", 1)[1] == alone.split("\n", 1)[1]
+    assert json.loads(cli("inspect", "iris", "--json", cwd=sample_copy).stdout)["outputs"][0]["shape"] == [None, 3]
+    listed = json.loads(cli("inspect", "--json", cwd=sample_copy).stdout)["models"]
+    assert [(m["name"], m["format"]) for m in listed] == [("digits", "layers"), ("iris", "layers")]
+
+    misspelt = cli("inspect", "irsi", cwd=sample_copy)
+    assert misspelt.returncode == 1 and misspelt.stdout == ""
+    assert misspelt.stderr.strip() == (
+        "hatch-tfjs: error: irsi: no such file or directory, and pyproject.toml declares no model 'irsi' "
+        "(did you mean 'iris'?); its models: digits, iris"
+    )
+    elsewhere = cli("inspect", "iris", cwd=sample_copy / "src")
+    assert elsewhere.returncode == 1 and "iris: no such file or directory, nor a model of a pyproject.toml here" in elsewhere.stderr
+
+    shutil.rmtree(output_dir / "iris")  # a model the build has not made (yet)
+    proc = cli("inspect", cwd=sample_copy)
+    assert proc.returncode == 1
+    assert f"iris: {output_dir / 'iris'}: not built\n  problem: src/sample_app/web_models/iris/ has no model.json yet: build the project" in proc.stdout
 
 
 def test_flag_errors_speak_the_command_line(tmp_path):
@@ -248,6 +286,35 @@ def test_convert_summary_and_inspect_of_a_quantized_model(tmp_path):
     text = cli("inspect", out).stdout
     assert "  weights: 4 tensors, 131 values, 131 B\n    float32 stored as uint8: 4 tensors, 131 values, 131 B\n" in text
     assert "  quantization: 4 weights stored as uint8\n" in text and "    float32: " not in text
+
+
+def test_a_gru_model_converts_to_a_graph_saying_why_in_few_words(tmp_path):
+    """format auto: the summary says why it is a graph model without advice to retrain (it converted), notes the
+    unrolling, and -v adds the advice; --format layers fails with the fix in the command line's terms."""
+    import keras
+    from keras import layers
+
+    source = tmp_path / "textclf.keras"
+    keras.Sequential([keras.Input((12, 3)), layers.GRU(4, name="gru"), layers.Dense(2)]).save(source)
+    proc = cli("convert", source, tmp_path / "auto")
+    assert proc.returncode == 0, proc.stderr
+    summary, *notes = proc.stdout.splitlines()
+    assert summary.startswith(
+        "textclf: graph model (auto: layer 'gru' (GRU): uses reset_after=True (the Keras 3 default), which TF.js's GRU "
+        f"does not implement) -> {tmp_path / 'auto'} (1 shard, "
+    )
+    assert notes == [
+        "  note: compiled from the Keras config without TensorFlow",
+        "  note: unrolled RNN layer(s) gru (12 steps) over their fixed sequence length (no While loop in TF.js)",
+    ]
+    verbose = cli("convert", source, tmp_path / "verbose", "-v").stdout
+    assert "  textclf: graph model because layer 'gru' (GRU): uses reset_after=True (the Keras 3 default), which " \
+        "TF.js's GRU does not implement; build the GRU with reset_after=False and retrain" in verbose.splitlines()
+
+    refused = cli("convert", source, tmp_path / "layers", "--format", "layers")
+    assert refused.returncode == 1
+    assert refused.stderr.rstrip().endswith("(or ship it as a TF.js graph model: pass --format graph)"), refused.stderr
+    assert "set format" not in refused.stderr and "[tool.hatch" not in refused.stderr
 
 
 def test_inspect_names_what_generated_a_graph_model(tmp_path):

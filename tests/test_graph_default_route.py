@@ -121,6 +121,10 @@ def test_keras_graph_models_build_without_tensorflow(default_graph_project, tfjs
     assert user_files(root, OUTPUTS) == before
     output = proc.stdout + proc.stderr
     assert "gru: graph model (auto: layer 'recurrent' (GRU): uses reset_after=True" in output
+    assert "retrain" not in output  # a model that converted: why it is a graph model, no advice to change it
+    # the note the README promises; the variable-length GRU keeps its loop, so no such note for it
+    assert "gru: unrolled RNN layer(s) recurrent (6 steps) over their fixed sequence length (no While loop in TF.js)" in output
+    assert "varlen: unrolled" not in output
     assert "attention: graph model -> " in output
     assert "varlen: graph model (auto: " in output
     assert "through TensorFlow" not in output

@@ -10,6 +10,7 @@ from helpers import assert_parity
 
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.convert import convert_model
+from hatch_tfjs.describe import describe_model_dir
 from hatch_tfjs.ownership import STAMP_NAME
 
 
@@ -27,6 +28,10 @@ def test_zoo_model_matches_keras_in_tfjs(name, suffix, zoo, tfjs, tmp_path):
     document = json.loads((spec.output / "model.json").read_text())
     assert document["format"] == "layers-model"
     assert answer["info"]["weights"] == result.weight_count
+    # The shapes index.json and inspect give: worked out from model.json alone, as Keras has them (batch: None).
+    described = describe_model_dir(spec.output)
+    assert [o["shape"] for o in described["outputs"]] == [[None, *e.shape[1:]] for e in case.expected]
+    assert [i["shape"] for i in described["inputs"]] == [[None, *x.shape[1:]] for x in case.inputs]
     assert sorted(p.name for p in spec.output.iterdir()) == sorted([*result.files, STAMP_NAME])
 
 

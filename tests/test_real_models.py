@@ -101,6 +101,11 @@ def test_the_default_build_ships_every_model_in_the_wheel(real_project, real_bui
     for entry in index["models"]:  # a page that does not know a model's format in advance reads it here
         document = json.loads((output_dir / entry["name"] / "model.json").read_text())
         assert entry["format"] == TFJS_FORMATS[document["format"]] == real_build.formats[entry["name"]], entry["name"]
+    # Every output's shape is in the index, as Keras has it (batch: None): layers models' worked out from model.json.
+    cases = real_project[1]
+    shapes = {entry["name"]: [o["shape"] for o in entry["outputs"]] for entry in index["models"]}
+    expected = {name: [[None, *e.shape[1:]] for e in case.expected] for name, case in cases.items()}
+    assert shapes == expected
 
 
 @pytest.mark.parametrize("name", FORCED_GRAPH)

@@ -82,8 +82,16 @@ def compile_keras_model(
         generated_by=f"keras v{model.keras_version}",
         metadata=metadata,
         op_counts=op_counts(graph),
-        notes=["compiled from the Keras config without TensorFlow"],
+        notes=["compiled from the Keras config without TensorFlow", *_unrolled_note(builder.unrolled)],
     )
+
+
+def _unrolled_note(unrolled: dict[str, int]) -> list[str]:
+    """The note the build prints when RNN layers were unrolled (their fixed length made a loop unnecessary)."""
+    if not unrolled:
+        return []
+    layers = ", ".join(f"{name} ({steps} steps)" for name, steps in unrolled.items())
+    return [f"unrolled RNN layer(s) {layers} over their fixed sequence length (no While loop in TF.js)"]
 
 
 def _all_nodes(graph: dict[str, Any]) -> list[dict[str, Any]]:

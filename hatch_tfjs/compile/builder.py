@@ -101,6 +101,7 @@ class GraphBuilder:
         # each Const node's value: they become the weights, never encoded
         self.values: dict[str, np.ndarray] = {} if values is None else values
         self.functions: list[dict[str, Any]] = []  # the graph's function library (loop bodies and conditions)
+        self.unrolled: dict[str, int] = {}  # RNN layers unrolled over a fixed length: layer name -> steps (a note)
 
     def function_builder(self) -> GraphBuilder:
         """A builder for a function body: its own nodes and constants, but node names unique across the whole graph

@@ -244,6 +244,7 @@ def _run(
     initial = _initial_state(call, kind)
     if x.shape[1] is None:
         return _run_loop(recurrence, x, mask, initial, sequence=sequence)
+    call.builder.unrolled[call.name] = x.shape[1]
     return _run_unrolled(recurrence, x, mask, initial, sequence=sequence)
 
 
@@ -485,6 +486,8 @@ def conv_lstm(call: LayerCall) -> list[Tensor]:
     )
     use_bias = bias if cfg.get("use_bias", True) else None
     r = ConvRecurrence(call.builder, call.scope, "LSTM", cfg, kernel, recurrent_kernel, use_bias, window)
+    if x.shape[1] is not None:
+        call.builder.unrolled[call.name] = x.shape[1]
     run = _run_unrolled(r, x, None, [], sequence=bool(cfg.get("return_sequences")))
     main = run.sequence if run.sequence is not None else run.last
     return [main, *run.state] if cfg.get("return_state") else [main]
