@@ -11,7 +11,6 @@ import glob
 import json
 import math
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -19,6 +18,7 @@ from typing import Any
 
 from hatch_tfjs.errors import ConfigError, Problem
 from hatch_tfjs.keras_names import KERAS_SUFFIXES, is_keras_file
+from hatch_tfjs.names import MODEL_NAME_PATTERN
 from hatch_tfjs.options import (
     DEFAULT_SHARD_SIZE,
     FORMATS,
@@ -51,7 +51,6 @@ _GRAPH_DEFAULTS = GraphOptions()
 HATCHLING_RESERVED_KEYS = frozenset(
     {"dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default"}
 )
-MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class _Problems:
