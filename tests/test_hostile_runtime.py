@@ -17,14 +17,12 @@ import io
 import json
 import os
 import shutil
-import sys
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import copy_sample_project
+from helpers import copy_sample_project, opened_files
 from projects import hatchling_build, replace_in_pyproject
 
 from hatch_tfjs import runtime, serve
@@ -32,27 +30,6 @@ from hatch_tfjs import runtime, serve
 pytestmark = pytest.mark.slow
 
 SECRET = b"top secret: never served\n"
-_OPENED: list[str] | None = None
-
-
-def _audit(event: str, args: tuple) -> None:
-    if _OPENED is not None and event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
-        _OPENED.append(os.fsdecode(args[0]))
-
-
-sys.addaudithook(_audit)
-
-
-@contextmanager
-def opened_files() -> Iterator[list[str]]:
-    """Every path this process opens inside the block."""
-    global _OPENED
-    _OPENED = []
-    try:
-        yield _OPENED
-    finally:
-        recorded, _OPENED = _OPENED, None
-        del recorded
 
 
 @pytest.fixture(scope="module")
