@@ -10,7 +10,8 @@ URLs, under whatever prefix the app is mounted at (``/models`` below):
   default: browsers keep the files but revalidate, so an upgraded package never mixes a new model.json with old cached
   shards. Everything follows the files on disk: a rebuilt or reinstalled package is served at once, no restart.
 - ``/models/`` and ``/models/index.json``: the list of models (name, format, execution, loader, url of model.json
-  relative to the listing, inputs, outputs, metadata, bytes), for pages that discover their models.
+  relative to the listing, version (sha256 of model.json), inputs, outputs, metadata, bytes), for pages that
+  discover their models.
 - ``/models/tfjs-models.mjs``: the browser loader (``hatch_tfjs.runtime.loader_path()``), an ES module whose
   ``loadModel(name)`` reads that listing and calls the right TF.js loader:
   ``import { loadModel } from "/models/tfjs-models.mjs"``.
@@ -38,6 +39,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import parse_qs
 
 from hatch_tfjs.names import file_name_problem
 from hatch_tfjs.runtime import (
@@ -54,7 +56,10 @@ __all__ = ["ModelFiles", "asgi_app", "content_type", "flask_blueprint", "wsgi_ap
 
 DEFAULT_CACHE_CONTROL = "no-cache"
 CHUNK = 256 * 1024
-_REASONS = {200: "OK", 304: "Not Modified", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK", 304: "Not Modified", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+    503: "Service Unavailable",
+}  # fmt: skip
 _log = logging.getLogger(__name__)
 
 
@@ -166,6 +171,7 @@ class ModelFiles:
                     "execution": m.execution,
                     "loader": m.loader,
                     "url": f"{m.name}/model.json",
+                    "version": m.sha256("model.json"),  # the loader asks for model.json?v=<version>: see respond()
                     "bytes": m.bytes,
                     "inputs": m.inputs,
                     "outputs": m.outputs,
@@ -261,8 +267,23 @@ class ModelFiles:
             headers.append(("Access-Control-Allow-Origin", self.cors))
         return headers
 
-    def respond(self, method: str, path: str, if_none_match: str | None = None) -> Response:
-        """``path`` is relative to the mount point, e.g. ``iris/model.json`` (a leading ``/`` is ignored)."""
+    def _changed(self, path: str, version: str) -> bool:
+        """Whether model ``path``'s model.json on disk is no longer the one whose sha256 is ``version``."""
+        name = path.partition("/")[0]
+        found = next((m for m in self._current().models if m.name == name), None)
+        if found is None:
+            return False  # no such model: a 404
+        handle = _open_regular(found.path / "model.json")
+        if handle is None:
+            return True
+        with handle:
+            digest = self._sha256(str(found.path / "model.json"), handle, _stat_key(os.fstat(handle.fileno())))
+        return digest != version
+
+    def respond(self, method: str, path: str, if_none_match: str | None = None, query: str = "") -> Response:
+        """``path`` is relative to the mount point, e.g. ``iris/model.json`` (a leading ``/`` is ignored); ``query``
+        the query string: ``v=<sha256 of model.json>`` (the browser loader adds it to model.json's URL, TF.js to each
+        shard's) makes any file of a model whose model.json has changed since answer 409, never a mix."""
         path = path.lstrip("/")
         if method not in ("GET", "HEAD"):
             headers = [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")]
@@ -277,6 +298,15 @@ class ModelFiles:
         except ModelLookupError as exc:  # the index changed into something that cannot be served
             _log.error("hatch_tfjs.serve: %s", exc)
             return _text(503, f"the models of package {self.package!r} are not available now\n", head)
+        version = parse_qs(query).get("v", [""])[0]
+        # checked after opening the file: a file opened no earlier than the client read model.json, and model.json
+        # unchanged since then, are of one build (a rebuild replaces the model's folder at once); a file the new
+        # build lacks is a change too, not a 404
+        if version and path != LOADER_NAME and self._changed(path, version):
+            if opened is not None:
+                opened[1].close()
+            changed = f"{path}: the model changed on the server since its model.json was read; load it again\n"
+            return _text(409, changed, head)
         if opened is None:
             known = ", ".join(m.name for m in self._snapshot.models)
             return _text(404, f"no such model file: {path}; models: {known}\n", head)
@@ -324,7 +354,10 @@ def wsgi_app(package: str, **options: Any) -> Callable[..., Iterable[bytes]]:
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         response = files.respond(
-            environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), environ.get("HTTP_IF_NONE_MATCH")
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", ""),
+            environ.get("HTTP_IF_NONE_MATCH"),
+            environ.get("QUERY_STRING", ""),
         )
         start_response(response.status_line, response.headers)
         return response.chunks()
@@ -357,7 +390,8 @@ def asgi_app(package: str, **options: Any) -> Callable[..., Any]:
         for key, value in scope.get("headers", []):
             if key.lower() == b"if-none-match":
                 if_none_match = value.decode("latin-1")
-        response = files.respond(scope.get("method", "GET"), path, if_none_match)
+        query = scope.get("query_string", b"").decode("latin-1")
+        response = files.respond(scope.get("method", "GET"), path, if_none_match, query)
         await send(
             {
                 "type": "http.response.start",
@@ -385,7 +419,9 @@ def flask_blueprint(package: str, *, url_prefix: str = "/models", name: str = "t
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
 
     def serve(filename: str = "") -> Any:
-        response = files.respond(request.method, filename, request.headers.get("If-None-Match"))
+        response = files.respond(
+            request.method, filename, request.headers.get("If-None-Match"), request.query_string.decode("latin-1")
+        )
         flask_response = FlaskResponse(response.chunks(), status=response.status)  # streamed from disk
         for key, value in response.headers:
             flask_response.headers[key] = value  # replaces Flask's defaults (Content-Type, Content-Length)

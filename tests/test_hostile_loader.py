@@ -9,6 +9,7 @@ before the outside file is fetched."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -208,3 +209,73 @@ def test_loader_in_chromium_refuses_hostile_indexes(site):
         finally:
             browser.close()
     check(site, results, fetched)
+
+
+# --- 19.6: a model rebuilt while a page loads it -----------------------------------------------------------------------
+
+
+def test_loader_never_mixes_two_builds_and_loads_the_new_one(site, tmp_path):
+    """hatch_tfjs.serve answers a load that started before a rebuild with 409 (the loader asks model.json?v=<sha256>,
+    TF.js asks each shard with the same query); the loader then loads the rebuilt model from a fresh index. The
+    rebuild happens on disk, as a build does it (the folder replaced, then the index rewritten), between model.json
+    and the first shard."""
+    import sys as _sys
+
+    from hatch_tfjs import serve
+    from hatch_tfjs.index import build_index, write_index
+
+    package = tmp_path / "site" / "rebuilt_pkg"
+    shutil.copytree(site.models.parent, package, ignore=shutil.ignore_patterns("climber"))
+    models = package / "web_models"
+    write_index(models, build_index([("digits", models / "digits"), ("iris", models / "iris")], models))
+    _sys.path.insert(0, str(package.parent))
+    requests: list[tuple[str, str, int]] = []
+    try:
+        models_app = serve.wsgi_app("rebuilt_pkg")
+
+        def swap() -> None:  # iris becomes the digits CNN
+            shutil.copytree(models / "digits", models / ".iris.new")
+            (models / "iris").rename(models / ".iris.old")
+            (models / ".iris.new").rename(models / "iris")
+            write_index(models, build_index([("digits", models / "digits"), ("iris", models / "iris")], models))
+
+        def app(environ, start_response):
+            if environ["PATH_INFO"] == "/swap":
+                swap()
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [b"swapped"]
+            environ = {**environ, "SCRIPT_NAME": "/models", "PATH_INFO": environ["PATH_INFO"][len("/models"):]}
+
+            def recording(status, headers):
+                requests.append((environ["PATH_INFO"], environ.get("QUERY_STRING", ""), int(status.split()[0])))
+                return start_response(status, headers)
+
+            return models_app(environ, recording)
+
+        server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        script = (
+            'import * as tf from "@tensorflow/tfjs";\n'
+            f'const {{ loadModel }} = await import({json.dumps(loader_path().as_uri())});\n'
+            "let swapped = false;\n"
+            "const fetchFunc = async (url, init) => {\n"
+            '  if (!swapped && String(url).includes(".bin")) { swapped = true; await fetch(' + json.dumps(url + "/swap") + "); }\n"
+            "  return fetch(url, init);\n"
+            "};\n"
+            f'const model = await loadModel("iris", {{ baseUrl: {json.dumps(url + "/models/")}, tf, loadOptions: {{ fetchFunc }} }});\n'
+            "const output = await model.predict(tf.zeros([1, 8, 8, 1]));\n"
+            "console.log(JSON.stringify({ input: model.inputs[0].shape, output: output.shape, swapped }));\n"
+        )
+        proc = subprocess.run(["node", "--input-type=module", "-e", script], cwd=JS_DIR, capture_output=True, text=True, timeout=120)
+        server.shutdown()
+        server.server_close()
+    finally:
+        _sys.path.remove(str(package.parent))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"input": [None, 8, 8, 1], "output": [1, 10], "swapped": True}
+    conflicts = [r for r in requests if r[2] == 409]
+    assert conflicts and all(path.startswith("/iris/") and query.startswith("v=") for path, query, _ in conflicts), requests
+    served = [(path, query) for path, query, status in requests if status == 200 and path.endswith(".bin")]
+    new_version = hashlib.sha256((models / "iris" / "model.json").read_bytes()).hexdigest()
+    assert served and all(query == f"v={new_version}" for _, query in served), requests  # only shards of the new build

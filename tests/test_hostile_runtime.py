@@ -76,7 +76,8 @@ def installed(built_tree, tmp_path, monkeypatch) -> Installed:
 def wsgi_get(app, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     from wsgiref.util import setup_testing_defaults
 
-    environ = {"PATH_INFO": path, "SCRIPT_NAME": "/models", "wsgi.input": io.BytesIO()}
+    path, _, query = path.partition("?")
+    environ = {"PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "/models", "wsgi.input": io.BytesIO()}
     environ.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()})
     setup_testing_defaults(environ)
     started: dict = {}
@@ -303,6 +304,12 @@ def test_a_running_app_follows_a_rebuild_with_another_model(rebuildable):
     models = rebuildable / "src" / "sample_app" / "web_models"
     apps = _apps("sample_app")  # started before the rebuild
     before = {name: fetch_everything(get) for name, get in apps.items()}
+    listed = json.loads(apps["wsgi"]("/models/index.json", {})[2])
+    old_version = next(m["version"] for m in listed["models"] if m["name"] == "iris")
+    assert f'"{old_version}"' == before["wsgi"]["/models/iris/model.json"][1]  # the sha256 of model.json
+    for get in apps.values():  # as the loader asks: model.json?v=<version>, and TF.js each shard with the same query
+        assert get(f"/models/iris/model.json?v={old_version}", {})[0] == 200
+        assert get(f"/models/iris/group1-shard1of1.bin?v={old_version}", {})[0] == 200
     for fetched in before.values():
         assert on_disk(models, fetched) and "/models/iris/group1-shard1of1.bin" in fetched
 
@@ -320,6 +327,15 @@ def test_a_running_app_follows_a_rebuild_with_another_model(rebuildable):
         assert status == 200 and body == after["/models/iris/model.json"][0] != old_body, name  # no 304 for old bytes
         assert headers["etag"] == after["/models/iris/model.json"][1] != old_etag, name
         assert get("/models/iris/group1-shard1of1.bin", {})[0] == 404, name  # the old shard: gone, not mixed in
+        # a page that read the old model.json before the rebuild gets 409 for every file of it, never a new shard
+        for path in ("model.json", "group1-shard1of2.bin", "group1-shard2of2.bin"):
+            status, _, body = get(f"/models/iris/{path}?v={old_version}", {})
+            assert status == 409 and body == (
+                f"iris/{path}: the model changed on the server since its model.json was read; load it again\n".encode()
+            ), (name, path, status)
+        new_version = next(m["version"] for m in json.loads(get("/models/index.json", {})[2])["models"] if m["name"] == "iris")
+        assert f'"{new_version}"' == after["/models/iris/model.json"][1]
+        assert get(f"/models/iris/group1-shard2of2.bin?v={new_version}", {})[2] == after["/models/iris/group1-shard2of2.bin"][0]
         _, _, listing = get("/models/index.json", {})
         iris = next(m for m in json.loads(listing)["models"] if m["name"] == "iris")
         assert iris["inputs"][0]["shape"] == [None, 8, 8, 1] and iris["bytes"] == sum(

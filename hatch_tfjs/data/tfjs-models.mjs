@@ -149,9 +149,15 @@ function checkedFetch(fetchFunc, modelJsonUrl, modelName) {
       );
     }
     const response = await fetchFunc(url, init);
+    const shown = String(url).replace(/\?v=[0-9a-f]{64}$/, ""); // messages name the file, not loadEntry's ?v=
+    if (response.status === 409) {
+      const error = new Error(`tfjs-models: ${shown}: the model changed on the server while it loaded (HTTP 409)`);
+      error.modelChanged = true; // loadModel() loads it again, once, from a fresh index
+      throw error;
+    }
     if (!response.ok) {
       throw new Error(
-        `tfjs-models: ${url} answered HTTP ${response.status}: the model folder on the server is incomplete ` +
+        `tfjs-models: ${shown} answered HTTP ${response.status}: the model folder on the server is incomplete ` +
           "(serve model.json and every shard it lists; hatch_tfjs.serve does)",
       );
     }
@@ -234,18 +240,35 @@ function inputList(tf, prepared, names, modelName) {
  */
 export async function loadModel(name, options = {}) {
   const tf = tfjsOf(options);
-  const entries = await listModels(options);
-  const entry = entries.find((m) => m.name === name);
-  if (!entry) {
-    const known = entries.map((m) => m.name).join(", ") || "none";
-    throw new Error(`tfjs-models: no model "${name}" in ${directoryUrl(options.baseUrl)}${INDEX_NAME}; models: ${known}`);
+  const indexUrl = new URL(INDEX_NAME, directoryUrl(options.baseUrl)).href;
+  for (let attempt = 1; ; attempt += 1) {
+    const entries = await listModels(options);
+    const entry = entries.find((m) => m.name === name);
+    if (!entry) {
+      const known = entries.map((m) => m.name).join(", ") || "none";
+      throw new Error(`tfjs-models: no model "${name}" in ${indexUrl}; models: ${known}`);
+    }
+    try {
+      return await loadEntry(tf, entry, options);
+    } catch (error) {
+      if (!error?.modelChanged || attempt > 1) throw error;
+      indexCache.delete(indexUrl); // rebuilt while loading: the fresh index names the new model.json
+    }
   }
+}
+
+// hatch_tfjs.serve lists each model.json's sha256 as "version"; asked for with ?v=, which TF.js adds to each shard's
+// URL too, it answers 409 for any file of a model rebuilt since, so a load never mixes two builds.
+const VERSION = /^[0-9a-f]{64}$/;
+
+async function loadEntry(tf, entry, options) {
   const graph = entry.format === "graph";
   const loadOptions = {
     ...options.loadOptions,
     fetchFunc: checkedFetch(options.loadOptions?.fetchFunc ?? ((url, init) => fetch(url, init)), entry.url, entry.name),
   };
-  const model = graph ? await tf.loadGraphModel(entry.url, loadOptions) : await tf.loadLayersModel(entry.url, loadOptions);
+  const url = typeof entry.version === "string" && VERSION.test(entry.version) ? `${entry.url}?v=${entry.version}` : entry.url;
+  const model = graph ? await tf.loadGraphModel(url, loadOptions) : await tf.loadLayersModel(url, loadOptions);
   const inputs = entry.inputs ?? [];
   const metadata = entry.metadata ?? {};
   return {
