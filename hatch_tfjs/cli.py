@@ -121,16 +121,30 @@ def _convert_config(args: argparse.Namespace, name: str, root: Path, source: Pat
     if args.reader:
         model["reader"] = args.reader
     if args.metadata:
-        text = args.metadata.strip()
-        if text.startswith("{"):
-            try:
-                model["metadata"] = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"--metadata: not a valid JSON object ({exc.msg} at column {exc.colno}); e.g. "
-                                 "--metadata '{\"labels\": [\"cat\", \"dog\"]}' or --metadata labels.json") from exc
-        else:
-            model["metadata-file"] = str(Path(text).resolve())
+        model.update(_metadata_option(args.metadata.strip()))
     return {"models": {name: model}}
+
+
+def _metadata_option(text: str) -> dict[str, Any]:
+    """``--metadata``: inline JSON (``{...}``) or the path of a JSON file, as the configuration's keys."""
+    example = "e.g. --metadata '{\"labels\": [\"cat\", \"dog\"]}' or --metadata labels.json"
+    if not text.startswith(("{", "[")):
+        try:
+            return {"metadata-file": str(Path(text).resolve())}
+        except OSError as exc:
+            raise UsageError(f"--metadata: {text[:60]!r}... is neither a JSON object nor a file name ({exc.strerror}); "
+                             f"{example}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--metadata: not a valid JSON object ({exc.msg} at column {exc.colno}); {example}") from exc
+    except RecursionError:
+        from hatch_tfjs.metadata_json import DEEP
+
+        raise UsageError(f"--metadata: {DEEP}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--metadata: a JSON array, not a JSON object; {example}")
+    return {"metadata": value}
 
 
 # What the configuration's messages say in pyproject.toml's terms, and how the command line says it.

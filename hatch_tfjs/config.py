@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import glob
 import json
-import math
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from hatch_tfjs import metadata_json
 from hatch_tfjs.errors import ConfigError, Problem
 from hatch_tfjs.keras_names import KERAS_SUFFIXES, is_keras_file
+from hatch_tfjs.names import MODEL_NAME_PATTERN
 from hatch_tfjs.options import (
     DEFAULT_SHARD_SIZE,
     FORMATS,
@@ -51,7 +51,6 @@ _GRAPH_DEFAULTS = GraphOptions()
 HATCHLING_RESERVED_KEYS = frozenset(
     {"dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default"}
 )
-MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class _Problems:
@@ -184,37 +183,6 @@ def _parse_quantize(value: Any, key: str, problems: _Problems) -> QuantizationOp
     return QuantizationOptions(tuple(rules)) if ok else None
 
 
-def _json_problem(value: Any, path: str) -> tuple[str, str] | None:
-    """``(path, reason)`` of the first part of ``value`` that JSON (and JavaScript) cannot represent."""
-    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
-        return None
-    if isinstance(value, float):
-        return (
-            None
-            if math.isfinite(value)
-            else (path, f"{value!r} is not a number JSON can hold; use a string or remove it")
-        )
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _json_problem(item, f"{path}[{index}]")
-            if found:
-                return found
-        return None
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if not isinstance(name, str):
-                return path, f"key {name!r} is not a string"
-            found = _json_problem(item, f"{path}.{name}")
-            if found:
-                return found
-        return None
-    kind = {"datetime": "date-time", "date": "date", "time": "time"}.get(type(value).__name__)
-    if kind:
-        text = value.isoformat()
-        return path, f'a TOML {kind} ({text}) cannot be stored in JSON metadata; quote it: "{text}"'
-    return path, f"{type(value).__name__} value {value!r} cannot be stored in JSON metadata"
-
-
 def _parse_metadata(value: Any, key: str, problems: _Problems) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         problems.add(
@@ -223,9 +191,13 @@ def _parse_metadata(value: Any, key: str, problems: _Problems) -> dict[str, Any]
             f"not {_type_name(value)} {value!r}",
         )
         return None
-    found = _json_problem(value, key)
+    found = metadata_json.json_problem(value, key)
     if found:
         problems.add(found[0], found[1])
+        return None
+    too_large = metadata_json.size_problem(value)
+    if too_large:
+        problems.add(key, too_large)
         return None
     return dict(value)
 
@@ -259,25 +231,10 @@ def _parse_metadata_file(value: Any, key: str, problems: _Problems) -> dict[str,
         problems.add(key, f"{value!r}: " + ("is a directory, not a JSON file" if path.is_dir() else "file not found"))
         return None
 
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constants)
-    except UnicodeDecodeError as exc:
-        problems.add(key, f"{value!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 JSON")
-        return None
-    except json.JSONDecodeError as exc:
-        problems.add(key, f"{value!r} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
-        return None
-    except ValueError as exc:
-        problems.add(key, f"{value!r} is not valid JSON: {exc}")
-        return None
-    if not isinstance(data, dict):
-        kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
-            type(data), "null"
-        )
-        problems.add(key, f'{value!r} holds {kind}, not a JSON object; wrap it in an object, e.g. {{"labels": [...]}}')
+        data = metadata_json.load_object(path)
+    except metadata_json.MetadataFileError as exc:
+        problems.add(key, f"{value!r} {exc}")
         return None
     return {"path": value, "data": data}
 
@@ -897,11 +854,23 @@ def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_forma
     )
 
 
+def _parents(path: str) -> list[str]:
+    """Every folder above an absolute, normalized ``path`` (a string: ``Path.parents`` is slow for 10,000 models)."""
+    found = []
+    parent = os.path.dirname(path)  # noqa: PTH120 - strings on purpose (see the docstring)
+    while parent != path:
+        found.append(parent)
+        path, parent = parent, os.path.dirname(parent)  # noqa: PTH120
+    return found
+
+
 def _check_outputs(
     specs: list[ModelSpec], root: Path, packages: list[str], problems: _Problems, *, guard_outputs: bool = True
 ) -> None:
     package_dirs = [root / PurePosixPath(p) for p in packages]
     seen: dict[Path, str] = {}
+    outputs: dict[str, str] = {}  # the same as ``seen``, by string: nesting is checked on strings (pathlib is slow)
+    below: dict[str, list[str]] = {}  # each folder holding an output -> the models whose outputs it holds
     for spec in sorted(specs, key=lambda s: s.name):
         key = f"models.{spec.name}.output"
         if spec.output in seen:
@@ -911,10 +880,15 @@ def _check_outputs(
                 "output",
             )
             continue
-        for other_path, other in seen.items():
-            if _is_within(spec.output, other_path) or _is_within(other_path, spec.output):
-                problems.add(key, f"{spec.output_rel!r} overlaps the output of model {other!r}; outputs must not nest")
-        seen[spec.output] = spec.name
+        # nesting, in time linear in the number of models: the outputs above this one, then those below it
+        output = str(spec.output)
+        parents = _parents(output)
+        overlapping = [outputs[p] for p in parents if p in outputs] + below.get(output, [])
+        for other in sorted(overlapping):
+            problems.add(key, f"{spec.output_rel!r} overlaps the output of model {other!r}; outputs must not nest")
+        seen[spec.output] = outputs[output] = spec.name
+        for parent in parents:
+            below.setdefault(parent, []).append(spec.name)
         if package_dirs and not any(_is_within(spec.output, d) and spec.output != d for d in package_dirs):
             shipped = ", ".join(repr(p) for p in packages)
             problems.add(

@@ -14,6 +14,7 @@ from typing import Any
 
 from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.layer_shapes import model_io
+from hatch_tfjs.names import file_name_problem
 
 # Bytes per element as stored in the shards, by manifest dtype (quantized weights use their quantization dtype).
 STORED_ITEMSIZE = {"float32": 4, "int32": 4, "bool": 1, "complex64": 8, "float16": 2, "uint8": 1, "uint16": 2}
@@ -61,7 +62,64 @@ def read_model_json(model_dir: Path) -> dict[str, Any]:
         raise ModelDirError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(document, dict) or "modelTopology" not in document:
         raise ModelDirError(f"{path}: not a TF.js model.json (no modelTopology)")
+    if not isinstance(document["modelTopology"], dict):
+        kind = type(document["modelTopology"]).__name__
+        raise ModelDirError(f"{path}: not a TF.js model.json (its modelTopology is {kind}, not an object)")
+    problem = manifest_problem(document.get("weightsManifest"))
+    if problem:
+        raise ModelDirError(f"{path}: {problem}; TF.js could not load it as it is: convert the model again")
     return document
+
+
+_MANIFEST_DTYPES = (*STORED_ITEMSIZE, "string")
+_QUANTIZED_DTYPES = ("uint8", "uint16", "float16")
+
+
+def _weight_problem(where: str, weight: object) -> str | None:
+    if not isinstance(weight, dict):
+        return f"{where} is {type(weight).__name__} {weight!r}, not a weight (an object with name, shape, dtype)"
+    if not isinstance(weight.get("name"), str):
+        return f"{where}.name is {weight.get('name')!r}, not a string"
+    shape = weight.get("shape")
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+        return f"{where}.shape is {shape!r}, not a list of sizes (whole numbers >= 0)"
+    if weight.get("dtype", "float32") not in _MANIFEST_DTYPES:
+        return f"{where}.dtype is {weight.get('dtype')!r}, not one of {', '.join(_MANIFEST_DTYPES)}"
+    quantization = weight.get("quantization")
+    if quantization is not None and (
+        not isinstance(quantization, dict) or quantization.get("dtype") not in _QUANTIZED_DTYPES
+    ):
+        return f"{where}.quantization is {quantization!r}, not an object whose dtype is uint8, uint16 or float16"
+    return None
+
+
+def manifest_problem(manifest: object) -> str | None:
+    """What is wrong with a weights manifest (None when nothing): each group an object whose ``paths`` are plain
+    file names in the model's folder (TF.js fetches each next to model.json: nothing else is ever looked at) and whose
+    ``weights`` have a name, a shape of sizes >= 0 and a TF.js dtype."""
+    if manifest is None:
+        return None
+    if not isinstance(manifest, list):
+        return f"weightsManifest is {type(manifest).__name__}, not a list of weight groups"
+    for g, group in enumerate(manifest):
+        where = f"weightsManifest[{g}]"
+        if not isinstance(group, dict):
+            return f"{where} is {type(group).__name__} {group!r}, not a weight group (an object with paths, weights)"
+        paths, weights = group.get("paths"), group.get("weights")
+        if not isinstance(paths, list):
+            return f"{where}.paths is {paths!r}, not a list of shard file names"
+        for p, name in enumerate(paths):
+            problem = file_name_problem(name)
+            if problem or name == "model.json":
+                why = problem or "is model.json itself, not a shard"
+                return f"{where}.paths[{p}] {why}; a shard is a file next to model.json"
+        if not isinstance(weights, list):
+            return f"{where}.weights is {weights!r}, not a list of weights"
+        for w, weight in enumerate(weights):
+            problem = _weight_problem(f"{where}.weights[{w}]", weight)
+            if problem:
+                return problem
+    return None
 
 
 def _prod(shape: list[Any]) -> int:
@@ -113,21 +171,27 @@ def describe_model_dir(model_dir: Path | str) -> dict[str, Any]:
     ``problems`` lists what would make TF.js fail to load it (missing or short shards). A model.json whose parts are
     not what TF.js writes raises :class:`ModelDirError` naming it."""
     model_dir = Path(model_dir)
-    document = read_model_json(model_dir)
+    document = read_model_json(model_dir)  # checks the weights manifest: the shards are plain files in model_dir
+    is_graph = document.get("format") == "graph-model" or "node" in document["modelTopology"]
     try:
-        return _describe_document(model_dir, document)
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        topology = document["modelTopology"]
+        io = _graph_io(document) if is_graph else model_io(topology.get("model_config") or {})
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        kind = "graph (node, library, signature)" if is_graph else "layers (model_config)"
         raise ModelDirError(
-            f"{model_dir / 'model.json'}: not a TF.js model document TF.js could load ({type(exc).__name__}: {exc})"
+            f"{model_dir / 'model.json'}: its {kind} topology is not in the form TF.js writes and reads; convert the "
+            "model again"
         ) from exc
+    return _describe_document(model_dir, document, is_graph, io)
 
 
-def _describe_document(model_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
-    is_graph = document.get("format") == "graph-model" or "node" in (document.get("modelTopology") or {})
-    if is_graph:
-        inputs, outputs, counts = _graph_io(document)
-    else:
-        inputs, outputs, counts = model_io((document.get("modelTopology") or {}).get("model_config") or {})
+def _describe_document(
+    model_dir: Path,
+    document: dict[str, Any],
+    is_graph: bool,
+    io: tuple[list[dict[str, Any]], list[dict[str, Any]], Counter[str]],
+) -> dict[str, Any]:
+    inputs, outputs, counts = io
 
     by_dtype: dict[str, dict[str, int]] = {}  # by the dtype TF.js gives the weight (quantized ones dequantized)
     by_storage: dict[tuple[str, str], dict[str, Any]] = {}  # by (that dtype, the dtype its shard bytes hold)
@@ -136,9 +200,9 @@ def _describe_document(model_dir: Path, document: dict[str, Any]) -> dict[str, A
     expected_bytes = 0
     weight_count = 0
     shard_paths: list[str] = []
-    for group in document.get("weightsManifest") or []:
-        shard_paths += list(group.get("paths") or [])
-        for weight in group.get("weights") or []:
+    for group in document.get("weightsManifest") or []:  # checked by read_model_json
+        shard_paths += group["paths"]
+        for weight in group["weights"]:
             weight_count += 1
             elements = _prod(weight.get("shape") or [])
             parameters += elements
@@ -162,9 +226,11 @@ def _describe_document(model_dir: Path, document: dict[str, Any]) -> dict[str, A
     problems: list[str] = []
     shards: list[dict[str, Any]] = []
     for relative in shard_paths:
-        path = model_dir / relative
-        shard_size = path.stat().st_size if path.is_file() else None
-        if shard_size is None:
+        path = model_dir / relative  # a plain file name: never outside model_dir
+        shard_size = path.lstat().st_size if path.is_file() and not path.is_symlink() else None
+        if path.is_symlink():
+            problems.append(f"shard {relative} is a symbolic link, not a file: servers refuse it; put the file there")
+        elif shard_size is None:
             problems.append(
                 f"shard {relative} is missing: TF.js fetches it relative to model.json and fails; ship the whole folder"
             )

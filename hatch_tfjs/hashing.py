@@ -72,7 +72,8 @@ def _fingerprint(path: Path) -> list[list[Any]]:
 
 
 def _cache_file(path: Path) -> Path:
-    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    # a key only (the fingerprint decides): no resolve(), whose lstat of every folder cost 10,000 models seconds
+    key = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:32]  # noqa: PTH100
     return (
         Path(tempfile.gettempdir()) / f"hatch-tfjs-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / f"{key}.json"
     )

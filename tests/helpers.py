@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +48,25 @@ def assert_parity(got: list[np.ndarray], expected: list[np.ndarray], atol: float
         assert g.shape == e.shape, f"output {index}: TF.js shape {g.shape} != Keras shape {e.shape}"
         diff = float(np.max(np.abs(g.astype(np.float64) - e.astype(np.float64)))) if e.size else 0.0
         assert diff <= atol, f"output {index}: max abs difference {diff:.3g} > {atol}"
+
+
+_OPENED: list[str] | None = None
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _OPENED is not None and event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
+        _OPENED.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)  # an audit hook cannot be removed: it records only inside opened_files()
+
+
+@contextmanager
+def opened_files() -> Iterator[list[str]]:
+    """Every path this process opens inside the block (Python's "open" audit event: open(), os.open(), ...)."""
+    global _OPENED
+    _OPENED = []
+    try:
+        yield _OPENED
+    finally:
+        _OPENED = None

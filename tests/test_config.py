@@ -174,6 +174,32 @@ def test_duplicate_and_nested_outputs(stub_project):
     ]
 
 
+def test_nested_outputs_are_found_both_ways_and_siblings_are_not(stub_project):
+    """The nesting check walks each output's parents (linear in the number of models, issue 21.4): an output inside an
+    earlier one, an output holding earlier ones, and outputs that only share a prefix of their name."""
+    found = problems(
+        stub_project,
+        {
+            "models": {
+                "a_inner": {"source": "models/classifier.keras", "output": "src/mypkg/m/x/inner"},
+                "b_other": {"source": "models/classifier.keras", "output": "src/mypkg/m/xx"},
+                "c_sibling": {"source": "models/classifier.keras", "output": "src/mypkg/m/x-inner"},
+                "d_outer": {"source": "models/tagger.h5", "output": "src/mypkg/m"},
+                "e_deeper": {"source": "models/tagger.h5", "output": "src/mypkg/m/x/inner/deeper"},
+            }
+        },
+    )
+    assert found == [
+        f"{TABLE}.models.d_outer.output: 'src/mypkg/m' overlaps the output of model 'a_inner'; outputs must not nest",
+        f"{TABLE}.models.d_outer.output: 'src/mypkg/m' overlaps the output of model 'b_other'; outputs must not nest",
+        f"{TABLE}.models.d_outer.output: 'src/mypkg/m' overlaps the output of model 'c_sibling'; outputs must not nest",
+        f"{TABLE}.models.e_deeper.output: 'src/mypkg/m/x/inner/deeper' overlaps the output of model 'a_inner'; outputs "
+        "must not nest",
+        f"{TABLE}.models.e_deeper.output: 'src/mypkg/m/x/inner/deeper' overlaps the output of model 'd_outer'; outputs "
+        "must not nest",
+    ]
+
+
 def test_output_outside_project_and_outside_packages(stub_project):
     found = problems(
         stub_project,

@@ -10,6 +10,7 @@ import pytest
 
 from hatch_tfjs.config import ModelSpec, load_settings
 from hatch_tfjs.errors import ConfigError
+from hatch_tfjs.metadata_json import DEEP, MAX_BYTES
 from hatch_tfjs.options import QuantizationOptions
 
 try:
@@ -18,6 +19,15 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 TABLE = "tool.hatch.build.hooks.tfjs"
+
+
+def _nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
 KEY = f"{TABLE}.models.clf"
 
 
@@ -176,6 +186,12 @@ def test_a_key_in_both_metadata_and_the_file(stub_project):
         ({"a": {"b": [1, datetime.date(2024, 5, 6)]}}, ".a.b[1]",
          'a TOML date (2024-05-06) cannot be stored in JSON metadata; quote it: "2024-05-06"'),
         ({"scale": float("inf")}, ".scale", "inf is not a number JSON can hold; use a string or remove it"),
+        ({"deep": _nested(40)}, ".deep" + "[0]" * 31, DEEP),
+        ({"label": "\ud800"}, ".label", "'\\ud800' holds a lone surrogate (\\ud800), which is not text: UTF-8 cannot store "
+         "it; remove it"),
+        ({"big": 10**400}, ".big", "an integer of 1329 bits is too large for a JavaScript number; use a string"),
+        ({"x": "a" * MAX_BYTES}, "", f"is {MAX_BYTES + 9} bytes as JSON, more than {MAX_BYTES} (4 MiB); metadata is for "
+         "labels and small settings: ship larger data as a file of its own in the package"),
         (["cat"], "", "must be a table (it becomes model.json's userDefinedMetadata), e.g. { labels = [\"cat\", \"dog\"] }, "
                       "not an array ['cat']"),
     ],
@@ -204,6 +220,25 @@ def test_toml_datetime_really_reaches_us_as_a_datetime(stub_project):
         (None, "models", "'models': is a directory, not a JSON file"),
         (None, "../labels.json", "'../labels.json' is outside the project; keep the metadata file inside it, e.g. \"models/labels.json\""),
         (None, 7, "must be a path relative to the project root, e.g. \"models/labels.json\", not an integer 7"),
+        # hostile JSON (issue 21.3): each one problem, never a RecursionError, UnicodeEncodeError or ValueError
+        (b"[" * 100_000 + b"]" * 100_000, "models/m.json", f"'models/m.json' {DEEP}"),
+        (b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}", "models/m.json", f"'models/m.json' at a{'[0]' * 31}: {DEEP}"),
+        (b'{"label": "\\ud800x"}', "models/m.json",
+         "'models/m.json' at label: '\\ud800x' holds a lone surrogate (\\ud800), which is not text: UTF-8 cannot store it; "
+         "remove it"),
+        (b'{"\\udfff": 1}', "models/m.json",
+         "'models/m.json' at the top: key '\\udfff' holds a lone surrogate (\\udfff), which is not text: UTF-8 cannot "
+         "store it; remove it"),
+        (b'{"scale": 1e400}', "models/m.json",
+         "'models/m.json' is not valid metadata: 1e400 is too large for a JSON number; write it as a string"),
+        (b'{"n": 1' + b"0" * 400 + b"}", "models/m.json",
+         "'models/m.json' at n: an integer of 1329 bits is too large for a JavaScript number; use a string"),
+        (b'{"n": 1' + b"0" * 5000 + b"}", "models/m.json",
+         "'models/m.json' is not valid JSON: Exceeds the limit (4300 digits) for integer string conversion: value has "
+         "5001 digits; use sys.set_int_max_str_digits() to increase the limit"),
+        (b'{"x": "' + b"a" * MAX_BYTES + b'"}', "models/m.json",
+         f"'models/m.json' is {MAX_BYTES + 9} bytes, more than {MAX_BYTES} (4 MiB); metadata is for labels and small "
+         "settings: ship larger data as a file of its own in the package"),
     ],
 )
 def test_bad_metadata_files(stub_project, content, value, message):

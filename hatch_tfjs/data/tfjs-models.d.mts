@@ -17,6 +17,8 @@ export interface ModelEntry {
   execution: "sync" | "async";
   /** Absolute URL of the model's model.json. */
   url: string;
+  /** sha256 of model.json (hatch_tfjs.serve's listing): loads ask for model.json?v=<version>, never mixing builds. */
+  version?: string;
   bytes?: number;
   inputs: TensorSpec[];
   outputs: TensorSpec[];

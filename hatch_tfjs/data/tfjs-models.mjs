@@ -38,6 +38,51 @@ function directoryUrl(baseUrl) {
   return absolute.href;
 }
 
+// The names hatch-tfjs gives models (hatch_tfjs/names.py): each is one URL segment.
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** `url` lies under the directory URL `directory` (same origin, path below it). */
+function isUnder(url, directory) {
+  return url.origin === directory.origin && url.origin !== "null" && url.pathname.startsWith(directory.pathname);
+}
+
+/** The absolute URL of an index entry's model.json. Only a relative path that stays under the directory holding the
+ * index is accepted, and only an entry whose name is a plain model name: whatever an index says, the page fetches
+ * nothing from elsewhere (no other site, no `//host/` or `data:` or `javascript:` URL, no climbing out with `..`). */
+function modelUrl(entry, position, indexUrl) {
+  const base = new URL("./", indexUrl);
+  const named = entry && typeof entry === "object" && typeof entry.name === "string";
+  const label = named ? `model ${JSON.stringify(entry.name)}` : `entry #${position + 1} of "models"`;
+  const refuse = (problem) =>
+    new Error(
+      `tfjs-models: ${indexUrl}: ${label} ${problem}; the loader only loads plain model names at relative paths ` +
+        `under ${base.href}: rebuild the package, or fix the index`,
+    );
+  if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
+    throw refuse(`is ${JSON.stringify(entry)}, not an object`);
+  }
+  if (!named || !MODEL_NAME.test(entry.name)) {
+    throw refuse(`has the name ${JSON.stringify(entry.name)}, not a plain model name (letters, digits, "_", "-", ".")`);
+  }
+  // hatch_tfjs.serve lists "url"; the index.json the build writes (served as a static file) has "path"
+  const key = entry.url !== undefined ? "url" : entry.path !== undefined ? "path" : "name";
+  const given = key === "url" ? entry.url : key === "path" ? entry.path : entry.name;
+  if (typeof given !== "string" || given === "") {
+    throw refuse(`has the ${key} ${JSON.stringify(given)}, not a relative path`);
+  }
+  if (SCHEME.test(given) || given.startsWith("/") || given.includes("\\") || CONTROL.test(given)) {
+    throw refuse(`has the ${key} ${JSON.stringify(given)}, not a relative path`);
+  }
+  const url = new URL(key === "url" ? given : `${given.replace(/\/+$/, "")}/model.json`, indexUrl);
+  if (!isUnder(url, base)) {
+    throw refuse(`has the ${key} ${JSON.stringify(given)}, which leads to ${url.href}, outside ${base.href}`);
+  }
+  return url.href;
+}
+
 const indexCache = new Map(); // index URL -> Promise of the parsed index (one fetch per page)
 
 async function fetchIndex(indexUrl, fetchOptions) {
@@ -82,23 +127,37 @@ export async function listModels(options = {}) {
     indexCache.set(indexUrl, pending);
   }
   const index = await indexCache.get(indexUrl);
-  return index.models.map((entry) => ({
+  return index.models.map((entry, position) => ({
     ...entry,
-    // hatch_tfjs.serve lists "url"; the index.json the build writes (served as a static file) has "path"
-    url: new URL(entry.url ?? `${entry.path ?? entry.name}/model.json`, indexUrl).href,
+    url: modelUrl(entry, position, indexUrl),
     execution: entry.execution ?? (entry.format === "graph" ? "async" : "sync"),
   }));
 }
 
 /** TF.js reads whatever a shard request returns as weights: a 404 page makes a graph model fail with "byte length of
  * Float32Array should be a multiple of 4" and lets a layers model load with garbage weights. This fetch refuses any
- * answer but 2xx, naming the file. */
-function checkedFetch(fetchFunc) {
+ * answer but 2xx, naming the file; and it fetches nothing outside the model's folder (a manifest path such as
+ * "../../x" or "//host/x"). */
+function checkedFetch(fetchFunc, modelJsonUrl, modelName) {
+  const folder = new URL("./", modelJsonUrl);
   return async (url, init) => {
+    const target = new URL(String(url), modelJsonUrl);
+    if (!isUnder(target, folder)) {
+      throw new Error(
+        `tfjs-models: ${modelName}: its model.json names ${url}, outside the model's folder ${folder.href}; ` +
+          "not fetched: a weights manifest lists plain file names next to model.json (rebuild the package)",
+      );
+    }
     const response = await fetchFunc(url, init);
+    const shown = String(url).replace(/\?v=[0-9a-f]{64}$/, ""); // messages name the file, not loadEntry's ?v=
+    if (response.status === 409) {
+      const error = new Error(`tfjs-models: ${shown}: the model changed on the server while it loaded (HTTP 409)`);
+      error.modelChanged = true; // loadModel() loads it again, once, from a fresh index
+      throw error;
+    }
     if (!response.ok) {
       throw new Error(
-        `tfjs-models: ${url} answered HTTP ${response.status}: the model folder on the server is incomplete ` +
+        `tfjs-models: ${shown} answered HTTP ${response.status}: the model folder on the server is incomplete ` +
           "(serve model.json and every shard it lists; hatch_tfjs.serve does)",
       );
     }
@@ -181,18 +240,35 @@ function inputList(tf, prepared, names, modelName) {
  */
 export async function loadModel(name, options = {}) {
   const tf = tfjsOf(options);
-  const entries = await listModels(options);
-  const entry = entries.find((m) => m.name === name);
-  if (!entry) {
-    const known = entries.map((m) => m.name).join(", ") || "none";
-    throw new Error(`tfjs-models: no model "${name}" in ${directoryUrl(options.baseUrl)}${INDEX_NAME}; models: ${known}`);
+  const indexUrl = new URL(INDEX_NAME, directoryUrl(options.baseUrl)).href;
+  for (let attempt = 1; ; attempt += 1) {
+    const entries = await listModels(options);
+    const entry = entries.find((m) => m.name === name);
+    if (!entry) {
+      const known = entries.map((m) => m.name).join(", ") || "none";
+      throw new Error(`tfjs-models: no model "${name}" in ${indexUrl}; models: ${known}`);
+    }
+    try {
+      return await loadEntry(tf, entry, options);
+    } catch (error) {
+      if (!error?.modelChanged || attempt > 1) throw error;
+      indexCache.delete(indexUrl); // rebuilt while loading: the fresh index names the new model.json
+    }
   }
+}
+
+// hatch_tfjs.serve lists each model.json's sha256 as "version"; asked for with ?v=, which TF.js adds to each shard's
+// URL too, it answers 409 for any file of a model rebuilt since, so a load never mixes two builds.
+const VERSION = /^[0-9a-f]{64}$/;
+
+async function loadEntry(tf, entry, options) {
   const graph = entry.format === "graph";
   const loadOptions = {
     ...options.loadOptions,
-    fetchFunc: checkedFetch(options.loadOptions?.fetchFunc ?? ((url, init) => fetch(url, init))),
+    fetchFunc: checkedFetch(options.loadOptions?.fetchFunc ?? ((url, init) => fetch(url, init)), entry.url, entry.name),
   };
-  const model = graph ? await tf.loadGraphModel(entry.url, loadOptions) : await tf.loadLayersModel(entry.url, loadOptions);
+  const url = typeof entry.version === "string" && VERSION.test(entry.version) ? `${entry.url}?v=${entry.version}` : entry.url;
+  const model = graph ? await tf.loadGraphModel(url, loadOptions) : await tf.loadLayersModel(url, loadOptions);
   const inputs = entry.inputs ?? [];
   const metadata = entry.metadata ?? {};
   return {
