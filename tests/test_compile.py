@@ -56,10 +56,10 @@ def compiled(tmp_path_factory) -> dict[str, Compiled]:
     return cases
 
 
-def _check_parity(case: Compiled, tfjs) -> None:
+def _check_parity(case: Compiled, tfjs, backend: str = "cpu") -> None:
     assert "error" not in case.report, case.report["error"]
     assert "uncovered" not in case.report, case.report["uncovered"]
-    got, _ = tfjs.run(case.output, case.inputs, format="graph")
+    got, _ = tfjs.run(case.output, case.inputs, format="graph", backend=backend)
     assert_parity(got, case.expected)
 
 
@@ -69,6 +69,12 @@ def test_compiled_graph_matches_keras_in_tfjs(name, compiled, tfjs):
     _check_parity(case, tfjs)
     for op in compile_zoo.CASES[name].fused:
         assert op in case.report["ops"], f"{op} not in {case.report['ops']}"
+
+
+@pytest.mark.parametrize("name", sorted(compile_zoo.CASES))
+def test_compiled_graph_matches_keras_on_the_wasm_backend(name, compiled, tfjs):
+    """Every op and fusion the compiler emits has a kernel on TF.js's WASM backend, with the same numbers."""
+    _check_parity(compiled[name], tfjs, backend="wasm")
 
 
 def test_fusion_leaves_no_separate_bias_or_activation_after_kernels(compiled):
