@@ -248,6 +248,11 @@ def loader_site(tmp_path_factory):
             return models_app({**environ, "SCRIPT_NAME": "/models", "PATH_INFO": path[len("/models"):]}, start_response)
         if path == "/tf.min.js":
             body, kind = TFJS_DIST.read_bytes(), "text/javascript"
+        elif path == "/backends":  # a page that also registers the WASM backend (its .wasm files under /wasm/)
+            body, kind = BACKENDS_PAGE, "text/html"
+        elif path.startswith("/wasm/") and (WASM_DIST / path[len("/wasm/"):]).is_file():
+            name = path[len("/wasm/"):]
+            body, kind = (WASM_DIST / name).read_bytes(), "application/wasm" if name.endswith(".wasm") else "text/javascript"
         elif path.startswith("/plain/") and (models_dir / path[len("/plain/"):]).is_file():  # a static file server
             body, kind = (models_dir / path[len("/plain/"):]).read_bytes(), "application/octet-stream"
         elif path == "/" or path.startswith("/app/"):  # a single-page app's fallback: the page for any of its paths
