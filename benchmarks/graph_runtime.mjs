@@ -2,7 +2,8 @@
 // and the browser page of benchmarks/graph_route.py (WebGL backend), so both measure exactly the same way.
 //
 // benchmarkModels(tf, models, { warmup, runs, url }) with models = [{ name, inputs: [{ shape, dtype, values }],
-// routes: { <route>: <model directory> } }] and url(directory) -> what tf.loadGraphModel takes (a URL, an IO handler).
+// routes: { <route>: <graph model directory> | { dir, format: "layers" | "graph" } } }] and url(directory) -> what
+// tf.loadGraphModel / tf.loadLayersModel take (a URL, an IO handler). Layers models are timed through predict().
 // For each model: every route's graph is loaded, run once (its outputs are returned, to check the routes agree), run
 // `warmup` more times, then `runs` rounds in which every route runs once, in an order rotated round by round, so
 // machine noise and any drift hit all routes alike. One timed call = the model call (execute, or executeAsync where
@@ -11,7 +12,7 @@
 
 async function timedCall(tf, graph, feed, call) {
   const started = performance.now();
-  const result = call === 'execute' ? graph.execute(feed) : await graph.executeAsync(feed);
+  const result = call === 'predict' ? graph.predict(feed) : call === 'execute' ? graph.execute(feed) : await graph.executeAsync(feed);
   const outputs = Array.isArray(result) ? result : [result];
   const values = await Promise.all(outputs.map((t) => t.data()));
   const milliseconds = performance.now() - started;
@@ -31,10 +32,12 @@ async function chooseCall(tf, graph, feed) {
   }
 }
 
-function feedFor(tf, graph, inputs) {
+function feedFor(tf, graph, inputs, layers) {
   const tensors = inputs.map((i) => tf.tensor(i.values, i.shape, i.dtype));
-  // One input: the tensor itself; several: by the graph's input names, in the order the caller gave the arrays.
-  const feed = tensors.length === 1 ? tensors[0] : Object.fromEntries(graph.inputs.map((s, k) => [s.name, tensors[k]]));
+  // One input: the tensor itself; several: by the graph's input names (a layers model: the list), in the order the
+  // caller gave the arrays.
+  if (tensors.length === 1) return { tensors, feed: tensors[0] };
+  const feed = layers ? tensors : Object.fromEntries(graph.inputs.map((s, k) => [s.name, tensors[k]]));
   return { tensors, feed };
 }
 
@@ -42,11 +45,13 @@ function feedFor(tf, graph, inputs) {
 async function loadAndRunOnce(tf, model, route, url) {
   let graph = null;
   let tensors = [];
+  const spec = typeof model.routes[route] === 'string' ? { dir: model.routes[route], format: 'graph' } : model.routes[route];
+  const layers = spec.format === 'layers';
   try {
-    graph = await tf.loadGraphModel(url(model.routes[route]));
-    const made = feedFor(tf, graph, model.inputs);
+    graph = layers ? await tf.loadLayersModel(url(spec.dir)) : await tf.loadGraphModel(url(spec.dir));
+    const made = feedFor(tf, graph, model.inputs, layers);
     tensors = made.tensors;
-    const call = await chooseCall(tf, graph, made.feed);
+    const call = layers ? 'predict' : await chooseCall(tf, graph, made.feed);
     const first = await timedCall(tf, graph, made.feed, call);
     const outputs = first.values.map((v, k) => ({ shape: first.shapes[k], values: Array.from(v) }));
     return { entry: { graph, tensors, feed: made.feed, call, times: [] }, result: { call, outputs } };

@@ -1,6 +1,8 @@
-// Node entry of graph_runtime.mjs: pure @tensorflow/tfjs 4.22 (CPU backend, no tfjs-node), from tests/js/node_modules.
+// Node entry of graph_runtime.mjs: pure @tensorflow/tfjs 4.22 (no tfjs-node), from tests/js/node_modules, on its CPU
+// backend or (request "backend": "wasm") @tensorflow/tfjs-backend-wasm with the package's own .wasm files.
 //   node benchmarks/graph_runtime_node.mjs < request.json > result.json
-// request: { "models": [...], "warmup": n, "runs": n } as benchmarkModels takes them, model directories on disk.
+// request: { "models": [...], "warmup": n, "runs": n, "backend"?: "cpu" | "wasm" } as benchmarkModels takes them,
+// model directories on disk.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { benchmarkModels } from './graph_runtime.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const tf = createRequire(path.join(here, '..', 'tests', 'js', 'package.json'))('@tensorflow/tfjs');
+const requireFromTests = createRequire(path.join(here, '..', 'tests', 'js', 'package.json'));
+const tf = requireFromTests('@tensorflow/tfjs');
+const wasm = requireFromTests('@tensorflow/tfjs-backend-wasm');
+wasm.setWasmPaths(path.join(path.dirname(requireFromTests.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
 
 // model.json, then every shard its manifest lists, concatenated: what tf.io.browserFiles / http do.
 function fromDisk(directory) {
@@ -29,7 +34,7 @@ function fromDisk(directory) {
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-await tf.setBackend('cpu');
+if (!(await tf.setBackend(request.backend || 'cpu'))) throw new Error(`no TF.js backend ${request.backend}`);
 await tf.ready();
 const result = await benchmarkModels(tf, request.models, { warmup: request.warmup, runs: request.runs, url: fromDisk });
 process.stdout.write(JSON.stringify(result) + '\n');

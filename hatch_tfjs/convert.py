@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hatch_tfjs.backends import backends_note
 from hatch_tfjs.config import DEFAULT_TABLE, ModelSpec
 from hatch_tfjs.env import tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, TensorFlowNeededError, UnsupportedModelError
@@ -169,7 +170,8 @@ def _convert_graph(spec: ModelSpec, writer: _OutputWriter, route: Route, *, tens
         graph.topology, graph.signature, generated_by=graph.generated_by, metadata=metadata or None, extra=graph.extra
     )
     written = writer.write(document, graph.weights)
-    result = _result(spec, written, len(graph.weights), started, graph.notes)
+    backends = backends_note(graph.op_counts)
+    result = _result(spec, written, len(graph.weights), started, [*graph.notes, *([backends] if backends else [])])
     result.tensorflow_reason = tensorflow_reason
     return result
 

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from hatch_tfjs.backends import BACKENDS, runnable_backends
 from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.layer_shapes import model_io
 from hatch_tfjs.names import file_name_problem
@@ -247,6 +248,7 @@ def _describe_document(
         "path": str(model_dir),
         "format": "graph" if is_graph else "layers",
         "execution": graph_execution(document, counts) if is_graph else "sync",  # layers models: model.predict()
+        "backends": runnable_backends(counts) if is_graph else list(BACKENDS),  # the TF.js backends that run it
         "generated_by": document.get("generatedBy"),
         "converted_by": document.get("convertedBy"),
         "inputs": inputs,

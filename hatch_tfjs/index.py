@@ -2,7 +2,8 @@
 helpers which models a package ships.
 
 Each entry says what a page needs to run its model: ``format`` (``tf.loadLayersModel`` or ``tf.loadGraphModel``) and
-``execution`` (``"async"``: a graph that needs ``executeAsync()``; the browser loader ``tfjs-models.mjs`` reads both).
+``execution`` (``"async"``: a graph that needs ``executeAsync()``) and ``backends`` (the TF.js backends with a kernel
+for every op, fastest first: see ``backends.py``); the browser loader ``tfjs-models.mjs`` reads all three.
 
 Written by the build hook after every build from what is on disk (so fresh models that were not converted again are
 listed too). Its content is deterministic: models sorted by name, paths relative to the index's directory (POSIX,
@@ -81,6 +82,7 @@ def model_entry(name: str, model_dir: Path, index_dir: Path) -> dict[str, Any]:
         "execution": info[
             "execution"
         ],  # "sync": predict()/execute(); "async": executeAsync() (the browser loader reads it)
+        "backends": info["backends"],  # the TF.js backends with a kernel for every op (the loader's "auto" tries these)
         "path": PurePosixPath(os.path.relpath(model_dir, index_dir)).as_posix(),
         "files": files,
         "bytes": sum(f["bytes"] for f in files),

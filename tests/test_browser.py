@@ -183,6 +183,9 @@ def test_vendored_tfjs_is_the_tested_release():
 
 TFJS_DIST = Path(__file__).parent / "js" / "node_modules" / "@tensorflow" / "tfjs" / "dist" / "tf.min.js"
 LOADER_PACKAGE = "loader_probe_pkg"
+WASM_DIST = Path(__file__).parent / "js" / "node_modules" / "@tensorflow" / "tfjs-backend-wasm" / "dist"
+BACKENDS_PAGE = (b'<!doctype html><html><head><link rel="icon" href="data:,"><script src="/tf.min.js"></script>'
+                 b'<script src="/wasm/tf-backend-wasm.min.js"></script></head></html>')
 EXECUTE_ASYNC_WARNING = "did not contain any nodes with control flow"
 
 
@@ -245,6 +248,11 @@ def loader_site(tmp_path_factory):
             return models_app({**environ, "SCRIPT_NAME": "/models", "PATH_INFO": path[len("/models"):]}, start_response)
         if path == "/tf.min.js":
             body, kind = TFJS_DIST.read_bytes(), "text/javascript"
+        elif path == "/backends":  # a page that also registers the WASM backend (its .wasm files under /wasm/)
+            body, kind = BACKENDS_PAGE, "text/html"
+        elif path.startswith("/wasm/") and (WASM_DIST / path[len("/wasm/"):]).is_file():
+            name = path[len("/wasm/"):]
+            body, kind = (WASM_DIST / name).read_bytes(), "application/wasm" if name.endswith(".wasm") else "text/javascript"
         elif path.startswith("/plain/") and (models_dir / path[len("/plain/"):]).is_file():  # a static file server
             body, kind = (models_dir / path[len("/plain/"):]).read_bytes(), "application/octet-stream"
         elif path == "/" or path.startswith("/app/"):  # a single-page app's fallback: the page for any of its paths
@@ -372,6 +380,61 @@ def test_loader_errors_name_the_fix(loader_site, browser):
         "tfjs-models: cannot fetch http://127.0.0.1:9/models/index.json (Failed to fetch); is the server up, and serving "
         "the models there (hatch_tfjs.serve)? Pages opened as file:// cannot fetch: open the page through the server"
     )
+
+
+CHOOSE_BACKENDS = """async ([cases]) => {
+  const { loadModel, chooseBackend } = await import("/models/tfjs-models.mjs");
+  const found = { registered: ["webgpu", "webgl", "wasm", "cpu"].filter((b) => tf.findBackendFactory(b) != null) };
+  found.webglWorks = await tf.setBackend("webgl");
+  await tf.setBackend("cpu");
+  found.results = {};
+  for (const [name, batch] of Object.entries(cases)) {  // auto, with a warm-up call on zeros before resolving
+    const loaded = await loadModel(name, { backend: "auto", warmup: true, wasmPaths: "/wasm/" });
+    const before = tf.memory().numTensors;
+    const output = await loaded.predict(batch);
+    found.results[name] = { backend: loaded.backend, active: tf.getBackend(), output: await output.array(),
+                            leaked: tf.memory().numTensors - before - 1 };
+    output.dispose();
+    await tf.setBackend("cpu");
+  }
+  found.onlyWasm = await chooseBackend(tf, "auto", ["wasm", "cpu"]);  // a model whose ops lack webgl kernels
+  found.onlyCpu = await chooseBackend(tf, "auto", ["cpu"]);
+  found.named = await chooseBackend(tf, "wasm");
+  found.errors = [];
+  for (const [wanted, allowed] of [["webgpu", null], ["webgl", ["wasm", "cpu"]], ["auto", ["webgpu"]]]) {
+    try { await chooseBackend(tf, wanted, allowed); found.errors.push("chosen"); } catch (e) { found.errors.push(e.message); }
+  }
+  return found;
+}"""
+
+
+def test_loader_chooses_the_fastest_backend_the_page_and_the_model_allow(loader_site, browser):
+    """backend "auto": WebGPU, WebGL, WASM, CPU in that order, among the backends the page registered (here WASM
+    too, its .wasm files served from /wasm/) and the index lists for the model; each model still matches Keras."""
+    url, cases, index = loader_site
+    assert all(entry["backends"] == ["webgpu", "webgl", "wasm", "cpu"] for entry in index["models"])
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url + "/backends")
+    found = page.evaluate(CHOOSE_BACKENDS, [{n: c[0].tolist() for n, c in cases.items()}])
+    page.close()
+    assert found["registered"] == ["webgl", "wasm", "cpu"]  # no WebGPU script on the page
+    fastest = "webgl" if found["webglWorks"] else "wasm"
+    for name, (_, expected, _, _) in cases.items():
+        result = found["results"][name]
+        assert result["backend"] == result["active"] == fastest, (name, result["backend"])
+        assert result["leaked"] == 0, name
+        assert_parity([np.array(result["output"], dtype="float32")], [expected], atol=1e-4)
+    assert (found["onlyWasm"], found["onlyCpu"], found["named"]) == ("wasm", "cpu", "wasm")
+    assert found["errors"] == [
+        'tfjs-models: cannot use TF.js backend "webgpu": the page has not registered it (load its script, e.g. '
+        '@tensorflow/tfjs-backend-webgpu, before this module); or pass backend: "auto"',
+        'tfjs-models: cannot use TF.js backend "webgl": the model has ops without a webgl kernel (it runs on: wasm, '
+        'cpu); or pass backend: "auto"',
+        "tfjs-models: no TF.js backend of webgpu initialises on this page",
+    ]
+    assert not errors, errors
 
 
 # --- the README's Quick start, copied as a newcomer would ------------------------------------------------------------

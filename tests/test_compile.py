@@ -56,10 +56,10 @@ def compiled(tmp_path_factory) -> dict[str, Compiled]:
     return cases
 
 
-def _check_parity(case: Compiled, tfjs) -> None:
+def _check_parity(case: Compiled, tfjs, backend: str = "cpu") -> None:
     assert "error" not in case.report, case.report["error"]
     assert "uncovered" not in case.report, case.report["uncovered"]
-    got, _ = tfjs.run(case.output, case.inputs, format="graph")
+    got, _ = tfjs.run(case.output, case.inputs, format="graph", backend=backend)
     assert_parity(got, case.expected)
 
 
@@ -69,6 +69,28 @@ def test_compiled_graph_matches_keras_in_tfjs(name, compiled, tfjs):
     _check_parity(case, tfjs)
     for op in compile_zoo.CASES[name].fused:
         assert op in case.report["ops"], f"{op} not in {case.report['ops']}"
+
+
+# Found failing on TF.js 4.22's WASM backend by the test below (they pass on cpu); not diagnosed yet (issue 22):
+# MaxPool3D, and the variable-length (While-loop) recurrent graphs.
+WASM_NOT_YET = {
+    "maxpool3d_same_p123_s1", "maxpool3d_same_p2_sNone", "maxpool3d_valid_p123_s1",
+    "variable_length_masked_bidirectional_then_gru_functional", "variable_length_masked_bidirectional_then_gru_sequential",
+    "variable_length_masked_gru_sequences_backwards_functional", "variable_length_masked_gru_sequences_backwards_sequential",
+    "variable_length_masked_lstm_functional", "variable_length_masked_lstm_sequential",
+    "variable_length_masked_simple_rnn_zero_output_functional", "variable_length_masked_simple_rnn_zero_output_sequential",
+    "variable_length_sequence_dense", "variable_length_stack",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="fails on wasm, not diagnosed yet"))
+     if n in WASM_NOT_YET else n for n in sorted(compile_zoo.CASES)],
+)
+def test_compiled_graph_matches_keras_on_the_wasm_backend(name, compiled, tfjs):
+    """Every op and fusion the compiler emits has a kernel on TF.js's WASM backend, with the same numbers."""
+    _check_parity(compiled[name], tfjs, backend="wasm")
 
 
 def test_fusion_leaves_no_separate_bias_or_activation_after_kernels(compiled):

@@ -73,6 +73,13 @@ def _eval(node: dict, args: list, feeds: dict) -> np.ndarray:
         return _PLAIN[op](*args)
     if op in _BINARY:
         return _BINARY[op](*args)
+    if op == "Einsum":
+        return np.einsum(base64.b64decode(node["attr"]["equation"]["s"]).decode(), *args)
+    if op == "Transpose":
+        return np.transpose(args[0], args[1].astype(int))
+    if op == "BatchMatMulV2":
+        a, b = (np.swapaxes(x, -1, -2) if node["attr"][flag]["b"] else x for x, flag in zip(args, ("adj_x", "adj_y")))
+        return a @ b
     if op in ("Erf", "Erfc"):
         return _erf(args[0]) if op == "Erf" else 1 - _erf(args[0])
     if op == "Neg":
@@ -286,6 +293,37 @@ def test_erfc_becomes_one_minus_erf_of_the_same_dtype(dtype):
     one, erf = (view.by_name[i] for i in node["input"][:2])
     assert erf["op"] == "Erf" and erf["input"] == ["x"]
     assert one["attr"]["value"]["tensor"]["dtype"] == dtype and gt.decode_tensor(one["attr"]["value"]["tensor"]) == 1
+
+
+# (equation, operand shapes): Keras MultiHeadAttention's scores and attended values as TensorFlow traces them
+# (BTNH,BSNH->BNTS and BNTS,BSNH->BTNH: one adj_y, one plain), operands that both need a transpose, and no batch axis.
+EINSUM_PRODUCTS = [
+    ("BTNH,BSNH->BNTS", (2, 5, 3, 4), (2, 6, 3, 4)),
+    ("BNTS,BSNH->BTNH", (2, 3, 5, 6), (2, 6, 3, 4)),
+    ("tbh,nbt->bhn", (5, 2, 4), (3, 2, 5)),
+    ("ij,jk->ki", (3, 4), (4, 5)),
+]
+
+
+@pytest.mark.parametrize(("equation", "a_shape", "b_shape"), EINSUM_PRODUCTS)
+def test_an_einsum_product_becomes_a_batch_matmul_with_the_same_values(equation, a_shape, b_shape):
+    attr = {"equation": {"s": base64.b64encode(equation.encode()).decode()}, "N": {"i": "2"}, "T": {"type": "DT_FLOAT"}}
+    nodes = [_node("a", "Placeholder"), _node("b", "Placeholder"), _node("out", "Einsum", ["a", "b"], **attr)]
+    feeds = {"a": RNG.normal(size=a_shape), "b": RNG.normal(size=b_shape)}
+    view, report = _rewrite(nodes, {"a", "b", "out"}, ["out"], gt.rewrite_einsum, feeds=feeds)
+    assert report.counts == {"einsum_rewritten": 1}
+    assert "Einsum" not in _ops(view).values() and "BatchMatMulV2" in _ops(view).values()
+
+
+@pytest.mark.parametrize("equation", ["abc,cd->abd", "ab,ab->a", "abc,cde->abde", "...h,hd->...d", "ii,ij->j"])
+def test_an_einsum_that_is_not_one_batched_product_is_left_alone(equation):
+    """Two kept axes on one side, no kept axis, an ellipsis, a repeated letter: not rewritten (the op check names
+    the backends that lack Einsum)."""
+    attr = {"equation": {"s": base64.b64encode(equation.encode()).decode()}, "T": {"type": "DT_FLOAT"}}
+    nodes = [_node("a", "Placeholder"), _node("b", "Placeholder"), _node("out", "Einsum", ["a", "b"], **attr)]
+    view, report = gt.Graph({"node": nodes}, {"out"}), gt.RewriteReport()
+    gt.rewrite_einsum(view, report)
+    assert not report.counts and _ops(view)["out"] == "Einsum"
 
 
 def _grouped_reference(x: np.ndarray, f: np.ndarray, groups: int) -> np.ndarray:

@@ -78,6 +78,19 @@ def test_real_model_builds_by_default_and_matches_keras_in_tfjs(name, real_proje
     assert_parity(got, case.expected, atol=PARITY_ATOL)
 
 
+@pytest.mark.parametrize("name", list(real_zoo.REAL_MODELS))
+def test_real_model_default_output_matches_keras_on_the_wasm_backend(name, real_project, real_build, tfjs):
+    """What browsers run (WASM, here through @tensorflow/tfjs-backend-wasm's own .wasm files): every default output
+    must run on it, with Keras's numbers."""
+    _, cases = real_project
+    case = cases[name]
+    folder, document = _converted(real_project, real_build, name)
+    tfjs_format = TFJS_FORMATS[document["format"]]
+    names = {"input_names": case.input_names} if tfjs_format == "graph" and len(case.inputs) > 1 else {}
+    got, _ = tfjs.run(folder, case.inputs, format=tfjs_format, backend="wasm", **names)
+    assert_parity(got, case.expected, atol=PARITY_ATOL)
+
+
 @pytest.mark.parametrize("name", MUST_BE_LAYERS)
 def test_default_configuration_keeps_exactly_translatable_models_as_layers_models(name, real_project, real_build):
     """MobileNetV3, EfficientNet and ConvNeXt translate exactly into TF.js layers: the default must not fall back
@@ -106,6 +119,9 @@ def test_the_default_build_ships_every_model_in_the_wheel(real_project, real_bui
     shapes = {entry["name"]: [o["shape"] for o in entry["outputs"]] for entry in index["models"]}
     expected = {name: [[None, *e.shape[1:]] for e in case.expected] for name, case in cases.items()}
     assert shapes == expected
+    # every default output uses only ops every TF.js backend has a kernel for (the loader may pick any of them)
+    partial = {e["name"]: e["backends"] for e in index["models"] if e["backends"] != ["webgpu", "webgl", "wasm", "cpu"]}
+    assert not partial, partial
 
 
 @pytest.mark.parametrize("name", FORCED_GRAPH)
@@ -123,5 +139,30 @@ def test_forced_graph_route_matches_keras_in_tfjs(name, real_project, tfjs, tmp_
     convert_model(spec)
 
     assert json.loads((spec.output / "model.json").read_text())["format"] == "graph-model"
-    got, _ = tfjs.run(spec.output, case.inputs, format="graph")
-    assert_parity(got, case.expected, atol=PARITY_ATOL)
+    for backend in ("cpu", "wasm"):
+        got, _ = tfjs.run(spec.output, case.inputs, format="graph", backend=backend)
+        assert_parity(got, case.expected, atol=PARITY_ATOL)
+
+
+def test_transformer_through_tensorflow_runs_on_wasm(real_project, tfjs, tmp_path):
+    """TensorFlow traces MultiHeadAttention's products as Einsum, which the WASM backend lacks: the TF route rewrites
+    them into BatchMatMulV2, and the output runs there with Keras's numbers."""
+    from hatch_tfjs.config import ModelSpec
+    from hatch_tfjs.convert import convert_model
+    from hatch_tfjs.describe import describe_model_dir
+    from hatch_tfjs.options import ModelOptions
+
+    _, cases = real_project
+    case = cases["transformer"]
+    spec = ModelSpec(name="transformer", source=case.source, output=tmp_path / "transformer",
+                     root=case.source.parent.parent, format="graph",
+                     options=ModelOptions.from_json({**GRAPH_OPTIONS, "reader": "keras"}))
+
+    result = convert_model(spec)
+
+    info = describe_model_dir(spec.output)
+    assert "Einsum" not in info["ops"] and info["backends"] == ["webgpu", "webgl", "wasm", "cpu"], info["ops"]
+    assert any("einsum_rewritten x2" in note for note in result.notes), result.notes
+    for backend in ("cpu", "wasm"):
+        got, _ = tfjs.run(spec.output, case.inputs, format="graph", backend=backend)
+        assert_parity(got, case.expected, atol=PARITY_ATOL)

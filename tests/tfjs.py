@@ -1,4 +1,5 @@
-"""Drive real TensorFlow.js 4.22 (Node, pure JS CPU backend) from the tests: one Node process for many models."""
+"""Drive real TensorFlow.js 4.22 from the tests, in Node on its pure-JS ``cpu`` backend (the default) or its ``wasm``
+backend (@tensorflow/tfjs-backend-wasm, the npm package's own .wasm files): one Node process for many models."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class TfjsRunner:
         return answer
 
     def run(
-        self, model_dir: Path, inputs: list[np.ndarray], *, format: str = "layers", **extra: Any
+        self, model_dir: Path, inputs: list[np.ndarray], *, format: str = "layers", backend: str = "cpu", **extra: Any
     ) -> tuple[list[np.ndarray], dict[str, Any]]:
         encoded = [
             {"shape": list(a.shape), "dtype": "string", "values": [str(v) for v in a.reshape(-1).tolist()]}
@@ -59,7 +60,9 @@ class TfjsRunner:
             }
             for a in inputs
         ]
-        answer = self.request({"dir": str(model_dir), "format": format, "inputs": encoded, **extra})
+        answer = self.request({"dir": str(model_dir), "format": format, "inputs": encoded, "backend": backend, **extra})
+        if answer["backend"] != backend:
+            raise RuntimeError(f"asked for TF.js backend {backend!r}, the runner used {answer['backend']!r}")
         outputs = [
             np.frombuffer(base64.b64decode(o["data"]), dtype="<i4" if o["dtype"] == "int32" else "<f4").reshape(o["shape"])
             for o in answer["outputs"]

@@ -15,6 +15,8 @@ export interface ModelEntry {
   format: "layers" | "graph";
   /** "sync": model.predict()/execute(); "async": model.executeAsync() (graphs with control flow). */
   execution: "sync" | "async";
+  /** The TF.js backends with a kernel for every op of the model, fastest first (absent in older indexes: any). */
+  backends?: Backend[];
   /** Absolute URL of the model's model.json. */
   url: string;
   /** sha256 of model.json (hatch_tfjs.serve's listing): loads ask for model.json?v=<version>, never mixing builds. */
@@ -25,7 +27,20 @@ export interface ModelEntry {
   metadata: Record<string, unknown>;
 }
 
-export interface LoadOptions {
+/** The TF.js backends hatch-tfjs knows, fastest first (chooseBackend's order for "auto"). */
+export type Backend = "webgpu" | "webgl" | "wasm" | "cpu";
+export const BACKEND_PREFERENCE: readonly Backend[];
+
+export interface BackendOptions {
+  /** Where the WASM backend's .wasm files are served (tf.wasm.setWasmPaths); default: beside its script. */
+  wasmPaths?: string | Record<string, string>;
+}
+
+export interface LoadOptions extends BackendOptions {
+  /** "auto": the fastest backend the page registered and the model runs on; a name: that one; default: TF.js's own. */
+  backend?: "auto" | Backend;
+  /** Run the model once on zeros before resolving, so the first real prediction does not compile shaders. */
+  warmup?: boolean;
   /** URL of the directory holding index.json; default: the directory this module was served from. */
   baseUrl?: string | URL;
   /** The TF.js namespace; default: the page's global `tf`. */
@@ -46,6 +61,8 @@ export interface LoadedModel<M extends tfjs.LayersModel | tfjs.GraphModel = tfjs
   name: string;
   format: "layers" | "graph";
   execution: "sync" | "async";
+  /** The TF.js backend active when the model was loaded (TF.js has one for the whole page). */
+  backend: string;
   url: string;
   model: M;
   metadata: Record<string, unknown>;
@@ -63,3 +80,12 @@ export function listModels(options?: LoadOptions): Promise<ModelEntry[]>;
 
 /** Loads the model called `name` with the TF.js loader its index entry names. */
 export function loadModel(name: string, options?: LoadOptions): Promise<LoadedModel>;
+
+/** Switches TF.js to `wanted` ("auto": the first of BACKEND_PREFERENCE registered, in `allowed`, and initialising)
+ * and resolves to the backend's name; rejects with the fix when it cannot. */
+export function chooseBackend(
+  tf: typeof tfjs,
+  wanted?: "auto" | Backend,
+  allowed?: readonly string[] | null,
+  options?: BackendOptions,
+): Promise<Backend>;

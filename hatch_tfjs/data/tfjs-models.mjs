@@ -14,6 +14,10 @@
 //
 // Served by another server: serve this file (hatch_tfjs.runtime.loader_path()) and pass baseUrl, the URL of the
 // directory holding index.json. TF.js is taken from options.tf, else from the page's global `tf`.
+//
+// Backends: loadModel(name, { backend: "auto", warmup: true }) switches TF.js to the fastest backend the page has
+// registered and the model runs on (webgpu, webgl, wasm, cpu: see chooseBackend) and runs the model once on zeros, so
+// the first prediction the user waits for does not pay shader compilation.
 
 const INDEX_NAME = "index.json";
 
@@ -232,10 +236,53 @@ function inputList(tf, prepared, names, modelName) {
   });
 }
 
+export const BACKEND_PREFERENCE = ["webgpu", "webgl", "wasm", "cpu"]; // fastest first
+
+/**
+ * Switch TF.js to a backend and return its name. wanted: "auto" (the first of BACKEND_PREFERENCE that the page has
+ * registered, that `allowed` lists - a model's index entry's "backends", the backends with a kernel for each of its
+ * ops - and that initialises), or one backend's name (an error names the fix when it cannot be used). TF.js has one
+ * backend for the whole page: every model runs on it. WASM needs @tensorflow/tfjs-backend-wasm's script on the page
+ * and its .wasm files: served beside that script, or wherever options.wasmPaths says (tf.wasm.setWasmPaths).
+ */
+export async function chooseBackend(tf, wanted = "auto", allowed = null, options = {}) {
+  const usable = (name) => (!allowed || allowed.includes(name)) && tf.findBackendFactory(name) != null;
+  if (options.wasmPaths && tf.wasm && typeof tf.wasm.setWasmPaths === "function" && tf.findBackend("wasm") == null) {
+    tf.wasm.setWasmPaths(options.wasmPaths);
+  }
+  if (wanted !== "auto") {
+    if (!usable(wanted)) {
+      const why = allowed && !allowed.includes(wanted)
+        ? `the model has ops without a ${wanted} kernel (it runs on: ${allowed.join(", ")})`
+        : `the page has not registered it (load its script, e.g. @tensorflow/tfjs-backend-${wanted}, before this module)`;
+      throw new Error(`tfjs-models: cannot use TF.js backend "${wanted}": ${why}; or pass backend: "auto"`);
+    }
+    if (tf.getBackend() !== wanted && !(await tf.setBackend(wanted))) {
+      throw new Error(`tfjs-models: TF.js backend "${wanted}" failed to initialise here; pass backend: "auto"`);
+    }
+    return wanted;
+  }
+  for (const name of BACKEND_PREFERENCE) {
+    if (!usable(name)) continue;
+    if (tf.getBackend() === name || (await tf.setBackend(name))) return name;
+  }
+  throw new Error(`tfjs-models: no TF.js backend of ${(allowed ?? BACKEND_PREFERENCE).join(", ")} initialises on this page`);
+}
+
+/** Zeros of each input's shape (unknown dimensions: 1) with its dtype, or null when an input's rank is unknown. */
+function warmUpInputs(tf, specs) {
+  if (specs.length === 0 || specs.some((s) => !Array.isArray(s.shape))) return null;
+  const tensors = specs.map((s) => tf.zeros(s.shape.map((d) => (Number.isInteger(d) && d > 0 ? d : 1)),
+    s.dtype === "int32" || s.dtype === "bool" ? s.dtype : "float32"));
+  return specs.length === 1 ? tensors[0] : tensors;
+}
+
 /**
  * Load one model by name. options: baseUrl (the URL of the directory holding index.json; default: where this module
  * was served from), tf (default: the global tf), fetchOptions (for the index), loadOptions (for tf.load*Model, e.g.
- * onProgress). Resolves to { name, format, execution, url, model, metadata, labels, inputs, outputs, predict(inputs),
+ * onProgress), backend ("auto" or a backend's name: see chooseBackend; default: leave TF.js's backend as it is),
+ * wasmPaths (where the WASM backend's .wasm files are), warmup (true: run the model once on zeros before resolving).
+ * Resolves to { name, format, execution, backend, url, model, metadata, labels, inputs, outputs, predict(inputs),
  * dispose() }.
  */
 export async function loadModel(name, options = {}) {
@@ -263,6 +310,7 @@ const VERSION = /^[0-9a-f]{64}$/;
 
 async function loadEntry(tf, entry, options) {
   const graph = entry.format === "graph";
+  if (options.backend) await chooseBackend(tf, options.backend, entry.backends ?? null, options);
   const loadOptions = {
     ...options.loadOptions,
     fetchFunc: checkedFetch(options.loadOptions?.fetchFunc ?? ((url, init) => fetch(url, init)), entry.url, entry.name),
@@ -271,10 +319,11 @@ async function loadEntry(tf, entry, options) {
   const model = graph ? await tf.loadGraphModel(url, loadOptions) : await tf.loadLayersModel(url, loadOptions);
   const inputs = entry.inputs ?? [];
   const metadata = entry.metadata ?? {};
-  return {
+  const loaded = {
     name: entry.name,
     format: entry.format,
     execution: entry.execution,
+    backend: tf.getBackend(),
     url: entry.url,
     model,
     metadata,
@@ -295,4 +344,15 @@ async function loadEntry(tf, entry, options) {
       model.dispose();
     },
   };
+  const zeros = options.warmup ? warmUpInputs(tf, inputs) : null;
+  if (zeros) {
+    try {
+      const output = await loaded.predict(zeros);
+      await Promise.all((output instanceof tf.Tensor ? [output] : Object.values(output)).map((t) => t.data()));
+      tf.dispose(output);
+    } finally {
+      tf.dispose(zeros);
+    }
+  }
+  return loaded;
 }

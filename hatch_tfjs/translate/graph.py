@@ -8,6 +8,8 @@ tested on hand-written graphs:
 - fold batch norms into the preceding Conv2D / DepthwiseConv2dNative / MatMul, turn a per-channel Add after them
   into ``BiasAdd`` (so the kernel fusion below takes it),
 - rewrite ``Erfc(x)`` (exact GELU) as ``1 - Erf(x)``,
+- rewrite two-operand ``Einsum`` products (the attention of Keras's MultiHeadAttention traced by TensorFlow) as
+  ``Transpose`` + ``BatchMatMulV2`` + ``Transpose``, which every TF.js backend runs (WASM has no Einsum kernel),
 - fuse PReLU (``Relu(x) + c * Relu(-x)``) into ``Prelu``, ``Conv2D``/``DepthwiseConv2dNative``/``MatMul + BiasAdd
   [+ activation]`` into ``_FusedConv2D``/``FusedDepthwiseConv2dNative``/``_FusedMatMul``, those + ``Prelu`` into one
   kernel,
@@ -716,6 +718,95 @@ def rewrite_erfc(graph: Graph, report: RewriteReport) -> None:
         one = graph.add_const(f"{node['name']}/one", np.ones((), NUMPY_DTYPES[dtype]), dtype)
         graph.become(node, "Sub", [one, erf, *control_inputs(node)], {"T": {"type": dtype}})
         report.add("erfc_rewritten")
+
+
+@dataclass(frozen=True)
+class BatchedProduct:
+    """A two-operand einsum read as one batched matrix product: ``a`` and ``b`` share the ``batch`` axes, ``a`` keeps
+    ``left``, ``b`` keeps ``right``, and ``summed`` is contracted; each string has one letter per axis."""
+
+    a: str
+    b: str
+    output: str
+    batch: str
+    left: str
+    right: str
+    summed: str
+
+
+def batched_product(equation: str) -> BatchedProduct | None:
+    """``equation`` as a :class:`BatchedProduct` when it is one (one kept axis per operand, one summed axis, no
+    ``...``, no repeated letter, no axis summed within one operand), else None."""
+    operands, arrow, output = equation.replace(" ", "").partition("->")
+    a, comma, b = operands.partition(",")
+    specs = (a, b, output)
+    if not arrow or not comma or not all(s.isalpha() and len(set(s)) == len(s) for s in specs):
+        return None
+    batch = "".join(c for c in a if c in b and c in output)
+    left = "".join(c for c in a if c not in b)
+    right = "".join(c for c in b if c not in a)
+    summed = "".join(c for c in a if c in b and c not in output)
+    if len(left) != 1 or len(right) != 1 or len(summed) != 1 or sorted(output) != sorted(batch + left + right):
+        return None
+    return BatchedProduct(a, b, output, batch, left, right, summed)
+
+
+def _permutation(spec: str, order: str) -> list[int]:
+    return [spec.index(c) for c in order]
+
+
+def _transpose(graph: Graph, name: str, x: str, perm: list[int], dtype: str) -> str:
+    """A Transpose of ``x`` by ``perm`` added to ``graph``; returns its name."""
+    perm_const = graph.add_const(f"{name}/perm", np.array(perm, np.int32), "DT_INT32")
+    attr = {"T": {"type": dtype}, "Tperm": {"type": "DT_INT32"}}
+    return graph.add_node({"name": name, "op": "Transpose", "input": [x, perm_const], "attr": attr})
+
+
+def _product_operand(
+    graph: Graph, name: str, x: str, spec: str, product: BatchedProduct, kept: str, dtype: str
+) -> tuple[str, bool]:
+    """Operand ``x`` (axes ``spec``) of ``product`` as BatchMatMulV2 reads it, and its ``adj`` flag: the left operand
+    is ``[batch..., kept, summed]``, the right one ``[batch..., summed, kept]``, or either the other way round with
+    ``adj`` set, which needs no transpose; otherwise a Transpose to the plain layout."""
+    left = kept == product.left
+    plain = product.batch + (kept + product.summed if left else product.summed + kept)
+    swapped = product.batch + (product.summed + kept if left else kept + product.summed)
+    if spec in (plain, swapped):
+        return x, spec == swapped
+    return _transpose(graph, name, x, _permutation(spec, plain), dtype), False
+
+
+def rewrite_einsum(graph: Graph, report: RewriteReport) -> None:
+    """``Einsum`` of two tensors that is a batched matrix product -> each operand transposed to
+    ``[batch..., kept, summed]`` (or ``[batch..., summed, kept]``, whichever needs no transpose, read through
+    ``adj_x``/``adj_y``), ``BatchMatMulV2``, and the product transposed to the equation's output order. The same
+    sums as TensorFlow's Einsum, with ops every TF.js backend has (the WASM backend has no Einsum kernel)."""
+    for node in list(graph.nodes):
+        inputs = data_inputs(node)
+        if node["op"] != "Einsum" or len(inputs) != 2:
+            continue
+        equation = base64.b64decode(node.get("attr", {}).get("equation", {}).get("s", "")).decode("utf-8", "replace")
+        product = batched_product(equation)
+        if product is None:
+            continue
+        dtype = node.get("attr", {}).get("T", {}).get("type", "DT_FLOAT")
+        name = node["name"]
+        a, adj_x = _product_operand(graph, f"{name}/a", inputs[0], product.a, product, product.left, dtype)
+        b, adj_y = _product_operand(graph, f"{name}/b", inputs[1], product.b, product, product.right, dtype)
+        attr = {"T": {"type": dtype}, "adj_x": {"b": adj_x}, "adj_y": {"b": adj_y}}
+        result = product.batch + product.left + product.right
+        if result == product.output:
+            graph.become(node, "BatchMatMulV2", [a, b, *control_inputs(node)], attr)
+        else:
+            matmul = graph.add_node({"name": f"{name}/matmul", "op": "BatchMatMulV2", "input": [a, b], "attr": attr})
+            perm = graph.add_const(f"{name}/perm", np.array(_permutation(result, product.output), np.int32), "DT_INT32")
+            graph.become(
+                node,
+                "Transpose",
+                [matmul, perm, *control_inputs(node)],
+                {"T": {"type": dtype}, "Tperm": {"type": "DT_INT32"}},
+            )
+        report.add("einsum_rewritten")
 
 
 def drop_switch_control_inputs(graph: Graph, report: RewriteReport) -> None:

@@ -5,8 +5,8 @@ It starts from what the TensorFlow reader returns (:class:`~hatch_tfjs.neutral.F
 
 1. the functions that create and fill captured resources (hash tables) are spliced into one ``modelInitializer``
    graph, each resource's handle tagged with the ``resourceId`` of the inference input it feeds;
-2. the rewrites of :mod:`hatch_tfjs.translate.graph`: Erfc -> 1 - Erf, depthwise grouped convolutions ->
-   DepthwiseConv2dNative, fold batch norms, Add -> BiasAdd, PReLU, kernel + BiasAdd + activation fusion
+2. the rewrites of :mod:`hatch_tfjs.translate.graph`: Erfc -> 1 - Erf, Einsum -> BatchMatMulV2, depthwise grouped
+   convolutions -> DepthwiseConv2dNative, fold batch norms, Add -> BiasAdd, PReLU, kernel + BiasAdd + activation fusion
    (``_FusedConv2D``/``_FusedMatMul``/``FusedDepthwiseConv2dNative``);
 3. the op check (:mod:`hatch_tfjs.translate.ops`), which names the layer or name scope of every node TF.js lacks;
 4. Const values out into weights, and the signature.
@@ -81,6 +81,7 @@ def rewrite_for_tfjs(frozen: FrozenGraph) -> Rewritten:
     gt.drop_unused_placeholders(view)
     gt.drop_switch_control_inputs(view, report)
     gt.rewrite_erfc(view, report)
+    gt.rewrite_einsum(view, report)
     grouped = gt.grouped_convs_to_depthwise(view, frozen.conv_input_channels, report)
     gt.fold_batch_norms(view, report)
     gt.fuse_prelu(view, report)

@@ -1,15 +1,26 @@
 // Loads TF.js models from disk the way a browser would (model.json, then its shards by manifest) and runs them.
 // Protocol: one JSON request per line on stdin, one JSON answer per line on stdout.
 //   {"id", "dir", "format": "layers"|"graph", "inputs": [{"shape", "dtype", "data"(base64) | "values"(strings)}],
-//    "outputs"?: [names], "input_names"?: [names], "predict"?: bool}
+//    "outputs"?: [names], "input_names"?: [names], "predict"?: bool, "backend"?: "cpu" (default) | "wasm"}
 //   -> {"id", "ok": true, "outputs": [{"shape", "dtype", "data"(base64)}], "metadata", "info"} | {"id", "ok": false, "error"}
 import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
 
-await tf.setBackend('cpu');
-await tf.ready();
+// The WASM backend's .wasm files ship in its npm package (dist/); nothing is downloaded.
+const wasmPackage = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
+setWasmPaths(path.join(path.dirname(wasmPackage), 'dist') + path.sep);
+
+async function useBackend(name) {
+  if (tf.getBackend() === name) return;
+  if (!(await tf.setBackend(name))) throw new Error(`TF.js backend ${name} is not available here`);
+  await tf.ready();
+}
+
+await useBackend('cpu');
 
 function handlerFor(dir) {
   return {
@@ -48,6 +59,7 @@ async function fromTensor(t) {
 }
 
 async function handle(req) {
+  await useBackend(req.backend || 'cpu');
   const inputs = (req.inputs || []).map(toTensor);
   try {
     if (req.format === 'graph') {
@@ -63,7 +75,7 @@ async function handle(req) {
       if (!Array.isArray(out) && !(out instanceof tf.Tensor)) { names = Object.keys(out).sort(); out = names.map((k) => out[k]); }
       const outs = Array.isArray(out) ? out : [out];
       const result = { outputs: await Promise.all(outs.map(fromTensor)), names, metadata: model.metadata ?? null,
-        info: { inputs: model.inputs.map((i) => i.name), outputs: model.outputs.map((o) => o.name) } };
+        backend: tf.getBackend(), info: { inputs: model.inputs.map((i) => i.name), outputs: model.outputs.map((o) => o.name) } };
       tf.dispose(outs); model.dispose();
       return result;
     }
@@ -71,7 +83,7 @@ async function handle(req) {
     const out = model.predict(inputs.length === 1 ? inputs[0] : inputs);
     const outs = Array.isArray(out) ? out : [out];
     const result = { outputs: await Promise.all(outs.map(fromTensor)), metadata: model.getUserDefinedMetadata() ?? null,
-      info: { layers: model.layers.length, weights: model.weights.length } };
+      backend: tf.getBackend(), info: { layers: model.layers.length, weights: model.weights.length } };
     tf.dispose(outs); model.dispose();
     return result;
   } finally {

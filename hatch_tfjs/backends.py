@@ -1,0 +1,73 @@
+"""Which TF.js backends run a graph model: each backend registers its own kernels, and a graph whose op has no
+kernel on a backend fails there (``Kernel 'Einsum' not registered for backend 'wasm'``).
+
+Reads the kernel lists shipped in ``hatch_tfjs/data/tfjs_kernels.json`` (regenerate them with
+``python -m hatch_tfjs.tools.generate_kernel_lists tests/js``). A TensorFlow op needs the kernel of its own name
+when ``cpu`` (the backend with every kernel) has one, and the kernels :data:`KERNELS_OF` lists where TF.js computes
+it with kernels of other names; ops that are no kernel at all (control flow, hash tables, ``Const``) run on every
+backend. Layers models run on every backend. Standard library only: the index (``index.py``) reads it at build
+time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+# The order the browser loader tries them in (tfjs-models.mjs, backend "auto"): fastest first.
+BACKENDS = ("webgpu", "webgl", "wasm", "cpu")
+REFERENCE = "cpu"  # registers every kernel TF.js has
+
+# TensorFlow ops TF.js computes with kernels of other names, where one of them is missing on some backend.
+KERNELS_OF: dict[str, tuple[str, ...]] = {
+    "RFFT": ("FFT", "Complex", "Real", "Imag"),
+    "IRFFT": ("IFFT", "Complex", "Real", "Imag"),
+    "UniqueV2": ("Unique",),
+}
+
+
+@lru_cache(maxsize=1)
+def kernel_lists() -> dict[str, frozenset[str]]:
+    """Backend name -> the kernels TF.js registers for it (from the shipped document)."""
+    text = resources.files("hatch_tfjs").joinpath("data/tfjs_kernels.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return {name: frozenset(kernels) for name, kernels in document["backends"].items()}
+
+
+def kernels_needed(op: str) -> tuple[str, ...]:
+    """The kernels TF.js runs for TensorFlow op ``op`` that a backend may lack (none for ops that are no kernel)."""
+    if op in KERNELS_OF:
+        return KERNELS_OF[op]
+    return (op,) if op in kernel_lists()[REFERENCE] else ()
+
+
+def missing_by_backend(ops: Iterable[str]) -> dict[str, list[str]]:
+    """Backend -> the ops of ``ops`` it has no kernel for (sorted); backends that run them all are left out."""
+    wanted = sorted(set(ops))
+    lists = kernel_lists()
+    missing: dict[str, list[str]] = {}
+    for backend in BACKENDS:
+        lacking = [op for op in wanted if any(k not in lists[backend] for k in kernels_needed(op))]
+        if lacking:
+            missing[backend] = lacking
+    return missing
+
+
+def runnable_backends(ops: Iterable[str]) -> list[str]:
+    """The backends (in :data:`BACKENDS` order) that have a kernel for every op of ``ops``."""
+    missing = missing_by_backend(ops)
+    return [backend for backend in BACKENDS if backend not in missing]
+
+
+def backends_note(ops: Iterable[str]) -> str | None:
+    """A build note when some backend cannot run a graph with these ops, else None."""
+    missing = missing_by_backend(ops)
+    if not missing:
+        return None
+    runs = [backend for backend in BACKENDS if backend not in missing]
+    gaps = "; ".join(f"{backend} has no kernel for {', '.join(ops)}" for backend, ops in missing.items())
+    where = f"runs on TF.js backends {', '.join(runs)} only" if runs else "runs on no TF.js backend"
+    return f"{where} ({gaps}); the browser loader's backend \"auto\" skips the others"
