@@ -25,6 +25,9 @@ _BINARY = {
     "Minimum": "Minimum",
     "Power": "Pow",
     "SquaredDifference": "SquaredDifference",
+    "FloorDivide": "FloorDiv",
+    "Mod": "FloorMod",
+    "Arctan2": "Atan2",
 }
 _UNARY = {
     "Sqrt": "Sqrt",
@@ -41,7 +44,20 @@ _UNARY = {
     "Sin": "Sin",
     "Cos": "Cos",
     "Reciprocal": "Reciprocal",
+    "Tan": "Tan",
+    "Arcsin": "Asin",
+    "Arccos": "Acos",
+    "Arctan": "Atan",
+    "Sinh": "Sinh",
+    "Cosh": "Cosh",
+    "Arcsinh": "Asinh",
+    "Arccosh": "Acosh",
+    "Arctanh": "Atanh",
+    "Expm1": "Expm1",
+    "Log1p": "Log1p",
+    "Sign": "Sign",
 }
+_PREDICATES = {"Isnan": "IsNan", "Isinf": "IsInf", "Isfinite": "IsFinite"}
 _ACTIVATION_OPS = {
     "Relu": "relu",
     "Relu6": "relu6",
@@ -61,7 +77,7 @@ _ACTIVATION_OPS = {
 }
 
 
-def _operand(call: LayerCall, value: Any, like: Tensor) -> Tensor:
+def operand(call: LayerCall, value: Any, like: Tensor) -> Tensor:
     """``value`` as a graph tensor: itself if it is one, else a constant of ``like``'s dtype."""
     if isinstance(value, Tensor):
         return value
@@ -85,9 +101,9 @@ def _float_input(call: LayerCall) -> Tensor:
 def binary(call: LayerCall) -> list[Tensor]:
     call.require(len(call.args) == 2 and not call.kwargs, "it takes other arguments than two operands")
     like = next(a for a in call.args if isinstance(a, Tensor))
-    a, b = (_operand(call, value, like) for value in call.args)
+    a, b = (operand(call, value, like) for value in call.args)
     call.require(a.dtype == b.dtype, "its operands have different dtypes")
-    if call.class_name in ("Divide", "TrueDivide", "Power"):
+    if call.class_name in ("Divide", "TrueDivide", "Power", "Arctan2"):
         call.require(a.dtype == "DT_FLOAT", "integer division and powers change dtype in Keras: not translated yet")
     return [call.builder.binary(call.scope, _BINARY[call.class_name], a, b)]
 
@@ -247,7 +263,7 @@ def comparison(call: LayerCall) -> list[Tensor]:
     """Elementwise comparisons (how Keras 3 records a mask: ``not_equal(ids, 0)``), as bool tensors."""
     call.require(len(call.args) == 2, "it takes other arguments than two operands")
     like = next(a for a in call.args if isinstance(a, Tensor))
-    a, b = (_operand(call, value, like) for value in call.args)
+    a, b = (operand(call, value, like) for value in call.args)
     call.require(a.dtype == b.dtype, "its operands have different dtypes")
     shape = broadcast_shape(a.shape, b.shape)
     return [
@@ -270,3 +286,79 @@ def logical_reduction(call: LayerCall) -> list[Tensor]:
     return [
         call.builder.reduce(call.scope, call.class_name, x, _axes(call, x), bool(call.config.get("keepdims", False)))
     ]
+
+
+@op("Round")
+def round_op(call: LayerCall) -> list[Tensor]:
+    """``round(x)``: half to even, as Keras (and TF.js's ``Round``)."""
+    call.require(not call.config.get("decimals"), "round to decimals other than 0 is not translated yet")
+    return [call.builder.unary(call.scope, "Round", _float_input(call))]
+
+
+@op(*_PREDICATES)
+def predicate(call: LayerCall) -> list[Tensor]:
+    x = _float_input(call)
+    name = _PREDICATES[call.class_name]
+    return [call.builder.op(f"{call.scope}/{name}", name, [x], x.shape, dtype="DT_BOOL", attr={"T": attr_type(x.dtype)},
+                            typed=False)]
+
+
+@op("LogicalNot", "LogicalXor")
+def logical_not_xor(call: LayerCall) -> list[Tensor]:
+    """``logical_not`` (``LogicalNot``) and ``logical_xor`` (``NotEqual`` of two bool tensors)."""
+    call.require(all(t.dtype == "DT_BOOL" for t in call.inputs), "it takes non-bool tensors")
+    if call.class_name == "LogicalNot":
+        x = call.single_input()
+        return [call.builder.op(f"{call.scope}/LogicalNot", "LogicalNot", [x], x.shape, dtype="DT_BOOL", typed=False)]
+    call.require(len(call.inputs) == 2 and len(call.args) == 2, "it takes other arguments than two bool tensors")
+    a, b = call.inputs
+    attr = {"T": attr_type("DT_BOOL"), "incompatible_shape_error": attr_bool(True)}
+    shape = broadcast_shape(a.shape, b.shape)
+    return [
+        call.builder.op(f"{call.scope}/NotEqual", "NotEqual", [a, b], shape, dtype="DT_BOOL", attr=attr, typed=False)
+    ]
+
+
+_LOG_BASES = {"Log2": 2.0, "Log10": 10.0}
+
+
+@op(*_LOG_BASES)
+def log_base(call: LayerCall) -> list[Tensor]:
+    x = _float_input(call)
+    log = call.builder.unary(call.scope, "Log", x)
+    scale = call.builder.scalar(f"{call.scope}/inverse_log_base", 1.0 / float(np.log(_LOG_BASES[call.class_name])))
+    return [call.builder.binary(call.scope, "Mul", log, scale)]
+
+
+@op("LogSigmoid")
+def log_sigmoid(call: LayerCall) -> list[Tensor]:
+    """``log_sigmoid(x) = -softplus(-x)``, as Keras computes it."""
+    b = call.builder
+    negated = b.unary(f"{call.scope}/negated", "Neg", _float_input(call))
+    return [b.unary(call.scope, "Neg", b.unary(call.scope, "Softplus", negated))]
+
+
+@op("Var", "Std")
+def variance(call: LayerCall) -> list[Tensor]:
+    """``var`` / ``std``: the mean of squared deviations from the mean (its square root), over ``axis``."""
+    x = _float_input(call)
+    b = call.builder
+    axes = _axes(call, x)
+    mean = b.reduce(f"{call.scope}/mean", "Mean", x, axes, True)
+    squared = b.binary(call.scope, "SquaredDifference", x, mean)
+    result = b.reduce(call.scope, "Mean", squared, axes, bool(call.config.get("keepdims", False)))
+    return [b.unary(call.scope, "Sqrt", result) if call.class_name == "Std" else result]
+
+
+@op("Logsumexp")
+def logsumexp(call: LayerCall) -> list[Tensor]:
+    """``logsumexp(x, axis)`` computed as ``max + log(sum(exp(x - max)))``, as TensorFlow's reduce_logsumexp."""
+    x = _float_input(call)
+    b = call.builder
+    axes = _axes(call, x)
+    keepdims = bool(call.config.get("keepdims", False))
+    peak = b.reduce(f"{call.scope}/max", "Max", x, axes, True)
+    exponentials = b.unary(call.scope, "Exp", b.binary(call.scope, "Sub", x, peak))
+    summed = b.reduce(call.scope, "Sum", exponentials, axes, keepdims)
+    shift = peak if keepdims else b.reduce(f"{call.scope}/max_dropped", "Max", x, axes, False)
+    return [b.binary(call.scope, "AddV2", b.unary(call.scope, "Log", summed), shift)]
