@@ -21,6 +21,7 @@ from hatch_tfjs.compile.builder import (
     Tensor,
     attr_bool,
     attr_int,
+    attr_ints,
     attr_str,
     attr_type,
     broadcast_shape,
@@ -74,6 +75,7 @@ class _StridedSlice:
     masks: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask"), 0))
     shape: list[int | None] = field(default_factory=list)
+    shrunk: list[int] = field(default_factory=list)  # output axes an integer index removes (squeezed after)
     axis: int = 0
 
     def add(self, position: int, part: Any) -> None:
@@ -105,7 +107,10 @@ class _StridedSlice:
             raise NotCoveredError(f"index {index} is out of range for an axis of {dim}")
         if index < 0:
             index += known(dim, "the length of an axis indexed from its end")
-        self._spec(position, "shrink_axis_mask", index, index + 1, 1)
+        # TF.js's shrink_axis_mask picks wrong elements next to a strided axis: a length-1 slice, squeezed after
+        self._spec(position, None, index, index + 1, 1)
+        self.shrunk.append(len(self.shape))
+        self.shape.append(1)
         self.axis += 1
 
     def _slice(self, position: int, start: int | None, stop: int | None, step: int | None) -> None:
@@ -114,13 +119,16 @@ class _StridedSlice:
             raise NotCoveredError("a slice with a negative step (x[::-1]) is not translated yet; keras.ops.flip is")
         if self.axis == 0 and (start, stop, step) != (None, None, 1):
             raise NotCoveredError("slicing the batch axis is not translated yet")
-        if start is None:
-            self.masks["begin_mask"] |= 1 << position
-        if stop is None:
-            self.masks["end_mask"] |= 1 << position
-        self._spec(position, None, start or 0, stop or 0, step)
         dim = self.x.shape[self.axis]
-        self.shape.append(None if dim is None else len(range(dim)[slice(start, stop, step)]))
+        if dim is not None:  # explicit bounds: TF.js's masks disagree with TensorFlow's next to a shrunk axis
+            first, last, _ = slice(start, stop, step).indices(dim)
+            self._spec(position, None, first, last, step)
+            self.shape.append(len(range(first, last, step)))
+        else:
+            self.masks["begin_mask"] |= (1 << position) if start is None else 0
+            self.masks["end_mask"] |= (1 << position) if stop is None else 0
+            self._spec(position, None, start or 0, stop or 0, step)
+            self.shape.append(None)
         self.axis += 1
 
 
@@ -141,7 +149,12 @@ def get_item(call: LayerCall) -> list[Tensor]:
     values = (("begin", plan.begin), ("end", plan.end), ("strides", plan.strides))
     inputs = [x, *(b.const(f"{call.scope}/{n}", v, "DT_INT32") for n, v in values)]
     attr = {k: attr_int(v) for k, v in plan.masks.items()} | {"Index": attr_type("DT_INT32")}
-    return [b.op(f"{call.scope}/StridedSlice", "StridedSlice", inputs, tuple(plan.shape), dtype=x.dtype, attr=attr)]
+    y = b.op(f"{call.scope}/StridedSlice", "StridedSlice", inputs, tuple(plan.shape), dtype=x.dtype, attr=attr)
+    if not plan.shrunk:
+        return [y]
+    shape = tuple(d for i, d in enumerate(plan.shape) if i not in plan.shrunk)
+    squeeze = {"squeeze_dims": attr_ints(plan.shrunk)}
+    return [b.op(f"{call.scope}/Squeeze", "Squeeze", [y], shape, dtype=x.dtype, attr=squeeze)]
 
 
 # --- take, where, split, stack, tile, flip, swapaxes / moveaxis, broadcast_to -------------------------------------
