@@ -463,6 +463,12 @@ for _name, _make in {
     "floor_divide_mod": lambda o, x: o.floor_divide(x, 0.3) + o.mod(x, 0.7), "arctan2": lambda o, x: o.arctan2(x, o.flip(x, axis=2)),
     "isfinite_not_xor": lambda o, x: o.cast(o.logical_xor(o.logical_not(o.isnan(x)), x > 0.5), "float32") + o.cast(o.isfinite(x), "float32"),
     "log2_log10": lambda o, x: o.log2(o.abs(x) + 1.0) + o.log10(o.abs(x) + 2.0), "log_sigmoid": lambda o, x: o.log_sigmoid(x),
+    "amax_amin_fabs": lambda o, x: o.amax(x, axis=1) - o.amin(o.fabs(x), axis=1),
+    "copy_stop_gradient": lambda o, x: o.stop_gradient(o.copy(x)) * 2.0, "deg2rad_rad2deg": lambda o, x: o.deg2rad(o.rad2deg(x) + 1.0),
+    "exp2_trunc": lambda o, x: o.exp2(x) + o.trunc(x * 3.0), "hard_tanh_tanh_shrink": lambda o, x: o.hard_tanh(x * 2.0) + o.tanh_shrink(x),
+    "squareplus_celu": lambda o, x: o.squareplus(x) + o.celu(x, alpha=0.5), "glu": lambda o, x: o.glu(x),
+    "shrinks": lambda o, x: o.soft_shrink(x, 0.3) + o.hard_shrink(x, 0.4) + o.threshold(x, 0.2, -1.0),
+    "tril_triu": lambda o, x: o.tril(x) + o.triu(x, k=1) * 2.0,
     "var_std": lambda o, x: o.var(x, axis=-1) + o.std(x, axis=-1, keepdims=True)[:, :, 0], "logsumexp": lambda o, x: o.logsumexp(x, axis=-1),
 }.items():
     _add(f"ops_{_name}", _ops_model(_make), (3, 4))
