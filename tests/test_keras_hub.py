@@ -147,3 +147,126 @@ def test_the_model_builds_with_the_default_configuration_and_matches_keras_in_tf
     names = sorted(case.feed)
     got, _ = tfjs.run(output, [case.feed[k] for k in names], format="graph", input_names=names)
     assert_parity(got, case.expected, atol=ATOL)
+
+
+_DEPENDENCIES = (
+    "import json, sys; from hatchling.builders.wheel import WheelBuilder; "
+    "print(json.dumps(WheelBuilder(sys.argv[1]).get_build_hooks(sys.argv[1] + '/dist')['tfjs'].dependencies()))"
+)
+
+
+def _blocked_env(tmp_path: Path, *packages: str) -> dict[str, str]:
+    """This environment with ``packages`` made unimportable (a sitecustomize), as in a fresh isolated build."""
+    import os
+
+    block = tmp_path / "block"
+    block.mkdir(parents=True, exist_ok=True)
+    (block / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {packages!r}:\n"
+        "            raise ImportError(name + ' is blocked by the test')\n"
+        "sys.meta_path.insert(0, _Block())\n"
+    )
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(block), os.environ.get("PYTHONPATH")])),
+            "HATCH_TFJS_FORCE": "1"}
+
+
+def test_dependencies_ask_for_keras_hub_from_the_config_like_tensorflow(hub_project, hub_build, tmp_path):
+    """Decided from the configs with the standard library: keras-hub (whose classes the backbones name) and
+    TensorFlow, only when they are not importable; nothing for keras-hub where it is."""
+    import subprocess
+
+    root, _ = hub_project
+    run = [sys.executable, "-c", _DEPENDENCIES, str(root)]
+    blocked = _blocked_env(tmp_path, "tensorflow", "keras", "tf_keras", "keras_hub")
+    proc = subprocess.run(run, cwd=root, env=blocked, capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["tensorflow>=2.16", "keras-hub"]
+    importable = _blocked_env(tmp_path / "none")
+    proc = subprocess.run(run, cwd=root, env=importable, capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_library_models_get_a_true_note_and_no_advice_to_rebuild(hub_build):
+    line = re.search(r"^tfjs: vit: .*$", hub_build, re.MULTILINE).group(0)
+    assert "subclassed" not in line and "Rebuild it" not in line
+    assert "model class 'ViTBackbone' comes from keras-hub (module 'keras_hub.src.models.vit.vit_backbone')" in line
+    assert "comes from keras-hub (module 'keras_hub.src.models.vit.vit_backbone'): TensorFlow traces its code" in line
+
+
+MISMATCHED_LAYER = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="app")
+class Scale(keras.layers.Layer):
+    """The project's layer changed since the file was saved: it has no weight any more."""
+
+    def __init__(self, offset=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = offset
+
+    def call(self, x):
+        return x + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}
+'''
+
+
+def _write_project(root: Path, source: Path, model_line: str, layers: str | None = None) -> Path:
+    import shutil
+
+    write_app_project(root, "\n[tool.hatch.build.hooks.tfjs.models]\n" + model_line)
+    (root / "models").mkdir()
+    shutil.copy(source, root / "models" / source.name)
+    if layers is not None:
+        (root / "src" / "app" / "layers.py").write_text(layers)
+    return root
+
+
+def test_a_custom_class_without_custom_modules_is_named_with_its_module_and_the_line_to_add(hub_project, tmp_path):
+    source_root, _ = hub_project
+    root = _write_project(tmp_path / "app", source_root / "models" / "dict_custom.keras",
+                          'dict_custom = { source = "models/dict_custom.keras" }\n', USER_LAYERS)
+    before = user_files(root, OUTPUTS)
+    proc = hatchling_build(root, "-t", "wheel", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert user_files(root, OUTPUTS) == before
+    assert ("class 'Scale' from module 'app.layers' is not registered when Keras loads the file: if module "
+            "'app.layers' is part of this project, set custom-modules = [\"app.layers\"] on "
+            "[tool.hatch.build.hooks.tfjs.models.dict_custom]") in output
+    assert "Traceback" not in output
+    assert not (root / OUTPUTS / "dict_custom").exists()
+
+
+def test_keras_s_whole_reason_is_shown_with_the_savedmodel_fix(hub_project, tmp_path):
+    """The user's layer changed since the file was saved: Keras refuses the weights with a reason over several
+    lines, and the build shows all of it (never cut at its first colon), then the fix."""
+    source_root, _ = hub_project
+    root = _write_project(tmp_path / "app", source_root / "models" / "dict_custom.keras",
+                          'dict_custom = { source = "models/dict_custom.keras", custom-modules = ["app.layers"] }\n',
+                          MISMATCHED_LAYER)
+    before = user_files(root, OUTPUTS)
+    proc = hatchling_build(root, "-t", "wheel", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert user_files(root, OUTPUTS) == before
+    assert "Keras could not load model 'dict_custom': " in output
+    assert "expected 0 variables, but received 1 variables during loading" in output, output
+    assert "Keras itself cannot load it: export a SavedModel (model.export('models/dict_custom'))" in output
+    assert "Traceback" not in output
+
+
+def test_a_custom_module_outside_the_project_is_refused_by_name(hub_project, tmp_path):
+    source_root, _ = hub_project
+    root = _write_project(tmp_path / "app", source_root / "models" / "dict_custom.keras",
+                          'dict_custom = { source = "models/dict_custom.keras", custom-modules = ["json.decoder"] }\n')
+    proc = hatchling_build(root, "-t", "wheel", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert ("custom module 'json.decoder' (set by tool.hatch.build.hooks.tfjs.models.dict_custom.custom-modules in "
+            "pyproject.toml): package 'json' is not in the project's source tree") in output, output
+    assert "Traceback" not in output
