@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from hatch_tfjs.config import HookSettings, ModelSpec
-from hatch_tfjs.env import converter_importable, tensorflow_importable
+from hatch_tfjs.env import converter_importable, importable, tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.ownership import INDEX_NAME
 from hatch_tfjs.plan import ModelPlan, plan_models
@@ -98,7 +98,23 @@ def build_requirements(settings: HookSettings, *, clean: bool = False) -> list[s
     requirements = [] if converter_importable() else list(CONVERTER_REQUIREMENTS)
     if not tensorflow_importable() and any(_may_need_tensorflow(spec) for spec in stale):
         requirements.append(settings.tensorflow_requirement)
+    requirements.extend(_library_requirements(stale))
     return requirements
+
+
+def _library_requirements(stale: Sequence[ModelSpec]) -> list[str]:
+    """The Keras-family libraries (keras-hub, ...) whose classes the stale Keras files use and that are not
+    importable here: Keras imports them when it loads the file. Told from each config with the standard library."""
+    from hatch_tfjs.keras_names import is_keras_file
+    from hatch_tfjs.libraries import LIBRARY_DISTRIBUTIONS, library_requirements
+    from hatch_tfjs.read.keras_config import read_keras_config
+
+    packages = {distribution: package for package, distribution in LIBRARY_DISTRIBUTIONS.items()}
+    wanted: set[str] = set()
+    for spec in stale:
+        config = read_keras_config(spec.source, any_class=True) if is_keras_file(spec.source) else None
+        wanted.update(library_requirements(config) if config is not None else [])
+    return sorted(d for d in wanted if not importable(packages[d]))
 
 
 def _may_need_tensorflow(spec: ModelSpec) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -259,6 +260,22 @@ def _parse_tags(value: Any, key: str, problems: _Problems) -> list[str] | None:
     return list(value)
 
 
+MODULE_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _parse_modules(value: Any, key: str, problems: _Problems) -> list[str] | None:
+    """``custom-modules``: dotted names of modules in the project's own source tree."""
+    if not isinstance(value, list) or not all(isinstance(m, str) and MODULE_NAME_PATTERN.match(m) for m in value):
+        hint = f' (write custom-modules = ["{value}"])' if isinstance(value, str) and value.strip() else ""
+        problems.add(
+            key,
+            "must be an array of module names from the project's source tree, whose import registers the model's "
+            f'custom classes, e.g. ["myapp.layers"], not {_type_name(value)} {value!r}{hint}',
+        )
+        return None
+    return list(value)
+
+
 def _parse_bool(value: Any, key: str, problems: _Problems) -> bool | None:
     if not isinstance(value, bool):
         problems.add(key, f"must be true or false, not {_type_name(value)} {value!r}")
@@ -315,6 +332,7 @@ class _Option:
 MODEL_OPTIONS: dict[str, _Option] = {
     "format": _Option(_parse_format, None),  # None: "graph" for a SavedModel directory, else "auto"
     "reader": _Option(_parse_reader, DEFAULT_READER),
+    "custom-modules": _Option(_parse_modules, []),
     "shard-size": _Option(_parse_shard_size, DEFAULT_SHARD_SIZE),
     "quantize": _Option(_parse_quantize, False),
     "metadata": _Option(_parse_metadata, {}),
@@ -847,7 +865,9 @@ def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_forma
         )
     quantize = values.get("quantize")
     return ModelOptions(
-        layers=LayersOptions(reader=values.get("reader", DEFAULT_READER)),
+        layers=LayersOptions(
+            reader=values.get("reader", DEFAULT_READER), custom_modules=tuple(values.get("custom-modules") or ())
+        ),
         graph=graph,
         quantization=quantize if isinstance(quantize, QuantizationOptions) else None,
         metadata=metadata,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.backends import backends_note
 from hatch_tfjs.config import DEFAULT_TABLE, ModelSpec
+from hatch_tfjs.custom_modules import import_custom_modules
 from hatch_tfjs.env import tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, TensorFlowNeededError, UnsupportedModelError
 from hatch_tfjs.hashing import hash_source
@@ -146,6 +147,8 @@ def _convert_layers(spec: ModelSpec, writer: _OutputWriter) -> ConversionResult:
     from hatch_tfjs.write import layers_model_json
 
     started = time.perf_counter()
+    if spec.reader == "keras":
+        import_custom_modules(spec)
     model = read_keras_model(spec.source, model_name=spec.name, reader=spec.reader, display=spec.source_rel)
     model_config, notes = translate_and_check(spec, model)
     document = layers_model_json(model_config, keras_version=model.keras_version, metadata=spec.metadata)
@@ -216,6 +219,7 @@ def _tensorflow_graph(spec: ModelSpec) -> GraphModelData:
         from hatch_tfjs.read import check_keras_file
 
         check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
+        import_custom_modules(spec)
     return convert_tf_graph(spec.source, model_name=spec.name, source_rel=spec.source_rel, options=spec.graph_options)
 
 

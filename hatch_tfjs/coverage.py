@@ -19,10 +19,10 @@ from importlib import resources
 from typing import Any
 
 from hatch_tfjs.keras_names import MODEL_CLASSES, snake_case
+from hatch_tfjs.libraries import KERAS_PACKAGES, library_of
 from hatch_tfjs.translate.keras_config import entry_name, is_op
 
 WRAPPER_KEYS = ("layer", "backward_layer")  # Bidirectional / TimeDistributed hold their inner layers here
-BUILT_IN_MODULE_PREFIX = "keras"
 
 
 @cache
@@ -71,7 +71,10 @@ def _entry_reason(entry: dict[str, Any], class_name: str) -> str | None:
     if class_name in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
         return f"layer '{name}' ({class_name}) runs Python code that only TensorFlow can trace"
     module = entry.get("module")
-    if isinstance(module, str) and not module.startswith(BUILT_IN_MODULE_PREFIX):
+    library = library_of(entry)
+    if library is not None:
+        return f"layer '{name}' ({class_name}) comes from {library} (module '{module}'): TensorFlow traces its code"
+    if isinstance(module, str) and module.split(".", maxsplit=1)[0] not in KERAS_PACKAGES:
         return f"layer '{name}' ({class_name}) is a custom layer (from module '{module}'): TensorFlow traces its code"
     if ">" in class_name:  # a legacy .h5 names a registered class 'package>Class' and no module
         return f"layer '{name}' ({class_name}) is a custom layer: TensorFlow traces its code"

@@ -12,7 +12,8 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _importable(name: str) -> bool:
+def importable(name: str) -> bool:
+    """Whether the top-level package ``name`` is importable here (found, not imported)."""
     try:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):
@@ -21,10 +22,10 @@ def _importable(name: str) -> bool:
 
 def converter_importable() -> bool:
     """Whether numpy and h5py, which every conversion uses, are importable here."""
-    return all(_importable(name) for name in ("numpy", "h5py"))
+    return all(importable(name) for name in ("numpy", "h5py"))
 
 
 def tensorflow_importable() -> bool:
     """Whether TensorFlow is importable here, whichever distribution provides it (tensorflow, tensorflow-cpu,
     tensorflow-macos, ...)."""
-    return _importable("tensorflow")
+    return importable("tensorflow")

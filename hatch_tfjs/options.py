@@ -35,9 +35,11 @@ __all__ = [
 @dataclass(frozen=True)
 class LayersOptions:
     """How a Keras file is read: ``reader = "h5py"`` (no TensorFlow) or ``"keras"`` (through Keras and TensorFlow,
-    which also sends a graph model through TensorFlow)."""
+    which also sends a graph model through TensorFlow), and ``custom-modules``: the modules of the project's own
+    source tree that the TensorFlow worker imports before Keras loads the file (they register the user's layers)."""
 
     reader: str = "h5py"
+    custom_modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,10 @@ class ModelOptions:
         data: dict[str, Any] = {}
         if self.graph is not None:
             data.update({_toml_key(f.name): _plain(getattr(self.graph, f.name)) for f in fields(GraphOptions)})
-        if self.layers != LayersOptions():
+        if self.layers.reader != LayersOptions.reader:
             data["reader"] = self.layers.reader
+        if self.layers.custom_modules:
+            data["custom-modules"] = list(self.layers.custom_modules)
         if self.quantization is not None:
             data["quantize"] = self.quantization.to_toml()
         if self.metadata:
@@ -108,7 +112,10 @@ class ModelOptions:
         elif isinstance(quantize, dict) and quantize:
             quantization = QuantizationOptions(tuple((d, tuple(p)) for d, p in quantize.items()))
         return cls(
-            layers=LayersOptions(**({"reader": data["reader"]} if "reader" in data else {})),
+            layers=LayersOptions(
+                reader=data.get("reader", LayersOptions.reader),
+                custom_modules=tuple(data.get("custom-modules") or ()),
+            ),
             graph=GraphOptions(**graph_values) if graph_values else None,
             quantization=quantization,
             metadata=dict(data.get("metadata") or {}),
@@ -163,6 +170,9 @@ REFERENCE = (
     OptionReference(
         ("reader",), f'`"{LayersOptions().reader}"`', "Layers models without TensorFlow",
         "layers-models-without-tensorflow",
+    ),
+    OptionReference(
+        ("custom-modules",), "`[]`", "Graph models", "graph-models-savedmodels-custom-layers-rnns",
     ),
     OptionReference(
         tuple(_toml_key(f.name) for f in fields(GraphOptions)),

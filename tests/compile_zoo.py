@@ -441,6 +441,60 @@ for _name, _make in {
     "matmul": lambda o, x: o.matmul(x, o.transpose(x, (0, 2, 1))),
 }.items():
     _add(f"ops_{_name}", _ops_model(_make), (3, 4))
+# keras.ops calls of keras.io-style models (issue 20): indexing, selection, splitting, stacking, sorting, resizing, ...
+for _name, _make in {
+    "getitem_column": lambda o, x: x[:, 0], "getitem_slices": lambda o, x: x[:, 1:3, ::2],
+    "getitem_ellipsis_newaxis_last": lambda o, x: x[..., None, -1], "getitem_step_index": lambda o, x: x[:, ::2, 1],
+    "take_constant": lambda o, x: o.take(x, [0, 2, -1], axis=1), "where_scalar": lambda o, x: o.where(x > 0, x, 0.1 * x),
+    "split_equal": lambda o, x: o.split(x, 2, axis=-1)[1], "split_indices": lambda o, x: o.split(x, [1], axis=1)[1],
+    "stack": lambda o, x: o.stack([x, o.tanh(x)], axis=1), "unstack": lambda o, x: o.unstack(x, axis=1)[2],
+    "tile": lambda o, x: o.tile(x, (1, 2, 1)), "tile_short": lambda o, x: o.tile(x, (3,)),
+    "clip": lambda o, x: o.clip(x, -0.5, 0.5), "argmax_float": lambda o, x: o.cast(o.argmax(x, axis=-1), "float32"),
+    "argmin_keepdims": lambda o, x: o.cast(o.argmin(x, axis=1, keepdims=True), "float32"),
+    "cumsum": lambda o, x: o.cumsum(x, axis=1), "cumprod": lambda o, x: o.cumprod(x, axis=-1),
+    "one_hot_argmax": lambda o, x: o.one_hot(o.argmax(x, axis=-1), 4), "einsum_batch": lambda o, x: o.einsum("bij,bkj->bik", x, x),
+    "einsum_outer": lambda o, x: o.einsum("bij,bik->bijk", x, x), "top_k_values": lambda o, x: o.top_k(x, 2)[0],
+    "top_k_indices": lambda o, x: o.cast(o.top_k(x, 3)[1], "float32"), "flip": lambda o, x: o.flip(x, axis=1),
+    "swapaxes": lambda o, x: o.swapaxes(x, 1, 2), "moveaxis": lambda o, x: o.moveaxis(o.expand_dims(x, 1), 1, 3),
+    "trigonometry": lambda o, x: o.add(o.arctan(o.tan(o.clip(x, -1.0, 1.0))), o.arcsin(o.clip(x, -0.9, 0.9))),
+    "hyperbolic": lambda o, x: o.add(o.arcsinh(o.sinh(x)), o.arctanh(o.clip(o.tanh(x), -0.9, 0.9))),
+    "arccos_cosh": lambda o, x: o.add(o.arccos(o.clip(x, -0.9, 0.9)), o.arccosh(o.cosh(x) + 1.0)),
+    "expm1_log1p_sign": lambda o, x: o.sign(x) * o.log1p(o.abs(o.expm1(x))), "round": lambda o, x: o.round(x * 3.0),
+    "floor_divide_mod": lambda o, x: o.floor_divide(x, 0.3) + o.mod(x, 0.7), "arctan2": lambda o, x: o.arctan2(x, o.flip(x, axis=2)),
+    "isfinite_not_xor": lambda o, x: o.cast(o.logical_xor(o.logical_not(o.isnan(x)), x > 0.5), "float32") + o.cast(o.isfinite(x), "float32"),
+    "log2_log10": lambda o, x: o.log2(o.abs(x) + 1.0) + o.log10(o.abs(x) + 2.0), "log_sigmoid": lambda o, x: o.log_sigmoid(x),
+    "amax_amin_fabs": lambda o, x: o.amax(x, axis=1) - o.amin(o.fabs(x), axis=1),
+    "copy_stop_gradient": lambda o, x: o.stop_gradient(o.copy(x)) * 2.0, "deg2rad_rad2deg": lambda o, x: o.deg2rad(o.rad2deg(x) + 1.0),
+    "exp2_trunc": lambda o, x: o.exp2(x) + o.trunc(x * 3.0), "hard_tanh_tanh_shrink": lambda o, x: o.hard_tanh(x * 2.0) + o.tanh_shrink(x),
+    "squareplus_celu": lambda o, x: o.squareplus(x) + o.celu(x, alpha=0.5), "glu": lambda o, x: o.glu(x),
+    "shrinks": lambda o, x: o.soft_shrink(x, 0.3) + o.hard_shrink(x, 0.4) + o.threshold(x, 0.2, -1.0),
+    "tril_triu": lambda o, x: o.tril(x) + o.triu(x, k=1) * 2.0,
+    "var_std": lambda o, x: o.var(x, axis=-1) + o.std(x, axis=-1, keepdims=True)[:, :, 0], "logsumexp": lambda o, x: o.logsumexp(x, axis=-1),
+}.items():
+    _add(f"ops_{_name}", _ops_model(_make), (3, 4))
+
+
+def _take_tensor() -> Any:
+    import keras
+
+    x = keras.Input((5, 3), name="x")
+    ids = keras.Input((4,), dtype="int32", name="ids")
+    return keras.Model([x, ids], keras.ops.take(x, ids, axis=1))
+
+
+def _image_resize(interpolation: str) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        x = keras.Input((6, 8, 3), name="image")
+        return keras.Model(x, keras.ops.image.resize(x, (9, 5), interpolation=interpolation))
+
+    return build
+
+
+CASES["ops_take_tensor_indices"] = CompileCase("ops_take_tensor_indices", _take_tensor, (((5, 3), "float"), ((4,), "int5")))
+_add("ops_image_resize_bilinear", _image_resize("bilinear"), (6, 8, 3))
+_add("ops_image_resize_nearest", _image_resize("nearest"), (6, 8, 3))
 _add("ops_int_positions", _ops_model(lambda o, x: o.cast(o.add(o.zeros_like(x), o.arange(4, dtype="int32")), "float32"), (4,), "int32"),
      (4,), kind="int5")
 _add("augmentation_is_identity_at_inference",
@@ -805,11 +859,25 @@ def _batched_einsum_dense() -> Any:
 
 
 # Models the compiler must refuse, and the layers it must name: never a wrong translation.
+def _fresh_names(build: Callable[[], Any]) -> Callable[[], Any]:
+    """``build`` after Keras's automatic names are reset (the op is then named ``get_item``, not ``get_item_7``)."""
+    def fresh() -> Any:
+        import keras
+
+        keras.backend.clear_session()
+        return build()
+
+    return fresh
+
+
 UNCOVERED = {
     "masked_attention": CompileCase("masked_attention", _masked_dot_attention, (((6,), "int5"),)),
     "einsum_dense_batched": CompileCase("einsum_dense_batched", _batched_einsum_dense, (((5, 6), "float"),)),
+    # TF.js's StridedSlice computes negative strides differently: refused by name, not compiled wrong
+    "getitem_negative_step": CompileCase("getitem_negative_step", _fresh_names(_ops_model(lambda o, x: x[:, ::-1, 1])),
+                                         (((3, 4), "float"),)),
 }
-UNCOVERED_LAYERS = {"masked_attention": ["attention"], "einsum_dense_batched": ["batched"]}
+UNCOVERED_LAYERS = {"masked_attention": ["attention"], "einsum_dense_batched": ["batched"], "getitem_negative_step": ["get_item"]}
 
 
 # Keras 3 models also compiled from their legacy .h5 form (same config, weights stored the legacy way).

@@ -16,7 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.compile import attention, conv, core, einsum, keras_ops, merge, normalization, rnn  # noqa: F401 - they register
+from hatch_tfjs.compile import (  # noqa: F401 - they register
+    array_ops,
+    attention,
+    conv,
+    core,
+    einsum,
+    keras_ops,
+    merge,
+    normalization,
+    rnn,
+)
 from hatch_tfjs.compile.builder import GraphBuilder, NotCoveredError, Tensor, const_attr
 from hatch_tfjs.compile.model import ModelWalker, UncoveredLayer
 from hatch_tfjs.neutral import GraphModelData, KerasModel, TensorSpec, Weight

@@ -22,29 +22,37 @@ from hatch_tfjs.keras_names import MODEL_CLASSES
 _MAX_CONFIG_BYTES = 64 * 1024 * 1024  # larger config.json members are left to the real reader
 
 
-def read_keras_config(source: Path) -> dict[str, Any] | None:
-    """The model config stored in ``source``, or None when it cannot be found without h5py."""
+def read_keras_config(source: Path, *, any_class: bool = False) -> dict[str, Any] | None:
+    """The model config stored in ``source``, or None when it cannot be found without h5py.
+
+    By default only a Sequential or functional model's config (a list of layers) counts; ``any_class`` also
+    returns the config of a model class that holds its constructor arguments instead (a keras-hub backbone)."""
     try:
         if zipfile.is_zipfile(source):
-            return _from_keras_zip(source)
-        return _from_h5_bytes(source)
+            return _from_keras_zip(source, any_class)
+        return _from_h5_bytes(source, any_class)
     except (OSError, ValueError, zipfile.BadZipFile, RecursionError):
         return None
 
 
-def _from_keras_zip(source: Path) -> dict[str, Any] | None:
+def _from_keras_zip(source: Path, any_class: bool) -> dict[str, Any] | None:
     with zipfile.ZipFile(source) as archive:
         info = archive.getinfo("config.json")
         if info.file_size > _MAX_CONFIG_BYTES:
             return None
         config = json.loads(archive.read(info))
-    return config if _is_model_config(config) else None
+    return config if _is_model_config(config, any_class) else None
 
 
-def _from_h5_bytes(source: Path) -> dict[str, Any] | None:
+def _from_h5_bytes(source: Path, any_class: bool) -> dict[str, Any] | None:
     if source.stat().st_size > 4 * _MAX_CONFIG_BYTES:
         return None  # too large to scan; the caller assumes the worst
     data = source.read_bytes()
+    # A layers model's config first; only then the first config of any class (a layer's config may come first).
+    return _scan(data, False) or (_scan(data, True) if any_class else None)
+
+
+def _scan(data: bytes, any_class: bool) -> dict[str, Any] | None:
     decoder = json.JSONDecoder()
     start = data.find(b'{"class_name"')
     while start != -1:
@@ -55,13 +63,15 @@ def _from_h5_bytes(source: Path) -> dict[str, Any] | None:
             config, _ = decoder.raw_decode(text)
         except ValueError:
             config = None
-        if _is_model_config(config):
+        if _is_model_config(config, any_class):
             return config
         start = data.find(b'{"class_name"', start + 1)
     return None
 
 
-def _is_model_config(config: Any) -> bool:
+def _is_model_config(config: Any, any_class: bool = False) -> bool:
+    if any_class and isinstance(config, dict) and isinstance(config.get("class_name"), str):
+        return isinstance(config.get("config"), dict)
     return (
         isinstance(config, dict)
         and config.get("class_name") in MODEL_CLASSES

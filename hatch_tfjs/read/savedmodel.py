@@ -83,9 +83,8 @@ def load_saved_model_function(
     try:
         loaded = tf.saved_model.load(str(source), tags=list(options.tags))
     except Exception as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelReadError(
-            f"{shown or source}: model '{model_name}': TensorFlow could not load this SavedModel: {message}"
+            f"{shown or source}: model '{model_name}': TensorFlow could not load this SavedModel: {full_reason(exc)}"
         ) from exc
     signatures = dict(getattr(loaded, "signatures", {}) or {})
     if options.signature not in signatures:
@@ -179,6 +178,81 @@ def _recording_origins(model: Any, keras: Any, tf: Any) -> Iterator[NodeOrigins]
             object.__delattr__(operation, "call")
 
 
+def full_reason(exc: BaseException) -> str:
+    """An exception's whole message, never cut: its lines stripped, empty ones dropped, each further line indented
+    under the first (the build prefixes every line); its class name when it says nothing."""
+    lines = [line.rstrip() for line in str(exc).strip().splitlines() if line.strip()]
+    return "\n    ".join(lines) if lines else type(exc).__name__
+
+
+def _load_failure(source: Path, model_name: str, exc: BaseException, keras: Any) -> str:
+    """What to tell when Keras cannot load a Keras file: Keras's whole reason, then the fix. The classes it could not
+    find are named with their module (from the file's config); anything else gets the SavedModel fix."""
+    text = str(exc)
+    export = f"export a SavedModel (model.export('models/{model_name}')) and set source to that directory"
+    if "lambda" in text.lower() or "safe_mode" in text:
+        hint = (
+            "; the model has a Lambda layer, whose Python code Keras will not load from a file in safe mode: "
+            f"export a SavedModel instead (model.export('models/{model_name}')) and set source to that directory"
+        )
+    else:
+        missing = _missing_classes(source, model_name, keras)
+        hint = "; " + "; ".join(missing) + f" (or {export})" if missing else f"; Keras itself cannot load it: {export}"
+    return f"{source}: Keras could not load model '{model_name}': {full_reason(exc)}{hint}"
+
+
+def _missing_classes(source: Path, model_name: str, keras: Any) -> list[str]:
+    """One line per class of the file that Keras cannot find here, naming its module and the line to add."""
+    from hatch_tfjs.env import importable
+    from hatch_tfjs.libraries import foreign_classes
+    from hatch_tfjs.read.keras_config import read_keras_config
+
+    config = read_keras_config(source, any_class=True)
+    registered = set(keras.saving.get_custom_objects())
+    lines = []
+    for found in foreign_classes(config) if config is not None else []:
+        distribution = found.distribution
+        if distribution is not None:
+            if not importable(found.package):
+                lines.append(
+                    f"{found.describe()} needs {distribution}, which is not installed here: install it "
+                    f'(pip install {distribution}), or add dependencies = ["{distribution}"] to '
+                    "[tool.hatch.build.hooks.tfjs]"
+                )
+        elif (found.registered_name or f"{found.package}>{found.class_name}") not in registered:
+            lines.append(
+                f"{found.describe()} is not registered when Keras loads the file: if module '{found.module}' is part "
+                f'of this project, set custom-modules = ["{found.module}"] on '
+                f"[tool.hatch.build.hooks.tfjs.models.{model_name}]; if a distribution provides it, add "
+                'dependencies = ["<that distribution>"] to [tool.hatch.build.hooks.tfjs]'
+            )
+    return lines
+
+
+def _input_specs(model: Any, tf: Any) -> Any:
+    """The model's own input structure (one tensor, a list, a dict by name, nested) as TensorSpecs, batch axis free.
+
+    The model is called with exactly this structure: Keras 3 refuses a list for a model built on a dict. Each spec
+    is named like the graph input TF.js will show: its key when it is a dict's value (the name the user calls the
+    model with), else the Keras input's own name."""
+    structure = getattr(model, "_inputs_struct", None)
+    if structure is None:
+        structure = model.inputs if len(model.inputs) > 1 else model.inputs[0]
+
+    def spec(tensor: Any, key: str | None) -> Any:
+        name = key if key is not None else tensor.name.split(":")[0].split("/")[0]
+        return tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=name)
+
+    def visit(value: Any, key: str | None) -> Any:
+        if isinstance(value, dict):
+            return {k: visit(v, str(k)) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(visit(v, None) for v in value)
+        return spec(value, key)
+
+    return visit(structure, None)
+
+
 def keras_serving_function(source: Path, model_name: str, options: GraphOptions) -> KerasServing:
     """A Keras file's inference call traced as a tf.function.
 
@@ -190,20 +264,7 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
     try:
         model = keras.saving.load_model(str(source), compile=False, safe_mode=True)
     except Exception as exc:
-        text = str(exc)
-        message = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        hint = ""
-        if "lambda" in text.lower() or "safe_mode" in text:
-            hint = (
-                "; the model has a Lambda layer, whose Python code Keras will not load from a file in safe mode: "
-                f"export a SavedModel instead (model.export('models/{model_name}')) and set source to that directory"
-            )
-        elif "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
-            hint = (
-                "; the model uses a custom class that is not registered here: export a SavedModel "
-                f"(model.export('models/{model_name}')) and set source to that directory"
-            )
-        raise ModelReadError(f"{source}: Keras could not load model '{model_name}': {message}{hint}") from exc
+        raise ModelReadError(_load_failure(source, model_name, exc, keras)) from exc
     notes: list[str] = []
     unrolled = []
     for layer in _rnn_layers(model, keras):
@@ -220,15 +281,13 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
             f"unrolled RNN layer(s) {', '.join(unrolled)} over their fixed sequence length (no While loop in TF.js)"
         )
 
-    specs = [
-        tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name.split(":")[0].split("/")[0]) for t in model.inputs
-    ]
+    specs = _input_specs(model, tf)
     output_names = list(getattr(model, "output_names", []) or [])
 
     keys: list[str] = []
 
-    def serve(*args: Any) -> Any:
-        outputs = model(list(args) if len(args) > 1 else args[0], training=False)
+    def serve(inputs: Any) -> Any:
+        outputs = model(inputs, training=False)
         if isinstance(outputs, dict):  # flattened in sorted key order, as TF flattens dicts
             keys[:] = sorted(outputs)
             return {k: tf.identity(outputs[k], name=k) for k in keys}
@@ -237,7 +296,7 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
         return [tf.identity(v, name=k) for k, v in zip(keys, flat, strict=True)]
 
     with _recording_origins(model, keras, tf) as origins:
-        concrete = tf.function(serve).get_concrete_function(*specs)
+        concrete = tf.function(serve).get_concrete_function(specs)
     return KerasServing(model, concrete, notes, list(keys), origins)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hatch_tfjs.libraries import library_of
 from hatch_tfjs.translate import support
 from hatch_tfjs.translate.context import Context, keras_major
 from hatch_tfjs.translate.keras_config import describe, entry_name, shifted
@@ -94,6 +95,16 @@ def _model(entry: dict[str, Any], ctx: Context, where: str) -> dict[str, Any]:
         splice.check_references(out, ctx, where)
         splice.check_masked_sequences(out, ctx)
         return {"class_name": "Functional", "config": out}
+    library = library_of(entry)
+    if library is not None:
+        # A library's model class (a keras-hub backbone) holds its constructor arguments, not its layers: the library
+        # rebuilds it, so TensorFlow traces it. Nothing for the user to change.
+        ctx.problem(
+            where,
+            f"model class '{class_name}' comes from {library} (module '{entry.get('module')}'), which builds its "
+            "layers from the constructor arguments the file holds, so TensorFlow traces it",
+        )
+        return {"class_name": class_name, "config": {}}
     ctx.problem(
         where,
         f"model class '{class_name}' is a subclassed model; only Sequential and functional models can be TF.js "

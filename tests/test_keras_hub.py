@@ -1,0 +1,272 @@
+"""The models users really have, through real hatchling builds with the default configuration: keras-hub backbones
+(small configs, random weights, never presets), functional models with dict inputs that go through TensorFlow, and
+the user's own registered layers named by ``custom-modules``. Every output runs in real TF.js 4.22 and matches Keras.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import assert_parity
+from projects import hatchling_build, user_files, write_app_project
+
+OUTPUTS = "src/app/web_models"
+ATOL = 1e-4
+
+USER_LAYERS = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="app")
+class Scale(keras.layers.Layer):
+    """Multiplies by a learned per-feature factor, then adds a constant: the user's own layer."""
+
+    def __init__(self, offset=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = offset
+
+    def build(self, input_shape):
+        self.factor = self.add_weight(shape=(input_shape[-1],), initializer="random_normal", name="factor")
+
+    def call(self, x):
+        return x * self.factor + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}
+'''
+
+
+@dataclass
+class Case:
+    feed: dict[str, np.ndarray]  # by the names the user calls the model with
+    expected: list[np.ndarray]  # outputs in the graph's signature order (dict outputs by sorted key)
+
+
+def _expected(outputs) -> list[np.ndarray]:
+    if isinstance(outputs, dict):
+        return [np.asarray(outputs[key]) for key in sorted(outputs)]
+    return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+
+
+def _text_feed(rng, *keys: str) -> dict[str, np.ndarray]:
+    ids = rng.integers(1, 50, size=(2, 7)).astype("int32")
+    mask = np.ones((2, 7), "int32")
+    mask[1, 5:] = 0  # a padded sequence
+    values = {"token_ids": ids, "padding_mask": mask, "segment_ids": (ids % 2).astype("int32")}
+    return {key: values[key] for key in keys}
+
+
+def _hub_models(rng) -> dict[str, tuple[object, dict[str, np.ndarray]]]:
+    import keras_hub
+
+    text = {"vocabulary_size": 50, "num_layers": 2, "num_heads": 2, "hidden_dim": 8, "intermediate_dim": 16}
+    return {
+        "bert": (keras_hub.models.BertBackbone(**text, max_sequence_length=12),
+                 _text_feed(rng, "token_ids", "segment_ids", "padding_mask")),
+        "gpt2": (keras_hub.models.GPT2Backbone(**text, max_sequence_length=12),
+                 _text_feed(rng, "token_ids", "padding_mask")),
+        "vit": (keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=2, num_heads=2,
+                                             hidden_dim=8, mlp_dim=16),
+                {"images": rng.normal(size=(2, 16, 16, 3)).astype("float32")}),
+    }
+
+
+def _dict_model(middle):
+    """A functional model on a dict ``{tokens, features}`` whose keys are not in sorted order, with ``middle`` (a
+    layer only TensorFlow converts) on the features."""
+    import keras
+    from keras import layers
+
+    inputs = {"tokens": keras.Input((5,), dtype="int32", name="tokens"), "features": keras.Input((3,), name="features")}
+    pooled = layers.GlobalAveragePooling1D()(layers.Embedding(10, 4)(inputs["tokens"]))
+    return keras.Model(inputs, layers.Dense(2)(layers.Concatenate()([pooled, middle(inputs["features"])])))
+
+
+@pytest.fixture(scope="module")
+def hub_project(tmp_path_factory) -> tuple[Path, dict[str, Case]]:
+    import keras
+    from keras import layers
+
+    root = tmp_path_factory.mktemp("keras_hub") / "app"
+    write_app_project(root, "")
+    (root / "models").mkdir()
+    (root / "src" / "app" / "layers.py").write_text(USER_LAYERS)
+    sys.path.insert(0, str(root / "src"))
+    try:
+        from app import layers as user_layers  # noqa: PLC0415 - the project's own module, written above
+    finally:
+        sys.path.remove(str(root / "src"))
+        sys.modules.pop("app", None)
+    rng = np.random.default_rng(20)
+    keras.utils.set_random_seed(20)
+    models = _hub_models(rng)
+    features = rng.normal(size=(2, 3)).astype("float32")
+    tokens = rng.integers(0, 10, size=(2, 5)).astype("int32")
+    models["dict_threshold"] = (_dict_model(lambda x: layers.ReLU(threshold=0.25, name="thresholded")(x)),
+                                {"tokens": tokens, "features": features})
+    models["dict_custom"] = (_dict_model(lambda x: user_layers.Scale(name="scale")(x)),
+                             {"tokens": tokens, "features": features})
+    cases = {}
+    for name, (model, feed) in models.items():
+        model.save(root / "models" / f"{name}.keras")
+        call = feed if isinstance(model.input, dict) else next(iter(feed.values()))
+        cases[name] = Case(feed, _expected(model(call, training=False)))
+    table = "".join(f'{name} = {{ source = "models/{name}.keras" }}\n' for name in sorted(cases) if name != "dict_custom")
+    table += 'dict_custom = { source = "models/dict_custom.keras", custom-modules = ["app.layers"] }\n'
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.hatch.build.hooks.tfjs.models]\n" + table)
+    return root, cases
+
+
+@pytest.fixture(scope="module")
+def hub_build(hub_project) -> str:
+    root, _ = hub_project
+    before = user_files(root, OUTPUTS)
+    proc = hatchling_build(root, "-t", "wheel")
+    assert user_files(root, OUTPUTS) == before
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", ["bert", "gpt2", "vit", "dict_threshold", "dict_custom"])
+def test_the_model_builds_with_the_default_configuration_and_matches_keras_in_tfjs(name, hub_project, hub_build, tfjs):
+    root, cases = hub_project
+    line = re.search(rf"^tfjs: {name}: graph model .*$", hub_build, re.MULTILINE)
+    assert line, hub_build
+    assert "graph through TensorFlow" in line.group(0)
+    output = root / OUTPUTS / name
+    document = json.loads((output / "model.json").read_text())
+    case = cases[name]
+    # the graph's inputs keep the names the user calls the model with
+    assert sorted(document["signature"]["inputs"]) == sorted(case.feed)
+    names = sorted(case.feed)
+    got, _ = tfjs.run(output, [case.feed[k] for k in names], format="graph", input_names=names)
+    assert_parity(got, case.expected, atol=ATOL)
+
+
+_DEPENDENCIES = (
+    "import json, sys; from hatchling.builders.wheel import WheelBuilder; "
+    "print(json.dumps(WheelBuilder(sys.argv[1]).get_build_hooks(sys.argv[1] + '/dist')['tfjs'].dependencies()))"
+)
+
+
+def _blocked_env(tmp_path: Path, *packages: str) -> dict[str, str]:
+    """This environment with ``packages`` made unimportable (a sitecustomize), as in a fresh isolated build."""
+    import os
+
+    block = tmp_path / "block"
+    block.mkdir(parents=True, exist_ok=True)
+    (block / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {packages!r}:\n"
+        "            raise ImportError(name + ' is blocked by the test')\n"
+        "sys.meta_path.insert(0, _Block())\n"
+    )
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(block), os.environ.get("PYTHONPATH")])),
+            "HATCH_TFJS_FORCE": "1"}
+
+
+def test_dependencies_ask_for_keras_hub_from_the_config_like_tensorflow(hub_project, hub_build, tmp_path):
+    """Decided from the configs with the standard library: keras-hub (whose classes the backbones name) and
+    TensorFlow, only when they are not importable; nothing for keras-hub where it is."""
+    import subprocess
+
+    root, _ = hub_project
+    run = [sys.executable, "-c", _DEPENDENCIES, str(root)]
+    blocked = _blocked_env(tmp_path, "tensorflow", "keras", "tf_keras", "keras_hub")
+    proc = subprocess.run(run, cwd=root, env=blocked, capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["tensorflow>=2.16", "keras-hub"]
+    importable = _blocked_env(tmp_path / "none")
+    proc = subprocess.run(run, cwd=root, env=importable, capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_library_models_get_a_true_note_and_no_advice_to_rebuild(hub_build):
+    line = re.search(r"^tfjs: vit: .*$", hub_build, re.MULTILINE).group(0)
+    assert "subclassed" not in line and "Rebuild it" not in line
+    assert "model class 'ViTBackbone' comes from keras-hub (module 'keras_hub.src.models.vit.vit_backbone')" in line
+    assert "comes from keras-hub (module 'keras_hub.src.models.vit.vit_backbone'): TensorFlow traces its code" in line
+
+
+MISMATCHED_LAYER = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="app")
+class Scale(keras.layers.Layer):
+    """The project's layer changed since the file was saved: it has no weight any more."""
+
+    def __init__(self, offset=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = offset
+
+    def call(self, x):
+        return x + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}
+'''
+
+
+def _write_project(root: Path, source: Path, model_line: str, layers: str | None = None) -> Path:
+    import shutil
+
+    write_app_project(root, "\n[tool.hatch.build.hooks.tfjs.models]\n" + model_line)
+    (root / "models").mkdir()
+    shutil.copy(source, root / "models" / source.name)
+    if layers is not None:
+        (root / "src" / "app" / "layers.py").write_text(layers)
+    return root
+
+
+def test_a_custom_class_without_custom_modules_is_named_with_its_module_and_the_line_to_add(hub_project, tmp_path):
+    source_root, _ = hub_project
+    root = _write_project(tmp_path / "app", source_root / "models" / "dict_custom.keras",
+                          'dict_custom = { source = "models/dict_custom.keras" }\n', USER_LAYERS)
+    before = user_files(root, OUTPUTS)
+    proc = hatchling_build(root, "-t", "wheel", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert user_files(root, OUTPUTS) == before
+    assert ("class 'Scale' from module 'app.layers' is not registered when Keras loads the file: if module "
+            "'app.layers' is part of this project, set custom-modules = [\"app.layers\"] on "
+            "[tool.hatch.build.hooks.tfjs.models.dict_custom]") in output
+    assert "Traceback" not in output
+    assert not (root / OUTPUTS / "dict_custom").exists()
+
+
+def test_keras_s_whole_reason_is_shown_with_the_savedmodel_fix(hub_project, tmp_path):
+    """The user's layer changed since the file was saved: Keras refuses the weights with a reason over several
+    lines, and the build shows all of it (never cut at its first colon), then the fix."""
+    source_root, _ = hub_project
+    root = _write_project(tmp_path / "app", source_root / "models" / "dict_custom.keras",
+                          'dict_custom = { source = "models/dict_custom.keras", custom-modules = ["app.layers"] }\n',
+                          MISMATCHED_LAYER)
+    before = user_files(root, OUTPUTS)
+    proc = hatchling_build(root, "-t", "wheel", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert user_files(root, OUTPUTS) == before
+    assert "Keras could not load model 'dict_custom': " in output
+    assert "expected 0 variables, but received 1 variables during loading" in output, output
+    assert "Keras itself cannot load it: export a SavedModel (model.export('models/dict_custom'))" in output
+    assert "Traceback" not in output
+
+
+def test_a_custom_module_outside_the_project_is_refused_by_name(hub_project, tmp_path):
+    source_root, _ = hub_project
+    root = _write_project(tmp_path / "app", source_root / "models" / "dict_custom.keras",
+                          'dict_custom = { source = "models/dict_custom.keras", custom-modules = ["json.decoder"] }\n')
+    proc = hatchling_build(root, "-t", "wheel", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert ("custom module 'json.decoder' (set by tool.hatch.build.hooks.tfjs.models.dict_custom.custom-modules in "
+            "pyproject.toml): package 'json' is not in the project's source tree") in output, output
+    assert "Traceback" not in output
