@@ -359,7 +359,7 @@ def check_outputs_in_tfjs(cases: list[Case]) -> None:
     """Load each tool's last output in real TF.js 4.22 and compare its predictions with Keras's."""
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "zoos")]
     from tfjs import TfjsError, TfjsRunner  # noqa: PLC0415 - the tests' own runner
 
     runner = TfjsRunner()

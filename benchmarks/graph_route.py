@@ -3,7 +3,7 @@ official converter (tensorflowjs 4.22), both for converting and for running the 
 
     .venv/bin/python benchmarks/graph_route.py [--runs 3] [--tfjs-runs 20] [--tfjs-warmup 3] [--skip-webgl] [--at-head]
                                                [model ...]
-    (default models: resnet50 mobilenet_v2 transformer masked_gru, from tests/real_zoo.py; ~25 min on 2 busy cores)
+    (default models: resnet50 mobilenet_v2 transformer masked_gru, from tests/zoos/real_zoo.py; ~25 min on 2 busy cores)
 
 The three routes from the same ``.keras`` file (Keras 3) to a TF.js graph model:
 
@@ -62,6 +62,7 @@ import bench  # the official converter's venv, fresh-process measuring, machine 
 
 ROOT = bench.ROOT
 TESTS = ROOT / "tests"
+ZOOS = TESTS / "zoos"  # the tests' model zoos (real_zoo.py, zoo.py)
 CACHE = bench.CACHE / "graph_route"
 MODELS = CACHE / "models"
 OUT = CACHE / "out"
@@ -139,7 +140,7 @@ def say(message: str) -> None:
 def zoo_key() -> str:
     """Models are rebuilt when the zoo's code (or the way they are saved) changes."""
     digest = hashlib.sha256(SAVE_MODELS.encode())
-    for path in (TESTS / "real_zoo.py", TESTS / "zoo.py"):
+    for path in (ZOOS / "real_zoo.py", ZOOS / "zoo.py"):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -149,9 +150,9 @@ def ensure_models(names: list[str]) -> None:
     missing = [n for n in names if not (MODELS / f"{n}.key").is_file() or (MODELS / f"{n}.key").read_text() != key]
     if not missing:
         return
-    say(f"building and saving {', '.join(missing)} with Keras (tests/real_zoo.py) into {MODELS}")
+    say(f"building and saving {', '.join(missing)} with Keras (tests/zoos/real_zoo.py) into {MODELS}")
     MODELS.mkdir(parents=True, exist_ok=True)
-    command = [str(bench.PY), "-c", SAVE_MODELS, str(TESTS), str(MODELS), *missing]
+    command = [str(bench.PY), "-c", SAVE_MODELS, str(ZOOS), str(MODELS), *missing]
     subprocess.run(command, check=True, env=bench.base_env())
     for name in missing:
         (MODELS / f"{name}.key").write_text(key)
@@ -547,7 +548,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"{meta['official']['tensorflowjs']} with TensorFlow {meta['official']['tensorflow']} (own venv). Produced by "
         f"`{meta['command']}` ({meta['elapsed_s'] / 60:.0f} min).",
         "",
-        "Models: tests/real_zoo.py (random weights calibrated as in the tests; smallest input sizes). The official "
+        "Models: tests/zoos/real_zoo.py (random weights calibrated as in the tests; smallest input sizes). The official "
         "converter cannot make a graph model from a `.keras` file itself (its direct routes, probed below), so its "
         "route is what a user does: `keras.saving.load_model(f).export(dir)` then `tensorflowjs_converter "
         "--input_format=tf_saved_model --output_format=tfjs_graph_model dir out`; its wall time is the sum of the two "

@@ -3,7 +3,7 @@ comes to Keras, and how long each took.
 
     .venv/bin/python benchmarks/real_models.py [--keep DIR] [model ...]
 
-Builds the real-model zoo of the tests (tests/real_zoo.py: every keras.applications family with random weights at
+Builds the real-model zoo of the tests (tests/zoos/real_zoo.py: every keras.applications family with random weights at
 its smallest size, and keras.io-style models) into one project that declares each model by its source only, runs
 one ``python -m hatchling build -t wheel`` (this checkout's hook), loads every output in real TF.js 4.22 (the tests'
 Node runner) and compares it with Keras on the same fixed inputs. Prints the table and writes it to
@@ -30,7 +30,7 @@ TFJS_FORMATS = {"layers-model": "layers", "graph-model": "graph"}
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "zoos")]
 
 import real_zoo  # the tests' zoo
 from tfjs import TfjsError, TfjsRunner  # the tests' TF.js runner
@@ -101,7 +101,7 @@ def report(rows: list[str], outcome: real_zoo.BuildOutcome, keras_seconds: float
                 f"`python -m hatchling build -t wheel`: {outcome.seconds:.0f} s in all (Keras building and saving "
                 f"the models beforehand: {keras_seconds:.0f} s). Format: from model.json; conversion time: from the "
                 "hook's build line. Max abs diff: TF.js 4.22 (Node, CPU) against Keras on the same 4 fixed inputs; "
-                "outputs are standardised to mean 0, std 1 (tests/real_zoo.py), the tests require <= 1e-4."
+                "outputs are standardised to mean 0, std 1 (tests/zoos/real_zoo.py), the tests require <= 1e-4."
             ),
             failed,
             *rows,

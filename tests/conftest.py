@@ -104,11 +104,15 @@ def sample_venv(tmp_path_factory, sample_wheel, wheelhouse) -> Path:
 # --- tests that need TensorFlow or Node: marked, skipped with the reason when it is missing (see dependencies.py) ---
 
 _dependency_skips: list[str] = []
+LANES = ("unit", "build", "parity")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tensorflow_missing, node_missing = dependencies.tensorflow_missing(), dependencies.node_missing()
     for item in items:
+        lane = Path(str(item.path)).parent.name  # unit, build or parity: the folder is the lane (-m unit, ...)
+        if lane in LANES:
+            item.add_marker(lane)
         module = getattr(item, "module", None)
         functions = dependencies.with_helpers(_test_and_fixtures(item), module)
         if "tfjs" in getattr(item, "fixturenames", ()) or dependencies.runs_node(functions):

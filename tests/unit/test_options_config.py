@@ -260,6 +260,6 @@ def test_the_readme_option_table_is_generated_from_the_typed_options():
     from hatch_tfjs.config import MODEL_OPTIONS
     from hatch_tfjs.options import REFERENCE, reference_table
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
     assert reference_table() in readme, "paste hatch_tfjs.options.reference_table() into README.md"
     assert sorted(key for row in REFERENCE for key in row.keys) == sorted(MODEL_OPTIONS)

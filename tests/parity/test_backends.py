@@ -20,7 +20,7 @@ from hatch_tfjs.tools.generate_kernel_lists import build_document, read_kernel_l
 from hatch_tfjs.write import graph_model_json, write_model_dir
 from tfjs import TfjsError
 
-JS_DIR = Path(__file__).resolve().parent / "js"
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
 
 
 @pytest.mark.requires_node

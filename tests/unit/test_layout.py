@@ -128,3 +128,14 @@ def test_configuration_imports_without_numpy():
     proc = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, cwd=REPO, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_every_test_module_is_in_its_lane():
+    """tests/unit (no build, no TF.js: the everyday lane), tests/build and tests/parity hold the test modules; the zoos
+    are in tests/zoos; tests/ itself holds only conftest.py and the helper modules."""
+    tests = REPO / "tests"
+    lanes = {"unit", "build", "parity"}
+    stray = sorted(p.relative_to(tests).as_posix() for p in tests.rglob("test_*.py") if p.parent.name not in lanes)
+    assert stray == [], f"put each test module into tests/unit, tests/build or tests/parity: {stray}"
+    zoos = sorted(p.name for p in tests.glob("*zoo*.py"))
+    assert zoos == [], f"model zoos belong in tests/zoos: {zoos}"

@@ -1,4 +1,4 @@
-"""The TF-free graph compiler (hatch_tfjs.compile): every zoo model in tests/compile_zoo.py is compiled in a process
+"""The TF-free graph compiler (hatch_tfjs.compile): every zoo model in tests/zoos/compile_zoo.py is compiled in a process
 where TensorFlow and Keras cannot be imported, loaded by real TF.js 4.22 and compared with Keras's predictions."""
 
 from __future__ import annotations
@@ -165,9 +165,9 @@ def test_same_signature_fused_kernels_and_outputs_as_the_tensorflow_route(name, 
     assert_parity(got, reference, atol=2e-6)
 
 
-# --- the real-architecture zoo (tests/real_zoo.py) through the TF-free compiler ----------------------------------
+# --- the real-architecture zoo (tests/zoos/real_zoo.py) through the TF-free compiler ----------------------------------
 
-REAL_PARITY_ATOL = 1e-4  # as tests/test_real_models.py: deep networks, outputs standardised to order 1
+REAL_PARITY_ATOL = 1e-4  # as tests/parity/test_real_models.py: deep networks, outputs standardised to order 1
 
 
 @pytest.fixture(scope="module")

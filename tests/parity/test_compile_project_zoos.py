@@ -1,4 +1,4 @@
-"""The project's other model zoos (tests/zoo.py, the Keras models of tests/graph_zoo.py) through the TF-free graph
+"""The project's other model zoos (tests/zoos/zoo.py, the Keras models of tests/zoos/graph_zoo.py) through the TF-free graph
 compiler: each model compiles and matches Keras in real TF.js 4.22, or is refused naming the exact layers it cannot
 translate (and why), never compiled wrong. Compiled in a process where TensorFlow and Keras cannot be imported."""
 

@@ -18,7 +18,7 @@ from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.neutral import NodeOrigins
 from hatch_tfjs.translate.ops import check_ops, op_list, scope_origin, supported_ops, tfjs_can_fuse
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CONVERTER = REPO / "tests" / "js" / "node_modules" / "@tensorflow" / "tfjs-converter"
 
 

@@ -19,7 +19,7 @@ from hatch_tfjs.neutral import Weight
 from hatch_tfjs.write import write_model_dir
 from hatch_tfjs.write.quantize import dequantize
 
-JS_DIR = Path(__file__).parent / "js"
+JS_DIR = Path(__file__).parents[1] / "js"
 DOCUMENT = {"format": "layers-model", "modelTopology": {}}
 NUMPY_OF = {"float32": "<f4", "int32": "<i4", "bool": "u1"}
 

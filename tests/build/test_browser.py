@@ -173,7 +173,7 @@ def test_server_refuses_paths_outside_the_models_and_static_files(server):
 def test_vendored_tfjs_is_the_tested_release():
     """The page's TF.js is @tensorflow/tfjs's own dist/tf.min.js, the release the parity tests run (tests/js)."""
     vendored = SAMPLE_PROJECT / "src" / "sample_app" / "static" / "vendor" / "tf.min.js"
-    installed = Path(__file__).parent / "js" / "node_modules" / "@tensorflow" / "tfjs"
+    installed = Path(__file__).parents[1] / "js" / "node_modules" / "@tensorflow" / "tfjs"
     assert json.loads((installed / "package.json").read_text())["version"] == "4.22.0"
     assert vendored.read_bytes() == (installed / "dist" / "tf.min.js").read_bytes()
     assert "Licensed under the Apache License, Version 2.0" in vendored.read_text()[:1000]
@@ -181,9 +181,9 @@ def test_vendored_tfjs_is_the_tested_release():
 
 # --- the browser loader (tfjs-models.mjs) on one model of each kind ---------------------------------------------------
 
-TFJS_DIST = Path(__file__).parent / "js" / "node_modules" / "@tensorflow" / "tfjs" / "dist" / "tf.min.js"
+TFJS_DIST = Path(__file__).parents[1] / "js" / "node_modules" / "@tensorflow" / "tfjs" / "dist" / "tf.min.js"
 LOADER_PACKAGE = "loader_probe_pkg"
-WASM_DIST = Path(__file__).parent / "js" / "node_modules" / "@tensorflow" / "tfjs-backend-wasm" / "dist"
+WASM_DIST = Path(__file__).parents[1] / "js" / "node_modules" / "@tensorflow" / "tfjs-backend-wasm" / "dist"
 BACKENDS_PAGE = (b'<!doctype html><html><head><link rel="icon" href="data:,"><script src="/tf.min.js"></script>'
                  b'<script src="/wasm/tf-backend-wasm.min.js"></script></head></html>')
 EXECUTE_ASYNC_WARNING = "did not contain any nodes with control flow"
@@ -439,7 +439,7 @@ def test_loader_chooses_the_fastest_backend_the_page_and_the_model_allow(loader_
 
 # --- the README's Quick start, copied as a newcomer would ------------------------------------------------------------
 
-README = Path(__file__).parent.parent / "README.md"
+README = Path(__file__).parents[2] / "README.md"
 
 
 def quick_start() -> str:

@@ -26,7 +26,7 @@ from hatch_tfjs.runtime import loader_path
 
 pytestmark = pytest.mark.slow
 
-JS_DIR = Path(__file__).parent / "js"
+JS_DIR = Path(__file__).parents[1] / "js"
 SECRET = b"top secret: never fetched\n"
 FIX = "the loader only loads plain model names at relative paths under {base}: rebuild the package, or fix the index"
 

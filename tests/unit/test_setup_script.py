@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-APT_WAIT = Path(__file__).parent.parent / ".ci" / "apt-wait"
+APT_WAIT = Path(__file__).parents[2] / ".ci" / "apt-wait"
 LOCK = Path("/var/lib/dpkg/lock-frontend")
 # A no-op that takes the lock as an install does: chromium is installed (set-up), and --no-upgrade keeps it as it is.
 NO_OP_INSTALL = ["install", "-y", "-qq", "--no-upgrade", "chromium"]
