@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hatch_tfjs.config import graph_source_problem
 from hatch_tfjs.errors import ModelReadError
 from hatch_tfjs.keras_names import is_keras_file
 from hatch_tfjs.neutral import GraphModelData
 from hatch_tfjs.options import GraphOptions
 from hatch_tfjs.read.savedmodel import read_frozen_graph
+from hatch_tfjs.source_kinds import graph_source_problem
 from hatch_tfjs.translate.graph_pipeline import graph_model_data
 
 __all__ = ["GraphOptions", "check_savedmodel_dir", "convert_tf_graph"]

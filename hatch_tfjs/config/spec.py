@@ -1,0 +1,116 @@
+"""The configuration's results: one :class:`ModelSpec` per model and the :class:`HookSettings` of a build, with the
+plain form a worker receives. Standard library only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from hatch_tfjs.config.declarations import DEFAULT_TENSORFLOW_REQUIREMENT
+from hatch_tfjs.options import (
+    DEFAULT_SHARD_SIZE,
+    GraphOptions,
+    ModelOptions,
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model to convert: where it comes from, where it goes, and how (typed options, see options.py).
+
+    ``origins`` says where each option was set (``tool.hatch.build.hooks.tfjs.models.iris.quantize in
+    pyproject.toml``, or ``--quantize`` on the command line), for messages only: it enters no stamp."""
+
+    name: str
+    source: Path  # absolute
+    output: Path  # absolute directory that receives model.json and the shards
+    root: Path
+    format: str = "layers"
+    shard_size: int = DEFAULT_SHARD_SIZE
+    options: ModelOptions = field(default_factory=ModelOptions)
+    origins: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def source_rel(self) -> str:
+        return relative_path(self.source, self.root)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """model.json's userDefinedMetadata (``metadata-file`` merged with ``metadata``); empty when none."""
+        return dict(self.options.metadata)
+
+    @property
+    def reader(self) -> str:
+        """How a Keras file is read: "h5py" (no TensorFlow) or "keras" (through Keras/TensorFlow)."""
+        return self.options.layers.reader
+
+    @property
+    def graph_options(self) -> GraphOptions:
+        """The graph options (their defaults for a model whose options carry none)."""
+        return self.options.graph or GraphOptions()
+
+    @property
+    def needs_tensorflow(self) -> bool:
+        """Whether converting this model may import TensorFlow: layers models read by the h5py reader do not.
+
+        For ``auto`` and ``graph`` this is the worst case; :func:`hatch_tfjs.route.route_model` tells for sure."""
+        return self.format != "layers" or self.reader == "keras"
+
+    @property
+    def output_rel(self) -> str:
+        return relative_path(self.output, self.root)
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain-data form, to hand the spec to a worker process."""
+        return {
+            "name": self.name,
+            "source": str(self.source),
+            "output": str(self.output),
+            "root": str(self.root),
+            "format": self.format,
+            "shard_size": self.shard_size,
+            "options": self.options.to_json(),
+            "origins": self.origins,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelSpec:
+        return cls(
+            name=data["name"],
+            source=Path(data["source"]),
+            output=Path(data["output"]),
+            root=Path(data["root"]),
+            format=data["format"],
+            shard_size=data["shard_size"],
+            options=ModelOptions.from_json(data.get("options") or {}),
+            origins=dict(data.get("origins") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class HookSettings:
+    root: Path
+    table: str
+    output_dir: Path | None
+    models: tuple[ModelSpec, ...]
+    tensorflow_requirement: str = DEFAULT_TENSORFLOW_REQUIREMENT
+    jobs: int | None = None
+
+
+def relative_path(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` for messages; absolute when ``root`` is the file system root (``hatch-tfjs
+    convert`` on files far apart), where a relative path would read like one under the current directory."""
+    if root == Path(root.anchor):
+        return path.as_posix()
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def default_output_dir(root: Path, wheel_packages: list[str]) -> Path | None:
+    """``<package>/web_models`` when the wheel ships exactly one top-level package."""
+    if len(wheel_packages) != 1:
+        return None
+    return root / PurePosixPath(wheel_packages[0]) / "web_models"
