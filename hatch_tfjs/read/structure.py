@@ -94,7 +94,7 @@ def _model_entry(entry: Any, where: str, *, top: bool = False) -> None:
         if not top:
             _layer_values(class_name, cfg, where)
             if "Transpose" not in class_name:  # a transposed window grows its input: any size fits
-                _window_fits(cfg, _recorded_input_shape(entry), where)
+                _window_fits(cfg, recorded_input_shape(entry), where)
         return  # at the top: a subclassed model, which the translator reports
     if "layers" not in cfg:
         return  # a subclassed model saved under a base class name: the translator reports it
@@ -128,7 +128,7 @@ def _inputs_agree(layers: list[dict[str, Any]], where: str, *, functional: bool)
     declared = {_name(layer): _declared_shape(layer) for layer in layers if layer["class_name"] == "InputLayer"}
     if functional:
         for layer in layers:
-            for shape, (source, _, _) in _recorded_inputs(layer.get("inbound_nodes", [])):
+            for shape, (source, _, _) in recorded_inputs(layer.get("inbound_nodes", [])):
                 expected = declared.get(source)
                 _require(
                     expected is None or shape is None or expected == shape,
@@ -160,7 +160,7 @@ def _declared_shape(layer: dict[str, Any]) -> list[Any] | None:
     return [None, *cfg["shape"]] if isinstance(cfg.get("shape"), list) else None
 
 
-def _recorded_inputs(nodes: list[Any]) -> list[tuple[list[Any] | None, list[Any]]]:
+def recorded_inputs(nodes: list[Any]) -> list[tuple[list[Any] | None, list[Any]]]:
     """``(recorded shape, keras_history)`` of every Keras 3 tensor argument in ``nodes``."""
     found: list[tuple[list[Any] | None, list[Any]]] = []
     stack: list[Any] = [node for node in nodes if isinstance(node, dict)]
@@ -189,7 +189,7 @@ def _layer_entry(entry: Any, where: str, *, functional: bool) -> tuple[str, int,
     nodes = entry.get("inbound_nodes", []) if functional else []
     _require(isinstance(nodes, list), f"{where}: 'inbound_nodes' is a JSON {_json_kind(nodes)}, not an array")
     for node in nodes:
-        references.extend((history, where) for history in _node(node, where))
+        references.extend((history, where) for history in node_references(node, where))
     _model_entry(entry, where)
     # Node indices count a layer's calls (an input layer's node 0 is itself); a nested model may also be referred to
     # by one more, its own construction (Keras 2 and TF.js number that node 0).
@@ -205,7 +205,7 @@ def _dtype(value: Any, where: str) -> None:
     _require(value is None or isinstance(value, str), f"{where}: 'dtype' is a JSON {_json_kind(value)}, not a name")
 
 
-def _node(node: Any, where: str) -> list[list[Any]]:
+def node_references(node: Any, where: str) -> list[list[Any]]:
     """The ``[layer, node, tensor]`` references of an inbound node: a Keras 3 call record ``{"args", "kwargs"}`` or a
     Keras 2 list of ``[layer, node, tensor, kwargs]``."""
     if isinstance(node, list):
@@ -288,14 +288,14 @@ def _layer_values(class_name: str, cfg: dict[str, Any], where: str) -> None:
             )
 
 
-def _recorded_input_shape(entry: dict[str, Any]) -> list[Any] | None:
+def recorded_input_shape(entry: dict[str, Any]) -> list[Any] | None:
     """The input shape a layer's entry records: its ``build_config``, else the shape of the tensor it was called on."""
     build = entry.get("build_config")
     shape = build.get("input_shape") if isinstance(build, dict) else None
     if isinstance(shape, list):
         return shape
     nodes = entry.get("inbound_nodes")
-    recorded = _recorded_inputs(nodes[:1]) if isinstance(nodes, list) else []
+    recorded = recorded_inputs(nodes[:1]) if isinstance(nodes, list) else []
     return recorded[0][0] if len(recorded) == 1 else None
 
 
