@@ -665,7 +665,8 @@ class _Store:
         if problem:
             raise self.error(f"{where}: variable {slot.var.name!r} ({what}) {problem}", hint=MISMATCH_HINT)
         stored = ds.dtype
-        if slot.owner.float_variables and stored.kind != "f" and ds.attrs.get("dtype") not in ("bfloat16", b"bfloat16"):
+        floats = slot.owner.float_variables and not slot.var.integer
+        if floats and stored.kind != "f" and ds.attrs.get("dtype") not in ("bfloat16", b"bfloat16"):
             # Keras would cast the values; TF.js refuses them ("dtype of the new value (int32) and previous value
             # (float32) must match"), and no Keras version writes them: the file was edited.
             raise self.error(

@@ -33,6 +33,7 @@ class Var:
     shape: tuple[Dim, ...] | None  # None: any shape (checked against nothing but the file)
     trainable: bool = True  # created trainable (BatchNormalization moving statistics are not)
     aliases: tuple[str, ...] = ()  # other short names the variable has in .h5 weight_names
+    integer: bool = False  # an integer variable (a count); the others are floats of the layer's dtype
 
 
 @dataclass
@@ -230,7 +231,10 @@ def _normalization(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str,
     sample ``count``, none trainable; a layer given its mean and variance in the config has no variables."""
     if cfg.get("mean") is not None and cfg.get("variance") is not None:
         return []
-    return [Var(name, () if name == "count" else None, trainable=False) for name in ("mean", "variance", "count")]
+    return [
+        Var(name, () if name == "count" else None, trainable=False, integer=name == "count")
+        for name in ("mean", "variance", "count")
+    ]
 
 
 def _prelu(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
