@@ -335,6 +335,8 @@ class _Reader:
             raise self.error("model_config is not valid UTF-8 text", hint=RESAVE_HINT)
         config = self.checked_config(self._parse_json(raw, "model_config"), "model_config")
         version = handle.attrs.get("keras_version", b"")
+        if isinstance(version, str):  # h5py hands undecodable bytes over as surrogates, which UTF-8 cannot write
+            version = version.encode("utf-8", "surrogateescape")
         keras_version = version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
         group = handle.get("model_weights", getlink=True)
         if not isinstance(group, h5py.HardLink) or not isinstance(handle["model_weights"], h5py.Group):

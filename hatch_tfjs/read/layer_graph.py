@@ -22,7 +22,7 @@ import math
 from typing import Any
 
 from hatch_tfjs.keras_names import LAYER_CLASSES, LAYER_RENAMES, MODEL_CLASSES, is_operation
-from hatch_tfjs.read.structure import node_references, recorded_inputs
+from hatch_tfjs.read.structure import is_triple, node_references, recorded_inputs, short
 
 Node = tuple[str, int]  # (layer name, position of the call in its inbound_nodes); an input layer's node is 0
 Shape = list[Any]
@@ -167,10 +167,10 @@ class _FunctionalGraph:
 
     def check(self, cfg: dict[str, Any]) -> None:
         place = f"{self.where}: output_layers"
-        outputs = [self._resolve(triple, place, endpoint=True) for triple in _triples(cfg, "output_layers")]
+        outputs = [self._resolve(triple, place, endpoint=True) for triple in _triples(cfg, "output_layers", self.where)]
         if not outputs:
             raise _GraphError(f"{self.where}: 'output_layers' is empty, so the model has no outputs")
-        inputs = {self._resolve(t, f"{self.where}: input_layers") for t in _triples(cfg, "input_layers")}
+        inputs = {self._resolve(t, f"{self.where}: input_layers") for t in _triples(cfg, "input_layers", self.where)}
         self._acyclic()
         self._all_feed_outputs(outputs, inputs)
         self._shapes_agree()
@@ -249,19 +249,27 @@ def _output_count(entry: dict[str, Any]) -> int | None:
     if class_name in MODEL_CLASSES:
         if class_name == "Sequential":
             return 1
-        return len(_triples(entry["config"], "output_layers")) if "layers" in entry["config"] else None
+        where = f"model '{_name(entry)}'"
+        return len(_triples(entry["config"], "output_layers", where)) if "layers" in entry["config"] else None
     return 1 if class_name in _SINGLE_OUTPUT and not is_operation(entry) else None
 
 
-def _triples(cfg: dict[str, Any], key: str) -> list[list[Any]]:
-    """The ``[layer, node, tensor]`` triples of ``input_layers`` / ``output_layers`` (one flat triple, a list of
-    them, or a dict of them by output name)."""
-    value = cfg.get(key)
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
-        return [value]
-    return [item for item in value if isinstance(item, list) and len(item) == 3] if isinstance(value, list) else []
+def _triples(cfg: dict[str, Any], key: str, where: str) -> list[list[Any]]:
+    """The ``[layer, node, tensor]`` triples of ``input_layers`` / ``output_layers``: one flat triple, or any nesting
+    of lists and dicts of them (Keras 3 keeps the structure of a model's inputs and outputs)."""
+    found: list[list[Any]] = []
+    stack: list[Any] = [cfg.get(key, [])]
+    while stack:
+        value = stack.pop()
+        if is_triple(value):
+            found.append(value)
+        elif isinstance(value, (list, dict)):
+            stack.extend(reversed(list(value.values()) if isinstance(value, dict) else value))
+        else:
+            raise _GraphError(
+                f"{where}: '{key}' holds {short(value)}, which is not a [layer, node index, tensor index] triple"
+            )
+    return found
 
 
 def _declared_shape(layer: dict[str, Any]) -> Shape | None:
