@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 LAYER_CLASSES = frozenset(
     {
@@ -44,6 +45,30 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # Keras 3 archives, and HDF5 files 
 def is_keras_file(path: Path) -> bool:
     """Whether ``path`` names a Keras model file (anything else a model's source names is a SavedModel directory)."""
     return path.suffix.lower() in KERAS_SUFFIXES and not path.is_dir()
+
+# Modules whose classes are Keras Operations that are not Layers (what ``serialize_keras_object`` records as "module").
+KERAS_OPERATION_MODULES = ("keras.src.ops.", "keras.src.quantizers.")
+
+
+def is_operation(entry: dict[str, Any]) -> bool:
+    """A Keras op called on symbolic tensors (``x + 3.0``, ``keras.ops.multiply``) rather than a layer: a functional
+    config lists it among its layers (its class name may be a layer's: ``Add``, ``Reshape``), but Keras never stores
+    it as one (``Functional.layers`` holds Layers only)."""
+    module = entry.get("module")
+    return isinstance(module, str) and module.startswith(KERAS_OPERATION_MODULES)
+
+
+# RNN layers over a fixed sequence length are unrolled (no loop in TF.js, which runs that faster) up to this many
+# steps; longer ones become a While loop, so converting them takes the same time and memory whatever their length.
+MAX_UNROLLED_STEPS = 256
+
+
+def looped_note(layers: list[str]) -> str:
+    """The build's note for fixed-length RNN layers too long to unroll (``layers``: ``"name (N steps)"``)."""
+    return (
+        f"RNN layer(s) {', '.join(layers)} run as a While loop (executeAsync in TF.js): fixed lengths of more than "
+        f"{MAX_UNROLLED_STEPS} steps are not unrolled"
+    )
 
 # Keras 3 aliases of pooling layers.
 LAYER_RENAMES = {

@@ -112,10 +112,69 @@ def config_text(text: bytes, rng: np.random.Generator) -> bytes:
     return (flip_bytes, truncate, zero_range)[choice](text, rng)
 
 
+def _layer_names(document: Any) -> list[str]:
+    """The names of every layer of every model in a config (nested models included)."""
+    return sorted(
+        {
+            node["name"] if isinstance(node.get("name"), str) else node["config"]["name"]
+            for _, node in _paths(document)
+            if isinstance(node, dict) and isinstance(node.get("config"), dict) and "inbound_nodes" in node
+            and isinstance(node.get("name", node["config"].get("name")), str)
+        }
+    )  # fmt: skip
+
+
+def _is_reference(node: Any, names: list[str]) -> bool:
+    return (
+        isinstance(node, list) and len(node) in (3, 4) and node[0] in names
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in node[1:3])
+    )  # fmt: skip
+
+
+def config_graph(text: bytes, rng: np.random.Generator) -> bytes:
+    """The config's layer graph is rewired as a careless or hostile edit would: a tensor reference points at another
+    layer, call or output (cycles, dangling references, layers left feeding nothing), the outputs become none, an
+    input or another layer, a layer loses its calls, or a recorded shape or a Reshape target changes."""
+    document = json.loads(text)
+    names = _layer_names(document)
+    references = [path for path, node in _paths(document) if _is_reference(node, names)]
+    shapes = [path for path, node in _paths(document) if path and path[-1] in ("shape", "target_shape", "input_shape")]
+    calls = [path for path, node in _paths(document) if path and path[-1] == "inbound_nodes" and node]
+    models = [path for path, node in _paths(document) if path and path[-1] == "output_layers"]
+    action = int(rng.integers(0, 4))
+    if action == 0 and references:
+        path = _pick(rng, references)
+        reference = list(_get(document, path))
+        index = int(rng.integers(0, 3))
+        reference[index] = _pick(rng, names) if index == 0 else int(rng.integers(0, 3))
+        return json.dumps(_replace(document, path, reference)).encode()
+    if action == 1 and models:
+        outputs = _pick(rng, [[], [_pick(rng, names), 0, 0], [[_pick(rng, names), 0, 0]], {}])
+        return json.dumps(_replace(document, _pick(rng, models), outputs)).encode()
+    if action == 2 and calls:
+        return json.dumps(_replace(document, _pick(rng, calls), [])).encode()
+    if shapes:
+        path = _pick(rng, shapes)
+        shape = _get(document, path)
+        if isinstance(shape, list) and shape:
+            shape = list(shape)
+            position = int(rng.integers(0, len(shape)))
+            shape[position] = _pick(rng, [1, 2, 5, -1, None])
+            return json.dumps(_replace(document, path, shape)).encode()
+    return json.dumps(document).encode()
+
+
+def _get(document: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        document = document[key]
+    return document
+
+
 CONFIG_OPERATORS: dict[str, Callable[[bytes, np.random.Generator], bytes]] = {
     "config_value": config_value,
     "config_type": config_type,
     "config_text": config_text,
+    "config_graph": config_graph,
 }
 
 

@@ -29,6 +29,7 @@ from hatch_tfjs.compile import (  # noqa: F401 - they register
 )
 from hatch_tfjs.compile.builder import GraphBuilder, NotCoveredError, Tensor, const_attr
 from hatch_tfjs.compile.model import ModelWalker, UncoveredLayer
+from hatch_tfjs.keras_names import looped_note
 from hatch_tfjs.neutral import GraphModelData, KerasModel, TensorSpec, Weight
 from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.translate.ops import check_ops, op_counts
@@ -92,7 +93,11 @@ def compile_keras_model(
         generated_by=f"keras v{model.keras_version}",
         metadata=metadata,
         op_counts=op_counts(graph),
-        notes=["compiled from the Keras config without TensorFlow", *_unrolled_note(builder.unrolled)],
+        notes=[
+            "compiled from the Keras config without TensorFlow",
+            *_unrolled_note(builder.unrolled),
+            *_looped_note(builder.looped),
+        ],
     )
 
 
@@ -102,6 +107,10 @@ def _unrolled_note(unrolled: dict[str, int]) -> list[str]:
         return []
     layers = ", ".join(f"{name} ({steps} steps)" for name, steps in unrolled.items())
     return [f"unrolled RNN layer(s) {layers} over their fixed sequence length (no While loop in TF.js)"]
+
+
+def _looped_note(looped: dict[str, int]) -> list[str]:
+    return [looped_note([f"{name} ({steps} steps)" for name, steps in looped.items()])] if looped else []
 
 
 def _all_nodes(graph: dict[str, Any]) -> list[dict[str, Any]]:

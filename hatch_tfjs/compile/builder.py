@@ -102,6 +102,7 @@ class GraphBuilder:
         self.values: dict[str, np.ndarray] = {} if values is None else values
         self.functions: list[dict[str, Any]] = []  # the graph's function library (loop bodies and conditions)
         self.unrolled: dict[str, int] = {}  # RNN layers unrolled over a fixed length: layer name -> steps (a note)
+        self.looped: dict[str, int] = {}  # fixed-length RNN layers too long to unroll: layer name -> steps (a note)
 
     def function_builder(self) -> GraphBuilder:
         """A builder for a function body: its own nodes and constants, but node names unique across the whole graph

@@ -42,7 +42,10 @@ class LayerCall:
             name = f"{self.name}/vars/{order.index(key)}" if key in order else name
         if name not in self.weights:
             raise NotCoveredError(f"its weight '{self.name}/{key}' is not in the file")
-        return np.asarray(self.weights[name])
+        value = np.asarray(self.weights[name])
+        if value.dtype.kind != "f":  # every weight compiled here is a float variable; Keras casts what is not
+            raise NotCoveredError(f"its weight '{name}' is stored as {value.dtype}, not as the float Keras declares")
+        return value
 
     def has_weight(self, key: str) -> bool:
         try:

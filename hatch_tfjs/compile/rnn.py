@@ -1,5 +1,7 @@
 """SimpleRNN, LSTM, GRU (both ``reset_after`` modes), RNN over their cells, Bidirectional and ConvLSTM2D: unrolled
-over a fixed sequence length, or a ``StatelessWhile`` loop over a length known only at run time.
+over a fixed sequence length of at most :data:`~hatch_tfjs.keras_names.MAX_UNROLLED_STEPS` steps, or a
+``StatelessWhile`` loop over a longer one or one known only at run time (so the graph's size does not grow with the
+length; ConvLSTM2D has no loop form here yet, and longer ones are left to the TensorFlow route).
 
 Unrolled, the input projection ``x @ kernel + bias`` of every step is one fused MatMul over ``[batch * steps,
 features]`` (one convolution over every frame for ConvLSTM2D), unstacked into steps; each step then adds the
@@ -32,6 +34,7 @@ from hatch_tfjs.compile.builder import (
 )
 from hatch_tfjs.compile.conv import Window, conv2d_op, pair
 from hatch_tfjs.compile.registry import LayerCall, layer
+from hatch_tfjs.keras_names import MAX_UNROLLED_STEPS
 
 State = list[Tensor]  # [h] or [h, c]; empty before the first step
 
@@ -242,9 +245,12 @@ def _run(
         call.builder, scope, kind, cfg, kernel, recurrent_kernel, bias if cfg.get("use_bias", True) else None
     )
     initial = _initial_state(call, kind)
-    if x.shape[1] is None:
+    steps = x.shape[1]
+    if steps is None or steps > MAX_UNROLLED_STEPS:
+        if steps is not None:
+            call.builder.looped[call.name] = steps
         return _run_loop(recurrence, x, mask, initial, sequence=sequence)
-    call.builder.unrolled[call.name] = x.shape[1]
+    call.builder.unrolled[call.name] = steps
     return _run_unrolled(recurrence, x, mask, initial, sequence=sequence)
 
 
@@ -305,7 +311,10 @@ def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, initial: State, *, 
     shapes = {name: (None, None, units) if name == "outputs" else t.shape for name, t in carried}
     body = _loop_body(r, {name: Tensor(name, shapes[name], t.dtype) for name, t in carried})
     out = _while(b, scope, carried, shapes, body)
-    return RunResult(out["output"], [out[n] for n in _state_names(r.kind)], out.get("outputs"))
+    outputs = out.get("outputs")
+    if outputs is not None and x.shape[1] is not None:  # a fixed length: the layers after it may need it
+        outputs = b.reshape(f"{scope}/outputs", outputs, (None, x.shape[1], units))
+    return RunResult(out["output"], [out[n] for n in _state_names(r.kind)], outputs)
 
 
 def _while(
@@ -485,9 +494,14 @@ def conv_lstm(call: LayerCall) -> list[Tensor]:
         pair(cfg.get("kernel_size"), 2), pair(cfg.get("strides", 1), 2), pair(cfg.get("dilation_rate", 1), 2), padding
     )
     use_bias = bias if cfg.get("use_bias", True) else None
+    steps = known(x.shape[1], "the sequence length")
+    call.require(
+        steps <= MAX_UNROLLED_STEPS,
+        f"its {steps} steps are more than the {MAX_UNROLLED_STEPS} this compiler unrolls, and ConvLSTM2D has no "
+        "loop form here yet",
+    )
     r = ConvRecurrence(call.builder, call.scope, "LSTM", cfg, kernel, recurrent_kernel, use_bias, window)
-    if x.shape[1] is not None:
-        call.builder.unrolled[call.name] = x.shape[1]
+    call.builder.unrolled[call.name] = steps
     run = _run_unrolled(r, x, None, [], sequence=bool(cfg.get("return_sequences")))
     main = run.sequence if run.sequence is not None else run.last
     return [main, *run.state] if cfg.get("return_state") else [main]

@@ -49,9 +49,10 @@ from typing import Any, BinaryIO, TypeVar
 import numpy as np
 
 from hatch_tfjs.errors import ModelReadError
-from hatch_tfjs.keras_names import MODEL_CLASSES, snake_case
+from hatch_tfjs.keras_names import MODEL_CLASSES, is_operation, snake_case
 from hatch_tfjs.neutral import KerasModel, Weight
 from hatch_tfjs.read import layouts
+from hatch_tfjs.read.layer_graph import graph_problem
 from hatch_tfjs.read.layouts import Layout, LayoutError, Slot
 from hatch_tfjs.read.structure import config_problem
 
@@ -65,8 +66,6 @@ RESAVE_HINT = "if you have the model, re-save it with model.save('model.keras');
 REFUSE_HINT = "do not convert this file"
 MISMATCH_HINT = "the file does not match its config; do not convert it"
 _SAFE_DTYPE_KINDS = "fiub"
-# Modules whose classes are Keras Operations that are not Layers (what ``serialize_keras_object`` records as "module").
-KERAS_OPERATION_MODULES = ("keras.src.ops.", "keras.src.quantizers.")
 # What h5py raises when the HDF5 bytes are damaged: a bad superblock, a broken B-tree or heap, a truncated chunk, an
 # attribute that cannot be decoded (KeyError "Unable to open object", RuntimeError "Unable to get link info", ...).
 HDF5_PARSE_ERRORS = (OSError, KeyError, RuntimeError, ValueError)
@@ -153,7 +152,7 @@ class _Reader:
 
     def checked_config(self, config: Any, what: str) -> dict[str, Any]:
         """The parsed config, once it has the structure every later stage relies on."""
-        problem = config_problem(config)
+        problem = config_problem(config) or graph_problem(config)
         if problem:
             raise self.error(f"{what} is malformed: {problem}", hint=RESAVE_HINT)
         checked: dict[str, Any] = config
@@ -336,6 +335,8 @@ class _Reader:
             raise self.error("model_config is not valid UTF-8 text", hint=RESAVE_HINT)
         config = self.checked_config(self._parse_json(raw, "model_config"), "model_config")
         version = handle.attrs.get("keras_version", b"")
+        if isinstance(version, str):  # h5py hands undecodable bytes over as surrogates, which UTF-8 cannot write
+            version = version.encode("utf-8", "surrogateescape")
         keras_version = version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
         group = handle.get("model_weights", getlink=True)
         if not isinstance(group, h5py.HardLink) or not isinstance(handle["model_weights"], h5py.Group):
@@ -517,14 +518,6 @@ def _model_layers(entry: dict[str, Any]) -> list[dict[str, Any]] | None:
     return layers
 
 
-def _is_operation(entry: dict[str, Any]) -> bool:
-    """A Keras op called on symbolic tensors (``x + 3.0``, ``keras.ops.multiply``) rather than a layer: a functional
-    config lists it among its layers, but Keras never stores it as one (``Functional.layers`` holds Layers only), so
-    it takes no store name and holds no variables."""
-    module = entry.get("module")
-    return isinstance(module, str) and module.startswith(KERAS_OPERATION_MODULES)
-
-
 def _is_model(entry: dict[str, Any]) -> bool:
     return entry.get("class_name") in MODEL_CLASSES and _model_layers(entry) is not None
 
@@ -673,6 +666,16 @@ class _Store:
         problem = layouts.check_shape(slot.var, tuple(ds.shape or ()), bind)
         if problem:
             raise self.error(f"{where}: variable {slot.var.name!r} ({what}) {problem}", hint=MISMATCH_HINT)
+        stored = ds.dtype
+        floats = slot.owner.float_variables and not slot.var.integer
+        if floats and stored.kind != "f" and ds.attrs.get("dtype") not in ("bfloat16", b"bfloat16"):
+            # Keras would cast the values; TF.js refuses them ("dtype of the new value (int32) and previous value
+            # (float32) must match"), and no Keras version writes them: the file was edited.
+            raise self.error(
+                f"{where}: variable {slot.var.name!r} ({what}) is stored as {stored}, but the layer's variables are "
+                f"{slot.owner.dtype}",
+                hint=MISMATCH_HINT,
+            )
         array = self.load(ds, where, f"variable {slot.var.name!r} ({what})")
         if array is not None and array.dtype.kind == "f" and array.dtype != np.dtype(slot.owner.dtype):
             array = array.astype(slot.owner.dtype)  # Keras casts a loaded value to its variable's dtype
@@ -688,7 +691,7 @@ class _Store:
             class_name = layer["class_name"]
             if position == 0 and entry.get("class_name") == "Sequential" and class_name == "InputLayer":
                 continue  # not among a Sequential's layers
-            if _is_operation(layer):
+            if is_operation(layer):  # Keras never stores an op as a layer: no store name, no variables
                 continue
             base = snake_case(class_name)
             if base in used:

@@ -33,6 +33,7 @@ class Var:
     shape: tuple[Dim, ...] | None  # None: any shape (checked against nothing but the file)
     trainable: bool = True  # created trainable (BatchNormalization moving statistics are not)
     aliases: tuple[str, ...] = ()  # other short names the variable has in .h5 weight_names
+    integer: bool = False  # an integer variable (a count); the others are floats of the layer's dtype
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Layout:
     trainable: bool = True
     known: bool = True  # False: class not in this table; its variables are read generically
     dtype: str = "float32"  # dtype of its float variables
+    float_variables: bool = True  # all its variables are floats (False: a quantized dtype policy keeps integers)
     bind: dict[str, int] = field(default_factory=dict)  # symbolic sizes the config already fixes
     unmapped: str | None = None  # why a layer TF.js would accept cannot be mapped (the reader refuses it)
 
@@ -86,6 +88,15 @@ def variable_dtype(cfg: dict[str, Any]) -> str:
     if not isinstance(value, str) or value.startswith("mixed_") or value in ("", "float32"):
         return "float32"
     return value if value in ("float16", "float64", "bfloat16") else "float32"
+
+
+def has_float_variables(cfg: dict[str, Any]) -> bool:
+    """Whether every variable of a layer is a float (not under a quantized DTypePolicy such as ``int8_from_float32``,
+    whose kernels Keras stores as integers)."""
+    value = cfg.get("dtype")
+    if isinstance(value, dict):
+        value = (value.get("config") or {}).get("name")
+    return not isinstance(value, str) or not value.startswith(("int", "uint", "float8"))
 
 
 def _input_shape(entry: dict[str, Any]) -> list[Any] | None:
@@ -220,7 +231,10 @@ def _normalization(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str,
     sample ``count``, none trainable; a layer given its mean and variance in the config has no variables."""
     if cfg.get("mean") is not None and cfg.get("variance") is not None:
         return []
-    return [Var(name, () if name == "count" else None, trainable=False) for name in ("mean", "variance", "count")]
+    return [
+        Var(name, () if name == "count" else None, trainable=False, integer=name == "count")
+        for name in ("mean", "variance", "count")
+    ]
 
 
 def _prelu(cfg: dict[str, Any], shape: list[Any] | None, bind: dict[str, int], where: str) -> list[Var]:
@@ -337,6 +351,7 @@ def layer_layout(
         class_name=class_name,
         trainable=parent_trainable and _flag(cfg, "trainable", True),
         dtype=variable_dtype(cfg),
+        float_variables=has_float_variables(cfg),
     )
     if cfg.get("quantization_config") or cfg.get("lora_rank"):
         layout.known = False  # the store keeps quantized / LoRA-merged variables; the translator rejects the layer
@@ -389,7 +404,13 @@ def _add_recurrent_cell(layout: Layout, cfg: dict[str, Any], input_shape: list[A
         layout.unmapped = f"{where} is stateful; Keras keeps its states as extra variables this reader does not map"
         return
     cell_cfg = {**cfg, "name": cell_name}
-    cell = Layout(name=cell_name, class_name=cell_class, trainable=layout.trainable, dtype=layout.dtype)
+    cell = Layout(
+        name=cell_name,
+        class_name=cell_class,
+        trainable=layout.trainable,
+        dtype=layout.dtype,
+        float_variables=layout.float_variables,
+    )
     builder = _CONV_LSTM_CELL if layout.class_name == "ConvLSTM2D" else _OWN[cell_class]
     cell.variables = builder(cell_cfg, _per_step(input_shape), cell.bind, where)
     layout.children.append(("cell", cell))

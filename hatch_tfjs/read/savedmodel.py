@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
-from hatch_tfjs.keras_names import is_keras_file
+from hatch_tfjs.keras_names import MAX_UNROLLED_STEPS, is_keras_file, looped_note
 from hatch_tfjs.neutral import FrozenGraph, NodeOrigins, ResourceInitializers, TensorSpec
 from hatch_tfjs.options import GraphOptions
 from hatch_tfjs.read._tensorflow import import_tensorflow_module
@@ -266,20 +266,25 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
     except Exception as exc:
         raise ModelReadError(_load_failure(source, model_name, exc, keras)) from exc
     notes: list[str] = []
-    unrolled = []
+    unrolled, looped = [], []
     for layer in _rnn_layers(model, keras):
         steps = None
         try:
             steps = layer.input.shape[1] if hasattr(layer, "input") else None
         except Exception:  # noqa: BLE001 - layers used more than once have no single input
             steps = None
-        if steps is not None and not getattr(layer, "unroll", False):
+        if steps is not None and steps > MAX_UNROLLED_STEPS:
+            layer.unroll = False  # a loop, whose size does not grow with the length (Keras's unroll=True included)
+            looped.append(f"{layer.name} ({steps} steps)")
+        elif steps is not None and not getattr(layer, "unroll", False):
             layer.unroll = True
             unrolled.append(layer.name)
     if unrolled:
         notes.append(
             f"unrolled RNN layer(s) {', '.join(unrolled)} over their fixed sequence length (no While loop in TF.js)"
         )
+    if looped:
+        notes.append(looped_note(looped))
 
     specs = _input_specs(model, tf)
     output_names = list(getattr(model, "output_names", []) or [])

@@ -94,7 +94,7 @@ def _model_entry(entry: Any, where: str, *, top: bool = False) -> None:
         if not top:
             _layer_values(class_name, cfg, where)
             if "Transpose" not in class_name:  # a transposed window grows its input: any size fits
-                _window_fits(cfg, _recorded_input_shape(entry), where)
+                _window_fits(cfg, recorded_input_shape(entry), where)
         return  # at the top: a subclassed model, which the translator reports
     if "layers" not in cfg:
         return  # a subclassed model saved under a base class name: the translator reports it
@@ -128,7 +128,7 @@ def _inputs_agree(layers: list[dict[str, Any]], where: str, *, functional: bool)
     declared = {_name(layer): _declared_shape(layer) for layer in layers if layer["class_name"] == "InputLayer"}
     if functional:
         for layer in layers:
-            for shape, (source, _, _) in _recorded_inputs(layer.get("inbound_nodes", [])):
+            for shape, (source, _, _) in recorded_inputs(layer.get("inbound_nodes", [])):
                 expected = declared.get(source)
                 _require(
                     expected is None or shape is None or expected == shape,
@@ -160,7 +160,7 @@ def _declared_shape(layer: dict[str, Any]) -> list[Any] | None:
     return [None, *cfg["shape"]] if isinstance(cfg.get("shape"), list) else None
 
 
-def _recorded_inputs(nodes: list[Any]) -> list[tuple[list[Any] | None, list[Any]]]:
+def recorded_inputs(nodes: list[Any]) -> list[tuple[list[Any] | None, list[Any]]]:
     """``(recorded shape, keras_history)`` of every Keras 3 tensor argument in ``nodes``."""
     found: list[tuple[list[Any] | None, list[Any]]] = []
     stack: list[Any] = [node for node in nodes if isinstance(node, dict)]
@@ -189,7 +189,7 @@ def _layer_entry(entry: Any, where: str, *, functional: bool) -> tuple[str, int,
     nodes = entry.get("inbound_nodes", []) if functional else []
     _require(isinstance(nodes, list), f"{where}: 'inbound_nodes' is a JSON {_json_kind(nodes)}, not an array")
     for node in nodes:
-        references.extend((history, where) for history in _node(node, where))
+        references.extend((history, where) for history in node_references(node, where))
     _model_entry(entry, where)
     # Node indices count a layer's calls (an input layer's node 0 is itself); a nested model may also be referred to
     # by one more, its own construction (Keras 2 and TF.js number that node 0).
@@ -205,7 +205,7 @@ def _dtype(value: Any, where: str) -> None:
     _require(value is None or isinstance(value, str), f"{where}: 'dtype' is a JSON {_json_kind(value)}, not a name")
 
 
-def _node(node: Any, where: str) -> list[list[Any]]:
+def node_references(node: Any, where: str) -> list[list[Any]]:
     """The ``[layer, node, tensor]`` references of an inbound node: a Keras 3 call record ``{"args", "kwargs"}`` or a
     Keras 2 list of ``[layer, node, tensor, kwargs]``."""
     if isinstance(node, list):
@@ -213,9 +213,9 @@ def _node(node: Any, where: str) -> list[list[Any]]:
             _require(
                 isinstance(item, list)
                 and len(item) in (3, 4)
-                and _is_triple(item[:3])
+                and is_triple(item[:3])
                 and (len(item) == 3 or isinstance(item[3], dict)),
-                f"{where}: inbound node entry {_short(item)} is not [layer name, node index, tensor index, kwargs]",
+                f"{where}: inbound node entry {short(item)} is not [layer name, node index, tensor index, kwargs]",
             )
         return [item[:3] for item in node]
     _require(isinstance(node, dict), f"{where}: an inbound node is a JSON {_json_kind(node)}")
@@ -230,7 +230,7 @@ def _tensor_references(value: Any, where: str) -> list[list[Any]]:
         if value.get("class_name") == "__keras_tensor__":
             cfg = value.get("config")
             history: Any = cfg.get("keras_history") if isinstance(cfg, dict) else None
-            _require(_is_triple(history), f"{where}: a tensor argument has no [layer, node, tensor] keras_history")
+            _require(is_triple(history), f"{where}: a tensor argument has no [layer, node, tensor] keras_history")
             return [history]
         values = list(value.values())
     elif isinstance(value, list):
@@ -242,14 +242,14 @@ def _tensor_references(value: Any, where: str) -> list[list[Any]]:
 
 def _endpoints(value: Any, where: str) -> list[list[Any]]:
     """The triples of ``input_layers`` / ``output_layers`` (other shapes are the translator's to report)."""
-    if _is_triple(value):
+    if is_triple(value):
         return [value]
     if not isinstance(value, list):
         return []
     triples = []
     for item in value:
         if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str):
-            _require(_is_triple(item), f"{where}: {_short(item)} is not a [layer, node index, tensor index] triple")
+            _require(is_triple(item), f"{where}: {short(item)} is not a [layer, node index, tensor index] triple")
             triples.append(item)
     return triples
 
@@ -259,8 +259,8 @@ def _layer_values(class_name: str, cfg: dict[str, Any], where: str) -> None:
     if class_name not in LAYER_CLASSES:
         return
     for key, value in cfg.items():
-        if key.endswith(("_initializer", "_regularizer", "_constraint")):
-            _object_or_name(value, f"{where}: '{key}'")
+        if key.endswith(("_initializer", "_regularizer", "_constraint", "activation")):
+            _object_or_name(value, f"{where}: '{key}'", inner=not key.endswith("activation"))
         elif key in _NESTED_LAYER_KEYS and isinstance(value, dict) and "class_name" in value:
             _model_entry(value, f"{where}: '{key}'")
         elif key == "cells" and isinstance(value, list):
@@ -269,33 +269,33 @@ def _layer_values(class_name: str, cfg: dict[str, Any], where: str) -> None:
         elif key in _SHAPE_KEYS and value is not None:
             _require(
                 isinstance(value, list) and all(d is None or (_is_int(d) and 0 <= d < MAX_SIZE) for d in value),
-                f"{where}: '{key}' {_short(value)} is not a list of sizes",
+                f"{where}: '{key}' {short(value)} is not a list of sizes",
             )
         elif key in ("alpha", "l1", "l2") and value is not None:
             _require(_is_number(value), f"{where}: '{key}' is a JSON {_json_kind(value)}, not a number")
         elif key in _WINDOW_KEYS and value is not None:
             _require(
                 _is_sizes(value, least=1),
-                f"{where}: '{key}' is {_short(value)}, not a window size (whole numbers from 1 below 2**31)",
+                f"{where}: '{key}' is {short(value)}, not a window size (whole numbers from 1 below 2**31)",
             )
         elif key == "axis" and class_name in _FEATURE_AXIS_CLASSES:
             _require(value not in (0, [0]), f"{where}: 'axis' 0 is the batch axis, which a layer cannot normalize over")
         elif key in _SIZE_KEYS and value is not None and not (key == "padding" and isinstance(value, str)):
             _require(
                 _is_sizes(value),
-                f"{where}: '{key}' is {_short(value)}, not a size TF.js can hold (a whole number below 2**31, or a "
+                f"{where}: '{key}' is {short(value)}, not a size TF.js can hold (a whole number below 2**31, or a "
                 "list of them)",
             )
 
 
-def _recorded_input_shape(entry: dict[str, Any]) -> list[Any] | None:
+def recorded_input_shape(entry: dict[str, Any]) -> list[Any] | None:
     """The input shape a layer's entry records: its ``build_config``, else the shape of the tensor it was called on."""
     build = entry.get("build_config")
     shape = build.get("input_shape") if isinstance(build, dict) else None
     if isinstance(shape, list):
         return shape
     nodes = entry.get("inbound_nodes")
-    recorded = _recorded_inputs(nodes[:1]) if isinstance(nodes, list) else []
+    recorded = recorded_inputs(nodes[:1]) if isinstance(nodes, list) else []
     return recorded[0][0] if len(recorded) == 1 else None
 
 
@@ -319,11 +319,14 @@ def _window_fits(cfg: dict[str, Any], shape: list[Any] | None, where: str) -> No
             )
 
 
-def _object_or_name(value: Any, where: str) -> None:
-    """An initializer, regularizer or constraint: absent, a registered name, or ``{"class_name", "config"}``."""
+def _object_or_name(value: Any, where: str, *, inner: bool = True) -> None:
+    """An initializer, regularizer or constraint: absent, a registered name, or ``{"class_name", "config"}``; an
+    activation (``inner=False``): absent, a name, or an object (a serialised function's config is its name)."""
     if value is None or isinstance(value, str):
         return
     _require(isinstance(value, dict), f"{where} is a JSON {_json_kind(value)}, not a name or an object")
+    if not inner:
+        return
     class_name = value.get("class_name")
     _require(class_name is None or isinstance(class_name, str), f"{where}: 'class_name' is not a string")
     cfg = value.get("config")
@@ -348,7 +351,7 @@ def _is_sizes(value: Any, *, least: int = -1) -> bool:
     return _is_int(value) and least <= value < MAX_SIZE
 
 
-def _is_triple(value: Any) -> bool:
+def is_triple(value: Any) -> bool:
     """``[layer name, node index, tensor index]``."""
     return (
         isinstance(value, list)
@@ -358,6 +361,6 @@ def _is_triple(value: Any) -> bool:
     )
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

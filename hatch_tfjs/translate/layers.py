@@ -7,11 +7,13 @@ Anything TF.js would refuse or compute differently is reported as a problem, all
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.libraries import library_of
+from hatch_tfjs.read.structure import recorded_input_shape
 from hatch_tfjs.translate import support
 from hatch_tfjs.translate.context import Context, keras_major
 from hatch_tfjs.translate.keras_config import describe, entry_name, shifted
@@ -171,6 +173,7 @@ def _layer(entry: dict[str, Any], ctx: Context, *, nodes: list[list[list[Any]]] 
     else:
         out = {"class_name": class_name, "config": _layer_config(class_name, entry.get("config") or {}, ctx, where)}
         _check_last_axis(class_name, out["config"], entry, ctx, where)
+        _resolve_reshape(class_name, out["config"], entry, ctx, where)
     if nodes is not None:
         out["name"] = entry_name(entry)
         out["inbound_nodes"] = nodes
@@ -192,6 +195,27 @@ def _check_last_axis(class_name: str, cfg: dict[str, Any], entry: dict[str, Any]
             f"normalizes over axis {axis} of a rank-{len(shape)} input; TF.js applies BatchNormalization's statistics "
             "along the last axis only (use channels_last)",
         )
+
+
+def _resolve_reshape(class_name: str, cfg: dict[str, Any], entry: dict[str, Any], ctx: Context, where: str) -> None:
+    """TF.js 4.22's Reshape leaves a -1 of ``target_shape`` unresolved when it works out shapes at load (it does so
+    whenever its input has an unknown dimension, and the batch always is one), so a layer after it that needs that
+    size (Flatten, Dense) fails to load. The -1 becomes the size the recorded input shape implies, as Keras computes
+    it; without a recorded shape the model is not written as a layers model."""
+    target = cfg.get("target_shape")
+    if class_name != "Reshape" or not isinstance(target, list) or -1 not in target:
+        return
+    shape = recorded_input_shape(entry)
+    known = shape is not None and all(isinstance(d, int) and not isinstance(d, bool) for d in shape[1:])
+    fixed = math.prod(d for d in target if d != -1)
+    if shape is None or not known or not fixed or math.prod(shape[1:]) % fixed:
+        ctx.problem(
+            where,
+            f"target_shape {target} leaves a size for TF.js to infer, which TF.js 4.22's Reshape does not do when it "
+            "builds the model (the layers after it fail to load); give every size in target_shape",
+        )
+        return
+    cfg["target_shape"] = [math.prod(shape[1:]) // fixed if d == -1 else d for d in target]
 
 
 def _dtype(value: Any, ctx: Context, where: str) -> str:

@@ -1,8 +1,10 @@
 """Fuzzing the conversion of damaged model files the way a user runs it: ``hatch-tfjs convert MUTANT OUTDIR``.
 
 Three hundred mutants of real ``.keras`` and ``.h5`` files (two zoo models; byte flips, truncations, zeroed ranges,
-damaged config text, hostile config values and types, deleted archive members, damage inside the archive's HDF5,
-damaged datasets and attributes; fixed seed) go through ``hatch_tfjs.cli.main`` in one process under a 2 GiB
+damaged config text, hostile config values and types, rewired layer graphs, deleted archive members, damage inside the
+archive's HDF5, damaged datasets and attributes; fixed seed), and a hundred more of the functional model's layer graph
+alone (references rewired into cycles or to calls and outputs that do not exist, outputs removed or moved, calls
+dropped, recorded shapes and Reshape targets changed), go through ``hatch_tfjs.cli.main`` in one process under a 2 GiB
 address-space cap, with an alarm per mutant, plus a handful through the installed ``hatch-tfjs`` command itself.
 Every mutant either converts into a complete model directory that TF.js 4.22 loads and runs, or fails with exit code 1
 and one ``hatch-tfjs: error:`` line naming the file and the model: never a traceback, an internal error, a hang, a
@@ -28,6 +30,7 @@ from helpers import REPO, TESTS, keras_predict
 SEED = 20261127
 PER_BASE = 75
 BASES = ("mlp", "multi_input_cnn")
+GRAPH_PER_BASE = 50  # extra config_graph mutants of the functional base, .keras and .h5
 MEMORY_CAP = 2 << 30
 CLI = Path(sys.executable).parent / "hatch-tfjs"
 
@@ -55,9 +58,13 @@ def fuzzed(tmp_path_factory) -> dict[str, Any]:
             model.save(path)
             bases.append(path)
     made = mutants.make_mutants(bases, directory / "mutants", per_base=PER_BASE, seed=SEED)
+    functional = [path for path in bases if path.stem == "multi_input_cnn"]
+    made += mutants.make_mutants(
+        functional, directory / "graph", per_base=GRAPH_PER_BASE, seed=SEED + 1, operators=("config_graph",)
+    )
     jobs = []
     for mutant in made:
-        parent = directory / "out" / mutant.path.stem
+        parent = _outdir(directory, mutant).parent
         parent.mkdir(parents=True)
         jobs.append([str(mutant.path), str(parent / "web")])
     (directory / "jobs.json").write_text(json.dumps(jobs))
@@ -69,6 +76,11 @@ def fuzzed(tmp_path_factory) -> dict[str, Any]:
     reports = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert len(reports) == len(made), proc.stderr[-3000:]
     return {"mutants": made, "reports": dict(zip((m.path for m in made), reports)), "expected": expected, "directory": directory}
+
+
+def _outdir(directory: Path, mutant: mutants.Mutant) -> Path:
+    """Where a mutant is converted to (its parent starts empty)."""
+    return directory / "out" / mutant.path.parent.name / mutant.path.stem / "web"
 
 
 def _problem(mutant: mutants.Mutant, report: dict[str, Any]) -> str | None:
@@ -106,6 +118,7 @@ def test_every_mutant_converts_completely_or_fails_with_one_clear_error(fuzzed):
     print(f"\n{len(fuzzed['mutants'])} mutants: {summary}")
     assert not failures, "\n".join(f"{name}: {problem}" for name, problem in sorted(failures.items()))
     assert {op for op, _ in outcomes} == set(mutants.KERAS_OPERATORS), "every operator was used"
+    assert outcomes[("config_graph", "refused")] >= 50, "most rewired graphs are refused"
     refused = sum(n for (_, kind), n in outcomes.items() if kind == "refused")
     assert 0 < refused < len(fuzzed["mutants"]), "both outcomes occur"
 
@@ -118,7 +131,7 @@ def test_converted_mutants_load_and_run_in_tfjs(fuzzed, tfjs):
         report = fuzzed["reports"][mutant.path]
         if report["code"] != 0:
             continue
-        output = fuzzed["directory"] / "out" / mutant.path.stem / "web"
+        output = _outdir(fuzzed["directory"], mutant)
         document = json.loads((output / "model.json").read_text())
         if document.get("format") == "graph-model":
             continue  # converted through Keras and TensorFlow (format "auto"): the graph tests cover that route

@@ -77,14 +77,14 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def convert_refused(source: Path, tmp_path: Path, capsys) -> str:
-    """``hatch-tfjs convert SOURCE OUTDIR`` as a user runs it: exit code 1, one error line naming the file and the
-    model, no traceback, the source byte for byte as before and nothing written. Returns the message."""
+def convert_refused(source: Path, tmp_path: Path, capsys, *options: str) -> str:
+    """``hatch-tfjs convert [OPTIONS] SOURCE OUTDIR`` as a user runs it: exit code 1, one error line naming the file
+    and the model, no traceback, the source byte for byte as before and nothing written. Returns the message."""
     before = _digest(source)
     parent = tmp_path / "output"
     parent.mkdir()
     capsys.readouterr()
-    code = cli_main(["convert", str(source), str(parent / "web")])
+    code = cli_main(["convert", *options, str(source), str(parent / "web")])
     captured = capsys.readouterr()
     message = captured.err
     assert code == 1, f"exit code {code}: {message}{captured.out}"
