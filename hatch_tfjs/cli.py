@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs import __version__
+from hatch_tfjs.config.declarations import OPTIONS, flag_for_key
 from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
 from hatch_tfjs.suggest import closest, did_you_mean
@@ -39,16 +40,6 @@ if TYPE_CHECKING:
 PROG = "hatch-tfjs"
 CONVERTER_MODULES = ("numpy", "h5py", "hatchling", "tomli")  # what `pip install 'hatch-tfjs[convert]'` adds
 CONVERT_TABLE = "convert"
-_FLAG_FOR_KEY = {
-    "source": "SOURCE",
-    "output": "OUTDIR",
-    "format": "--format",
-    "quantize": "--quantize",
-    "shard-size": "--shard-size",
-    "metadata": "--metadata",
-    "metadata-file": "--metadata",
-    "reader": "--reader",
-}
 
 
 class UsageError(HatchTfjsError):
@@ -177,7 +168,7 @@ def _flag_for(option: str, name: str) -> str:
     if parts[:2] == ["models", name]:
         parts = parts[2:]
     key = parts[0] if parts else ""
-    return _FLAG_FOR_KEY.get(key, key or "arguments")
+    return flag_for_key().get(key, key or "arguments")
 
 
 def option_label(name: str) -> Callable[[str], str]:
@@ -534,27 +525,14 @@ def _parser() -> argparse.ArgumentParser:
         "source", metavar="SOURCE", help="a .keras/.h5 file, or a SavedModel directory with --format graph"
     )
     convert.add_argument("outdir", metavar="OUTDIR", help="directory to (re)place with model.json and its shards")
-    convert.add_argument(
-        "--format",
-        help='"auto" (default for Keras files: layers when it translates exactly, else graph), "layers", or "graph" '
-        "(default for SavedModel directories)",
-    )
-    convert.add_argument(
-        "--quantize",
-        action="append",
-        metavar="DTYPE[=PATTERNS]",
-        help="quantize float weights: float16, uint8 or uint16; or DTYPE=pattern,pattern to quantize only weights "
-        'whose name matches (repeatable, first match wins), e.g. --quantize "uint8=*/kernel" --quantize float16',
-    )
-    convert.add_argument(
-        "--shard-size", metavar="BYTES", help="bytes per weight shard (default 4194304; 0 = one shard)"
-    )
-    convert.add_argument(
-        "--metadata",
-        metavar="JSON|FILE",
-        help='userDefinedMetadata for model.json: a JSON object (\'{"labels": ["cat", "dog"]}\') or a JSON file',
-    )
-    convert.add_argument("--reader", help='how to read a Keras file: "h5py" (default, no TensorFlow) or "keras"')
+    for option in OPTIONS:  # the flags of the per-model options, declared with them (config/declarations.py)
+        if option.flag is not None:
+            convert.add_argument(
+                option.flag.name,
+                help=option.flag.help,
+                metavar=option.flag.metavar,
+                action="append" if option.flag.repeat else "store",
+            )
     convert.add_argument("--name", help="the model's name in messages (default: SOURCE's file name without suffix)")
     convert.add_argument(
         "--force",

@@ -4,7 +4,7 @@ The configuration stage (config.py) builds them once from ``pyproject.toml`` (or
 stage reads them typed. Where an option was set (which table, which flag) is not part of them: it travels beside
 them in ``ModelSpec.origins``, for messages only, so moving an option between tables changes no stamp and converts
 nothing again. ``to_json`` / ``from_json`` give the plain form a worker receives and a stamp records (TOML's own key
-spellings, only what differs from the defaults). The README's option table is generated from :data:`REFERENCE`.
+spellings, only what differs from the defaults).
 
 Standard library only: the hook imports this before numpy is installed.
 """
@@ -128,70 +128,3 @@ def _toml_key(name: str) -> str:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return f'"{value}"' if isinstance(value, str) else str(value)
-
-
-@dataclass(frozen=True)
-class OptionReference:
-    """One row of the README's option table."""
-
-    keys: tuple[str, ...]
-    default: str
-    section: str
-    anchor: str
-
-
-_GRAPH_DEFAULTS = GraphOptions()
-
-# The README's table of per-model options, rendered by :func:`reference_table`; the defaults are read from the
-# dataclasses above, so the table cannot drift from them (a test compares the README with this).
-REFERENCE = (
-    OptionReference(
-        ("format",),
-        '`"auto"` for Keras files, `"graph"` for SavedModel directories',
-        "Layers or graph",
-        "layers-or-graph-format--auto",
-    ),
-    OptionReference(
-        ("shard-size",), f"`{DEFAULT_SHARD_SIZE}`", "Quantization, shards and metadata",
-        "quantization-shards-and-metadata",
-    ),
-    OptionReference(
-        ("quantize", "metadata", "metadata-file"), "off", "Quantization, shards and metadata",
-        "quantization-shards-and-metadata",
-    ),
-    OptionReference(
-        ("reader",), f'`"{LayersOptions().reader}"`', "Layers models without TensorFlow",
-        "layers-models-without-tensorflow",
-    ),
-    OptionReference(
-        ("custom-modules",), "`[]`", "Graph models", "graph-models-savedmodels-custom-layers-rnns",
-    ),
-    OptionReference(
-        tuple(_toml_key(f.name) for f in fields(GraphOptions)),
-        ", ".join(
-            f"`{_toml_value(getattr(_GRAPH_DEFAULTS, f.name))}`" for f in fields(GraphOptions)
-        ),
-        "Graph models",
-        "graph-models-savedmodels-custom-layers-rnns",
-    ),
-)
-
-
-def reference_table() -> str:
-    """The README's markdown table of per-model options and their defaults."""
-    lines = [
-        "| Per-model option (also a hook-level default) | Default | Section |",
-        "|---|---|---|",
-    ]
-    for row in REFERENCE:
-        keys = ", ".join(f"`{key}`" for key in row.keys)
-        lines.append(f"| {keys} | {row.default} | [{row.section}](#{row.anchor}) |")
-    return "\n".join(lines) + "\n"

@@ -268,3 +268,53 @@ def reference_table() -> str:
         names = ", ".join(f"`{key}`" for key in keys)
         lines.append(f"| {names} | {', '.join(defaults)} | [{section}](#{anchor}) |")
     return "\n".join(lines) + "\n"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of the hook's table (``[tool.hatch.build.hooks.tfjs]``, or a target's), for editors that
+    validate ``pyproject.toml``; written to ``data/hook-schema.json`` by
+    ``python -m hatch_tfjs.tools.generate_schema``."""
+    options = {option.key: {"description": option.doc, **option.schema} for option in OPTIONS}
+    model = {
+        "type": "object",
+        "description": "one model: its source, where its output goes, and any per-model option",
+        "properties": {
+            "source": {"type": "string", "minLength": 1, "description": "a .keras/.h5 file or a SavedModel directory"},
+            "output": {"type": "string", "minLength": 1, "description": "its output folder (default: output-dir/NAME)"},
+            **options,
+        },
+        "required": ["source"],
+        "additionalProperties": False,
+    }
+    hook = {
+        "output-dir": {"type": "string", "minLength": 1, "description": "where model outputs and index.json go"},
+        "discover": {
+            "description": "glob patterns of model files, each a model named after its file",
+            "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        },
+        "models": {
+            "type": "object",
+            "description": "the models, by name (letters, digits, '_', '-', '.')",
+            "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+            "additionalProperties": model,
+        },
+        "tensorflow-requirement": {
+            "type": "string",
+            "minLength": 1,
+            "description": "what a build installs when a model needs TensorFlow "
+            f"(default {DEFAULT_TENSORFLOW_REQUIREMENT})",
+        },
+        "jobs": {"type": "integer", "minimum": 1, "description": "models converted at once"},
+    }
+    reserved = {key: {"description": "read by hatchling itself"} for key in sorted(HATCHLING_RESERVED_KEYS)}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "hatch-tfjs build hook table",
+        "type": "object",
+        "properties": {
+            **hook,
+            **{k: {**v, "description": v["description"] + " (every model's default)"} for k, v in options.items()},
+            **reserved,
+        },
+        "additionalProperties": False,
+    }

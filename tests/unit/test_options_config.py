@@ -253,13 +253,37 @@ def test_every_new_option_is_known_on_both_levels(stub_project):
     assert any(p.startswith(f"{KEY}.quantise: unknown key (did you mean 'quantize'?); known keys:") for p in found)
 
 
-def test_the_readme_option_table_is_generated_from_the_typed_options():
-    """Each default is written once (options.py); the README's table is rendered from it and lists every option."""
+def test_the_readme_option_table_is_generated_from_the_declarations():
+    """Each option is declared once (config/declarations.py); the README's table is rendered from it and lists every
+    option."""
     from pathlib import Path
 
     from hatch_tfjs.config import MODEL_OPTIONS
-    from hatch_tfjs.options import REFERENCE, reference_table
+    from hatch_tfjs.config.declarations import reference_table
 
     readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
-    assert reference_table() in readme, "paste hatch_tfjs.options.reference_table() into README.md"
-    assert sorted(key for row in REFERENCE for key in row.keys) == sorted(MODEL_OPTIONS)
+    table = reference_table()
+    assert table in readme, "paste hatch_tfjs.config.declarations.reference_table() into README.md"
+    assert all(f"`{key}`" in table for key in MODEL_OPTIONS)
+
+
+def test_the_json_schema_is_generated_from_the_declarations_and_judges_tables_as_the_hook_does():
+    import jsonschema
+    import tomllib
+    from pathlib import Path
+
+    from hatch_tfjs.config import MODEL_OPTIONS
+    from hatch_tfjs.tools.generate_schema import SCHEMA_FILE, schema_text
+
+    assert SCHEMA_FILE.read_text("utf-8") == schema_text(), "run: python -m hatch_tfjs.tools.generate_schema"
+    schema = json.loads(schema_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    model_schema = schema["properties"]["models"]["additionalProperties"]
+    assert set(MODEL_OPTIONS) <= set(model_schema["properties"]) and set(MODEL_OPTIONS) <= set(schema["properties"])
+    validator = jsonschema.Draft202012Validator(schema)
+    sample = tomllib.loads((Path(__file__).parents[2] / "sample_project" / "pyproject.toml").read_text("utf-8"))
+    table = sample["tool"]["hatch"]["build"]["hooks"]["tfjs"]
+    assert list(validator.iter_errors(table)) == []
+    for wrong in ({"shard_size": 1}, {"models": {"x": {"source": "m.keras", "quantize": "int8"}}},
+                  {"models": {"x": {"format": "graph"}}}, {"jobs": 0}):
+        assert list(validator.iter_errors({**table, **wrong})), wrong
