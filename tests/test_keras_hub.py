@@ -270,3 +270,66 @@ def test_a_custom_module_outside_the_project_is_refused_by_name(hub_project, tmp
     assert ("custom module 'json.decoder' (set by tool.hatch.build.hooks.tfjs.models.dict_custom.custom-modules in "
             "pyproject.toml): package 'json' is not in the project's source tree") in output, output
     assert "Traceback" not in output
+
+
+ISOLATED_PYPROJECT = """\
+[build-system]
+requires = ["hatchling", "hatch-tfjs"]
+build-backend = "hatchling.build"
+
+[project]
+name = "app"
+version = "0.1.0"
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/app"]
+
+[tool.hatch.build.hooks.tfjs.models.bert]
+source = "models/bert.keras"
+"""
+
+
+@pytest.mark.slow
+def test_an_isolated_build_gets_tensorflow_and_keras_hub_from_the_hook_alone(tmp_path, wheelhouse, tfjs):
+    """``python -m build --wheel`` (isolated: a fresh venv with hatchling and hatch-tfjs only) of a project whose hook
+    table holds one keras-hub backbone and nothing else: the hook's dependencies() must bring TensorFlow and keras-hub
+    into the build environment, and the wheel's model matches Keras in TF.js. Slow: pip installs TensorFlow."""
+    import subprocess
+    import zipfile
+
+    import keras
+    import keras_hub
+
+    from helpers import build_env
+
+    root = tmp_path / "app"
+    (root / "src" / "app").mkdir(parents=True)
+    (root / "src" / "app" / "__init__.py").write_text("")
+    (root / "models").mkdir()
+    (root / "pyproject.toml").write_text(ISOLATED_PYPROJECT)
+    keras.utils.set_random_seed(21)
+    model = keras_hub.models.BertBackbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
+                                          intermediate_dim=16, max_sequence_length=12)
+    model.save(root / "models" / "bert.keras")
+    feed = _text_feed(np.random.default_rng(21), "token_ids", "segment_ids", "padding_mask")
+    expected = _expected(model(feed, training=False))
+    before = user_files(root, OUTPUTS)
+    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", "dist", "."], cwd=root,
+                          env=build_env(wheelhouse), capture_output=True, text=True, timeout=3600)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    assert user_files(root, OUTPUTS) == before
+    # build installs hatchling and hatch-tfjs, then what the hook's dependencies() asked for
+    installs = re.findall(r"^\* Installing packages in isolated environment:\n((?:  - .*\n)+)", output, re.MULTILINE)
+    assert len(installs) == 2, output[-6000:]
+    assert "hatch-tfjs" in installs[0] and "tensorflow" not in installs[0] and "keras-hub" not in installs[0]
+    assert "  - tensorflow>=2.16\n" in installs[1] and "  - keras-hub\n" in installs[1], installs[1]
+    assert "graph through TensorFlow" in re.search(r"^tfjs: bert: graph model .*$", output, re.MULTILINE).group(0)
+    (wheel,) = (root / "dist").glob("*.whl")
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    names = sorted(feed)
+    got, _ = tfjs.run(unpacked / "app" / "web_models" / "bert", [feed[k] for k in names], format="graph",
+                      input_names=names)
+    assert_parity(got, expected, atol=ATOL)
