@@ -8,16 +8,15 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import assert_parity
 from projects import hatchling_build, user_files, write_app_project
+from user_models import ATOL, Case, expected_outputs, text_feed
 
 OUTPUTS = "src/app/web_models"
-ATOL = 1e-4
 
 USER_LAYERS = '''
 import keras
@@ -42,35 +41,15 @@ class Scale(keras.layers.Layer):
 '''
 
 
-@dataclass
-class Case:
-    feed: dict[str, np.ndarray]  # by the names the user calls the model with
-    expected: list[np.ndarray]  # outputs in the graph's signature order (dict outputs by sorted key)
-
-
-def _expected(outputs) -> list[np.ndarray]:
-    if isinstance(outputs, dict):
-        return [np.asarray(outputs[key]) for key in sorted(outputs)]
-    return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
-
-
-def _text_feed(rng, *keys: str) -> dict[str, np.ndarray]:
-    ids = rng.integers(1, 50, size=(2, 7)).astype("int32")
-    mask = np.ones((2, 7), "int32")
-    mask[1, 5:] = 0  # a padded sequence
-    values = {"token_ids": ids, "padding_mask": mask, "segment_ids": (ids % 2).astype("int32")}
-    return {key: values[key] for key in keys}
-
-
 def _hub_models(rng) -> dict[str, tuple[object, dict[str, np.ndarray]]]:
     import keras_hub
 
     text = {"vocabulary_size": 50, "num_layers": 2, "num_heads": 2, "hidden_dim": 8, "intermediate_dim": 16}
     return {
         "bert": (keras_hub.models.BertBackbone(**text, max_sequence_length=12),
-                 _text_feed(rng, "token_ids", "segment_ids", "padding_mask")),
+                 text_feed(rng, "token_ids", "segment_ids", "padding_mask")),
         "gpt2": (keras_hub.models.GPT2Backbone(**text, max_sequence_length=12),
-                 _text_feed(rng, "token_ids", "padding_mask")),
+                 text_feed(rng, "token_ids", "padding_mask")),
         "vit": (keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=2, num_heads=2,
                                              hidden_dim=8, mlp_dim=16),
                 {"images": rng.normal(size=(2, 16, 16, 3)).astype("float32")}),
@@ -116,7 +95,7 @@ def hub_project(tmp_path_factory) -> tuple[Path, dict[str, Case]]:
     for name, (model, feed) in models.items():
         model.save(root / "models" / f"{name}.keras")
         call = feed if isinstance(model.input, dict) else next(iter(feed.values()))
-        cases[name] = Case(feed, _expected(model(call, training=False)))
+        cases[name] = Case(feed, expected_outputs(model(call, training=False)))
     table = "".join(f'{name} = {{ source = "models/{name}.keras" }}\n' for name in sorted(cases) if name != "dict_custom")
     table += 'dict_custom = { source = "models/dict_custom.keras", custom-modules = ["app.layers"] }\n'
     pyproject = root / "pyproject.toml"
@@ -311,8 +290,8 @@ def test_an_isolated_build_gets_tensorflow_and_keras_hub_from_the_hook_alone(tmp
     model = keras_hub.models.BertBackbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
                                           intermediate_dim=16, max_sequence_length=12)
     model.save(root / "models" / "bert.keras")
-    feed = _text_feed(np.random.default_rng(21), "token_ids", "segment_ids", "padding_mask")
-    expected = _expected(model(feed, training=False))
+    feed = text_feed(np.random.default_rng(21), "token_ids", "segment_ids", "padding_mask")
+    expected = expected_outputs(model(feed, training=False))
     before = user_files(root, OUTPUTS)
     proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", "dist", "."], cwd=root,
                           env=build_env(wheelhouse), capture_output=True, text=True, timeout=3600)
