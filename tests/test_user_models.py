@@ -1,6 +1,7 @@
 """More of the models users really have (issue 20), all in one project built once by real hatchling with the
 default configuration (each model declares only its source): keras-hub families with small configs and random
-weights (Whisper, DeiT, MobileNet, EfficientNet, CSPNet, a BertTextClassifier task model). Every output runs in real
+weights (Whisper, DeiT, MobileNet, EfficientNet, CSPNet, a BertTextClassifier task model) and keras.io-style
+functional models (two input dtypes, a U-Net, a Conv1D + LSTM forecaster). Every output runs in real
 TF.js 4.22 and matches Keras within 1e-4. The route each took, its conversion time and the largest difference are
 recorded as test properties (``--junitxml``) for the results table."""
 
@@ -11,10 +12,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from projects import hatchling_build, user_files, write_app_project
-from user_models import Case, build_line, check_in_tfjs, efficientnet, hub_families, models_table, save_cases
+from user_models import (
+    Case,
+    build_line,
+    check_in_tfjs,
+    efficientnet,
+    hub_families,
+    keras_io_models,
+    models_table,
+    save_cases,
+)
 
 OUTPUTS = "src/app/web_models"
 HUB = ["whisper", "deit", "mobilenet", "efficientnet", "cspnet", "bert_classifier"]
+KERAS_IO = ["two_dtypes", "unet", "forecaster"]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +36,8 @@ def user_project(tmp_path_factory) -> tuple[Path, dict[str, Case], str]:
     root = tmp_path_factory.mktemp("user_models") / "app"
     (root / "models").mkdir(parents=True)
     keras.utils.set_random_seed(20)
-    cases = save_cases(hub_families(np.random.default_rng(20)), root / "models")
+    rng = np.random.default_rng(20)
+    cases = save_cases({**hub_families(rng), **keras_io_models(rng)}, root / "models")
     write_app_project(root, models_table(list(cases)))
     before = user_files(root, OUTPUTS)
     proc = hatchling_build(root, "-t", "wheel")
@@ -40,6 +52,19 @@ def test_a_keras_hub_family_converts_with_the_default_configuration_and_matches_
     root, cases, output = user_project
     line = build_line(output, name)
     assert line.route == "graph through TensorFlow"  # keras-hub classes build their layers in code
+    diff = check_in_tfjs(tfjs, root / OUTPUTS / name, cases[name])
+    record_property("route", line.route)
+    record_property("seconds", line.seconds)
+    record_property("max_abs_diff", diff)
+
+
+@pytest.mark.parametrize("name", KERAS_IO)
+def test_a_keras_io_style_model_converts_with_the_default_configuration_and_matches_keras_in_tfjs(
+    name, user_project, tfjs, record_property
+):
+    root, cases, output = user_project
+    line = build_line(output, name)
+    assert line.route != "graph through TensorFlow"  # Keras's own layers: converted without TensorFlow
     diff = check_in_tfjs(tfjs, root / OUTPUTS / name, cases[name])
     record_property("route", line.route)
     record_property("seconds", line.seconds)

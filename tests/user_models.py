@@ -166,3 +166,57 @@ def efficientnet(**overrides: Any) -> Any:
         "stackwise_depth_coefficients": [1.0, 1.0], "input_shape": (32, 32, 3), "dropout": 0.0,
     }
     return keras_hub.models.EfficientNetBackbone(**{**arguments, **overrides})
+
+
+def keras_io_models(rng: np.random.Generator) -> dict[str, tuple[Any, Feed]]:
+    """Functional models as keras.io examples write them: two inputs of two dtypes (int token ids and float
+    features), a small U-Net (Conv2DTranspose up-sampling, concatenated skips) and a Conv1D + LSTM forecaster."""
+    import keras
+    from keras import layers
+
+    tokens = keras.Input((6,), dtype="int32", name="token_ids")
+    features = keras.Input((4,), name="features")
+    text = layers.GlobalAveragePooling1D()(layers.Embedding(20, 8)(tokens))
+    merged = layers.Concatenate()([text, layers.Dense(8, activation="relu")(features)])
+    two_dtypes = keras.Model([tokens, features], layers.Dense(1, activation="sigmoid")(merged), name="two_dtypes")
+
+    image = keras.Input((32, 32, 3), name="image")
+    skips, x = [], image
+    for filters in (8, 16):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.BatchNormalization()(x)
+        skips.append(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    for filters, skip in zip((16, 8), reversed(skips)):
+        x = layers.Conv2DTranspose(filters, 2, strides=2, padding="same")(x)
+        x = layers.Concatenate()([x, skip])
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    unet = keras.Model(image, layers.Conv2D(3, 1, activation="softmax")(x), name="unet")
+    _random_statistics(unet, rng)
+
+    series = keras.Input((24, 3), name="series")
+    x = layers.Conv1D(8, 3, padding="causal", activation="relu")(series)
+    x = layers.LSTM(16, return_sequences=True)(x)
+    x = layers.LSTM(8)(x)
+    forecaster = keras.Model(series, layers.Dense(4)(x), name="forecaster")  # the next 4 steps
+
+    return {
+        "two_dtypes": (two_dtypes, {"token_ids": rng.integers(0, 20, size=(2, 6)).astype("int32"),
+                                    "features": rng.normal(size=(2, 4)).astype("float32")}),
+        "unet": (unet, {"image": rng.normal(size=(2, 32, 32, 3)).astype("float32")}),
+        "forecaster": (forecaster, {"series": rng.normal(size=(2, 24, 3)).astype("float32")}),
+    }
+
+
+def _random_statistics(model: Any, rng: np.random.Generator) -> None:
+    """Moving statistics of every BatchNormalization made random, so inference-mode normalisation is not the
+    identity a fresh layer computes."""
+    from keras import layers
+
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            shape = mean.shape
+            layer.set_weights([rng.uniform(0.5, 1.5, shape), rng.normal(0, 0.1, shape), rng.normal(0, 0.2, shape),
+                               rng.uniform(0.5, 2.0, shape)])
