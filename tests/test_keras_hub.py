@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_parity
 from projects import hatchling_build, user_files, write_app_project
-from user_models import ATOL, Case, expected_outputs, text_feed
+from user_models import Case, build_line, check_in_tfjs, expected_outputs, text_feed
 
 OUTPUTS = "src/app/web_models"
 
@@ -113,19 +112,21 @@ def hub_build(hub_project) -> str:
 
 
 @pytest.mark.parametrize("name", ["bert", "gpt2", "vit", "dict_threshold", "dict_custom"])
-def test_the_model_builds_with_the_default_configuration_and_matches_keras_in_tfjs(name, hub_project, hub_build, tfjs):
+def test_the_model_builds_with_the_default_configuration_and_matches_keras_in_tfjs(
+    name, hub_project, hub_build, tfjs, record_property
+):
     root, cases = hub_project
-    line = re.search(rf"^tfjs: {name}: graph model .*$", hub_build, re.MULTILINE)
-    assert line, hub_build
-    assert "graph through TensorFlow" in line.group(0)
+    line = build_line(hub_build, name)
+    assert line.route == "graph through TensorFlow"
     output = root / OUTPUTS / name
     document = json.loads((output / "model.json").read_text())
     case = cases[name]
     # the graph's inputs keep the names the user calls the model with
     assert sorted(document["signature"]["inputs"]) == sorted(case.feed)
-    names = sorted(case.feed)
-    got, _ = tfjs.run(output, [case.feed[k] for k in names], format="graph", input_names=names)
-    assert_parity(got, case.expected, atol=ATOL)
+    diff = check_in_tfjs(tfjs, output, case)
+    record_property("route", line.route)
+    record_property("seconds", line.seconds)
+    record_property("max_abs_diff", diff)
 
 
 _DEPENDENCIES = (
@@ -269,7 +270,7 @@ source = "models/bert.keras"
 
 
 @pytest.mark.slow
-def test_an_isolated_build_gets_tensorflow_and_keras_hub_from_the_hook_alone(tmp_path, wheelhouse, tfjs):
+def test_an_isolated_build_gets_tensorflow_and_keras_hub_from_the_hook_alone(tmp_path, wheelhouse, tfjs, record_property):
     """``python -m build --wheel`` (isolated: a fresh venv with hatchling and hatch-tfjs only) of a project whose hook
     table holds one keras-hub backbone and nothing else: the hook's dependencies() must bring TensorFlow and keras-hub
     into the build environment, and the wheel's model matches Keras in TF.js. Slow: pip installs TensorFlow."""
@@ -303,12 +304,13 @@ def test_an_isolated_build_gets_tensorflow_and_keras_hub_from_the_hook_alone(tmp
     assert len(installs) == 2, output[-6000:]
     assert "hatch-tfjs" in installs[0] and "tensorflow" not in installs[0] and "keras-hub" not in installs[0]
     assert "  - tensorflow>=2.16\n" in installs[1] and "  - keras-hub\n" in installs[1], installs[1]
-    assert "graph through TensorFlow" in re.search(r"^tfjs: bert: graph model .*$", output, re.MULTILINE).group(0)
+    line = build_line(output, "bert")
+    assert line.route == "graph through TensorFlow"
     (wheel,) = (root / "dist").glob("*.whl")
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(unpacked)
-    names = sorted(feed)
-    got, _ = tfjs.run(unpacked / "app" / "web_models" / "bert", [feed[k] for k in names], format="graph",
-                      input_names=names)
-    assert_parity(got, expected, atol=ATOL)
+    diff = check_in_tfjs(tfjs, unpacked / "app" / "web_models" / "bert", Case(feed, expected))
+    record_property("route", line.route)
+    record_property("seconds", line.seconds)
+    record_property("max_abs_diff", diff)
