@@ -24,7 +24,7 @@ SKIP_PREFIX = "missing dependency:"
 
 # Modules that import Keras or TensorFlow when imported: the library itself and the tests' model zoos.
 TENSORFLOW_MODULES = frozenset({"tensorflow", "keras", "tf_keras"})
-_KERAS_HELPERS = ("zoo", "graph_zoo", "real_zoo", "rewrite_zoo", "compile_zoo")
+_KERAS_HELPERS = ("zoo", "graph_zoo", "real_zoo", "rewrite_zoo", "compile_zoo", "user_models")
 _IMPORTED = "|".join([*sorted(TENSORFLOW_MODULES), *_KERAS_HELPERS])
 _IMPORT_ANYWHERE = re.compile(rf"^\s*(?:import|from)\s+(?:{_IMPORTED})\b", re.MULTILINE)
 _IMPORT_AT_TOP = re.compile(rf"^(?:import|from)\s+(?:{_IMPORTED})\b", re.MULTILINE)

@@ -8,16 +8,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_parity
 from projects import hatchling_build, user_files, write_app_project
+from user_models import Case, build_line, check_in_tfjs, expected_outputs, text_feed
 
 OUTPUTS = "src/app/web_models"
-ATOL = 1e-4
 
 USER_LAYERS = '''
 import keras
@@ -42,35 +40,15 @@ class Scale(keras.layers.Layer):
 '''
 
 
-@dataclass
-class Case:
-    feed: dict[str, np.ndarray]  # by the names the user calls the model with
-    expected: list[np.ndarray]  # outputs in the graph's signature order (dict outputs by sorted key)
-
-
-def _expected(outputs) -> list[np.ndarray]:
-    if isinstance(outputs, dict):
-        return [np.asarray(outputs[key]) for key in sorted(outputs)]
-    return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
-
-
-def _text_feed(rng, *keys: str) -> dict[str, np.ndarray]:
-    ids = rng.integers(1, 50, size=(2, 7)).astype("int32")
-    mask = np.ones((2, 7), "int32")
-    mask[1, 5:] = 0  # a padded sequence
-    values = {"token_ids": ids, "padding_mask": mask, "segment_ids": (ids % 2).astype("int32")}
-    return {key: values[key] for key in keys}
-
-
 def _hub_models(rng) -> dict[str, tuple[object, dict[str, np.ndarray]]]:
     import keras_hub
 
     text = {"vocabulary_size": 50, "num_layers": 2, "num_heads": 2, "hidden_dim": 8, "intermediate_dim": 16}
     return {
         "bert": (keras_hub.models.BertBackbone(**text, max_sequence_length=12),
-                 _text_feed(rng, "token_ids", "segment_ids", "padding_mask")),
+                 text_feed(rng, "token_ids", "segment_ids", "padding_mask")),
         "gpt2": (keras_hub.models.GPT2Backbone(**text, max_sequence_length=12),
-                 _text_feed(rng, "token_ids", "padding_mask")),
+                 text_feed(rng, "token_ids", "padding_mask")),
         "vit": (keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=2, num_heads=2,
                                              hidden_dim=8, mlp_dim=16),
                 {"images": rng.normal(size=(2, 16, 16, 3)).astype("float32")}),
@@ -116,7 +94,7 @@ def hub_project(tmp_path_factory) -> tuple[Path, dict[str, Case]]:
     for name, (model, feed) in models.items():
         model.save(root / "models" / f"{name}.keras")
         call = feed if isinstance(model.input, dict) else next(iter(feed.values()))
-        cases[name] = Case(feed, _expected(model(call, training=False)))
+        cases[name] = Case(feed, expected_outputs(model(call, training=False)))
     table = "".join(f'{name} = {{ source = "models/{name}.keras" }}\n' for name in sorted(cases) if name != "dict_custom")
     table += 'dict_custom = { source = "models/dict_custom.keras", custom-modules = ["app.layers"] }\n'
     pyproject = root / "pyproject.toml"
@@ -134,19 +112,21 @@ def hub_build(hub_project) -> str:
 
 
 @pytest.mark.parametrize("name", ["bert", "gpt2", "vit", "dict_threshold", "dict_custom"])
-def test_the_model_builds_with_the_default_configuration_and_matches_keras_in_tfjs(name, hub_project, hub_build, tfjs):
+def test_the_model_builds_with_the_default_configuration_and_matches_keras_in_tfjs(
+    name, hub_project, hub_build, tfjs, record_property
+):
     root, cases = hub_project
-    line = re.search(rf"^tfjs: {name}: graph model .*$", hub_build, re.MULTILINE)
-    assert line, hub_build
-    assert "graph through TensorFlow" in line.group(0)
+    line = build_line(hub_build, name)
+    assert line.route == "graph through TensorFlow"
     output = root / OUTPUTS / name
     document = json.loads((output / "model.json").read_text())
     case = cases[name]
     # the graph's inputs keep the names the user calls the model with
     assert sorted(document["signature"]["inputs"]) == sorted(case.feed)
-    names = sorted(case.feed)
-    got, _ = tfjs.run(output, [case.feed[k] for k in names], format="graph", input_names=names)
-    assert_parity(got, case.expected, atol=ATOL)
+    diff = check_in_tfjs(tfjs, output, case)
+    record_property("route", line.route)
+    record_property("seconds", line.seconds)
+    record_property("max_abs_diff", diff)
 
 
 _DEPENDENCIES = (
@@ -270,3 +250,67 @@ def test_a_custom_module_outside_the_project_is_refused_by_name(hub_project, tmp
     assert ("custom module 'json.decoder' (set by tool.hatch.build.hooks.tfjs.models.dict_custom.custom-modules in "
             "pyproject.toml): package 'json' is not in the project's source tree") in output, output
     assert "Traceback" not in output
+
+
+ISOLATED_PYPROJECT = """\
+[build-system]
+requires = ["hatchling", "hatch-tfjs"]
+build-backend = "hatchling.build"
+
+[project]
+name = "app"
+version = "0.1.0"
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/app"]
+
+[tool.hatch.build.hooks.tfjs.models.bert]
+source = "models/bert.keras"
+"""
+
+
+@pytest.mark.slow
+def test_an_isolated_build_gets_tensorflow_and_keras_hub_from_the_hook_alone(tmp_path, wheelhouse, tfjs, record_property):
+    """``python -m build --wheel`` (isolated: a fresh venv with hatchling and hatch-tfjs only) of a project whose hook
+    table holds one keras-hub backbone and nothing else: the hook's dependencies() must bring TensorFlow and keras-hub
+    into the build environment, and the wheel's model matches Keras in TF.js. Slow: pip installs TensorFlow."""
+    import subprocess
+    import zipfile
+
+    import keras
+    import keras_hub
+
+    from helpers import build_env
+
+    root = tmp_path / "app"
+    (root / "src" / "app").mkdir(parents=True)
+    (root / "src" / "app" / "__init__.py").write_text("")
+    (root / "models").mkdir()
+    (root / "pyproject.toml").write_text(ISOLATED_PYPROJECT)
+    keras.utils.set_random_seed(21)
+    model = keras_hub.models.BertBackbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
+                                          intermediate_dim=16, max_sequence_length=12)
+    model.save(root / "models" / "bert.keras")
+    feed = text_feed(np.random.default_rng(21), "token_ids", "segment_ids", "padding_mask")
+    expected = expected_outputs(model(feed, training=False))
+    before = user_files(root, OUTPUTS)
+    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", "dist", "."], cwd=root,
+                          env=build_env(wheelhouse), capture_output=True, text=True, timeout=3600)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    assert user_files(root, OUTPUTS) == before
+    # build installs hatchling and hatch-tfjs, then what the hook's dependencies() asked for
+    installs = re.findall(r"^\* Installing packages in isolated environment:\n((?:  - .*\n)+)", output, re.MULTILINE)
+    assert len(installs) == 2, output[-6000:]
+    assert "hatch-tfjs" in installs[0] and "tensorflow" not in installs[0] and "keras-hub" not in installs[0]
+    assert "  - tensorflow>=2.16\n" in installs[1] and "  - keras-hub\n" in installs[1], installs[1]
+    line = build_line(output, "bert")
+    assert line.route == "graph through TensorFlow"
+    (wheel,) = (root / "dist").glob("*.whl")
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    diff = check_in_tfjs(tfjs, unpacked / "app" / "web_models" / "bert", Case(feed, expected))
+    record_property("route", line.route)
+    record_property("seconds", line.seconds)
+    record_property("max_abs_diff", diff)
