@@ -15,6 +15,7 @@ import numpy as np
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
+ZOOS = TESTS / "zoos"  # the model zoos (on pytest's pythonpath, as tests/ is)
 PARITY_ATOL = 1e-5
 
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import TESTS
+from helpers import TESTS, ZOOS
 from projects import hatchling_build, tensorflow_blocked_env, user_files, write_app_project
 from user_models import Case, build_line, check_in_tfjs, load_cases, models_table
 
@@ -32,7 +32,7 @@ def jax_project(tmp_path_factory) -> tuple[Path, dict[str, Case], str]:
     models = root / "models"
     models.mkdir(parents=True)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), str(ZOOS), os.environ.get("PYTHONPATH")]))}
     saved = subprocess.run([sys.executable, "-c", SAVE, str(models)], env=env, capture_output=True, text=True,
                            timeout=600)
     assert saved.returncode == 0, saved.stdout + saved.stderr
