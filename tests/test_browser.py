@@ -190,9 +190,9 @@ EXECUTE_ASYNC_WARNING = "did not contain any nodes with control flow"
 
 
 def _loader_models():
-    """name -> (Keras model, batch of inputs, expected format, expected execution): a layers model; a GRU over a fixed
-    length, which auto converts to a graph without control flow (execute()); a GRU over any length, whose graph keeps
-    its While loop (executeAsync())."""
+    """name -> (Keras model, batch of inputs, format, expected execution): a layers model (``--format layers``, what
+    a page that trains keeps); a GRU over a fixed length, which auto converts to a graph without control flow
+    (execute()); a GRU over any length, whose graph keeps its While loop (executeAsync())."""
     import keras
     from keras import layers
 
@@ -228,7 +228,8 @@ def loader_site(tmp_path_factory):
         source = root / f"{name}.keras"
         model.save(source)
         proc = subprocess.run(
-            [sys.executable, "-m", "hatch_tfjs", "convert", str(source), str(models_dir / name)], capture_output=True, text=True
+            [sys.executable, "-m", "hatch_tfjs", "convert", *(["--format", "layers"] if fmt == "layers" else []), str(source),
+             str(models_dir / name)], capture_output=True, text=True
         )
         assert proc.returncode == 0, proc.stderr
         cases[name] = (batch, np.asarray(model.predict(batch, verbose=0)), fmt, execution)
