@@ -130,7 +130,7 @@ def check_responses(get, models: Path) -> None:
     assert status == 200 and headers["content-type"] == "application/json"
     assert [(m["name"], m["url"], m["loader"], m["execution"]) for m in listing["models"]] == [
         ("digits", "digits/model.json", "tf.loadLayersModel", "sync"),
-        ("iris", "iris/model.json", "tf.loadLayersModel", "sync"),
+        ("iris", "iris/model.json", "tf.loadGraphModel", "sync"),
     ]
     status, headers, body = get("/models/tfjs-models.mjs", {})  # the browser loader, next to the index
     assert status == 200 and headers["content-type"] == "text/javascript; charset=utf-8"
