@@ -216,6 +216,17 @@ def cell(entry: dict[str, Any], form: str, output: dict[str, Any]) -> str:
     return text
 
 
+def totals(data: dict[str, Any], per_model: dict[str, Any]) -> str:
+    """How many models meet the two goals of issue 22 on this backend."""
+    verdicts = [verdict(e, data["outputs"][n]["default"].get("format")) for n, e in per_model.items()]
+    met = sum(1 for v in verdicts if v[0].isdigit() and "MISSED" not in v)
+    against = [e.get(f"{data['outputs'][n]['default'].get('format')}_vs_official") for n, e in per_model.items()]
+    runs = [r for r in against if r is not None]
+    return (f"Default within {TARGET}x of the faster exact form of ours: {met} of {len(verdicts)} models. Default "
+            f"<= 0.7x the official output's time: {sum(1 for r in runs if r <= 0.7)} of the {len(runs)} models whose "
+            f"official output runs here ({len(against) - len(runs)} official outputs fail to convert or to run).")
+
+
 def ratio_cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
@@ -249,8 +260,8 @@ def markdown(data: dict[str, Any]) -> str:
             lines.append(f"| {name} | {default or 'fails'} | {cell(entry, 'layers', outs['layers'])} "
                          f"| {cell(entry, 'graph', outs['graph'])} | {cell(entry, 'official', outs['official'])} "
                          f"| {ratio_cell(entry.get('graph_vs_layers'))} | {ratio_cell(vs_official)} "
-                         f"| {verdict(entry, default)} | {entry['measured']} @{entry['commit'][:8]} |")
-        lines.append("")
+                         f"| {verdict(entry, default)} | {entry['measured']} @{entry['commit']} |")
+        lines += ["", totals(data, per_model), ""]
     for backend, why in data.get("unavailable", {}).items():
         lines.append(f"- {backend}: not measured ({why})")
     lines += ["", "Build lines of the default conversions:", ""]
