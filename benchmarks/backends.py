@@ -72,7 +72,9 @@ def convert(name: str, route: str, fmt: str | None) -> dict[str, Any]:
                str(gr.MODELS / f"{name}.keras"), str(output)]
     proc = subprocess.run(command, capture_output=True, text=True, check=False, env=bench.base_env(), cwd=gr.CACHE)
     if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:300]}
+        lines = [ln.strip() for ln in proc.stderr.strip().splitlines() if ln.strip()] or ["failed"]
+        reasons = [ln.lstrip("- ") for ln in lines if ln.startswith("- ")]  # the first reason, not the advice
+        return {"error": (reasons or lines)[0][:300]}
     document = json.loads((output / "model.json").read_text())
     text = (proc.stdout + proc.stderr).splitlines()
     line = next((ln for ln in text if f"{name}" in ln and ("layers model" in ln or "graph model" in ln)), "")

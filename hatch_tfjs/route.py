@@ -1,8 +1,8 @@
 """Routing: which kind of TF.js model a model becomes, why, and whether converting it needs TensorFlow.
 
 ``format = "layers"`` and ``"graph"`` decide the format themselves. ``format = "auto"`` (the default for Keras files)
-makes the fastest exact form (graph models run 1.2-3x faster than layers models of the same network on TF.js's wasm
-backend: benchmarks/results/backends.md): a graph model compiled without TensorFlow when the compiler covers the
+makes the fastest exact form (our graph model of a network takes 0.24-1.07x the time of our layers model on TF.js's
+wasm backend: benchmarks/results/backends.md): a graph model compiled without TensorFlow when the compiler covers the
 whole model; else a layers model when the whole model translates exactly into TF.js layers; else a graph model
 through TensorFlow. The reason is shown on the build line. Deciding reads the Keras config without TensorFlow (and,
 when the compiler does not cover the model, the file with the h5py reader, memory-mapped, for the pure layers

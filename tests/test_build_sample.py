@@ -54,13 +54,13 @@ def check_models_run_like_keras(unpacked: Path, tfjs) -> None:
     import keras
 
     rng = np.random.default_rng(0)
-    cases = {
-        "iris": (SAMPLE / "models" / "iris.keras", [rng.normal(5.0, 1.5, size=(5, 4)).astype("float32")]),
-        "digits": (SAMPLE / "models" / "digits.h5", [rng.uniform(0, 1, size=(3, 8, 8, 1)).astype("float32")]),
+    cases = {  # iris: the default (a graph model); digits: format = "layers"
+        "iris": (SAMPLE / "models" / "iris.keras", [rng.normal(5.0, 1.5, size=(5, 4)).astype("float32")], "graph"),
+        "digits": (SAMPLE / "models" / "digits.h5", [rng.uniform(0, 1, size=(3, 8, 8, 1)).astype("float32")], "layers"),
     }
-    for name, (source, inputs) in cases.items():
+    for name, (source, inputs, fmt) in cases.items():
         expected = keras_predict(keras.saving.load_model(source, compile=False), inputs)
-        got, _ = tfjs.run(unpacked / "sample_app" / "web_models" / name, inputs)
+        got, _ = tfjs.run(unpacked / "sample_app" / "web_models" / name, inputs, format=fmt)
         assert_parity(got, expected)
 
 
