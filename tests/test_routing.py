@@ -151,3 +151,30 @@ def test_only_models_that_need_tensorflow_share_the_tensorflow_worker(sources, t
     tasks = [Task(spec, route_model(spec)) for spec in specs.values()]
     batches = [[task.spec.name for task in batch] for batch in batches_of(tasks)]
     assert sorted(batches) == sorted([["custom", "lambda"], ["dense"], ["gru"]])
+
+
+def test_a_layer_the_compiler_refuses_for_an_argument_falls_back_to_an_exact_layers_model(tmp_path, tfjs):
+    """The class is covered, so the route says compiled graph; the compiler refuses ``invert=True`` at conversion,
+    and ``auto`` then makes the layers model (which translates it exactly), not a graph through TensorFlow."""
+    import keras
+    from keras import layers
+
+    from hatch_tfjs.convert import convert_model
+    from helpers import assert_parity, keras_predict
+
+    inp = keras.Input((3,), name="features")
+    norm = layers.Normalization(invert=True, mean=[1.0, 2.0, 3.0], variance=[4.0, 1.0, 0.25], name="denorm")
+    model = keras.Model(inp, layers.Dense(2, name="head")(norm(inp)))
+    source = tmp_path / "inverted.keras"
+    model.save(source)
+    spec = _spec(source)
+    assert route_model(spec) == Route("graph", FAST_REASON)
+
+    result = convert_model(spec)
+
+    assert (result.format, result.tensorflow_reason) == ("layers", "")
+    assert result.format_reason == ("every layer has an exact TF.js layers equivalent; a graph model would need "
+                                    "TensorFlow (the compiler does not cover it)")
+    inputs = [np.random.default_rng(3).normal(size=(4, 3)).astype("float32")]
+    got, _ = tfjs.run(spec.output, inputs, format="layers")
+    assert_parity(got, keras_predict(model, inputs))
