@@ -176,7 +176,7 @@ def summarize(name: str, routes: dict[str, Any]) -> dict[str, Any]:
         if "error" in data:
             entry[route] = {"error": data["error"][:200]}
             continue
-        got = [np.array(o["values"], dtype="f4") for o in data["outputs"]]
+        got = in_expected_order([np.array(o["values"], dtype="f4") for o in data["outputs"]], expected)
         entry[route] = {"median_ms": statistics.median(data["milliseconds"]), "call": data["call"],
                         "max_abs_diff_vs_keras": gr.max_abs_diff(got, expected), "ms": data["milliseconds"]}
     if "ms" in entry.get("layers", {}) and "ms" in entry.get("graph", {}):
@@ -187,6 +187,15 @@ def summarize(name: str, routes: dict[str, Any]) -> dict[str, Any]:
     entry["measured"] = now()
     entry["commit"] = bench.git_commit()
     return entry
+
+
+def in_expected_order(got: list[np.ndarray], expected: list[np.ndarray]) -> list[np.ndarray]:
+    """``got`` reordered to Keras's output order where the sizes tell (the official converter lists a model's
+    outputs in another order than Keras); as it came otherwise."""
+    matches = [[k for k, g in enumerate(got) if g.size == e.size] for e in expected]
+    if len(got) == len(expected) and all(len(m) == 1 for m in matches) and len({m[0] for m in matches}) == len(got):
+        return [got[m[0]] for m in matches]
+    return got
 
 
 def exact(data: dict[str, Any]) -> bool:
