@@ -1,23 +1,30 @@
 """Layers or graph, per TF.js backend: how fast each of hatch-tfjs's two outputs of the same Keras model runs, against
 the official converter's output, on the backends browsers use.
 
-    .venv/bin/python benchmarks/backends.py [--tfjs-runs 15] [--tfjs-warmup 3] [--skip-browser] [model ...]
-    (default: every model of tests/real_zoo.py)
+    .venv/bin/python benchmarks/backends.py [--backends wasm,cpu,webgl,webgpu] [--models a,b] [--tfjs-runs 15]
+                                            [--tfjs-warmup 3] [--fresh] [model ...]
+    (default: every model of tests/zoos/real_zoo.py on every backend)
 
-For each zoo model (``tests/real_zoo.py``, built and saved once into ``benchmarks/.cache/graph_route/models``, shared
+For each zoo model (``tests/zoos/real_zoo.py``, built and saved once into ``benchmarks/.cache/graph_route/models``, shared
 with ``graph_route.py``):
 
-- ``default``: ``hatch-tfjs convert`` with the default ``format = "auto"``; which form it made is reported;
-- ``other``: the other form (``--format layers`` or ``--format graph``), or why it cannot be made;
+- ``layers``: ``hatch-tfjs convert --format layers``, or why it cannot be made;
+- ``graph``: ``hatch-tfjs convert --format graph`` (compiled without TensorFlow where the compiler covers the model);
 - ``official``: Keras ``export()`` + ``tensorflowjs_converter --input_format=tf_saved_model`` (graph_route.py's
-  official route, in its venv), or its failure.
+  official route, in its venv), or its failure;
+- which of our two forms ``format = "auto"`` makes (``hatch-tfjs convert`` without ``--format``: the build line).
 
-The three outputs are loaded side by side in one process per backend and timed by ``graph_runtime.mjs`` (a call =
-``predict``/``execute`` until the outputs' values are on the host; warm-up calls, then interleaved rounds, the
-order rotated round by round; paired ratios): in Node on ``wasm`` (@tensorflow/tfjs-backend-wasm 4.22, its own
+The three outputs are loaded side by side in one process per model and backend and timed by ``graph_runtime.mjs``
+(a call = ``predict``/``execute`` until the outputs' values are on the host; warm-up calls, then interleaved rounds,
+the order rotated round by round; paired ratios): in Node on ``wasm`` (@tensorflow/tfjs-backend-wasm 4.22, its own
 .wasm files) and ``cpu``; in Debian's headless Chromium through Playwright on ``webgl`` (SwiftShader: software
 rendering, no GPU here) and on ``webgpu`` where that Chromium offers an adapter. Each output's first result is
-compared with Keras (max abs diff). Writes ``benchmarks/results/backends.md`` and ``backends.json``.
+compared with Keras (max abs diff).
+
+Runnable in parts: results are merged into ``benchmarks/results/backends.json`` (and ``backends.md`` rewritten)
+after every model's conversions and after every model on every backend, so an interrupted run keeps what it
+measured and a later run of other models or backends adds to it (``--fresh`` starts over). Each entry records the
+date and commit it was measured at.
 """
 
 # ruff: noqa: S603, S607 - a benchmark runs the tools it measures, found on PATH like a user would
@@ -43,15 +50,21 @@ import graph_route as gr
 RESULT_MD = bench.RESULTS / "backends.md"
 RESULT_JSON = bench.RESULTS / "backends.json"
 OUT = gr.CACHE / "backends"
-ROUTES = ("default", "other", "official")
+FORMS = ("layers", "graph", "official")
 NODE_BACKENDS = ("wasm", "cpu")
 BROWSER_BACKENDS = ("webgl", "webgpu")
+ALL_BACKENDS = (*NODE_BACKENDS, *BROWSER_BACKENDS)
 TFJS_FORMATS = {"layers-model": "layers", "graph-model": "graph"}
 TARGET = 1.1  # the default within 1.1x of the fastest exact form of ours
+EXACT = 1e-3  # max abs diff vs Keras under which an output counts as exact (the zoo's outputs are of order 1)
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def convert(name: str, route: str, fmt: str | None) -> dict[str, Any]:
-    """``hatch-tfjs convert`` of the zoo model into OUT/name/route: {"dir", "format"} or {"error"}."""
+    """``hatch-tfjs convert`` of the zoo model into OUT/name/route: {"dir", "format", "line"} or {"error"}."""
     output = OUT / name / route
     bench.clear(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -59,41 +72,42 @@ def convert(name: str, route: str, fmt: str | None) -> dict[str, Any]:
                str(gr.MODELS / f"{name}.keras"), str(output)]
     proc = subprocess.run(command, capture_output=True, text=True, check=False, env=bench.base_env(), cwd=gr.CACHE)
     if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:300]}
+        lines = [ln.strip() for ln in proc.stderr.strip().splitlines() if ln.strip()] or ["failed"]
+        reasons = [ln.lstrip("- ") for ln in lines if ln.startswith("- ")]  # the first reason, not the advice
+        return {"error": (reasons or lines)[0][:300]}
     document = json.loads((output / "model.json").read_text())
-    line = next((ln for ln in proc.stdout.splitlines() + proc.stderr.splitlines() if f"{name}: " in ln), "")
+    text = (proc.stdout + proc.stderr).splitlines()
+    line = next((ln for ln in text if f"{name}" in ln and ("layers model" in ln or "graph model" in ln)), "")
     return {"dir": str(output), "format": TFJS_FORMATS[document["format"]], "line": line.strip()}
 
 
-def convert_all(names: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
-    outputs: dict[str, dict[str, dict[str, Any]]] = {}
-    for name in names:
-        default = convert(name, "default", None)
-        other_format = {"layers": "graph", "graph": "layers"}.get(default.get("format", ""), "graph")
-        other = convert(name, "other", other_format)
-        other.setdefault("format", other_format)
-        try:
-            gr.run_route("official", name, None)
-            official = {"dir": str(gr.OUT / name / "official"), "format": "graph"}
-        except RuntimeError as exc:
-            official = {"error": gr.failure_reason(exc), "format": "graph"}
-        outputs[name] = {"default": default, "other": other, "official": official}
-        say_line = ", ".join(f"{r} {o.get('format', '?')}" + (" FAILED" if "error" in o else "") for r, o in
-                             outputs[name].items())
-        bench.say(f"{name}: {say_line}")
-    return outputs
+def convert_model(name: str) -> dict[str, Any]:
+    """Our two forms, the official converter's, and which form ``format = "auto"`` makes."""
+    default = convert(name, "default", None)
+    forms: dict[str, Any] = {}
+    if "error" not in default:
+        forms[default["format"]] = default
+    for fmt in ("layers", "graph"):
+        forms.setdefault(fmt, convert(name, fmt, fmt))
+    try:
+        gr.run_route("official", name, None)
+        forms["official"] = {"dir": str(gr.OUT / name / "official"), "format": "graph"}
+    except RuntimeError as exc:
+        forms["official"] = {"error": gr.failure_reason(exc), "format": "graph"}
+    forms["default"] = {"format": default.get("format"), "line": default.get("line", ""), "error": default.get("error")}
+    if forms["default"]["error"] is None:
+        del forms["default"]["error"]
+    forms["converted"] = now()
+    return forms
 
 
-def request(names: list[str], outputs: dict[str, Any], url: Any) -> list[dict[str, Any]]:
-    models = []
-    for name in names:
-        inputs, _ = gr.load_case(name)
-        routes = {r: {"dir": url(Path(o["dir"])), "format": o["format"]} for r, o in outputs[name].items()
-                  if "error" not in o}
-        encoded = [{"shape": list(a.shape), "dtype": "int32" if a.dtype.kind in "iu" else "float32",
-                    "values": a.reshape(-1).tolist()} for a in inputs]
-        models.append({"name": name, "inputs": encoded, "routes": routes})
-    return models
+def request(name: str, outputs: dict[str, Any], url: Any) -> list[dict[str, Any]]:
+    inputs, _ = gr.load_case(name)
+    routes = {f: {"dir": url(Path(outputs[f]["dir"])), "format": outputs[f]["format"]} for f in FORMS
+              if "dir" in outputs.get(f, {})}
+    encoded = [{"shape": list(a.shape), "dtype": "int32" if a.dtype.kind in "iu" else "float32",
+                "values": a.reshape(-1).tolist()} for a in inputs]
+    return [{"name": name, "inputs": encoded, "routes": routes}]
 
 
 def run_node(backend: str, models: list[dict[str, Any]], warmup: int, runs: int) -> dict[str, Any]:
@@ -109,8 +123,8 @@ def run_node(backend: str, models: list[dict[str, Any]], warmup: int, runs: int)
 IN_PAGE = """async ([backend, models, warmup, runs]) => {
   if (backend === 'webgpu') {
     if (!navigator.gpu || !(await navigator.gpu.requestAdapter())) return { unavailable: 'no WebGPU adapter' };
-    await new Promise((resolve, reject) => { const s = document.createElement('script'); s.src = '/www/tf-backend-webgpu.min.js';
-      s.onload = resolve; s.onerror = reject; document.head.appendChild(s); });
+    await new Promise((resolve, reject) => { const s = document.createElement('script');
+      s.src = '/www/tf-backend-webgpu.min.js'; s.onload = resolve; s.onerror = reject; document.head.appendChild(s); });
   }
   if (!(await tf.setBackend(backend))) return { unavailable: `tf.setBackend('${backend}') failed` };
   await tf.ready();
@@ -119,137 +133,242 @@ IN_PAGE = """async ([backend, models, warmup, runs]) => {
 }"""
 
 
-def run_browser(backends: tuple[str, ...], models_for: Any, warmup: int, runs: int) -> dict[str, Any]:
-    import shutil
+class Browser:
+    """One Chromium for the whole run, a fresh page per model and backend."""
 
-    from playwright.sync_api import sync_playwright
+    def __enter__(self) -> Browser:
+        import shutil
+        from contextlib import ExitStack
 
-    results: dict[str, Any] = {}
-    with gr.serve_cache() as base, sync_playwright() as playwright:
+        from playwright.sync_api import sync_playwright
+
+        self.stack = ExitStack()
+        self.base = self.stack.enter_context(gr.serve_cache())
+        playwright = self.stack.enter_context(sync_playwright())
         webgpu = gr.TESTS / "js" / "node_modules" / "@tensorflow" / "tfjs-backend-webgpu" / "dist"
         shutil.copyfile(webgpu / "tf-backend-webgpu.min.js", gr.CACHE / "www" / "tf-backend-webgpu.min.js")
         args = [*gr.CHROMIUM_ARGS, "--enable-unsafe-webgpu", "--enable-features=Vulkan"]
-        browser = playwright.chromium.launch(executable_path=gr.CHROMIUM, args=args)
+        self.browser = playwright.chromium.launch(executable_path=gr.CHROMIUM, args=args)
+        self.stack.callback(self.browser.close)
+        self.version = self.browser.version
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()
+
+    def run(self, backend: str, models: list[dict[str, Any]], warmup: int, runs: int) -> dict[str, Any]:
+        page = self.browser.new_page()
         try:
-            for backend in backends:
-                page = browser.new_page()
-                page.goto(base + "/www/index.html")
-                models = models_for(lambda p: "/" + p.relative_to(gr.CACHE).as_posix())
-                try:
-                    results[backend] = page.evaluate(IN_PAGE, [backend, models, warmup, runs])
-                except Exception as exc:  # noqa: BLE001 - reported in the results
-                    results[backend] = {"unavailable": str(exc).splitlines()[0][:300]}
-                page.close()
-            results["chromium"] = browser.version
+            page.goto(self.base + "/www/index.html")
+            result: dict[str, Any] = page.evaluate(IN_PAGE, [backend, models, warmup, runs])
+        except Exception as exc:  # noqa: BLE001 - reported in the results
+            result = {"unavailable": str(exc).splitlines()[0][:300]}
         finally:
-            browser.close()
-    return results
+            page.close()
+        return result
 
 
-def summarize(names: list[str], outputs: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
-    """Per backend and model: each route's median ms and max diff vs Keras (or its error), paired ratios."""
-    summary: dict[str, Any] = {}
-    for backend, result in raw.items():
-        if not isinstance(result, dict) or "results" not in result:
+def summarize(name: str, routes: dict[str, Any]) -> dict[str, Any]:
+    """One model on one backend: each form's median ms and max diff vs Keras (or its error), paired ratios."""
+    _, expected = gr.load_case(name)
+    entry: dict[str, Any] = {}
+    for route, data in routes.items():
+        if "error" in data:
+            entry[route] = {"error": data["error"][:200]}
             continue
-        per_model: dict[str, Any] = {}
-        for name in names:
-            routes = result["results"][name]
-            _, expected = gr.load_case(name)
-            entry: dict[str, Any] = {}
-            for route, data in routes.items():
-                if "error" in data:
-                    entry[route] = {"error": data["error"][:200]}
-                    continue
-                got = [np.array(o["values"], dtype="f4") for o in data["outputs"]]
-                entry[route] = {"median_ms": statistics.median(data["milliseconds"]),
-                                "max_abs_diff_vs_keras": gr.max_abs_diff(got, expected),
-                                "ms": data["milliseconds"]}
-            for route in ("other", "official"):
-                if "ms" in entry.get("default", {}) and "ms" in entry.get(route, {}):
-                    entry[f"default_vs_{route}"] = gr.median_ratio(entry["default"]["ms"], entry[route]["ms"])
-            per_model[name] = entry
-        summary[backend] = per_model
-    return summary
+        got = in_expected_order([np.array(o["values"], dtype="f4") for o in data["outputs"]], expected)
+        entry[route] = {"median_ms": statistics.median(data["milliseconds"]), "call": data["call"],
+                        "max_abs_diff_vs_keras": gr.max_abs_diff(got, expected), "ms": data["milliseconds"]}
+    if "ms" in entry.get("layers", {}) and "ms" in entry.get("graph", {}):
+        entry["graph_vs_layers"] = gr.median_ratio(entry["graph"]["ms"], entry["layers"]["ms"])
+    for form in ("layers", "graph"):
+        if "ms" in entry.get(form, {}) and "ms" in entry.get("official", {}):
+            entry[f"{form}_vs_official"] = gr.median_ratio(entry[form]["ms"], entry["official"]["ms"])
+    entry["measured"] = now()
+    entry["commit"] = bench.git_commit()
+    return entry
 
 
-def cell(entry: dict[str, Any], route: str, output: dict[str, Any]) -> str:
+def in_expected_order(got: list[np.ndarray], expected: list[np.ndarray]) -> list[np.ndarray]:
+    """``got`` reordered to Keras's output order where the sizes tell (the official converter lists a model's
+    outputs in another order than Keras); as it came otherwise."""
+    matches = [[k for k, g in enumerate(got) if g.size == e.size] for e in expected]
+    if len(got) == len(expected) and all(len(m) == 1 for m in matches) and len({m[0] for m in matches}) == len(got):
+        return [got[m[0]] for m in matches]
+    return got
+
+
+def exact(data: dict[str, Any]) -> bool:
+    return "median_ms" in data and data["max_abs_diff_vs_keras"] <= EXACT
+
+
+def verdict(entry: dict[str, Any], default: str | None) -> str:
+    """The default's time over the fastest exact form of ours (paired), against TARGET."""
+    if default is None or not exact(entry.get(default, {})):
+        return "default does not run exactly"
+    other = "graph" if default == "layers" else "layers"
+    if not exact(entry.get(other, {})):
+        return "1.00x (only form)"
+    ratio = entry["graph_vs_layers"] if default == "graph" else 1 / entry["graph_vs_layers"]
+    return f"{max(ratio, 1.0):.2f}x" + ("" if ratio <= TARGET else " MISSED")
+
+
+def cell(entry: dict[str, Any], form: str, output: dict[str, Any]) -> str:
     if "error" in output:
         return f"fails to convert: {output['error'][:90]}"
-    data = entry.get(route)
+    data = entry.get(form)
     if data is None:
         return "-"
     if "error" in data:
         return f"fails in TF.js: {data['error'][:90]}"
-    ratio = entry.get(f"default_vs_{route}")
-    text = f"{data['median_ms']:.1f} ms ({output['format']})"
-    return text + (f"; default / this {ratio:.2f}x" if ratio is not None else "")
+    text = f"{data['median_ms']:.1f} ms"
+    if data["max_abs_diff_vs_keras"] > EXACT:
+        text += f" (max diff {data['max_abs_diff_vs_keras']:.1e}: not exact)"
+    return text
+
+
+def totals(data: dict[str, Any], per_model: dict[str, Any]) -> str:
+    """How many models meet the two goals of issue 22 on this backend."""
+    verdicts = [verdict(e, data["outputs"][n]["default"].get("format")) for n, e in per_model.items()]
+    met = sum(1 for v in verdicts if v[0].isdigit() and "MISSED" not in v)
+    against = [e.get(f"{data['outputs'][n]['default'].get('format')}_vs_official") for n, e in per_model.items()]
+    runs = [r for r in against if r is not None]
+    return (f"Default within {TARGET}x of the faster exact form of ours: {met} of {len(verdicts)} models. Default "
+            f"<= 0.7x the official output's time: {sum(1 for r in runs if r <= 0.7)} of the {len(runs)} models whose "
+            f"official output runs here ({len(against) - len(runs)} official outputs fail to convert or to run).")
+
+
+def ratio_cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
 
 
 def markdown(data: dict[str, Any]) -> str:
-    meta = data["meta"]
+    machine = ", ".join(f"{k} {v}" for k, v in data["meta"].get("machine", {}).items())
     lines = [
-        "# Layers or graph, per TF.js backend: hatch-tfjs's default output, its other form, the official converter's",
+        "# Layers or graph, per TF.js backend: hatch-tfjs's two outputs and the official converter's",
         "",
-        f"Run of {meta['date']} ({meta['machine']}), TF.js 4.22, {meta['command']}; Chromium {meta.get('chromium', '?')}.",
-        "Median ms per call (until the outputs are on the host), paired ratios of interleaved calls in one process.",
-        f"Target: the default within {TARGET}x of the faster of our two forms on every backend.",
+        "Median ms per call (until the outputs are on the host) of the same inputs, the three outputs of a model",
+        "loaded side by side in one process and called interleaved; ratios are medians of paired calls. `layers`:",
+        "hatch-tfjs `--format layers`; `graph`: `--format graph` (compiled without TensorFlow); `official`: Keras",
+        "export() + tensorflowjs_converter 4.22. **default** is what `format = \"auto\"` made at the commit the model",
+        f"was converted at. `default vs best`: the default's time over the faster exact form of ours (<= {TARGET}x).",
+        f"TF.js 4.22; machine: {machine}; Chromium {data['meta'].get('chromium', '-')}.",
+        "Runs (each adds to the results): " + "; ".join(f"`{r}`" for r in data["meta"].get("runs", [])),
         "",
     ]
-    for backend, per_model in data["summary"].items():
-        lines += [f"## {backend}", "", "| model | our default | our other form | official converter |",
-                  "|---|---|---|---|"]
-        for name, entry in per_model.items():
-            outs = data["outputs"][name]
-            lines.append(f"| {name} | {cell(entry, 'default', outs['default'])} | {cell(entry, 'other', outs['other'])} "
-                         f"| {cell(entry, 'official', outs['official'])} |")
-        lines.append("")
+    for backend in ALL_BACKENDS:
+        per_model = data["summary"].get(backend)
+        if not per_model:
+            continue
+        lines += [f"## {backend}", "",
+                  "| model | default | layers | graph | official | graph / layers | default / official "
+                  "| default vs best | measured |",
+                  "|---|---|--:|--:|--:|--:|--:|--:|---|"]
+        for name in sorted(per_model):
+            entry, outs = per_model[name], data["outputs"][name]
+            default = outs["default"].get("format")
+            vs_official = entry.get(f"{default}_vs_official") if default else None
+            lines.append(f"| {name} | {default or 'fails'} | {cell(entry, 'layers', outs['layers'])} "
+                         f"| {cell(entry, 'graph', outs['graph'])} | {cell(entry, 'official', outs['official'])} "
+                         f"| {ratio_cell(entry.get('graph_vs_layers'))} | {ratio_cell(vs_official)} "
+                         f"| {verdict(entry, default)} | {entry['measured']} @{entry['commit']} |")
+        lines += ["", totals(data, per_model), ""]
     for backend, why in data.get("unavailable", {}).items():
         lines.append(f"- {backend}: not measured ({why})")
+    lines += ["", "Build lines of the default conversions:", ""]
+    lines += [f"- {name}: `{outs['default'].get('line') or outs['default'].get('error', '?')}`"
+              for name, outs in sorted(data["outputs"].items())]
     return "\n".join(lines) + "\n"
+
+
+def load(fresh: bool) -> dict[str, Any]:
+    if not fresh and RESULT_JSON.is_file():
+        data: dict[str, Any] = json.loads(RESULT_JSON.read_text())
+        if {"meta", "outputs", "summary"} <= data.keys():
+            data.setdefault("unavailable", {})
+            return data
+    return {"meta": {"runs": []}, "outputs": {}, "summary": {}, "unavailable": {}}
+
+
+def save(data: dict[str, Any]) -> None:
+    bench.RESULTS.mkdir(parents=True, exist_ok=True)
+    RESULT_JSON.write_text(json.dumps(data, indent=1) + "\n")
+    RESULT_MD.write_text(markdown(data))
+
+
+def split(values: list[str]) -> list[str]:
+    return [v for value in values for v in value.split(",") if v]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="*", help="zoo models (default: all of tests/real_zoo.py)")
+    parser.add_argument("models", nargs="*", help="zoo models (default: all of tests/zoos/real_zoo.py)")
+    parser.add_argument("--models", dest="model_list", action="append", default=[], help="comma-separated models")
+    parser.add_argument("--backends", default=",".join(ALL_BACKENDS), help="comma-separated, of " +
+                        ", ".join(ALL_BACKENDS))
     parser.add_argument("--tfjs-runs", type=int, default=15)
     parser.add_argument("--tfjs-warmup", type=int, default=3)
-    parser.add_argument("--skip-browser", action="store_true", help="Node only (wasm, cpu)")
-    parser.add_argument("--node-backends", default=",".join(NODE_BACKENDS))
+    parser.add_argument("--reuse-conversions", action="store_true",
+                        help="time the outputs converted by an earlier run (when they are still in the cache)")
+    parser.add_argument("--fresh", action="store_true", help="start the results over instead of adding to them")
+    parser.add_argument("--markdown-only", action="store_true", help="rewrite backends.md from backends.json")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(gr.TESTS))
+    if args.markdown_only:
+        RESULT_MD.write_text(markdown(load(fresh=False)))
+        return 0
+    sys.path[:0] = [str(gr.TESTS), str(gr.ZOOS)]
     import real_zoo
 
-    names = args.models or list(real_zoo.REAL_MODELS)
+    names = split(args.models + args.model_list) or list(real_zoo.REAL_MODELS)
+    backends = split([args.backends])
+    unknown = [n for n in names if n not in real_zoo.REAL_MODELS] + [b for b in backends if b not in ALL_BACKENDS]
+    if unknown:
+        parser.error(f"unknown model or backend: {', '.join(unknown)}")
     started = time.perf_counter()
+    data = load(args.fresh)
+    data["meta"].update(machine=bench.machine())
+    data["meta"]["runs"].append(f"{now()} @{bench.git_commit()[:8]}: benchmarks/backends.py " +
+                                " ".join(argv if argv is not None else sys.argv[1:]))
     bench.ensure_official_venv()
-    gr.ensure_models(names)
-    outputs = convert_all(names)
-    raw: dict[str, Any] = {}
-    for backend in args.node_backends.split(","):
-        bench.say(f"timing in Node on {backend}")
-        raw[backend] = run_node(backend, request(names, outputs, str), args.tfjs_warmup, args.tfjs_runs)
-    meta: dict[str, Any] = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-                            "command": "benchmarks/backends.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-                            "machine": bench.machine(), "commit": bench.git_commit()}
-    unavailable: dict[str, str] = {}
-    if not args.skip_browser:
-        bench.say(f"timing in Chromium on {', '.join(BROWSER_BACKENDS)}")
-        browser = run_browser(BROWSER_BACKENDS, lambda url: request(names, outputs, url), args.tfjs_warmup,
-                              args.tfjs_runs)
-        meta["chromium"] = browser.pop("chromium", "?")
-        for backend, result in browser.items():
-            if "unavailable" in result:
-                unavailable[backend] = result["unavailable"]
-            else:
-                raw[backend] = result
-    data = {"meta": meta, "outputs": outputs, "summary": summarize(names, outputs, raw), "unavailable": unavailable}
-    meta["elapsed_s"] = round(time.perf_counter() - started, 1)
-    bench.RESULTS.mkdir(parents=True, exist_ok=True)
-    RESULT_JSON.write_text(json.dumps(data, indent=1) + "\n")
-    RESULT_MD.write_text(markdown(data))
-    print(RESULT_MD.read_text())
+    browser_backends = [b for b in backends if b in BROWSER_BACKENDS]
+    with Browser() if browser_backends else _Nothing() as browser:
+        if browser is not None:
+            data["meta"]["chromium"] = browser.version
+        for name in names:
+            gr.ensure_models([name])
+            outputs = data["outputs"].get(name)
+            if not (args.reuse_conversions and outputs and all(Path(o["dir"]).is_dir() for f, o in outputs.items()
+                                                                 if f in FORMS and "dir" in o)):
+                outputs = data["outputs"][name] = convert_model(name)
+                save(data)
+            bench.say(f"{name}: default {outputs['default'].get('format')}; " + ", ".join(
+                f"{f} " + ("FAILED" if "error" in outputs[f] else "ok") for f in FORMS))
+            for backend in backends:
+                if backend in NODE_BACKENDS:
+                    raw = run_node(backend, request(name, outputs, str), args.tfjs_warmup, args.tfjs_runs)
+                else:
+                    url = lambda p: "/" + p.relative_to(gr.CACHE).as_posix()  # noqa: E731
+                    raw = browser.run(backend, request(name, outputs, url), args.tfjs_warmup, args.tfjs_runs)
+                    if "unavailable" in raw:
+                        data["unavailable"][backend] = raw["unavailable"]
+                        save(data)
+                        continue
+                entry = summarize(name, raw["results"][name])
+                data["summary"].setdefault(backend, {})[name] = entry
+                save(data)
+                bench.say(f"  {backend}: " + ", ".join(
+                    f"{f} {entry[f]['median_ms']:.1f} ms" if "median_ms" in entry.get(f, {}) else f"{f} -"
+                    for f in FORMS))
+    bench.say(f"done in {time.perf_counter() - started:.0f} s; {RESULT_MD}")
     return 0
+
+
+class _Nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 if __name__ == "__main__":

@@ -37,7 +37,14 @@ function feedFor(tf, graph, inputs, layers) {
   // One input: the tensor itself; several: by the graph's input names (a layers model: the list), in the order the
   // caller gave the arrays.
   if (tensors.length === 1) return { tensors, feed: tensors[0] };
-  const feed = layers ? tensors : Object.fromEntries(graph.inputs.map((s, k) => [s.name, tensors[k]]));
+  if (layers) return { tensors, feed: tensors };
+  // A graph's inputs may be listed in another order than the caller's (the official converter sorts them): each
+  // array goes to the one input whose shape (batch aside) it fits, else by position.
+  const fits = (spec, t) => spec.shape && spec.shape.length === t.shape.length &&
+    spec.shape.every((d, i) => i === 0 || d === -1 || d === t.shape[i]);
+  const matched = tensors.map((t) => graph.inputs.filter((s) => fits(s, t)));
+  const unique = matched.every((m) => m.length === 1) && new Set(matched.map((m) => m[0].name)).size === tensors.length;
+  const feed = Object.fromEntries(tensors.map((t, k) => [unique ? matched[k][0].name : graph.inputs[k].name, t]));
   return { tensors, feed };
 }
 

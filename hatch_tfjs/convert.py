@@ -17,7 +17,7 @@ from hatch_tfjs.env import tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, TensorFlowNeededError, UnsupportedModelError
 from hatch_tfjs.hashing import hash_source
 from hatch_tfjs.keras_names import is_keras_file
-from hatch_tfjs.route import Route, route_model
+from hatch_tfjs.route import FAST_REASON, Route, layers_or_graph, route_model
 from hatch_tfjs.stamps import stamp_sealer
 from hatch_tfjs.translate import translate_model_config
 
@@ -83,7 +83,11 @@ def convert_model(
         route = route_model(spec)
     writer = _OutputWriter(spec, stamp_sealer(spec, source_hash), replace_foreign)
     if route.format == "graph":
-        result = _convert_graph(spec, writer, route, tensorflow_here=tensorflow_here)
+        try:
+            result = _convert_graph(spec, writer, route, tensorflow_here=tensorflow_here)
+        except _CompilerRefusedError as fallback:
+            route = fallback.route
+            result = _convert_layers(spec, writer)
     else:
         result = _convert_layers(spec, writer)
     result.format = route.format
@@ -196,6 +200,10 @@ def _graph_model(spec: ModelSpec, route: Route, *, tensorflow_here: bool) -> tup
     if not isinstance(compiled, Uncovered):
         return compiled, ""
     reasons = [layer.describe() for layer in compiled.layers]
+    if route.reason == FAST_REASON:  # format = "auto": the compiler refused a layer: a layers model if exact
+        fallback = layers_or_graph(spec, model)
+        if fallback.format == "layers":
+            raise _CompilerRefusedError(fallback)
     if not tensorflow_here:
         raise TensorFlowNeededError("; ".join(reasons))
     if not tensorflow_importable():
@@ -208,6 +216,14 @@ def _graph_model(spec: ModelSpec, route: Route, *, tensorflow_here: bool) -> tup
         )
     del model  # the TensorFlow route loads the file itself
     return _tensorflow_graph(spec), "; ".join(reasons)
+
+
+class _CompilerRefusedError(Exception):
+    """``format = "auto"``: the compiler refused a layer it covers by class; the model becomes a layers model."""
+
+    def __init__(self, route: Route) -> None:
+        super().__init__(route.reason)
+        self.route = route
 
 
 def _tensorflow_graph(spec: ModelSpec) -> GraphModelData:

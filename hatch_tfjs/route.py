@@ -1,9 +1,12 @@
 """Routing: which kind of TF.js model a model becomes, why, and whether converting it needs TensorFlow.
 
 ``format = "layers"`` and ``"graph"`` decide the format themselves. ``format = "auto"`` (the default for Keras files)
-becomes a layers model when the whole model translates exactly into TF.js layers, and a graph model otherwise; the
-reason is shown on the build line. Deciding reads the Keras file without TensorFlow (the h5py reader, memory-mapped)
-and runs the pure translation, so it is cheap enough for the build process.
+makes the fastest exact form (our graph model of a network takes 0.24-1.07x the time of our layers model on TF.js's
+wasm backend: benchmarks/results/backends.md): a graph model compiled without TensorFlow when the compiler covers the
+whole model; else a layers model when the whole model translates exactly into TF.js layers; else a graph model
+through TensorFlow. The reason is shown on the build line. Deciding reads the Keras config without TensorFlow (and,
+when the compiler does not cover the model, the file with the h5py reader, memory-mapped, for the pure layers
+translation), so it is cheap enough for the build process.
 
 A graph model from a Keras file is compiled without TensorFlow (``hatch_tfjs.compile``) unless the config holds what
 only TensorFlow converts (see coverage.py); ``reader = "keras"`` forces the TensorFlow route, and SavedModel
@@ -19,7 +22,9 @@ from typing import Any
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.keras_names import is_keras_file
 
+FAST_REASON = "the faster form in TF.js, compiled exactly"
 LAYERS_REASON = "every layer has an exact TF.js layers equivalent"
+NOT_COMPILED = "a graph model would need TensorFlow"
 GRAPH_REASON = "it cannot be written as a TF.js layers model"
 KERAS_READER_REASON = 'reader = "keras"'
 SAVED_MODEL_REASON = "a SavedModel directory"
@@ -48,16 +53,26 @@ def route_model(spec: ModelSpec) -> Route:
         return fixed
     from hatch_tfjs.read.keras_config import read_keras_config
 
+    config = read_keras_config(spec.source)
     if spec.format == "graph":
-        config = read_keras_config(spec.source) or _read(spec).config
-        return _graph_route(spec, config)
+        return _graph_route(spec, config or _read(spec).config)
+    if config is not None and _compiled(spec, config):
+        return Route("graph", FAST_REASON)
     model = _read(spec)
+    if config is None and _compiled(spec, model.config):
+        return Route("graph", FAST_REASON)
+    return layers_or_graph(spec, model)
+
+
+def layers_or_graph(spec: ModelSpec, model: Any) -> Route:
+    """``format = "auto"`` when the compiler does not cover ``model`` (as the h5py reader returns it): a layers model
+    when it translates exactly, else a graph model through TensorFlow."""
     from hatch_tfjs.translate import translate_model_config
 
     translation = translate_model_config(model.config, model.weights, keras_version=model.keras_version)
     if translation.problems:
         return _graph_route(spec, model.config, translation.reason or GRAPH_REASON)
-    return Route("layers", LAYERS_REASON, _keras_reader(spec))
+    return Route("layers", _layers_reason(spec), _keras_reader(spec))
 
 
 def route_hint(spec: ModelSpec) -> Route | None:
@@ -73,6 +88,8 @@ def route_hint(spec: ModelSpec) -> Route | None:
         return None
     if spec.format == "graph":
         return _graph_route(spec, config)
+    if _compiled(spec, config):
+        return Route("graph", FAST_REASON)
     from hatch_tfjs.translate import translate_model_config
 
     translation = translate_model_config(config)
@@ -80,7 +97,7 @@ def route_hint(spec: ModelSpec) -> Route | None:
         return _graph_route(spec, config, translation.reason or GRAPH_REASON)
     # Rewrites that take their values from the weights (Normalization, LayerScale, grouped convolutions) are judged
     # at conversion; the config says they apply, so the model is expected to be a layers model.
-    return Route("layers", LAYERS_REASON, _keras_reader(spec))
+    return Route("layers", _layers_reason(spec), _keras_reader(spec))
 
 
 def needs_tensorflow(spec: ModelSpec, route: Route | None = None) -> bool:
@@ -97,6 +114,21 @@ def _fixed_route(spec: ModelSpec) -> Route | None:
     if spec.format == "layers":
         return Route("layers", tensorflow=_keras_reader(spec))
     return None
+
+
+def _compiled(spec: ModelSpec, config: dict[str, Any]) -> bool:
+    """Whether ``format = "auto"`` makes a graph model compiled without TensorFlow: the compiler covers every layer
+    and op of ``config`` (and ``reader = "keras"`` does not ask for TensorFlow)."""
+    if spec.reader == "keras":
+        return False
+    from hatch_tfjs.coverage import tensorflow_reasons
+
+    return not tensorflow_reasons(config)
+
+
+def _layers_reason(spec: ModelSpec) -> str:
+    why = KERAS_READER_REASON if spec.reader == "keras" else "the compiler does not cover it"
+    return f"{LAYERS_REASON}; {NOT_COMPILED} ({why})"
 
 
 def _keras_reader(spec: ModelSpec) -> str:

@@ -35,8 +35,8 @@ def brief_reason(reason: str) -> str:
 
 
 def _auto_reason(result: ConversionResult) -> str:
-    """`` (auto: why)`` when ``format = "auto"`` chose a graph model; empty otherwise."""
-    return f" (auto: {brief_reason(result.format_reason)})" if result.format == "graph" and result.format_reason else ""
+    """`` (auto: why)`` when ``format = "auto"`` chose the format; empty when it was set."""
+    return f" (auto: {brief_reason(result.format_reason)})" if result.format_reason else ""
 
 
 def layers_advice(result: ConversionResult) -> str | None:

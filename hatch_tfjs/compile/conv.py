@@ -218,11 +218,36 @@ def pooling(call: LayerCall) -> list[Tensor]:
     call.require(view.window.padding in ("SAME", "VALID"), "causal pooling is not translated")
     window, x = view.window, view.x
     op = ("MaxPool" if call.class_name.startswith("Max") else "AvgPool") + ("3D" if len(window.kernel) == 3 else "")
+    if op == "MaxPool3D" and None not in x.shape[1:]:
+        return [_max_pool_3d_as_2d(call, window, x)]
     attr = window.attrs(pooling=True)
     if op == "MaxPool":
         attr["explicit_paddings"] = attr_ints([])
     y = call.builder.op(f"{call.scope}/{op}", op, [x], window.output_shape(x, x.shape[-1]), attr=attr)
     return [view.restore(call, y)]
+
+
+def _max_pool_2d(call: LayerCall, name: str, x: Tensor, window: Window) -> Tensor:
+    attr = {**window.attrs(pooling=True), "explicit_paddings": attr_ints([])}
+    return call.builder.op(f"{call.scope}/{name}", "MaxPool", [x], window.output_shape(x, x.shape[-1]), attr=attr)
+
+
+def _max_pool_3d_as_2d(call: LayerCall, window: Window, x: Tensor) -> Tensor:
+    """A 3-D max pooling as two 2-D ones: over (height, width) of every depth slice, then over depth windows. The
+    maximum over a box is the maximum over its depth of the maxima over its (height, width) faces, so this is exact;
+    it is emitted because TF.js 4.22's WASM ``MaxPool3D`` kernel returns wrong maxima (found by test_compile's WASM
+    run), while ``MaxPool`` is right on every backend."""
+    b, scope = call.builder, call.scope
+    _, depth, height, width, channels = x.shape
+    assert depth is not None and height is not None and width is not None  # noqa: S101 - the caller checked
+    (kd, kh, kw), (sd, sh, sw) = window.kernel, window.strides
+    slices = b.reshape(f"{scope}/slices", x, (None, height, width, channels))
+    faces = _max_pool_2d(call, "MaxPool_hw", slices, Window((kh, kw), (sh, sw), (1, 1), window.padding))
+    _, out_h, out_w, _ = faces.shape
+    assert out_h is not None and out_w is not None  # noqa: S101 - static input, static output
+    columns = b.reshape(f"{scope}/columns", faces, (None, depth, out_h * out_w, channels))
+    pooled = _max_pool_2d(call, "MaxPool_d", columns, Window((kd, 1), (sd, 1), (1, 1), window.padding))
+    return b.reshape(f"{scope}/volume", pooled, (None, pooled.shape[1], out_h, out_w, channels))
 
 
 @layer(

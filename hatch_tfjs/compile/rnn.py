@@ -404,10 +404,21 @@ def _fill(b: GraphBuilder, scope: str, dims: list[Tensor | int]) -> Tensor:
 
 
 def _reverse_time(b: GraphBuilder, scope: str, x: Tensor) -> Tensor:
+    """``x`` reversed along time. A bool mask is reversed as int32: TF.js 4.22's WASM ``ReverseV2`` reads bool
+    tensors as 4-byte elements (wrong values, and writes out of bounds that break later calls; found by
+    test_compile's WASM run)."""
+    if x.dtype == "DT_BOOL":
+        as_int = _cast(b, f"{scope}/mask_as_int", x, "DT_INT32")
+        return _cast(b, f"{scope}/mask_as_bool", _reverse_time(b, scope, as_int), "DT_BOOL")
     axis = b.const(f"{scope}/time_axis", [1], "DT_INT32")
     return b.op(
         f"{scope}/ReverseV2", "ReverseV2", [x, axis], x.shape, dtype=x.dtype, attr={"Tidx": attr_type("DT_INT32")}
     )
+
+
+def _cast(b: GraphBuilder, name: str, x: Tensor, dtype: str) -> Tensor:
+    attr = {"SrcT": attr_type(x.dtype), "DstT": attr_type(dtype), "Truncate": attr_bool(False)}
+    return b.op(name, "Cast", [x], x.shape, dtype=dtype, typed=False, attr=attr)
 
 
 def _step_masks(b: GraphBuilder, scope: str, mask: Tensor, steps: int) -> list[Tensor | None]:

@@ -45,7 +45,7 @@ def test_the_command_line_without_its_extra_says_what_to_install(sample_venv, tm
 
 @pytest.mark.slow
 def test_an_isolated_build_installs_numpy_and_h5py_only_to_convert(tmp_path, wheelhouse):
-    """python -m build: the sdist converts (numpy and h5py asked for, no TensorFlow: both models are layers models);
+    """python -m build: the sdist converts (numpy and h5py asked for, no TensorFlow: iris is a compiled graph model, digits a layers model);
     the wheel built from the sdist finds its models fresh and installs nothing beyond the build requirements."""
     project = copy_sample_project(tmp_path / "proj")
     proc = subprocess.run(

@@ -190,9 +190,9 @@ EXECUTE_ASYNC_WARNING = "did not contain any nodes with control flow"
 
 
 def _loader_models():
-    """name -> (Keras model, batch of inputs, expected format, expected execution): a layers model; a GRU over a fixed
-    length, which auto converts to a graph without control flow (execute()); a GRU over any length, whose graph keeps
-    its While loop (executeAsync())."""
+    """name -> (Keras model, batch of inputs, format, expected execution): a layers model (``--format layers``, what
+    a page that trains keeps); a GRU over a fixed length, which auto converts to a graph without control flow
+    (execute()); a GRU over any length, whose graph keeps its While loop (executeAsync())."""
     import keras
     from keras import layers
 
@@ -228,7 +228,8 @@ def loader_site(tmp_path_factory):
         source = root / f"{name}.keras"
         model.save(source)
         proc = subprocess.run(
-            [sys.executable, "-m", "hatch_tfjs", "convert", str(source), str(models_dir / name)], capture_output=True, text=True
+            [sys.executable, "-m", "hatch_tfjs", "convert", *(["--format", "layers"] if fmt == "layers" else []), str(source),
+             str(models_dir / name)], capture_output=True, text=True
         )
         assert proc.returncode == 0, proc.stderr
         cases[name] = (batch, np.asarray(model.predict(batch, verbose=0)), fmt, execution)
@@ -615,3 +616,80 @@ def test_readme_quick_start_serves_a_prediction_with_fastapi_and_flask(tmp_path,
         assert all(url.startswith(f"http://127.0.0.1:{port}/") for url in requests), requests
 
     each_server(offline)
+
+
+# --- the real-architecture zoo on WebGL ----------------------------------------------------------------------------
+
+WEBGL_ZOO = ["mobilenet_v2", "resnet50_v2", "efficientnet_b0", "transformer", "masked_gru", "multi_io"]
+WEBGL_ATOL = 1e-4  # as in test_real_models: the zoo's outputs are of order 1
+
+RUN_ON_WEBGL = """async ([name, feeds]) => {
+  if (!(await tf.setBackend("webgl"))) return { error: "tf.setBackend('webgl') failed" };
+  await tf.ready();
+  const model = await tf.loadGraphModel(`/${name}/model.json`);
+  const feed = Object.fromEntries(feeds.map((f, k) => [f.name || model.inputs[k].name, tf.tensor(f.values, f.shape, f.dtype)]));
+  const result = model.execute(feed);
+  const outputs = Array.isArray(result) ? result : [result];
+  const arrays = await Promise.all(outputs.map((t) => t.array()));
+  tf.dispose([...outputs, ...Object.values(feed)]);
+  model.dispose();
+  return { backend: tf.getBackend(), float32: tf.env().getBool("WEBGL_RENDER_FLOAT32_ENABLED"), outputs: arrays };
+}"""
+
+
+@pytest.fixture(scope="module")
+def webgl_zoo(tmp_path_factory):
+    """A sample of tests/real_zoo.py converted by ``hatch-tfjs convert`` with the default configuration, served as
+    static files next to a page that loads TF.js; yields (URL, cases)."""
+    import sys
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import real_zoo
+
+    root = tmp_path_factory.mktemp("webgl_zoo") / "zoo"
+    cases = real_zoo.write_zoo_project(root, WEBGL_ZOO)
+    site = root / "site"
+    for name, case in cases.items():
+        proc = subprocess.run([sys.executable, "-m", "hatch_tfjs", "convert", str(case.source), str(site / name)],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    (site / "tf.min.js").write_bytes(TFJS_DIST.read_bytes())
+    (site / "index.html").write_text('<!doctype html><html><head><link rel="icon" href="data:,">'
+                                     '<script src="/tf.min.js"></script></head></html>\n')
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", site, cases
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("name", WEBGL_ZOO)
+def test_real_model_default_output_matches_keras_on_webgl(name, webgl_zoo, browser):
+    """What most browsers run: the default output (a compiled graph model) on TF.js's WebGL backend (SwiftShader's
+    software rendering here, float32 textures) gives Keras's numbers."""
+    url, site, cases = webgl_zoo
+    case = cases[name]
+    assert json.loads((site / name / "model.json").read_text())["format"] == "graph-model"
+    names = case.input_names if len(case.inputs) > 1 else [None]
+    feeds = [{"name": n, "shape": list(a.shape), "dtype": "int32" if a.dtype.kind in "iu" else "float32",
+              "values": a.reshape(-1).tolist()} for n, a in zip(names, case.inputs, strict=True)]
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url + "/index.html")
+    found = page.evaluate(RUN_ON_WEBGL, [name, feeds])
+    page.close()
+    assert "error" not in found, found["error"]
+    assert found["backend"] == "webgl" and found["float32"], found
+    assert_parity([np.array(o, dtype="float32") for o in found["outputs"]], case.expected, atol=WEBGL_ATOL)
+    assert not errors, errors

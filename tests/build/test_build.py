@@ -70,16 +70,16 @@ def test_a_build_converts_stale_models_reports_them_and_indexes_them(built_twice
     assert sorted(result.name for result in outcome.converted) == ["digits", "iris"]  # in the order workers finish
     assert outcome.index == Path(WEB_MODELS) / "index.json"
     assert messages[0] == ("waiting", "converting 2 models to TensorFlow.js")
-    lines = sorted(message for kind, message in messages if kind == "info")
-    assert lines[0].startswith(f"digits: layers model -> {WEB_MODELS}/digits/ (2 shards, ")
-    assert lines[1].startswith(f"iris: layers model -> {WEB_MODELS}/iris/ (1 shard, ")
+    lines = sorted(message for kind, message in messages if kind == "info" and " model" in message)
+    assert lines[0].startswith(f"digits: layers model -> {WEB_MODELS}/digits/ (2 shards, ")  # format = "layers"
+    assert lines[1].startswith(f"iris: graph model (auto: the faster form in TF.js, compiled exactly) -> {WEB_MODELS}/iris/ (1 shard, ")
     assert messages[-2:] == [
         ("success", "2 models converted"),
         ("debug", f"wrote {WEB_MODELS}/index.json (2 models)"),
     ]
     # what the build reported as converted is a model TF.js runs like Keras
     inputs = [np.random.default_rng(0).normal(5.0, 1.5, size=(5, 4)).astype("float32")]
-    got, _ = tfjs.run(built_twice["project"] / WEB_MODELS / "iris", inputs)
+    got, _ = tfjs.run(built_twice["project"] / WEB_MODELS / "iris", inputs, format="graph")
     model = keras.saving.load_model(SAMPLE_PROJECT / "models" / "iris.keras", compile=False)
     assert_parity(got, keras_predict(model, inputs))
 

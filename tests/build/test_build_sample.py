@@ -54,13 +54,13 @@ def check_models_run_like_keras(unpacked: Path, tfjs) -> None:
     import keras
 
     rng = np.random.default_rng(0)
-    cases = {
-        "iris": (SAMPLE / "models" / "iris.keras", [rng.normal(5.0, 1.5, size=(5, 4)).astype("float32")]),
-        "digits": (SAMPLE / "models" / "digits.h5", [rng.uniform(0, 1, size=(3, 8, 8, 1)).astype("float32")]),
+    cases = {  # iris: the default (a graph model); digits: format = "layers"
+        "iris": (SAMPLE / "models" / "iris.keras", [rng.normal(5.0, 1.5, size=(5, 4)).astype("float32")], "graph"),
+        "digits": (SAMPLE / "models" / "digits.h5", [rng.uniform(0, 1, size=(3, 8, 8, 1)).astype("float32")], "layers"),
     }
-    for name, (source, inputs) in cases.items():
+    for name, (source, inputs, fmt) in cases.items():
         expected = keras_predict(keras.saving.load_model(source, compile=False), inputs)
-        got, _ = tfjs.run(unpacked / "sample_app" / "web_models" / name, inputs)
+        got, _ = tfjs.run(unpacked / "sample_app" / "web_models" / name, inputs, format=fmt)
         assert_parity(got, expected)
 
 
@@ -77,14 +77,14 @@ def check_index(index: dict, unpacked: Path) -> None:
             assert item["sha256"] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
     iris = index["models"][1]
     assert iris["inputs"] == [{"name": "measurements", "shape": [None, 4], "dtype": "float32"}]
-    assert iris["outputs"] == [{"name": "species", "shape": [None, 3], "dtype": "float32"}]
+    assert iris["outputs"] == [{"name": "output_0", "shape": [None, 3], "dtype": "float32"}]
     assert iris["metadata"]["labels"] == ["setosa", "versicolor", "virginica"]
 
 
 def test_python_m_build_sdist_then_wheel_from_sdist(sample_tree, wheelhouse, tfjs, tmp_path):
     proc = run([sys.executable, "-m", "build", "--outdir", "dist", "."], sample_tree, build_env(wheelhouse))
     assert "Building wheel from sdist" in proc.stdout + proc.stderr
-    assert "tfjs: iris: layers model -> src/sample_app/web_models/iris/" in proc.stdout + proc.stderr
+    assert "tfjs: iris: graph model (auto: the faster form in TF.js, compiled exactly) -> src/sample_app/web_models/iris/" in proc.stdout + proc.stderr
 
     (sdist,) = (sample_tree / "dist").glob("*.tar.gz")
     with tarfile.open(sdist) as tar:
@@ -148,7 +148,7 @@ def test_auto_makes_a_graph_model_of_what_tfjs_layers_cannot_run_and_says_why(sa
     model.save(sample_tree / "models" / "iris.keras")
     proc = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=sample_tree, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "tfjs: iris: graph model (auto: layer 'recurrent' (GRU): uses reset_after=True" in proc.stderr
+    assert "tfjs: iris: graph model (auto: the faster form in TF.js, compiled exactly) -> " in proc.stderr
     assert "tfjs: digits: layers model -> " in proc.stderr
     index = json.loads((sample_tree / "src" / "sample_app" / "web_models" / "index.json").read_text())
     assert {m["name"]: m["format"] for m in index["models"]} == {"digits": "layers", "iris": "graph"}

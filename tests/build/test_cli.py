@@ -53,6 +53,9 @@ def test_python_m_and_version():
     assert proc.returncode == 2 and "required: COMMAND" in proc.stderr
 
 
+FAST = "graph model (auto: the faster form in TF.js, compiled exactly)"
+
+
 def test_convert_one_model_runs_in_tfjs_like_keras(tmp_path, tfjs):
     import keras
 
@@ -60,19 +63,20 @@ def test_convert_one_model_runs_in_tfjs_like_keras(tmp_path, tfjs):
     metadata = {"labels": ["setosa", "versicolor", "virginica"]}
     proc = cli("convert", IRIS, out, "--shard-size", "256", "--metadata", json.dumps(metadata), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"iris: layers model -> {out} (3 shards, ")
+    assert proc.stdout.startswith(f"iris: graph model (auto: the faster form in TF.js, compiled exactly) -> {out} (3 shards, ")
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "group1-shard1of3.bin", "group1-shard2of3.bin", "group1-shard3of3.bin", "model.json"
     ]  # fmt: skip
     assert json.loads((out / "model.json").read_text())["userDefinedMetadata"] == metadata
     inputs = [np.random.default_rng(1).normal(5, 1.5, size=(4, 4)).astype("float32")]
-    got, _ = tfjs.run(out, inputs)
+    got, _ = tfjs.run(out, inputs, format="graph")
     assert_parity(got, keras_predict(keras.saving.load_model(IRIS, compile=False), inputs))
 
 
 def test_convert_quantized_then_inspect(tmp_path):
     out = tmp_path / "q"
-    proc = cli("convert", IRIS, out, "--quantize", "uint8=*/kernel", "--quantize", "float16", cwd=tmp_path)
+    proc = cli("convert", IRIS, out, "--format", "layers", "--quantize", "uint8=*/kernel", "--quantize", "float16",
+               cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "quantized 4 of 4 weights" in proc.stdout
     info = json.loads(cli("inspect", out, "--json").stdout)
@@ -104,7 +108,8 @@ def test_check_passes_without_writing_anything(sample_copy):
     lines = proc.stdout.splitlines()
     assert lines[0] == f"{sample_copy / 'pyproject.toml'}: [tool.hatch.build.hooks.tfjs] is valid: 2 models; wheel packages: src/sample_app"
     assert lines[1].startswith("  ok    digits  models/digits.h5 -> src/sample_app/web_models/digits/  layers, 2 shards, ")
-    assert lines[2].startswith("  ok    iris    models/iris.keras -> src/sample_app/web_models/iris/  layers, 1 shard, ")
+    assert lines[2].startswith("  ok    iris    models/iris.keras -> src/sample_app/web_models/iris/  graph (auto: the "
+                               "faster form in TF.js, compiled exactly), 1 shard, ")
     assert lines[-1] == "check passed: every model converts (nothing was written to the project)"
     assert not (sample_copy / "src" / "sample_app" / "web_models").exists()
 
@@ -118,7 +123,7 @@ def test_check_fails_on_an_unsupported_model_with_the_reason(sample_copy):
     # By default (format = "auto") such a model becomes a graph model, and check says so and why.
     auto = cli("check", sample_copy)
     assert auto.returncode == 0, auto.stdout + auto.stderr
-    assert "graph (auto: layer 'recurrent' (GRU): uses reset_after=True (the Keras 3 default), which TF.js's GRU does not implement), 1 shard, " in auto.stdout
+    assert "graph (auto: the faster form in TF.js, compiled exactly), 1 shard, " in auto.stdout
     assert "retrain" not in auto.stdout  # the model converts: no advice to change it
     # format = "layers" insists on a layers model: check fails with the reason.
     pyproject = sample_copy / "pyproject.toml"
@@ -165,7 +170,7 @@ def test_list_shows_freshness_across_builds(sample_copy):
     subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], cwd=sample_copy, check=True, capture_output=True)
     assert states() == {"digits": "fresh", "iris": "fresh"}
     text = cli("list", sample_copy).stdout
-    assert "iris    layers  models/iris.keras -> src/sample_app/web_models/iris/  fresh" in text
+    assert "iris    graph   models/iris.keras -> src/sample_app/web_models/iris/  fresh" in text
     assert text.splitlines()[-1] == "2 models, 0 to convert on the next build"
     (sample_copy / "models" / "iris.keras").write_bytes((sample_copy / "models" / "iris.keras").read_bytes() + b"\0")
     assert states() == {"digits": "fresh", "iris": "source changed"}
@@ -213,12 +218,12 @@ def test_inspect_takes_a_model_name_the_output_dir_or_the_project(sample_copy):
         blocks = proc.stdout.split("\n\n")
         assert [b.split(": ", 1)[0] for b in blocks] == ["digits", "iris"], args  # each block named by its model
         assert blocks[1].split("\n", 1)[1] == alone.split("\n", 1)[1], args  # the folder's own description
-        assert "    digit: [None, 10] float32" in blocks[0] and "    species: [None, 3] float32" in blocks[1]
+        assert "    digit: [None, 10] float32" in blocks[0] and "    output_0: [None, 3] float32" in blocks[1]
     by_name = cli("inspect", "iris", cwd=sample_copy)
     assert by_name.returncode == 0 and by_name.stdout.split("\n", 1)[1] == alone.split("\n", 1)[1]
     assert json.loads(cli("inspect", "iris", "--json", cwd=sample_copy).stdout)["outputs"][0]["shape"] == [None, 3]
     listed = json.loads(cli("inspect", "--json", cwd=sample_copy).stdout)["models"]
-    assert [(m["name"], m["format"]) for m in listed] == [("digits", "layers"), ("iris", "layers")]
+    assert [(m["name"], m["format"]) for m in listed] == [("digits", "layers"), ("iris", "graph")]
 
     misspelt = cli("inspect", "irsi", cwd=sample_copy)
     assert misspelt.returncode == 1 and misspelt.stdout == ""
@@ -275,7 +280,7 @@ def test_did_you_mean():
 
 def test_convert_summary_and_inspect_of_a_quantized_model(tmp_path):
     out = tmp_path / "q"
-    proc = cli("convert", IRIS, out, "--quantize", "uint8")
+    proc = cli("convert", IRIS, out, "--format", "layers", "--quantize", "uint8")
     assert proc.returncode == 0, proc.stderr
     # the build's summary: counts, bytes before -> after, the largest error and where
     assert re.fullmatch(
@@ -289,8 +294,8 @@ def test_convert_summary_and_inspect_of_a_quantized_model(tmp_path):
 
 
 def test_a_gru_model_converts_to_a_graph_saying_why_in_few_words(tmp_path):
-    """format auto: the summary says why it is a graph model without advice to retrain (it converted), notes the
-    unrolling, and -v adds the advice; --format layers fails with the fix in the command line's terms."""
+    """format auto: the summary says why it is a graph model (the faster form, compiled) without advice to retrain,
+    notes the unrolling; --format layers fails with the fix in the command line's terms."""
     import keras
     from keras import layers
 
@@ -299,17 +304,13 @@ def test_a_gru_model_converts_to_a_graph_saying_why_in_few_words(tmp_path):
     proc = cli("convert", source, tmp_path / "auto")
     assert proc.returncode == 0, proc.stderr
     summary, *notes = proc.stdout.splitlines()
-    assert summary.startswith(
-        "textclf: graph model (auto: layer 'gru' (GRU): uses reset_after=True (the Keras 3 default), which TF.js's GRU "
-        f"does not implement) -> {tmp_path / 'auto'} (1 shard, "
-    )
+    assert summary.startswith(f"textclf: {FAST} -> {tmp_path / 'auto'} (1 shard, ")
     assert notes == [
         "  note: compiled from the Keras config without TensorFlow",
         "  note: unrolled RNN layer(s) gru (12 steps) over their fixed sequence length (no While loop in TF.js)",
     ]
     verbose = cli("convert", source, tmp_path / "verbose", "-v").stdout
-    assert "  textclf: graph model because layer 'gru' (GRU): uses reset_after=True (the Keras 3 default), which " \
-        "TF.js's GRU does not implement; build the GRU with reset_after=False and retrain" in verbose.splitlines()
+    assert "retrain" not in verbose  # the default is the graph model anyway: nothing to change in the model
 
     refused = cli("convert", source, tmp_path / "layers", "--format", "layers")
     assert refused.returncode == 1

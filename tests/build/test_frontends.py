@@ -96,12 +96,12 @@ def test_pip_install_and_editable_install_expose_the_models(sample_copy, wheelho
         "print(sorted(p.name for p in root.iterdir() if p.is_dir())); "
         "print(json.loads((root / 'iris' / 'model.json').read_text())['format'])"
     )
-    assert run([str(python), "-c", check], tmp_path, env).split() == ["['digits',", "'iris']", "layers-model"]
+    assert run([str(python), "-c", check], tmp_path, env).split() == ["['digits',", "'iris']", "graph-model"]
 
     editable_python = make_venv(tmp_path / "venv-editable")
     run([str(editable_python), "-m", "pip", "install", "--quiet", "-e", str(sample_copy)], tmp_path, env)
     out = run([str(editable_python), "-c", check + "; import sample_app; print(sample_app.__file__)"], tmp_path, env)
-    assert out.split()[:3] == ["['digits',", "'iris']", "layers-model"]
+    assert out.split()[:3] == ["['digits',", "'iris']", "graph-model"]
     assert out.split()[3].startswith(str(sample_copy))  # served from the project tree, where the hook wrote the models
 
 
@@ -134,7 +134,7 @@ def test_dependencies_ask_for_tensorflow_only_for_stale_models_that_need_it(samp
         return json.loads(out.strip().splitlines()[-1])
 
     pyproject = sample_copy / "pyproject.toml"
-    assert hook_dependencies() == []  # stale, but both are layers models read without TensorFlow
+    assert hook_dependencies() == []  # stale, but neither needs TensorFlow (iris: compiled graph; digits: layers)
     pyproject.write_text(pyproject.read_text().replace('source = "models/iris.keras"', 'source = "models/iris.keras"\nreader = "keras"'))
     assert hook_dependencies() == ["tensorflow-cpu>=2.16"]  # iris is stale and its reader needs TensorFlow
     run([sys.executable, "-m", "hatchling", "build", "-t", "wheel"], sample_copy, dict(os.environ))

@@ -120,7 +120,7 @@ def test_keras_graph_models_build_without_tensorflow(default_graph_project, tfjs
     proc = hatchling_build(root, "-t", "wheel", env=blocked)
     assert user_files(root, OUTPUTS) == before
     output = proc.stdout + proc.stderr
-    assert "gru: graph model (auto: layer 'recurrent' (GRU): uses reset_after=True" in output
+    assert "gru: graph model (auto: the faster form in TF.js, compiled exactly) -> " in output
     assert "retrain" not in output  # a model that converted: why it is a graph model, no advice to change it
     # the note the README promises; the variable-length GRU keeps its loop, so no such note for it
     assert "gru: unrolled RNN layer(s) recurrent (6 steps) over their fixed sequence length (no While loop in TF.js)" in output

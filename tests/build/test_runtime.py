@@ -53,11 +53,11 @@ def check_probe(result: dict, package_dir: Path) -> None:
     assert [m["name"] for m in result["models"]] == ["digits", "iris"]
     iris = result["models"][1]
     assert Path(result["iris_dir"]) == Path(iris["path"]) == package_dir / "web_models" / "iris"
-    assert iris["format"] == "layers" and iris["url"] == "/models/iris/model.json" and iris["execution"] == "sync"
+    assert iris["format"] == "graph" and iris["url"] == "/models/iris/model.json" and iris["execution"] == "sync"
     assert iris["files"] == ["model.json", "group1-shard1of1.bin"]
     assert all((Path(iris["path"]) / f).is_file() for f in iris["files"])
     assert iris["inputs"] == [{"name": "measurements", "shape": [None, 4], "dtype": "float32"}]
-    assert iris["outputs"] == [{"name": "species", "shape": [None, 3], "dtype": "float32"}]
+    assert iris["outputs"] == [{"name": "output_0", "shape": [None, 3], "dtype": "float32"}]
     assert iris["metadata"]["labels"] == ["setosa", "versicolor", "virginica"]
     assert result["errors"] == [
         "package 'sample_app' has no model 'irsi'; its models: 'digits', 'iris'",
@@ -130,7 +130,7 @@ def check_responses(get, models: Path) -> None:
     assert status == 200 and headers["content-type"] == "application/json"
     assert [(m["name"], m["url"], m["loader"], m["execution"]) for m in listing["models"]] == [
         ("digits", "digits/model.json", "tf.loadLayersModel", "sync"),
-        ("iris", "iris/model.json", "tf.loadLayersModel", "sync"),
+        ("iris", "iris/model.json", "tf.loadGraphModel", "sync"),
     ]
     status, headers, body = get("/models/tfjs-models.mjs", {})  # the browser loader, next to the index
     assert status == 200 and headers["content-type"] == "text/javascript; charset=utf-8"

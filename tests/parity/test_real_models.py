@@ -18,11 +18,9 @@ pytestmark = pytest.mark.slow
 
 PARITY_ATOL = 1e-4  # outputs are standardised to order 1 (real_zoo.standardize_outputs)
 TFJS_FORMATS = {"layers-model": "layers", "graph-model": "graph"}
-MUST_BE_LAYERS = sorted(name for name, entry in real_zoo.REAL_MODELS.items() if entry.expected_format == "layers")
-# format = "graph" forced on models the graph route once failed on: depthwise conv + BatchNormalization + hard_silu /
-# swish (a crash in the depthwise fusion), ConvNeXt (grouped convolutions traced as a nested function; exact GELU's
-# Erfc), and exact GELU alone.
-FORCED_GRAPH = ["mobilenet_v3_small", "efficientnet_b0", "convnext_tiny", "exact_gelu"]
+# format = "layers" forced on models whose layers translation needs rewrites (MobileNetV3's hard_silu, EfficientNet's
+# Rescaling + Normalization, ConvNeXt's LayerScale and grouped convolutions, exact GELU), and on plain ones.
+FORCED_LAYERS = ["mobilenet_v3_small", "efficientnet_b0", "convnext_tiny", "exact_gelu", "resnet50"]
 GRAPH_OPTIONS = {"signature": "serving_default", "tags": ["serve"], "strip-debug-ops": True, "control-flow-v2": False,
                  "structured-outputs": False}
 
@@ -71,8 +69,7 @@ def test_real_model_builds_by_default_and_matches_keras_in_tfjs(name, real_proje
 
     tfjs_format = TFJS_FORMATS[document["format"]]
     assert real_build.formats.get(name) == tfjs_format, f"build line says {real_build.formats.get(name)!r}"
-    if tfjs_format == "graph":  # auto says why a Keras model is not a layers model
-        assert real_build.reasons.get(name), f"no reason on the build line of graph model {name}"
+    assert real_build.reasons.get(name), f"no reason on the build line of {name}"  # auto says why this form
     names = {"input_names": case.input_names} if tfjs_format == "graph" and len(case.inputs) > 1 else {}
     got, _ = tfjs.run(folder, case.inputs, format=tfjs_format, **names)
     assert_parity(got, case.expected, atol=PARITY_ATOL)
@@ -91,12 +88,13 @@ def test_real_model_default_output_matches_keras_on_the_wasm_backend(name, real_
     assert_parity(got, case.expected, atol=PARITY_ATOL)
 
 
-@pytest.mark.parametrize("name", MUST_BE_LAYERS)
-def test_default_configuration_keeps_exactly_translatable_models_as_layers_models(name, real_project, real_build):
-    """MobileNetV3, EfficientNet and ConvNeXt translate exactly into TF.js layers: the default must not fall back
-    to a graph model for them."""
+@pytest.mark.parametrize("name", list(real_zoo.REAL_MODELS))
+def test_default_configuration_makes_the_faster_compiled_graph_model(name, real_project, real_build):
+    """The compiler covers every zoo model: the default is the graph model compiled without TensorFlow, the form
+    that runs fastest in TF.js (benchmarks/results/backends.md), and the build line says so."""
     _, document = _converted(real_project, real_build, name)
-    assert document["format"] == "layers-model", f"{name} came out as a {document['format']}"
+    assert document["format"] == "graph-model", f"{name} came out as a {document['format']}"
+    assert real_build.reasons.get(name) == "the faster form in TF.js, compiled exactly", real_build.reasons.get(name)
 
 
 def test_the_default_build_ships_every_model_in_the_wheel(real_project, real_build):
@@ -124,9 +122,9 @@ def test_the_default_build_ships_every_model_in_the_wheel(real_project, real_bui
     assert not partial, partial
 
 
-@pytest.mark.parametrize("name", FORCED_GRAPH)
-def test_forced_graph_route_matches_keras_in_tfjs(name, real_project, tfjs, tmp_path):
-    """Where the default makes a layers model, ``format = "graph"`` must still work (a user may ask for it)."""
+@pytest.mark.parametrize("name", FORCED_LAYERS)
+def test_forced_layers_route_matches_keras_in_tfjs(name, real_project, tfjs, tmp_path):
+    """The default makes graph models; ``format = "layers"`` (for apps that train in the browser) must still work."""
     from hatch_tfjs.config import ModelSpec
     from hatch_tfjs.convert import convert_model
     from hatch_tfjs.options import ModelOptions
@@ -134,13 +132,13 @@ def test_forced_graph_route_matches_keras_in_tfjs(name, real_project, tfjs, tmp_
     _, cases = real_project
     case = cases[name]
     spec = ModelSpec(name=name, source=case.source, output=tmp_path / name, root=case.source.parent.parent,
-                     format="graph", options=ModelOptions.from_json(GRAPH_OPTIONS))
+                     format="layers")
 
     convert_model(spec)
 
-    assert json.loads((spec.output / "model.json").read_text())["format"] == "graph-model"
+    assert json.loads((spec.output / "model.json").read_text())["format"] == "layers-model"
     for backend in ("cpu", "wasm"):
-        got, _ = tfjs.run(spec.output, case.inputs, format="graph", backend=backend)
+        got, _ = tfjs.run(spec.output, case.inputs, format="layers", backend=backend)
         assert_parity(got, case.expected, atol=PARITY_ATOL)
 
 

@@ -1,4 +1,5 @@
-"""Which route a model takes: the format (format = "auto": layers when TF.js layers run it exactly, else graph) and
+"""Which route a model takes: the format (format = "auto": a graph model compiled without TensorFlow when the compiler
+covers the model, else layers when TF.js layers run it exactly, else a graph model through TensorFlow) and
 whether converting it needs TensorFlow (a graph model from a Keras file is compiled without it unless it holds a
 Lambda or custom layer, or something the compiler does not translate). Worked out with h5py (route_model) and with
 the standard library alone before numpy and h5py are installed (route_hint, used by the hook's dependencies())."""
@@ -14,7 +15,7 @@ import pytest
 
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.options import ModelOptions
-from hatch_tfjs.route import LAYERS_REASON, Route, needs_tensorflow, route_hint, route_model
+from hatch_tfjs.route import FAST_REASON, Route, needs_tensorflow, route_hint, route_model
 
 
 def _spec(source: Path, format: str = "auto", **options: object) -> ModelSpec:  # noqa: A002 - the config key
@@ -55,21 +56,23 @@ def sources(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
-def test_an_exact_model_is_a_layers_model_with_and_without_h5py(sources, suffix):
-    spec = _spec(sources[f"dense{suffix}"])
-    assert route_model(spec) == Route("layers", LAYERS_REASON)
-    assert route_hint(spec) == Route("layers", LAYERS_REASON)
+@pytest.mark.parametrize("name", ["dense", "gru", "normalized"])
+def test_a_model_the_compiler_covers_is_a_compiled_graph_model_with_and_without_h5py(sources, suffix, name):
+    """The faster form in TF.js (benchmarks/results/backends.md), whether or not TF.js layers could run it."""
+    spec = _spec(sources[f"{name}{suffix}"])
+    assert route_model(spec) == Route("graph", FAST_REASON)
+    assert route_hint(spec) == Route("graph", FAST_REASON)
     assert not needs_tensorflow(spec)
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
-def test_a_model_tfjs_layers_cannot_run_is_a_graph_model_and_says_why(sources, suffix):
-    spec = _spec(sources[f"gru{suffix}"])
-    route = route_model(spec)
-    assert route.format == "graph" and not route.needs_tensorflow  # the compiler translates it
+def test_with_the_keras_reader_auto_is_layers_when_exact_else_graph_through_tensorflow(sources, suffix):
+    dense = route_model(_spec(sources[f"dense{suffix}"], reader="keras"))
+    assert dense == Route("layers", 'every layer has an exact TF.js layers equivalent; a graph model would need '
+                          'TensorFlow (reader = "keras")', 'reader = "keras"')
+    route = route_model(_spec(sources[f"gru{suffix}"], reader="keras"))
+    assert route.format == "graph" and route.tensorflow == 'reader = "keras"'
     assert route.reason.startswith("layer 'recurrent' (GRU): uses reset_after=True")
-    assert route_hint(spec) == route
-    assert not needs_tensorflow(spec)
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -96,9 +99,9 @@ def test_the_keras_reader_forces_the_tensorflow_route(sources, fmt):
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
 def test_a_rewrite_that_needs_the_weights_stays_layers_for_the_hint(sources, suffix):
-    spec = _spec(sources[f"normalized{suffix}"])
+    spec = _spec(sources[f"normalized{suffix}"], reader="keras")
     assert route_model(spec).format == "layers"
-    assert route_hint(spec) == Route("layers", LAYERS_REASON)
+    assert route_hint(spec) == route_model(spec)
 
 
 def test_layers_the_keras_reader_and_saved_models_decide_without_reading(tmp_path):
@@ -148,3 +151,30 @@ def test_only_models_that_need_tensorflow_share_the_tensorflow_worker(sources, t
     tasks = [Task(spec, route_model(spec)) for spec in specs.values()]
     batches = [[task.spec.name for task in batch] for batch in batches_of(tasks)]
     assert sorted(batches) == sorted([["custom", "lambda"], ["dense"], ["gru"]])
+
+
+def test_a_layer_the_compiler_refuses_for_an_argument_falls_back_to_an_exact_layers_model(tmp_path, tfjs):
+    """The class is covered, so the route says compiled graph; the compiler refuses ``invert=True`` at conversion,
+    and ``auto`` then makes the layers model (which translates it exactly), not a graph through TensorFlow."""
+    import keras
+    from keras import layers
+
+    from hatch_tfjs.convert import convert_model
+    from helpers import assert_parity, keras_predict
+
+    inp = keras.Input((3,), name="features")
+    norm = layers.Normalization(invert=True, mean=[1.0, 2.0, 3.0], variance=[4.0, 1.0, 0.25], name="denorm")
+    model = keras.Model(inp, layers.Dense(2, name="head")(norm(inp)))
+    source = tmp_path / "inverted.keras"
+    model.save(source)
+    spec = _spec(source)
+    assert route_model(spec) == Route("graph", FAST_REASON)
+
+    result = convert_model(spec)
+
+    assert (result.format, result.tensorflow_reason) == ("layers", "")
+    assert result.format_reason == ("every layer has an exact TF.js layers equivalent; a graph model would need "
+                                    "TensorFlow (the compiler does not cover it)")
+    inputs = [np.random.default_rng(3).normal(size=(4, 3)).astype("float32")]
+    got, _ = tfjs.run(spec.output, inputs, format="layers")
+    assert_parity(got, keras_predict(model, inputs))

@@ -39,7 +39,6 @@ SEQUENCE = 12
 class RealModel:
     name: str
     build: Callable[[], Any]
-    expected_format: str | None = None  # the format the default ("auto") configuration must choose, where it matters
     pixels: bool = False  # fed raw 0-255 pixels: the model starts with its own rescaling / normalisation
 
 
@@ -167,16 +166,16 @@ def _exact_gelu() -> Any:
 
 
 APPLICATIONS: tuple[RealModel, ...] = (
-    RealModel("convnext_tiny", _application("ConvNeXtTiny", 32), "layers", pixels=True),
+    RealModel("convnext_tiny", _application("ConvNeXtTiny", 32), pixels=True),
     RealModel("densenet121", _application("DenseNet121", 32)),
-    RealModel("efficientnet_b0", _application("EfficientNetB0", 32), "layers", pixels=True),
-    RealModel("efficientnet_v2_b0", _application("EfficientNetV2B0", 32), "layers", pixels=True),
+    RealModel("efficientnet_b0", _application("EfficientNetB0", 32), pixels=True),
+    RealModel("efficientnet_v2_b0", _application("EfficientNetV2B0", 32), pixels=True),
     RealModel("inception_resnet_v2", _application("InceptionResNetV2", 75)),
     RealModel("inception_v3", _application("InceptionV3", 75)),
     RealModel("mobilenet", _application("MobileNet", 32, alpha=0.25)),
     RealModel("mobilenet_v2", _application("MobileNetV2", 32, alpha=0.35)),
-    RealModel("mobilenet_v3_small", _application("MobileNetV3Small", 32, alpha=0.35), "layers", pixels=True),
-    RealModel("mobilenet_v3_large", _application("MobileNetV3Large", 32, alpha=0.35), "layers", pixels=True),
+    RealModel("mobilenet_v3_small", _application("MobileNetV3Small", 32, alpha=0.35), pixels=True),
+    RealModel("mobilenet_v3_large", _application("MobileNetV3Large", 32, alpha=0.35), pixels=True),
     RealModel("nasnet_mobile", _application("NASNetMobile", 32)),
     RealModel("resnet50", _application("ResNet50", 32)),
     RealModel("resnet50_v2", _application("ResNet50V2", 32)),
