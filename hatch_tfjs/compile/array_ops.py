@@ -9,6 +9,7 @@ reported uncovered, never compiled differently.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,6 @@ from hatch_tfjs.compile.builder import (
     attr_bool,
     attr_int,
     attr_ints,
-    attr_str,
     attr_type,
     broadcast_shape,
     known,
@@ -356,11 +356,15 @@ def one_hot(call: LayerCall) -> list[Tensor]:
     dtype = {"float32": "DT_FLOAT", "int32": "DT_INT32", None: "DT_FLOAT"}.get(call.config.get("dtype"), "")
     call.require(bool(dtype), f"one_hot of dtype {call.config.get('dtype')} is not translated yet")
     depth = _int(call.config.get("num_classes"), "num_classes")
+    # Equal(x[..., None], range(depth)) cast to the dtype: what OneHot computes (an index outside [0, depth) gives a
+    # row of zeros), with kernels that agree on every TF.js backend (WASM's OneHot does not, next to an ArgMax).
     b = call.builder
-    inputs = [x, b.const(f"{call.scope}/depth", depth, "DT_INT32"), b.const(f"{call.scope}/on", 1, dtype),
-              b.const(f"{call.scope}/off", 0, dtype)]
-    attr = {"T": attr_type(dtype), "TI": attr_type("DT_INT32"), "axis": attr_int(-1)}
-    return [b.op(f"{call.scope}/OneHot", "OneHot", inputs, (*x.shape, depth), dtype=dtype, typed=False, attr=attr)]
+    classes = b.const(f"{call.scope}/classes", np.arange(depth, dtype=np.int32), "DT_INT32")
+    shape = (*x.shape, depth)
+    equal = b.op(f"{call.scope}/Equal", "Equal", [b.expand_dims(call.scope, x, -1), classes], shape,
+                 dtype="DT_BOOL", attr={"T": attr_type("DT_INT32")}, typed=False)
+    attr = {"SrcT": attr_type("DT_BOOL"), "DstT": attr_type(dtype), "Truncate": attr_bool(False)}
+    return [b.op(f"{call.scope}/Cast", "Cast", [equal], shape, dtype=dtype, typed=False, attr=attr)]
 
 
 @op("Clip")
@@ -381,17 +385,21 @@ def clip(call: LayerCall) -> list[Tensor]:
 
 @op("Einsum")
 def einsum(call: LayerCall) -> list[Tensor]:
-    """``einsum(subscripts, a, b)`` of two tensors: TF.js's ``Einsum`` kernel, within what it implements (no
-    ``...``, each letter at most twice, nothing summed away from a single operand)."""
-    equation = str(call.config.get("subscripts", ""))
+    """``einsum(subscripts, a, b)`` of two tensors as a batched matrix product, with ops every TF.js backend runs
+    (the WASM backend has no Einsum kernel): each operand transposed to ``[batch..., kept, summed]`` and its kept and
+    summed axes merged, one ``BatchMatMulV2``, then the product reshaped and transposed to the output's order. No
+    ``...``, each letter at most twice, nothing summed away from a single operand; an outer product sums over an axis
+    of size 1."""
+    equation = str(call.config.get("subscripts", "")).replace(" ", "")
     call.require(len(call.inputs) == 2 and len(call.args) == 2, "einsum of other than two tensors is not translated")
     call.require("..." not in equation and "->" in equation, "einsum with ... or without an explicit output")
-    operands, output = equation.replace(" ", "").split("->")
+    operands, output = equation.split("->")
     left, right = operands.split(",")
-    letters = left + right
-    call.require(all(letters.count(c) <= 2 for c in letters), "an index used more than twice")
+    specs = (left, right, output)
+    call.require(all(len(set(spec)) == len(spec) for spec in specs), "an index repeated within one operand")
     call.require(all(c in right or c in output for c in left) and all(c in left or c in output for c in right),
-                 "an index summed within one operand (TF.js's einsum kernel does not implement it)")
+                 "an index summed within one operand")
+    call.require(all(c in left or c in right for c in output), "an output index that no operand has")
     a, b_ = call.inputs
     call.require(a.dtype == b_.dtype == "DT_FLOAT", "einsum of non-float tensors")
     sizes: dict[str, int | None] = {}
@@ -399,9 +407,42 @@ def einsum(call: LayerCall) -> list[Tensor]:
         call.require(len(spec) == tensor.rank, "the subscripts do not match the ranks")
         for c, d in zip(spec, tensor.shape, strict=True):
             sizes[c] = d if sizes.get(c) is None else sizes[c]
-    shape = tuple(sizes[c] for c in output)
-    attr = {"equation": attr_str(equation.replace(" ", "")), "N": attr_int(2)}
-    return [call.builder.op(f"{call.scope}/Einsum", "Einsum", [a, b_], shape, attr=attr)]
+    batch = "".join(c for c in left if c in right and c in output)
+    kept_a = "".join(c for c in left if c not in right)
+    kept_b = "".join(c for c in right if c not in left)
+    summed = "".join(c for c in left if c in right and c not in output)
+    call.require(all(sizes[c] is not None for c in kept_a + kept_b + summed),
+                 "an einsum whose non-batch axes are known only at run time")
+    call.require(sum(sizes[c] is None for c in batch) <= 1, "more than one batch axis known only at run time")
+    b = call.builder
+    scope = f"{call.scope}/einsum"
+
+    def merged(name: str, x: Tensor, spec: str, first: str, second: str) -> Tensor:
+        order = batch + first + second
+        if spec != order:
+            x = b.transpose(f"{scope}/{name}", x, [spec.index(c) for c in order])
+        target = (*(sizes[c] for c in batch), _size(first, sizes), _size(second, sizes))
+        return x if x.shape == target else b.reshape(f"{scope}/{name}", x, target)
+
+    product = b.op(
+        f"{scope}/BatchMatMulV2",
+        "BatchMatMulV2",
+        [merged("a", a, left, kept_a, summed), merged("b", b_, right, summed, kept_b)],
+        (*(sizes[c] for c in batch), _size(kept_a, sizes), _size(kept_b, sizes)),
+        attr={"adj_x": attr_bool(False), "adj_y": attr_bool(False)},
+    )
+    result = batch + kept_a + kept_b
+    full = tuple(sizes[c] for c in result)
+    if product.shape != full:
+        product = b.reshape(f"{scope}/split", product, full)
+    if result != output:
+        product = b.transpose(f"{scope}/out", product, [result.index(c) for c in output])
+    return [product]
+
+
+def _size(letters: str, sizes: dict[str, int | None]) -> int:
+    """The size of ``letters``' axes merged into one (1 for none)."""
+    return math.prod(int(sizes[c] or 1) for c in letters)
 
 
 @op("Resize")

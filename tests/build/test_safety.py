@@ -362,5 +362,8 @@ def test_inspect_on_a_malformed_model_json_is_one_clear_error(tmp_path):
     )
     proc = hatch_tfjs("inspect", str(model_dir))
     assert proc.returncode == 1
-    assert proc.stderr.startswith(f"hatch-tfjs: error: {model_dir / 'model.json'}: not a TF.js model document")
+    assert proc.stderr.startswith(
+        f"hatch-tfjs: error: {model_dir / 'model.json'}: weightsManifest[0].weights[0].shape is [2, 'x'], not a list "
+        "of sizes (whole numbers >= 0)"
+    ), proc.stderr
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr

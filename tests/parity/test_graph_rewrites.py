@@ -505,4 +505,5 @@ def test_tracing_records_origins_once_per_layer_and_leaves_the_model_as_it_was(t
     assert all("call" not in vars(layer) for layer in layers)
     assert "layer 'inner' (Sequential)" not in labels  # every node of the nested model has an inner layer
     x = np.ones((2, 6), "float32")
-    np.testing.assert_allclose(serving.concrete(x, x)[0], serving.model([x, x]), rtol=1e-6)
+    # the serving function takes the model's own input structure (a list here)
+    np.testing.assert_allclose(serving.concrete([x, x])[0], serving.model([x, x]), rtol=1e-6)
