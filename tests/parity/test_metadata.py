@@ -31,6 +31,7 @@ def test_options_reach_the_worker_and_metadata_reaches_tfjs(mlp_project, zoo, tf
         "models": {
             "clf": {
                 "source": "models/clf.keras",
+                "format": "layers",  # a layers model's weights and build line (auto makes a graph model)
                 "quantize": {"uint8": ["*/kernel"], "float16": ["*"]},
                 "shard-size": 0,
                 "metadata": {"input-size": 8, "normalise": {"mean": [0.5, 0.25]}, "note": "héllo"},
