@@ -46,7 +46,7 @@ def search_roots(root: Path, packages: Iterable[str], output_dir: Path | None) -
         candidates = [output_dir]
     roots: list[Path] = []
     for candidate in sorted(set(candidates), key=lambda p: len(p.parts)):
-        if candidate.is_dir() and not any(_within(candidate, kept) for kept in roots):
+        if candidate.is_dir() and not any(candidate.is_relative_to(kept) for kept in roots):
             roots.append(candidate)
     return roots
 
@@ -97,7 +97,7 @@ def remove_orphans(
 
 
 def _remove_empty_parents(directory: Path, stops: set[Path], root: Path, on_removed: Callable[[str], None]) -> None:
-    while directory not in stops and _within(directory, root) and directory != root:
+    while directory not in stops and directory.is_relative_to(root) and directory != root:
         try:
             directory.rmdir()  # only an empty directory
         except OSError:
@@ -116,12 +116,3 @@ def _walk(top: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
 
 def _own_index(path: Path) -> bool:
     return path.exists() and is_own_index(path)
-
-
-def _within(path: Path, parent: Path) -> bool:
-    try:
-        path.relative_to(parent)
-    except ValueError:
-        return False
-    return True
-
