@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs import __version__
-from hatch_tfjs.config.declarations import OPTIONS, flag_for_key
+from hatch_tfjs.config.declarations import FLAG_FOR_KEY, OPTIONS
 from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
 from hatch_tfjs.suggest import closest, did_you_mean
@@ -168,7 +168,7 @@ def _flag_for(option: str, name: str) -> str:
     if parts[:2] == ["models", name]:
         parts = parts[2:]
     key = parts[0] if parts else ""
-    return flag_for_key().get(key, key or "arguments")
+    return FLAG_FOR_KEY.get(key, key or "arguments")
 
 
 def option_label(name: str) -> Callable[[str], str]:

@@ -163,7 +163,7 @@ def _proper_table(path: tuple[str, ...]) -> str | None:
     named = last.lower().replace("_", "-") in _HOOK_ALIASES or closest(last, [_HOOK_NAME]) is not None
     if not named or last in ("models", "targets"):
         return None
-    if len(path) >= 2 and path[-2] in ("models",):  # a model named like the hook: [....tfjs.models.tfjs]
+    if len(path) >= 2 and path[-2] == "models":  # a model named like the hook: [....tfjs.models.tfjs]
         return None
     target = next((path[i + 1] for i, key in enumerate(path[:-1]) if key in ("targets", "target")), None)
     if target is not None:

@@ -237,17 +237,17 @@ MODEL_OPTIONS: dict[str, OptionDecl] = {option.key: option for option in OPTIONS
 GRAPH_OPTION_KEYS = tuple(option.key for option in OPTIONS if option.group == "graph")
 
 
-def flag_for_key() -> dict[str, str]:
+def _flags_by_key() -> dict[str, str]:
     """The command line's word for each key it can set (``SOURCE``, ``OUTDIR``, ``--quantize``, ...)."""
     flags = {"source": "SOURCE", "output": "OUTDIR"}
     for option in OPTIONS:
-        if option.flag is not None:
-            flags[option.key] = option.flag.name
-        elif option.flag_of is not None:
-            flag = MODEL_OPTIONS[option.flag_of].flag
-            if flag is not None:
-                flags[option.key] = flag.name
+        flag = option.flag or (MODEL_OPTIONS[option.flag_of].flag if option.flag_of is not None else None)
+        if flag is not None:
+            flags[option.key] = flag.name
     return flags
+
+
+FLAG_FOR_KEY = _flags_by_key()
 
 
 def reference_table() -> str:
