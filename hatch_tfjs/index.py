@@ -40,14 +40,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _within(path: Path, parent: Path) -> bool:
-    try:
-        path.relative_to(parent)
-    except ValueError:
-        return False
-    return True
-
-
 def index_directory(
     output_dir: Path | None, outputs: list[Path], root: Path, packages: list[str] | None
 ) -> Path | None:
@@ -58,11 +50,11 @@ def index_directory(
         candidate = Path(os.path.commonpath([str(p.parent) for p in outputs]))
     else:
         return None
-    if not _within(candidate, root) or candidate == root:
+    if not candidate.is_relative_to(root) or candidate == root:
         return None
     if packages:
         package_dirs = [root / PurePosixPath(p.strip("/")) for p in packages]
-        if not any(_within(candidate, d) for d in package_dirs):
+        if not any(candidate.is_relative_to(d) for d in package_dirs):
             return None
     return candidate
 

@@ -8,7 +8,6 @@ import os
 from pathlib import Path, PurePosixPath
 
 from hatch_tfjs.config.context import Problems
-from hatch_tfjs.config.parsers import is_within
 from hatch_tfjs.config.spec import ModelSpec, relative_path
 from hatch_tfjs.ownership import (
     INDEX_NAME,
@@ -53,14 +52,14 @@ def check_outputs(
         seen[spec.output] = outputs[output] = spec.name
         for parent in parents:
             below.setdefault(parent, []).append(spec.name)
-        if package_dirs and not any(is_within(spec.output, d) and spec.output != d for d in package_dirs):
+        if package_dirs and not any(spec.output.is_relative_to(d) and spec.output != d for d in package_dirs):
             shipped = ", ".join(repr(p) for p in packages)
             problems.add(
                 key,
                 f"{spec.output_rel!r} is outside every package the wheel ships ({shipped}); "
                 f'write models inside a package, e.g. "{packages[0]}/web_models/{spec.name}"',
             )
-        if is_within(spec.source, spec.output):
+        if spec.source.is_relative_to(spec.output):
             problems.add(
                 key, f"{spec.output_rel!r} contains the model's source {spec.source_rel!r}; it would be overwritten"
             )
@@ -124,7 +123,7 @@ def check_index_collisions(
         return
     target = index_dir / INDEX_NAME
     for spec in specs:
-        if spec.output == target or is_within(target, spec.output):
+        if spec.output == target or target.is_relative_to(spec.output):
             problems.add(
                 f"models.{spec.name}.output",
                 f"{spec.output_rel!r} collides with the model index {relative_path(target, root)!r}, which hatch-tfjs "

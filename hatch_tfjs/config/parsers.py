@@ -155,12 +155,12 @@ def parse_metadata_file(value: Any, key: str, problems: Problems) -> dict[str, A
         return None
     root = problems.root or Path.cwd()
     path = resolve_in_project(root, value)
-    if not is_within(path, root):
+    if not path.is_relative_to(root):
         problems.add(
             key, f'{value!r} is outside the project; keep the metadata file inside it, e.g. "models/labels.json"'
         )
         return None
-    if not is_within(Path(os.path.realpath(path)), root):
+    if not Path(os.path.realpath(path)).is_relative_to(root):
         problems.add(
             key,
             f"{value!r} is a symbolic link to {os.path.realpath(path)}, outside the project (its content would ship "
@@ -222,14 +222,6 @@ def parse_bool(value: Any, key: str, problems: Problems) -> bool | None:
     return value
 
 
-def is_within(path: Path, parent: Path) -> bool:
-    try:
-        path.relative_to(parent)
-    except ValueError:
-        return False
-    return True
-
-
 def resolve_in_project(root: Path, value: str) -> Path:
     path = Path(value)
     if not path.is_absolute():
@@ -244,7 +236,7 @@ def parse_relative_dir(value: Any, key: str, root: Path, problems: Problems) -> 
         )
         return None
     path = resolve_in_project(root, value)
-    if not is_within(path, root) or path == root:
+    if not path.is_relative_to(root) or path == root:
         problems.add(
             key, f'{value!r} is outside the project; use a directory inside a package, e.g. "src/mypkg/web_models"'
         )
