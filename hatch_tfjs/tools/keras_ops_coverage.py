@@ -22,13 +22,21 @@ MODULES = ("numpy", "nn", "math", "image", "core", "linalg")
 _COMPLEX = "complex tensors: the graph compiler and writer handle real dtypes only"
 _DECOMPOSITION = "a matrix decomposition or solve: TF.js 4.22 has no kernel for it"
 _PYTHON = "calls Python functions (control flow, mapping): only TensorFlow can trace them"
-_SORT = "needs a full sort, which TF.js 4.22 has no op for (only TopKV2)"
+_SORT_NEEDED = "needs a sort (a TopKV2 over the axis, as sort / argsort are compiled): not translated yet"
 _DYNAMIC = "its output shape depends on the values: not translated"
 _LOSS = "a loss or metric: not translated yet (TF.js can express it)"
 _NAN = "NaN-ignoring reduction: not translated yet"
-_BITS = "integer bit operation: TF.js 4.22 implements only BitwiseAnd"
-_CONSTANT = "makes a constant without a tensor input: Keras folds it into the config as a value where it can"
+_BITS = ("TF.js 4.22's BitwiseAnd graph op cannot run (its executor reads inputs named a, b; its op mapper names "
+         "them x, y); the bits one at a time would be 32 ops per element: not translated")
+_LOOP = "needs a loop per element (Euclid's algorithm): not translated"
+_BIT_PATTERN = "reads or writes a float's bit pattern (a bitcast): TF.js 4.22 has no Bitcast"
+_CONSTANT = ("makes a tensor from constants (shapes, numbers): Keras computes it when the model is built and the "
+             "config holds the value; called on a tensor: not translated yet")
 _WEIGHTED = "a layer-like op (weights passed as arguments): the layer of the same name is compiled"
+_BATCH_MATRIX = ("works on 1-D tensors or flattens its input: in a model, the batch axis becomes a matrix axis, so "
+                 "the result's shape depends on the batch size: not translated")
+_BATCH_SPLIT = "splits along axis 0, the batch axis: not translated (its length is known only at run time)"
+_NDIM = "Keras records its result as a float tensor of shape (rank,) but computes an int scalar: not translated"
 
 REASONS: dict[str, str] = {
     **dict.fromkeys(("FFT", "FFT2", "IFFT2", "RFFT", "IRFFT", "STFT", "ISTFT", "ViewAsComplex", "ViewAsReal", "Angle",
@@ -37,18 +45,22 @@ REASONS: dict[str, str] = {
                      "Solve", "SolveTriangular", "Logdet", "Slogdet", "Pinv", "MatrixRank", "Erfinv"), _DECOMPOSITION),
     **dict.fromkeys(("Cond", "WhileLoop", "ForiLoop", "Scan", "AssociativeScan", "Map", "VectorizedMap", "Switch"),
                     _PYTHON),
-    **dict.fromkeys(("Sort", "Argsort", "Argpartition", "Median", "Quantile", "Percentile", "Nanmedian",
-                     "Nanquantile", "Nanpercentile", "SearchSorted", "Digitize"), _SORT),
+    **dict.fromkeys(("Argpartition", "Median", "Quantile", "Percentile", "Nanmedian", "Nanquantile",
+                     "Nanpercentile"), _SORT_NEEDED),
     **dict.fromkeys(("Unique", "Nonzero", "Histogram", "Bincount", "ExtractSequences", "IsIn"), _DYNAMIC),
     **dict.fromkeys(("BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "CTCLoss",
                      "CTCDecode", "PSNR", "SSIM", "InTopK"), _LOSS),
     **dict.fromkeys(("Nanargmax", "Nanargmin", "Nancumprod", "Nancumsum", "Nanmax", "Nanmean", "Nanmin", "Nanprod",
                      "Nanstd", "Nansum", "Nanvar"), _NAN),
-    **dict.fromkeys(("BitwiseAnd", "BitwiseInvert", "BitwiseLeftShift", "BitwiseNot", "BitwiseOr", "BitwiseRightShift",
-                     "BitwiseXor", "LeftShift", "RightShift", "Gcd", "Lcm"), _BITS),
+    **dict.fromkeys(("BitwiseAnd", "BitwiseOr", "BitwiseXor"), _BITS),
+    **dict.fromkeys(("Gcd", "Lcm"), _LOOP),
+    **dict.fromkeys(("View", "Nextafter"), _BIT_PATTERN),
     **dict.fromkeys(("Arange", "Full", "Linspace", "Logspace", "Geomspace", "Meshgrid", "Vander", "Array"), _CONSTANT),
     **dict.fromkeys(("Conv", "ConvTranspose", "DepthwiseConv", "SeparableConv", "BatchNorm", "LayerNorm", "RMSNorm",
                      "DotProductAttention"), _WEIGHTED),
+    **dict.fromkeys(("Correlate", "Corrcoef", "Diag", "Diagflat"), _BATCH_MATRIX),
+    "Vsplit": _BATCH_SPLIT,
+    "Ndim": _NDIM,
 }
 DEFAULT_REASON = "not translated yet (TF.js 4.22 can express it): such a model goes through TensorFlow"
 
