@@ -27,6 +27,7 @@ from hatch_tfjs.compile import (  # noqa: F401 - they register
     normalization,
     numpy_array_ops,
     numpy_ops,
+    numpy_stats,
     rnn,
 )
 from hatch_tfjs.compile.builder import GraphBuilder, NotCoveredError, Tensor, const_attr

@@ -139,11 +139,17 @@ def nan_to_num(call: LayerCall) -> list[Tensor]:
     x = call.single_input()
     if x.dtype != "DT_FLOAT":
         return [call.builder.op(f"{call.scope}/Identity", "Identity", [x], x.shape, dtype=x.dtype)]
+    config = call.config
+    return [replace_non_finite(call, x, float(config.get("nan", 0.0)), config.get("posinf"), config.get("neginf"))]
+
+
+def replace_non_finite(call: LayerCall, x: Tensor, nan: float, posinf: Any = None, neginf: Any = None) -> Tensor:
+    """``nan_to_num`` of a float tensor, as Keras's TensorFlow backend: NaN, then +inf, then -inf replaced."""
     limit = float(np.finfo(np.float32).max)
     replacements = (
-        ("nan", float(call.config.get("nan", 0.0))),
-        ("posinf", limit if call.config.get("posinf") is None else float(call.config["posinf"])),
-        ("neginf", -limit if call.config.get("neginf") is None else float(call.config["neginf"])),
+        ("nan", nan),
+        ("posinf", limit if posinf is None else float(posinf)),
+        ("neginf", -limit if neginf is None else float(neginf)),
     )
     zero = constant(call, "zero", 0.0, x)
     for key, value in replacements:
@@ -153,7 +159,7 @@ def nan_to_num(call: LayerCall) -> list[Tensor]:
             sign = compare(call, "Greater" if key == "posinf" else "Less", x, zero)
             where = logical(call, "LogicalAnd", predicate(call, "IsInf", x), sign)
         x = select(call, where, constant(call, key, value, x), x)
-    return [x]
+    return x
 
 
 @op("Fmax", "Fmin")

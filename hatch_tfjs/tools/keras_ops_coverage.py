@@ -22,10 +22,10 @@ MODULES = ("numpy", "nn", "math", "image", "core", "linalg")
 _COMPLEX = "complex tensors: the graph compiler and writer handle real dtypes only"
 _DECOMPOSITION = "a matrix decomposition or solve: TF.js 4.22 has no kernel for it"
 _PYTHON = "calls Python functions (control flow, mapping): only TensorFlow can trace them"
-_SORT_NEEDED = "needs a sort (a TopKV2 over the axis, as sort / argsort are compiled): not translated yet"
+_SORT_NEEDED = ("needs a sort (a TopKV2 over the axis, as sort / quantile are compiled) and, ignoring NaN, indices "
+                "computed at run time: not translated yet")
 _DYNAMIC = "its output shape depends on the values: not translated"
 _LOSS = "a loss or metric: not translated yet (TF.js can express it)"
-_NAN = "NaN-ignoring reduction: not translated yet"
 _BITS = ("TF.js 4.22's BitwiseAnd graph op cannot run (its executor reads inputs named a, b; its op mapper names "
          "them x, y); the bits one at a time would be 32 ops per element: not translated")
 _LOOP = "needs a loop per element (Euclid's algorithm): not translated"
@@ -45,13 +45,10 @@ REASONS: dict[str, str] = {
                      "Solve", "SolveTriangular", "Logdet", "Slogdet", "Pinv", "MatrixRank", "Erfinv"), _DECOMPOSITION),
     **dict.fromkeys(("Cond", "WhileLoop", "ForiLoop", "Scan", "AssociativeScan", "Map", "VectorizedMap", "Switch"),
                     _PYTHON),
-    **dict.fromkeys(("Argpartition", "Median", "Quantile", "Percentile", "Nanmedian", "Nanquantile",
-                     "Nanpercentile"), _SORT_NEEDED),
+    **dict.fromkeys(("Argpartition", "Nanmedian", "Nanquantile", "Nanpercentile"), _SORT_NEEDED),
     **dict.fromkeys(("Unique", "Nonzero", "Histogram", "Bincount", "ExtractSequences", "IsIn"), _DYNAMIC),
     **dict.fromkeys(("BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "CTCLoss",
                      "CTCDecode", "PSNR", "SSIM", "InTopK"), _LOSS),
-    **dict.fromkeys(("Nanargmax", "Nanargmin", "Nancumprod", "Nancumsum", "Nanmax", "Nanmean", "Nanmin", "Nanprod",
-                     "Nanstd", "Nansum", "Nanvar"), _NAN),
     **dict.fromkeys(("BitwiseAnd", "BitwiseOr", "BitwiseXor"), _BITS),
     **dict.fromkeys(("Gcd", "Lcm"), _LOOP),
     **dict.fromkeys(("View", "Nextafter"), _BIT_PATTERN),

@@ -96,6 +96,34 @@ FLOAT_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "tensordot": lambda o, x: o.tensordot(x, W342, axes=[[1, 2], [0, 1]]),
     "tensordot_int_axes": lambda o, x: o.tensordot(x, W45, axes=1),
     "vdot": lambda o, x: _scalar(o, x, o.vdot(x, o.tanh(x))),
+    # NaN-ignoring reductions (log of x + 0.5 is NaN for x < -0.5; of x - 10 NaN everywhere)
+    "nansum_nanmean": lambda o, x: o.nansum(o.log(x + 0.5), axis=1)[:, :3] + o.nanmean(o.log(x + 0.5), axis=-1),
+    "nanmean_keepdims": lambda o, x: o.nan_to_num(o.nanmean(o.log(x + 0.5), axis=-1, keepdims=True), nan=-7.0),
+    "nanprod": lambda o, x: o.nanprod(o.log(x + 1.0), axis=2),
+    "nanmax_nanmin": lambda o, x: o.nan_to_num(o.nanmax(o.log(x + 0.5), axis=1) + o.nanmin(o.log(x + 0.5), axis=1),
+                                              nan=-7.0),
+    "nanmax_all_nan": lambda o, x: o.nan_to_num(o.nanmax(o.log(x - 10.0), axis=1), nan=-7.0),
+    "nanvar_nanstd": lambda o, x: o.nan_to_num(o.nanvar(o.log(x + 0.5), axis=-1) + o.nanstd(o.log(x + 0.5), axis=1)[:, :3],
+                                              nan=-7.0),
+    "nancumsum": lambda o, x: o.nancumsum(o.log(x + 0.5), axis=1),
+    "nancumprod": lambda o, x: o.nancumprod(o.log(x + 1.5), axis=-1),
+    "nanargmax": lambda o, x: o.nanargmax(o.log(x + 0.5), axis=-1),
+    "nanargmin_all_nan": lambda o, x: o.nanargmin(o.log(x - 10.0), axis=1, keepdims=True)
+    + o.nanargmin(o.log(x + 0.5), axis=1, keepdims=True),
+    # quantiles (a sort: TopKV2 over the reduced axes)
+    "quantile": lambda o, x: o.quantile(x, 0.3, axis=-1),
+    "percentile_axes": lambda o, x: o.percentile(x, 75.0, axis=[1, 2]),
+    "median_keepdims": lambda o, x: o.median(x, axis=1, keepdims=True),
+    "median_nan": lambda o, x: o.nan_to_num(o.median(o.log(x + 0.5), axis=-1), nan=-7.0),
+    "quantile_lower_is_linear": lambda o, x: o.quantile(x, 0.4, axis=-1, method="lower"),  # Keras drops the method
+    "percentile_lower": lambda o, x: o.percentile(x, 40.0, axis=-1, method="lower"),
+    "percentile_higher": lambda o, x: o.percentile(x, 40.0, axis=-1, method="higher"),
+    "percentile_nearest": lambda o, x: o.percentile(x, 50.0, axis=-1, method="nearest"),
+    "percentile_midpoint": lambda o, x: o.percentile(x, 40.0, axis=-1, method="midpoint"),
+    # searchsorted, digitize
+    "searchsorted": lambda o, x: o.searchsorted(np.array([-1.0, 0.0, 0.5, 1.0], "float32"), x[:, 0, 0])
+    + o.searchsorted(np.array([-1.0, 0.0, 0.5, 1.0], "float32"), x[:, 1, 1], side="right") * 10,
+    "digitize": lambda o, x: o.digitize(x, np.array([-1.0, 0.0, 0.5, 1.0], "float32")),
 }
 
 INT_OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -111,6 +139,9 @@ INT_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "ptp_int": lambda o, x: o.ptp(x, axis=1),
     "repeat_int": lambda o, x: o.repeat(x, 3, axis=2),
     "nan_to_num_int": lambda o, x: o.nan_to_num(x),
+    "nan_reductions_int": lambda o, x: o.nansum(x, axis=1) + o.nanmax(x, axis=1) * 10 + o.nanargmax(x, axis=1) * 100,
+    "median_int": lambda o, x: o.median(x, axis=-1),
+    "digitize_int": lambda o, x: o.digitize(x, np.array([1.0, 2.5, 3.0], "float32")),
 }
 
 
