@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hatch_tfjs.compile.array_ops import _axis, _int, _outputs, split
-from hatch_tfjs.compile.builder import NotCoveredError, Tensor, attr_bool, attr_str, attr_type, known
+from hatch_tfjs.compile.builder import NotCoveredError, Tensor, attr_bool, attr_int, attr_str, attr_type, known
 from hatch_tfjs.compile.keras_ops import _cast, operand
 from hatch_tfjs.compile.numpy_ops import as_float, compare, constant, operands, select
 from hatch_tfjs.compile.registry import LayerCall, op
@@ -475,3 +475,49 @@ def outer(call: LayerCall) -> list[Tensor]:
     column = builder.reshape(f"{call.scope}/a", a, (None if None in a.shape else math.prod(a.shape), 1))  # type: ignore[arg-type]
     row = builder.reshape(f"{call.scope}/b", b, (None if None in b.shape else math.prod(b.shape),))  # type: ignore[arg-type]
     return [builder.binary(call.scope, "Mul", column, row)]
+
+
+@op("Cross")
+def cross(call: LayerCall) -> list[Tensor]:
+    """The cross product of vectors along ``axisa`` / ``axisb`` (2 or 3 long, 2 padded with a zero z), placed along
+    ``axisc``; of two 2-vectors only its z component, as Keras."""
+    a, b = operands(call)
+    call.require(a.dtype in ("DT_FLOAT", "DT_INT32"), "cross of bool tensors is not translated")
+    config = call.config
+    keys = ("axisa", "axisb", "axisc")
+    axes = [config.get("axis") if config.get("axis") is not None else config.get(k, -1) for k in keys]
+    builder = call.builder
+    components = []
+    for name, x, axis in (("a", a, axes[0]), ("b", b, axes[1])):
+        position = _int(axis, "an axis") % x.rank
+        call.require(position != 0, "vectors along the batch axis are not translated")
+        length = known(x.shape[position], "the vectors' length")
+        call.require(length in (2, 3), f"vectors of length {length} (2 or 3 are taken)")
+        moved, _ = _to_last(call, x, [position])
+        parts = [builder.gather(f"{call.scope}/{name}{i}", moved, builder.const(f"{call.scope}/i{i}", i, "DT_INT32"),
+                                moved.rank - 1) for i in range(length)]
+        components.append(parts)
+    (a0, a1, *rest_a), (b0, b1, *rest_b) = components
+
+    def minus(first: tuple[Tensor, Tensor], second: tuple[Tensor, Tensor], name: str) -> Tensor:
+        left = builder.binary(f"{call.scope}/{name}", "Mul", *first)
+        right = builder.binary(f"{call.scope}/{name}", "Mul", *second)
+        return builder.binary(f"{call.scope}/{name}", "Sub", left, right)
+
+    z = minus((a0, b1), (a1, b0), "z")
+    if not rest_a and not rest_b:
+        return [z]
+    zero = constant(call, "zero", 0, a0)
+    a2, b2 = (rest[0] if rest else zero for rest in (rest_a, rest_b))
+    x_part, y_part = minus((a1, b2), (a2, b1), "x"), minus((a2, b0), (a0, b2), "y")
+    shape = z.shape
+    x_part, y_part = (v if v.shape == shape else builder.op(f"{call.scope}/BroadcastTo", "BroadcastTo",
+                      [v, builder.shape_of(call.scope, z)], shape, dtype=v.dtype, attr={"Tidx": attr_type("DT_INT32")})
+                      for v in (x_part, y_part))
+    stacked = builder.op(f"{call.scope}/stack", "Pack", [x_part, y_part, z], (*shape, 3), dtype=z.dtype,
+                         attr={"N": attr_int(3), "axis": attr_int(len(shape))})
+    target = _int(axes[2], "axisc") % stacked.rank
+    call.require(target != 0, "a result along the batch axis is not translated")
+    perm = list(range(stacked.rank - 1))
+    perm.insert(target, stacked.rank - 1)
+    return [stacked if target == stacked.rank - 1 else builder.transpose(f"{call.scope}/out", stacked, perm)]

@@ -374,3 +374,21 @@ def empty_full_like(call: LayerCall) -> list[Tensor]:
     if dtype == "DT_BOOL":
         return [_cast(call, full_like(call, x, float(bool(value)), "DT_INT32"), "bool")]
     return [full_like(call, x, float(value), dtype)]
+
+
+@op("UnravelIndex")
+def unravel_index(call: LayerCall) -> list[Tensor]:
+    """Coordinates of flat int indices in ``shape``, one tensor per axis, as Keras's TensorFlow backend computes them:
+    from the last axis for 1-D indices; for others it takes ``shape``'s axes first to last and reverses the result
+    (numpy would not: reproduced, not corrected)."""
+    indices = call.single_input()
+    call.require(indices.dtype == "DT_INT32", "indices that are not int32")
+    shape = [int(d) for d in call.config.get("shape") or []]
+    call.require(bool(shape) and all(d > 0 for d in shape), "a shape with unknown or empty axes")
+    b = call.builder
+    coordinates = []
+    for dim in reversed(shape) if indices.rank == 1 else shape:
+        divisor = constant(call, "dim", dim, indices)
+        coordinates.append(b.binary(call.scope, "FloorMod", indices, divisor))
+        indices = b.binary(call.scope, "FloorDiv", indices, divisor)
+    return coordinates[::-1]

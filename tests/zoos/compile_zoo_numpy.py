@@ -96,6 +96,9 @@ FLOAT_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "tensordot": lambda o, x: o.tensordot(x, W342, axes=[[1, 2], [0, 1]]),
     "tensordot_int_axes": lambda o, x: o.tensordot(x, W45, axes=1),
     "vdot": lambda o, x: _scalar(o, x, o.vdot(x, o.tanh(x))),
+    "cross": lambda o, x: o.cross(x[:, :, :3], o.flip(x[:, :, 1:], axis=2)),
+    "cross_2d": lambda o, x: o.cross(x[:, :, :2], x[:, :, 2:]) + o.cross(x[:, :, :2], x[:, :, 1:])[:, :, 0],
+    "cross_axes": lambda o, x: o.cross(x, x * 0.5 + 1.0, axisa=1, axisb=1, axisc=1),
     # NaN-ignoring reductions (log of x + 0.5 is NaN for x < -0.5; of x - 10 NaN everywhere)
     "nansum_nanmean": lambda o, x: o.nansum(o.log(x + 0.5), axis=1)[:, :3] + o.nanmean(o.log(x + 0.5), axis=-1),
     "nanmean_keepdims": lambda o, x: o.nan_to_num(o.nanmean(o.log(x + 0.5), axis=-1, keepdims=True), nan=-7.0),
@@ -141,6 +144,9 @@ INT_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "nan_to_num_int": lambda o, x: o.nan_to_num(x),
     "nan_reductions_int": lambda o, x: o.nansum(x, axis=1) + o.nanmax(x, axis=1) * 10 + o.nanargmax(x, axis=1) * 100,
     "median_int": lambda o, x: o.median(x, axis=-1),
+    "unravel_index": lambda o, x: o.unravel_index(x * 3 + 1, (4, 5))[0] * 100 + o.unravel_index(x * 3 + 1, (4, 5))[1],
+    "unravel_index_1d": lambda o, x: o.unravel_index(x[:, 0, 0] * 4 + x[:, 1, 1], (3, 7))[0] * 100
+    + o.unravel_index(x[:, 0, 0] * 4 + x[:, 1, 1], (3, 7))[1],
     "digitize_int": lambda o, x: o.digitize(x, np.array([1.0, 2.5, 3.0], "float32")),
 }
 
