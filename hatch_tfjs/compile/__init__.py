@@ -26,6 +26,7 @@ from hatch_tfjs.compile import (  # noqa: F401 - they register
     merge,
     normalization,
     numpy_array_ops,
+    numpy_creation,
     numpy_ops,
     numpy_stats,
     rnn,

@@ -99,6 +99,14 @@ FLOAT_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "cross": lambda o, x: o.cross(x[:, :, :3], o.flip(x[:, :, 1:], axis=2)),
     "cross_2d": lambda o, x: o.cross(x[:, :, :2], x[:, :, 2:]) + o.cross(x[:, :, :2], x[:, :, 1:])[:, :, 0],
     "cross_axes": lambda o, x: o.cross(x, x * 0.5 + 1.0, axisa=1, axisb=1, axisc=1),
+    # tensors made from tensors
+    "full": lambda o, x: o.full((2, 3, 4), x[:, :1, :]) + o.cast(o.full((2, 3, 4), x[:, :1, :] * 3.0, dtype="int32"), "float32"),
+    "array": lambda o, x: o.array(x) + o.cast(o.array(x * 3.0, dtype="int32"), "float32"),
+    "vander": lambda o, x: o.vander(x[:, 0, 0], N=3) + o.vander(x[:, 1, 1], N=3, increasing=True),
+    "linspace": lambda o, x: o.linspace(x[:, 0], x[:, 1], num=5, axis=1),
+    "linspace_no_endpoint": lambda o, x: o.linspace(x[:, 0], 2.0, num=4, endpoint=False, axis=-1),
+    "linspace_int": lambda o, x: o.cast(o.linspace(x[:, 0] * 5.0, x[:, 1] * 5.0, num=4, dtype="int32", axis=1), "float32"),
+    "logspace": lambda o, x: o.logspace(x[:, 0], x[:, 1], num=4, axis=1, base=2.0),
     # NaN-ignoring reductions (log of x + 0.5 is NaN for x < -0.5; of x - 10 NaN everywhere)
     "nansum_nanmean": lambda o, x: o.nansum(o.log(x + 0.5), axis=1)[:, :3] + o.nanmean(o.log(x + 0.5), axis=-1),
     "nanmean_keepdims": lambda o, x: o.nan_to_num(o.nanmean(o.log(x + 0.5), axis=-1, keepdims=True), nan=-7.0),
