@@ -99,6 +99,10 @@ FLOAT_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "cross": lambda o, x: o.cross(x[:, :, :3], o.flip(x[:, :, 1:], axis=2)),
     "cross_2d": lambda o, x: o.cross(x[:, :, :2], x[:, :, 2:]) + o.cross(x[:, :, :2], x[:, :, 1:])[:, :, 0],
     "cross_axes": lambda o, x: o.cross(x, x * 0.5 + 1.0, axisa=1, axisb=1, axisc=1),
+    "bool_arrays": lambda o, x: o.cast(o.roll(x > 0, 1, axis=1), "float32") + o.cast(o.repeat(x > 0.5, [2, 1, 0], axis=1)[:, :3], "float32")
+    + o.cast(o.hstack([x > 0, x < 0])[:, 1:4], "float32")
+    + o.cast(o.fliplr(x > 0.3), "float32") + o.cast(o.pad(x > 0, [[0, 0], [0, 0], [1, 0]])[:, :, :4], "float32")
+    + o.cast(o.sort(o.cast(x > 0, "int32"), axis=-1), "float32"),
     # tensors made from tensors
     "full": lambda o, x: o.full((2, 3, 4), x[:, :1, :]) + o.cast(o.full((2, 3, 4), x[:, :1, :] * 3.0, dtype="int32"), "float32"),
     "array": lambda o, x: o.array(x) + o.cast(o.array(x * 3.0, dtype="int32"), "float32"),
