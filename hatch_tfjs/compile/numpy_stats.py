@@ -150,62 +150,84 @@ def _sorted_last(call: LayerCall, x: Tensor, axes: list[int]) -> Tensor:
     return b.unary(f"{call.scope}/sorted", "Neg", values)
 
 
-def _at(call: LayerCall, y: Tensor, index: int) -> Tensor:
-    return call.builder.gather(call.scope, y, call.builder.const(f"{call.scope}/index", index, "DT_INT32"), y.rank - 1)
-
-
-def _interpolate(call: LayerCall, y: Tensor, q: float, method: str) -> Tensor:
-    """Keras's ``_quantile`` of the sorted last axis at a constant ``q`` (float64 index arithmetic)."""
-    b = call.builder
-    d = float(known(y.shape[-1]))
-    last = int(d) - 1
+def _plan(d: int, q: float, method: str) -> tuple[list[int], list[float]]:
+    """Keras's ``_quantile`` of ``d`` sorted values at a constant ``q``: the indices it reads and their weights
+    (float64 index arithmetic as Keras; the weights float32 as TensorFlow computes them)."""
+    last = d - 1
 
     def index(rounding: Any) -> int:
         return int(min(max(int(rounding((d - 1) * q)), 0), last))
 
     if method in ("lower", "higher", "nearest"):
-        return _at(call, y, index({"lower": math.floor, "higher": math.ceil, "nearest": np.round}[method]))
+        return [index({"lower": math.floor, "higher": math.ceil, "nearest": np.round}[method])], [1.0]
     if method == "midpoint":
-        total = b.binary(call.scope, "AddV2", _at(call, y, index(math.floor)), _at(call, y, index(math.ceil)))
-        return b.binary(call.scope, "Mul", constant(call, "half", 0.5, y), total)
-    call.require(method == "linear", f"quantile method '{method}' is not translated")
+        return [index(math.floor), index(math.ceil)], [0.5, 0.5]
+    if method != "linear":
+        raise NotCoveredError(f"quantile method '{method}' is not translated")
     smaller = max(index(math.ceil) - 1, 0)
     larger = min(smaller + 1, last)
     fraction = np.float32(float(larger) - (d - 1) * q)
-    weight = float(np.float32(1) - fraction)  # 1 - fraction in float32, as TensorFlow computes it
-    upper = b.binary(f"{call.scope}/upper", "Mul", _at(call, y, larger), constant(call, "weight", weight, y))
-    share = constant(call, "fraction", float(fraction), y)
-    lower = b.binary(f"{call.scope}/lower", "Mul", _at(call, y, smaller), share)
-    return b.binary(call.scope, "AddV2", upper, lower)
+    return [larger, smaller], [float(np.float32(1) - fraction), float(fraction)]
+
+
+def _combine(call: LayerCall, values: list[Tensor], weights: list[Tensor], method: str) -> Tensor:
+    """The value read (one index), ``0.5 * (lower + higher)`` (midpoint) or ``v0 * w0 + v1 * w1`` (linear)."""
+    b = call.builder
+    if len(values) == 1:
+        return values[0]
+    if method == "midpoint":
+        total = b.binary(call.scope, "AddV2", values[0], values[1])
+        return b.binary(call.scope, "Mul", constant(call, "half", 0.5, total), total)
+    upper = b.binary(f"{call.scope}/upper", "Mul", values[0], weights[0])
+    return b.binary(call.scope, "AddV2", upper, b.binary(f"{call.scope}/lower", "Mul", values[1], weights[1]))
+
+
+def _quantile_q(call: LayerCall) -> float:
+    """``q`` as Keras's backend uses it: float32, over 100 for a percentile (in float32), 0.5 for a median."""
+    if call.class_name == "Median":
+        return 0.5
+    value = call.args[1] if len(call.args) > 1 else call.kwargs.get("q")
+    number = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+    call.require(number, "q is not one number")
+    q32 = np.float32(value)
+    q = float(q32 / np.float32(100.0)) if call.class_name == "Percentile" else float(q32)
+    call.require(0.0 <= q <= 1.0, "q outside [0, 1]")
+    return q
+
+
+def _reduced_axes(call: LayerCall, x: Tensor) -> list[int]:
+    axis = call.config.get("axis")
+    call.require(axis is not None, "a quantile of the flattened tensor (no axis) mixes the batch")
+    axes = [_int(a, "an axis") % x.rank for a in (axis if isinstance(axis, list) else [axis])]
+    call.require(0 not in axes, "a quantile over the batch axis is not translated")
+    return axes
+
+
+def _finish_quantile(call: LayerCall, result: Tensor, undefined: Tensor, axes: list[int]) -> list[Tensor]:
+    """NaN where ``undefined``, the reduced axes kept as 1s with ``keepdims``."""
+    b = call.builder
+    result = select(call, undefined, constant(call, "nan", np.nan, result), result)
+    if _keepdims(call):
+        for position in sorted(axes):
+            result = b.expand_dims(call.scope, result, position)
+    return [result]
 
 
 @op("Quantile", "Percentile", "Median")
 def quantile(call: LayerCall) -> list[Tensor]:
     """The ``q`` quantile over ``axis`` (not the batch axis), NaN where the reduced elements hold one."""
     x = as_float(call, call.single_input() if call.class_name == "Median" else _first(call))
-    axis = call.config.get("axis")
-    call.require(axis is not None, "a quantile of the flattened tensor (no axis) mixes the batch")
-    axes = [_int(a, "an axis") % x.rank for a in (axis if isinstance(axis, list) else [axis])]
-    call.require(0 not in axes, "a quantile over the batch axis is not translated")
-    if call.class_name == "Median":
-        q = 0.5
-    else:
-        value = call.args[1] if len(call.args) > 1 else call.kwargs.get("q")
-        number = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-        call.require(number, "q is not one number")
-        q32 = np.float32(value)
-        q = float(q32 / np.float32(100.0)) if call.class_name == "Percentile" else float(q32)
-    call.require(0.0 <= q <= 1.0, "q outside [0, 1]")
+    axes = _reduced_axes(call, x)
+    q = _quantile_q(call)
     # Keras's Quantile op passes no method to the backend (linear whatever its config says); Percentile does
     method = str(call.config.get("method", "linear")) if call.class_name == "Percentile" else "linear"
-    result = _interpolate(call, _sorted_last(call, x, axes), q, method)
+    y = _sorted_last(call, x, axes)
+    indices, weights = _plan(known(y.shape[-1]), q, method)
     b = call.builder
+    values = [b.gather(call.scope, y, b.const(f"{call.scope}/index", i, "DT_INT32"), y.rank - 1) for i in indices]
+    result = _combine(call, values, [constant(call, "weight", w, y) for w in weights], method)
     any_nan = b.reduce(f"{call.scope}/any_nan", "Any", _is_nan(call, x), axes, False)
-    result = select(call, any_nan, constant(call, "nan", np.nan, x), result)
-    if _keepdims(call):
-        for position in sorted(axes):
-            result = b.expand_dims(call.scope, result, position)
-    return [result]
+    return _finish_quantile(call, result, any_nan, axes)
 
 
 def _first(call: LayerCall) -> Tensor:

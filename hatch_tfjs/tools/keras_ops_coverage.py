@@ -22,8 +22,6 @@ MODULES = ("numpy", "nn", "math", "image", "core", "linalg")
 _COMPLEX = "complex tensors: the graph compiler and writer handle real dtypes only"
 _DECOMPOSITION = "a matrix decomposition or solve: TF.js 4.22 has no kernel for it"
 _PYTHON = "calls Python functions (control flow, mapping): only TensorFlow can trace them"
-_SORT_NEEDED = ("a sort (a TopKV2 over the axis, as quantile is compiled) with the indices of the NaN-free elements "
-                "computed at run time: not translated yet")
 _DYNAMIC = "its output shape depends on the values: not translated"
 _LOSS = "a loss or metric: not translated yet (TF.js can express it)"
 _BITS = ("TF.js 4.22's BitwiseAnd graph op cannot run (its executor reads inputs named a, b; its op mapper names "
@@ -36,8 +34,9 @@ _WEIGHTED = "a layer-like op (weights passed as arguments): the layer of the sam
 _BATCH_MATRIX = ("works on 1-D tensors or flattens its input: in a model, the batch axis becomes a matrix axis, so "
                  "the result's shape depends on the batch size: not translated")
 _BATCH_SPLIT = "splits along axis 0, the batch axis: not translated (its length is known only at run time)"
-_UNTRACEABLE = ("Keras's TensorFlow backend cannot trace it (a Python range over a symbolic rank): a model calling "
-                "it fails in Keras's own predict: not translated")
+_UNTRACEABLE = ("Keras's TensorFlow backend cannot trace it (kron: a Python range over a symbolic rank; the nan "
+                "quantiles: a map_fn output spec shaped by a tensor): a model calling it fails in Keras's own "
+                "predict: not translated")
 _ARGPARTITION = ("Keras's TensorFlow backend casts x to int32 and sums its one-hot mask over axis 0 (in a model, the "
                  "batch axis): not translated")
 _NDIM = "Keras records its result as a float tensor of shape (rank,) but computes an int scalar: not translated"
@@ -49,7 +48,6 @@ REASONS: dict[str, str] = {
                      "Solve", "SolveTriangular", "Logdet", "Slogdet", "Pinv", "MatrixRank", "Erfinv"), _DECOMPOSITION),
     **dict.fromkeys(("Cond", "WhileLoop", "ForiLoop", "Scan", "AssociativeScan", "Map", "VectorizedMap", "Switch"),
                     _PYTHON),
-    **dict.fromkeys(("Nanmedian", "Nanquantile", "Nanpercentile"), _SORT_NEEDED),
     "Argpartition": _ARGPARTITION,
     **dict.fromkeys(("Unique", "Nonzero", "Histogram", "Bincount", "ExtractSequences", "IsIn"), _DYNAMIC),
     **dict.fromkeys(("BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "CTCLoss",
@@ -65,7 +63,7 @@ REASONS: dict[str, str] = {
     **dict.fromkeys(("Correlate", "Corrcoef", "Diag", "Diagflat", "Meshgrid"), _BATCH_MATRIX),
     "Vsplit": _BATCH_SPLIT,
     "Ndim": _NDIM,
-    "Kron": _UNTRACEABLE,
+    **dict.fromkeys(("Kron", "Nanmedian", "Nanquantile", "Nanpercentile"), _UNTRACEABLE),
 }
 DEFAULT_REASON = "not translated yet (TF.js 4.22 can express it): such a model goes through TensorFlow"
 
