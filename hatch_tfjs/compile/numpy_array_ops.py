@@ -117,6 +117,21 @@ def hstack(call: LayerCall) -> list[Tensor]:
     return [call.builder.concat(call.scope, values, axis)]
 
 
+@op("Vsplit")
+def vsplit(call: LayerCall) -> list[Tensor]:
+    """``split`` of the batch axis into equal parts, their length found at run time (``Split``)."""
+    x = call.single_input()
+    sections = call.config.get("indices_or_sections")
+    call.require(isinstance(sections, int) and not isinstance(sections, bool) and sections > 0,
+                 "vsplit at indices (the batch axis's length is known only at run time) is not translated")
+    count = int(sections)  # type: ignore[arg-type]
+    b = call.builder
+    attr = {"T": attr_type(x.dtype), "num_split": attr_int(count)}
+    node = b.node(f"{call.scope}/split", "Split", [b.const(f"{call.scope}/split_axis", 0, "DT_INT32"), x], attr)
+    first = None if x.shape[0] is None else x.shape[0] // count
+    return _outputs(call, node, [(first, *x.shape[1:])] * count, [x.dtype] * count)
+
+
 @op("Hsplit", "Dsplit", "ArraySplit")
 def split_along(call: LayerCall) -> list[Tensor]:
     """``split`` along axis 1 (``hsplit``) or 2 (``dsplit``); ``array_split`` into parts whose sizes differ by one."""

@@ -85,13 +85,24 @@ def _linspace_nd(call: LayerCall, start: Tensor, stop: Tensor, num: int, axis: i
     return b.concat(call.scope, [first, middle, last], position)
 
 
-@op("Linspace", "Logspace")
+@op("Linspace", "Logspace", "Geomspace")
 def linspace(call: LayerCall) -> list[Tensor]:
     """``num`` evenly spaced values from ``start`` to ``stop`` (without it unless ``endpoint``) along a new ``axis``;
-    ``logspace``: ``base`` to their power. An int dtype is floored, then cast."""
+    ``logspace``: ``base`` to their power; ``geomspace``: 10 to the power of evenly spaced ``log10(|ends|)``, with
+    ``start``'s sign. An int dtype is floored, then cast."""
     values = call.args[:2] if len(call.args) >= 2 else [call.args[0], call.kwargs.get("stop")]
     start, stop = operands(call, values)
     dtype = _dtype(call, _FLOATX)
+    sign = None
+    if call.class_name == "Geomspace":
+        call.require(dtype == "DT_FLOAT", "geomspace to another dtype than float32 is not translated")
+        b = call.builder
+        start, stop = as_float(call, start), as_float(call, stop)
+        sign = b.unary(f"{call.scope}/sign", "Sign", start)
+        log_base = constant(call, "log_base", float(np.log(np.float32(10.0), dtype=np.float32)), start)
+        logs = [b.unary(f"{call.scope}/{n}", "Log", b.unary(f"{call.scope}/{n}", "Abs", t))
+                for n, t in (("start", start), ("stop", stop))]
+        start, stop = (b.binary(f"{call.scope}/log10", "RealDiv", t, log_base) for t in logs)
     if dtype == "DT_INT32":  # Keras converts the ends to the dtype first (TensorFlow then works in float64)
         start, stop = _to(call, start, dtype), _to(call, stop, dtype)
     start, stop = as_float(call, start), as_float(call, stop)
@@ -108,6 +119,7 @@ def linspace(call: LayerCall) -> list[Tensor]:
     if dtype == "DT_INT32":
         result = b.unary(call.scope, "Floor", result)
     result = _to(call, result, dtype)
-    if call.class_name == "Logspace":
-        result = b.binary(call.scope, "Pow", constant(call, "base", float(call.config.get("base", 10)), result), result)
-    return [result]
+    if call.class_name != "Linspace":
+        base = 10 if call.class_name == "Geomspace" else call.config.get("base", 10)
+        result = b.binary(call.scope, "Pow", constant(call, "base", float(base), result), result)
+    return [result if sign is None else b.binary(f"{call.scope}/signed", "Mul", result, sign)]

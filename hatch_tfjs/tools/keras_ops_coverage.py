@@ -28,12 +28,9 @@ _BITS = ("TF.js 4.22's BitwiseAnd graph op cannot run (its executor reads inputs
          "them x, y); the bits one at a time would be 32 ops per element: not translated")
 _LOOP = "needs a loop per element (Euclid's algorithm): not translated"
 _BIT_PATTERN = "reads or writes a float's bit pattern (a bitcast): TF.js 4.22 has no Bitcast"
-_CONSTANT = ("makes a tensor from constants (shapes, numbers): Keras computes it when the model is built and the "
-             "config holds the value; called on a tensor: not translated yet")
 _WEIGHTED = "a layer-like op (weights passed as arguments): the layer of the same name is compiled"
 _BATCH_MATRIX = ("works on 1-D tensors or flattens its input: in a model, the batch axis becomes a matrix axis, so "
                  "the result's shape depends on the batch size: not translated")
-_BATCH_SPLIT = "splits along axis 0, the batch axis: not translated (its length is known only at run time)"
 _UNTRACEABLE = ("Keras's TensorFlow backend cannot trace it (kron: a Python range over a symbolic rank; the nan "
                 "quantiles: a map_fn output spec shaped by a tensor): a model calling it fails in Keras's own "
                 "predict: not translated")
@@ -55,13 +52,11 @@ REASONS: dict[str, str] = {
     **dict.fromkeys(("BitwiseAnd", "BitwiseOr", "BitwiseXor"), _BITS),
     **dict.fromkeys(("Gcd", "Lcm"), _LOOP),
     **dict.fromkeys(("View", "Nextafter"), _BIT_PATTERN),
-    "Geomspace": _CONSTANT,
     "Arange": ("with constant arguments Keras computes it when the model is built (the config holds the value); with a "
                "tensor argument its length depends on the values: not translated"),
     **dict.fromkeys(("Conv", "ConvTranspose", "DepthwiseConv", "SeparableConv", "BatchNorm", "LayerNorm", "RMSNorm",
                      "DotProductAttention"), _WEIGHTED),
     **dict.fromkeys(("Correlate", "Corrcoef", "Diag", "Diagflat", "Meshgrid"), _BATCH_MATRIX),
-    "Vsplit": _BATCH_SPLIT,
     "Ndim": _NDIM,
     **dict.fromkeys(("Kron", "Nanmedian", "Nanquantile", "Nanpercentile"), _UNTRACEABLE),
 }

@@ -60,6 +60,7 @@ FLOAT_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "hstack": lambda o, x: o.hstack([x, o.tanh(x)]),
     "vstack": lambda o, x: o.vstack([x, x * 2.0]),
     "dstack": lambda o, x: o.dstack([x[:, 0], x[:, 1]]),
+    "vsplit": lambda o, x: o.vsplit(x, 2)[1] * 2.0 + o.vsplit(x, 2)[0],
     "hsplit": lambda o, x: o.hsplit(x, 3)[1],
     "dsplit": lambda o, x: o.dsplit(x, 2)[0] - o.dsplit(x, [1, 3])[2],
     "array_split": lambda o, x: o.array_split(x, 3, axis=2)[0] + o.array_split(x, 3, axis=2)[2][:, :, :1],
@@ -110,6 +111,9 @@ FLOAT_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "linspace": lambda o, x: o.linspace(x[:, 0], x[:, 1], num=5, axis=1),
     "linspace_no_endpoint": lambda o, x: o.linspace(x[:, 0], 2.0, num=4, endpoint=False, axis=-1),
     "linspace_int": lambda o, x: o.cast(o.linspace(x[:, 0] * 5.0, x[:, 1] * 5.0, num=4, dtype="int32", axis=1), "float32"),
+    # geomspace multiplies by sign(start) unexpanded: Keras runs it on tensors along axis 0 only
+    "geomspace": lambda o, x: o.geomspace(o.abs(x[:, 0]) + 0.5, o.abs(x[:, 1]) + 2.0, num=4)
+    + o.geomspace(-o.abs(x[:, 2]) - 0.5, -3.0, num=4, endpoint=False),
     "logspace": lambda o, x: o.logspace(x[:, 0], x[:, 1], num=4, axis=1, base=2.0),
     # NaN-ignoring reductions (log of x + 0.5 is NaN for x < -0.5; of x - 10 NaN everywhere)
     "nansum_nanmean": lambda o, x: o.nansum(o.log(x + 0.5), axis=1)[:, :3] + o.nanmean(o.log(x + 0.5), axis=-1),
