@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import NotCoveredError, Tensor, attr_type, broadcast_shape
+from hatch_tfjs.compile.builder import NotCoveredError, Tensor, attr_bool, attr_type, broadcast_shape
 from hatch_tfjs.compile.keras_ops import _axes, _cast, _compare, operand
 from hatch_tfjs.compile.registry import LayerCall, op
 
@@ -392,3 +392,26 @@ def unravel_index(call: LayerCall) -> list[Tensor]:
         coordinates.append(b.binary(call.scope, "FloorMod", indices, divisor))
         indices = b.binary(call.scope, "FloorDiv", indices, divisor)
     return coordinates[::-1]
+
+
+_I0_TERMS = 128  # enough for every float32 argument whose i0 is finite (|x| < 89): the terms fall from k ~ |x| / 2
+
+
+@op("I0")
+def i0(call: LayerCall) -> list[Tensor]:
+    """The modified Bessel function of order 0 as its power series ``sum_k ((x / 2) ** 2) ** k / (k!) ** 2``, the
+    terms a cumulative product of ``(x / 2) ** 2 / k ** 2`` along a new last axis. TensorFlow evaluates Chebyshev
+    expansions instead: over [-88, 88] the two agree within 2.2e-6 relative in TF.js's cpu and wasm backends (and
+    overflow to infinity at the same arguments)."""
+    b = call.builder
+    x = as_float(call, call.single_input())
+    quarter = b.binary(call.scope, "Mul", b.unary(call.scope, "Square", x), constant(call, "quarter", 0.25, x))
+    k = np.arange(1, _I0_TERMS, dtype=np.float32)
+    ratios = b.binary(call.scope, "Mul", b.expand_dims(call.scope, quarter, -1),
+                      b.const(f"{call.scope}/inverse_squares", 1.0 / (k * k)))
+    attr = {"T": attr_type("DT_FLOAT"), "Tidx": attr_type("DT_INT32"), "exclusive": attr_bool(False),
+            "reverse": attr_bool(False)}
+    last = b.const(f"{call.scope}/axis", ratios.rank - 1, "DT_INT32")  # TF.js permutes wrongly for -1
+    terms = b.op(f"{call.scope}/Cumprod", "Cumprod", [ratios, last], ratios.shape, typed=False, attr=attr)
+    total = b.reduce(call.scope, "Sum", terms, [-1], False)
+    return [b.binary(call.scope, "AddV2", total, constant(call, "one", 1.0, total))]

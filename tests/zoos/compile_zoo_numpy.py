@@ -26,6 +26,7 @@ def _scalar(o: Any, x: Any, value: Any) -> Any:
 FLOAT_OPS: dict[str, Callable[[Any, Any], Any]] = {
     # elementwise
     "cbrt": lambda o, x: o.cbrt(x * 5.0),
+    "i0": lambda o, x: o.i0(x * 2.0),
     "hypot": lambda o, x: o.hypot(x, 0.5 * x + 0.1),
     "logaddexp": lambda o, x: o.logaddexp(x, o.flip(x, axis=2) * 3.0),
     "logaddexp2": lambda o, x: o.logaddexp2(x, 0.5),
