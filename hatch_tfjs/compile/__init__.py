@@ -25,6 +25,10 @@ from hatch_tfjs.compile import (  # noqa: F401 - they register
     keras_ops,
     merge,
     normalization,
+    numpy_array_ops,
+    numpy_creation,
+    numpy_ops,
+    numpy_stats,
     rnn,
 )
 from hatch_tfjs.compile.builder import GraphBuilder, NotCoveredError, Tensor, const_attr

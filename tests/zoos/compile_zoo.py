@@ -495,6 +495,7 @@ def _image_resize(interpolation: str) -> Callable[[], Any]:
 CASES["ops_take_tensor_indices"] = CompileCase("ops_take_tensor_indices", _take_tensor, (((5, 3), "float"), ((4,), "int5")))
 _add("ops_image_resize_bilinear", _image_resize("bilinear"), (6, 8, 3))
 _add("ops_image_resize_nearest", _image_resize("nearest"), (6, 8, 3))
+CASES.update(__import__("compile_zoo_numpy").cases(CompileCase, _ops_model))  # keras.ops numpy calls, their own file
 _add("ops_int_positions", _ops_model(lambda o, x: o.cast(o.add(o.zeros_like(x), o.arange(4, dtype="int32")), "float32"), (4,), "int32"),
      (4,), kind="int5")
 _add("augmentation_is_identity_at_inference",
