@@ -20,7 +20,7 @@ import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from hatch_tfjs import __version__
 from hatch_tfjs.config.declarations import FLAG_FOR_KEY, OPTIONS
 from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
+from hatch_tfjs.option_naming import OptionNaming
 from hatch_tfjs.suggest import closest, did_you_mean
 from hatch_tfjs.summary import layers_advice, result_row, result_summary
 
@@ -93,7 +94,7 @@ def _quantize_option(values: list[str]) -> Any:
 
 def _shard_size_option(text: str) -> int | str:
     """The number --shard-size names; other text is passed on as is, for the configuration's check to refuse in the
-    same words as ``shard-size`` in pyproject.toml (translated by :func:`_in_cli_terms`)."""
+    same words as ``shard-size`` in pyproject.toml (in the command line's naming, see option_naming.py)."""
     try:
         return int(text.strip())
     except ValueError:
@@ -138,47 +139,13 @@ def _metadata_option(text: str) -> dict[str, Any]:
     return {"metadata": value}
 
 
-# What the configuration's messages say in pyproject.toml's terms, and how the command line says it.
-_TOML_WORDING = (
-    (re.compile(r"\(or false for none\)"), "(or leave out --quantize for none)"),
-    (re.compile(r"\bnot a string (?=')"), "not "),  # every command-line value is text
-    # a per-model option's fix: the flag that sets it (`set format = "graph" on [...models.x]` -> `pass --format graph`)
-    (re.compile(r'\bset ([a-z-]+) = "([^"]*)" on \[[^\]]*\.models\.[^\]]+\]'), r"pass --\1 \2"),
-)
+# How the command line names the options in messages: by their flags (``--quantize``), its own words for values.
+NAMING = OptionNaming(CONVERT_TABLE, flags=FLAG_FOR_KEY, source="command line")
 
 
-def _cli_wording(message: str) -> str:
-    for pattern, replacement in _TOML_WORDING:
-        message = pattern.sub(replacement, message)
-    return message
-
-
-def _in_cli_terms(message: str, name: str) -> str:
-    """A conversion message in terms of the command line: the flag instead of a TOML key where one is named
-    (``(set by --quantize)`` needs nothing: the command line labels its options itself) and its wording."""
-    option = rf"models\.{re.escape(name)}\.[A-Za-z0-9_-]+|[A-Za-z0-9_-]+"
-    key = rf"{re.escape(CONVERT_TABLE)}\.({option})(?:\.[A-Za-z0-9_-]+)*"
-    message = re.sub(rf"^{key}", lambda m: _flag_for(m.group(1), name), message, flags=re.MULTILINE)
-    return _cli_wording(message)
-
-
-def _flag_for(option: str, name: str) -> str:
-    """The command line's word for a configuration option (``models.<name>.quantize.uint8`` -> ``--quantize``)."""
-    parts = option.split(".")
-    if parts[:2] == ["models", name]:
-        parts = parts[2:]
-    key = parts[0] if parts else ""
-    return FLAG_FOR_KEY.get(key, key or "arguments")
-
-
-def option_label(name: str) -> Callable[[str], str]:
-    """Where an option of model ``name`` was set, as later messages say it: its flag (``--quantize``)."""
-    return lambda option: _flag_for(option, name)
-
-
-def _cli_problems(exc: ConfigError, name: str) -> str:
+def _cli_problems(exc: ConfigError) -> str:
     """Configuration problems in terms of the command line: ``--shard-size: must be ...``."""
-    lines = [f"  - {_flag_for(p.option, name)}: {_cli_wording(p.message)}" for p in exc.items]
+    lines = [f"  - {NAMING.located(p.option)}: {p.message}" for p in exc.items]
     count = len(lines)
     return f"cannot convert: {count} problem{'s' if count != 1 else ''} with the arguments:\n" + "\n".join(lines)
 
@@ -220,23 +187,17 @@ def cmd_convert(args: argparse.Namespace) -> int:
             wheel_packages=[],
             source="command line",
             guard_outputs=False,
-            label_option=option_label(name),
+            naming=NAMING,
         )
     except ConfigError as exc:
-        raise UsageError(_cli_problems(exc, name)) from None
+        raise UsageError(_cli_problems(exc)) from None
     (spec,) = settings.models
     from hatch_tfjs.build import route_models
     from hatch_tfjs.lock import project_lock
 
-    try:
-        with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
-            route = route_models([spec])[spec.name]
-            result = _convert_one(spec, route, force=args.force)
-    except HatchTfjsError as exc:
-        translated = _in_cli_terms(str(exc), name)
-        if translated == str(exc):
-            raise
-        raise UsageError(translated) from exc
+    with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
+        route = route_models([spec])[spec.name]
+        result = _convert_one(spec, route, force=args.force)
     print(result_summary(result, str(outdir)))
     advice = layers_advice(result) if args.verbose else None
     if advice:

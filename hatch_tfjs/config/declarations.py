@@ -25,9 +25,10 @@ from hatch_tfjs.config.parsers import (
     parse_signature,
     parse_tags,
 )
+from hatch_tfjs.option_naming import BUILD_TABLE
 from hatch_tfjs.options import DEFAULT_SHARD_SIZE, FORMATS, QUANTIZATION_DTYPES, READERS, GraphOptions, LayersOptions
 
-DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
+DEFAULT_TABLE = BUILD_TABLE
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
 DEFAULT_READER = LayersOptions().reader
 _GRAPH = GraphOptions()

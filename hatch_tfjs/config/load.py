@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -26,6 +25,7 @@ from hatch_tfjs.config.sources import model_source
 from hatch_tfjs.config.spec import HookSettings, ModelSpec, default_output_dir, relative_path
 from hatch_tfjs.errors import ConfigError
 from hatch_tfjs.names import MODEL_NAME_PATTERN
+from hatch_tfjs.option_naming import OptionNaming
 from hatch_tfjs.options import (
     GraphOptions,
     LayersOptions,
@@ -43,16 +43,18 @@ def load_settings(
     wheel_packages: list[str] | None = None,
     source: str = "pyproject.toml",
     guard_outputs: bool = True,
-    label_option: Callable[[str], str] | None = None,
+    naming: OptionNaming | None = None,
 ) -> HookSettings:
     """Validate the hook's TOML table; raise :class:`ConfigError` listing every problem.
 
     ``guard_outputs`` checks that every output may be written (no symlink on the way, nothing of the user's to
     replace, see ownership.py); ``hatch-tfjs convert`` checks its OUTDIR itself, in the command line's terms.
-    ``label_option`` says where an option (a key relative to ``table``, e.g. ``models.iris.quantize``) was set, for
-    the messages of later stages (``ModelSpec.origins``); by default its TOML path in ``source``."""
+    ``naming`` says how messages name the options, this stage's and every later one's (``ModelSpec.naming``,
+    ``ModelSpec.origins``): by default their TOML paths in ``table`` of ``source``; the command line passes its
+    flags."""
     root = Path(os.path.normpath(Path(root).resolve()))
-    problems = Problems(table, root, source)
+    naming = naming or OptionNaming(table, source=source)
+    problems = Problems(table, root, source, naming)
     packages = [p.strip("/") for p in (wheel_packages or [])]
 
     _check_hook_keys(config, table, problems)
@@ -65,9 +67,8 @@ def load_settings(
         if output_dir_given
         else default_output_dir(root, packages)
     )
-    label = label_option or (lambda key: f"{table}.{key} in {Path(source).name}")
-    hook_origins = {key: label(key) for key in MODEL_OPTIONS if key in config}
-    context = ModelContext(root, defaults, hook_origins, label, output_dir, output_dir_given, problems)
+    hook_origins = {key: naming.located(key) for key in MODEL_OPTIONS if key in config}
+    context = ModelContext(root, defaults, hook_origins, naming, output_dir, output_dir_given, problems)
 
     # Explicit models first: they take precedence over a discovered model with the same source.
     raw_models = config.get("models", {})
@@ -192,7 +193,7 @@ def _parse_model(name: str, raw: Any, context: ModelContext, origin: str | None 
     for key, option in MODEL_OPTIONS.items():
         if key in raw:
             parsed = option.parse(raw[key], f"{base}.{key}", problems)
-            origins[key] = context.label(f"{base}.{key}")
+            origins[key] = context.naming.located(f"{base}.{key}")
             if parsed is not None:
                 values[key] = parsed
 
@@ -223,6 +224,7 @@ def _parse_model(name: str, raw: Any, context: ModelContext, origin: str | None 
         shard_size=values["shard-size"],
         options=_model_options(values, metadata, model_format),
         origins=origins,
+        naming=context.naming,
     )
 
 

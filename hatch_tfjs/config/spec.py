@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hatch_tfjs.config.declarations import DEFAULT_TENSORFLOW_REQUIREMENT
+from hatch_tfjs.option_naming import OptionNaming
 from hatch_tfjs.options import (
     DEFAULT_SHARD_SIZE,
     GraphOptions,
@@ -20,7 +21,8 @@ class ModelSpec:
     """One model to convert: where it comes from, where it goes, and how (typed options, see options.py).
 
     ``origins`` says where each option was set (``tool.hatch.build.hooks.tfjs.models.iris.quantize in
-    pyproject.toml``, or ``--quantize`` on the command line), for messages only: it enters no stamp."""
+    pyproject.toml``, or ``--quantize`` on the command line), and ``naming`` how a message names any option of it (its
+    TOML path in the table it was declared in, or its flag): for messages only, neither enters a stamp."""
 
     name: str
     source: Path  # absolute
@@ -30,6 +32,7 @@ class ModelSpec:
     shard_size: int = DEFAULT_SHARD_SIZE
     options: ModelOptions = field(default_factory=ModelOptions)
     origins: dict[str, str] = field(default_factory=dict)
+    naming: OptionNaming = field(default_factory=OptionNaming)
 
     @property
     def source_rel(self) -> str:
@@ -72,6 +75,7 @@ class ModelSpec:
             "shard_size": self.shard_size,
             "options": self.options.to_json(),
             "origins": self.origins,
+            "naming": self.naming.to_json(),
         }
 
     @classmethod
@@ -85,6 +89,7 @@ class ModelSpec:
             shard_size=data["shard_size"],
             options=ModelOptions.from_json(data.get("options") or {}),
             origins=dict(data.get("origins") or {}),
+            naming=OptionNaming.from_json(data["naming"]),
         )
 
 
