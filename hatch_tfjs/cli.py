@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from hatch_tfjs.config import ModelSpec
     from hatch_tfjs.convert import ConversionResult
     from hatch_tfjs.orphans import Orphan
-    from hatch_tfjs.route import Route
 
 PROG = "hatch-tfjs"
 CONVERTER_MODULES = ("numpy", "h5py", "hatchling", "tomli")  # what `pip install 'hatch-tfjs[convert]'` adds
@@ -150,22 +149,6 @@ def _cli_problems(exc: ConfigError) -> str:
     return f"cannot convert: {count} problem{'s' if count != 1 else ''} with the arguments:\n" + "\n".join(lines)
 
 
-def _convert_one(spec: ModelSpec, route: Route, *, force: bool) -> ConversionResult:
-    """Convert ``spec``; TensorFlow stays out of this process, as in a build: a model that needs it (known from its
-    route, or found by the compiler at conversion) is converted in a worker, anything else here with numpy + h5py."""
-    from hatch_tfjs.convert import convert_model
-    from hatch_tfjs.errors import TensorFlowNeededError
-    from hatch_tfjs.workers import convert_in_workers
-
-    if not route.needs_tensorflow:
-        try:
-            return convert_model(spec, route=route, replace_foreign=force, tensorflow_here=False)
-        except TensorFlowNeededError as exc:
-            route = dataclasses.replace(route, tensorflow=exc.reasons)
-    (result,) = convert_in_workers([spec], jobs=1, routes={spec.name: route}, replace_foreign=force)
-    return result
-
-
 def cmd_convert(args: argparse.Namespace) -> int:
     from hatch_tfjs.config import load_settings
 
@@ -191,13 +174,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         raise UsageError(_cli_problems(exc)) from None
-    (spec,) = settings.models
-    from hatch_tfjs.build import route_models
+    from hatch_tfjs.build import ConvertSettings, convert_models
     from hatch_tfjs.lock import project_lock
 
+    # The build's orchestrator, for one model: here when it needs no TensorFlow (no worker to start), else in the
+    # TensorFlow worker, as in a build: this process never imports TensorFlow.
+    how = ConvertSettings(jobs=1, replace_foreign=args.force, in_process=True)
     with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
-        route = route_models([spec])[spec.name]
-        result = _convert_one(spec, route, force=args.force)
+        (result,) = convert_models(settings.models, how).results
     print(result_summary(result, str(outdir)))
     advice = layers_advice(result) if args.verbose else None
     if advice:
@@ -243,32 +227,22 @@ def _project_header(project: Any) -> str:
 def _convert_in_scratch(
     specs: Sequence[ModelSpec], *, jobs: int | None, verbose: bool
 ) -> tuple[dict[str, ConversionResult], list[str]]:
-    """Route and convert every model that has a source as a build does (read, support check, op check,
-    quantization), but into a scratch directory: the results by model name, and the failures as check prints them."""
-    from hatch_tfjs.build import route_each
-    from hatch_tfjs.workers import convert_in_workers
+    """Route and convert every model that has a source through the build's orchestrator (read, support check, op
+    check, quantization), but into a scratch directory, past every failure: the results by model name, and the
+    failures as check prints them."""
+    from hatch_tfjs.build import ConvertSettings, convert_models
 
-    results: dict[str, ConversionResult] = {}
     with tempfile.TemporaryDirectory(prefix="hatch-tfjs-check-") as scratch:
         trial = [dataclasses.replace(spec, output=Path(scratch) / spec.name) for spec in specs if spec.source.exists()]
-        routes, unroutable = route_each(trial)
-        failures = [str(exc) for exc in unroutable]
-        try:
-            convert_in_workers(
-                [spec for spec in trial if spec.name in routes],
-                jobs=jobs,
-                on_result=lambda r: results.__setitem__(r.name, r),
-                routes=routes,
-            )
-        except ConversionError as exc:
-            failures.append(
-                f"{exc}\n{exc.detail}"
-                if verbose and exc.detail
-                else f"{exc}" + (" (run with -v for details)" if exc.detail else "")
-            )
-        except HatchTfjsError as exc:
-            failures.append(str(exc))
-    return results, failures
+        done = convert_models(trial, ConvertSettings(jobs=jobs, keep_going=True))
+    return {result.name: result for result in done.results}, [_failure_text(exc, verbose) for exc in done.failures]
+
+
+def _failure_text(exc: HatchTfjsError, verbose: bool) -> str:
+    """A failure as check prints it: a crashed conversion's detail with -v, else a pointer to -v."""
+    if not isinstance(exc, ConversionError) or not exc.detail:
+        return str(exc)
+    return f"{exc}\n{exc.detail}" if verbose else f"{exc} (run with -v for details)"
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from hatch_tfjs.env import tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, TensorFlowNeededError, UnsupportedModelError
 from hatch_tfjs.hashing import hash_source
 from hatch_tfjs.keras_names import is_keras_file
-from hatch_tfjs.route import FAST_REASON, Route, layers_or_graph, route_model
+from hatch_tfjs.route import FAST_REASON, Route, layers_or_graph, needs_tensorflow, route_model
 from hatch_tfjs.stamps import stamp_sealer
 from hatch_tfjs.translate import translate_model_config
 
@@ -187,7 +187,7 @@ def _graph_model(spec: ModelSpec, route: Route, *, tensorflow_here: bool) -> tup
     """The graph model of ``spec`` and, when TensorFlow made it, why. A Keras file is compiled without TensorFlow
     unless its route says it needs TensorFlow; a layer the compiler refuses at conversion (a covered class with
     arguments it does not translate yet) falls back to TensorFlow when TensorFlow is importable."""
-    if route.needs_tensorflow:
+    if needs_tensorflow(spec, route):
         return _tensorflow_graph(spec), route.tensorflow if is_keras_file(spec.source) else ""
     from hatch_tfjs.compile import Uncovered, compile_keras_model
     from hatch_tfjs.read import read_keras_model

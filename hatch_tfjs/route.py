@@ -12,6 +12,10 @@ A graph model from a Keras file is compiled without TensorFlow (``hatch_tfjs.com
 only TensorFlow converts (see coverage.py); ``reader = "keras"`` forces the TensorFlow route, and SavedModel
 directories always take it. :func:`route_hint` answers the same with the standard library alone, for
 ``dependencies()``, which runs before numpy and h5py are installed.
+
+Whether converting a model needs TensorFlow is decided here, once: a route carries the reason
+(``Route.tensorflow``), and every stage that must know (the build's requirements, ``hatch clean``, the orchestrator,
+the workers' batches, the conversion) asks :func:`needs_tensorflow`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.env import converter_importable
+from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.keras_names import is_keras_file
 
 FAST_REASON = "the faster form in TF.js, compiled exactly"
@@ -34,11 +40,7 @@ SAVED_MODEL_REASON = "a SavedModel directory"
 class Route:
     format: str  # "layers" or "graph": what the output is
     reason: str = ""  # why, for format = "auto" (empty when the format was set explicitly)
-    tensorflow: str = ""  # why converting it needs TensorFlow; empty when it does not
-
-    @property
-    def needs_tensorflow(self) -> bool:
-        return bool(self.tensorflow)
+    tensorflow: str = ""  # why converting it needs TensorFlow; empty when it does not (see needs_tensorflow)
 
     def to_json(self) -> dict[str, str]:
         return {"format": self.format, "reason": self.reason, "tensorflow": self.tensorflow}
@@ -101,8 +103,22 @@ def route_hint(spec: ModelSpec) -> Route | None:
 
 
 def needs_tensorflow(spec: ModelSpec, route: Route | None = None) -> bool:
-    """Whether converting ``spec`` imports TensorFlow."""
-    return (route or route_model(spec)).needs_tensorflow
+    """Whether converting ``spec`` needs TensorFlow: the one answer, which every stage asks. ``route`` is the
+    model's route when the caller has it; else it is worked out here (with the standard library alone while numpy
+    and h5py are not installed, and then True when that cannot tell: the safe answer for the build's requirements).
+    ``reader = "keras"`` always needs it; a source that cannot be read does not (converting it fails first, with the
+    reader's error)."""
+    if spec.reader == "keras":
+        return True
+    if route is None:
+        if not converter_importable():
+            route = route_hint(spec)
+            return route is None or bool(route.tensorflow)
+        try:
+            route = route_model(spec)
+        except HatchTfjsError:
+            return False
+    return bool(route.tensorflow)
 
 
 def _fixed_route(spec: ModelSpec) -> Route | None:

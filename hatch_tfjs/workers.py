@@ -20,7 +20,7 @@ from hatch_tfjs import errors
 from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.convert import ConversionResult
 from hatch_tfjs.errors import ConversionError, HatchTfjsError
-from hatch_tfjs.route import Route
+from hatch_tfjs.route import Route, needs_tensorflow
 from hatch_tfjs.worker import LAUNCHER
 
 
@@ -36,7 +36,7 @@ class Task:
 
     @property
     def needs_tensorflow(self) -> bool:
-        return self.route.needs_tensorflow if self.route else self.spec.needs_tensorflow
+        return needs_tensorflow(self.spec, self.route)
 
     def to_json(self, replace_foreign: bool) -> dict[str, Any]:
         return {

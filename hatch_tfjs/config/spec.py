@@ -54,13 +54,6 @@ class ModelSpec:
         return self.options.graph or GraphOptions()
 
     @property
-    def needs_tensorflow(self) -> bool:
-        """Whether converting this model may import TensorFlow: layers models read by the h5py reader do not.
-
-        For ``auto`` and ``graph`` this is the worst case; :func:`hatch_tfjs.route.route_model` tells for sure."""
-        return self.format != "layers" or self.reader == "keras"
-
-    @property
     def output_rel(self) -> str:
         return relative_path(self.output, self.root)
 

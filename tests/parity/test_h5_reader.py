@@ -21,6 +21,7 @@ from hatch_tfjs.config import ModelSpec, load_settings
 from hatch_tfjs.options import ModelOptions
 from hatch_tfjs.convert import convert_model
 from hatch_tfjs.errors import ConfigError, ModelReadError, UnsupportedModelError
+from hatch_tfjs.route import needs_tensorflow
 from hatch_tfjs.read.h5_reader import read_with_h5py
 from hatch_tfjs.read.keras_tf import read_with_keras
 from hatch_tfjs.translate import translate_model_config
@@ -402,16 +403,16 @@ def test_reader_option_is_validated_and_decides_whether_tensorflow_is_needed(tmp
 
     settings = load_settings(
         tmp_path,
-        # format = "layers": with "auto" only reading the file tells (route.needs_tensorflow, tested in test_routing.py)
+        # format = "layers": with "auto" only reading the file tells (tested in test_routing.py)
         {"models": {"a": {"source": "m.keras", "format": "layers"}, "b": {"source": "m.keras", "reader": "keras", "output": "pkg/b"}}},
         wheel_packages=["pkg"],
     )
     by_name = {spec.name: spec for spec in settings.models}
-    assert (by_name["a"].reader, by_name["a"].needs_tensorflow) == ("h5py", False)
-    assert (by_name["b"].reader, by_name["b"].needs_tensorflow) == ("keras", True)
+    assert (by_name["a"].reader, needs_tensorflow(by_name["a"])) == ("h5py", False)
+    assert (by_name["b"].reader, needs_tensorflow(by_name["b"])) == ("keras", True)
     assert ModelSpec.from_json(by_name["b"].to_json()).reader == "keras"
     hook_default = load_settings(tmp_path, {"reader": "keras", "models": {"a": {"source": "m.keras"}}}, wheel_packages=["pkg"])
-    assert hook_default.models[0].needs_tensorflow
+    assert needs_tensorflow(hook_default.models[0])
 
 
 # --- no TensorFlow at all -----------------------------------------------------------------------------------------

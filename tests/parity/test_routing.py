@@ -84,7 +84,7 @@ def test_with_the_keras_reader_auto_is_layers_when_exact_else_graph_through_tens
 def test_a_custom_or_lambda_layer_needs_tensorflow_and_the_route_names_it(sources, suffix, fmt, name, reason):
     spec = _spec(sources[f"{name}{suffix}"], format=fmt)
     route = route_model(spec)
-    assert route.format == "graph" and route.needs_tensorflow
+    assert route.format == "graph" and needs_tensorflow(spec, route)
     registered = "Doubler" if suffix == ".keras" else "routing_tests>Doubler"  # .h5 names no module
     assert route.tensorflow.startswith(reason.format(registered)), route.tensorflow
     assert route_hint(spec) == route

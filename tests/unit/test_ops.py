@@ -13,6 +13,7 @@ import pytest
 
 from hatch_tfjs.config import load_settings
 from hatch_tfjs.errors import ConfigError
+from hatch_tfjs.route import needs_tensorflow
 from hatch_tfjs.tools.generate_op_list import build_document, read_op_list
 from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.neutral import NodeOrigins
@@ -234,7 +235,7 @@ def test_directories_default_to_graph_and_graph_options_reach_the_worker(graph_s
                                              "control-flow-v2": False, "structured-outputs": False}
     assert specs["net_graph"].options.graph.structured_outputs is True
     assert specs["net"].options.graph.signature == "serving_default" and specs["net_layers"].options.graph is None
-    assert specs["sm"].needs_tensorflow and specs["net_graph"].needs_tensorflow
+    assert needs_tensorflow(specs["sm"])  # a SavedModel goes through TensorFlow whatever its options
     assert specs["sm"].to_json()["options"]["tags"] == ["serve", "gpu"]
 
 
