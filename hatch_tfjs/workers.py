@@ -18,6 +18,7 @@ from typing import Any
 
 from hatch_tfjs import errors
 from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.config.wire import spec_to_json
 from hatch_tfjs.convert import ConversionResult
 from hatch_tfjs.errors import ConversionError, HatchTfjsError
 from hatch_tfjs.route import Route, needs_tensorflow
@@ -40,7 +41,7 @@ class Task:
 
     def to_json(self, replace_foreign: bool) -> dict[str, Any]:
         return {
-            "spec": self.spec.to_json(),
+            "spec": spec_to_json(self.spec),
             "route": self.route.to_json() if self.route is not None else None,
             "source_sha256": self.source_hash,
             "replace_foreign": replace_foreign,

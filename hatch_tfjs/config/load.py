@@ -10,7 +10,6 @@ from typing import Any
 
 from hatch_tfjs.config.context import ModelContext, Problems, type_name
 from hatch_tfjs.config.declarations import (
-    DEFAULT_READER,
     DEFAULT_TABLE,
     DEFAULT_TENSORFLOW_REQUIREMENT,
     GRAPH_OPTION_KEYS,
@@ -23,15 +22,10 @@ from hatch_tfjs.config.outputs import check_index_collisions, check_output_dir, 
 from hatch_tfjs.config.parsers import parse_relative_dir
 from hatch_tfjs.config.sources import model_source
 from hatch_tfjs.config.spec import HookSettings, ModelSpec, default_output_dir, relative_path
+from hatch_tfjs.config.wire import model_options
 from hatch_tfjs.errors import ConfigError
 from hatch_tfjs.names import MODEL_NAME_PATTERN
 from hatch_tfjs.option_naming import OptionNaming
-from hatch_tfjs.options import (
-    GraphOptions,
-    LayersOptions,
-    ModelOptions,
-    QuantizationOptions,
-)
 from hatch_tfjs.suggest import did_you_mean
 
 
@@ -222,7 +216,7 @@ def _parse_model(name: str, raw: Any, context: ModelContext, origin: str | None 
         root=context.root,
         format=model_format,
         shard_size=values["shard-size"],
-        options=_model_options(values, metadata, model_format),
+        options=model_options(values, metadata, model_format),
         origins=origins,
         naming=context.naming,
     )
@@ -273,25 +267,3 @@ def _merge_metadata(values: dict[str, Any], raw: dict[str, Any], base: str, prob
             )
         merged[name] = inline[name]
     return merged
-
-
-def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_format: str = "layers") -> ModelOptions:
-    """The typed option groups of a model from its validated values (graph options only where they can apply)."""
-    graph = None
-    if model_format in ("graph", "auto"):
-        graph = GraphOptions(
-            signature=values["signature"],
-            tags=tuple(values["tags"]),
-            strip_debug_ops=values["strip-debug-ops"],
-            control_flow_v2=values["control-flow-v2"],
-            structured_outputs=values["structured-outputs"],
-        )
-    quantize = values.get("quantize")
-    return ModelOptions(
-        layers=LayersOptions(
-            reader=values.get("reader", DEFAULT_READER), custom_modules=tuple(values.get("custom-modules") or ())
-        ),
-        graph=graph,
-        quantization=quantize if isinstance(quantize, QuantizationOptions) else None,
-        metadata=metadata,
-    )

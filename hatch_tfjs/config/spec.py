@@ -1,5 +1,5 @@
-"""The configuration's results: one :class:`ModelSpec` per model and the :class:`HookSettings` of a build, with the
-plain form a worker receives. Standard library only."""
+"""The configuration's results: one :class:`ModelSpec` per model and the :class:`HookSettings` of a build (the plain
+form a worker receives is generated from the declarations: wire.py). Standard library only."""
 
 from __future__ import annotations
 
@@ -56,34 +56,6 @@ class ModelSpec:
     @property
     def output_rel(self) -> str:
         return relative_path(self.output, self.root)
-
-    def to_json(self) -> dict[str, Any]:
-        """A plain-data form, to hand the spec to a worker process."""
-        return {
-            "name": self.name,
-            "source": str(self.source),
-            "output": str(self.output),
-            "root": str(self.root),
-            "format": self.format,
-            "shard_size": self.shard_size,
-            "options": self.options.to_json(),
-            "origins": self.origins,
-            "naming": self.naming.to_json(),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ModelSpec:
-        return cls(
-            name=data["name"],
-            source=Path(data["source"]),
-            output=Path(data["output"]),
-            root=Path(data["root"]),
-            format=data["format"],
-            shard_size=data["shard_size"],
-            options=ModelOptions.from_json(data.get("options") or {}),
-            origins=dict(data.get("origins") or {}),
-            naming=OptionNaming.from_json(data["naming"]),
-        )
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hatch_tfjs.config import ModelSpec
-from hatch_tfjs.options import ModelOptions
+from hatch_tfjs.config import ModelSpec, options_from_table
 from hatch_tfjs.route import FAST_REASON, Route, needs_tensorflow, route_hint, route_model
 
 
 def _spec(source: Path, format: str = "auto", **options: object) -> ModelSpec:  # noqa: A002 - the config key
     return ModelSpec(name=source.stem, source=source, output=source.parent / "out" / source.stem, root=source.parent,
-                     format=format, options=ModelOptions.from_json(dict(options)))
+                     format=format, options=options_from_table(options, format))
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +109,7 @@ def test_layers_the_keras_reader_and_saved_models_decide_without_reading(tmp_pat
     assert route_model(spec) == Route("layers") == route_hint(spec)
     for fmt in ("layers", "graph"):
         keras_read = ModelSpec(name="m", source=missing, output=tmp_path / "o", root=tmp_path, format=fmt,
-                               options=ModelOptions.from_json({"reader": "keras"}))
+                               options=options_from_table({"reader": "keras"}, fmt))
         assert route_model(keras_read) == route_hint(keras_read) == Route(fmt, tensorflow='reader = "keras"')
     saved = ModelSpec(name="m", source=tmp_path, output=tmp_path / "o", root=tmp_path, format="graph")
     assert route_model(saved) == route_hint(saved) == Route("graph", tensorflow="a SavedModel directory")

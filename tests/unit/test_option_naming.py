@@ -5,7 +5,7 @@ table, or its ``hatch-tfjs convert`` flag (option_naming.py), decided by the con
 from __future__ import annotations
 
 from hatch_tfjs.cli import NAMING
-from hatch_tfjs.config import ModelSpec, load_settings
+from hatch_tfjs.config import load_settings, spec_from_json, spec_to_json
 from hatch_tfjs.errors import UnsupportedModelError
 from hatch_tfjs.option_naming import OptionNaming
 
@@ -33,7 +33,7 @@ def test_a_model_of_the_wheel_table_carries_its_table_to_the_worker(tmp_path):
     (spec,) = settings.models
     assert spec.naming == OptionNaming(WHEEL, source="pyproject.toml")
     assert spec.origins["quantize"] == f"{WHEEL}.models.m.quantize in pyproject.toml"
-    assert ModelSpec.from_json(spec.to_json()) == spec  # the worker words its messages the same way
+    assert spec_from_json(spec_to_json(spec)) == spec  # the worker words its messages the same way
     refused = UnsupportedModelError("m", "m.keras", ["layer 'x' (Foo): not a TF.js layer"], naming=spec.naming)
     assert str(refused).endswith(f'(or ship it as a TF.js graph model: set format = "graph" on [{WHEEL}.models.m])')
     # the build-wide table: the words the tests of other modules assert, unchanged
