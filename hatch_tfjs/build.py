@@ -306,11 +306,11 @@ def convert_models(
         if on_result is not None:
             on_result(result)
 
-    if how.keep_going:
-        routes, done.failures = route_each(specs)
-    else:
-        routes = route_models(specs)
     hashes = source_hashes or {}
+    if how.keep_going:
+        routes, done.failures = route_each(specs, hashes)
+    else:
+        routes = route_models(specs, hashes)
     in_workers = []
     for spec in (spec for spec in specs if spec.name in routes):
         if not how.in_process or needs_tensorflow(spec, routes[spec.name]):
@@ -371,10 +371,13 @@ def _write_index(settings: HookSettings, packages: list[str], reporter: Reporter
 # --- routing -----------------------------------------------------------------------------------------------------
 
 
-def route_each(specs: Sequence[ModelSpec]) -> tuple[dict[str, Route], list[HatchTfjsError]]:
+def route_each(
+    specs: Sequence[ModelSpec], source_hashes: dict[str, str | None] | None = None
+) -> tuple[dict[str, Route], list[HatchTfjsError]]:
     """The route of every model (see route.py: the format an ``auto`` model becomes, and whether converting it needs
-    TensorFlow, worked out without TensorFlow), and the error of each model whose source cannot be read."""
-    outcomes = [_route_or_error(spec) for spec in specs]
+    TensorFlow, worked out without TensorFlow), and the error of each model whose source cannot be read.
+    ``source_hashes``: the plan stage's, which spare hashing the sources again."""
+    outcomes = [_route_or_error(spec, (source_hashes or {}).get(spec.name)) for spec in specs]
     routes = {
         spec.name: outcome
         for spec, outcome in zip(specs, outcomes, strict=True)
@@ -383,18 +386,20 @@ def route_each(specs: Sequence[ModelSpec]) -> tuple[dict[str, Route], list[Hatch
     return routes, [outcome for outcome in outcomes if isinstance(outcome, HatchTfjsError)]
 
 
-def _route_or_error(spec: ModelSpec) -> Route | HatchTfjsError:
+def _route_or_error(spec: ModelSpec, source_hash: str | None) -> Route | HatchTfjsError:
     from hatch_tfjs.route import route_model
 
     try:
-        return route_model(spec)
+        return route_model(spec, source_hash)
     except HatchTfjsError as exc:
         return exc
 
 
-def route_models(specs: Sequence[ModelSpec]) -> dict[str, Route]:
+def route_models(
+    specs: Sequence[ModelSpec], source_hashes: dict[str, str | None] | None = None
+) -> dict[str, Route]:
     """The route of every model; the error of the one model whose source cannot be read, or one naming them all."""
-    routes, failures = route_each(specs)
+    routes, failures = route_each(specs, source_hashes)
     if len(failures) == 1:
         raise failures[0]
     if failures:

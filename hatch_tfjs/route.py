@@ -6,7 +6,9 @@ wasm backend: benchmarks/results/backends.md): a graph model compiled without Te
 whole model; else a layers model when the whole model translates exactly into TF.js layers; else a graph model
 through TensorFlow. The reason is shown on the build line. Deciding reads the Keras config without TensorFlow (and,
 when the compiler does not cover the model, the file with the h5py reader, memory-mapped, for the pure layers
-translation), so it is cheap enough for the build process.
+translation), so it is cheap enough for the build process. A build works a route out once: ``dependencies()``,
+``initialize()`` and the worker run in separate processes, and the route of a source (by its content hash and the
+options it depends on) is kept in the per-user cache (hashing.py) for the processes after the first.
 
 A graph model from a Keras file is compiled without TensorFlow (``hatch_tfjs.compile``) unless the config holds what
 only TensorFlow converts (see coverage.py); ``reader = "keras"`` forces the TensorFlow route, and SavedModel
@@ -46,13 +48,21 @@ class Route:
         return {"format": self.format, "reason": self.reason, "tensorflow": self.tensorflow}
 
 
-def route_model(spec: ModelSpec) -> Route:
+def route_model(spec: ModelSpec, source_hash: str | None = None) -> Route:
     """The route of ``spec``. A Keras file is read without TensorFlow (also when ``reader = "keras"``, unless only
     Keras can read it); a file that cannot be read raises the reader's :class:`~hatch_tfjs.errors.ModelReadError`
-    (a damaged file is an error, not a reason to try TensorFlow)."""
+    (a damaged file is an error, not a reason to try TensorFlow). Worked out once per source content and options
+    (``source_hash``: the plan stage's, else hashed here), then taken from the cache."""
     fixed = _fixed_route(spec)
     if fixed is not None:
         return fixed
+    from hatch_tfjs.hashing import cached_by_content, hash_source
+
+    key = f"{source_hash or hash_source(spec.source)}:{spec.format}:{spec.reader}"
+    return Route(**cached_by_content("route", key, lambda: _worked_out_route(spec).to_json()))
+
+
+def _worked_out_route(spec: ModelSpec) -> Route:
     from hatch_tfjs.read.keras_config import read_keras_config
 
     config = read_keras_config(spec.source)

@@ -177,3 +177,29 @@ def test_a_layer_the_compiler_refuses_for_an_argument_falls_back_to_an_exact_lay
     inputs = [np.random.default_rng(3).normal(size=(4, 3)).astype("float32")]
     got, _ = tfjs.run(spec.output, inputs, format="layers")
     assert_parity(got, keras_predict(model, inputs))
+
+
+def test_a_route_is_worked_out_once_per_source_content(tmp_path):
+    """dependencies(), initialize() and the worker are separate processes; the route of a source the compiler does
+    not cover (worked out by reading the whole file and translating it) is kept by content hash, so the processes
+    after the first read nothing for it, and a source rewritten in place is routed again."""
+    import keras
+    from helpers import opened_files
+    from keras import layers
+
+    from hatch_tfjs.hashing import hash_source
+
+    source = tmp_path / "encoded.keras"
+    inp = keras.Input((4,))
+    keras.Model(inp, layers.Dense(2)(layers.CategoryEncoding(num_tokens=8, output_mode="multi_hot")(inp))).save(source)
+    spec, source_hash = _spec(source), hash_source(source)
+    with opened_files() as first:
+        route = route_model(spec, source_hash)
+    assert route.format == "graph" and "(CategoryEncoding): TF.js 4.22's CategoryEncoding" in route.reason
+    assert str(source) in first  # read (and translated: it is no layers model) to be routed
+    with opened_files() as again:
+        assert route_model(spec, source_hash) == route
+    assert str(source) not in again  # another process of the build: the route comes from the cache
+    assert needs_tensorflow(spec, route)
+    keras.Model(inp, layers.Dense(2, name="head")(inp)).save(source)  # the same path, new content: routed again
+    assert route_model(spec, hash_source(source)) == Route("graph", FAST_REASON)
