@@ -59,7 +59,8 @@ def route_model(spec: ModelSpec, source_hash: str | None = None) -> Route:
     from hatch_tfjs.hashing import cached_by_content, hash_source
 
     key = f"{source_hash or hash_source(spec.source)}:{spec.format}:{spec.reader}"
-    return Route(**cached_by_content("route", key, lambda: _worked_out_route(spec).to_json()))
+    kept = cached_by_content("route", key, lambda: _worked_out_route(spec).to_json())
+    return Route(str(kept["format"]), str(kept.get("reason", "")), str(kept.get("tensorflow", "")))
 
 
 def _worked_out_route(spec: ModelSpec) -> Route:
