@@ -1,8 +1,9 @@
 """One build of a project's models: recover, plan, route, convert, index; and ``hatch clean``'s counterpart.
 
-The hatchling hook (hook.py) is a thin shell over these functions and ``hatch-tfjs`` (cli.py) routes and converts
-with the same ones. Messages go to a :class:`Reporter` (the hook shows them through hatchling, ``tfjs:`` first); a
-user's mistake is raised as one :class:`~hatch_tfjs.errors.HatchTfjsError` whose message says what to fix.
+The hatchling hook (hook.py) is a thin shell over these functions; ``hatch-tfjs convert`` and ``check`` (cli.py)
+route and convert through the same orchestrator, :func:`convert_models`, with their own :class:`ConvertSettings`.
+Messages go to a :class:`Reporter` (the hook shows them through hatchling, ``tfjs:`` first); a user's mistake is
+raised as one :class:`~hatch_tfjs.errors.HatchTfjsError` whose message says what to fix.
 
 Importing this module imports nothing heavy: hatchling imports the hook just to ask for dependencies, before numpy
 and h5py are installed. TensorFlow is only ever imported in the conversion workers.
@@ -11,22 +12,22 @@ and h5py are installed. TensorFlow is only ever imported in the conversion worke
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from hatch_tfjs.config import HookSettings, ModelSpec
 from hatch_tfjs.env import converter_importable, importable, tensorflow_importable
-from hatch_tfjs.errors import HatchTfjsError
+from hatch_tfjs.errors import HatchTfjsError, TensorFlowNeededError
 from hatch_tfjs.ownership import INDEX_NAME
 from hatch_tfjs.plan import ModelPlan, plan_models
+from hatch_tfjs.route import Route, needs_tensorflow
 from hatch_tfjs.summary import build_summary, layers_advice, plural
 
 if TYPE_CHECKING:
     from hatch_tfjs.convert import ConversionResult
     from hatch_tfjs.orphans import Orphan
-    from hatch_tfjs.route import Route
 
 # What the conversion itself needs; asked for by the build's dependencies when a model must be converted.
 CONVERTER_REQUIREMENTS = ("numpy>=1.23", "h5py>=3.8")
@@ -96,7 +97,7 @@ def build_requirements(settings: HookSettings, *, clean: bool = False) -> list[s
     if not stale:
         return []
     requirements = [] if converter_importable() else list(CONVERTER_REQUIREMENTS)
-    if not tensorflow_importable() and any(_may_need_tensorflow(spec) for spec in stale):
+    if not tensorflow_importable() and any(needs_tensorflow(spec) for spec in stale):
         requirements.append(settings.tensorflow_requirement)
     requirements.extend(_library_requirements(stale))
     return requirements
@@ -115,21 +116,6 @@ def _library_requirements(stale: Sequence[ModelSpec]) -> list[str]:
         config = read_keras_config(spec.source, any_class=True) if is_keras_file(spec.source) else None
         wanted.update(library_requirements(config) if config is not None else [])
     return sorted(d for d in wanted if not importable(packages[d]))
-
-
-def _may_need_tensorflow(spec: ModelSpec) -> bool:
-    """Whether converting ``spec`` needs TensorFlow; True when that cannot be told yet (the safe answer)."""
-    from hatch_tfjs.route import needs_tensorflow, route_hint
-
-    if spec.reader == "keras":
-        return True
-    if not converter_importable():
-        hint = route_hint(spec)
-        return hint is None or hint.needs_tensorflow
-    try:
-        return needs_tensorflow(spec)
-    except HatchTfjsError:
-        return False  # a model that cannot be read: the build reports it
 
 
 # --- the build ---------------------------------------------------------------------------------------------------
@@ -259,19 +245,108 @@ def _convert_stale(plan: BuildPlan, settings: HookSettings, reporter: Reporter) 
         for note in result.notes:  # what the conversion did, for the record: the model converted
             reporter.info(f"{result.name}: {note}")
 
-    from hatch_tfjs.workers import convert_in_workers
-
-    routes = route_models(stale)
     try:
-        results = convert_in_workers(
-            stale, jobs=settings.jobs, on_result=report, source_hashes=plan.source_hashes, routes=routes
+        converted = convert_models(
+            stale, ConvertSettings(jobs=settings.jobs), on_result=report, source_hashes=plan.source_hashes
         )
     except HatchTfjsError as exc:
         if exc.detail:
             reporter.debug(f"worker detail:\n{exc.detail}")
         raise
     reporter.success(f"{plural(len(stale), 'model')} converted")
-    return tuple(results)
+    return tuple(converted.results)
+
+
+# --- converting: the one orchestrator ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConvertSettings:
+    """How :func:`convert_models` converts: what the build, ``hatch-tfjs convert`` and ``hatch-tfjs check`` do
+    differently, and nothing else.
+
+    ``jobs``: workers at a time (None: up to 4). ``replace_foreign``: replace an output holding files hatch-tfjs did
+    not write (``convert --force``, see atomic.py). ``in_process``: convert the models that need no TensorFlow in
+    this process (``convert``'s one model: no worker to start), a model the compiler refuses at conversion then going
+    to the TensorFlow worker; the build gives every model a worker (a crash names its model, several convert at
+    once). ``keep_going``: convert every model that can be, and return the failures (``check`` lists them all)
+    instead of raising the first routing error, or one error for the failed conversions."""
+
+    jobs: int | None = None
+    replace_foreign: bool = False
+    in_process: bool = False
+    keep_going: bool = False
+
+
+@dataclass
+class Conversions:
+    """What :func:`convert_models` made, and (with ``keep_going``) what it could not: a routing error per model,
+    then one error for the models whose conversion failed."""
+
+    results: list[ConversionResult] = field(default_factory=list)
+    failures: list[HatchTfjsError] = field(default_factory=list)
+
+
+def convert_models(
+    specs: Sequence[ModelSpec],
+    how: ConvertSettings,
+    *,
+    on_result: Callable[[ConversionResult], None] | None = None,
+    source_hashes: dict[str, str | None] | None = None,
+) -> Conversions:
+    """Route every model (see route.py), then convert it: in this process where ``how`` allows and the model needs
+    no TensorFlow, else in workers (every model that needs TensorFlow in one). ``on_result`` sees each result as it
+    comes; ``source_hashes`` are the plan stage's (see plan.py)."""
+    from hatch_tfjs.workers import convert_in_workers
+
+    done = Conversions()
+
+    def record(result: ConversionResult) -> None:
+        done.results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    hashes = source_hashes or {}
+    if how.keep_going:
+        routes, done.failures = route_each(specs, hashes)
+    else:
+        routes = route_models(specs, hashes)
+    in_workers = []
+    for spec in (spec for spec in specs if spec.name in routes):
+        if not how.in_process or needs_tensorflow(spec, routes[spec.name]):
+            in_workers.append(spec)
+            continue
+        try:
+            record(_convert_here(spec, routes[spec.name], hashes.get(spec.name), how))
+        except TensorFlowNeededError as exc:  # the compiler refused a layer only now: TensorFlow's worker converts it
+            routes[spec.name] = replace(routes[spec.name], tensorflow=exc.reasons)
+            in_workers.append(spec)
+        except HatchTfjsError as exc:
+            if not how.keep_going:
+                raise
+            done.failures.append(exc)
+    try:
+        convert_in_workers(
+            in_workers,
+            jobs=how.jobs,
+            on_result=record,
+            source_hashes=hashes,
+            routes=routes,
+            replace_foreign=how.replace_foreign,
+        )
+    except HatchTfjsError as exc:
+        if not how.keep_going:
+            raise
+        done.failures.append(exc)
+    return done
+
+
+def _convert_here(spec: ModelSpec, route: Route, source_hash: str | None, how: ConvertSettings) -> ConversionResult:
+    from hatch_tfjs.convert import convert_model
+
+    return convert_model(
+        spec, source_hash=source_hash, route=route, replace_foreign=how.replace_foreign, tensorflow_here=False
+    )
 
 
 def _write_index(settings: HookSettings, packages: list[str], reporter: Reporter) -> Path | None:
@@ -296,10 +371,13 @@ def _write_index(settings: HookSettings, packages: list[str], reporter: Reporter
 # --- routing -----------------------------------------------------------------------------------------------------
 
 
-def route_each(specs: Sequence[ModelSpec]) -> tuple[dict[str, Route], list[HatchTfjsError]]:
+def route_each(
+    specs: Sequence[ModelSpec], source_hashes: dict[str, str | None] | None = None
+) -> tuple[dict[str, Route], list[HatchTfjsError]]:
     """The route of every model (see route.py: the format an ``auto`` model becomes, and whether converting it needs
-    TensorFlow, worked out without TensorFlow), and the error of each model whose source cannot be read."""
-    outcomes = [_route_or_error(spec) for spec in specs]
+    TensorFlow, worked out without TensorFlow), and the error of each model whose source cannot be read.
+    ``source_hashes``: the plan stage's, which spare hashing the sources again."""
+    outcomes = [_route_or_error(spec, (source_hashes or {}).get(spec.name)) for spec in specs]
     routes = {
         spec.name: outcome
         for spec, outcome in zip(specs, outcomes, strict=True)
@@ -308,18 +386,20 @@ def route_each(specs: Sequence[ModelSpec]) -> tuple[dict[str, Route], list[Hatch
     return routes, [outcome for outcome in outcomes if isinstance(outcome, HatchTfjsError)]
 
 
-def _route_or_error(spec: ModelSpec) -> Route | HatchTfjsError:
+def _route_or_error(spec: ModelSpec, source_hash: str | None) -> Route | HatchTfjsError:
     from hatch_tfjs.route import route_model
 
     try:
-        return route_model(spec)
+        return route_model(spec, source_hash)
     except HatchTfjsError as exc:
         return exc
 
 
-def route_models(specs: Sequence[ModelSpec]) -> dict[str, Route]:
+def route_models(
+    specs: Sequence[ModelSpec], source_hashes: dict[str, str | None] | None = None
+) -> dict[str, Route]:
     """The route of every model; the error of the one model whose source cannot be read, or one naming them all."""
-    routes, failures = route_each(specs)
+    routes, failures = route_each(specs, source_hashes)
     if len(failures) == 1:
         raise failures[0]
     if failures:
@@ -389,7 +469,7 @@ def _why_keep_on_clean(spec: ModelSpec, *, before_build: bool) -> str | None:
         return None
     if not converter_importable():
         missing = "numpy and h5py"
-    elif _may_need_tensorflow(spec) and not tensorflow_importable():
+    elif needs_tensorflow(spec) and not tensorflow_importable():
         missing = "TensorFlow"
     else:
         return None

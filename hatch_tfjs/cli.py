@@ -20,7 +20,7 @@ import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from hatch_tfjs import __version__
 from hatch_tfjs.config.declarations import FLAG_FOR_KEY, OPTIONS
 from hatch_tfjs.describe import human_bytes
 from hatch_tfjs.errors import ConfigError, ConversionError, HatchTfjsError
+from hatch_tfjs.option_naming import OptionNaming
 from hatch_tfjs.suggest import closest, did_you_mean
 from hatch_tfjs.summary import layers_advice, result_row, result_summary
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from hatch_tfjs.config import ModelSpec
     from hatch_tfjs.convert import ConversionResult
     from hatch_tfjs.orphans import Orphan
-    from hatch_tfjs.route import Route
 
 PROG = "hatch-tfjs"
 CONVERTER_MODULES = ("numpy", "h5py", "hatchling", "tomli")  # what `pip install 'hatch-tfjs[convert]'` adds
@@ -93,7 +93,7 @@ def _quantize_option(values: list[str]) -> Any:
 
 def _shard_size_option(text: str) -> int | str:
     """The number --shard-size names; other text is passed on as is, for the configuration's check to refuse in the
-    same words as ``shard-size`` in pyproject.toml (translated by :func:`_in_cli_terms`)."""
+    same words as ``shard-size`` in pyproject.toml (in the command line's naming, see option_naming.py)."""
     try:
         return int(text.strip())
     except ValueError:
@@ -138,65 +138,15 @@ def _metadata_option(text: str) -> dict[str, Any]:
     return {"metadata": value}
 
 
-# What the configuration's messages say in pyproject.toml's terms, and how the command line says it.
-_TOML_WORDING = (
-    (re.compile(r"\(or false for none\)"), "(or leave out --quantize for none)"),
-    (re.compile(r"\bnot a string (?=')"), "not "),  # every command-line value is text
-    # a per-model option's fix: the flag that sets it (`set format = "graph" on [...models.x]` -> `pass --format graph`)
-    (re.compile(r'\bset ([a-z-]+) = "([^"]*)" on \[[^\]]*\.models\.[^\]]+\]'), r"pass --\1 \2"),
-)
+# How the command line names the options in messages: by their flags (``--quantize``), its own words for values.
+NAMING = OptionNaming(CONVERT_TABLE, flags=FLAG_FOR_KEY, source="command line")
 
 
-def _cli_wording(message: str) -> str:
-    for pattern, replacement in _TOML_WORDING:
-        message = pattern.sub(replacement, message)
-    return message
-
-
-def _in_cli_terms(message: str, name: str) -> str:
-    """A conversion message in terms of the command line: the flag instead of a TOML key where one is named
-    (``(set by --quantize)`` needs nothing: the command line labels its options itself) and its wording."""
-    option = rf"models\.{re.escape(name)}\.[A-Za-z0-9_-]+|[A-Za-z0-9_-]+"
-    key = rf"{re.escape(CONVERT_TABLE)}\.({option})(?:\.[A-Za-z0-9_-]+)*"
-    message = re.sub(rf"^{key}", lambda m: _flag_for(m.group(1), name), message, flags=re.MULTILINE)
-    return _cli_wording(message)
-
-
-def _flag_for(option: str, name: str) -> str:
-    """The command line's word for a configuration option (``models.<name>.quantize.uint8`` -> ``--quantize``)."""
-    parts = option.split(".")
-    if parts[:2] == ["models", name]:
-        parts = parts[2:]
-    key = parts[0] if parts else ""
-    return FLAG_FOR_KEY.get(key, key or "arguments")
-
-
-def option_label(name: str) -> Callable[[str], str]:
-    """Where an option of model ``name`` was set, as later messages say it: its flag (``--quantize``)."""
-    return lambda option: _flag_for(option, name)
-
-
-def _cli_problems(exc: ConfigError, name: str) -> str:
+def _cli_problems(exc: ConfigError) -> str:
     """Configuration problems in terms of the command line: ``--shard-size: must be ...``."""
-    lines = [f"  - {_flag_for(p.option, name)}: {_cli_wording(p.message)}" for p in exc.items]
+    lines = [f"  - {NAMING.located(p.option)}: {p.message}" for p in exc.items]
     count = len(lines)
     return f"cannot convert: {count} problem{'s' if count != 1 else ''} with the arguments:\n" + "\n".join(lines)
-
-
-def _convert_one(spec: ModelSpec, route: Route, *, force: bool) -> ConversionResult:
-    """Convert ``spec``; TensorFlow stays out of this process, as in a build: a model that needs it (known from its
-    route, or found by the compiler at conversion) is converted in a worker, anything else here with numpy + h5py."""
-    from hatch_tfjs.convert import convert_model
-    from hatch_tfjs.errors import TensorFlowNeededError
-    from hatch_tfjs.workers import convert_in_workers
-
-    if not route.needs_tensorflow:
-        try:
-            return convert_model(spec, route=route, replace_foreign=force, tensorflow_here=False)
-        except TensorFlowNeededError as exc:
-            route = dataclasses.replace(route, tensorflow=exc.reasons)
-    (result,) = convert_in_workers([spec], jobs=1, routes={spec.name: route}, replace_foreign=force)
-    return result
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -220,23 +170,18 @@ def cmd_convert(args: argparse.Namespace) -> int:
             wheel_packages=[],
             source="command line",
             guard_outputs=False,
-            label_option=option_label(name),
+            naming=NAMING,
         )
     except ConfigError as exc:
-        raise UsageError(_cli_problems(exc, name)) from None
-    (spec,) = settings.models
-    from hatch_tfjs.build import route_models
+        raise UsageError(_cli_problems(exc)) from None
+    from hatch_tfjs.build import ConvertSettings, convert_models
     from hatch_tfjs.lock import project_lock
 
-    try:
-        with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
-            route = route_models([spec])[spec.name]
-            result = _convert_one(spec, route, force=args.force)
-    except HatchTfjsError as exc:
-        translated = _in_cli_terms(str(exc), name)
-        if translated == str(exc):
-            raise
-        raise UsageError(translated) from exc
+    # The build's orchestrator, for one model: here when it needs no TensorFlow (no worker to start), else in the
+    # TensorFlow worker, as in a build: this process never imports TensorFlow.
+    how = ConvertSettings(jobs=1, replace_foreign=args.force, in_process=True)
+    with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
+        (result,) = convert_models(settings.models, how).results
     print(result_summary(result, str(outdir)))
     advice = layers_advice(result) if args.verbose else None
     if advice:
@@ -282,32 +227,22 @@ def _project_header(project: Any) -> str:
 def _convert_in_scratch(
     specs: Sequence[ModelSpec], *, jobs: int | None, verbose: bool
 ) -> tuple[dict[str, ConversionResult], list[str]]:
-    """Route and convert every model that has a source as a build does (read, support check, op check,
-    quantization), but into a scratch directory: the results by model name, and the failures as check prints them."""
-    from hatch_tfjs.build import route_each
-    from hatch_tfjs.workers import convert_in_workers
+    """Route and convert every model that has a source through the build's orchestrator (read, support check, op
+    check, quantization), but into a scratch directory, past every failure: the results by model name, and the
+    failures as check prints them."""
+    from hatch_tfjs.build import ConvertSettings, convert_models
 
-    results: dict[str, ConversionResult] = {}
     with tempfile.TemporaryDirectory(prefix="hatch-tfjs-check-") as scratch:
         trial = [dataclasses.replace(spec, output=Path(scratch) / spec.name) for spec in specs if spec.source.exists()]
-        routes, unroutable = route_each(trial)
-        failures = [str(exc) for exc in unroutable]
-        try:
-            convert_in_workers(
-                [spec for spec in trial if spec.name in routes],
-                jobs=jobs,
-                on_result=lambda r: results.__setitem__(r.name, r),
-                routes=routes,
-            )
-        except ConversionError as exc:
-            failures.append(
-                f"{exc}\n{exc.detail}"
-                if verbose and exc.detail
-                else f"{exc}" + (" (run with -v for details)" if exc.detail else "")
-            )
-        except HatchTfjsError as exc:
-            failures.append(str(exc))
-    return results, failures
+        done = convert_models(trial, ConvertSettings(jobs=jobs, keep_going=True))
+    return {result.name: result for result in done.results}, [_failure_text(exc, verbose) for exc in done.failures]
+
+
+def _failure_text(exc: HatchTfjsError, verbose: bool) -> str:
+    """A failure as check prints it: a crashed conversion's detail with -v, else a pointer to -v."""
+    if not isinstance(exc, ConversionError) or not exc.detail:
+        return str(exc)
+    return f"{exc}\n{exc.detail}" if verbose else f"{exc} (run with -v for details)"
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hatch_tfjs.backends import backends_note
-from hatch_tfjs.config import DEFAULT_TABLE, ModelSpec
+from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.custom_modules import import_custom_modules
 from hatch_tfjs.env import tensorflow_importable
 from hatch_tfjs.errors import HatchTfjsError, OutputWriteError, TensorFlowNeededError, UnsupportedModelError
 from hatch_tfjs.hashing import hash_source
 from hatch_tfjs.keras_names import is_keras_file
-from hatch_tfjs.route import FAST_REASON, Route, layers_or_graph, route_model
+from hatch_tfjs.route import FAST_REASON, Route, layers_or_graph, needs_tensorflow, route_model
 from hatch_tfjs.stamps import stamp_sealer
 from hatch_tfjs.translate import translate_model_config
 
@@ -57,7 +57,7 @@ def translate_and_check(spec: ModelSpec, model: KerasModel) -> tuple[dict[str, A
     out as a depthwise one): ``model.weights`` becomes the list to write with the returned config."""
     translation = translate_model_config(model.config, model.weights, keras_version=model.keras_version)
     if translation.problems:
-        raise UnsupportedModelError(spec.name, spec.source_rel, translation.problems)
+        raise UnsupportedModelError(spec.name, spec.source_rel, translation.problems, naming=spec.naming)
     model.weights = translation.weights
     return translation.model_config, translation.notes
 
@@ -187,7 +187,7 @@ def _graph_model(spec: ModelSpec, route: Route, *, tensorflow_here: bool) -> tup
     """The graph model of ``spec`` and, when TensorFlow made it, why. A Keras file is compiled without TensorFlow
     unless its route says it needs TensorFlow; a layer the compiler refuses at conversion (a covered class with
     arguments it does not translate yet) falls back to TensorFlow when TensorFlow is importable."""
-    if route.needs_tensorflow:
+    if needs_tensorflow(spec, route):
         return _tensorflow_graph(spec), route.tensorflow if is_keras_file(spec.source) else ""
     from hatch_tfjs.compile import Uncovered, compile_keras_model
     from hatch_tfjs.read import read_keras_model
@@ -207,13 +207,13 @@ def _graph_model(spec: ModelSpec, route: Route, *, tensorflow_here: bool) -> tup
     if not tensorflow_here:
         raise TensorFlowNeededError("; ".join(reasons))
     if not tensorflow_importable():
-        raise UnsupportedModelError(
-            spec.name,
-            spec.source_rel,
-            [*reasons, "TensorFlow converts these, but it is not installed in this build environment: set "
-             f'reader = "keras" on [{DEFAULT_TABLE}.models.{spec.name}] so the build installs it'],
-            kind="graph",
+        fix = (
+            "TensorFlow converts these, but it is not installed here: install it (pip install tensorflow-cpu)"
+            if spec.naming.command_line
+            else "TensorFlow converts these, but it is not installed in this build environment: "
+            f"""{spec.naming.set_on_model(spec.name, "reader", '"keras"')} so the build installs it"""
         )
+        raise UnsupportedModelError(spec.name, spec.source_rel, [*reasons, fix], kind="graph")
     del model  # the TensorFlow route loads the file itself
     return _tensorflow_graph(spec), "; ".join(reasons)
 
@@ -236,7 +236,9 @@ def _tensorflow_graph(spec: ModelSpec) -> GraphModelData:
 
         check_keras_file(spec.source, model_name=spec.name, display=spec.source_rel)
         import_custom_modules(spec)
-    return convert_tf_graph(spec.source, model_name=spec.name, source_rel=spec.source_rel, options=spec.graph_options)
+    return convert_tf_graph(
+        spec.source, model_name=spec.name, source_rel=spec.source_rel, options=spec.graph_options, naming=spec.naming
+    )
 
 
 def _result(spec: ModelSpec, written: Any, weight_count: int, started: float, notes: list[str]) -> ConversionResult:

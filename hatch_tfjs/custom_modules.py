@@ -14,7 +14,7 @@ import sys
 from importlib.machinery import PathFinder
 from pathlib import Path
 
-from hatch_tfjs.config import DEFAULT_TABLE, ModelSpec
+from hatch_tfjs.config import ModelSpec
 from hatch_tfjs.errors import ModelReadError
 
 SOURCE_DIRS = ("src", ".")  # where a project keeps its packages, relative to its root, in the order searched
@@ -28,7 +28,7 @@ def import_custom_modules(spec: ModelSpec) -> None:
 
 
 def _where(spec: ModelSpec) -> str:
-    return spec.origins.get("custom-modules", f"{DEFAULT_TABLE}.models.{spec.name}.custom-modules")
+    return spec.origins.get("custom-modules", spec.naming.key(spec.name, "custom-modules"))
 
 
 def _import(spec: ModelSpec, module: str) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hatch_tfjs.option_naming import BUILD_TABLE, OptionNaming
+
 
 class HatchTfjsError(Exception):
     """Base class for errors that are the user's to fix (bad configuration, unsupported model, bad file).
@@ -42,7 +44,7 @@ class ConfigError(HatchTfjsError):
     """The hook configuration has one or more problems; all of them are listed at once."""
 
     def __init__(
-        self, items: list[Problem], *, table: str = "tool.hatch.build.hooks.tfjs", source: str = "pyproject.toml"
+        self, items: list[Problem], *, table: str = BUILD_TABLE, source: str = "pyproject.toml"
     ) -> None:
         self.items = list(items)
         self.table = table
@@ -60,18 +62,17 @@ class ConfigError(HatchTfjsError):
 
 
 class UnsupportedModelError(HatchTfjsError):
-    """A model uses something that TensorFlow.js cannot load; every offending part is listed."""
+    """A model uses something that TensorFlow.js cannot load; every offending part is listed. A layers model's
+    message ends with the other way out, a graph model, in ``naming``'s words (the model's table, or the flag)."""
 
-    def __init__(self, model: str, source: str, problems: list[str], *, kind: str = "layers") -> None:
+    def __init__(
+        self, model: str, source: str, problems: list[str], *, kind: str = "layers", naming: OptionNaming | None = None
+    ) -> None:
         self.model = model
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        alternative = (
-            '\n  (or ship it as a TF.js graph model: set format = "graph" on '
-            f'[tool.hatch.build.hooks.tfjs.models.{model}])'
-            if kind == "layers"
-            else ""
-        )
+        fix = (naming or OptionNaming()).set_on_model(model, "format", '"graph"')
+        alternative = f"\n  (or ship it as a TF.js graph model: {fix})" if kind == "layers" else ""
         super().__init__(
             f"model '{model}' ({source}) cannot be converted to a TF.js {kind} model:\n{lines}{alternative}"
         )

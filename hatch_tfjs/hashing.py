@@ -2,6 +2,10 @@
 
 A model's hash is what its stamp records and what freshness compares: sha256 of the file, or of a directory's files
 (relative path + size + content, in sorted order). Hashing reads files only: nothing here imports TensorFlow.
+
+The same cache keeps what a build works out from a source's content and would otherwise work out again in each of
+its processes (:func:`cached_by_content`: the route, see route.py), keyed by the content hash and by this copy of
+hatch-tfjs (:func:`code_fingerprint`), so an edited source or an edited or other hatch-tfjs never meets a stale entry.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +77,52 @@ def _fingerprint(path: Path) -> list[list[Any]]:
     return out
 
 
+def _cache_dir() -> Path:
+    return Path(tempfile.gettempdir()) / f"hatch-tfjs-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+
+
 def _cache_file(path: Path) -> Path:
     # a key only (the fingerprint decides): no resolve(), whose lstat of every folder cost 10,000 models seconds
     key = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:32]  # noqa: PTH100
-    return (
-        Path(tempfile.gettempdir()) / f"hatch-tfjs-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / f"{key}.json"
-    )
+    return _cache_dir() / f"{key}.json"
+
+
+@cache
+def code_fingerprint() -> str:
+    """This copy of hatch-tfjs: where it is, and the size and modification time of each of its files (one stat
+    each, a few milliseconds), so that a result cached by one copy or version is never used by another."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256(str(package).encode())
+    for file in sorted(package.rglob("*")):
+        if file.suffix in (".py", ".json") and file.is_file():
+            st = file.stat()
+            digest.update(f"{file.relative_to(package).as_posix()}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def cached_by_content(kind: str, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``compute()``'s result for ``key`` (which must hold the content hash of everything the result depends on,
+    and the options it depends on), from the per-user cache when this copy of hatch-tfjs made it before; else
+    computed and kept. ``kind`` names what is kept (``route``). A cache that cannot be read or written only costs
+    the computation."""
+    name = hashlib.sha256(f"{kind}\0{key}\0{code_fingerprint()}".encode()).hexdigest()[:40]
+    target = _cache_dir() / kind / f"{name}.json"
+    try:
+        entry = json.loads(target.read_text("utf-8"))
+        if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("value"), dict):
+            value: dict[str, Any] = entry["value"]
+            return value
+    except (OSError, ValueError):
+        pass
+    value = compute()
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+        partial.write_text(json.dumps({"key": key, "value": value}), "utf-8")
+        partial.replace(target)
+    except OSError:
+        pass
+    return value
 
 
 def _cache_get(path: Path, fingerprint: list[list[Any]]) -> str | None:

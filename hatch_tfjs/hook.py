@@ -113,7 +113,7 @@ class TfjsBuildHook(BuildHookInterface[BuilderConfig]):
         for miss in near_miss_tables(getattr(self.metadata, "config", {}) or {}):
             self.reporter.warning(f"{miss}: {miss.consequence}; rename it")
         if not settings.models:
-            self.reporter.warning("no models configured; add [tool.hatch.build.hooks.tfjs.models.<name>] or discover")
+            self.reporter.warning(f"no models configured; add [{settings.table}.models.<name>] or discover")
             return
         if self.target_name == "wheel":
             self._refuse_a_wheel_without_code()

@@ -3,15 +3,15 @@
 The configuration stage (config.py) builds them once from ``pyproject.toml`` (or the command line's flags); every later
 stage reads them typed. Where an option was set (which table, which flag) is not part of them: it travels beside
 them in ``ModelSpec.origins``, for messages only, so moving an option between tables changes no stamp and converts
-nothing again. ``to_json`` / ``from_json`` give the plain form a worker receives and a stamp records (TOML's own key
-spellings, only what differs from the defaults).
+nothing again. The plain form a worker receives and a stamp records is generated from the options' declarations
+(config/wire.py).
 
 Standard library only: the hook imports this before numpy is installed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from hatch_tfjs.tfjs_dtypes import QUANTIZATION_DTYPES
@@ -82,49 +82,3 @@ class ModelOptions:
     graph: GraphOptions | None = None
     quantization: QuantizationOptions | None = None
     metadata: dict[str, Any] = field(default_factory=dict)  # model.json's userDefinedMetadata
-
-    def to_json(self) -> dict[str, Any]:
-        """The plain form (TOML key spellings; graph options in full for a graph model, the rest only when set)."""
-        data: dict[str, Any] = {}
-        if self.graph is not None:
-            data.update({_toml_key(f.name): _plain(getattr(self.graph, f.name)) for f in fields(GraphOptions)})
-        if self.layers.reader != LayersOptions.reader:
-            data["reader"] = self.layers.reader
-        if self.layers.custom_modules:
-            data["custom-modules"] = list(self.layers.custom_modules)
-        if self.quantization is not None:
-            data["quantize"] = self.quantization.to_toml()
-        if self.metadata:
-            data["metadata"] = self.metadata
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ModelOptions:
-        """The options from their plain form (values already validated by the configuration stage)."""
-        graph_keys = {_toml_key(f.name): f.name for f in fields(GraphOptions)}
-        graph_values = {name: data[key] for key, name in graph_keys.items() if key in data}
-        if "tags" in graph_values:
-            graph_values["tags"] = tuple(graph_values["tags"])
-        quantize = data.get("quantize")
-        quantization = None
-        if isinstance(quantize, str):
-            quantization = QuantizationOptions.one_dtype(quantize)
-        elif isinstance(quantize, dict) and quantize:
-            quantization = QuantizationOptions(tuple((d, tuple(p)) for d, p in quantize.items()))
-        return cls(
-            layers=LayersOptions(
-                reader=data.get("reader", LayersOptions.reader),
-                custom_modules=tuple(data.get("custom-modules") or ()),
-            ),
-            graph=GraphOptions(**graph_values) if graph_values else None,
-            quantization=quantization,
-            metadata=dict(data.get("metadata") or {}),
-        )
-
-
-def _toml_key(name: str) -> str:
-    return name.replace("_", "-")
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value

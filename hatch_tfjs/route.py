@@ -6,12 +6,18 @@ wasm backend: benchmarks/results/backends.md): a graph model compiled without Te
 whole model; else a layers model when the whole model translates exactly into TF.js layers; else a graph model
 through TensorFlow. The reason is shown on the build line. Deciding reads the Keras config without TensorFlow (and,
 when the compiler does not cover the model, the file with the h5py reader, memory-mapped, for the pure layers
-translation), so it is cheap enough for the build process.
+translation), so it is cheap enough for the build process. A build works a route out once: ``dependencies()``,
+``initialize()`` and the worker run in separate processes, and the route of a source (by its content hash and the
+options it depends on) is kept in the per-user cache (hashing.py) for the processes after the first.
 
 A graph model from a Keras file is compiled without TensorFlow (``hatch_tfjs.compile``) unless the config holds what
 only TensorFlow converts (see coverage.py); ``reader = "keras"`` forces the TensorFlow route, and SavedModel
 directories always take it. :func:`route_hint` answers the same with the standard library alone, for
 ``dependencies()``, which runs before numpy and h5py are installed.
+
+Whether converting a model needs TensorFlow is decided here, once: a route carries the reason
+(``Route.tensorflow``), and every stage that must know (the build's requirements, ``hatch clean``, the orchestrator,
+the workers' batches, the conversion) asks :func:`needs_tensorflow`.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.env import converter_importable
+from hatch_tfjs.errors import HatchTfjsError
 from hatch_tfjs.keras_names import is_keras_file
 
 FAST_REASON = "the faster form in TF.js, compiled exactly"
@@ -34,23 +42,28 @@ SAVED_MODEL_REASON = "a SavedModel directory"
 class Route:
     format: str  # "layers" or "graph": what the output is
     reason: str = ""  # why, for format = "auto" (empty when the format was set explicitly)
-    tensorflow: str = ""  # why converting it needs TensorFlow; empty when it does not
-
-    @property
-    def needs_tensorflow(self) -> bool:
-        return bool(self.tensorflow)
+    tensorflow: str = ""  # why converting it needs TensorFlow; empty when it does not (see needs_tensorflow)
 
     def to_json(self) -> dict[str, str]:
         return {"format": self.format, "reason": self.reason, "tensorflow": self.tensorflow}
 
 
-def route_model(spec: ModelSpec) -> Route:
+def route_model(spec: ModelSpec, source_hash: str | None = None) -> Route:
     """The route of ``spec``. A Keras file is read without TensorFlow (also when ``reader = "keras"``, unless only
     Keras can read it); a file that cannot be read raises the reader's :class:`~hatch_tfjs.errors.ModelReadError`
-    (a damaged file is an error, not a reason to try TensorFlow)."""
+    (a damaged file is an error, not a reason to try TensorFlow). Worked out once per source content and options
+    (``source_hash``: the plan stage's, else hashed here), then taken from the cache."""
     fixed = _fixed_route(spec)
     if fixed is not None:
         return fixed
+    from hatch_tfjs.hashing import cached_by_content, hash_source
+
+    key = f"{source_hash or hash_source(spec.source)}:{spec.format}:{spec.reader}"
+    kept = cached_by_content("route", key, lambda: _worked_out_route(spec).to_json())
+    return Route(str(kept["format"]), str(kept.get("reason", "")), str(kept.get("tensorflow", "")))
+
+
+def _worked_out_route(spec: ModelSpec) -> Route:
     from hatch_tfjs.read.keras_config import read_keras_config
 
     config = read_keras_config(spec.source)
@@ -101,8 +114,22 @@ def route_hint(spec: ModelSpec) -> Route | None:
 
 
 def needs_tensorflow(spec: ModelSpec, route: Route | None = None) -> bool:
-    """Whether converting ``spec`` imports TensorFlow."""
-    return (route or route_model(spec)).needs_tensorflow
+    """Whether converting ``spec`` needs TensorFlow: the one answer, which every stage asks. ``route`` is the
+    model's route when the caller has it; else it is worked out here (with the standard library alone while numpy
+    and h5py are not installed, and then True when that cannot tell: the safe answer for the build's requirements).
+    ``reader = "keras"`` always needs it; a source that cannot be read does not (converting it fails first, with the
+    reader's error)."""
+    if spec.reader == "keras":
+        return True
+    if route is None:
+        if not converter_importable():
+            route = route_hint(spec)
+            return route is None or bool(route.tensorflow)
+        try:
+            route = route_model(spec)
+        except HatchTfjsError:
+            return False
+    return bool(route.tensorflow)
 
 
 def _fixed_route(spec: ModelSpec) -> Route | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from hatch_tfjs import __version__
 from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.config.wire import stamped_options
 from hatch_tfjs.ownership import STAMP_NAME
 
 STAMP_VERSION = 1
@@ -24,7 +25,7 @@ CONVERTER = f"hatch-tfjs {__version__}"
 
 def output_options(spec: ModelSpec) -> dict[str, Any]:
     """Everything in a spec that changes the files written, and nothing that does not (name, paths)."""
-    return {"format": spec.format, "shard_size": spec.shard_size, "options": spec.options.to_json()}
+    return {"format": spec.format, "shard_size": spec.shard_size, "options": stamped_options(spec)}
 
 
 def stamp_key(spec: ModelSpec, source_hash: str, converter: str = CONVERTER) -> str:

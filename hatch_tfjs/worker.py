@@ -1,6 +1,6 @@
 """Worker process: converts the models it is given, so the build process never imports TensorFlow.
 
-Protocol: a JSON list of tasks on stdin, each ``{"spec": ModelSpec.to_json(), "source_sha256", "route",
+Protocol: a JSON list of tasks on stdin, each ``{"spec": config.wire.spec_to_json(spec), "source_sha256", "route",
 "replace_foreign"}``; one JSON line per model on stdout, ``{"ok": true, "result": ...}`` or ``{"ok": false, "name",
 "error", "error_type", "user_error", "detail"?}``. Anything else the libraries print goes to stderr.
 
@@ -43,12 +43,12 @@ def main() -> int:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # keep library chatter off the protocol channel
 
-    from hatch_tfjs.config import ModelSpec
+    from hatch_tfjs.config.wire import spec_from_json
     from hatch_tfjs.convert import convert_model
     from hatch_tfjs.route import Route
 
     for task in tasks:
-        spec = ModelSpec.from_json(task["spec"])
+        spec = spec_from_json(task["spec"])
         route = Route(**task["route"]) if task.get("route") else None
         try:
             result = convert_model(

@@ -18,9 +18,10 @@ from typing import Any
 
 from hatch_tfjs import errors
 from hatch_tfjs.config import ModelSpec
+from hatch_tfjs.config.wire import spec_to_json
 from hatch_tfjs.convert import ConversionResult
 from hatch_tfjs.errors import ConversionError, HatchTfjsError
-from hatch_tfjs.route import Route
+from hatch_tfjs.route import Route, needs_tensorflow
 from hatch_tfjs.worker import LAUNCHER
 
 
@@ -36,11 +37,11 @@ class Task:
 
     @property
     def needs_tensorflow(self) -> bool:
-        return self.route.needs_tensorflow if self.route else self.spec.needs_tensorflow
+        return needs_tensorflow(self.spec, self.route)
 
     def to_json(self, replace_foreign: bool) -> dict[str, Any]:
         return {
-            "spec": self.spec.to_json(),
+            "spec": spec_to_json(self.spec),
             "route": self.route.to_json() if self.route is not None else None,
             "source_sha256": self.source_hash,
             "replace_foreign": replace_foreign,

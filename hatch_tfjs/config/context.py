@@ -3,25 +3,33 @@ against. Standard library only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hatch_tfjs.errors import Problem
+from hatch_tfjs.option_naming import OptionNaming
 
 
 class Problems:
     """Collects problems, each with the key it concerns (relative to the hook's table)."""
 
-    def __init__(self, table: str, root: Path | None = None, source: str = "pyproject.toml") -> None:
+    def __init__(
+        self, table: str, root: Path | None = None, source: str = "pyproject.toml", naming: OptionNaming | None = None
+    ) -> None:
         self.table = table
         self.root = root  # for options naming files relative to the project root
         self.source = source
+        self.naming = naming or OptionNaming(table, source=source)  # how messages name options and values
         self.items: list[Problem] = []
 
     def add(self, key: str, message: str) -> None:
         self.items.append(Problem(key, message))
+
+    def shown(self, value: Any) -> str:
+        """A refused value with its type, as the table's writer sees it (``a string '4MB'``; on the command line,
+        where every value is text, ``'4MB'``)."""
+        return self.naming.shown_value(type_name(value), value)
 
 
 def type_name(value: Any) -> str:
@@ -43,7 +51,7 @@ class ModelContext:
     root: Path
     defaults: dict[str, Any]
     default_origins: dict[str, str]  # where each option set on the hook table was set
-    label: Callable[[str], str]
+    naming: OptionNaming
     output_dir: Path | None
     output_dir_given: bool  # set on the hook table (an invalid one is reported once, on its own key)
     problems: Problems

@@ -25,9 +25,10 @@ from hatch_tfjs.config.parsers import (
     parse_signature,
     parse_tags,
 )
+from hatch_tfjs.option_naming import BUILD_TABLE
 from hatch_tfjs.options import DEFAULT_SHARD_SIZE, FORMATS, QUANTIZATION_DTYPES, READERS, GraphOptions, LayersOptions
 
-DEFAULT_TABLE = "tool.hatch.build.hooks.tfjs"
+DEFAULT_TABLE = BUILD_TABLE
 DEFAULT_TENSORFLOW_REQUIREMENT = "tensorflow>=2.16"
 DEFAULT_READER = LayersOptions().reader
 _GRAPH = GraphOptions()
@@ -60,6 +61,8 @@ class OptionDecl:
     parse: Callable[[Any, str, Problems], Any]  # the TOML value -> the validated value, or None after a problem
     default: Any  # the value a model gets when neither it nor the hook table sets the option
     group: str  # "output" (every model), "layers" (how a Keras file is read), "graph" (graph models only), "weights"
+    value: str | None  # where its validated value lives on a ModelSpec (``options.layers.reader``); the wire format
+    # and the stamp are generated from it. None: it does not travel (``metadata-file`` is merged into ``metadata``)
     doc: str  # what it does, in one line (the JSON schema's description)
     schema: dict[str, Any]  # the JSON schema of its TOML value
     default_doc: str  # the default as the README's table shows it
@@ -84,6 +87,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_format,
         None,  # None: "graph" for a SavedModel directory, else "auto"
         "output",
+        "format",
         "auto: the fastest exact form the model has; layers (tf.loadLayersModel) or graph (tf.loadGraphModel)",
         {"enum": list(FORMATS)},
         '`"auto"` for Keras files, `"graph"` for SavedModel directories',
@@ -99,6 +103,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_shard_size,
         DEFAULT_SHARD_SIZE,
         "output",
+        "shard_size",
         "bytes per weight shard (0: one shard holding every weight)",
         {"type": "integer", "minimum": 0},
         f"`{DEFAULT_SHARD_SIZE}`",
@@ -110,6 +115,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_quantize,
         False,
         "weights",
+        "options.quantization",
         "store float weights as float16, uint8 or uint16: one dtype for all, or {dtype = [weight-name patterns]}",
         {
             "oneOf": [
@@ -137,6 +143,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_metadata,
         {},
         "weights",
+        "options.metadata",
         "model.json's userDefinedMetadata (labels, ...)",
         {"type": "object"},
         "off",
@@ -152,6 +159,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_metadata_file,
         False,
         "weights",
+        None,
         "a JSON object file in the project, merged into model.json's userDefinedMetadata",
         {"oneOf": [{"type": "string", "minLength": 1}, {"const": False}]},
         "off",
@@ -163,6 +171,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_reader,
         DEFAULT_READER,
         "layers",
+        "options.layers.reader",
         'how a Keras file is read: "h5py" (no TensorFlow) or "keras" (through Keras and TensorFlow)',
         {"enum": list(READERS)},
         f'`"{DEFAULT_READER}"`',
@@ -174,6 +183,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_modules,
         [],
         "layers",
+        "options.layers.custom_modules",
         "modules of the project's source tree that register the model's custom classes (imported by the TensorFlow "
         "worker before Keras loads the file)",
         _STRING_LIST,
@@ -185,6 +195,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_signature,
         _GRAPH.signature,
         "graph",
+        "options.graph.signature",
         "the SavedModel signature a graph model is made from",
         {"type": "string", "minLength": 1},
         f"`{_toml(_GRAPH.signature)}`",
@@ -195,6 +206,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_tags,
         list(_GRAPH.tags),
         "graph",
+        "options.graph.tags",
         "the SavedModel MetaGraph tags",
         {**_STRING_LIST, "minItems": 1},
         f"`{_toml(_GRAPH.tags)}`",
@@ -205,6 +217,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_bool,
         _GRAPH.strip_debug_ops,
         "graph",
+        "options.graph.strip_debug_ops",
         "drop Assert, Print and CheckNumerics ops from the graph",
         {"type": "boolean"},
         f"`{_toml(_GRAPH.strip_debug_ops)}`",
@@ -215,6 +228,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_bool,
         _GRAPH.control_flow_v2,
         "graph",
+        "options.graph.control_flow_v2",
         "keep TensorFlow's functional control flow (While/If) instead of lowering it",
         {"type": "boolean"},
         f"`{_toml(_GRAPH.control_flow_v2)}`",
@@ -225,6 +239,7 @@ OPTIONS: tuple[OptionDecl, ...] = (
         parse_bool,
         _GRAPH.structured_outputs,
         "graph",
+        "options.graph.structured_outputs",
         "keep the signature's output names (a dict of outputs in TF.js)",
         {"type": "boolean"},
         f"`{_toml(_GRAPH.structured_outputs)}`",

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hatch_tfjs.config.context import ModelContext, Problems, type_name
 from hatch_tfjs.config.declarations import (
-    DEFAULT_READER,
     DEFAULT_TABLE,
     DEFAULT_TENSORFLOW_REQUIREMENT,
     GRAPH_OPTION_KEYS,
@@ -24,14 +22,10 @@ from hatch_tfjs.config.outputs import check_index_collisions, check_output_dir, 
 from hatch_tfjs.config.parsers import parse_relative_dir
 from hatch_tfjs.config.sources import model_source
 from hatch_tfjs.config.spec import HookSettings, ModelSpec, default_output_dir, relative_path
+from hatch_tfjs.config.wire import model_options
 from hatch_tfjs.errors import ConfigError
 from hatch_tfjs.names import MODEL_NAME_PATTERN
-from hatch_tfjs.options import (
-    GraphOptions,
-    LayersOptions,
-    ModelOptions,
-    QuantizationOptions,
-)
+from hatch_tfjs.option_naming import OptionNaming
 from hatch_tfjs.suggest import did_you_mean
 
 
@@ -43,16 +37,18 @@ def load_settings(
     wheel_packages: list[str] | None = None,
     source: str = "pyproject.toml",
     guard_outputs: bool = True,
-    label_option: Callable[[str], str] | None = None,
+    naming: OptionNaming | None = None,
 ) -> HookSettings:
     """Validate the hook's TOML table; raise :class:`ConfigError` listing every problem.
 
     ``guard_outputs`` checks that every output may be written (no symlink on the way, nothing of the user's to
     replace, see ownership.py); ``hatch-tfjs convert`` checks its OUTDIR itself, in the command line's terms.
-    ``label_option`` says where an option (a key relative to ``table``, e.g. ``models.iris.quantize``) was set, for
-    the messages of later stages (``ModelSpec.origins``); by default its TOML path in ``source``."""
+    ``naming`` says how messages name the options, this stage's and every later one's (``ModelSpec.naming``,
+    ``ModelSpec.origins``): by default their TOML paths in ``table`` of ``source``; the command line passes its
+    flags."""
     root = Path(os.path.normpath(Path(root).resolve()))
-    problems = Problems(table, root, source)
+    naming = naming or OptionNaming(table, source=source)
+    problems = Problems(table, root, source, naming)
     packages = [p.strip("/") for p in (wheel_packages or [])]
 
     _check_hook_keys(config, table, problems)
@@ -65,9 +61,8 @@ def load_settings(
         if output_dir_given
         else default_output_dir(root, packages)
     )
-    label = label_option or (lambda key: f"{table}.{key} in {Path(source).name}")
-    hook_origins = {key: label(key) for key in MODEL_OPTIONS if key in config}
-    context = ModelContext(root, defaults, hook_origins, label, output_dir, output_dir_given, problems)
+    hook_origins = {key: naming.located(key) for key in MODEL_OPTIONS if key in config}
+    context = ModelContext(root, defaults, hook_origins, naming, output_dir, output_dir_given, problems)
 
     # Explicit models first: they take precedence over a discovered model with the same source.
     raw_models = config.get("models", {})
@@ -192,7 +187,7 @@ def _parse_model(name: str, raw: Any, context: ModelContext, origin: str | None 
     for key, option in MODEL_OPTIONS.items():
         if key in raw:
             parsed = option.parse(raw[key], f"{base}.{key}", problems)
-            origins[key] = context.label(f"{base}.{key}")
+            origins[key] = context.naming.located(f"{base}.{key}")
             if parsed is not None:
                 values[key] = parsed
 
@@ -221,8 +216,9 @@ def _parse_model(name: str, raw: Any, context: ModelContext, origin: str | None 
         root=context.root,
         format=model_format,
         shard_size=values["shard-size"],
-        options=_model_options(values, metadata, model_format),
+        options=model_options(values, metadata, model_format),
         origins=origins,
+        naming=context.naming,
     )
 
 
@@ -271,25 +267,3 @@ def _merge_metadata(values: dict[str, Any], raw: dict[str, Any], base: str, prob
             )
         merged[name] = inline[name]
     return merged
-
-
-def _model_options(values: dict[str, Any], metadata: dict[str, Any], model_format: str = "layers") -> ModelOptions:
-    """The typed option groups of a model from its validated values (graph options only where they can apply)."""
-    graph = None
-    if model_format in ("graph", "auto"):
-        graph = GraphOptions(
-            signature=values["signature"],
-            tags=tuple(values["tags"]),
-            strip_debug_ops=values["strip-debug-ops"],
-            control_flow_v2=values["control-flow-v2"],
-            structured_outputs=values["structured-outputs"],
-        )
-    quantize = values.get("quantize")
-    return ModelOptions(
-        layers=LayersOptions(
-            reader=values.get("reader", DEFAULT_READER), custom_modules=tuple(values.get("custom-modules") or ())
-        ),
-        graph=graph,
-        quantization=quantize if isinstance(quantize, QuantizationOptions) else None,
-        metadata=metadata,
-    )

@@ -35,7 +35,7 @@ def parse_reader(value: Any, key: str, problems: Problems) -> str | None:
         problem = (
             f"unknown reader {value!r}"
             if isinstance(value, str)
-            else f"must be a string, not {type_name(value)} {value!r}"
+            else f"must be a string, not {problems.shown(value)}"
         )
         problems.add(
             key,
@@ -51,7 +51,7 @@ def parse_shard_size(value: Any, key: str, problems: Problems) -> int | None:
         problems.add(
             key,
             "must be a positive number of bytes (e.g. 4194304 for 4 MiB) or 0 for one shard holding every weight, "
-            f"not {type_name(value)} {value!r}",
+            f"not {problems.shown(value)}",
         )
         return None
     if value < 0:
@@ -74,7 +74,8 @@ def parse_quantize(value: Any, key: str, problems: Problems) -> QuantizationOpti
         return False
     if isinstance(value, str):
         if value not in QUANTIZATION_DTYPES:
-            problems.add(key, f"unknown quantization dtype {value!r}; expected one of {dtypes} (or false for none)")
+            none = problems.naming.none_value("quantize")
+            problems.add(key, f"unknown quantization dtype {value!r}; expected one of {dtypes} (or {none} for none)")
             return None
         return QuantizationOptions.one_dtype(value)
     if not isinstance(value, dict):
@@ -82,7 +83,7 @@ def parse_quantize(value: Any, key: str, problems: Problems) -> QuantizationOpti
         problems.add(
             key,
             f"must be one of {dtypes}, false, or a table of weight-name patterns such as "
-            f'{{ uint8 = ["*/kernel"], float16 = ["*"] }}, not {type_name(value)} {value!r}{hint}',
+            f'{{ uint8 = ["*/kernel"], float16 = ["*"] }}, not {problems.shown(value)}{hint}',
         )
         return None
     if not value:
@@ -105,8 +106,8 @@ def parse_quantize(value: Any, key: str, problems: Problems) -> QuantizationOpti
         ):
             problems.add(
                 f"{key}.{dtype}",
-                f'must be a non-empty array of weight-name patterns such as ["*/kernel"], not {type_name(patterns)} '
-                f'{patterns!r}',
+                f'must be a non-empty array of weight-name patterns such as ["*/kernel"], not '
+                f'{problems.shown(patterns)}',
             )
             ok = False
             continue
@@ -128,7 +129,7 @@ def parse_metadata(value: Any, key: str, problems: Problems) -> dict[str, Any] |
         problems.add(
             key,
             f'must be a table (it becomes model.json\'s userDefinedMetadata), e.g. {{ labels = ["cat", "dog"] }}, '
-            f"not {type_name(value)} {value!r}",
+            f"not {problems.shown(value)}",
         )
         return None
     found = metadata_json.json_problem(value, key)
@@ -149,8 +150,8 @@ def parse_metadata_file(value: Any, key: str, problems: Problems) -> dict[str, A
     if not isinstance(value, str) or not value.strip():
         problems.add(
             key,
-            f'must be a path relative to the project root, e.g. "models/labels.json", not {type_name(value)} '
-            f'{value!r}',
+            f'must be a path relative to the project root, e.g. "models/labels.json", not '
+            f'{problems.shown(value)}',
         )
         return None
     root = problems.root or Path.cwd()
@@ -183,7 +184,7 @@ def parse_signature(value: Any, key: str, problems: Problems) -> str | None:
     if not isinstance(value, str) or not value.strip():
         problems.add(
             key,
-            f'must be the name of a SavedModel signature, e.g. "serving_default", not {type_name(value)} {value!r}',
+            f'must be the name of a SavedModel signature, e.g. "serving_default", not {problems.shown(value)}',
         )
         return None
     return value
@@ -193,7 +194,7 @@ def parse_tags(value: Any, key: str, problems: Problems) -> list[str] | None:
     if not isinstance(value, list) or not value or not all(isinstance(t, str) and t.strip() for t in value):
         hint = f' (write tags = ["{value}"])' if isinstance(value, str) and value.strip() else ""
         problems.add(
-            key, f'must be a non-empty array of MetaGraph tags, e.g. ["serve"], not {type_name(value)} {value!r}{hint}'
+            key, f'must be a non-empty array of MetaGraph tags, e.g. ["serve"], not {problems.shown(value)}{hint}'
         )
         return None
     return list(value)
@@ -209,7 +210,7 @@ def parse_modules(value: Any, key: str, problems: Problems) -> list[str] | None:
         problems.add(
             key,
             "must be an array of module names from the project's source tree, whose import registers the model's "
-            f'custom classes, e.g. ["myapp.layers"], not {type_name(value)} {value!r}{hint}',
+            f'custom classes, e.g. ["myapp.layers"], not {problems.shown(value)}{hint}',
         )
         return None
     return list(value)
@@ -217,7 +218,7 @@ def parse_modules(value: Any, key: str, problems: Problems) -> list[str] | None:
 
 def parse_bool(value: Any, key: str, problems: Problems) -> bool | None:
     if not isinstance(value, bool):
-        problems.add(key, f"must be true or false, not {type_name(value)} {value!r}")
+        problems.add(key, f"must be true or false, not {problems.shown(value)}")
         return None
     return value
 
@@ -232,7 +233,7 @@ def resolve_in_project(root: Path, value: str) -> Path:
 def parse_relative_dir(value: Any, key: str, root: Path, problems: Problems) -> Path | None:
     if not isinstance(value, str) or not value.strip():
         problems.add(
-            key, f"must be a non-empty string path relative to the project root, not {type_name(value)} {value!r}"
+            key, f"must be a non-empty string path relative to the project root, not {problems.shown(value)}"
         )
         return None
     path = resolve_in_project(root, value)

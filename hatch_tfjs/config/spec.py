@@ -1,5 +1,5 @@
-"""The configuration's results: one :class:`ModelSpec` per model and the :class:`HookSettings` of a build, with the
-plain form a worker receives. Standard library only."""
+"""The configuration's results: one :class:`ModelSpec` per model and the :class:`HookSettings` of a build (the plain
+form a worker receives is generated from the declarations: wire.py). Standard library only."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hatch_tfjs.config.declarations import DEFAULT_TENSORFLOW_REQUIREMENT
+from hatch_tfjs.option_naming import OptionNaming
 from hatch_tfjs.options import (
     DEFAULT_SHARD_SIZE,
     GraphOptions,
@@ -20,7 +21,8 @@ class ModelSpec:
     """One model to convert: where it comes from, where it goes, and how (typed options, see options.py).
 
     ``origins`` says where each option was set (``tool.hatch.build.hooks.tfjs.models.iris.quantize in
-    pyproject.toml``, or ``--quantize`` on the command line), for messages only: it enters no stamp."""
+    pyproject.toml``, or ``--quantize`` on the command line), and ``naming`` how a message names any option of it (its
+    TOML path in the table it was declared in, or its flag): for messages only, neither enters a stamp."""
 
     name: str
     source: Path  # absolute
@@ -30,6 +32,7 @@ class ModelSpec:
     shard_size: int = DEFAULT_SHARD_SIZE
     options: ModelOptions = field(default_factory=ModelOptions)
     origins: dict[str, str] = field(default_factory=dict)
+    naming: OptionNaming = field(default_factory=OptionNaming)
 
     @property
     def source_rel(self) -> str:
@@ -51,41 +54,8 @@ class ModelSpec:
         return self.options.graph or GraphOptions()
 
     @property
-    def needs_tensorflow(self) -> bool:
-        """Whether converting this model may import TensorFlow: layers models read by the h5py reader do not.
-
-        For ``auto`` and ``graph`` this is the worst case; :func:`hatch_tfjs.route.route_model` tells for sure."""
-        return self.format != "layers" or self.reader == "keras"
-
-    @property
     def output_rel(self) -> str:
         return relative_path(self.output, self.root)
-
-    def to_json(self) -> dict[str, Any]:
-        """A plain-data form, to hand the spec to a worker process."""
-        return {
-            "name": self.name,
-            "source": str(self.source),
-            "output": str(self.output),
-            "root": str(self.root),
-            "format": self.format,
-            "shard_size": self.shard_size,
-            "options": self.options.to_json(),
-            "origins": self.origins,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ModelSpec:
-        return cls(
-            name=data["name"],
-            source=Path(data["source"]),
-            output=Path(data["output"]),
-            root=Path(data["root"]),
-            format=data["format"],
-            shard_size=data["shard_size"],
-            options=ModelOptions.from_json(data.get("options") or {}),
-            origins=dict(data.get("origins") or {}),
-        )
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def read_keras_config(source: Path, *, any_class: bool = False) -> dict[str, Any
         if zipfile.is_zipfile(source):
             return _from_keras_zip(source, any_class)
         return _from_h5_bytes(source, any_class)
-    except (OSError, ValueError, zipfile.BadZipFile, RecursionError):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, RecursionError):  # KeyError: no config.json member
         return None
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from hatch_tfjs.errors import ModelReadError, UnsupportedModelError
 from hatch_tfjs.keras_names import MAX_UNROLLED_STEPS, is_keras_file, looped_note
 from hatch_tfjs.neutral import FrozenGraph, NodeOrigins, ResourceInitializers, TensorSpec
+from hatch_tfjs.option_naming import BUILD_NAMING, OptionNaming
 from hatch_tfjs.options import GraphOptions
 from hatch_tfjs.read._tensorflow import import_tensorflow_module
 
@@ -60,13 +61,12 @@ def _saved_model_tag_sets(tf: Any, source: Path) -> list[list[str]]:
 
 
 def load_saved_model_function(
-    source: Path, model_name: str, options: GraphOptions, shown: str | None = None
+    source: Path, model_name: str, options: GraphOptions, shown: str | None = None, naming: OptionNaming = BUILD_NAMING
 ) -> tuple[Any, Any]:
     """``(loaded object, concrete function)`` of the requested signature, with clear errors for bad keys.
 
     ``source`` must already be known to be a SavedModel directory (``graph_route.check_savedmodel_dir``)."""
     tf = _tf()
-    base = f"tool.hatch.build.hooks.tfjs.models.{model_name}"
     try:
         tag_sets = _saved_model_tag_sets(tf, source)
     except Exception as exc:
@@ -77,7 +77,7 @@ def load_saved_model_function(
         available = "; ".join(repr(t) for t in tag_sets) or "none"
         raise ModelReadError(
             f"{shown or source}: model '{model_name}': no MetaGraph with tags {list(options.tags)!r} (set by "
-            f"{base}.tags); "
+            f"{naming.key(model_name, 'tags')}); "
             f"the SavedModel has tag sets: {available}; set tags to one of them"
         )
     try:
@@ -90,14 +90,14 @@ def load_saved_model_function(
     if options.signature not in signatures:
         available = ", ".join(repr(s) for s in sorted(signatures)) or "none"
         fix = (
-            f"set {base}.signature to one of them"
+            f"set {naming.key(model_name, 'signature')} to one of them"
             if signatures
             else "save it with a signature: tf.saved_model.save(module, dir, signatures=module.__call__) "
             "or keras Model.export(dir)"
         )
         raise ModelReadError(
             f"{shown or source}: model '{model_name}': the SavedModel has no signature {options.signature!r} "
-            f"({base}.signature); signatures it has: {available}; {fix}"
+            f"({naming.key(model_name, 'signature')}); signatures it has: {available}; {fix}"
         )
     return loaded, signatures[options.signature]
 
@@ -185,7 +185,7 @@ def full_reason(exc: BaseException) -> str:
     return "\n    ".join(lines) if lines else type(exc).__name__
 
 
-def _load_failure(source: Path, model_name: str, exc: BaseException, keras: Any) -> str:
+def _load_failure(source: Path, model_name: str, exc: BaseException, keras: Any, naming: OptionNaming) -> str:
     """What to tell when Keras cannot load a Keras file: Keras's whole reason, then the fix. The classes it could not
     find are named with their module (from the file's config); anything else gets the SavedModel fix."""
     text = str(exc)
@@ -196,12 +196,12 @@ def _load_failure(source: Path, model_name: str, exc: BaseException, keras: Any)
             f"export a SavedModel instead (model.export('models/{model_name}')) and set source to that directory"
         )
     else:
-        missing = _missing_classes(source, model_name, keras)
+        missing = _missing_classes(source, model_name, keras, naming)
         hint = "; " + "; ".join(missing) + f" (or {export})" if missing else f"; Keras itself cannot load it: {export}"
     return f"{source}: Keras could not load model '{model_name}': {full_reason(exc)}{hint}"
 
 
-def _missing_classes(source: Path, model_name: str, keras: Any) -> list[str]:
+def _missing_classes(source: Path, model_name: str, keras: Any, naming: OptionNaming) -> list[str]:
     """One line per class of the file that Keras cannot find here, naming its module and the line to add."""
     from hatch_tfjs.env import importable
     from hatch_tfjs.libraries import foreign_classes
@@ -214,17 +214,19 @@ def _missing_classes(source: Path, model_name: str, keras: Any) -> list[str]:
         distribution = found.distribution
         if distribution is not None:
             if not importable(found.package):
+                declare = f', or add dependencies = ["{distribution}"] to {naming.hook_table}'
+                declare = "" if naming.command_line else declare
                 lines.append(
                     f"{found.describe()} needs {distribution}, which is not installed here: install it "
-                    f'(pip install {distribution}), or add dependencies = ["{distribution}"] to '
-                    "[tool.hatch.build.hooks.tfjs]"
+                    f"(pip install {distribution}){declare}"
                 )
         elif (found.registered_name or f"{found.package}>{found.class_name}") not in registered:
+            register = naming.set_on_model(model_name, "custom-modules", f'["{found.module}"]', found.module)
+            provided = f'add dependencies = ["<that distribution>"] to {naming.hook_table}'
+            provided = "install it here" if naming.command_line else provided
             lines.append(
                 f"{found.describe()} is not registered when Keras loads the file: if module '{found.module}' is part "
-                f'of this project, set custom-modules = ["{found.module}"] on '
-                f"[tool.hatch.build.hooks.tfjs.models.{model_name}]; if a distribution provides it, add "
-                'dependencies = ["<that distribution>"] to [tool.hatch.build.hooks.tfjs]'
+                f"of this project, {register}; if a distribution provides it, {provided}"
             )
     return lines
 
@@ -253,7 +255,9 @@ def _input_specs(model: Any, tf: Any) -> Any:
     return visit(structure, None)
 
 
-def keras_serving_function(source: Path, model_name: str, options: GraphOptions) -> KerasServing:
+def keras_serving_function(
+    source: Path, model_name: str, options: GraphOptions, naming: OptionNaming = BUILD_NAMING
+) -> KerasServing:
     """A Keras file's inference call traced as a tf.function.
 
     RNN layers whose sequence length is static are unrolled (``layer.unroll = True``), so the graph has no While loop.
@@ -264,7 +268,7 @@ def keras_serving_function(source: Path, model_name: str, options: GraphOptions)
     try:
         model = keras.saving.load_model(str(source), compile=False, safe_mode=True)
     except Exception as exc:
-        raise ModelReadError(_load_failure(source, model_name, exc, keras)) from exc
+        raise ModelReadError(_load_failure(source, model_name, exc, keras, naming)) from exc
     notes: list[str] = []
     unrolled, looped = [], []
     for layer in _rnn_layers(model, keras):
@@ -523,6 +527,7 @@ def freeze_initializers(frozen: Frozen, loaded: Any, model_name: str, source: st
                     "found; only tables created in the module (tf.lookup.StaticHashTable with a "
                     "KeyValueTensorInitializer) are supported"
                 ],
+                kind="graph",
             )
         plans.append(owner)
 
@@ -556,7 +561,9 @@ def reset_between_models() -> None:
         keras.backend.clear_session()
 
 
-def read_frozen_graph(source: Path, *, model_name: str, source_rel: str, options: GraphOptions) -> FrozenGraph:
+def read_frozen_graph(
+    source: Path, *, model_name: str, source_rel: str, options: GraphOptions, naming: OptionNaming = BUILD_NAMING
+) -> FrozenGraph:
     """Load, trace, freeze and optimise ``source`` (a SavedModel directory already checked, or a Keras file)."""
     tf = _tf()
     reset_between_models()
@@ -565,7 +572,7 @@ def read_frozen_graph(source: Path, *, model_name: str, source_rel: str, options
     output_keys: list[str] | None = None
     origins: NodeOrigins | None = None
     if is_keras_file(source):
-        serving = keras_serving_function(source, model_name, options)
+        serving = keras_serving_function(source, model_name, options, naming)
         keepalive, concrete, notes, output_keys, origins = (
             serving.model,
             serving.concrete,
@@ -574,7 +581,7 @@ def read_frozen_graph(source: Path, *, model_name: str, source_rel: str, options
             serving.origins,
         )
     else:
-        keepalive, concrete = load_saved_model_function(source, model_name, options, source_rel)
+        keepalive, concrete = load_saved_model_function(source, model_name, options, source_rel, naming)
 
     frozen = freeze(concrete, options, output_keys)
     initializers = freeze_initializers(frozen, keepalive, model_name, source_rel)

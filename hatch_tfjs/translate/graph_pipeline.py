@@ -147,7 +147,10 @@ def initializer_graph(frozen: FrozenGraph, model_name: str, source_rel: str) -> 
         ]
         if len(handle_placeholders) != 1:
             raise UnsupportedModelError(
-                model_name, source_rel, [f"the initializer of {spec.tensor} does not take exactly one table handle"]
+                model_name,
+                source_rel,
+                [f"the initializer of {spec.tensor} does not take exactly one table handle"],
+                kind="graph",
             )
         import_ops = _splice_initializer(graph, filler, f"init_{index}/", handle_placeholders[0], handle_tensor)
         out_name = f"initialized_resource_{index}"

@@ -138,3 +138,39 @@ def test_check_lists_an_unreadable_model_with_the_models_that_convert(tmp_path):
     assert lines[2] == "  FAIL  iris    models/iris.keras -> src/sample_app/web_models/iris/"
     assert lines[4].startswith("models/iris.keras: cannot read model 'iris': ")
     assert lines[-1] == "check failed: 1 of 2 models cannot be converted"
+
+
+def test_a_model_of_the_wheel_tables_messages_name_that_table(tmp_path):
+    """Fixes name the option in the table the model was declared in: a model of the wheel target's table is told to
+    set format, or reader, on [tool.hatch.build.targets.wheel.hooks.tfjs.models.<name>], not on the build-wide
+    table it is not in."""
+    import keras
+    from keras import layers
+    from projects import hatchling_build, tensorflow_blocked_env, user_files
+
+    root = tmp_path / "proj"
+    (root / "src" / "app").mkdir(parents=True)
+    (root / "src" / "app" / "__init__.py").write_text("")
+    (root / "models").mkdir()
+    keras.Sequential([keras.Input((6, 3)), layers.GRU(4, name="recurrent")]).save(root / "models" / "textclf.keras")
+    inp = keras.Input((4,))
+    keras.Model(inp, layers.ReLU(threshold=0.5, name="thresholded")(inp)).save(root / "models" / "threshold.keras")
+    table = "tool.hatch.build.targets.wheel.hooks.tfjs"
+    pyproject = (
+        '[build-system]\nrequires = ["hatchling", "hatch-tfjs"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "app"\nversion = "0.1.0"\n\n[tool.hatch.build.targets.wheel]\npackages = ["src/app"]\n\n'
+        f'[{table}]\noutput-dir = "src/app/web_models"\n[{table}.models.MODEL]\n'
+    )
+    for model, options in (("textclf", 'format = "layers"'), ("threshold", 'format = "graph"')):
+        (root / "pyproject.toml").write_text(pyproject.replace("MODEL", model) + f'source = "models/{model}.keras"\n{options}\n')
+        before = user_files(root, "src/app/web_models")
+        proc = hatchling_build(root, "-t", "wheel", env=tensorflow_blocked_env(tmp_path), check=False)
+        output = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "Traceback" not in output
+        assert user_files(root, "src/app/web_models") == before and not (root / "src/app/web_models" / model).exists()
+        assert "tool.hatch.build.hooks" not in output, output
+        if model == "textclf":
+            assert f'tfjs:   (or ship it as a TF.js graph model: set format = "graph" on [{table}.models.textclf])' in output
+        else:
+            assert "tfjs:   - layer 'thresholded' (ReLU): ReLU with a threshold is not translated yet" in output
+            assert f'set reader = "keras" on [{table}.models.threshold] so the build installs it' in output

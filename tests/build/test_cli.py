@@ -333,3 +333,29 @@ def test_inspect_names_what_generated_a_graph_model(tmp_path):
     assert re.match(rf"{re.escape(str(tmp_path / 'traced'))}: TF.js graph model \(TensorFlow [0-9.]+, hatch-tfjs v", traced)
     assert proc.stdout.splitlines()[1] == "  runs with: tf.loadGraphModel, then model.execute()"
     assert json.loads(cli("inspect", tmp_path / "seq", "--json").stdout)["execution"] == "sync"
+
+
+
+def test_a_conversion_fix_speaks_the_command_line_without_rewriting(tmp_path):
+    """A fix written at conversion, in the worker, in the command line's words: a custom class Keras cannot find is
+    registered by a module named with the option (not on a pyproject.toml table the command line has none of), or
+    installed here (there is no build environment to add dependencies to). The configuration words it for the command
+    line; nothing rewrites it afterwards."""
+    import keras
+
+    @keras.saving.register_keras_serializable(package="naming_test")
+    class Doubling(keras.layers.Layer):
+        def call(self, x):
+            return x * 2.0
+
+    source = tmp_path / "custom.keras"
+    inp = keras.Input((3,))
+    keras.Model(inp, Doubling(name="doubling")(inp)).save(source)
+    proc = cli("convert", source, tmp_path / "out", "--format", "graph", "--reader", "keras")
+    assert proc.returncode == 1
+    message = proc.stderr
+    assert message.startswith(f"hatch-tfjs: error: {source}: Keras could not load model 'custom': "), message
+    assert "is not registered when Keras loads the file: if module " in message
+    assert "custom-modules" in message and "; if a distribution provides it, install it here" in message, message
+    assert "[tool.hatch" not in message and "dependencies" not in message, message
+    assert not (tmp_path / "out").exists()

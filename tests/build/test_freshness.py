@@ -16,7 +16,7 @@ import pytest
 from helpers import REPO, copy_sample_project
 from projects import WEB_MODELS, tensorflow_blocked_env, user_files
 
-from hatch_tfjs.config import STAMP_NAME
+from hatch_tfjs.config import STAMP_NAME, spec_to_json
 
 SAMPLE = REPO / "sample_project"
 MODELS = ("digits", "iris")
@@ -214,7 +214,7 @@ def test_killed_conversion_leaves_old_or_new_output_and_next_build_succeeds(samp
         name="digits", source=sample_copy / "models" / "digits.h5", output=out_dir(sample_copy, "digits"), root=sample_copy, shard_size=4096
     )
 
-    proc = convert_in_worker(spec.to_json(), dict(os.environ, HATCH_TFJS_TEST_KILL_AT=kill_at))
+    proc = convert_in_worker(spec_to_json(spec), dict(os.environ, HATCH_TFJS_TEST_KILL_AT=kill_at))
 
     assert proc.returncode == -9  # really killed, at that point
     web_models = out_dir(sample_copy, "digits").parent

@@ -14,8 +14,7 @@ import pytest
 from helpers import assert_parity
 from projects import write_app_project
 
-from hatch_tfjs.config import ModelSpec
-from hatch_tfjs.options import ModelOptions
+from hatch_tfjs.config import ModelSpec, options_from_table
 from hatch_tfjs.describe import describe_model_dir
 from hatch_tfjs.convert import convert_model
 from hatch_tfjs.errors import HatchTfjsError, ModelReadError, UnsupportedModelError
@@ -47,7 +46,7 @@ def converted(graph_cases, tmp_path_factory):
             case = graph_cases[name]
             spec = ModelSpec(
                 name=name, source=case.source, output=out_root / f"{name}-{len(done)}", root=case.source.parent,
-                format="graph", options=ModelOptions.from_json({**GRAPH_OPTIONS, **options}),
+                format="graph", options=options_from_table({**GRAPH_OPTIONS, **options}, "graph"),
             )
             result = convert_model(spec)
             done[key] = (spec, result, json.loads((spec.output / "model.json").read_text()))
@@ -197,7 +196,7 @@ def unsupported_sources(tmp_path_factory):
 
 def _refusal(source: Path, tmp_path: Path) -> str:
     spec = ModelSpec(name="bad", source=source, output=tmp_path / "bad", root=source.parent, format="graph",
-                     options=ModelOptions.from_json(GRAPH_OPTIONS))
+                     options=options_from_table(GRAPH_OPTIONS, "graph"))
     with pytest.raises(UnsupportedModelError) as info:
         convert_model(spec)
     assert not (tmp_path / "bad").exists()  # nothing half-written
@@ -224,7 +223,7 @@ def test_unsupported_ops_in_a_savedmodel_name_the_name_scope(unsupported_sources
 
 def _spec(source: Path, tmp_path: Path, **options) -> ModelSpec:
     return ModelSpec(name="m", source=source, output=tmp_path / "out", root=tmp_path, format="graph",
-                     options=ModelOptions.from_json({**GRAPH_OPTIONS, **options}))
+                     options=options_from_table({**GRAPH_OPTIONS, **options}, "graph"))
 
 
 def test_user_metadata_may_not_override_structured_output_keys(graph_cases, tmp_path):

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 from helpers import assert_parity
 
-from hatch_tfjs.config import ModelSpec
-from hatch_tfjs.options import ModelOptions
+from hatch_tfjs.config import ModelSpec, options_from_table
 from hatch_tfjs.convert import convert_model
 from hatch_tfjs.errors import UnsupportedModelError
 from hatch_tfjs.translate import graph as gt
@@ -457,7 +456,7 @@ def rewrite_cases(tmp_path_factory):
 
 
 def _convert(source: Path, output: Path):
-    spec = ModelSpec(name="m", source=source, output=output, root=source.parent, format="graph", options=ModelOptions.from_json(GRAPH_OPTIONS))
+    spec = ModelSpec(name="m", source=source, output=output, root=source.parent, format="graph", options=options_from_table(GRAPH_OPTIONS, "graph"))
     result = convert_model(spec)
     return spec, result, json.loads((output / "model.json").read_text())
 

@@ -17,10 +17,10 @@ import pytest
 import zoo as zoo_module
 from helpers import REPO, assert_parity
 
-from hatch_tfjs.config import ModelSpec, load_settings
-from hatch_tfjs.options import ModelOptions
+from hatch_tfjs.config import ModelSpec, load_settings, options_from_table, spec_from_json, spec_to_json
 from hatch_tfjs.convert import convert_model
 from hatch_tfjs.errors import ConfigError, ModelReadError, UnsupportedModelError
+from hatch_tfjs.route import needs_tensorflow
 from hatch_tfjs.read.h5_reader import read_with_h5py
 from hatch_tfjs.read.keras_tf import read_with_keras
 from hatch_tfjs.translate import translate_model_config
@@ -65,7 +65,7 @@ def test_zoo_outputs_identical_across_readers_and_run_in_tfjs(name, suffix, zoo,
     source = case.keras_path if suffix == ".keras" else case.h5_path
     outputs = {}
     for reader in ("h5py", "keras"):
-        spec = ModelSpec(name=name, source=source, output=tmp_path / reader, root=tmp_path, options=ModelOptions.from_json({"reader": reader}))
+        spec = ModelSpec(name=name, source=source, output=tmp_path / reader, root=tmp_path, options=options_from_table({"reader": reader}, "layers"))
         result = convert_model(spec)
         outputs[reader] = {f: (spec.output / f).read_bytes() for f in result.files}
 
@@ -402,16 +402,16 @@ def test_reader_option_is_validated_and_decides_whether_tensorflow_is_needed(tmp
 
     settings = load_settings(
         tmp_path,
-        # format = "layers": with "auto" only reading the file tells (route.needs_tensorflow, tested in test_routing.py)
+        # format = "layers": with "auto" only reading the file tells (tested in test_routing.py)
         {"models": {"a": {"source": "m.keras", "format": "layers"}, "b": {"source": "m.keras", "reader": "keras", "output": "pkg/b"}}},
         wheel_packages=["pkg"],
     )
     by_name = {spec.name: spec for spec in settings.models}
-    assert (by_name["a"].reader, by_name["a"].needs_tensorflow) == ("h5py", False)
-    assert (by_name["b"].reader, by_name["b"].needs_tensorflow) == ("keras", True)
-    assert ModelSpec.from_json(by_name["b"].to_json()).reader == "keras"
+    assert (by_name["a"].reader, needs_tensorflow(by_name["a"])) == ("h5py", False)
+    assert (by_name["b"].reader, needs_tensorflow(by_name["b"])) == ("keras", True)
+    assert spec_from_json(spec_to_json(by_name["b"])).reader == "keras"
     hook_default = load_settings(tmp_path, {"reader": "keras", "models": {"a": {"source": "m.keras"}}}, wheel_packages=["pkg"])
-    assert hook_default.models[0].needs_tensorflow
+    assert needs_tensorflow(hook_default.models[0])
 
 
 # --- no TensorFlow at all -----------------------------------------------------------------------------------------
@@ -433,11 +433,10 @@ CONVERT_WITHOUT_TENSORFLOW = textwrap.dedent(
 
     sys.meta_path.insert(0, Blocker())
 
-    from hatch_tfjs.config import ModelSpec
+    from hatch_tfjs.config import ModelSpec, options_from_table
     from hatch_tfjs.convert import convert_model
     from hatch_tfjs.errors import ModelReadError
-    from hatch_tfjs.options import ModelOptions
-
+    
     jobs = json.loads(sys.argv[1])
     results = {{}}
     for name, source, output in jobs:
@@ -445,7 +444,7 @@ CONVERT_WITHOUT_TENSORFLOW = textwrap.dedent(
         results[name] = convert_model(spec).weight_count
     try:
         convert_model(ModelSpec(name="fallback", source=Path(jobs[0][1]), output=Path(jobs[0][2] + "-keras"),
-                                root=Path(jobs[0][2]).parent, options=ModelOptions.from_json({{"reader": "keras"}})))
+                                root=Path(jobs[0][2]).parent, options=options_from_table({{"reader": "keras"}}, "layers")))
         results["fallback"] = "converted"
     except ModelReadError as exc:
         results["fallback"] = str(exc)

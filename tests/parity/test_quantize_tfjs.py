@@ -16,8 +16,7 @@ import zoo as zoo_module
 from helpers import PARITY_ATOL, assert_parity, keras_predict
 from test_shards import decode_in_tfjs
 
-from hatch_tfjs.config import ModelSpec
-from hatch_tfjs.options import ModelOptions
+from hatch_tfjs.config import ModelSpec, options_from_table
 from hatch_tfjs.convert import convert_model
 
 FLOAT16_RELATIVE = 1e-2
@@ -89,7 +88,7 @@ def test_quantized_and_single_shard_zoo_models_in_tfjs(name, zoo, tfjs, tmp_path
     assert_parity(got, case.expected)
 
     for dtype in ("float16", "uint8", "uint16"):
-        spec = ModelSpec(name=name, source=case.keras_path, output=tmp_path / dtype, root=tmp_path, options=ModelOptions.from_json({"quantize": dtype}))
+        spec = ModelSpec(name=name, source=case.keras_path, output=tmp_path / dtype, root=tmp_path, options=options_from_table({"quantize": dtype}, "layers"))
         result = convert_model(spec)
         manifest = json.loads((spec.output / "model.json").read_text())["weightsManifest"][0]["weights"]
         quantized = {e["name"]: e["quantization"] for e in manifest if "quantization" in e}

@@ -127,7 +127,6 @@ def test_forced_layers_route_matches_keras_in_tfjs(name, real_project, tfjs, tmp
     """The default makes graph models; ``format = "layers"`` (for apps that train in the browser) must still work."""
     from hatch_tfjs.config import ModelSpec
     from hatch_tfjs.convert import convert_model
-    from hatch_tfjs.options import ModelOptions
 
     _, cases = real_project
     case = cases[name]
@@ -145,16 +144,15 @@ def test_forced_layers_route_matches_keras_in_tfjs(name, real_project, tfjs, tmp
 def test_transformer_through_tensorflow_runs_on_wasm(real_project, tfjs, tmp_path):
     """TensorFlow traces MultiHeadAttention's products as Einsum, which the WASM backend lacks: the TF route rewrites
     them into BatchMatMulV2, and the output runs there with Keras's numbers."""
-    from hatch_tfjs.config import ModelSpec
+    from hatch_tfjs.config import ModelSpec, options_from_table
     from hatch_tfjs.convert import convert_model
     from hatch_tfjs.describe import describe_model_dir
-    from hatch_tfjs.options import ModelOptions
 
     _, cases = real_project
     case = cases["transformer"]
     spec = ModelSpec(name="transformer", source=case.source, output=tmp_path / "transformer",
                      root=case.source.parent.parent, format="graph",
-                     options=ModelOptions.from_json({**GRAPH_OPTIONS, "reader": "keras"}))
+                     options=options_from_table({**GRAPH_OPTIONS, "reader": "keras"}, "graph"))
 
     result = convert_model(spec)
 

@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hatch_tfjs.config import ModelSpec
-from hatch_tfjs.options import ModelOptions
+from hatch_tfjs.config import ModelSpec, options_from_table
 from hatch_tfjs.route import FAST_REASON, Route, needs_tensorflow, route_hint, route_model
 
 
 def _spec(source: Path, format: str = "auto", **options: object) -> ModelSpec:  # noqa: A002 - the config key
     return ModelSpec(name=source.stem, source=source, output=source.parent / "out" / source.stem, root=source.parent,
-                     format=format, options=ModelOptions.from_json(dict(options)))
+                     format=format, options=options_from_table(options, format))
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +83,7 @@ def test_with_the_keras_reader_auto_is_layers_when_exact_else_graph_through_tens
 def test_a_custom_or_lambda_layer_needs_tensorflow_and_the_route_names_it(sources, suffix, fmt, name, reason):
     spec = _spec(sources[f"{name}{suffix}"], format=fmt)
     route = route_model(spec)
-    assert route.format == "graph" and route.needs_tensorflow
+    assert route.format == "graph" and needs_tensorflow(spec, route)
     registered = "Doubler" if suffix == ".keras" else "routing_tests>Doubler"  # .h5 names no module
     assert route.tensorflow.startswith(reason.format(registered)), route.tensorflow
     assert route_hint(spec) == route
@@ -110,7 +109,7 @@ def test_layers_the_keras_reader_and_saved_models_decide_without_reading(tmp_pat
     assert route_model(spec) == Route("layers") == route_hint(spec)
     for fmt in ("layers", "graph"):
         keras_read = ModelSpec(name="m", source=missing, output=tmp_path / "o", root=tmp_path, format=fmt,
-                               options=ModelOptions.from_json({"reader": "keras"}))
+                               options=options_from_table({"reader": "keras"}, fmt))
         assert route_model(keras_read) == route_hint(keras_read) == Route(fmt, tensorflow='reader = "keras"')
     saved = ModelSpec(name="m", source=tmp_path, output=tmp_path / "o", root=tmp_path, format="graph")
     assert route_model(saved) == route_hint(saved) == Route("graph", tensorflow="a SavedModel directory")
@@ -178,3 +177,29 @@ def test_a_layer_the_compiler_refuses_for_an_argument_falls_back_to_an_exact_lay
     inputs = [np.random.default_rng(3).normal(size=(4, 3)).astype("float32")]
     got, _ = tfjs.run(spec.output, inputs, format="layers")
     assert_parity(got, keras_predict(model, inputs))
+
+
+def test_a_route_is_worked_out_once_per_source_content(tmp_path):
+    """dependencies(), initialize() and the worker are separate processes; the route of a source the compiler does
+    not cover (worked out by reading the whole file and translating it) is kept by content hash, so the processes
+    after the first read nothing for it, and a source rewritten in place is routed again."""
+    import keras
+    from helpers import opened_files
+    from keras import layers
+
+    from hatch_tfjs.hashing import hash_source
+
+    source = tmp_path / "encoded.keras"
+    inp = keras.Input((4,))
+    keras.Model(inp, layers.Dense(2)(layers.CategoryEncoding(num_tokens=8, output_mode="multi_hot")(inp))).save(source)
+    spec, source_hash = _spec(source), hash_source(source)
+    with opened_files() as first:
+        route = route_model(spec, source_hash)
+    assert route.format == "graph" and "(CategoryEncoding): TF.js 4.22's CategoryEncoding" in route.reason
+    assert str(source) in first  # read (and translated: it is no layers model) to be routed
+    with opened_files() as again:
+        assert route_model(spec, source_hash) == route
+    assert str(source) not in again  # another process of the build: the route comes from the cache
+    assert needs_tensorflow(spec, route)
+    keras.Model(inp, layers.Dense(2, name="head")(inp)).save(source)  # the same path, new content: routed again
+    assert route_model(spec, hash_source(source)) == Route("graph", FAST_REASON)

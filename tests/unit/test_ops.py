@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hatch_tfjs.config import load_settings
+from hatch_tfjs.config import load_settings, spec_to_json
+from hatch_tfjs.config.wire import stamped_options
 from hatch_tfjs.errors import ConfigError
+from hatch_tfjs.route import needs_tensorflow
 from hatch_tfjs.tools.generate_op_list import build_document, read_op_list
 from hatch_tfjs.translate import graph as gt
 from hatch_tfjs.neutral import NodeOrigins
@@ -230,12 +232,12 @@ def test_directories_default_to_graph_and_graph_options_reach_the_worker(graph_s
     specs = {s.name: s for s in settings.models}
     assert specs["sm"].format == "graph" and specs["net_graph"].format == "graph"
     assert specs["net"].format == "auto" and specs["net_layers"].format == "layers"  # auto may become a graph model
-    assert specs["sm"].options.to_json() == {"signature": "serve_fn", "tags": ["serve", "gpu"], "strip-debug-ops": False,
+    assert stamped_options(specs["sm"]) == {"signature": "serve_fn", "tags": ["serve", "gpu"], "strip-debug-ops": False,
                                              "control-flow-v2": False, "structured-outputs": False}
     assert specs["net_graph"].options.graph.structured_outputs is True
     assert specs["net"].options.graph.signature == "serving_default" and specs["net_layers"].options.graph is None
-    assert specs["sm"].needs_tensorflow and specs["net_graph"].needs_tensorflow
-    assert specs["sm"].to_json()["options"]["tags"] == ["serve", "gpu"]
+    assert needs_tensorflow(specs["sm"])  # a SavedModel goes through TensorFlow whatever its options
+    assert spec_to_json(specs["sm"])["options"]["tags"] == ["serve", "gpu"]
 
 
 def test_graph_options_are_validated_and_rejected_on_layers_models(graph_sources_project):
