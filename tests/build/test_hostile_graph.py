@@ -139,7 +139,7 @@ def test_a_build_refuses_a_malformed_graph_and_touches_nothing(case, net, tmp_pa
 
 def test_the_valid_neighbours_still_convert_and_match_keras(net, tmp_path, capsys, tfjs):
     """What the checks must not refuse: the original, a Reshape with -1, and a model whose output is its input (Keras
-    builds it; TF.js runs it as a layers model)."""
+    builds it; TF.js runs it), each as a layers and as a graph model."""
     import keras
 
     x = keras.Input((4,), name="x")
@@ -148,9 +148,10 @@ def test_the_valid_neighbours_still_convert_and_match_keras(net, tmp_path, capsy
     flexible = _edited_config(net, tmp_path / "flexible.keras", lambda c: _layer(c, "r")["config"].__setitem__("target_shape", [-1, 3]))
     inputs = [np.random.default_rng(5).normal(size=(3, 4)).astype("float32")]
     for source, model in ((net, keras.saving.load_model(net)), (flexible, keras.saving.load_model(net)), (tmp_path / "identity.keras", identity)):
-        out = tmp_path / "out" / source.stem
-        assert cli_main(["convert", str(source), str(out)]) == 0, capsys.readouterr().err
-        assert json.loads((out / "model.json").read_text())["format"] == "layers-model"
-        got, _ = tfjs.run(out, inputs)
-        assert_parity(got, keras_predict(model, inputs))
+        for form in ("layers", "graph"):
+            out = tmp_path / "out" / form / source.stem
+            assert cli_main(["convert", str(source), str(out), "--format", form]) == 0, capsys.readouterr().err
+            assert json.loads((out / "model.json").read_text())["format"] == f"{form}-model"
+            got, _ = tfjs.run(out, inputs, format=form)
+            assert_parity(got, keras_predict(model, inputs))
     assert _config(flexible)["config"]["layers"][2]["config"]["target_shape"] == [-1, 3]

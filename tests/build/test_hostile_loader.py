@@ -101,11 +101,12 @@ def site(tmp_path_factory):
 
 
 def cases(site: Site) -> dict[str, tuple[object, str | None]]:
-    """case -> (the index's "models" entry, the error expected, None: loads)."""
+    """case -> (the index's "models" entry, the error expected, None: loads). The sample's iris is a graph model
+    (format = "auto")."""
     evil = site.evil_url
     return {
-        "fine": ({"name": "iris", "url": "iris/model.json", "format": "layers"}, None),
-        "fine-path": ({"name": "iris", "path": "iris", "format": "layers"}, None),
+        "fine": ({"name": "iris", "url": "iris/model.json", "format": "graph"}, None),
+        "fine-path": ({"name": "iris", "path": "iris", "format": "graph"}, None),
         "other-site": ({"name": "iris", "url": f"{evil}/iris/model.json"}, f'has the url "{evil}/iris/model.json", not a relative path'),
         "https": ({"name": "iris", "url": "https://evil.example/m/model.json"}, 'has the url "https://evil.example/m/model.json", not a relative path'),
         "protocol-relative": ({"name": "iris", "url": f"//{evil[len('http://'):]}/m.json"}, f'has the url "//{evil[len("http://"):]}/m.json", not a relative path'),
@@ -116,10 +117,10 @@ def cases(site: Site) -> dict[str, tuple[object, str | None]]:
         "root-path": ({"name": "iris", "path": "/outside"}, 'has the path "/outside", not a relative path'),
         "climbs": ({"name": "iris", "path": "../outside"}, 'has the path "../outside", which leads to {url}/outside/model.json, outside {base}'),
         "climbs-encoded": ({"name": "iris", "url": "iris/%2e%2e/%2E%2E/outside/model.json"}, "which leads to {url}/outside/model.json, outside {base}"),
-        "name-climbs": ({"name": "../../x", "format": "layers"}, 'has the name "../../x", not a plain model name (letters, digits, "_", "-", ".")'),
+        "name-climbs": ({"name": "../../x", "format": "graph"}, 'has the name "../../x", not a plain model name (letters, digits, "_", "-", ".")'),
         "name-not-string": ({"name": 7}, "has the name 7, not a plain model name"),
         "number": (5, "is 5, not an object"),
-        "manifest-climbs": ({"name": "climber", "url": "climber/model.json", "format": "layers"}, None),
+        "manifest-climbs": ({"name": "climber", "url": "climber/model.json", "format": "graph"}, None),
     }
 
 
