@@ -111,6 +111,8 @@ def _convert_config(args: argparse.Namespace, name: str, root: Path, source: Pat
         model["quantize"] = _quantize_option(args.quantize)
     if args.reader:
         model["reader"] = args.reader
+    if args.custom_modules:
+        model["custom-modules"] = args.custom_modules
     if args.metadata:
         model.update(_metadata_option(args.metadata.strip()))
     return {"models": {name: model}}
@@ -225,6 +227,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(_cli_problems(exc, name)) from None
     (spec,) = settings.models
+    # custom-modules come from the working directory's source tree, as a project's come from its own
+    spec = dataclasses.replace(spec, modules_root=Path.cwd())
     from hatch_tfjs.build import route_models
     from hatch_tfjs.lock import project_lock
 

@@ -30,6 +30,7 @@ class ModelSpec:
     shard_size: int = DEFAULT_SHARD_SIZE
     options: ModelOptions = field(default_factory=ModelOptions)
     origins: dict[str, str] = field(default_factory=dict)
+    modules_root: Path | None = None  # where custom-modules are imported from (None: root; the command line: its cwd)
 
     @property
     def source_rel(self) -> str:
@@ -72,6 +73,7 @@ class ModelSpec:
             "shard_size": self.shard_size,
             "options": self.options.to_json(),
             "origins": self.origins,
+            "modules_root": None if self.modules_root is None else str(self.modules_root),
         }
 
     @classmethod
@@ -85,6 +87,7 @@ class ModelSpec:
             shard_size=data["shard_size"],
             options=ModelOptions.from_json(data.get("options") or {}),
             origins=dict(data.get("origins") or {}),
+            modules_root=None if data.get("modules_root") is None else Path(data["modules_root"]),
         )
 
 

@@ -13,31 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from projects import hatchling_build, user_files, write_app_project
-from user_models import Case, build_line, check_in_tfjs, expected_outputs, text_feed
+from user_models import USER_LAYERS, Case, build_line, check_in_tfjs, expected_outputs, text_feed
 
 OUTPUTS = "src/app/web_models"
-
-USER_LAYERS = '''
-import keras
-
-
-@keras.saving.register_keras_serializable(package="app")
-class Scale(keras.layers.Layer):
-    """Multiplies by a learned per-feature factor, then adds a constant: the user's own layer."""
-
-    def __init__(self, offset=0.5, **kwargs):
-        super().__init__(**kwargs)
-        self.offset = offset
-
-    def build(self, input_shape):
-        self.factor = self.add_weight(shape=(input_shape[-1],), initializer="random_normal", name="factor")
-
-    def call(self, x):
-        return x * self.factor + self.offset
-
-    def get_config(self):
-        return {**super().get_config(), "offset": self.offset}
-'''
 
 
 def _hub_models(rng) -> dict[str, tuple[object, dict[str, np.ndarray]]]:

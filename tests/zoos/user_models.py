@@ -21,6 +21,30 @@ RTOL = 1e-3  # and at most this fraction of the largest output
 Feed = dict[str, np.ndarray]
 
 
+# The user's own layer, as a project keeps it in its package (src/app/layers.py), registered for Keras.
+USER_LAYERS = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="app")
+class Scale(keras.layers.Layer):
+    """Multiplies by a learned per-feature factor, then adds a constant: the user's own layer."""
+
+    def __init__(self, offset=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = offset
+
+    def build(self, input_shape):
+        self.factor = self.add_weight(shape=(input_shape[-1],), initializer="random_normal", name="factor")
+
+    def call(self, x):
+        return x * self.factor + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}
+'''
+
+
 @dataclass
 class Case:
     feed: Feed  # by the names the user calls the model with
