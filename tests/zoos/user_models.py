@@ -163,12 +163,7 @@ def hub_families(rng: np.random.Generator) -> dict[str, tuple[Any, Feed]]:
         ),
         # num_features left at its default: keras-hub 0.32's get_config does not record it (see efficientnet_narrow)
         "efficientnet": lambda: (efficientnet(), _image(rng, 32)),
-        "cspnet": lambda: (
-            models.CSPNetBackbone(stem_filters=8, stem_kernel_size=3, stem_strides=1, stackwise_depth=[1, 1],
-                                  stackwise_strides=[1, 2], stackwise_num_filters=[8, 16], block_type="bottleneck_block",
-                                  stage_type="csp", expand_ratio=[2.0], bottle_ratio=[0.5], image_shape=(32, 32, 3)),
-            _image(rng, 32),
-        ),
+        "cspnet": lambda: (cspnet(), _image(rng, 32)),
         "bert_classifier": lambda: (
             models.BertTextClassifier(models.BertBackbone(**TEXT, max_sequence_length=12), num_classes=3,
                                       preprocessor=None),
@@ -176,6 +171,17 @@ def hub_families(rng: np.random.Generator) -> dict[str, tuple[Any, Feed]]:
         ),
     }
     return {name: build() for name, build in builders.items()}
+
+
+def cspnet() -> Any:
+    """A two-stage CSPNet on 32x32 images (its input layer unnamed, as keras-hub builds it)."""
+    import keras_hub
+
+    return keras_hub.models.CSPNetBackbone(
+        stem_filters=8, stem_kernel_size=3, stem_strides=1, stackwise_depth=[1, 1], stackwise_strides=[1, 2],
+        stackwise_num_filters=[8, 16], block_type="bottleneck_block", stage_type="csp", expand_ratio=[2.0],
+        bottle_ratio=[0.5], image_shape=(32, 32, 3),
+    )
 
 
 def efficientnet(**overrides: Any) -> Any:
