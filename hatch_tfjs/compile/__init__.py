@@ -22,8 +22,10 @@ from hatch_tfjs.compile import (  # noqa: F401 - they register
     conv,
     core,
     einsum,
+    image_ops,
     keras_ops,
     merge,
+    nn_ops,
     normalization,
     rnn,
 )

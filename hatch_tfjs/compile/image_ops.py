@@ -1,0 +1,137 @@
+"""``keras.ops.image`` calls recorded in a functional model, as graph ops: grayscale, padding and cropping, and
+``resize`` with ``crop_to_aspect_ratio`` / ``pad_to_aspect_ratio``.
+
+Each computes what Keras's TensorFlow backend computes (the same weights, paddings and crop boxes, found from the
+static image size with the same float32 arithmetic), for batches of channels-last images; anything else is reported
+uncovered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hatch_tfjs.compile.builder import Tensor, attr_type, known
+from hatch_tfjs.compile.conv import resizing
+from hatch_tfjs.compile.registry import LayerCall, op
+
+GRAYSCALE_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's, which Keras uses
+
+
+def _images(call: LayerCall) -> Tensor:
+    call.require(call.config.get("data_format") in (None, "channels_last"), "channels_first is not translated yet")
+    x = call.single_input()
+    call.require(x.rank == 4, "an unbatched image is not translated yet")
+    return x
+
+
+def _size(x: Tensor) -> tuple[int, int]:
+    return known(x.shape[1], "the image height"), known(x.shape[2], "the image width")
+
+
+@op("RGBToGrayscale")
+def rgb_to_grayscale(call: LayerCall) -> list[Tensor]:
+    """The channels weighted by ``GRAYSCALE_WEIGHTS`` and summed, keeping a channel axis of 1."""
+    b = call.builder
+    x = _images(call)
+    call.require(x.dtype == "DT_FLOAT", "grayscale of a non-float image is not translated yet")
+    channels = known(x.shape[3], "the channels")
+    call.require(channels in (1, 3), "an image with other than 1 or 3 channels")
+    if channels == 1:
+        return [b.op(f"{call.scope}/Identity", "Identity", [x], x.shape)]
+    weights = b.const(f"{call.scope}/rgb_weights", np.array(GRAYSCALE_WEIGHTS, np.float32))
+    return [b.reduce(call.scope, "Sum", b.binary(call.scope, "Mul", x, weights), [3], True)]
+
+
+def _sides(call: LayerCall, keys: tuple[str, str], target_key: str, size: int, *, padding: bool) -> tuple[int, int]:
+    """(before, after) amounts for one axis from the op's arguments, inferred as Keras infers the missing one."""
+    first, second, target = (call.config.get(k) for k in (*keys, target_key))
+    if first is None or second is None:
+        known_side = second if first is None else first
+        call.require(isinstance(target, int) and isinstance(known_side, int), f"{target_key} or a side is unset")
+        inferred = (1 if padding else -1) * (target - size) - known_side  # type: ignore[operator]
+        first, second = (inferred, second) if first is None else (first, inferred)
+    call.require(isinstance(first, int) and isinstance(second, int) and first >= 0 and second >= 0,
+                 "a negative or non-integer amount")
+    return int(first), int(second)  # type: ignore[arg-type]
+
+
+@op("PadImages")
+def pad_images(call: LayerCall) -> list[Tensor]:
+    x = _images(call)
+    height, width = _size(x)
+    top, bottom = _sides(call, ("top_padding", "bottom_padding"), "target_height", height, padding=True)
+    left, right = _sides(call, ("left_padding", "right_padding"), "target_width", width, padding=True)
+    return [call.builder.pad(call.scope, x, [(0, 0), (top, bottom), (left, right), (0, 0)])]
+
+
+@op("CropImages")
+def crop_images(call: LayerCall) -> list[Tensor]:
+    x = _images(call)
+    height, width = _size(x)
+    config = call.config
+    top, left = config.get("top_cropping"), config.get("left_cropping")
+    target_height, target_width = config.get("target_height"), config.get("target_width")
+    if top is None or target_height is None:
+        bottom = config.get("bottom_cropping") or 0
+        top = height - (target_height or 0) - bottom if top is None else top
+        target_height = height - bottom - top if target_height is None else target_height
+    if left is None or target_width is None:
+        right = config.get("right_cropping") or 0
+        left = width - (target_width or 0) - right if left is None else left
+        target_width = width - right - left if target_width is None else target_width
+    amounts = (top, left, target_height, target_width)
+    call.require(all(isinstance(a, int) and a >= 0 for a in amounts), "a negative or non-integer crop")
+    call.require(top + target_height <= height and left + target_width <= width, "a crop outside the image")
+    return [call.builder.slice(call.scope, x, [0, top, left, 0], [-1, target_height, target_width, -1])]
+
+
+def _ratio_length(length: int, target: int, other_target: int) -> int:
+    """``int32(float32(length * target) / other_target)``, as Keras computes a crop or pad box's side."""
+    return int(np.float32(length * target) / np.float32(other_target))
+
+
+def _half(amount: int) -> int:
+    return int(np.float32(amount) / np.float32(2))
+
+
+@op("Resize")
+def resize(call: LayerCall) -> list[Tensor]:
+    """``image.resize(images, size, ...)``: cropped (``crop_to_aspect_ratio``) or padded with ``fill_value``
+    (``pad_to_aspect_ratio``) to the target's aspect ratio around the centre, as Keras does, then the ``Resizing``
+    layer's translation."""
+    size = call.config.get("size")
+    call.require(isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) for s in size),
+                 "a size that is not (height, width)")
+    assert isinstance(size, list)  # noqa: S101 - checked above
+    config = {**call.config, "height": size[0], "width": size[1], "crop_to_aspect_ratio": False,
+              "pad_to_aspect_ratio": False}
+    x = call.single_input()
+    if call.config.get("crop_to_aspect_ratio") or call.config.get("pad_to_aspect_ratio"):
+        x = _images(call)
+        x = _crop_to_ratio(call, x, size) if call.config.get("crop_to_aspect_ratio") else _pad_to_ratio(call, x, size)
+    return resizing(LayerCall(call.builder, call.name, "Resizing", config, [x], call.weights))
+
+
+def _crop_to_ratio(call: LayerCall, x: Tensor, size: list[int]) -> Tensor:
+    height, width = _size(x)
+    crop_height = max(min(height, _ratio_length(width, size[0], size[1])), 1)
+    crop_width = max(min(width, _ratio_length(height, size[1], size[0])), 1)
+    top, left = _half(height - crop_height), _half(width - crop_width)
+    return call.builder.slice(f"{call.scope}/crop", x, [0, top, left, 0], [-1, crop_height, crop_width, -1])
+
+
+def _pad_to_ratio(call: LayerCall, x: Tensor, size: list[int]) -> Tensor:
+    call.require(call.config.get("fill_mode", "constant") == "constant", "a fill_mode other than constant")
+    fill = call.config.get("fill_value", 0.0)
+    call.require(isinstance(fill, (int, float)) and not isinstance(fill, bool), "a fill_value that is not a number")
+    height, width = _size(x)
+    pad_height = max(height, _ratio_length(width, size[0], size[1]))
+    pad_width = max(width, _ratio_length(height, size[1], size[0]))
+    top, left = _half(pad_height - height), _half(pad_width - width)
+    if not top and not left:
+        return x
+    b = call.builder
+    amounts = b.const(f"{call.scope}/paddings", [[0, 0], [top, top], [left, left], [0, 0]], "DT_INT32")
+    value = b.const(f"{call.scope}/fill_value", np.float32(fill))
+    shape = (x.shape[0], height + 2 * top, width + 2 * left, x.shape[3])
+    return b.op(f"{call.scope}/PadV2", "PadV2", [x, amounts, value], shape, attr={"Tpaddings": attr_type("DT_INT32")})

@@ -1,0 +1,295 @@
+"""``keras.ops.nn`` / ``math`` / ``core`` / ``linalg`` calls recorded in a functional model, as graph ops.
+
+Each computes what Keras's TensorFlow backend computes for the call (``normalize`` as ``x * min(rsqrt(sum(x**2)),
+1/epsilon)``, ``moments`` as ``tf.nn.moments``, ``sparsemax`` from a descending sort, ...), with ops every TF.js 4.22
+backend has; an argument that would need more (another data format, a dtype TF.js has not) is reported uncovered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hatch_tfjs.compile.builder import Tensor, attr_bool, attr_int, attr_ints, attr_str, attr_type, known
+from hatch_tfjs.compile.conv import pooling
+from hatch_tfjs.compile.keras_ops import _axes, _cast, _compare, _float_input
+from hatch_tfjs.compile.registry import LayerCall, op
+
+EPSILON = 1e-7  # keras.config.epsilon()'s default, which normalize uses when its epsilon is None
+
+
+def _select(call: LayerCall, name: str, condition: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    return call.builder.op(f"{call.scope}/{name}", "SelectV2", [condition, a, b], a.shape, dtype=a.dtype)
+
+
+def _zeros(call: LayerCall, x: Tensor) -> Tensor:
+    return call.builder.op(f"{call.scope}/ZerosLike", "ZerosLike", [x], x.shape, dtype=x.dtype)
+
+
+def _ones(call: LayerCall, x: Tensor) -> Tensor:
+    return call.builder.op(f"{call.scope}/OnesLike", "OnesLike", [x], x.shape, dtype=x.dtype)
+
+
+def _bool_to(call: LayerCall, x: Tensor, dtype: str) -> Tensor:
+    attr = {"SrcT": attr_type("DT_BOOL"), "DstT": attr_type(dtype), "Truncate": attr_bool(False)}
+    return call.builder.op(f"{call.scope}/Cast", "Cast", [x], x.shape, dtype=dtype, typed=False, attr=attr)
+
+
+# --- activations ---------------------------------------------------------------------------------------------------
+
+
+@op("SparsePlus")
+def sparse_plus(call: LayerCall) -> list[Tensor]:
+    """``where(x <= -1, 0, where(x < 1, (x + 1)**2 / 4, x))``."""
+    b = call.builder
+    x = _float_input(call)
+    shifted = b.binary(call.scope, "AddV2", x, b.scalar(f"{call.scope}/one", 1.0))
+    quadratic = b.binary(call.scope, "Mul", b.unary(call.scope, "Square", shifted), b.scalar(call.scope, 0.25))
+    inner = _select(call, "inner", _compare(call, "Less", x, b.scalar(f"{call.scope}/one", 1.0)), quadratic, x)
+    low = _compare(call, "LessEqual", x, b.scalar(f"{call.scope}/minus_one", -1.0))
+    return [_select(call, "outer", low, _zeros(call, x), inner)]
+
+
+@op("SparseSigmoid")
+def sparse_sigmoid(call: LayerCall) -> list[Tensor]:
+    """``where(x <= -1, 0, where(x >= 1, 1, (x + 1) / 2))``."""
+    b = call.builder
+    x = _float_input(call)
+    linear = b.binary(call.scope, "Mul", b.binary(call.scope, "AddV2", x, b.scalar(f"{call.scope}/one", 1.0)),
+                      b.scalar(call.scope, 0.5))
+    high = _compare(call, "GreaterEqual", x, b.scalar(f"{call.scope}/one", 1.0))
+    inner = _select(call, "inner", high, _ones(call, x), linear)
+    low = _compare(call, "LessEqual", x, b.scalar(f"{call.scope}/minus_one", -1.0))
+    return [_select(call, "outer", low, _zeros(call, x), inner)]
+
+
+@op("Sparsemax")
+def sparsemax(call: LayerCall) -> list[Tensor]:
+    """Sparsemax over the last axis (of known length), as Keras's TensorFlow backend: the values sorted in
+    descending order (``TopKV2`` with k the whole axis), the support ``sorted - (cumsum - 1) / r > 0``, the threshold
+    ``tau`` from it, then ``max(x - tau, 0)``."""
+    b = call.builder
+    x = _float_input(call)
+    axis = call.config.get("axis", -1)
+    call.require(isinstance(axis, int) and axis % x.rank == x.rank - 1, "sparsemax over another axis than the last")
+    length = known(x.shape[-1], "the length of the last axis")
+    scope = call.scope
+    k = b.const(f"{scope}/k", length, "DT_INT32")
+    node = b.node(f"{scope}/TopKV2", "TopKV2", [x, k], {"T": attr_type(x.dtype), "sorted": attr_bool(True)})
+    ordered = Tensor(node, x.shape, x.dtype)
+    last = b.const(f"{scope}/axis", x.rank - 1, "DT_INT32")
+    cumsum_attr = {"Tidx": attr_type("DT_INT32"), "exclusive": attr_bool(False), "reverse": attr_bool(False)}
+    cumsum = b.op(f"{scope}/Cumsum", "Cumsum", [ordered, last], x.shape, attr=cumsum_attr)
+    ranks = b.const(f"{scope}/r", np.arange(1, length + 1, dtype=np.float32))
+    bound = b.binary(f"{scope}/bound", "RealDiv", b.binary(scope, "Sub", cumsum, b.scalar(f"{scope}/one", 1.0)), ranks)
+    support = _compare(call, "Greater", b.binary(f"{scope}/gap", "Sub", ordered, bound), b.scalar(f"{scope}/zero", 0.0))
+    kept = _select(call, "cumsum_safe", support, cumsum, _zeros(call, cumsum))
+    count = b.reduce(f"{scope}/k", "Sum", _bool_to(call, support, "DT_FLOAT"), [-1], True)
+    total = b.binary(f"{scope}/total", "Sub", b.reduce(scope, "Sum", kept, [-1], True), b.scalar(f"{scope}/one", 1.0))
+    tau = b.binary(f"{scope}/tau", "RealDiv", total, count)
+    return [b.binary(scope, "Maximum", b.binary(f"{scope}/shifted", "Sub", x, tau), b.scalar(f"{scope}/zero", 0.0))]
+
+
+# --- statistics and normalization -----------------------------------------------------------------------------------
+
+
+@op("Normalize")
+def normalize(call: LayerCall) -> list[Tensor]:
+    """``normalize(x, axis, order, epsilon)``: order 2 as ``x * min(rsqrt(sum(x**2)), 1 / epsilon)``; other orders
+    as ``x / max(norm(x, order), epsilon)``, as Keras computes them."""
+    b = call.builder
+    x = _float_input(call)
+    axis = call.config.get("axis", -1)
+    order = call.config.get("order", 2)
+    call.require(isinstance(axis, int) and not isinstance(axis, bool), "normalize over several axes")
+    call.require(isinstance(order, int) and not isinstance(order, bool) and order >= 1, "an order that is not an int")
+    epsilon = call.config.get("epsilon")
+    epsilon = EPSILON if epsilon is None else float(epsilon)
+    if order == 2:
+        summed = b.reduce(call.scope, "Sum", b.unary(call.scope, "Square", x), [axis], True)
+        inverse = b.unary(call.scope, "Rsqrt", summed)
+        inverse = b.binary(call.scope, "Minimum", inverse, b.scalar(f"{call.scope}/inverse_epsilon", 1.0 / epsilon))
+        return [b.binary(call.scope, "Mul", x, inverse)]
+    norm = _vector_norm(call, x, float(order), [axis], keepdims=True)
+    denominator = b.binary(call.scope, "Maximum", norm, b.scalar(f"{call.scope}/epsilon", epsilon))
+    return [b.binary(call.scope, "RealDiv", x, denominator)]
+
+
+@op("Moments")
+def moments(call: LayerCall) -> list[Tensor]:
+    """``moments(x, axes)``: mean and variance as ``tf.nn.moments`` (the mean of squared differences from the mean)."""
+    b = call.builder
+    x = _float_input(call)
+    given = call.config.get("axes")
+    call.require(isinstance(given, (int, list)), "moments without constant axes")
+    axes = [int(a) for a in given] if isinstance(given, list) else [int(given or 0)]
+    keepdims = bool(call.config.get("keepdims", False))
+    mean = b.reduce(f"{call.scope}/mean", "Mean", x, axes, True)
+    variance = b.reduce(f"{call.scope}/variance", "Mean", b.binary(call.scope, "SquaredDifference", x, mean), axes,
+                        True)
+    if keepdims:
+        return [mean, variance]
+    kept = [i for i in range(x.rank) if i not in {a % x.rank for a in axes}]
+    shape = tuple(x.shape[i] for i in kept)
+    dims = {"squeeze_dims": attr_ints(sorted(a % x.rank for a in axes))}
+    return [b.op(f"{call.scope}/{name}/Squeeze", "Squeeze", [t], shape, attr=dims)
+            for name, t in (("mean", mean), ("variance", variance))]
+
+
+# --- one_hot variants, pooling, depth <-> space ---------------------------------------------------------------------
+
+
+@op("MultiHot")
+def multi_hot(call: LayerCall) -> list[Tensor]:
+    """``multi_hot(ids, num_classes)``: the one-hot rows of each sample's ids, reduced by max (any for bool)."""
+    b = call.builder
+    x = call.single_input()
+    call.require(x.dtype == "DT_INT32", "multi_hot of non-integer ids is not translated yet")
+    call.require(x.rank == 2, "multi_hot of other than one sequence of ids per sample is not translated yet")
+    call.require(call.config.get("axis", -1) in (-1, x.rank), "multi_hot on another axis than the last")
+    call.require(not call.config.get("sparse"), "sparse multi_hot is not translated")
+    dtype = {"float32": "DT_FLOAT", "int32": "DT_INT32", "bool": "DT_BOOL", None: "DT_FLOAT"}.get(
+        call.config.get("dtype"), "")
+    call.require(bool(dtype), f"multi_hot of dtype {call.config.get('dtype')} is not translated yet")
+    depth = int(call.config.get("num_classes") or 0)
+    call.require(depth > 0, "num_classes is not a positive integer")
+    classes = b.const(f"{call.scope}/classes", np.arange(depth, dtype=np.int32), "DT_INT32")
+    shape = (*x.shape, depth)
+    hot = b.op(f"{call.scope}/Equal", "Equal", [b.expand_dims(call.scope, x, -1), classes], shape,
+               dtype="DT_BOOL", attr={"T": attr_type("DT_INT32")}, typed=False)
+    if dtype == "DT_BOOL":
+        return [b.reduce(call.scope, "Any", hot, [1], False)]
+    return [b.reduce(call.scope, "Max", _bool_to(call, hot, dtype), [1], False)]
+
+
+@op("MaxPool", "AveragePool")
+def pool(call: LayerCall) -> list[Tensor]:
+    """``max_pool`` / ``average_pool``: the pooling layer's translation with the op's arguments."""
+    x = call.single_input()
+    call.require(3 <= x.rank <= 5, "pooling of a tensor without 1 to 3 spatial axes")
+    kind = "MaxPooling" if call.class_name == "MaxPool" else "AveragePooling"
+    config = dict(call.config)
+    if config.get("strides") is None:
+        config["strides"] = config.get("pool_size")
+    return pooling(LayerCall(call.builder, call.name, f"{kind}{x.rank - 2}D", config, call.inputs, call.weights))
+
+
+def _channels_last(call: LayerCall) -> None:
+    call.require(call.config.get("data_format") in (None, "channels_last"), "channels_first is not translated yet")
+
+
+@op("DepthToSpace")
+def depth_to_space(call: LayerCall) -> list[Tensor]:
+    """``depth_to_space(x, block_size)`` (channels last): TF.js's ``DepthToSpace``, the kernel TensorFlow's is."""
+    _channels_last(call)
+    x = call.single_input()
+    call.require(x.rank == 4, "depth_to_space of other than a batch of images")
+    block = int(call.config.get("block_size") or 0)
+    channels = known(x.shape[3], "the channels")
+    call.require(block >= 2 and channels % (block * block) == 0, "channels not divisible by block_size ** 2")
+    shape = (x.shape[0], *(None if d is None else d * block for d in x.shape[1:3]), channels // (block * block))
+    attr = {"block_size": attr_int(block), "data_format": attr_str("NHWC")}
+    return [call.builder.op(f"{call.scope}/DepthToSpace", "DepthToSpace", [x], shape, dtype=x.dtype, attr=attr)]
+
+
+@op("SpaceToDepth")
+def space_to_depth(call: LayerCall) -> list[Tensor]:
+    """``space_to_depth(x, block_size)`` (channels last) as reshape / transpose / reshape (TF.js 4.22 has no
+    SpaceToDepth): ``[n, h/b, b, w/b, b, c]`` with the first two axes merged, the block axes moved together."""
+    _channels_last(call)
+    b = call.builder
+    x = call.single_input()
+    call.require(x.rank == 4, "space_to_depth of other than a batch of images")
+    block = int(call.config.get("block_size") or 0)
+    height, width = known(x.shape[1], "the height"), known(x.shape[2], "the width")
+    channels = known(x.shape[3], "the channels")
+    call.require(block >= 2 and height % block == 0 and width % block == 0, "a size not divisible by block_size")
+    rows = b.reshape(f"{call.scope}/rows", x, (None, block, width // block, block, channels))
+    moved = b.transpose(call.scope, rows, [0, 2, 1, 3, 4])
+    return [b.reshape(f"{call.scope}/out", moved, (None, height // block, width // block, block * block * channels))]
+
+
+# --- math, core, linalg ---------------------------------------------------------------------------------------------
+
+
+@op("Erfc")
+def erfc(call: LayerCall) -> list[Tensor]:
+    """``erfc(x) = 1 - erf(x)`` (TF.js has no Erfc op; the difference to TensorFlow's is below float32's step at 1)."""
+    b = call.builder
+    x = _float_input(call)
+    return [b.binary(call.scope, "Sub", b.scalar(f"{call.scope}/one", 1.0), b.unary(call.scope, "Erf", x))]
+
+
+@op("Slice")
+def slice_op(call: LayerCall) -> list[Tensor]:
+    """``slice(x, start_indices, shape)`` with constant starts and sizes (``Slice``)."""
+    x = call.single_input()
+    starts = call.args[1] if len(call.args) == 2 else call.config.get("start_indices")
+    sizes = call.config.get("shape")
+    valid = [isinstance(v, list) and len(v) == x.rank and all(isinstance(i, int) and not isinstance(i, bool) for i in v)
+             for v in (starts, sizes)]
+    call.require(all(valid), "slice with starts or sizes that are not constant integers, one per axis")
+    assert isinstance(starts, list) and isinstance(sizes, list)  # noqa: S101 - checked above
+    call.require(all(s >= 0 for s in starts) and all(s >= -1 for s in sizes), "a negative start or size")
+    return [call.builder.slice(call.scope, x, starts, sizes)]
+
+
+_INT32 = (-(2**31), float(np.nextafter(np.float32(2**31), np.float32(0))))
+
+
+@op("SaturateCast")
+def saturate_cast(call: LayerCall) -> list[Tensor]:
+    """``saturate_cast(x, dtype)`` of a float tensor to int32 or float32: clipped to the range Keras computes for
+    the two dtypes (the int32 maximum nudged to the largest float32 below 2**31), then cast."""
+    b = call.builder
+    x = _float_input(call)
+    target = str(call.config.get("dtype"))
+    call.require(target in ("int32", "float32"), f"a saturating cast to {target} is not translated yet")
+    if target == "float32":
+        return [b.op(f"{call.scope}/Identity", "Identity", [x], x.shape)]
+    low, high = (b.const(f"{call.scope}/clip_{n}", np.float32(v)) for n, v in zip(("min", "max"), _INT32, strict=True))
+    clipped = b.op(f"{call.scope}/ClipByValue", "ClipByValue", [x, low, high], x.shape)
+    return [_cast(call, clipped, "int32")]
+
+
+def _vector_norm(call: LayerCall, x: Tensor, order: float, axes: list[int], *, keepdims: bool) -> Tensor:
+    """``norm(x, ord=order, axis)`` of vectors, as Keras's TensorFlow backend computes each order."""
+    b = call.builder
+    scope = f"{call.scope}/norm"
+    if order == 2:
+        return b.unary(scope, "Sqrt", b.reduce(scope, "Sum", b.binary(scope, "Mul", x, x), axes, keepdims))
+    if order in (np.inf, -np.inf):
+        return b.reduce(scope, "Max" if order > 0 else "Min", b.unary(scope, "Abs", x), axes, keepdims)
+    if order == 0:
+        nonzero = _compare(call, "NotEqual", x, b.scalar(f"{scope}/zero", 0.0))
+        return b.reduce(scope, "Sum", _bool_to(call, nonzero, "DT_FLOAT"), axes, keepdims)
+    powered = b.binary(scope, "Pow", b.unary(scope, "Abs", x), b.scalar(f"{scope}/ord", order))
+    return b.binary(f"{scope}/root", "Pow", b.reduce(scope, "Sum", powered, axes, keepdims),
+                    b.scalar(f"{scope}/inverse_ord", 1.0 / order))
+
+
+@op("Norm")
+def norm(call: LayerCall) -> list[Tensor]:
+    """``linalg.norm(x, ord, axis)``: vector norms of every order over one axis, and the Frobenius norm (``ord``
+    None or "fro") or the 1 / inf norms of matrices over two; the 2-norm and nuclear norm of matrices need an SVD."""
+    b = call.builder
+    x = _float_input(call)
+    axes = _axes(call, x)
+    order = call.config.get("ord")
+    keepdims = bool(call.config.get("keepdims", False))
+    if len(axes) == 1:
+        call.require(order is None or (isinstance(order, (int, float)) and not isinstance(order, bool)),
+                     f"a vector norm of order {order!r}")
+        return [_vector_norm(call, x, 2.0 if order is None else float(order), axes, keepdims=keepdims)]
+    call.require(len(axes) == 2, "a norm over more than two axes")
+    if order in (None, "fro"):
+        return [_vector_norm(call, x, 2.0, axes, keepdims=keepdims)]
+    call.require(order in (1, -1, np.inf, -np.inf), f"a matrix norm of order {order!r} (it needs an SVD)")
+    rows, cols = (a % x.rank for a in axes)
+    summed_axis, extreme_axis = (rows, cols) if order in (1, -1) else (cols, rows)
+    sums = b.reduce(f"{call.scope}/sums", "Sum", b.unary(call.scope, "Abs", x), [summed_axis], True)
+    extreme = b.reduce(call.scope, "Max" if order in (1, np.inf) else "Min", sums, [extreme_axis], True)
+    if keepdims:
+        return [extreme]
+    shape = tuple(d for i, d in enumerate(x.shape) if i not in (rows, cols))
+    squeeze = {"squeeze_dims": attr_ints(sorted((rows, cols)))}
+    return [b.op(f"{call.scope}/Squeeze", "Squeeze", [extreme], shape, attr=squeeze)]

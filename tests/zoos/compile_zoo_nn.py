@@ -1,0 +1,61 @@
+"""Compiler zoo cases for the ``keras.ops`` nn / math / core / linalg / image calls (hatch_tfjs/compile/nn_ops.py and
+image_ops.py): one small functional model per call and setting, compiled without TensorFlow and run in TF.js against
+Keras by tests/parity/test_compile.py, with the rest of the compiler zoo (importing this module adds its cases)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import compile_zoo
+from compile_zoo import CompileCase, _ops_model
+
+CASES: dict[str, CompileCase] = {}
+
+
+def _add(name: str, make: Callable[[Any, Any], Any], shape: tuple[int, ...] = (3, 4), kind: str = "float",
+         dtype: str = "float32") -> None:
+    CASES[f"nnops_{name}"] = CompileCase(f"nnops_{name}", _ops_model(make, shape, dtype), ((shape, kind),))
+
+
+# nn: activations, normalization, statistics, multi_hot, pooling, depth <-> space
+for _name, _make in {
+    "sparse_plus": lambda o, x: o.sparse_plus(x * 2.0), "sparse_sigmoid": lambda o, x: o.sparse_sigmoid(x * 2.0),
+    "sparsemax": lambda o, x: o.sparsemax(x * 2.0), "normalize_l2": lambda o, x: o.normalize(x),
+    "normalize_l1_axis1": lambda o, x: o.normalize(x, axis=1, order=1),
+    "normalize_l3_epsilon": lambda o, x: o.normalize(x * 1e-3, order=3, epsilon=1e-2),
+    "moments": lambda o, x: list(o.moments(x, axes=[1])), "moments_keepdims": lambda o, x: list(o.moments(x, [1, 2], True)),
+    "erfc": lambda o, x: o.erfc(x * 2.0),
+    # core and linalg
+    "slice": lambda o, x: o.slice(x, [0, 1, 1], [2, 2, 3]), "saturate_cast": lambda o, x: o.saturate_cast(x * 3.0, "int32"),
+    "convert_to_tensor_int": lambda o, x: o.convert_to_tensor(x * 3.0, dtype="int32"),
+    "norm_vector": lambda o, x: o.norm(x, axis=-1), "norm_l1_axis1": lambda o, x: o.norm(x, ord=1, axis=1),
+    "norm_inf_keepdims": lambda o, x: o.norm(x, ord=float("inf"), axis=-1, keepdims=True),
+    "norm_l0_l3": lambda o, x: o.norm(o.relu(x), ord=0, axis=-1) + o.norm(x, ord=3, axis=-1),
+    "norm_fro": lambda o, x: o.norm(x, axis=(1, 2)), "norm_matrix_l1": lambda o, x: o.norm(x, ord=1, axis=(1, 2), keepdims=True),
+    "norm_matrix_minus_inf": lambda o, x: o.norm(x, ord=float("-inf"), axis=(2, 1)),
+}.items():
+    _add(_name, _make)
+
+_add("multi_hot", lambda o, x: o.multi_hot(x, 6), (5,), "int6", "int32")
+_add("multi_hot_int_bool", lambda o, x: o.cast(o.multi_hot(x, 4, dtype="int32"), "float32")
+     + o.cast(o.multi_hot(x, 4, dtype="bool"), "float32"), (5,), "int6", "int32")
+for _name, _make in {
+    "max_pool": lambda o, x: o.max_pool(x, 2), "average_pool_same_s2": lambda o, x: o.average_pool(x, 3, 2, "same"),
+    "depth_to_space": lambda o, x: o.nn.depth_to_space(o.concatenate([x, x * 2.0, -x, x + 1.0], axis=-1)[..., :8], 2),
+    "space_to_depth": lambda o, x: o.nn.space_to_depth(x, 2),
+    # image
+    "rgb_to_grayscale": lambda o, x: o.image.rgb_to_grayscale(x),
+    "pad_images": lambda o, x: o.image.pad_images(x, 1, 2, target_height=9, target_width=12),
+    "pad_images_bottom_right": lambda o, x: o.image.pad_images(x, bottom_padding=2, right_padding=1, target_height=10,
+                                                              target_width=9),
+    "crop_images": lambda o, x: o.image.crop_images(x, 1, 2, target_height=4, target_width=5),
+    "crop_images_bottom_right": lambda o, x: o.image.crop_images(x, bottom_cropping=1, right_cropping=3,
+                                                                target_height=3, target_width=4),
+    "resize_crop_to_aspect_ratio": lambda o, x: o.image.resize(x, (5, 5), crop_to_aspect_ratio=True),
+    "resize_pad_to_aspect_ratio": lambda o, x: o.image.resize(x, (3, 7), pad_to_aspect_ratio=True, fill_value=0.5),
+    "resize_nearest_pad_tall": lambda o, x: o.image.resize(x, (9, 4), interpolation="nearest", pad_to_aspect_ratio=True),
+}.items():
+    _add(_name, _make, (6, 8, 3))
+_add("max_pool_1d_s1", lambda o, x: o.max_pool(x, 2, strides=1), (8, 3))
+
+compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
