@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from hatch_tfjs.compile.builder import Tensor, attr_type, known
-from hatch_tfjs.compile.conv import resizing
+from hatch_tfjs.compile.conv import Window, conv2d_op, pair, resizing
 from hatch_tfjs.compile.registry import LayerCall, op
 
 GRAYSCALE_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's, which Keras uses
@@ -135,3 +135,24 @@ def _pad_to_ratio(call: LayerCall, x: Tensor, size: list[int]) -> Tensor:
     value = b.const(f"{call.scope}/fill_value", np.float32(fill))
     shape = (x.shape[0], height + 2 * top, width + 2 * left, x.shape[3])
     return b.op(f"{call.scope}/PadV2", "PadV2", [x, amounts, value], shape, attr={"Tpaddings": attr_type("DT_INT32")})
+
+
+@op("ExtractPatches")
+def extract_patches(call: LayerCall) -> list[Tensor]:
+    """``image.extract_patches(images, size, ...)`` of 2-D patches as Keras computes them on every backend: a
+    ``Conv2D`` with an identity kernel ``[h, w, c, h * w * c]``."""
+    x = _images(call)
+    size = call.config.get("size")
+    size = [size, size] if isinstance(size, int) else size
+    call.require(isinstance(size, list) and len(size) == 2, "3-D patches are not translated yet")
+    assert isinstance(size, list)  # noqa: S101 - checked above
+    channels = known(x.shape[3], "the channels")
+    strides = call.config.get("strides") or size
+    dilation = call.config.get("dilation_rate", 1)
+    padding = str(call.config.get("padding", "valid")).upper()
+    call.require(padding in ("SAME", "VALID"), f"padding {padding.lower()!r}")
+    height, width = int(size[0]), int(size[1])
+    depth = height * width * channels
+    kernel = np.eye(depth, dtype=np.float32).reshape(height, width, channels, depth)
+    window = Window((height, width), pair(strides, 2), pair(dilation, 2), padding)
+    return [conv2d_op(call.builder, call.scope, "Conv2D", x, kernel, window)]

@@ -7,6 +7,8 @@ backend has; an argument that would need more (another data format, a dtype TF.j
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from hatch_tfjs.compile.builder import Tensor, attr_bool, attr_int, attr_ints, attr_str, attr_type, known
@@ -293,3 +295,125 @@ def norm(call: LayerCall) -> list[Tensor]:
     shape = tuple(d for i, d in enumerate(x.shape) if i not in (rows, cols))
     squeeze = {"squeeze_dims": attr_ints(sorted((rows, cols)))}
     return [b.op(f"{call.scope}/Squeeze", "Squeeze", [extreme], shape, attr=squeeze)]
+
+
+# --- normalizations with their statistics and weights passed as arguments ------------------------------------------
+
+
+def _argument(call: LayerCall, position: int, name: str) -> Any:
+    """A call argument by keyword or by position (``position`` counts the input ``x`` as 0)."""
+    if name in call.kwargs:
+        return call.kwargs[name]
+    return call.args[position] if len(call.args) > position else None
+
+
+def _operand(call: LayerCall, value: Any, name: str, x: Tensor, shape: list[int] | None) -> Tensor | None:
+    """A float operand (a graph tensor or a constant) reshaped to ``shape`` when given (to broadcast against
+    ``x`` along a normalized axis that is not the last); None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        call.require(value.dtype == "DT_FLOAT", f"a non-float {name}")
+        if shape is None or value.rank == x.rank:
+            return value
+        return call.builder.reshape(f"{call.scope}/{name}", value, tuple(shape))
+    array = np.asarray(value, dtype=np.float32)
+    if shape is not None and array.ndim != x.rank:
+        array = array.reshape(shape)
+    return call.builder.const(f"{call.scope}/{name}", array)
+
+
+@op("BatchNorm")
+def batch_norm(call: LayerCall) -> list[Tensor]:
+    """``batch_normalization(x, mean, variance, axis, offset, scale, epsilon)`` as ``tf.nn.batch_normalization``:
+    ``inv = rsqrt(variance + epsilon) * scale``, then ``x * inv + (offset - mean * inv)``."""
+    b = call.builder
+    x = call.args[0] if call.args and isinstance(call.args[0], Tensor) else None
+    call.require(x is not None and x.dtype == "DT_FLOAT", "batch_normalization of a non-float tensor")
+    assert x is not None  # noqa: S101 - checked above
+    axis = int(call.config.get("axis", -1)) % x.rank
+    length = known(x.shape[axis], "the normalized axis")
+    shape = None if axis == x.rank - 1 else [length if i == axis else 1 for i in range(x.rank)]
+    mean, variance, offset, scale = (
+        _operand(call, _argument(call, i, n), n, x, shape)
+        for i, n in ((1, "mean"), (2, "variance"), (3, "offset"), (4, "scale"))
+    )
+    call.require(mean is not None and variance is not None, "batch_normalization without mean and variance")
+    assert mean is not None and variance is not None  # noqa: S101 - checked above
+    epsilon = b.scalar(f"{call.scope}/epsilon", float(call.config.get("epsilon", 1e-3)))
+    inverse = b.unary(call.scope, "Rsqrt", b.binary(call.scope, "AddV2", variance, epsilon))
+    if scale is not None:
+        inverse = b.binary(f"{call.scope}/scale", "Mul", inverse, scale)
+    shift = b.binary(f"{call.scope}/mean", "Mul", mean, inverse)
+    shift = b.unary(call.scope, "Neg", shift) if offset is None else b.binary(call.scope, "Sub", offset, shift)
+    return [b.binary(call.scope, "AddV2", b.binary(call.scope, "Mul", x, inverse), shift)]
+
+
+def _norm_axes(call: LayerCall, x: Tensor) -> tuple[list[int], list[int] | None]:
+    """The normalized axes, and the shape a weight of another rank is reshaped to (None: on the last axis)."""
+    axis = call.config.get("axis", -1)
+    axes = sorted(int(a) % x.rank for a in (axis if isinstance(axis, list) else [axis]))
+    if axes == [x.rank - 1]:
+        return axes, None
+    return axes, [known(x.shape[i], "a normalized axis") if i in axes else 1 for i in range(x.rank)]
+
+
+def _epsilon(call: LayerCall) -> float:
+    value = call.config.get("epsilon")
+    return EPSILON if value is None else float(value)
+
+
+@op("LayerNorm")
+def layer_norm(call: LayerCall) -> list[Tensor]:
+    """``layer_normalization(x, gamma, beta, axis, epsilon)``: ``x * inv + (beta - mean * inv)`` with ``inv =
+    rsqrt(variance + epsilon) * gamma`` (the deprecated ``rms_scaling``: ``x * rsqrt(variance + epsilon) * gamma``)."""
+    b = call.builder
+    x = call.args[0] if call.args and isinstance(call.args[0], Tensor) else None
+    call.require(x is not None and x.dtype == "DT_FLOAT", "layer_normalization of a non-float tensor")
+    assert x is not None  # noqa: S101 - checked above
+    axes, shape = _norm_axes(call, x)
+    gamma, beta = (_operand(call, _argument(call, i, n), n, x, shape) for i, n in ((1, "gamma"), (2, "beta")))
+    mean = b.reduce(f"{call.scope}/mean", "Mean", x, axes, True)
+    variance = b.reduce(f"{call.scope}/variance", "Mean", b.binary(call.scope, "SquaredDifference", x, mean), axes,
+                        True)
+    epsilon = b.scalar(f"{call.scope}/epsilon", _epsilon(call))
+    inverse = b.unary(call.scope, "Rsqrt", b.binary(call.scope, "AddV2", variance, epsilon))
+    if call.config.get("rms_scaling"):
+        outputs = b.binary(call.scope, "Mul", x, inverse)
+        return [outputs if gamma is None else b.binary(f"{call.scope}/gamma", "Mul", outputs, gamma)]
+    if gamma is not None:
+        inverse = b.binary(f"{call.scope}/gamma", "Mul", inverse, gamma)
+    shift = b.unary(call.scope, "Neg", b.binary(f"{call.scope}/mean", "Mul", mean, inverse))
+    if beta is not None:
+        shift = b.binary(f"{call.scope}/beta", "AddV2", shift, beta)
+    return [b.binary(call.scope, "AddV2", b.binary(call.scope, "Mul", x, inverse), shift)]
+
+
+@op("RMSNorm")
+def rms_norm(call: LayerCall) -> list[Tensor]:
+    """``rms_normalization(x, scale, axis, epsilon)``: ``x * rsqrt(mean(x ** 2) + epsilon) * scale``."""
+    b = call.builder
+    x = call.args[0] if call.args and isinstance(call.args[0], Tensor) else None
+    call.require(x is not None and x.dtype == "DT_FLOAT", "rms_normalization of a non-float tensor")
+    assert x is not None  # noqa: S101 - checked above
+    axes, shape = _norm_axes(call, x)
+    scale = _operand(call, _argument(call, 1, "scale"), "scale", x, shape)
+    mean_square = b.reduce(call.scope, "Mean", b.unary(call.scope, "Square", x), axes, True)
+    epsilon = b.scalar(f"{call.scope}/epsilon", _epsilon(call))
+    outputs = b.binary(call.scope, "Mul", x, b.unary(call.scope, "Rsqrt", b.binary(call.scope, "AddV2", mean_square,
+                                                                                      epsilon)))
+    return [outputs if scale is None else b.binary(f"{call.scope}/scale", "Mul", outputs, scale)]
+
+
+@op("ExtractSequences")
+def extract_sequences(call: LayerCall) -> list[Tensor]:
+    """``extract_sequences(x, length, stride)`` (``tf.signal.frame`` without padding): the frames of the last axis
+    gathered with constant indices."""
+    x = call.single_input()
+    total = known(x.shape[-1], "the length of the last axis")
+    length, stride = (int(call.config.get(k) or 0) for k in ("sequence_length", "sequence_stride"))
+    call.require(x.rank >= 2 and 0 < length <= total and stride > 0, "a frame longer than the axis, or no stride")
+    count = 1 + (total - length) // stride
+    indices = np.arange(count)[:, None] * stride + np.arange(length)[None, :]
+    index = call.builder.const(f"{call.scope}/frames", indices.astype(np.int32), "DT_INT32")
+    return [call.builder.gather(call.scope, x, index, x.rank - 1)]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 import compile_zoo
 from compile_zoo import CompileCase, _ops_model
 
@@ -36,6 +38,20 @@ for _name, _make in {
 }.items():
     _add(_name, _make)
 
+# normalizations with statistics and weights as arguments: constants, and tensors the model computes
+_FEATURES = np.linspace(0.5, 1.5, 4, dtype="float32")
+for _name, _make in {
+    "batch_normalization_constants": lambda o, x: o.batch_normalization(x, _FEATURES - 1.0, _FEATURES, axis=-1,
+                                                                        offset=_FEATURES * 0.1, scale=_FEATURES * 2.0),
+    "batch_normalization_axis1_tensors": lambda o, x: o.batch_normalization(
+        x, o.mean(x, axis=[0, 2]), o.var(x, axis=[0, 2]) + 0.5, axis=1, epsilon=0.01),
+    "layer_normalization": lambda o, x: o.layer_normalization(x, gamma=_FEATURES, beta=-_FEATURES),
+    "layer_normalization_axes_tensor_gamma": lambda o, x: o.layer_normalization(x, gamma=o.sigmoid(x), axis=[1, 2]),
+    "rms_normalization": lambda o, x: o.rms_normalization(x, scale=_FEATURES, epsilon=1e-3),
+    "rms_normalization_axis1": lambda o, x: o.rms_normalization(x, axis=1),
+    "extract_sequences": lambda o, x: o.extract_sequences(x, 2, 1), "extract_sequences_stride": lambda o, x: o.extract_sequences(o.reshape(x, (-1, 12)), 5, 3),
+}.items():
+    _add(_name, _make)
 _add("multi_hot", lambda o, x: o.multi_hot(x, 6), (5,), "int6", "int32")
 _add("multi_hot_int_bool", lambda o, x: o.cast(o.multi_hot(x, 4, dtype="int32"), "float32")
      + o.cast(o.multi_hot(x, 4, dtype="bool"), "float32"), (5,), "int6", "int32")
@@ -51,6 +67,8 @@ for _name, _make in {
     "crop_images": lambda o, x: o.image.crop_images(x, 1, 2, target_height=4, target_width=5),
     "crop_images_bottom_right": lambda o, x: o.image.crop_images(x, bottom_cropping=1, right_cropping=3,
                                                                 target_height=3, target_width=4),
+    "extract_patches": lambda o, x: o.image.extract_patches(x, 2), "extract_patches_same_s1": lambda o, x: o.image.extract_patches(x, (3, 2), strides=1, padding="same"),
+    "extract_patches_dilated": lambda o, x: o.image.extract_patches(x, 2, strides=1, dilation_rate=2),
     "resize_crop_to_aspect_ratio": lambda o, x: o.image.resize(x, (5, 5), crop_to_aspect_ratio=True),
     "resize_pad_to_aspect_ratio": lambda o, x: o.image.resize(x, (3, 7), pad_to_aspect_ratio=True, fill_value=0.5),
     "resize_nearest_pad_tall": lambda o, x: o.image.resize(x, (9, 4), interpolation="nearest", pad_to_aspect_ratio=True),
