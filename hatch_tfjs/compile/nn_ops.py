@@ -11,8 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import Tensor, attr_bool, attr_int, attr_ints, attr_str, attr_type, known
-from hatch_tfjs.compile.conv import pooling
+from hatch_tfjs.compile.builder import (
+    Tensor,
+    attr_bool,
+    attr_int,
+    attr_ints,
+    attr_str,
+    attr_type,
+    broadcast_shape,
+    known,
+)
+from hatch_tfjs.compile.conv import Window, conv2d_op, pair, pooling
 from hatch_tfjs.compile.keras_ops import _axes, _cast, _compare, _float_input
 from hatch_tfjs.compile.registry import LayerCall, op
 
@@ -417,3 +426,93 @@ def extract_sequences(call: LayerCall) -> list[Tensor]:
     indices = np.arange(count)[:, None] * stride + np.arange(length)[None, :]
     index = call.builder.const(f"{call.scope}/frames", indices.astype(np.int32), "DT_INT32")
     return [call.builder.gather(call.scope, x, index, x.rank - 1)]
+
+
+# --- attention and convolutions with their weights passed as arguments ----------------------------------------------
+
+LARGE_NEGATIVE = float(np.float32(3.38953e38 * -0.7))  # Keras's masked logit for float32 (_get_large_negative)
+
+
+def _matmul(call: LayerCall, name: str, a: Tensor, c: Tensor, *, adj_y: bool) -> Tensor:
+    shape = (*a.shape[:-1], c.shape[-2] if adj_y else c.shape[-1])
+    attr = {"adj_x": attr_bool(False), "adj_y": attr_bool(adj_y)}
+    return call.builder.op(f"{call.scope}/{name}", "BatchMatMulV2", [a, c], shape, attr=attr)
+
+
+@op("DotProductAttention")
+def dot_product_attention(call: LayerCall) -> list[Tensor]:
+    """``dot_product_attention(query, key, value, bias, mask, scale, is_causal)`` as Keras's TensorFlow backend:
+    ``softmax(where(mask, q.k * scale + bias, large negative)) . v`` per head, on ``[batch, steps, heads, dim]``; key
+    and value heads repeated for grouped queries."""
+    b = call.builder
+    query, key, value = (_argument(call, i, n) for i, n in ((0, "query"), (1, "key"), (2, "value")))
+    tensors = (query, key, value)
+    call.require(all(isinstance(t, Tensor) and t.dtype == "DT_FLOAT" and t.rank == 4 for t in tensors),
+                 "query, key and value that are not 4-D float tensors")
+    assert isinstance(query, Tensor) and isinstance(key, Tensor) and isinstance(value, Tensor)  # noqa: S101
+    call.require(not call.config.get("flash_attention") and call.config.get("attn_logits_soft_cap") is None,
+                 "flash attention or a logits soft cap")
+    heads, kv_heads = known(query.shape[2], "the query heads"), known(key.shape[2], "the key heads")
+    if heads != kv_heads:
+        call.require(kv_heads > 1 and heads % kv_heads == 0, "key heads that do not divide the query heads")
+        repeat = b.const(f"{call.scope}/repeat", np.repeat(np.arange(kv_heads), heads // kv_heads), "DT_INT32")
+        key, value = (b.gather(f"{call.scope}/{n}_heads", t, repeat, 2) for n, t in (("key", key), ("value", value)))
+    scale = _argument(call, 5, "scale")
+    if scale is None:
+        scale = np.float32(1.0) / np.sqrt(np.float32(known(key.shape[3], "the key dimension")))
+    call.require(isinstance(scale, (int, float, np.floating)), "a scale that is not a number")
+    q, k, v = (b.transpose(f"{call.scope}/{n}", t, [0, 2, 1, 3])
+               for n, t in (("query", query), ("key", key), ("value", value)))
+    logits = b.binary(call.scope, "Mul", _matmul(call, "logits", q, k, adj_y=True), b.scalar(call.scope, float(scale)))
+    bias = _operand(call, _argument(call, 3, "bias"), "bias", logits, None)
+    if bias is not None:
+        logits = b.binary(f"{call.scope}/bias", "AddV2", logits, bias)
+    mask = _argument(call, 4, "mask")
+    call.require(mask is None or (isinstance(mask, Tensor) and mask.dtype == "DT_BOOL"), "a mask that is not bool")
+    if call.config.get("is_causal"):
+        steps = (known(logits.shape[2], "the query length"), known(logits.shape[3], "the key length"))
+        causal = b.const(f"{call.scope}/causal", np.tril(np.ones(steps, np.int32))[None, None], "DT_INT32")
+        causal = b.op(f"{call.scope}/causal/Cast", "Cast", [causal], causal.shape, dtype="DT_BOOL", typed=False,
+                      attr={"SrcT": attr_type("DT_INT32"), "DstT": attr_type("DT_BOOL"), "Truncate": attr_bool(False)})
+        mask = causal if mask is None else b.op(f"{call.scope}/LogicalAnd", "LogicalAnd", [mask, causal],
+                                                broadcast_shape(mask.shape, causal.shape), dtype="DT_BOOL",
+                                                typed=False)
+    if mask is not None:
+        negative = b.scalar(f"{call.scope}/large_negative", LARGE_NEGATIVE)
+        logits = b.op(f"{call.scope}/SelectV2", "SelectV2", [mask, logits, negative], logits.shape)
+    probabilities = b.op(f"{call.scope}/Softmax", "Softmax", [logits], logits.shape)
+    return [b.transpose(f"{call.scope}/out", _matmul(call, "attend", probabilities, v, adj_y=False), [0, 2, 1, 3])]
+
+
+@op("Conv", "DepthwiseConv", "SeparableConv")
+def conv_op(call: LayerCall) -> list[Tensor]:
+    """``conv`` / ``depthwise_conv`` / ``separable_conv`` of 1-D or 2-D channels-last inputs with constant kernels:
+    the ``Conv2D`` / ``DepthwiseConv2dNative`` (then a 1x1 ``Conv2D``) the layers compile to (1-D on a height of 1)."""
+    separable = call.class_name == "SeparableConv"
+    x = call.args[0] if call.args else None
+    kernel = _argument(call, 1, "depthwise_kernel" if separable else "kernel")
+    pointwise = _argument(call, 2, "pointwise_kernel") if separable else None
+    call.require(not separable or (pointwise is not None and not isinstance(pointwise, Tensor)),
+                 "a pointwise kernel that is a tensor")
+    call.require(isinstance(x, Tensor) and x.dtype == "DT_FLOAT" and x.rank in (3, 4), "a 1-D or 2-D float input")
+    assert isinstance(x, Tensor)  # noqa: S101 - checked above
+    call.require(kernel is not None and not isinstance(kernel, Tensor), "a kernel that is a tensor")
+    call.require(call.config.get("data_format") in (None, "channels_last"), "channels_first is not translated yet")
+    filt = np.asarray(kernel, dtype=np.float32)
+    rank = x.rank - 2
+    call.require(filt.ndim == rank + 2, "a kernel whose rank does not match the input")
+    strides, dilation = pair(call.config.get("strides", 1), rank), pair(call.config.get("dilation_rate", 1), rank)
+    padding = str(call.config.get("padding", "valid")).upper()
+    call.require(padding in ("SAME", "VALID"), f"padding {padding.lower()!r}")
+    if rank == 1:
+        x = call.builder.expand_dims(f"{call.scope}/to_2d", x, 1)
+        filt, strides, dilation = filt[None], (1, *strides), (1, *dilation)
+    name = "Conv2D" if call.class_name == "Conv" else "DepthwiseConv2dNative"
+    y = conv2d_op(call.builder, call.scope, name, x, filt, Window(tuple(filt.shape[:2]), strides, dilation, padding))
+    if pointwise is not None:
+        points = np.asarray(pointwise, dtype=np.float32)
+        points = points[None] if rank == 1 else points
+        call.require(points.shape[:2] == (1, 1), "a pointwise kernel that is not 1x1")
+        y = conv2d_op(call.builder, f"{call.scope}/pointwise", "Conv2D", y, points, Window((1, 1), (1, 1), (1, 1),
+                                                                                            "VALID"))
+    return [call.builder.squeeze(f"{call.scope}/to_1d", y, 1) if rank == 1 else y]

@@ -20,6 +20,13 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "keras-ops.md"
 MODULES = ("numpy", "nn", "math", "image", "core", "linalg")
 
 _COMPLEX = "complex tensors: the graph compiler and writer handle real dtypes only"
+_FOURIER = ("a Fourier transform: TF.js 4.22 computes it on complex tensors, which the graph compiler and writer do "
+            "not handle (not translated yet)")
+_RANDOM = "draws random numbers at each call: TF.js cannot reproduce Keras's generator"
+_AUTODIFF = "differentiates a Python function: only TensorFlow can trace it"
+_AFFINE = ("TF.js 4.22's Transform kernel (ImageProjectiveTransformV3, which Keras calls) gives other values than "
+           "TensorFlow's on the cpu backend and with nearest/reflect on wasm (found by the compiler zoo)")
+_WEIGHTED_TRANSPOSED = "not translated yet (TF.js 4.22 can express it): the Conv*Transpose layers are compiled"
 _DECOMPOSITION = "a matrix decomposition or solve: TF.js 4.22 has no kernel for it"
 _PYTHON = "calls Python functions (control flow, mapping): only TensorFlow can trace them"
 _SORT = "needs a full sort, which TF.js 4.22 has no op for (only TopKV2)"
@@ -28,27 +35,29 @@ _LOSS = "a loss or metric: not translated yet (TF.js can express it)"
 _NAN = "NaN-ignoring reduction: not translated yet"
 _BITS = "integer bit operation: TF.js 4.22 implements only BitwiseAnd"
 _CONSTANT = "makes a constant without a tensor input: Keras folds it into the config as a value where it can"
-_WEIGHTED = "a layer-like op (weights passed as arguments): the layer of the same name is compiled"
 
 REASONS: dict[str, str] = {
-    **dict.fromkeys(("FFT", "FFT2", "IFFT2", "RFFT", "IRFFT", "STFT", "ISTFT", "ViewAsComplex", "ViewAsReal", "Angle",
-                     "Conj", "Conjugate", "Real", "Imag", "Polar", "Isreal"), _COMPLEX),
+    **dict.fromkeys(("ViewAsComplex", "ViewAsReal", "Angle", "Conj", "Conjugate", "Real", "Imag", "Polar", "Isreal"),
+                    _COMPLEX),
+    **dict.fromkeys(("FFT", "FFT2", "IFFT2", "RFFT", "IRFFT", "STFT", "ISTFT"), _FOURIER),
     **dict.fromkeys(("Cholesky", "CholeskyInverse", "Det", "Eig", "Eigh", "Inv", "Lstsq", "LuFactor", "Qr", "SVD",
-                     "Solve", "SolveTriangular", "Logdet", "Slogdet", "Pinv", "MatrixRank", "Erfinv"), _DECOMPOSITION),
+                     "Solve", "SolveTriangular", "Logdet", "Slogdet", "Pinv", "MatrixRank"), _DECOMPOSITION),
     **dict.fromkeys(("Cond", "WhileLoop", "ForiLoop", "Scan", "AssociativeScan", "Map", "VectorizedMap", "Switch"),
                     _PYTHON),
     **dict.fromkeys(("Sort", "Argsort", "Argpartition", "Median", "Quantile", "Percentile", "Nanmedian",
                      "Nanquantile", "Nanpercentile", "SearchSorted", "Digitize"), _SORT),
-    **dict.fromkeys(("Unique", "Nonzero", "Histogram", "Bincount", "ExtractSequences", "IsIn"), _DYNAMIC),
+    **dict.fromkeys(("Unique", "Nonzero", "Histogram", "Bincount", "IsIn", "CTCDecode"), _DYNAMIC),
     **dict.fromkeys(("BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "CTCLoss",
-                     "CTCDecode", "PSNR", "SSIM", "InTopK"), _LOSS),
+                     "PSNR", "SSIM", "InTopK"), _LOSS),
     **dict.fromkeys(("Nanargmax", "Nanargmin", "Nancumprod", "Nancumsum", "Nanmax", "Nanmean", "Nanmin", "Nanprod",
                      "Nanstd", "Nansum", "Nanvar"), _NAN),
     **dict.fromkeys(("BitwiseAnd", "BitwiseInvert", "BitwiseLeftShift", "BitwiseNot", "BitwiseOr", "BitwiseRightShift",
                      "BitwiseXor", "LeftShift", "RightShift", "Gcd", "Lcm"), _BITS),
     **dict.fromkeys(("Arange", "Full", "Linspace", "Logspace", "Geomspace", "Meshgrid", "Vander", "Array"), _CONSTANT),
-    **dict.fromkeys(("Conv", "ConvTranspose", "DepthwiseConv", "SeparableConv", "BatchNorm", "LayerNorm", "RMSNorm",
-                     "DotProductAttention"), _WEIGHTED),
+    "ConvTranspose": _WEIGHTED_TRANSPOSED,
+    "ElasticTransform": _RANDOM,
+    "JVP": _AUTODIFF,
+    "AffineTransform": _AFFINE,
 }
 DEFAULT_REASON = "not translated yet (TF.js 4.22 can express it): such a model goes through TensorFlow"
 

@@ -52,6 +52,38 @@ for _name, _make in {
     "extract_sequences": lambda o, x: o.extract_sequences(x, 2, 1), "extract_sequences_stride": lambda o, x: o.extract_sequences(o.reshape(x, (-1, 12)), 5, 3),
 }.items():
     _add(_name, _make)
+# attention and convolutions with their weights as arguments
+_RNG = np.random.default_rng(21)
+_KERNEL_2D, _KERNEL_1D = _RNG.normal(size=(3, 3, 3, 2)).astype("float32"), _RNG.normal(size=(2, 4, 5)).astype("float32")
+_POINTWISE = _RNG.normal(size=(1, 1, 6, 4)).astype("float32")
+_DEPTHWISE_1D, _POINTWISE_1D = _RNG.normal(size=(2, 4, 1)).astype("float32"), _RNG.normal(size=(1, 4, 3)).astype("float32")
+_DEPTHWISE, _BIAS = _RNG.normal(size=(2, 3, 3, 2)).astype("float32"), _RNG.normal(size=(1, 1, 3, 3)).astype("float32")
+
+
+def _heads(o: Any, x: Any, heads: int = 2) -> Any:
+    """``x`` ``[batch, 3, 4]`` as ``[batch, 3 steps, heads, 4 // heads]``."""
+    return o.reshape(x, (-1, 3, heads, 4 // heads))
+
+
+for _name, _make in {
+    "dot_product_attention": lambda o, x: o.dot_product_attention(_heads(o, x), _heads(o, o.tanh(x)), _heads(o, o.sigmoid(x))),
+    "dot_product_attention_causal_scale_bias": lambda o, x: o.dot_product_attention(
+        _heads(o, x), _heads(o, x * 0.5), _heads(o, o.sigmoid(x)), bias=_BIAS, scale=0.3, is_causal=True),
+    "dot_product_attention_mask_grouped": lambda o, x: o.dot_product_attention(
+        o.reshape(o.concatenate([x, x * 2.0], axis=-1), (-1, 3, 4, 2)), _heads(o, o.tanh(x)), _heads(o, x),
+        mask=(x[:, :, 0] > -0.5)[:, None, None, :]),
+    "conv_1d_same": lambda o, x: o.conv(x, _KERNEL_1D, padding="same"),
+}.items():
+    _add(_name, _make)
+for _name, _make in {
+    "conv_2d": lambda o, x: o.conv(x, _KERNEL_2D), "conv_2d_same_s2": lambda o, x: o.conv(x, _KERNEL_2D, strides=2, padding="same"),
+    "conv_2d_dilated": lambda o, x: o.conv(x, _KERNEL_2D, dilation_rate=2),
+    "depthwise_conv": lambda o, x: o.depthwise_conv(x, _DEPTHWISE, padding="same"),
+    "separable_conv": lambda o, x: o.separable_conv(x, _DEPTHWISE, _POINTWISE, strides=2),
+}.items():
+    _add(_name, _make, (6, 8, 3))
+_add("separable_conv_1d", lambda o, x: o.separable_conv(x, _DEPTHWISE_1D, _POINTWISE_1D, padding="same"))
+
 _add("multi_hot", lambda o, x: o.multi_hot(x, 6), (5,), "int6", "int32")
 _add("multi_hot_int_bool", lambda o, x: o.cast(o.multi_hot(x, 4, dtype="int32"), "float32")
      + o.cast(o.multi_hot(x, 4, dtype="bool"), "float32"), (5,), "int6", "int32")
