@@ -516,3 +516,85 @@ def conv_op(call: LayerCall) -> list[Tensor]:
         y = conv2d_op(call.builder, f"{call.scope}/pointwise", "Conv2D", y, points, Window((1, 1), (1, 1), (1, 1),
                                                                                             "VALID"))
     return [call.builder.squeeze(f"{call.scope}/to_1d", y, 1) if rank == 1 else y]
+
+
+# --- adaptive pooling -----------------------------------------------------------------------------------------------
+
+
+def _adaptive_indices(size: int, out: int) -> tuple[int, int, list[int]]:
+    """Keras's two-pool gather for one axis: the small and big window lengths, and for each output position the
+    index into ``concat(small windows, big windows)`` (window bounds in float32, as Keras computes them)."""
+    small = -(-size // out)
+    big = small + 1
+    positions = np.arange(out, dtype=np.float32)
+    starts = np.floor(positions * np.float32(size) / np.float32(out)).astype(np.int64)
+    ends = np.ceil((positions + 1) * np.float32(size) / np.float32(out)).astype(np.int64)
+    ends, starts = np.minimum(ends, size), np.minimum(starts, size - 1)
+    small_count = max(1, size - small + 1)
+    return small, big, [int(s + small_count if e - s == big else s) for s, e in zip(starts, ends, strict=True)]
+
+
+@op("AdaptiveAveragePool", "AdaptiveMaxPool")
+def adaptive_pool(call: LayerCall) -> list[Tensor]:
+    """``adaptive_average_pool`` / ``adaptive_max_pool`` of 1-D or 2-D channels-last inputs, as Keras's TensorFlow
+    backend computes them axis by axis: a stride-1 pool with the small window and one with the big window,
+    concatenated, then the window of each output position gathered."""
+    b = call.builder
+    _channels_last(call)
+    x = call.single_input()
+    call.require(x.dtype == "DT_FLOAT" and x.rank in (3, 4), "adaptive pooling of other than 1-D or 2-D float inputs")
+    output = call.config.get("output_size")
+    sizes = pair(output, x.rank - 2)
+    one_d = x.rank == 3
+    if one_d:
+        x = b.expand_dims(f"{call.scope}/to_2d", x, 1)
+        sizes = (1, *sizes)
+    kind = "MaxPool" if call.class_name == "AdaptiveMaxPool" else "AvgPool"
+    for axis, out in ((1, sizes[0]), (2, sizes[1])):
+        length = known(x.shape[axis], "a spatial length")
+        if one_d and axis == 1:
+            continue
+        small, big, indices = _adaptive_indices(length, out)
+        pools = []
+        for name, window in (("small", small), ("big", big)):
+            if window > length:
+                continue
+            kernel = (window, 1) if axis == 1 else (1, window)
+            geometry = Window(kernel, (1, 1), (1, 1), "VALID")
+            attr = geometry.attrs(pooling=True)
+            if kind == "MaxPool":
+                attr["explicit_paddings"] = attr_ints([])
+            pools.append(b.op(f"{call.scope}/{name}_{axis}/{kind}", kind, [x], geometry.output_shape(x, x.shape[3]),
+                              attr=attr))
+        combined = pools[0] if len(pools) == 1 else b.concat(f"{call.scope}/windows_{axis}", pools, axis)
+        gather = b.const(f"{call.scope}/positions_{axis}", np.array(indices, np.int32), "DT_INT32")
+        x = b.gather(f"{call.scope}/axis_{axis}", combined, gather, axis)
+    return [b.squeeze(f"{call.scope}/to_1d", x, 1) if one_d else x]
+
+
+@op("SliceUpdate")
+def slice_update(call: LayerCall) -> list[Tensor]:
+    """``slice_update(inputs, start_indices, updates)`` with constant starts and an update that spans the batch:
+    the update padded to the input's shape, selected where a constant mask marks its box (starts clamped so the
+    box fits, as ``dynamic_update_slice`` does)."""
+    b = call.builder
+    x, starts, updates = (_argument(call, i, n) for i, n in ((0, "inputs"), (1, "start_indices"), (2, "updates")))
+    call.require(isinstance(x, Tensor) and isinstance(updates, Tensor), "inputs or updates that are not tensors")
+    assert isinstance(x, Tensor) and isinstance(updates, Tensor)  # noqa: S101 - checked above
+    call.require(updates.dtype == x.dtype and updates.rank == x.rank, "updates of another dtype or rank")
+    call.require(isinstance(starts, list) and len(starts) == x.rank and all(isinstance(s, int) for s in starts),
+                 "start indices that are not constant integers, one per axis")
+    assert isinstance(starts, list)  # noqa: S101 - checked above
+    call.require(starts[0] == 0 and x.shape[0] is None and updates.shape[0] is None, "an update of part of the batch")
+    dims = [known(d, "an input axis") for d in x.shape[1:]]
+    sizes = [known(d, "an update axis") for d in updates.shape[1:]]
+    call.require(all(s <= d for s, d in zip(sizes, dims, strict=True)), "an update larger than the input")
+    begins = [min(max(int(s), 0), d - n) for s, d, n in zip(starts[1:], dims, sizes, strict=True)]
+    paddings = [(0, 0), *((s, d - s - n) for s, d, n in zip(begins, dims, sizes, strict=True))]
+    padded = b.pad(f"{call.scope}/updates", updates, paddings)
+    box = np.zeros([1, *dims], np.int32)
+    box[(slice(None), *(slice(s, s + n) for s, n in zip(begins, sizes, strict=True)))] = 1
+    mask = b.const(f"{call.scope}/box", box, "DT_INT32")
+    mask = b.op(f"{call.scope}/box/Cast", "Cast", [mask], mask.shape, dtype="DT_BOOL", typed=False,
+                attr={"SrcT": attr_type("DT_INT32"), "DstT": attr_type("DT_BOOL"), "Truncate": attr_bool(False)})
+    return [b.op(f"{call.scope}/SelectV2", "SelectV2", [mask, padded, x], x.shape, dtype=x.dtype)]

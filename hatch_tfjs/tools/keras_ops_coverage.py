@@ -26,7 +26,8 @@ _RANDOM = "draws random numbers at each call: TF.js cannot reproduce Keras's gen
 _AUTODIFF = "differentiates a Python function: only TensorFlow can trace it"
 _AFFINE = ("TF.js 4.22's Transform kernel (ImageProjectiveTransformV3, which Keras calls) gives other values than "
            "TensorFlow's on the cpu backend and with nearest/reflect on wasm (found by the compiler zoo)")
-_WEIGHTED_TRANSPOSED = "not translated yet (TF.js 4.22 can express it): the Conv*Transpose layers are compiled"
+_KERAS_BUG = ("Keras 3.15's ConvTranspose operation passes output_padding where padding goes, so Keras itself fails "
+              "on a model that calls it (the Conv*Transpose layers are compiled)")
 _DECOMPOSITION = "a matrix decomposition or solve: TF.js 4.22 has no kernel for it"
 _PYTHON = "calls Python functions (control flow, mapping): only TensorFlow can trace them"
 _SORT = "needs a full sort, which TF.js 4.22 has no op for (only TopKV2)"
@@ -54,7 +55,7 @@ REASONS: dict[str, str] = {
     **dict.fromkeys(("BitwiseAnd", "BitwiseInvert", "BitwiseLeftShift", "BitwiseNot", "BitwiseOr", "BitwiseRightShift",
                      "BitwiseXor", "LeftShift", "RightShift", "Gcd", "Lcm"), _BITS),
     **dict.fromkeys(("Arange", "Full", "Linspace", "Logspace", "Geomspace", "Meshgrid", "Vander", "Array"), _CONSTANT),
-    "ConvTranspose": _WEIGHTED_TRANSPOSED,
+    "ConvTranspose": _KERAS_BUG,
     "ElasticTransform": _RANDOM,
     "JVP": _AUTODIFF,
     "AffineTransform": _AFFINE,

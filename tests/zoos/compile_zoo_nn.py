@@ -82,6 +82,15 @@ for _name, _make in {
     "separable_conv": lambda o, x: o.separable_conv(x, _DEPTHWISE, _POINTWISE, strides=2),
 }.items():
     _add(_name, _make, (6, 8, 3))
+for _name, _make in {
+    "adaptive_average_pool": lambda o, x: o.adaptive_average_pool(x, (4, 3)),
+    "adaptive_max_pool_up": lambda o, x: o.adaptive_max_pool(x, (7, 5)),
+    "adaptive_max_pool_even": lambda o, x: o.adaptive_max_pool(x, (2, 2)),
+    "slice_update": lambda o, x: o.slice_update(x, [0, 2, 3, 1], o.tanh(x[:, :3, :4, :2])),
+}.items():
+    _add(_name, _make, (6, 8, 3))
+_add("adaptive_average_pool_1d", lambda o, x: o.adaptive_average_pool(x, (2,)))
+_add("slice_update_clamped", lambda o, x: o.slice_update(x, [0, 2, 3], o.square(x[:, :2, :2])))
 _add("separable_conv_1d", lambda o, x: o.separable_conv(x, _DEPTHWISE_1D, _POINTWISE_1D, padding="same"))
 
 _add("multi_hot", lambda o, x: o.multi_hot(x, 6), (5,), "int6", "int32")
