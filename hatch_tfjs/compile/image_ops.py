@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hatch_tfjs.compile.builder import Tensor, attr_type, known
+from hatch_tfjs.compile.builder import Tensor, attr_str, attr_type, known
 from hatch_tfjs.compile.conv import Window, conv2d_op, pair, resizing
 from hatch_tfjs.compile.registry import LayerCall, op
 
@@ -156,3 +156,135 @@ def extract_patches(call: LayerCall) -> list[Tensor]:
     kernel = np.eye(depth, dtype=np.float32).reshape(height, width, channels, depth)
     window = Window((height, width), pair(strides, 2), pair(dilation, 2), padding)
     return [conv2d_op(call.builder, call.scope, "Conv2D", x, kernel, window)]
+
+
+def _rgb_images(call: LayerCall) -> Tensor:
+    x = _images(call)
+    call.require(x.dtype == "DT_FLOAT" and x.shape[3] == 3, "images that are not float RGB (3 channels)")
+    return x
+
+
+def _channel(call: LayerCall, x: Tensor, index: int, name: str) -> Tensor:
+    return call.builder.slice(f"{call.scope}/{name}", x, [0, 0, 0, index], [-1, -1, -1, 1])
+
+
+@op("RGBToHSV")
+def rgb_to_hsv(call: LayerCall) -> list[Tensor]:
+    """``tf.image.rgb_to_hsv``'s formulas (which Keras calls): ``v = max``, ``s = range / v`` where ``v > 0``, the
+    hue from the channel that is the maximum, ``range ** -1 / 6`` times a difference, wrapped into [0, 1)."""
+    b = call.builder
+    x = _rgb_images(call)
+    red, green, blue = (_channel(call, x, i, n) for i, n in enumerate(("red", "green", "blue")))
+    value = b.reduce(f"{call.scope}/value", "Max", x, [3], True)
+    spread = b.binary(f"{call.scope}/range", "Sub", value, b.reduce(f"{call.scope}/min", "Min", x, [3], True))
+    zero = b.scalar(f"{call.scope}/zero", 0.0)
+    zeros = b.op(f"{call.scope}/ZerosLike", "ZerosLike", [value], value.shape)
+    saturation = b.op(f"{call.scope}/saturation", "SelectV2", [_greater(call, "positive", value, zero),
+                                                                 b.binary(f"{call.scope}/s", "RealDiv", spread, value),
+                                                                 zeros], value.shape)
+    norm = b.binary(f"{call.scope}/norm", "Mul", b.unary(f"{call.scope}/norm", "Reciprocal", spread),
+                    b.scalar(f"{call.scope}/sixth", float(np.float32(1) / np.float32(6))))
+
+    def sector(name: str, a: Tensor, c: Tensor, offset: float | None) -> Tensor:
+        hue = b.binary(f"{call.scope}/{name}", "Mul", norm, b.binary(f"{call.scope}/{name}", "Sub", a, c))
+        if offset is None:
+            return hue
+        return b.binary(f"{call.scope}/{name}", "AddV2", hue, b.scalar(f"{call.scope}/{name}_offset", offset))
+
+    two, four = float(np.float32(2) / np.float32(6)), float(np.float32(4) / np.float32(6))
+    inner = b.op(f"{call.scope}/green_max", "SelectV2", [_equal(call, "is_green", green, value),
+                                                         sector("from_green", blue, red, two),
+                                                         sector("from_blue", red, green, four)], value.shape)
+    hue = b.op(f"{call.scope}/red_max", "SelectV2", [_equal(call, "is_red", red, value),
+                                                     sector("from_red", green, blue, None), inner], value.shape)
+    hue = b.op(f"{call.scope}/chromatic", "SelectV2", [_greater(call, "has_range", spread, zero), hue, zeros],
+               value.shape)
+    wrapped = b.binary(f"{call.scope}/wrapped", "AddV2", hue, b.scalar(f"{call.scope}/one", 1.0))
+    hue = b.op(f"{call.scope}/hue", "SelectV2", [_less(call, "negative", hue, zero), wrapped, hue], value.shape)
+    return [b.concat(call.scope, [hue, saturation, value], 3)]
+
+
+@op("HSVToRGB")
+def hsv_to_rgb(call: LayerCall) -> list[Tensor]:
+    """``tf.image.hsv_to_rgb``'s formulas: with ``dh = 6 h``, each channel ``((1 - s) + s * d) * v`` where ``d`` is
+    ``clip(|dh - 3| - 1)``, ``clip(2 - |dh - 2|)``, ``clip(2 - |dh - 4|)`` into [0, 1]."""
+    b = call.builder
+    x = _rgb_images(call)
+    hue, saturation, value = (_channel(call, x, i, n) for i, n in enumerate(("hue", "saturation", "value")))
+    scaled = b.binary(f"{call.scope}/dh", "Mul", hue, b.scalar(f"{call.scope}/six", 6.0))
+    low, high = b.scalar(f"{call.scope}/zero", 0.0), b.scalar(f"{call.scope}/one", 1.0)
+    one_minus_s = b.binary(f"{call.scope}/one_s", "Sub", high, saturation)
+    channels = []
+    for name, centre, rising in (("red", 3.0, True), ("green", 2.0, False), ("blue", 4.0, False)):
+        distance = b.unary(f"{call.scope}/{name}", "Abs",
+                           b.binary(f"{call.scope}/{name}", "Sub", scaled, b.scalar(f"{call.scope}/c{name}", centre)))
+        if rising:
+            ramp = b.binary(f"{call.scope}/{name}", "Sub", distance, high)
+        else:
+            ramp = b.binary(f"{call.scope}/{name}", "Sub", b.scalar(f"{call.scope}/two", 2.0), distance)
+        ramp = b.binary(f"{call.scope}/{name}_min", "Minimum", b.binary(f"{call.scope}/{name}_max", "Maximum", ramp,
+                                                                         low), high)
+        mixed = b.binary(f"{call.scope}/{name}", "AddV2", one_minus_s,
+                         b.binary(f"{call.scope}/{name}_s", "Mul", saturation, ramp))
+        channels.append(b.binary(f"{call.scope}/{name}_v", "Mul", mixed, value))
+    return [b.concat(call.scope, channels, 3)]
+
+
+def _compare_op(call: LayerCall, op_name: str, name: str, a: Tensor, c: Tensor) -> Tensor:
+    return call.builder.op(f"{call.scope}/{name}", op_name, [a, c], a.shape, dtype="DT_BOOL",
+                           attr={"T": attr_type("DT_FLOAT")}, typed=False)
+
+
+def _greater(call: LayerCall, name: str, a: Tensor, c: Tensor) -> Tensor:
+    return _compare_op(call, "Greater", name, a, c)
+
+
+def _less(call: LayerCall, name: str, a: Tensor, c: Tensor) -> Tensor:
+    return _compare_op(call, "Less", name, a, c)
+
+
+def _equal(call: LayerCall, name: str, a: Tensor, c: Tensor) -> Tensor:
+    return _compare_op(call, "Equal", name, a, c)
+
+
+@op("GaussianBlur")
+def gaussian_blur(call: LayerCall) -> list[Tensor]:
+    """``image.gaussian_blur``: a same-padded ``DepthwiseConv2dNative`` with Keras's kernel (the outer product of two
+    normalized 1-D Gaussians, in float32, laid out as Keras reshapes it)."""
+    x = _images(call)
+    call.require(x.dtype == "DT_FLOAT", "a non-float image")
+    size = pair(call.config.get("kernel_size", (3, 3)), 2)
+    sigma = [float(s) for s in (call.config.get("sigma") or (1.0, 1.0))]
+    sigma = sigma * 2 if len(sigma) == 1 else sigma
+    channels = known(x.shape[3], "the channels")
+
+    def gaussian(length: int, spread: float) -> np.ndarray:
+        offsets = np.arange(length, dtype=np.float32) - np.float32((length - 1) / 2)
+        curve = np.exp(np.float32(-0.5) * (offsets / np.float32(spread)) ** 2).astype(np.float32)
+        normalized: np.ndarray = (curve / curve.sum(dtype=np.float32)).astype(np.float32)
+        return normalized
+
+    kernel = np.multiply.outer(gaussian(size[1], sigma[1]), gaussian(size[0], sigma[0])).astype(np.float32)
+    kernel = np.tile(kernel.reshape(size[0], size[1], 1, 1), (1, 1, channels, 1))
+    window = Window(size, (1, 1), (1, 1), "SAME")
+    return [conv2d_op(call.builder, call.scope, "DepthwiseConv2dNative", x, kernel, window)]
+
+
+SOBEL = np.array([[[-1, -2, -1], [0, 0, 0], [1, 2, 1]], [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]], np.float32)
+
+
+@op("SobelEdges")
+def sobel_edges(call: LayerCall) -> list[Tensor]:
+    """``tf.image.sobel_edges`` (which Keras calls): the images reflect-padded by one, a ``DepthwiseConv2dNative``
+    with the vertical and horizontal Sobel kernels, reshaped to ``[n, h, w, c, 2]``."""
+    b = call.builder
+    x = _images(call)
+    call.require(x.dtype == "DT_FLOAT", "a non-float image")
+    height, width = _size(x)
+    channels = known(x.shape[3], "the channels")
+    amounts = b.const(f"{call.scope}/paddings", [[0, 0], [1, 1], [1, 1], [0, 0]], "DT_INT32")
+    padded = b.op(f"{call.scope}/MirrorPad", "MirrorPad", [x, amounts], (x.shape[0], height + 2, width + 2, channels),
+                  attr={"Tpaddings": attr_type("DT_INT32"), "mode": attr_str("REFLECT")})
+    kernel = np.tile(np.transpose(SOBEL, (1, 2, 0))[:, :, None, :], (1, 1, channels, 1))
+    edges = conv2d_op(b, call.scope, "DepthwiseConv2dNative", padded, kernel, Window((3, 3), (1, 1), (1, 1), "VALID"))
+    return [b.reshape(f"{call.scope}/edges", edges, (None, height, width, channels, 2))]

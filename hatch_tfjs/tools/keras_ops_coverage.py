@@ -59,6 +59,7 @@ REASONS: dict[str, str] = {
     "ElasticTransform": _RANDOM,
     "JVP": _AUTODIFF,
     "AffineTransform": _AFFINE,
+    "PerspectiveTransform": _AFFINE,
 }
 DEFAULT_REASON = "not translated yet (TF.js 4.22 can express it): such a model goes through TensorFlow"
 
