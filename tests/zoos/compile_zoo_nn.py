@@ -93,6 +93,26 @@ _add("adaptive_average_pool_1d", lambda o, x: o.adaptive_average_pool(x, (2,)))
 _add("slice_update_clamped", lambda o, x: o.slice_update(x, [0, 2, 3], o.square(x[:, :2, :2])))
 _add("separable_conv_1d", lambda o, x: o.separable_conv(x, _DEPTHWISE_1D, _POINTWISE_1D, padding="same"))
 
+# cross-entropies: from logits, from probabilities, and from a sigmoid's / softmax's output (Keras uses its logits:
+# saturated here, where clipped probabilities would give other values)
+for _name, _make in {
+    "binary_crossentropy_of_sigmoid": lambda o, x: o.binary_crossentropy(o.sigmoid(x * 0.5), o.sigmoid(x * 40.0)),
+    "binary_crossentropy_probabilities": lambda o, x: o.binary_crossentropy(
+        o.cast(x > 0, "float32"), o.clip(x * 0.3 + 0.5, 0.0, 1.0)),
+    "binary_crossentropy_from_logits": lambda o, x: o.binary_crossentropy(o.sigmoid(x * 0.5), x * 3.0, from_logits=True),
+    "categorical_crossentropy_of_softmax": lambda o, x: o.categorical_crossentropy(o.softmax(x * 0.5), o.softmax(x * 40.0)),
+    "categorical_crossentropy_probabilities": lambda o, x: o.categorical_crossentropy(
+        o.softmax(x * 0.5), o.abs(x) + 0.1),
+    "categorical_crossentropy_from_logits_axis1": lambda o, x: o.categorical_crossentropy(
+        o.abs(x) / 3.0, x * 2.0, from_logits=True, axis=1),
+    "sparse_categorical_crossentropy_of_softmax": lambda o, x: o.sparse_categorical_crossentropy(
+        o.argmin(x, axis=-1), o.softmax(x * 40.0)),
+    "sparse_categorical_crossentropy_probabilities": lambda o, x: o.sparse_categorical_crossentropy(
+        o.expand_dims(o.argmax(x, axis=-1), -1), o.abs(x) / o.sum(o.abs(x), axis=-1, keepdims=True)),
+    "sparse_categorical_crossentropy_from_logits": lambda o, x: o.sparse_categorical_crossentropy(
+        o.argmin(x, axis=-1), x, from_logits=True),
+}.items():
+    _add(_name, _make)
 _add("multi_hot", lambda o, x: o.multi_hot(x, 6), (5,), "int6", "int32")
 _add("multi_hot_int_bool", lambda o, x: o.cast(o.multi_hot(x, 4, dtype="int32"), "float32")
      + o.cast(o.multi_hot(x, 4, dtype="bool"), "float32"), (5,), "int6", "int32")
