@@ -712,3 +712,54 @@ def sparse_categorical_crossentropy(call: LayerCall) -> list[Tensor]:
     picked = b.op(f"{call.scope}/pick", "SelectV2", [chosen, shifted, _zeros(call, shifted)], shifted.shape)
     nll = b.binary(f"{call.scope}/nll", "Sub", log_sum, b.reduce(f"{call.scope}/picked", "Sum", picked, [-1], True))
     return [b.squeeze(call.scope, nll, -1)]
+
+
+# --- math: distances, top-k membership ------------------------------------------------------------------------------
+
+
+@op("CDist")
+def cdist(call: LayerCall) -> list[Tensor]:
+    """``cdist(x, y)``: ``sqrt(sum((x[..., :, None, :] - y[..., None, :, :]) ** 2, -1))``, as Keras computes it."""
+    b = call.builder
+    x, y = (_argument(call, i, n) for i, n in ((0, "x"), (1, "y")))
+    call.require(isinstance(x, Tensor) and x.dtype == "DT_FLOAT" and x.rank >= 2, "x is not a float tensor")
+    assert isinstance(x, Tensor)  # noqa: S101 - checked above
+    other = _operand(call, y, "y", x, None)
+    call.require(other is not None and other.rank >= 2 and other.shape[-1] == x.shape[-1], "y does not match x")
+    assert other is not None  # noqa: S101 - checked above
+    diff = b.binary(call.scope, "Sub", b.expand_dims(f"{call.scope}/x", x, -2), b.expand_dims(f"{call.scope}/y", other,
+                                                                                            -3))
+    return [b.unary(call.scope, "Sqrt", b.reduce(call.scope, "Sum", b.unary(call.scope, "Square", diff), [-1], False))]
+
+
+@op("InTopK")
+def in_top_k(call: LayerCall) -> list[Tensor]:
+    """``in_top_k(targets, predictions, k)`` as ``tf.math.in_top_k``: true where fewer than ``k`` predictions are
+    greater than the target's (ties straddling the boundary count as in), false for a non-finite target prediction
+    or a target outside the classes."""
+    b = call.builder
+    targets, predictions = (_argument(call, i, n) for i, n in ((0, "targets"), (1, "predictions")))
+    call.require(isinstance(targets, Tensor) and targets.dtype == "DT_INT32" and targets.rank == 1,
+                 "targets that are not one int per sample")
+    call.require(isinstance(predictions, Tensor) and predictions.dtype == "DT_FLOAT" and predictions.rank == 2,
+                 "predictions that are not [batch, classes] floats")
+    assert isinstance(targets, Tensor) and isinstance(predictions, Tensor)  # noqa: S101 - checked above
+    k = int(call.config.get("k") or 0)
+    classes = known(predictions.shape[1], "the number of classes")
+    labels = b.const(f"{call.scope}/classes", np.arange(classes, dtype=np.int32), "DT_INT32")
+    chosen = b.op(f"{call.scope}/Equal", "Equal", [b.expand_dims(f"{call.scope}/targets", targets, -1), labels],
+                  predictions.shape, dtype="DT_BOOL", attr={"T": attr_type("DT_INT32")}, typed=False)
+    picked = b.op(f"{call.scope}/pick", "SelectV2", [chosen, predictions, _zeros(call, predictions)],
+                  predictions.shape)
+    target_value = b.reduce(f"{call.scope}/target_value", "Sum", picked, [1], True)
+    above = _bool_to(call, _compare(call, "Greater", predictions, target_value), "DT_FLOAT")
+    count = b.reduce(f"{call.scope}/count", "Sum", above, [1], False)
+    within = _compare(call, "Less", count, b.scalar(f"{call.scope}/k", float(k)))
+    value = b.squeeze(f"{call.scope}/value", target_value, 1)
+    finite = b.op(f"{call.scope}/IsFinite", "IsFinite", [value], value.shape, dtype="DT_BOOL",
+                  attr={"T": attr_type("DT_FLOAT")}, typed=False)
+    known_class = b.reduce(f"{call.scope}/known_class", "Any", chosen, [1], False)
+    result = within
+    for name, part in (("finite", finite), ("known_class", known_class)):
+        result = b.op(f"{call.scope}/{name}", "LogicalAnd", [result, part], result.shape, dtype="DT_BOOL", typed=False)
+    return [result]

@@ -113,6 +113,12 @@ for _name, _make in {
         o.argmin(x, axis=-1), x, from_logits=True),
 }.items():
     _add(_name, _make)
+for _name, _make in {
+    "cdist": lambda o, x: o.cdist(x, o.tanh(x)), "cdist_constant": lambda o, x: o.cdist(x, _FEATURES.reshape(1, 4) * _FEATURES[:2, None]),
+    "in_top_k": lambda o, x: o.cast(o.in_top_k(o.argmin(x[:, 0], axis=-1), o.round(x[:, 1] * 2.0), 2), "float32"),
+    "in_top_k_ties_out_of_range": lambda o, x: o.cast(o.in_top_k(o.argmax(x[:, 0], axis=-1) + 2, o.round(x[:, 2]), 1), "float32"),
+}.items():
+    _add(_name, _make)
 _add("multi_hot", lambda o, x: o.multi_hot(x, 6), (5,), "int6", "int32")
 _add("multi_hot_int_bool", lambda o, x: o.cast(o.multi_hot(x, 4, dtype="int32"), "float32")
      + o.cast(o.multi_hot(x, 4, dtype="bool"), "float32"), (5,), "int6", "int32")
