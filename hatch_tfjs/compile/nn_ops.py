@@ -763,3 +763,44 @@ def in_top_k(call: LayerCall) -> list[Tensor]:
     for name, part in (("finite", finite), ("known_class", known_class)):
         result = b.op(f"{call.scope}/{name}", "LogicalAnd", [result, part], result.shape, dtype="DT_BOOL", typed=False)
     return [result]
+
+
+# --- segment reductions ---------------------------------------------------------------------------------------------
+
+_SEGMENT = {
+    "SegmentSum": ("Sum", 0.0),
+    "SegmentProd": ("Prod", 1.0),
+    "SegmentMax": ("Max", float(np.finfo(np.float32).min)),
+    "SegmentMin": ("Min", float(np.finfo(np.float32).max)),
+}
+
+
+@op(*_SEGMENT)
+def segment_reduction(call: LayerCall) -> list[Tensor]:
+    """``segment_sum / max / min / prod(data, segment_ids, num_segments)`` (unsorted, as Keras's TensorFlow backend
+    calls ``tf.math.unsorted_segment_*``): for each of the ``num_segments`` segments the samples whose id it is,
+    reduced over the batch axis; an empty segment is the reduction's identity (the lowest / highest float32 for max
+    / min), a negative id drops its sample."""
+    b = call.builder
+    data, ids = (_argument(call, i, n) for i, n in ((0, "data"), (1, "segment_ids")))
+    call.require(isinstance(data, Tensor) and data.dtype == "DT_FLOAT" and data.rank >= 1, "non-float data")
+    call.require(isinstance(ids, Tensor) and ids.dtype == "DT_INT32" and ids.rank == 1,
+                 "segment ids that are not one int per sample")
+    assert isinstance(data, Tensor) and isinstance(ids, Tensor)  # noqa: S101 - checked above
+    count = call.config.get("num_segments")
+    call.require(isinstance(count, int) and count > 0 and not call.config.get("sorted"),
+                 "sorted segments or no num_segments (the output's length would depend on the ids)")
+    assert isinstance(count, int)  # noqa: S101 - checked above
+    reduction, identity = _SEGMENT[call.class_name]
+    segments = b.const(f"{call.scope}/segments", np.arange(count, dtype=np.int32)[:, None], "DT_INT32")
+    member = b.op(f"{call.scope}/Equal", "Equal", [b.expand_dims(f"{call.scope}/ids", ids, 0), segments],
+                  (count, ids.shape[0]), dtype="DT_BOOL", attr={"T": attr_type("DT_INT32")}, typed=False)
+    for _ in range(data.rank - 1):
+        member = b.expand_dims(f"{call.scope}/member", member, -1)
+    values = b.expand_dims(f"{call.scope}/data", data, 0)
+    shape = (count, *data.shape)
+    fill = b.op(f"{call.scope}/Fill", "Fill", [b.const(f"{call.scope}/fill_shape", [count, 1, *(
+        known(d, "a data axis") for d in data.shape[1:])], "DT_INT32"), b.scalar(f"{call.scope}/identity", identity)],
+        (count, 1, *data.shape[1:]), attr={"index_type": attr_type("DT_INT32")})
+    chosen = b.op(f"{call.scope}/SelectV2", "SelectV2", [member, values, fill], shape)
+    return [b.reduce(call.scope, reduction, chosen, [1], False)]

@@ -60,6 +60,7 @@ REASONS: dict[str, str] = {
     "JVP": _AUTODIFF,
     "AffineTransform": _AFFINE,
     "PerspectiveTransform": _AFFINE,
+    "SegmentReduction": "the segment ops' base class: no keras.ops call records it",
 }
 DEFAULT_REASON = "not translated yet (TF.js 4.22 can express it): such a model goes through TensorFlow"
 

@@ -149,4 +149,20 @@ for _name, _make in {
     _add(_name, _make, (6, 8, 3))
 _add("max_pool_1d_s1", lambda o, x: o.max_pool(x, 2, strides=1), (8, 3))
 
+
+def _segments(reduction: str, shift: int) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        data, ids = keras.Input((3,), name="data"), keras.Input((), dtype="int32", name="ids")
+        reduce = getattr(keras.ops, f"segment_{reduction}")
+        return keras.Model([data, ids], reduce(data, ids - shift, num_segments=4))
+
+    return build
+
+
+for _reduction, _shift in (("sum", 0), ("max", 0), ("min", 1), ("prod", 1)):
+    CASES[f"nnops_segment_{_reduction}"] = CompileCase(f"nnops_segment_{_reduction}", _segments(_reduction, _shift),
+                                                       (((3,), "float"), ((), "int3")))
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
