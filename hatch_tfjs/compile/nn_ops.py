@@ -804,3 +804,29 @@ def segment_reduction(call: LayerCall) -> list[Tensor]:
         (count, 1, *data.shape[1:]), attr={"index_type": attr_type("DT_INT32")})
     chosen = b.op(f"{call.scope}/SelectV2", "SelectV2", [member, values, fill], shape)
     return [b.reduce(call.scope, reduction, chosen, [1], False)]
+
+
+@op("Unfold")
+def unfold(call: LayerCall) -> list[Tensor]:
+    """``unfold(x, kernel_size, dilation, padding, stride)`` of ``[n, c, h, w]`` images into ``[n, c * kh * kw,
+    blocks]``, as Keras computes it (the patches of the zero-padded channels-last images): one ``Conv2D`` whose
+    identity kernel writes each value straight to its ``(c, i, j)`` row, reshaped and transposed."""
+    b = call.builder
+    x = call.single_input()
+    call.require(x.dtype == "DT_FLOAT" and x.rank == 4, "unfold of other than [n, c, h, w] floats")
+    kernel_size, dilation = pair(call.config.get("kernel_size"), 2), pair(call.config.get("dilation", 1), 2)
+    padding, stride = pair(call.config.get("padding", 0), 2), pair(call.config.get("stride", 1), 2)
+    call.require(stride == (1, 1) or dilation == (1, 1), "a stride and a dilation both above 1")
+    channels = known(x.shape[1], "the channels")
+    images = b.transpose(f"{call.scope}/nhwc", x, [0, 2, 3, 1])
+    if any(padding):
+        images = b.pad(f"{call.scope}/padded", images, [(0, 0), (padding[0],) * 2, (padding[1],) * 2, (0, 0)])
+    rows, cols = kernel_size
+    depth = channels * rows * cols
+    identity = np.zeros((rows, cols, channels, depth), np.float32)
+    for i, j, c in np.ndindex(rows, cols, channels):
+        identity[i, j, c, (c * rows + i) * cols + j] = 1.0
+    patches = conv2d_op(b, call.scope, "Conv2D", images, identity, Window(kernel_size, stride, dilation, "VALID"))
+    blocks = known(patches.shape[1], "the block rows") * known(patches.shape[2], "the block columns")
+    flat = b.reshape(f"{call.scope}/blocks", patches, (None, blocks, depth))
+    return [b.transpose(f"{call.scope}/out", flat, [0, 2, 1])]

@@ -165,4 +165,8 @@ for _reduction, _shift in (("sum", 0), ("max", 0), ("min", 1), ("prod", 1)):
     CASES[f"nnops_segment_{_reduction}"] = CompileCase(f"nnops_segment_{_reduction}", _segments(_reduction, _shift),
                                                        (((3,), "float"), ((), "int3")))
 
+_add("unfold", lambda o, x: o.unfold(x, 2), (3, 6, 8))
+_add("unfold_padded_strided", lambda o, x: o.unfold(x, (3, 2), padding=1, stride=2), (3, 6, 8))
+_add("unfold_dilated", lambda o, x: o.unfold(x, 2, dilation=(2, 1)), (2, 6, 5))
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
