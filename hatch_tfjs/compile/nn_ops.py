@@ -830,3 +830,124 @@ def unfold(call: LayerCall) -> list[Tensor]:
     blocks = known(patches.shape[1], "the block rows") * known(patches.shape[2], "the block columns")
     flat = b.reshape(f"{call.scope}/blocks", patches, (None, blocks, depth))
     return [b.transpose(f"{call.scope}/out", flat, [0, 2, 1])]
+
+
+# --- Fourier transforms of the last axis, as matrix products -------------------------------------------------------
+
+
+def _last_axis_product(call: LayerCall, name: str, x: Tensor, matrix: np.ndarray) -> Tensor:
+    """``x @ matrix`` over the last axis (``MatMul`` on ``x`` flattened to rows), the matrix a float32 constant."""
+    b = call.builder
+    rows, columns = matrix.shape
+    call.require(x.shape[-1] == rows, "a signal length that does not match")
+    middle = [known(d, "an axis before the transformed one") for d in x.shape[1:-1]]
+    flat = b.reshape(f"{call.scope}/{name}_rows", x, (None, rows))
+    constant = b.const(f"{call.scope}/{name}_matrix", matrix.astype(np.float32))
+    attr = {"transpose_a": attr_bool(False), "transpose_b": attr_bool(False)}
+    product = b.op(f"{call.scope}/{name}/MatMul", "MatMul", [flat, constant], (None, columns), attr=attr)
+    return b.reshape(f"{call.scope}/{name}", product, (None, *middle, columns))
+
+
+def _complex_pair(call: LayerCall) -> tuple[Tensor, Tensor]:
+    pair_ = call.args[0] if call.args else None
+    call.require(isinstance(pair_, list) and len(pair_) == 2 and all(
+        isinstance(t, Tensor) and t.dtype == "DT_FLOAT" for t in pair_), "an input that is not (real, imag) floats")
+    assert isinstance(pair_, list)  # noqa: S101 - checked above
+    real, imag = pair_
+    call.require(real.shape == imag.shape and real.rank >= 2, "real and imaginary parts of different shapes")
+    return real, imag
+
+
+def _angles(rows: int, columns: int, length: int) -> np.ndarray:
+    return 2.0 * np.pi * np.outer(np.arange(rows), np.arange(columns)) / length  # float64, cast once at the end
+
+
+def _dft(call: LayerCall, name: str, real: Tensor, imag: Tensor) -> tuple[Tensor, Tensor]:
+    """The DFT of ``(real, imag)`` over the last axis: ``real' = a cos + b sin``, ``imag' = b cos - a sin`` (angles
+    in float64; the float32 result differs from TensorFlow's FFT by rounding only)."""
+    b = call.builder
+    length = known(real.shape[-1], "the signal length")
+    angles = _angles(length, length, length)
+    cos, sin = np.cos(angles), np.sin(angles)
+    out_real = b.binary(f"{call.scope}/{name}_real", "AddV2", _last_axis_product(call, f"{name}_a_cos", real, cos),
+                        _last_axis_product(call, f"{name}_b_sin", imag, sin))
+    out_imag = b.binary(f"{call.scope}/{name}_imag", "Sub", _last_axis_product(call, f"{name}_b_cos", imag, cos),
+                        _last_axis_product(call, f"{name}_a_sin", real, sin))
+    return out_real, out_imag
+
+
+@op("FFT")
+def fft(call: LayerCall) -> list[Tensor]:
+    """``fft((real, imag))`` of the last axis, as a DFT."""
+    return list(_dft(call, "fft", *_complex_pair(call)))
+
+
+@op("FFT2", "IFFT2")
+def fft2(call: LayerCall) -> list[Tensor]:
+    """``fft2`` / ``ifft2`` of the last two axes: the DFT of the rows, then of the columns (transposed to the last
+    axis and back); ``ifft2`` as Keras computes it, the conjugate's ``fft2`` conjugated and divided by ``h * w``."""
+    b = call.builder
+    real, imag = _complex_pair(call)
+    call.require(real.rank >= 3, "fft2 of a tensor without two axes besides the batch")
+    inverse = call.class_name == "IFFT2"
+    if inverse:
+        imag = b.unary(f"{call.scope}/conjugate", "Neg", imag)
+    real, imag = _dft(call, "rows", real, imag)
+    swap = [*range(real.rank - 2), real.rank - 1, real.rank - 2]
+    real, imag = (b.transpose(f"{call.scope}/{n}_columns", t, swap) for n, t in (("real", real), ("imag", imag)))
+    real, imag = _dft(call, "columns", real, imag)
+    real, imag = (b.transpose(f"{call.scope}/{n}_back", t, swap) for n, t in (("real", real), ("imag", imag)))
+    if not inverse:
+        return [real, imag]
+    height, width = known(real.shape[-2], "the height"), known(real.shape[-1], "the width")
+    area = b.scalar(f"{call.scope}/area", float(height * width))
+    return [b.binary(f"{call.scope}/real", "RealDiv", real, area),
+            b.binary(f"{call.scope}/imag", "RealDiv", b.unary(f"{call.scope}/imag", "Neg", imag), area)]
+
+
+def _fft_length(call: LayerCall, default: int) -> int:
+    value = call.config.get("fft_length")
+    call.require(value is None or (isinstance(value, int) and value > 0), "an fft_length that is not a positive int")
+    return default if value is None else int(value)
+
+
+@op("RFFT")
+def rfft(call: LayerCall) -> list[Tensor]:
+    """``rfft(x, fft_length)``: the ``fft_length // 2 + 1`` non-negative frequencies of the signal truncated or
+    zero-padded to ``fft_length``, as a DFT (``real = x cos``, ``imag = -x sin``)."""
+    x = call.single_input()
+    call.require(x.dtype == "DT_FLOAT" and x.rank >= 2, "a non-float signal")
+    size = known(x.shape[-1], "the signal length")
+    length = _fft_length(call, size)
+    used = min(size, length)
+    angles = np.zeros((size, length // 2 + 1))
+    angles[:used] = _angles(used, length // 2 + 1, length)
+    live = (np.arange(size) < used)[:, None]
+    return [_last_axis_product(call, "real", x, np.where(live, np.cos(angles), 0.0)),
+            _last_axis_product(call, "imag", x, np.where(live, -np.sin(angles), 0.0))]
+
+
+@op("IRFFT")
+def irfft(call: LayerCall) -> list[Tensor]:
+    """``irfft((real, imag), fft_length)``: the real signal of length ``fft_length`` (default ``2 * (bins - 1)``)
+    whose spectrum has these non-negative frequencies (truncated or zero-padded to ``fft_length // 2 + 1``), the
+    imaginary parts of the zero and Nyquist frequencies ignored, as TensorFlow's irfft."""
+    b = call.builder
+    real, imag = _complex_pair(call)
+    bins = known(real.shape[-1], "the number of frequencies")
+    length = _fft_length(call, 2 * (bins - 1))
+    call.require(length > 0, "a spectrum of one frequency without fft_length")
+    used = min(bins, length // 2 + 1)
+    weights = np.full(bins, 2.0)
+    weights[0] = 1.0
+    if length % 2 == 0 and length // 2 < bins:
+        weights[length // 2] = 1.0
+    weights[used:] = 0.0
+    angles = _angles(bins, length, length)
+    cos = weights[:, None] * np.cos(angles) / length
+    sin = -weights[:, None] * np.sin(angles) / length
+    sin[0] = 0.0
+    if length % 2 == 0 and length // 2 < bins:
+        sin[length // 2] = 0.0
+    return [b.binary(call.scope, "AddV2", _last_axis_product(call, "real", real, cos),
+                     _last_axis_product(call, "imag", imag, sin))]

@@ -20,8 +20,6 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "keras-ops.md"
 MODULES = ("numpy", "nn", "math", "image", "core", "linalg")
 
 _COMPLEX = "complex tensors: the graph compiler and writer handle real dtypes only"
-_FOURIER = ("a Fourier transform: TF.js 4.22 computes it on complex tensors, which the graph compiler and writer do "
-            "not handle (not translated yet)")
 _RANDOM = "draws random numbers at each call: TF.js cannot reproduce Keras's generator"
 _AUTODIFF = "differentiates a Python function: only TensorFlow can trace it"
 _AFFINE = ("TF.js 4.22's Transform kernel (ImageProjectiveTransformV3, which Keras calls) gives other values than "
@@ -40,7 +38,6 @@ _CONSTANT = "makes a constant without a tensor input: Keras folds it into the co
 REASONS: dict[str, str] = {
     **dict.fromkeys(("ViewAsComplex", "ViewAsReal", "Angle", "Conj", "Conjugate", "Real", "Imag", "Polar", "Isreal"),
                     _COMPLEX),
-    **dict.fromkeys(("FFT", "FFT2", "IFFT2", "RFFT", "IRFFT", "STFT", "ISTFT"), _FOURIER),
     **dict.fromkeys(("Cholesky", "CholeskyInverse", "Det", "Eig", "Eigh", "Inv", "Lstsq", "LuFactor", "Qr", "SVD",
                      "Solve", "SolveTriangular", "Logdet", "Slogdet", "Pinv", "MatrixRank"), _DECOMPOSITION),
     **dict.fromkeys(("Cond", "WhileLoop", "ForiLoop", "Scan", "AssociativeScan", "Map", "VectorizedMap", "Switch"),

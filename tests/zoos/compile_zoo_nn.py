@@ -169,4 +169,14 @@ _add("unfold", lambda o, x: o.unfold(x, 2), (3, 6, 8))
 _add("unfold_padded_strided", lambda o, x: o.unfold(x, (3, 2), padding=1, stride=2), (3, 6, 8))
 _add("unfold_dilated", lambda o, x: o.unfold(x, 2, dilation=(2, 1)), (2, 6, 5))
 
+for _name, _make in {
+    "fft": lambda o, x: list(o.fft((x, o.tanh(x)))), "rfft": lambda o, x: list(o.rfft(x)),
+    "rfft_padded": lambda o, x: list(o.rfft(x, fft_length=7)), "rfft_truncated": lambda o, x: list(o.rfft(x, fft_length=3)),
+    "irfft": lambda o, x: o.irfft((x, o.tanh(x))), "irfft_odd": lambda o, x: o.irfft((x, o.tanh(x)), fft_length=7),
+    "irfft_short": lambda o, x: o.irfft((x, o.tanh(x)), fft_length=4),
+    "rfft_irfft_round_trip": lambda o, x: o.irfft(o.rfft(x * 2.0), fft_length=4),
+    "fft2": lambda o, x: list(o.fft2((x, o.sigmoid(x)))), "ifft2": lambda o, x: list(o.ifft2((o.tanh(x), x))),
+}.items():
+    _add(_name, _make)
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
