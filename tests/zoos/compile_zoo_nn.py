@@ -1,6 +1,7 @@
-"""Compiler zoo cases for the ``keras.ops`` nn / math / core / linalg / image calls (hatch_tfjs/compile/nn_ops.py and
-image_ops.py): one small functional model per call and setting, compiled without TensorFlow and run in TF.js against
-Keras by tests/parity/test_compile.py, with the rest of the compiler zoo (importing this module adds its cases)."""
+"""Compiler zoo cases for the ``keras.ops`` nn / math / core / linalg / image calls (hatch_tfjs/compile/nn_ops.py,
+math_ops.py, core_ops.py, loss_ops.py, image_ops.py): one small functional model per call and setting, compiled
+without TensorFlow and run in TF.js against Keras by tests/parity/test_compile.py, with the rest of the compiler zoo
+(importing this module adds its cases)."""
 
 from __future__ import annotations
 
@@ -178,5 +179,13 @@ for _name, _make in {
     "fft2": lambda o, x: list(o.fft2((x, o.sigmoid(x)))), "ifft2": lambda o, x: list(o.ifft2((o.tanh(x), x))),
 }.items():
     _add(_name, _make)
+
+for _name, _make in {
+    "stft": lambda o, x: list(o.stft(x, 4, 2, 8)),
+    "stft_hamming_uncentred": lambda o, x: list(o.stft(x, 5, 3, 6, window="hamming", center=False)),
+    "stft_no_window": lambda o, x: list(o.stft(x, 6, 4, 6, window=None)),
+    "stft_hann_even_in_odd": lambda o, x: list(o.stft(x, 4, 3, 7)),
+}.items():
+    _add(_name, _make, (24,))
 
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
