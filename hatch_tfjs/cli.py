@@ -111,6 +111,8 @@ def _convert_config(args: argparse.Namespace, name: str, root: Path, source: Pat
         model["quantize"] = _quantize_option(args.quantize)
     if args.reader:
         model["reader"] = args.reader
+    if args.custom_modules:
+        model["custom-modules"] = args.custom_modules
     if args.metadata:
         model.update(_metadata_option(args.metadata.strip()))
     return {"models": {name: model}}
@@ -174,6 +176,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         raise UsageError(_cli_problems(exc)) from None
+    # custom-modules come from the working directory's source tree, as a project's come from its own
+    specs = [dataclasses.replace(spec, modules_root=Path.cwd()) for spec in settings.models]
     from hatch_tfjs.build import ConvertSettings, convert_models
     from hatch_tfjs.lock import project_lock
 
@@ -181,7 +185,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     # TensorFlow worker, as in a build: this process never imports TensorFlow.
     how = ConvertSettings(jobs=1, replace_foreign=args.force, in_process=True)
     with project_lock(outdir.parent):  # one writer per folder: recovery after a killed run deletes only then
-        (result,) = convert_models(settings.models, how).results
+        (result,) = convert_models(specs, how).results
     print(result_summary(result, str(outdir)))
     advice = layers_advice(result) if args.verbose else None
     if advice:

@@ -3,7 +3,8 @@
 Keras loads a custom class only from its registry (``@keras.saving.register_keras_serializable``), which the user's
 module fills when it is imported. The modules a model names are imported here, in the TensorFlow worker, just before
 Keras loads the file: only modules the configuration names explicitly (never one a file's config names), and only
-from the project's own source tree (``src/`` or the project root), whose directory stays on ``sys.path`` for the
+from the project's own source tree (``src/`` or the project root; for ``hatch-tfjs convert``, the working
+directory's), whose directory stays on ``sys.path`` for the
 worker's life so that the module's own imports of its package work.
 """
 
@@ -33,10 +34,15 @@ def _where(spec: ModelSpec) -> str:
 
 def _import(spec: ModelSpec, module: str) -> None:
     top = module.split(".", maxsplit=1)[0]
-    directory = next(
-        (spec.root / d for d in SOURCE_DIRS if PathFinder.find_spec(top, [str(spec.root / d)]) is not None), None
-    )
+    root = spec.modules_root or spec.root
+    directory = next((root / d for d in SOURCE_DIRS if PathFinder.find_spec(top, [str(root / d)]) is not None), None)
     prefix = f"model '{spec.name}' ({spec.source_rel}): custom module '{module}' (set by {_where(spec)})"
+    if directory is None and spec.modules_root is not None:
+        raise ModelReadError(
+            f"{prefix}: package '{top}' is not in the working directory's source tree (looked in {root / 'src'} "
+            f"and {root}); run the command from the project that holds it, e.g. the one that defines the model's "
+            "custom layers"
+        )
     if directory is None:
         raise ModelReadError(
             f"{prefix}: package '{top}' is not in the project's source tree (looked in src/ and the project root); "

@@ -27,7 +27,6 @@ from hatch_tfjs.compile.builder import (
     broadcast_shape,
     known,
 )
-from hatch_tfjs.compile.conv import resizing
 from hatch_tfjs.compile.keras_ops import operand
 from hatch_tfjs.compile.registry import LayerCall, op
 
@@ -380,7 +379,7 @@ def clip(call: LayerCall) -> list[Tensor]:
     return [b.op(f"{call.scope}/ClipByValue", "ClipByValue", [x, *bounds], x.shape)]
 
 
-# --- einsum, image.resize -------------------------------------------------------------------------------------------
+# --- einsum -------------------------------------------------------------------------------------------
 
 
 @op("Einsum")
@@ -443,14 +442,3 @@ def einsum(call: LayerCall) -> list[Tensor]:
 def _size(letters: str, sizes: dict[str, int | None]) -> int:
     """The size of ``letters``' axes merged into one (1 for none)."""
     return math.prod(int(sizes[c] or 1) for c in letters)
-
-
-@op("Resize")
-def resize(call: LayerCall) -> list[Tensor]:
-    """``image.resize(images, size)``: the ``Resizing`` layer's translation, with the op's arguments."""
-    size = call.config.get("size")
-    if not isinstance(size, list) or len(size) != 2:
-        raise NotCoveredError("a size that is not (height, width)")
-    config = dict(call.config)
-    config.update(height=size[0], width=size[1])
-    return resizing(LayerCall(call.builder, call.name, "Resizing", config, call.inputs, call.weights))

@@ -369,9 +369,11 @@ def logsumexp(call: LayerCall) -> list[Tensor]:
 
 @op("Copy", "StopGradient", "ConvertToTensor")
 def identity(call: LayerCall) -> list[Tensor]:
-    """Calls that return their input unchanged at inference."""
-    call.require(not call.config.get("dtype"), "a conversion to another dtype is not translated yet")
+    """Calls that return their input unchanged at inference (``convert_to_tensor`` with a dtype casts)."""
     x = call.single_input()
+    if call.config.get("dtype"):
+        call.require(call.class_name == "ConvertToTensor", "a conversion to another dtype is not translated yet")
+        return [_cast(call, x, call.config["dtype"])]
     return [call.builder.op(f"{call.scope}/Identity", "Identity", [x], x.shape, dtype=x.dtype)]
 
 

@@ -189,6 +189,13 @@ OPTIONS: tuple[OptionDecl, ...] = (
         _STRING_LIST,
         "`[]`",
         _GRAPH_SECTION,
+        Flag(
+            "--custom-modules",
+            "a module that registers the model's custom classes, imported from the working directory's src/ or the "
+            "working directory before Keras loads SOURCE (repeatable)",
+            "MODULE",
+            repeat=True,
+        ),
     ),
     OptionDecl(
         "signature",

@@ -33,6 +33,7 @@ class ModelSpec:
     options: ModelOptions = field(default_factory=ModelOptions)
     origins: dict[str, str] = field(default_factory=dict)
     naming: OptionNaming = field(default_factory=OptionNaming)
+    modules_root: Path | None = None  # where custom-modules are imported from (None: root; the command line: its cwd)
 
     @property
     def source_rel(self) -> str:

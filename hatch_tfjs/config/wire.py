@@ -73,6 +73,7 @@ def spec_to_json(spec: ModelSpec) -> dict[str, Any]:
         "options": options_table(spec),
         "origins": dict(spec.origins),
         "naming": spec.naming.to_json(),
+        "modules_root": None if spec.modules_root is None else str(spec.modules_root),
     }
 
 
@@ -91,6 +92,7 @@ def spec_from_json(data: dict[str, Any]) -> ModelSpec:
         options=model_options(values, values.get("metadata") or {}, model_format),
         origins=dict(data["origins"]),
         naming=OptionNaming.from_json(data["naming"]),
+        modules_root=None if data.get("modules_root") is None else Path(data["modules_root"]),
     )
 
 

@@ -236,13 +236,16 @@ def _input_specs(model: Any, tf: Any) -> Any:
 
     The model is called with exactly this structure: Keras 3 refuses a list for a model built on a dict. Each spec
     is named like the graph input TF.js will show: its key when it is a dict's value (the name the user calls the
-    model with), else the Keras input's own name."""
+    model with), else the name of the Keras input layer it comes from (what ``model.inputs`` shows the user, and the
+    compiler names it: an unnamed ``keras.Input`` is ``input_layer``, where its tensor is ``keras_tensor_7``)."""
     structure = getattr(model, "_inputs_struct", None)
     if structure is None:
         structure = model.inputs if len(model.inputs) > 1 else model.inputs[0]
 
     def spec(tensor: Any, key: str | None) -> Any:
-        name = key if key is not None else tensor.name.split(":")[0].split("/")[0]
+        history = getattr(tensor, "_keras_history", None)
+        layer_name = getattr(getattr(history, "operation", None), "name", None)
+        name = key if key is not None else layer_name or tensor.name.split(":")[0].split("/")[0]
         return tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=name)
 
     def visit(value: Any, key: str | None) -> Any:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import SAMPLE_PROJECT, assert_parity, copy_sample_project, keras_predict
+from projects import file_digests
 
 SCRIPT = Path(sys.executable).parent / "hatch-tfjs"
 IRIS = SAMPLE_PROJECT / "models" / "iris.keras"
@@ -359,3 +360,48 @@ def test_a_conversion_fix_speaks_the_command_line_without_rewriting(tmp_path):
     assert "custom-modules" in message and "; if a distribution provides it, install it here" in message, message
     assert "[tool.hatch" not in message and "dependencies" not in message, message
     assert not (tmp_path / "out").exists()
+
+
+def test_convert_imports_the_custom_modules_named_by_flag_from_the_working_directory(tmp_path, tfjs):
+    """``--custom-modules`` imports the user's module from the working directory's ``src/`` (in the TensorFlow
+    worker) before Keras loads the file, so a ``.keras`` file with the user's registered layer converts as it is and
+    matches Keras in TF.js; run from elsewhere, one message names the module, the folders looked in and the fix."""
+    import importlib
+
+    import keras
+    from user_models import USER_LAYERS
+
+    project = tmp_path / "proj"
+    (project / "src" / "app").mkdir(parents=True)
+    (project / "src" / "app" / "__init__.py").write_text("")
+    (project / "src" / "app" / "layers.py").write_text(USER_LAYERS)
+    sys.path.insert(0, str(project / "src"))
+    try:
+        user_layers = importlib.import_module("app.layers")
+    finally:
+        sys.path.remove(str(project / "src"))
+        sys.modules.pop("app", None)
+        sys.modules.pop("app.layers", None)
+    keras.utils.set_random_seed(7)
+    x = keras.Input((3,), name="features")
+    model = keras.Model(x, keras.layers.Dense(2)(user_layers.Scale(name="scale")(x)))
+    source = project / "models" / "scorer.keras"
+    source.parent.mkdir()
+    model.save(source)
+    features = np.random.default_rng(7).normal(size=(4, 3)).astype("float32")
+    before = file_digests(project)
+
+    elsewhere = cli("convert", source, tmp_path / "lost", "--custom-modules", "app.layers", cwd=tmp_path)
+    assert elsewhere.returncode == 1
+    assert (f"custom module 'app.layers' (set by --custom-modules): package 'app' is not in the working directory's "
+            f"source tree (looked in {tmp_path / 'src'} and {tmp_path}); run the command from the project that holds "
+            "it") in elsewhere.stderr, elsewhere.stderr
+    assert not (tmp_path / "lost").exists()
+
+    out = tmp_path / "web" / "scorer"
+    proc = cli("convert", source, out, "--custom-modules", "app.layers", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"scorer: graph model ") and "graph through TensorFlow" in proc.stdout, proc.stdout
+    got, _ = tfjs.run(out, [features], format="graph")
+    assert_parity(got, [np.asarray(model(features))])
+    assert file_digests(project) == before  # the user's files, byte for byte

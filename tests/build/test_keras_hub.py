@@ -13,37 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from projects import hatchling_build, user_files, write_app_project
-from user_models import Case, build_line, check_in_tfjs, expected_outputs, text_feed
+from user_models import USER_LAYERS, Case, build_line, check_in_tfjs, cspnet, expected_outputs, text_feed
 
 OUTPUTS = "src/app/web_models"
-
-USER_LAYERS = '''
-import keras
-
-
-@keras.saving.register_keras_serializable(package="app")
-class Scale(keras.layers.Layer):
-    """Multiplies by a learned per-feature factor, then adds a constant: the user's own layer."""
-
-    def __init__(self, offset=0.5, **kwargs):
-        super().__init__(**kwargs)
-        self.offset = offset
-
-    def build(self, input_shape):
-        self.factor = self.add_weight(shape=(input_shape[-1],), initializer="random_normal", name="factor")
-
-    def call(self, x):
-        return x * self.factor + self.offset
-
-    def get_config(self):
-        return {**super().get_config(), "offset": self.offset}
-'''
 
 
 def _hub_models(rng) -> dict[str, tuple[object, dict[str, np.ndarray]]]:
     import keras_hub
 
     text = {"vocabulary_size": 50, "num_layers": 2, "num_heads": 2, "hidden_dim": 8, "intermediate_dim": 16}
+    csp = cspnet()
     return {
         "bert": (keras_hub.models.BertBackbone(**text, max_sequence_length=12),
                  text_feed(rng, "token_ids", "segment_ids", "padding_mask")),
@@ -52,7 +31,17 @@ def _hub_models(rng) -> dict[str, tuple[object, dict[str, np.ndarray]]]:
         "vit": (keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=2, num_heads=2,
                                              hidden_dim=8, mlp_dim=16),
                 {"images": rng.normal(size=(2, 16, 16, 3)).astype("float32")}),
+        # an image backbone whose input layer keras-hub leaves unnamed: the graph's input takes the input layer's
+        # name (what model.inputs shows), not its tensor's ("keras_tensor")
+        "cspnet": (csp, {_input_layer_name(csp): rng.normal(size=(2, 32, 32, 3)).astype("float32")}),
     }
+
+
+def _input_layer_name(model) -> str:
+    (tensor,) = model.inputs
+    name = tensor._keras_history.operation.name
+    assert name.startswith("input_layer") and not tensor.name.startswith("input_layer"), (name, tensor.name)
+    return name
 
 
 def _dict_model(middle):
@@ -111,7 +100,7 @@ def hub_build(hub_project) -> str:
     return proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("name", ["bert", "gpt2", "vit", "dict_threshold", "dict_custom"])
+@pytest.mark.parametrize("name", ["bert", "gpt2", "vit", "cspnet", "dict_threshold", "dict_custom"])
 def test_the_model_builds_with_the_default_configuration_and_matches_keras_in_tfjs(
     name, hub_project, hub_build, tfjs, record_property
 ):

@@ -12,6 +12,7 @@ from helpers import assert_parity, keras_predict
 from zoo import randomize
 
 import compile_zoo
+import compile_zoo_nn  # noqa: F401 - adds the nn / image / core / linalg keras.ops cases to compile_zoo.CASES
 
 
 @dataclass

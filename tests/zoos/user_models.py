@@ -21,6 +21,30 @@ RTOL = 1e-3  # and at most this fraction of the largest output
 Feed = dict[str, np.ndarray]
 
 
+# The user's own layer, as a project keeps it in its package (src/app/layers.py), registered for Keras.
+USER_LAYERS = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="app")
+class Scale(keras.layers.Layer):
+    """Multiplies by a learned per-feature factor, then adds a constant: the user's own layer."""
+
+    def __init__(self, offset=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = offset
+
+    def build(self, input_shape):
+        self.factor = self.add_weight(shape=(input_shape[-1],), initializer="random_normal", name="factor")
+
+    def call(self, x):
+        return x * self.factor + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}
+'''
+
+
 @dataclass
 class Case:
     feed: Feed  # by the names the user calls the model with
@@ -139,12 +163,7 @@ def hub_families(rng: np.random.Generator) -> dict[str, tuple[Any, Feed]]:
         ),
         # num_features left at its default: keras-hub 0.32's get_config does not record it (see efficientnet_narrow)
         "efficientnet": lambda: (efficientnet(), _image(rng, 32)),
-        "cspnet": lambda: (
-            models.CSPNetBackbone(stem_filters=8, stem_kernel_size=3, stem_strides=1, stackwise_depth=[1, 1],
-                                  stackwise_strides=[1, 2], stackwise_num_filters=[8, 16], block_type="bottleneck_block",
-                                  stage_type="csp", expand_ratio=[2.0], bottle_ratio=[0.5], image_shape=(32, 32, 3)),
-            _image(rng, 32),
-        ),
+        "cspnet": lambda: (cspnet(), _image(rng, 32)),
         "bert_classifier": lambda: (
             models.BertTextClassifier(models.BertBackbone(**TEXT, max_sequence_length=12), num_classes=3,
                                       preprocessor=None),
@@ -152,6 +171,17 @@ def hub_families(rng: np.random.Generator) -> dict[str, tuple[Any, Feed]]:
         ),
     }
     return {name: build() for name, build in builders.items()}
+
+
+def cspnet() -> Any:
+    """A two-stage CSPNet on 32x32 images (its input layer unnamed, as keras-hub builds it)."""
+    import keras_hub
+
+    return keras_hub.models.CSPNetBackbone(
+        stem_filters=8, stem_kernel_size=3, stem_strides=1, stackwise_depth=[1, 1], stackwise_strides=[1, 2],
+        stackwise_num_filters=[8, 16], block_type="bottleneck_block", stage_type="csp", expand_ratio=[2.0],
+        bottle_ratio=[0.5], image_shape=(32, 32, 3),
+    )
 
 
 def efficientnet(**overrides: Any) -> Any:

@@ -1,0 +1,290 @@
+"""``keras.ops.image`` calls recorded in a functional model, as graph ops: grayscale, padding and cropping, and
+``resize`` with ``crop_to_aspect_ratio`` / ``pad_to_aspect_ratio``.
+
+Each computes what Keras's TensorFlow backend computes (the same weights, paddings and crop boxes, found from the
+static image size with the same float32 arithmetic), for batches of channels-last images; anything else is reported
+uncovered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hatch_tfjs.compile.builder import Tensor, attr_str, attr_type, known
+from hatch_tfjs.compile.conv import Window, conv2d_op, pair, resizing
+from hatch_tfjs.compile.registry import LayerCall, op
+
+GRAYSCALE_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's, which Keras uses
+
+
+def _images(call: LayerCall) -> Tensor:
+    call.require(call.config.get("data_format") in (None, "channels_last"), "channels_first is not translated yet")
+    x = call.single_input()
+    call.require(x.rank == 4, "an unbatched image is not translated yet")
+    return x
+
+
+def _size(x: Tensor) -> tuple[int, int]:
+    return known(x.shape[1], "the image height"), known(x.shape[2], "the image width")
+
+
+@op("RGBToGrayscale")
+def rgb_to_grayscale(call: LayerCall) -> list[Tensor]:
+    """The channels weighted by ``GRAYSCALE_WEIGHTS`` and summed, keeping a channel axis of 1."""
+    b = call.builder
+    x = _images(call)
+    call.require(x.dtype == "DT_FLOAT", "grayscale of a non-float image is not translated yet")
+    channels = known(x.shape[3], "the channels")
+    call.require(channels in (1, 3), "an image with other than 1 or 3 channels")
+    if channels == 1:
+        return [b.op(f"{call.scope}/Identity", "Identity", [x], x.shape)]
+    weights = b.const(f"{call.scope}/rgb_weights", np.array(GRAYSCALE_WEIGHTS, np.float32))
+    return [b.reduce(call.scope, "Sum", b.binary(call.scope, "Mul", x, weights), [3], True)]
+
+
+def _sides(call: LayerCall, keys: tuple[str, str], target_key: str, size: int, *, padding: bool) -> tuple[int, int]:
+    """(before, after) amounts for one axis from the op's arguments, inferred as Keras infers the missing one."""
+    first, second, target = (call.config.get(k) for k in (*keys, target_key))
+    if first is None or second is None:
+        known_side = second if first is None else first
+        call.require(isinstance(target, int) and isinstance(known_side, int), f"{target_key} or a side is unset")
+        inferred = (1 if padding else -1) * (target - size) - known_side  # type: ignore[operator]
+        first, second = (inferred, second) if first is None else (first, inferred)
+    call.require(isinstance(first, int) and isinstance(second, int) and first >= 0 and second >= 0,
+                 "a negative or non-integer amount")
+    return int(first), int(second)  # type: ignore[arg-type]
+
+
+@op("PadImages")
+def pad_images(call: LayerCall) -> list[Tensor]:
+    x = _images(call)
+    height, width = _size(x)
+    top, bottom = _sides(call, ("top_padding", "bottom_padding"), "target_height", height, padding=True)
+    left, right = _sides(call, ("left_padding", "right_padding"), "target_width", width, padding=True)
+    return [call.builder.pad(call.scope, x, [(0, 0), (top, bottom), (left, right), (0, 0)])]
+
+
+@op("CropImages")
+def crop_images(call: LayerCall) -> list[Tensor]:
+    x = _images(call)
+    height, width = _size(x)
+    config = call.config
+    top, left = config.get("top_cropping"), config.get("left_cropping")
+    target_height, target_width = config.get("target_height"), config.get("target_width")
+    if top is None or target_height is None:
+        bottom = config.get("bottom_cropping") or 0
+        top = height - (target_height or 0) - bottom if top is None else top
+        target_height = height - bottom - top if target_height is None else target_height
+    if left is None or target_width is None:
+        right = config.get("right_cropping") or 0
+        left = width - (target_width or 0) - right if left is None else left
+        target_width = width - right - left if target_width is None else target_width
+    amounts = (top, left, target_height, target_width)
+    call.require(all(isinstance(a, int) and a >= 0 for a in amounts), "a negative or non-integer crop")
+    call.require(top + target_height <= height and left + target_width <= width, "a crop outside the image")
+    return [call.builder.slice(call.scope, x, [0, top, left, 0], [-1, target_height, target_width, -1])]
+
+
+def _ratio_length(length: int, target: int, other_target: int) -> int:
+    """``int32(float32(length * target) / other_target)``, as Keras computes a crop or pad box's side."""
+    return int(np.float32(length * target) / np.float32(other_target))
+
+
+def _half(amount: int) -> int:
+    return int(np.float32(amount) / np.float32(2))
+
+
+@op("Resize")
+def resize(call: LayerCall) -> list[Tensor]:
+    """``image.resize(images, size, ...)``: cropped (``crop_to_aspect_ratio``) or padded with ``fill_value``
+    (``pad_to_aspect_ratio``) to the target's aspect ratio around the centre, as Keras does, then the ``Resizing``
+    layer's translation."""
+    size = call.config.get("size")
+    call.require(isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) for s in size),
+                 "a size that is not (height, width)")
+    assert isinstance(size, list)  # noqa: S101 - checked above
+    config = {**call.config, "height": size[0], "width": size[1], "crop_to_aspect_ratio": False,
+              "pad_to_aspect_ratio": False}
+    x = call.single_input()
+    if call.config.get("crop_to_aspect_ratio") or call.config.get("pad_to_aspect_ratio"):
+        x = _images(call)
+        x = _crop_to_ratio(call, x, size) if call.config.get("crop_to_aspect_ratio") else _pad_to_ratio(call, x, size)
+    return resizing(LayerCall(call.builder, call.name, "Resizing", config, [x], call.weights))
+
+
+def _crop_to_ratio(call: LayerCall, x: Tensor, size: list[int]) -> Tensor:
+    height, width = _size(x)
+    crop_height = max(min(height, _ratio_length(width, size[0], size[1])), 1)
+    crop_width = max(min(width, _ratio_length(height, size[1], size[0])), 1)
+    top, left = _half(height - crop_height), _half(width - crop_width)
+    return call.builder.slice(f"{call.scope}/crop", x, [0, top, left, 0], [-1, crop_height, crop_width, -1])
+
+
+def _pad_to_ratio(call: LayerCall, x: Tensor, size: list[int]) -> Tensor:
+    call.require(call.config.get("fill_mode", "constant") == "constant", "a fill_mode other than constant")
+    fill = call.config.get("fill_value", 0.0)
+    call.require(isinstance(fill, (int, float)) and not isinstance(fill, bool), "a fill_value that is not a number")
+    height, width = _size(x)
+    pad_height = max(height, _ratio_length(width, size[0], size[1]))
+    pad_width = max(width, _ratio_length(height, size[1], size[0]))
+    top, left = _half(pad_height - height), _half(pad_width - width)
+    if not top and not left:
+        return x
+    b = call.builder
+    amounts = b.const(f"{call.scope}/paddings", [[0, 0], [top, top], [left, left], [0, 0]], "DT_INT32")
+    value = b.const(f"{call.scope}/fill_value", np.float32(fill))
+    shape = (x.shape[0], height + 2 * top, width + 2 * left, x.shape[3])
+    return b.op(f"{call.scope}/PadV2", "PadV2", [x, amounts, value], shape, attr={"Tpaddings": attr_type("DT_INT32")})
+
+
+@op("ExtractPatches")
+def extract_patches(call: LayerCall) -> list[Tensor]:
+    """``image.extract_patches(images, size, ...)`` of 2-D patches as Keras computes them on every backend: a
+    ``Conv2D`` with an identity kernel ``[h, w, c, h * w * c]``."""
+    x = _images(call)
+    size = call.config.get("size")
+    size = [size, size] if isinstance(size, int) else size
+    call.require(isinstance(size, list) and len(size) == 2, "3-D patches are not translated yet")
+    assert isinstance(size, list)  # noqa: S101 - checked above
+    channels = known(x.shape[3], "the channels")
+    strides = call.config.get("strides") or size
+    dilation = call.config.get("dilation_rate", 1)
+    padding = str(call.config.get("padding", "valid")).upper()
+    call.require(padding in ("SAME", "VALID"), f"padding {padding.lower()!r}")
+    height, width = int(size[0]), int(size[1])
+    depth = height * width * channels
+    kernel = np.eye(depth, dtype=np.float32).reshape(height, width, channels, depth)
+    window = Window((height, width), pair(strides, 2), pair(dilation, 2), padding)
+    return [conv2d_op(call.builder, call.scope, "Conv2D", x, kernel, window)]
+
+
+def _rgb_images(call: LayerCall) -> Tensor:
+    x = _images(call)
+    call.require(x.dtype == "DT_FLOAT" and x.shape[3] == 3, "images that are not float RGB (3 channels)")
+    return x
+
+
+def _channel(call: LayerCall, x: Tensor, index: int, name: str) -> Tensor:
+    return call.builder.slice(f"{call.scope}/{name}", x, [0, 0, 0, index], [-1, -1, -1, 1])
+
+
+@op("RGBToHSV")
+def rgb_to_hsv(call: LayerCall) -> list[Tensor]:
+    """``tf.image.rgb_to_hsv``'s formulas (which Keras calls): ``v = max``, ``s = range / v`` where ``v > 0``, the
+    hue from the channel that is the maximum, ``range ** -1 / 6`` times a difference, wrapped into [0, 1)."""
+    b = call.builder
+    x = _rgb_images(call)
+    red, green, blue = (_channel(call, x, i, n) for i, n in enumerate(("red", "green", "blue")))
+    value = b.reduce(f"{call.scope}/value", "Max", x, [3], True)
+    spread = b.binary(f"{call.scope}/range", "Sub", value, b.reduce(f"{call.scope}/min", "Min", x, [3], True))
+    zero = b.scalar(f"{call.scope}/zero", 0.0)
+    zeros = b.op(f"{call.scope}/ZerosLike", "ZerosLike", [value], value.shape)
+    saturation = b.op(f"{call.scope}/saturation", "SelectV2", [_greater(call, "positive", value, zero),
+                                                                 b.binary(f"{call.scope}/s", "RealDiv", spread, value),
+                                                                 zeros], value.shape)
+    norm = b.binary(f"{call.scope}/norm", "Mul", b.unary(f"{call.scope}/norm", "Reciprocal", spread),
+                    b.scalar(f"{call.scope}/sixth", float(np.float32(1) / np.float32(6))))
+
+    def sector(name: str, a: Tensor, c: Tensor, offset: float | None) -> Tensor:
+        hue = b.binary(f"{call.scope}/{name}", "Mul", norm, b.binary(f"{call.scope}/{name}", "Sub", a, c))
+        if offset is None:
+            return hue
+        return b.binary(f"{call.scope}/{name}", "AddV2", hue, b.scalar(f"{call.scope}/{name}_offset", offset))
+
+    two, four = float(np.float32(2) / np.float32(6)), float(np.float32(4) / np.float32(6))
+    inner = b.op(f"{call.scope}/green_max", "SelectV2", [_equal(call, "is_green", green, value),
+                                                         sector("from_green", blue, red, two),
+                                                         sector("from_blue", red, green, four)], value.shape)
+    hue = b.op(f"{call.scope}/red_max", "SelectV2", [_equal(call, "is_red", red, value),
+                                                     sector("from_red", green, blue, None), inner], value.shape)
+    hue = b.op(f"{call.scope}/chromatic", "SelectV2", [_greater(call, "has_range", spread, zero), hue, zeros],
+               value.shape)
+    wrapped = b.binary(f"{call.scope}/wrapped", "AddV2", hue, b.scalar(f"{call.scope}/one", 1.0))
+    hue = b.op(f"{call.scope}/hue", "SelectV2", [_less(call, "negative", hue, zero), wrapped, hue], value.shape)
+    return [b.concat(call.scope, [hue, saturation, value], 3)]
+
+
+@op("HSVToRGB")
+def hsv_to_rgb(call: LayerCall) -> list[Tensor]:
+    """``tf.image.hsv_to_rgb``'s formulas: with ``dh = 6 h``, each channel ``((1 - s) + s * d) * v`` where ``d`` is
+    ``clip(|dh - 3| - 1)``, ``clip(2 - |dh - 2|)``, ``clip(2 - |dh - 4|)`` into [0, 1]."""
+    b = call.builder
+    x = _rgb_images(call)
+    hue, saturation, value = (_channel(call, x, i, n) for i, n in enumerate(("hue", "saturation", "value")))
+    scaled = b.binary(f"{call.scope}/dh", "Mul", hue, b.scalar(f"{call.scope}/six", 6.0))
+    low, high = b.scalar(f"{call.scope}/zero", 0.0), b.scalar(f"{call.scope}/one", 1.0)
+    one_minus_s = b.binary(f"{call.scope}/one_s", "Sub", high, saturation)
+    channels = []
+    for name, centre, rising in (("red", 3.0, True), ("green", 2.0, False), ("blue", 4.0, False)):
+        distance = b.unary(f"{call.scope}/{name}", "Abs",
+                           b.binary(f"{call.scope}/{name}", "Sub", scaled, b.scalar(f"{call.scope}/c{name}", centre)))
+        if rising:
+            ramp = b.binary(f"{call.scope}/{name}", "Sub", distance, high)
+        else:
+            ramp = b.binary(f"{call.scope}/{name}", "Sub", b.scalar(f"{call.scope}/two", 2.0), distance)
+        ramp = b.binary(f"{call.scope}/{name}_min", "Minimum", b.binary(f"{call.scope}/{name}_max", "Maximum", ramp,
+                                                                         low), high)
+        mixed = b.binary(f"{call.scope}/{name}", "AddV2", one_minus_s,
+                         b.binary(f"{call.scope}/{name}_s", "Mul", saturation, ramp))
+        channels.append(b.binary(f"{call.scope}/{name}_v", "Mul", mixed, value))
+    return [b.concat(call.scope, channels, 3)]
+
+
+def _compare_op(call: LayerCall, op_name: str, name: str, a: Tensor, c: Tensor) -> Tensor:
+    return call.builder.op(f"{call.scope}/{name}", op_name, [a, c], a.shape, dtype="DT_BOOL",
+                           attr={"T": attr_type("DT_FLOAT")}, typed=False)
+
+
+def _greater(call: LayerCall, name: str, a: Tensor, c: Tensor) -> Tensor:
+    return _compare_op(call, "Greater", name, a, c)
+
+
+def _less(call: LayerCall, name: str, a: Tensor, c: Tensor) -> Tensor:
+    return _compare_op(call, "Less", name, a, c)
+
+
+def _equal(call: LayerCall, name: str, a: Tensor, c: Tensor) -> Tensor:
+    return _compare_op(call, "Equal", name, a, c)
+
+
+@op("GaussianBlur")
+def gaussian_blur(call: LayerCall) -> list[Tensor]:
+    """``image.gaussian_blur``: a same-padded ``DepthwiseConv2dNative`` with Keras's kernel (the outer product of two
+    normalized 1-D Gaussians, in float32, laid out as Keras reshapes it)."""
+    x = _images(call)
+    call.require(x.dtype == "DT_FLOAT", "a non-float image")
+    size = pair(call.config.get("kernel_size", (3, 3)), 2)
+    sigma = [float(s) for s in (call.config.get("sigma") or (1.0, 1.0))]
+    sigma = sigma * 2 if len(sigma) == 1 else sigma
+    channels = known(x.shape[3], "the channels")
+
+    def gaussian(length: int, spread: float) -> np.ndarray:
+        offsets = np.arange(length, dtype=np.float32) - np.float32((length - 1) / 2)
+        curve = np.exp(np.float32(-0.5) * (offsets / np.float32(spread)) ** 2).astype(np.float32)
+        normalized: np.ndarray = (curve / curve.sum(dtype=np.float32)).astype(np.float32)
+        return normalized
+
+    kernel = np.multiply.outer(gaussian(size[1], sigma[1]), gaussian(size[0], sigma[0])).astype(np.float32)
+    kernel = np.tile(kernel.reshape(size[0], size[1], 1, 1), (1, 1, channels, 1))
+    window = Window(size, (1, 1), (1, 1), "SAME")
+    return [conv2d_op(call.builder, call.scope, "DepthwiseConv2dNative", x, kernel, window)]
+
+
+SOBEL = np.array([[[-1, -2, -1], [0, 0, 0], [1, 2, 1]], [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]], np.float32)
+
+
+@op("SobelEdges")
+def sobel_edges(call: LayerCall) -> list[Tensor]:
+    """``tf.image.sobel_edges`` (which Keras calls): the images reflect-padded by one, a ``DepthwiseConv2dNative``
+    with the vertical and horizontal Sobel kernels, reshaped to ``[n, h, w, c, 2]``."""
+    b = call.builder
+    x = _images(call)
+    call.require(x.dtype == "DT_FLOAT", "a non-float image")
+    height, width = _size(x)
+    channels = known(x.shape[3], "the channels")
+    amounts = b.const(f"{call.scope}/paddings", [[0, 0], [1, 1], [1, 1], [0, 0]], "DT_INT32")
+    padded = b.op(f"{call.scope}/MirrorPad", "MirrorPad", [x, amounts], (x.shape[0], height + 2, width + 2, channels),
+                  attr={"Tpaddings": attr_type("DT_INT32"), "mode": attr_str("REFLECT")})
+    kernel = np.tile(np.transpose(SOBEL, (1, 2, 0))[:, :, None, :], (1, 1, channels, 1))
+    edges = conv2d_op(b, call.scope, "DepthwiseConv2dNative", padded, kernel, Window((3, 3), (1, 1), (1, 1), "VALID"))
+    return [b.reshape(f"{call.scope}/edges", edges, (None, height, width, channels, 2))]
