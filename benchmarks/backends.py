@@ -3,10 +3,11 @@ the official converter's output, on the backends browsers use.
 
     .venv/bin/python benchmarks/backends.py [--backends wasm,cpu,webgl,webgpu] [--models a,b] [--tfjs-runs 15]
                                             [--tfjs-warmup 3] [--fresh] [model ...]
+    .venv/bin/python benchmarks/backends.py --first-prediction [--backends webgl,wasm] [--first-rounds 5]
     (default: every model of tests/zoos/real_zoo.py on every backend)
 
-For each zoo model (``tests/zoos/real_zoo.py``, built and saved once into ``benchmarks/.cache/graph_route/models``, shared
-with ``graph_route.py``):
+For each zoo model (``tests/zoos/real_zoo.py``, built and saved once into ``benchmarks/.cache/graph_route/models``,
+shared with ``graph_route.py``):
 
 - ``layers``: ``hatch-tfjs convert --format layers``, or why it cannot be made;
 - ``graph``: ``hatch-tfjs convert --format graph`` (compiled without TensorFlow where the compiler covers the model);
@@ -20,6 +21,10 @@ the order rotated round by round; paired ratios): in Node on ``wasm`` (@tensorfl
 .wasm files) and ``cpu``; in Debian's headless Chromium through Playwright on ``webgl`` (SwiftShader: software
 rendering, no GPU here) and on ``webgpu`` where that Chromium offers an adapter. Each output's first result is
 compared with Keras (max abs diff).
+
+``--first-prediction``: what a page waits for before its first prediction, in Chromium on ``webgl``, ``wasm`` (the
+package's .wasm files served beside the page) and ``webgpu``: our default output's and the official output's
+load + first call, each in a fresh browser context, alternating (``graph_runtime.mjs`` ``firstPrediction``).
 
 Runnable in parts: results are merged into ``benchmarks/results/backends.json`` (and ``backends.md`` rewritten)
 after every model's conversions and after every model on every backend, so an interrupted run keeps what it
@@ -133,6 +138,27 @@ IN_PAGE = """async ([backend, models, warmup, runs]) => {
 }"""
 
 
+FIRST_IN_PAGE = """async ([backend, model, route]) => {
+  const script = (src) => new Promise((resolve, reject) => { const s = document.createElement('script');
+    s.src = src; s.onload = resolve; s.onerror = reject; document.head.appendChild(s); });
+  const started = performance.now();
+  if (backend === 'webgpu') {
+    if (!navigator.gpu || !(await navigator.gpu.requestAdapter())) return { unavailable: 'no WebGPU adapter' };
+    await script('/www/tf-backend-webgpu.min.js');
+  }
+  if (backend === 'wasm') {
+    await script('/www/tf-backend-wasm.min.js');
+    tf.wasm.setWasmPaths('/www/');
+  }
+  if (!(await tf.setBackend(backend))) return { unavailable: `tf.setBackend('${backend}') failed` };
+  await tf.ready();
+  const backendMs = performance.now() - started;
+  const { firstPrediction } = await import('/www/graph_runtime.mjs');
+  const result = await firstPrediction(tf, model, route, (directory) => directory + '/model.json');
+  return { ...result, backend_ms: backendMs };
+}"""
+
+
 class Browser:
     """One Chromium for the whole run, a fresh page per model and backend."""
 
@@ -145,8 +171,12 @@ class Browser:
         self.stack = ExitStack()
         self.base = self.stack.enter_context(gr.serve_cache())
         playwright = self.stack.enter_context(sync_playwright())
-        webgpu = gr.TESTS / "js" / "node_modules" / "@tensorflow" / "tfjs-backend-webgpu" / "dist"
-        shutil.copyfile(webgpu / "tf-backend-webgpu.min.js", gr.CACHE / "www" / "tf-backend-webgpu.min.js")
+        packages = gr.TESTS / "js" / "node_modules" / "@tensorflow"
+        shutil.copyfile(packages / "tfjs-backend-webgpu" / "dist" / "tf-backend-webgpu.min.js",
+                        gr.CACHE / "www" / "tf-backend-webgpu.min.js")
+        for wasm_file in ("tf-backend-wasm.min.js", "tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm",
+                          "tfjs-backend-wasm-threaded-simd.wasm"):
+            shutil.copyfile(packages / "tfjs-backend-wasm" / "dist" / wasm_file, gr.CACHE / "www" / wasm_file)
         args = [*gr.CHROMIUM_ARGS, "--enable-unsafe-webgpu", "--enable-features=Vulkan"]
         self.browser = playwright.chromium.launch(executable_path=gr.CHROMIUM, args=args)
         self.stack.callback(self.browser.close)
@@ -155,6 +185,20 @@ class Browser:
 
     def __exit__(self, *exc: object) -> None:
         self.stack.close()
+
+    def first_prediction(self, backend: str, model: dict[str, Any], route: str) -> dict[str, Any]:
+        """One page in a fresh browser context (nothing cached): the backend made ready, then the model loaded and
+        called once (graph_runtime.mjs firstPrediction)."""
+        context = self.browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(self.base + "/www/index.html")
+            result: dict[str, Any] = page.evaluate(FIRST_IN_PAGE, [backend, model, route])
+        except Exception as exc:  # noqa: BLE001 - reported in the results
+            result = {"error": str(exc).splitlines()[0][:300]}
+        finally:
+            context.close()
+        return result
 
     def run(self, backend: str, models: list[dict[str, Any]], warmup: int, runs: int) -> dict[str, Any]:
         page = self.browser.new_page()
@@ -166,6 +210,86 @@ class Browser:
         finally:
             page.close()
         return result
+
+
+FIRST_FORMS = ("default", "official")
+
+
+def first_prediction(browser: Browser, name: str, outputs: dict[str, Any], backend: str, rounds: int) -> dict[str, Any]:
+    """Load + first call of our default output and of the official converter's, each in a fresh page, ``rounds``
+    times in alternating order; medians and the paired ratio of the totals."""
+    default = outputs["default"].get("format")
+    forms = {"default": outputs.get(default, {}) if default else {}, "official": outputs.get("official", {})}
+    url = lambda p: "/" + p.relative_to(gr.CACHE).as_posix()  # noqa: E731
+    (base,) = request(name, {}, url)
+    measured: dict[str, list[dict[str, Any]]] = {f: [] for f in FIRST_FORMS}
+    errors: dict[str, str] = {f: forms[f].get("error") or "not converted" for f in FIRST_FORMS if "dir" not in forms[f]}
+    for round_ in range(rounds):
+        for form in FIRST_FORMS if round_ % 2 == 0 else FIRST_FORMS[::-1]:
+            if form in errors:
+                continue
+            model = {**base, "routes": {form: {"dir": url(Path(forms[form]["dir"])), "format": forms[form]["format"]}}}
+            result = browser.first_prediction(backend, model, form)
+            if "unavailable" in result:
+                return {"unavailable": result["unavailable"]}
+            if "error" in result:
+                errors[form] = result["error"]
+            else:
+                measured[form].append(result)
+    entry: dict[str, Any] = {"default_format": default}
+    for form in FIRST_FORMS:
+        if form in errors:
+            entry[form] = {"error": errors[form][:200]}
+            continue
+        runs = measured[form]
+        entry[form] = {key: statistics.median(r[key] for r in runs) for key in ("backend_ms", "load_ms", "first_ms",
+                                                                              "second_ms")}
+        entry[form]["totals"] = [r["load_ms"] + r["first_ms"] for r in runs]
+        entry[form]["total_ms"] = statistics.median(entry[form]["totals"])
+    if all("totals" in entry[f] for f in FIRST_FORMS):
+        entry["default_vs_official"] = gr.median_ratio(entry["default"]["totals"], entry["official"]["totals"])
+    entry["measured"] = now()
+    entry["commit"] = bench.git_commit()
+    return entry
+
+
+def first_markdown(data: dict[str, Any]) -> list[str]:
+    first = data.get("first_prediction", {})
+    if not first:
+        return []
+    lines = ["## First prediction in Chromium (load + warm-up)", "",
+             "What a page waits for before its first prediction once the backend is ready: the model loaded",
+             "(model.json and shards fetched from a local server, weights uploaded to the backend), then its first",
+             "call until the values are on the host (on WebGL that call compiles the shaders). Each output in a",
+             "fresh browser context (nothing cached), the two alternating; medians, and the median of paired ratios",
+             "of the totals. `second call`: the next call, for scale.", ""]
+    for backend, per_model in first.items():
+        lines += [f"### {backend}", "",
+                  "| model | default | default: load + first | official: load + first | default / official "
+                  "| default: second call | official: second call | rounds | measured |",
+                  "|---|---|--:|--:|--:|--:|--:|--:|---|"]
+
+        def total(entry: dict[str, Any]) -> str:
+            if "error" in entry:
+                return f"fails: {entry['error'][:80]}"
+            return f"{entry['total_ms']:.0f} ms ({entry['load_ms']:.0f} + {entry['first_ms']:.0f})"
+
+        def second(entry: dict[str, Any]) -> str:
+            return "-" if "error" in entry else f"{entry['second_ms']:.1f} ms"
+
+        for name in sorted(per_model):
+            e = per_model[name]
+            rounds = len(e["default"].get("totals", e["official"].get("totals", [])))
+            lines.append(f"| {name} | {e['default_format']} | {total(e['default'])} | {total(e['official'])} "
+                         f"| {ratio_cell(e.get('default_vs_official'))} | {second(e['default'])} "
+                         f"| {second(e['official'])} | {rounds} | {e['measured']} @{e['commit']} |")
+        ratios = [e["default_vs_official"] for e in per_model.values() if "default_vs_official" in e]
+        if ratios:
+            lines += ["", f"Default's first prediction <= the official output's: {sum(r <= 1 for r in ratios)} of "
+                      f"{len(ratios)} models whose official output runs here (median ratio "
+                      f"{statistics.median(ratios):.2f}x)."]
+        lines.append("")
+    return lines
 
 
 def summarize(name: str, routes: dict[str, Any]) -> dict[str, Any]:
@@ -273,6 +397,7 @@ def markdown(data: dict[str, Any]) -> str:
                          f"| {ratio_cell(entry.get('graph_vs_layers'))} | {ratio_cell(vs_official)} "
                          f"| {verdict(entry, default)} | {entry['measured']} @{entry['commit']} |")
         lines += ["", totals(data, per_model), ""]
+    lines += first_markdown(data)
     for backend, why in data.get("unavailable", {}).items():
         lines.append(f"- {backend}: not measured ({why})")
     lines += ["", "Build lines of the default conversions:", ""]
@@ -312,6 +437,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="time the outputs converted by an earlier run (when they are still in the cache)")
     parser.add_argument("--fresh", action="store_true", help="start the results over instead of adding to them")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite backends.md from backends.json")
+    parser.add_argument("--first-prediction", action="store_true",
+                        help="measure load + first call in Chromium (default output vs official; backends webgl, "
+                             "wasm, webgpu) instead of the steady-state calls")
+    parser.add_argument("--first-rounds", type=int, default=5, help="fresh pages per output (--first-prediction)")
     args = parser.parse_args(argv)
     if args.markdown_only:
         RESULT_MD.write_text(markdown(load(fresh=False)))
@@ -330,17 +459,14 @@ def main(argv: list[str] | None = None) -> int:
     data["meta"]["runs"].append(f"{now()} @{bench.git_commit()[:8]}: benchmarks/backends.py " +
                                 " ".join(argv if argv is not None else sys.argv[1:]))
     bench.ensure_official_venv()
+    if args.first_prediction:
+        return first_prediction_run(args, data, names, [b for b in backends if b in FIRST_BACKENDS], started)
     browser_backends = [b for b in backends if b in BROWSER_BACKENDS]
     with Browser() if browser_backends else _Nothing() as browser:
         if browser is not None:
             data["meta"]["chromium"] = browser.version
         for name in names:
-            gr.ensure_models([name])
-            outputs = data["outputs"].get(name)
-            if not (args.reuse_conversions and outputs and all(Path(o["dir"]).is_dir() for f, o in outputs.items()
-                                                                 if f in FORMS and "dir" in o)):
-                outputs = data["outputs"][name] = convert_model(name)
-                save(data)
+            outputs = outputs_for(args, data, name)
             bench.say(f"{name}: default {outputs['default'].get('format')}; " + ", ".join(
                 f"{f} " + ("FAILED" if "error" in outputs[f] else "ok") for f in FORMS))
             for backend in backends:
@@ -359,6 +485,40 @@ def main(argv: list[str] | None = None) -> int:
                 bench.say(f"  {backend}: " + ", ".join(
                     f"{f} {entry[f]['median_ms']:.1f} ms" if "median_ms" in entry.get(f, {}) else f"{f} -"
                     for f in FORMS))
+    bench.say(f"done in {time.perf_counter() - started:.0f} s; {RESULT_MD}")
+    return 0
+
+
+FIRST_BACKENDS = ("webgl", "wasm", "webgpu")
+
+
+def outputs_for(args: argparse.Namespace, data: dict[str, Any], name: str) -> dict[str, Any]:
+    """The model's outputs: converted now, or those of an earlier run (--reuse-conversions) still in the cache."""
+    gr.ensure_models([name])
+    outputs: dict[str, Any] | None = data["outputs"].get(name)
+    if not (args.reuse_conversions and outputs and all(Path(o["dir"]).is_dir() for f, o in outputs.items()
+                                                         if f in FORMS and "dir" in o)):
+        outputs = data["outputs"][name] = convert_model(name)
+        save(data)
+    return outputs
+
+
+def first_prediction_run(args: argparse.Namespace, data: dict[str, Any], names: list[str], backends: list[str],
+                         started: float) -> int:
+    with Browser() as browser:
+        data["meta"]["chromium"] = browser.version
+        for name in names:
+            outputs = outputs_for(args, data, name)
+            for backend in backends:
+                entry = first_prediction(browser, name, outputs, backend, args.first_rounds)
+                if "unavailable" in entry:
+                    data["unavailable"][f"{backend} (first prediction)"] = entry["unavailable"]
+                else:
+                    data.setdefault("first_prediction", {}).setdefault(backend, {})[name] = entry
+                save(data)
+                bench.say(f"{name} {backend} first prediction: " + ", ".join(
+                    f"{f} {entry[f]['total_ms']:.0f} ms" if "total_ms" in entry.get(f, {}) else f"{f} -"
+                    for f in FIRST_FORMS))
     bench.say(f"done in {time.perf_counter() - started:.0f} s; {RESULT_MD}")
     return 0
 

@@ -100,3 +100,46 @@ export async function benchmarkModels(tf, models, options) {
   for (const model of models) results[model.name] = await benchmarkModel(tf, model, options);
   return { backend: tf.getBackend(), tfjs: tf.version.tfjs, results };
 }
+
+// What a page waits for before its first prediction, once the backend is ready: the model loaded (model.json and its
+// shards fetched, weights uploaded to the backend), then its first call (execute, or executeAsync where the graph
+// has control flow; predict for a layers model) until the values are on the host; on WebGL that first call compiles
+// the shaders. The second call's time is returned too, for scale.
+export async function firstPrediction(tf, model, route, url) {
+  const spec = typeof model.routes[route] === 'string' ? { dir: model.routes[route], format: 'graph' } : model.routes[route];
+  const layers = spec.format === 'layers';
+  let graph = null;
+  let tensors = [];
+  try {
+    const started = performance.now();
+    graph = layers ? await tf.loadLayersModel(url(spec.dir)) : await tf.loadGraphModel(url(spec.dir));
+    const loadMs = performance.now() - started;
+    const made = feedFor(tf, graph, model.inputs, layers);
+    tensors = made.tensors;
+    const before = performance.now();
+    let call = layers ? 'predict' : 'execute';
+    let result;
+    if (layers) {
+      result = graph.predict(made.feed);
+    } else {
+      try {
+        result = graph.execute(made.feed);
+      } catch (error) {
+        if (!String(error && error.message).includes('executeAsync')) throw error;
+        call = 'executeAsync';
+        result = await graph.executeAsync(made.feed);
+      }
+    }
+    const outputs = Array.isArray(result) ? result : [result];
+    await Promise.all(outputs.map((t) => t.data()));
+    const firstMs = performance.now() - before;
+    tf.dispose(outputs);
+    const second = await timedCall(tf, graph, made.feed, call);
+    return { load_ms: loadMs, first_ms: firstMs, second_ms: second.milliseconds, call };
+  } catch (error) {
+    return { error: String(error && error.message ? error.message : error) };
+  } finally {
+    tf.dispose(tensors);
+    if (graph) graph.dispose();
+  }
+}
