@@ -4,6 +4,7 @@ the official converter's output, on the backends browsers use.
     .venv/bin/python benchmarks/backends.py [--backends wasm,cpu,webgl,webgpu] [--models a,b] [--tfjs-runs 15]
                                             [--tfjs-warmup 3] [--fresh] [model ...]
     .venv/bin/python benchmarks/backends.py --first-prediction [--backends webgl,wasm] [--first-rounds 5]
+    .venv/bin/python benchmarks/backends.py --profile [--models a,b]
     (default: every model of tests/zoos/real_zoo.py on every backend)
 
 For each zoo model (``tests/zoos/real_zoo.py``, built and saved once into ``benchmarks/.cache/graph_route/models``,
@@ -25,6 +26,7 @@ compared with Keras (max abs diff).
 ``--first-prediction``: what a page waits for before its first prediction, in Chromium on ``webgl``, ``wasm`` (the
 package's .wasm files served beside the page) and ``webgpu``: our default output's and the official output's
 load + first call, each in a fresh browser context, alternating (``graph_runtime.mjs`` ``firstPrediction``).
+``--profile``: per-kernel times (``tf.profile``) of the default and the official output on Node's ``wasm``.
 
 Runnable in parts: results are merged into ``benchmarks/results/backends.json`` (and ``backends.md`` rewritten)
 after every model's conversions and after every model on every backend, so an interrupted run keeps what it
@@ -115,8 +117,9 @@ def request(name: str, outputs: dict[str, Any], url: Any) -> list[dict[str, Any]
     return [{"name": name, "inputs": encoded, "routes": routes}]
 
 
-def run_node(backend: str, models: list[dict[str, Any]], warmup: int, runs: int) -> dict[str, Any]:
-    payload = json.dumps({"models": models, "warmup": warmup, "runs": runs, "backend": backend})
+def run_node(backend: str, models: list[dict[str, Any]], warmup: int, runs: int, *, profile: bool = False
+             ) -> dict[str, Any]:
+    payload = json.dumps({"models": models, "warmup": warmup, "runs": runs, "backend": backend, "profile": profile})
     proc = subprocess.run(["node", str(bench.BENCH / "graph_runtime_node.mjs")], input=payload, capture_output=True,
                           text=True, check=False, cwd=bench.ROOT)
     if proc.returncode != 0:
@@ -210,6 +213,36 @@ class Browser:
         finally:
             page.close()
         return result
+
+
+def in_both_orders(name: str, models: list[dict[str, Any]], run: Any) -> dict[str, Any]:
+    """``run(models)`` twice, the outputs loaded in the order given, then in the reverse order, the timings of each
+    output concatenated in the same sequence (so calls stay paired). Where an output is loaded matters: on WASM
+    the same vgg16 graph loaded first ran up to 1.2x slower than loaded second (benchmarks/results/backends.md)."""
+    reverse = [{**m, "routes": dict(reversed(list(m["routes"].items())))} for m in models]
+    first = run(models)
+    if "unavailable" in first:
+        return first
+    second = run(reverse)
+    if "unavailable" in second:
+        return second
+    merged: dict[str, Any] = {}
+    for route, a in first["results"][name].items():
+        b = second["results"][name].get(route, {"error": "missing"})
+        merged[route] = a if "error" in a else b if "error" in b else {
+            **a, "milliseconds": a["milliseconds"] + b["milliseconds"]}
+    return {**first, "results": {name: merged}}
+
+
+def measure(backend: str, name: str, outputs: dict[str, Any], args: argparse.Namespace, browser: Any
+            ) -> dict[str, Any]:
+    """The outputs of one model on one backend, timed side by side (in both load orders)."""
+    if backend in NODE_BACKENDS:
+        return in_both_orders(name, request(name, outputs, str),
+                              lambda models: run_node(backend, models, args.tfjs_warmup, args.tfjs_runs))
+    url = lambda p: "/" + p.relative_to(gr.CACHE).as_posix()  # noqa: E731
+    return in_both_orders(name, request(name, outputs, url),
+                          lambda models: browser.run(backend, models, args.tfjs_warmup, args.tfjs_runs))
 
 
 FIRST_FORMS = ("default", "official")
@@ -372,7 +405,9 @@ def markdown(data: dict[str, Any]) -> str:
         "# Layers or graph, per TF.js backend: hatch-tfjs's two outputs and the official converter's",
         "",
         "Median ms per call (until the outputs are on the host) of the same inputs, the three outputs of a model",
-        "loaded side by side in one process and called interleaved; ratios are medians of paired calls. `layers`:",
+        "loaded side by side in one process and called interleaved, in two processes (pages) that load them in",
+        "opposite orders (where a model is loaded moves its time on WASM by up to 1.2x; rows measured before",
+        "2026-12-07 01:40 used one order); ratios are medians of paired calls. `layers`:",
         "hatch-tfjs `--format layers`; `graph`: `--format graph` (compiled without TensorFlow); `official`: Keras",
         "export() + tensorflowjs_converter 4.22. **default** is what `format = \"auto\"` made at the commit the model",
         f"was converted at. `default vs best`: the default's time over the faster exact form of ours (<= {TARGET}x).",
@@ -398,6 +433,7 @@ def markdown(data: dict[str, Any]) -> str:
                          f"| {verdict(entry, default)} | {entry['measured']} @{entry['commit']} |")
         lines += ["", totals(data, per_model), ""]
     lines += first_markdown(data)
+    lines += profile_markdown(data)
     for backend, why in data.get("unavailable", {}).items():
         lines.append(f"- {backend}: not measured ({why})")
     lines += ["", "Build lines of the default conversions:", ""]
@@ -441,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure load + first call in Chromium (default output vs official; backends webgl, "
                              "wasm, webgpu) instead of the steady-state calls")
     parser.add_argument("--first-rounds", type=int, default=5, help="fresh pages per output (--first-prediction)")
+    parser.add_argument("--profile", action="store_true",
+                        help="per-kernel times (tf.profile) of the default and the official output on Node's wasm")
     args = parser.parse_args(argv)
     if args.markdown_only:
         RESULT_MD.write_text(markdown(load(fresh=False)))
@@ -459,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     data["meta"]["runs"].append(f"{now()} @{bench.git_commit()[:8]}: benchmarks/backends.py " +
                                 " ".join(argv if argv is not None else sys.argv[1:]))
     bench.ensure_official_venv()
+    if args.profile:
+        return profile_run(args, data, names, started)
     if args.first_prediction:
         return first_prediction_run(args, data, names, [b for b in backends if b in FIRST_BACKENDS], started)
     browser_backends = [b for b in backends if b in BROWSER_BACKENDS]
@@ -470,15 +510,11 @@ def main(argv: list[str] | None = None) -> int:
             bench.say(f"{name}: default {outputs['default'].get('format')}; " + ", ".join(
                 f"{f} " + ("FAILED" if "error" in outputs[f] else "ok") for f in FORMS))
             for backend in backends:
-                if backend in NODE_BACKENDS:
-                    raw = run_node(backend, request(name, outputs, str), args.tfjs_warmup, args.tfjs_runs)
-                else:
-                    url = lambda p: "/" + p.relative_to(gr.CACHE).as_posix()  # noqa: E731
-                    raw = browser.run(backend, request(name, outputs, url), args.tfjs_warmup, args.tfjs_runs)
-                    if "unavailable" in raw:
-                        data["unavailable"][backend] = raw["unavailable"]
-                        save(data)
-                        continue
+                raw = measure(backend, name, outputs, args, browser)
+                if "unavailable" in raw:
+                    data["unavailable"][backend] = raw["unavailable"]
+                    save(data)
+                    continue
                 entry = summarize(name, raw["results"][name])
                 data["summary"].setdefault(backend, {})[name] = entry
                 save(data)
@@ -490,6 +526,93 @@ def main(argv: list[str] | None = None) -> int:
 
 
 FIRST_BACKENDS = ("webgl", "wasm", "webgpu")
+PROFILE_FORMS = ("default", "official")
+
+
+def _mean_profile(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The two load orders' profiles of one output: per kernel, the mean of the two medians."""
+    if "error" in a or "error" in b:
+        return a if "error" in a else b
+    kernels = {k: {"calls": v["calls"], "ms": (v["ms"] + b["kernels"].get(k, v)["ms"]) / 2}
+               for k, v in a["kernels"].items()}
+    return {"kernels": kernels, "wall_ms": (a["wall_ms"] + b["wall_ms"]) / 2}
+
+
+def profile_model(args: argparse.Namespace, name: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    """Per-kernel times of our default output and the official one on Node's wasm backend (tf.profile)."""
+    default = outputs["default"].get("format")
+    (model,) = request(name, outputs, str)
+    routes = {"default": model["routes"].get(default), "official": model["routes"].get("official")}
+    model["routes"] = {form: route for form, route in routes.items() if route}
+    reverse = {**model, "routes": dict(reversed(list(model["routes"].items())))}
+    runs = [run_node("wasm", [m], args.tfjs_warmup, args.tfjs_runs, profile=True)["results"][name]
+            for m in (model, reverse)]
+    raw = {form: _mean_profile(runs[0][form], runs[1][form]) for form in runs[0]}
+    entry: dict[str, Any] = {"default_format": default, "measured": now(), "commit": bench.git_commit()}
+    for form in PROFILE_FORMS:
+        data = raw.get(form, {"error": outputs.get("official" if form == "official" else default or "", {}).get(
+            "error", "not converted")})
+        if "error" in data:
+            entry[form] = {"error": str(data["error"])[:200]}
+            continue
+        kernels = {k: v for k, v in data["kernels"].items() if not k.endswith("__op")}  # op scopes nest kernels
+        entry[form] = {"kernels": kernels, "kernel_ms": sum(v["ms"] for v in kernels.values()),
+                       "wall_ms": data["wall_ms"]}
+    return entry
+
+
+def profile_markdown(data: dict[str, Any]) -> list[str]:
+    profiles = data.get("profiles", {})
+    if not profiles:
+        return []
+    lines = ["## Per-kernel profiles on wasm (Node)", "",
+             "tf.profile of our default output and of the official output, loaded in one process (in both orders,",
+             "averaged): per kernel, the",
+             "calls per model call and the milliseconds (median over the profiled calls; WASM runs each kernel",
+             "synchronously, so its time is its own). Where both outputs run the same kernels on the same shapes,",
+             "their times differ only by the machine's noise: only a different computation could make one faster.",
+             ""]
+    for name, entry in sorted(profiles.items()):
+        lines += [f"### {name}", ""]
+        forms = [f for f in PROFILE_FORMS if "kernels" in entry.get(f, {})]
+        for form in PROFILE_FORMS:
+            if form not in forms:
+                lines.append(f"- {form}: fails: {entry.get(form, {}).get('error', '?')}")
+        if not forms:
+            lines.append("")
+            continue
+        names = sorted({k for f in forms for k in entry[f]["kernels"]},
+                       key=lambda k: -max(entry[f]["kernels"].get(k, {"ms": 0})["ms"] for f in forms))
+        lines += ["| kernel | " + " | ".join(f"{f}: calls | {f}: ms" for f in forms) + " |",
+                  "|---|" + "--:|--:|" * len(forms)]
+        for kernel in names:
+            cells = []
+            for f in forms:
+                k = entry[f]["kernels"].get(kernel)
+                cells += ["-", "-"] if k is None else [str(k["calls"]), f"{k['ms']:.2f}"]
+            lines.append(f"| {kernel} | " + " | ".join(cells) + " |")
+        lines.append("| **sum of kernels** | " + " | ".join(f"| {entry[f]['kernel_ms']:.1f}" for f in forms) + " |")
+        lines.append("| **whole call** | " + " | ".join(f"| {entry[f]['wall_ms']:.1f}" for f in forms) + " |")
+        same = len(forms) == 2 and all(
+            entry[forms[0]]["kernels"].get(k, {}).get("calls") == entry[forms[1]]["kernels"].get(k, {}).get("calls")
+            for k in names)
+        lines += ["", f"Default: {entry['default_format']}; "
+                  + ("the same kernels, the same number of times. " if same else "")
+                  + f"Measured {entry['measured']} @{entry['commit']}.", ""]
+    return lines
+
+
+def profile_run(args: argparse.Namespace, data: dict[str, Any], names: list[str], started: float) -> int:
+    for name in names:
+        outputs = outputs_for(args, data, name)
+        entry = profile_model(args, name, outputs)
+        data.setdefault("profiles", {})[name] = entry
+        save(data)
+        bench.say(f"{name} wasm profile: " + ", ".join(
+            f"{f} {entry[f]['kernel_ms']:.1f} ms in kernels" if "kernel_ms" in entry.get(f, {}) else f"{f} -"
+            for f in PROFILE_FORMS))
+    bench.say(f"done in {time.perf_counter() - started:.0f} s; {RESULT_MD}")
+    return 0
 
 
 def outputs_for(args: argparse.Namespace, data: dict[str, Any], name: str) -> dict[str, Any]:

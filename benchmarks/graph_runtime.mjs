@@ -143,3 +143,54 @@ export async function firstPrediction(tf, model, route, url) {
     if (graph) graph.dispose();
   }
 }
+
+// Per-kernel times of each route (tf.profile: every kernel the call ran, with the backend's own timing of it; on
+// WASM and CPU a kernel runs synchronously, so its time is its own), `runs` profiled calls after `warmup` plain
+// ones; per kernel name: calls per model call, milliseconds per model call (median over the runs).
+export async function profileKernels(tf, models, { warmup, runs, url }) {
+  const results = {};
+  for (const model of models) {
+    results[model.name] = {};
+    for (const route of Object.keys(model.routes)) {
+      const { entry, result } = await loadAndRunOnce(tf, model, route, url);
+      if (!entry) {
+        results[model.name][route] = { error: result.error };
+        continue;
+      }
+      for (let i = 0; i < warmup; i++) await timedCall(tf, entry.graph, entry.feed, entry.call);
+      const samples = {};
+      const totals = [];
+      const walls = [];
+      for (let r = 0; r < runs; r++) {
+        const started = performance.now();
+        const info = await tf.profile(async () => {
+          const out = entry.call === 'predict' ? entry.graph.predict(entry.feed)
+            : entry.call === 'execute' ? entry.graph.execute(entry.feed) : await entry.graph.executeAsync(entry.feed);
+          const outputs = Array.isArray(out) ? out : [out];
+          await Promise.all(outputs.map((t) => t.data()));
+          tf.dispose(outputs);
+        });
+        walls.push(performance.now() - started);
+        const run = {};
+        let total = 0;
+        for (const kernel of info.kernels) {
+          const ms = typeof kernel.kernelTimeMs === 'number' ? kernel.kernelTimeMs : 0;
+          const slot = run[kernel.name] || (run[kernel.name] = { calls: 0, ms: 0 });
+          slot.calls += 1;
+          slot.ms += ms;
+          total += ms;
+        }
+        totals.push(total);
+        for (const [name, slot] of Object.entries(run)) (samples[name] || (samples[name] = [])).push(slot);
+      }
+      const median = (values) => { const s = [...values].sort((a, b) => a - b); const m = s.length >> 1;
+        return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+      const kernels = Object.fromEntries(Object.entries(samples).map(([name, list]) =>
+        [name, { calls: list[0].calls, ms: median(list.map((s) => s.ms)) }]));
+      results[model.name][route] = { kernels, kernel_ms: median(totals), wall_ms: median(walls) };
+      tf.dispose(entry.tensors);
+      entry.graph.dispose();
+    }
+  }
+  return { backend: tf.getBackend(), tfjs: tf.version.tfjs, results };
+}
