@@ -11,6 +11,7 @@ tested on hand-written graphs:
 - rewrite ``Einsum`` of one or two tensors (the attention and the EinsumDense projections of Keras and keras-hub
   traced by TensorFlow) as ``Sum``/``Transpose``/``Reshape``/``BatchMatMulV2``, which every TF.js backend runs (WASM
   has no Einsum kernel),
+- fold a zero ``Pad`` of height and width into the ``VALID`` convolution after it (explicit padding),
 - fuse PReLU (``Relu(x) + c * Relu(-x)``) into ``Prelu``, ``Conv2D``/``DepthwiseConv2dNative``/``MatMul + BiasAdd
   [+ activation]`` into ``_FusedConv2D``/``FusedDepthwiseConv2dNative``/``_FusedMatMul``, those + ``Prelu`` into one
   kernel,
@@ -629,6 +630,46 @@ _KERNEL_ATTRS = {
 }
 # Activations a fused kernel applies after its bias (Prelu is fused separately: it takes a second argument).
 FUSABLE_ACTIVATIONS = ("Relu", "Relu6", "Elu", "LeakyRelu", "Sigmoid")
+
+
+def _zero_pad_of(graph: Graph, node: dict[str, Any] | None) -> list[int] | None:
+    """The spatial padding of a ``Pad`` (or ``PadV2`` with 0) of an NHWC tensor, as ``explicit_paddings`` reads it
+    (before and after, per axis; none on the batch and channel axes), else None."""
+    if node is None or node["op"] not in ("Pad", "PadV2"):
+        return None
+    inputs = data_inputs(node)
+    paddings = graph.const(inputs[1]) if len(inputs) > 1 else None
+    if node["op"] == "PadV2":
+        value = graph.const(inputs[2]) if len(inputs) > 2 else None
+        if value is None or value.size != 1 or float(value.reshape(-1)[0]) != 0.0:
+            return None
+    if paddings is None or paddings.shape != (4, 2) or (paddings < 0).any() or paddings[[0, 3]].any():
+        return None
+    return [int(v) for v in paddings.reshape(-1)]
+
+
+def fold_pads_into_convs(graph: Graph, report: RewriteReport) -> None:
+    """``Pad`` (zeros, height and width only) -> ``Conv2D``/``DepthwiseConv2dNative`` with ``VALID`` padding (Keras's
+    ``ZeroPadding2D`` before a strided convolution) -> the convolution with ``EXPLICIT`` padding: the same sums of
+    the same products (the padded zeros add nothing), without copying the activation into a padded tensor. Every
+    TF.js backend's convolution kernels take explicit padding; the official converter keeps the ``Pad``."""
+    for conv in list(graph.nodes):
+        if conv["op"] not in ("Conv2D", "DepthwiseConv2dNative") or not graph.is_live(conv):
+            continue
+        attr = conv.get("attr", {})
+        padding = base64.b64decode(attr.get("padding", {}).get("s", "")).decode("utf-8", "replace")
+        if padding != "VALID" or _data_format(conv) != "NHWC":
+            continue
+        pad = graph.producer(data_inputs(conv)[0])
+        explicit = _zero_pad_of(graph, pad)
+        if pad is None or explicit is None or not graph.only_consumer_is(pad["name"], conv):
+            continue
+        explicit_attr = {"list": {"i": [str(v) for v in explicit]}}
+        attrs = {**attr, "padding": _attr_s("EXPLICIT"), "explicit_paddings": explicit_attr}
+        inputs = [data_inputs(pad)[0], *data_inputs(conv)[1:], *control_inputs(conv, pad)]
+        graph.become(conv, conv["op"], inputs, attrs)
+        graph.drop_absorbed([pad])
+        report.add("pad_folded_into_conv")
 
 
 def fuse_kernels(graph: Graph, report: RewriteReport) -> None:

@@ -61,8 +61,20 @@ def _alpha(node: dict, args: list) -> float | np.ndarray:
     return 0.0
 
 
+def _explicitly_padded(node: dict, args: list) -> list:
+    """A convolution's input with its EXPLICIT padding applied (the interpreter's kernels are VALID)."""
+    padding = node.get("attr", {}).get("padding", {}).get("s")
+    if padding is None or base64.b64decode(padding) != b"EXPLICIT":
+        return args
+    pads = [int(v) for v in node["attr"]["explicit_paddings"]["list"]["i"]]
+    return [np.pad(args[0], [(pads[2 * i], pads[2 * i + 1]) for i in range(4)]), *args[1:]]
+
+
 def _eval(node: dict, args: list, feeds: dict) -> np.ndarray:
     op = node["op"]
+    args = _explicitly_padded(node, args)
+    if op in ("Pad", "PadV2"):
+        return np.pad(args[0], args[1].astype(int), constant_values=args[2] if op == "PadV2" else 0)
     if op == "Placeholder":
         return feeds[node["name"]]
     if op == "Const":
@@ -355,6 +367,34 @@ def test_an_einsum_the_plan_does_not_cover_is_left_alone(equation):
     view, report = gt.Graph({"node": nodes}, {"out"}), gt.RewriteReport()
     gt.rewrite_einsum(view, report)
     assert not report.counts and _ops(view)["out"] == "Einsum"
+
+
+@pytest.mark.parametrize("kernel", ["Conv2D", "DepthwiseConv2dNative"])
+def test_a_zero_pad_before_a_valid_convolution_becomes_its_explicit_padding(kernel):
+    filt = _rand(3, 3, 4, 2) if kernel == "Conv2D" else _rand(3, 3, 4, 1)
+    pads = np.array([[0, 0], [1, 2], [0, 1], [0, 0]], np.int32)
+    valid = {"padding": {"s": base64.b64encode(b"VALID").decode()}, "data_format": {"s": base64.b64encode(b"NHWC").decode()}}
+    nodes = [_node("x", "Placeholder"), _const("w", filt), _const("p", pads, "DT_INT32"), _node("pad", "Pad", ["x", "p"]),
+             _node("conv", kernel, ["pad", "w"], **valid), _node("out", "Identity", ["conv"])]
+    view, report = _rewrite(nodes, {"x", "out"}, ["out"], gt.fold_pads_into_convs)
+    conv = view.by_name["conv"]
+    assert report.counts == {"pad_folded_into_conv": 1} and "pad" not in view.by_name and conv["input"][0] == "x"
+    assert conv["attr"]["explicit_paddings"]["list"]["i"] == ["0", "0", "1", "2", "0", "1", "0", "0"]
+
+
+@pytest.mark.parametrize("case", ["channels padded", "read elsewhere", "same padding", "nonzero PadV2"])
+def test_a_pad_that_is_not_a_convolution_s_zero_border_is_kept(case):
+    pads = np.array([[0, 0], [1, 1], [1, 1], [0, 1 if case == "channels padded" else 0]], np.int32)
+    padding = b"SAME" if case == "same padding" else b"VALID"
+    attr = {"padding": {"s": base64.b64encode(padding).decode()}, "data_format": {"s": base64.b64encode(b"NHWC").decode()}}
+    pad = (_node("pad", "PadV2", ["x", "p", "v"]) if case == "nonzero PadV2" else _node("pad", "Pad", ["x", "p"]))
+    nodes = [_node("x", "Placeholder"), _const("w", _rand(3, 3, 5 if case == "channels padded" else 4, 2)),
+             _const("p", pads, "DT_INT32"), _const("v", np.float32(0.5)), pad, _node("conv", "Conv2D", ["pad", "w"], **attr),
+             _node("out", "Identity", ["conv"]), _node("also", "Identity", ["pad"])]
+    outputs = ["out", "also"] if case == "read elsewhere" else ["out"]
+    view, report = gt.Graph({"node": nodes}, {"x", *outputs}), gt.RewriteReport()
+    gt.fold_pads_into_convs(view, report)
+    assert not report.counts and view.by_name["conv"]["input"][0] == "pad"
 
 
 def _grouped_reference(x: np.ndarray, f: np.ndarray, groups: int) -> np.ndarray:

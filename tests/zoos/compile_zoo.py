@@ -147,6 +147,15 @@ for _kind, _rank, _keep in itertools.product(("Max", "Average"), (1, 2), (False,
 _add("zero_padding1d", _seq((5, 3), lambda L: L.ZeroPadding1D((1, 2))), (5, 3))
 _add("zero_padding2d", _seq((4, 5, 2), lambda L: L.ZeroPadding2D(((1, 0), (2, 3)))), (4, 5, 2))
 _add("zero_padding2d_int", _seq((4, 5, 2), lambda L: L.ZeroPadding2D(1)), (4, 5, 2))
+# ZeroPadding2D before a strided VALID convolution (MobileNet's and ResNet's pattern): folded into the convolution's
+# explicit padding (no Pad left; test_compile checks)
+_add("zero_padding2d_conv", _seq((9, 8, 3), lambda L: L.ZeroPadding2D(((0, 1), (2, 1))),
+                                 lambda L: L.Conv2D(4, 3, strides=2, activation="relu")), (9, 8, 3),
+     fused=("_FusedConv2D",))
+_add("zero_padding2d_depthwise_bn", _seq((9, 9, 3), lambda L: L.ZeroPadding2D(((0, 1), (0, 1))),
+                                         lambda L: L.DepthwiseConv2D(3, strides=2, use_bias=False),
+                                         lambda L: L.BatchNormalization(), lambda L: L.ReLU(6.0)), (9, 9, 3),
+     fused=("FusedDepthwiseConv2dNative",))
 _add("cropping1d", _seq((7, 3), lambda L: L.Cropping1D((2, 1))), (7, 3))
 _add("cropping2d", _seq((7, 8, 2), lambda L: L.Cropping2D(((1, 2), (0, 3)))), (7, 8, 2))
 _add("upsampling1d", _seq((4, 3), lambda L: L.UpSampling1D(3)), (4, 3))
