@@ -60,15 +60,21 @@ def server(sample_venv):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright_session():
+    """One Playwright per module: its sync API refuses a second one running at the same time."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium; .ci/setup does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_session):
+    instance = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
 
 
 def keras_predictions(model_file: str, batch: np.ndarray) -> np.ndarray:
@@ -711,15 +717,12 @@ def test_real_model_default_output_matches_keras_on_webgl(name, webgl_zoo, brows
 
 
 @pytest.fixture(scope="module")
-def webgpu_browser():
+def webgpu_browser(playwright_session):
     """Chromium with WebGPU on: Debian's headless Chromium offers a SwiftShader (software) WebGPU adapter with
     --enable-unsafe-webgpu (without it, or with only --disable-gpu, requestAdapter() gives none)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *WEBGPU_ARGS])
-        yield instance
-        instance.close()
+    instance = playwright_session.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *WEBGPU_ARGS])
+    yield instance
+    instance.close()
 
 
 @pytest.mark.parametrize("name", WEBGPU_ZOO)
