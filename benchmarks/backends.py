@@ -215,33 +215,36 @@ class Browser:
         return result
 
 
-def in_both_orders(name: str, models: list[dict[str, Any]], run: Any) -> dict[str, Any]:
-    """``run(models)`` twice, the outputs loaded in the order given, then in the reverse order, the timings of each
-    output concatenated in the same sequence (so calls stay paired). Where an output is loaded matters: on WASM
-    the same vgg16 graph loaded first ran up to 1.2x slower than loaded second (benchmarks/results/backends.md)."""
-    reverse = [{**m, "routes": dict(reversed(list(m["routes"].items())))} for m in models]
-    first = run(models)
-    if "unavailable" in first:
-        return first
-    second = run(reverse)
-    if "unavailable" in second:
-        return second
+def in_every_position(name: str, models: list[dict[str, Any]], run: Any) -> dict[str, Any]:
+    """``run(models)`` once per output, the outputs loaded in each rotation of the given order (each output first,
+    middle and last once), the timings of each output concatenated in the same sequence (so calls stay paired).
+    Where an output is loaded matters: on WASM the same vgg16 graph loaded first of two ran up to 1.2x slower than
+    loaded second, and loaded between two others 1.4x slower than the layers model it beats 0.85x alone."""
+    routes = list(models[0]["routes"].items()) if models else []
     merged: dict[str, Any] = {}
-    for route, a in first["results"][name].items():
-        b = second["results"][name].get(route, {"error": "missing"})
-        merged[route] = a if "error" in a else b if "error" in b else {
-            **a, "milliseconds": a["milliseconds"] + b["milliseconds"]}
-    return {**first, "results": {name: merged}}
+    result: dict[str, Any] = {}
+    for shift in range(max(1, len(routes))):
+        rotated = [{**m, "routes": dict(routes[shift:] + routes[:shift])} for m in models]
+        result = run(rotated)
+        if "unavailable" in result:
+            return result
+        for route, data in result["results"][name].items():
+            previous = merged.get(route)
+            if previous is None or ("error" in data and "error" not in previous):
+                merged[route] = data
+            elif "error" not in previous and "error" not in data:
+                merged[route] = {**previous, "milliseconds": previous["milliseconds"] + data["milliseconds"]}
+    return {**result, "results": {name: merged}}
 
 
 def measure(backend: str, name: str, outputs: dict[str, Any], args: argparse.Namespace, browser: Any
             ) -> dict[str, Any]:
-    """The outputs of one model on one backend, timed side by side (in both load orders)."""
+    """The outputs of one model on one backend, timed side by side (each output loaded in every position)."""
     if backend in NODE_BACKENDS:
-        return in_both_orders(name, request(name, outputs, str),
+        return in_every_position(name, request(name, outputs, str),
                               lambda models: run_node(backend, models, args.tfjs_warmup, args.tfjs_runs))
     url = lambda p: "/" + p.relative_to(gr.CACHE).as_posix()  # noqa: E731
-    return in_both_orders(name, request(name, outputs, url),
+    return in_every_position(name, request(name, outputs, url),
                           lambda models: browser.run(backend, models, args.tfjs_warmup, args.tfjs_runs))
 
 
@@ -405,9 +408,10 @@ def markdown(data: dict[str, Any]) -> str:
         "# Layers or graph, per TF.js backend: hatch-tfjs's two outputs and the official converter's",
         "",
         "Median ms per call (until the outputs are on the host) of the same inputs, the three outputs of a model",
-        "loaded side by side in one process and called interleaved, in two processes (pages) that load them in",
-        "opposite orders (where a model is loaded moves its time on WASM by up to 1.2x; rows measured before",
-        "2026-12-07 01:40 used one order); ratios are medians of paired calls. `layers`:",
+        "loaded side by side in one process and called interleaved, in one process (page) per output that loads",
+        "the outputs in a rotated order, so each is loaded first, middle and last once (where a model is loaded",
+        "moves its time on WASM by up to 1.4x; rows measured before 2026-12-07 01:40 used one order, until 02:10",
+        "two opposite orders); ratios are medians of paired calls. `layers`:",
         "hatch-tfjs `--format layers`; `graph`: `--format graph` (compiled without TensorFlow); `official`: Keras",
         "export() + tensorflowjs_converter 4.22. **default** is what `format = \"auto\"` made at the commit the model",
         f"was converted at. `default vs best`: the default's time over the faster exact form of ours (<= {TARGET}x).",
