@@ -571,11 +571,10 @@ def profile_markdown(data: dict[str, Any]) -> list[str]:
         return []
     lines = ["## Per-kernel profiles on wasm (Node)", "",
              "tf.profile of our default output and of the official output, loaded in one process (in both orders,",
-             "averaged): per kernel, the",
-             "calls per model call and the milliseconds (median over the profiled calls; WASM runs each kernel",
-             "synchronously, so its time is its own). Where both outputs run the same kernels on the same shapes,",
-             "their times differ only by the machine's noise: only a different computation could make one faster.",
-             ""]
+             "averaged): per kernel, the calls per model call and the milliseconds (median over the profiled calls;",
+             "WASM runs each kernel synchronously, so its time is its own). Where both outputs run the same kernels",
+             "on the same shapes, their times differ only by the machine's noise: only a different computation",
+             "could make one faster. `whole call` includes the graph executor's own work per op.", ""]
     for name, entry in sorted(profiles.items()):
         lines += [f"### {name}", ""]
         forms = [f for f in PROFILE_FORMS if "kernels" in entry.get(f, {})]
