@@ -100,3 +100,97 @@ export async function benchmarkModels(tf, models, options) {
   for (const model of models) results[model.name] = await benchmarkModel(tf, model, options);
   return { backend: tf.getBackend(), tfjs: tf.version.tfjs, results };
 }
+
+// What a page waits for before its first prediction, once the backend is ready: the model loaded (model.json and its
+// shards fetched, weights uploaded to the backend), then its first call (execute, or executeAsync where the graph
+// has control flow; predict for a layers model) until the values are on the host; on WebGL that first call compiles
+// the shaders. The second call's time is returned too, for scale.
+export async function firstPrediction(tf, model, route, url) {
+  const spec = typeof model.routes[route] === 'string' ? { dir: model.routes[route], format: 'graph' } : model.routes[route];
+  const layers = spec.format === 'layers';
+  let graph = null;
+  let tensors = [];
+  try {
+    const started = performance.now();
+    graph = layers ? await tf.loadLayersModel(url(spec.dir)) : await tf.loadGraphModel(url(spec.dir));
+    const loadMs = performance.now() - started;
+    const made = feedFor(tf, graph, model.inputs, layers);
+    tensors = made.tensors;
+    const before = performance.now();
+    let call = layers ? 'predict' : 'execute';
+    let result;
+    if (layers) {
+      result = graph.predict(made.feed);
+    } else {
+      try {
+        result = graph.execute(made.feed);
+      } catch (error) {
+        if (!String(error && error.message).includes('executeAsync')) throw error;
+        call = 'executeAsync';
+        result = await graph.executeAsync(made.feed);
+      }
+    }
+    const outputs = Array.isArray(result) ? result : [result];
+    await Promise.all(outputs.map((t) => t.data()));
+    const firstMs = performance.now() - before;
+    tf.dispose(outputs);
+    const second = await timedCall(tf, graph, made.feed, call);
+    return { load_ms: loadMs, first_ms: firstMs, second_ms: second.milliseconds, call };
+  } catch (error) {
+    return { error: String(error && error.message ? error.message : error) };
+  } finally {
+    tf.dispose(tensors);
+    if (graph) graph.dispose();
+  }
+}
+
+// Per-kernel times of each route (tf.profile: every kernel the call ran, with the backend's own timing of it; on
+// WASM and CPU a kernel runs synchronously, so its time is its own), `runs` profiled calls after `warmup` plain
+// ones; per kernel name: calls per model call, milliseconds per model call (median over the runs).
+export async function profileKernels(tf, models, { warmup, runs, url }) {
+  const results = {};
+  for (const model of models) {
+    results[model.name] = {};
+    for (const route of Object.keys(model.routes)) {
+      const { entry, result } = await loadAndRunOnce(tf, model, route, url);
+      if (!entry) {
+        results[model.name][route] = { error: result.error };
+        continue;
+      }
+      for (let i = 0; i < warmup; i++) await timedCall(tf, entry.graph, entry.feed, entry.call);
+      const samples = {};
+      const totals = [];
+      const walls = [];
+      for (let r = 0; r < runs; r++) {
+        const started = performance.now();
+        const info = await tf.profile(async () => {
+          const out = entry.call === 'predict' ? entry.graph.predict(entry.feed)
+            : entry.call === 'execute' ? entry.graph.execute(entry.feed) : await entry.graph.executeAsync(entry.feed);
+          const outputs = Array.isArray(out) ? out : [out];
+          await Promise.all(outputs.map((t) => t.data()));
+          tf.dispose(outputs);
+        });
+        walls.push(performance.now() - started);
+        const run = {};
+        let total = 0;
+        for (const kernel of info.kernels) {
+          const ms = typeof kernel.kernelTimeMs === 'number' ? kernel.kernelTimeMs : 0;
+          const slot = run[kernel.name] || (run[kernel.name] = { calls: 0, ms: 0 });
+          slot.calls += 1;
+          slot.ms += ms;
+          total += ms;
+        }
+        totals.push(total);
+        for (const [name, slot] of Object.entries(run)) (samples[name] || (samples[name] = [])).push(slot);
+      }
+      const median = (values) => { const s = [...values].sort((a, b) => a - b); const m = s.length >> 1;
+        return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+      const kernels = Object.fromEntries(Object.entries(samples).map(([name, list]) =>
+        [name, { calls: list[0].calls, ms: median(list.map((s) => s.ms)) }]));
+      results[model.name][route] = { kernels, kernel_ms: median(totals), wall_ms: median(walls) };
+      tf.dispose(entry.tensors);
+      entry.graph.dispose();
+    }
+  }
+  return { backend: tf.getBackend(), tfjs: tf.version.tfjs, results };
+}

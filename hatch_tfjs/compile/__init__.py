@@ -150,6 +150,7 @@ def _finish(
     view = _ValueGraph(graph, {t.ref for _, t in inputs} | {s.tensor.split(":")[0] for s in specs}, builder.values)
     report = gt.RewriteReport()
     gt.fold_batch_norms(view, report)
+    gt.fold_pads_into_convs(view, report)
     gt.fuse_kernels(view, report)
     gt.fuse_prelu_into_kernels(view, report)
     view.remove_unreachable([s.tensor for s in specs])

@@ -9,7 +9,6 @@ reported uncovered, never compiled differently.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hatch_tfjs.compile.builder import (
+    GraphBuilder,
     NotCoveredError,
     Shape,
     Tensor,
@@ -29,6 +29,7 @@ from hatch_tfjs.compile.builder import (
 )
 from hatch_tfjs.compile.keras_ops import operand
 from hatch_tfjs.compile.registry import LayerCall, op
+from hatch_tfjs.einsum_plan import EinsumRefusedError, Known, emit_einsum, lower_einsum
 
 
 def _int(value: Any, what: str) -> int:
@@ -382,63 +383,48 @@ def clip(call: LayerCall) -> list[Tensor]:
 # --- einsum -------------------------------------------------------------------------------------------
 
 
+class _BuilderEinsumOps:
+    """:class:`~hatch_tfjs.einsum_plan.EinsumOps` on the compiler's builder, under ``scope``."""
+
+    def __init__(self, b: GraphBuilder, scope: str, operands: Sequence[Tensor]) -> None:
+        self.b, self.scope, self.operands = b, scope, operands
+
+    def reduce_sum(self, x: Tensor, axes: Sequence[int], known: Known) -> Tensor:
+        return self.b.reduce(self.scope, "Sum", x, axes, keep_dims=False)
+
+    def transpose(self, x: Tensor, perm: Sequence[int], known: Known) -> Tensor:
+        return self.b.transpose(self.scope, x, perm)
+
+    def reshape(self, x: Tensor, target: Sequence[int], known: Known) -> Tensor:
+        return self.dynamic_reshape(x, [self.int_vector(target)], known)
+
+    def shape_slice(self, operand: int, begin: int, size: int) -> Tensor:
+        return self.b.slice(f"{self.scope}/dims", self.b.shape_of(self.scope, self.operands[operand]), [begin], [size])
+
+    def int_vector(self, values: Sequence[int]) -> Tensor:
+        return self.b.const(f"{self.scope}/shape", list(values), "DT_INT32")
+
+    def dynamic_reshape(self, x: Tensor, pieces: Sequence[Tensor], known: Known) -> Tensor:
+        shape = pieces[0] if len(pieces) == 1 else self.b.concat(f"{self.scope}/target", pieces, 0)
+        attr = {"Tshape": attr_type("DT_INT32")}
+        return self.b.op(f"{self.scope}/Reshape", "Reshape", [x, shape], known, dtype=x.dtype, attr=attr)
+
+    def batch_matmul(self, a: Tensor, b: Tensor, adj_a: bool, adj_b: bool, known: Known) -> Tensor:
+        attr = {"adj_x": attr_bool(adj_a), "adj_y": attr_bool(adj_b)}
+        return self.b.op(f"{self.scope}/BatchMatMulV2", "BatchMatMulV2", [a, b], known, attr=attr)
+
+
 @op("Einsum")
 def einsum(call: LayerCall) -> list[Tensor]:
-    """``einsum(subscripts, a, b)`` of two tensors as a batched matrix product, with ops every TF.js backend runs
-    (the WASM backend has no Einsum kernel): each operand transposed to ``[batch..., kept, summed]`` and its kept and
-    summed axes merged, one ``BatchMatMulV2``, then the product reshaped and transposed to the output's order. No
-    ``...``, each letter at most twice, nothing summed away from a single operand; an outer product sums over an axis
-    of size 1."""
-    equation = str(call.config.get("subscripts", "")).replace(" ", "")
-    call.require(len(call.inputs) == 2 and len(call.args) == 2, "einsum of other than two tensors is not translated")
-    call.require("..." not in equation and "->" in equation, "einsum with ... or without an explicit output")
-    operands, output = equation.split("->")
-    left, right = operands.split(",")
-    specs = (left, right, output)
-    call.require(all(len(set(spec)) == len(spec) for spec in specs), "an index repeated within one operand")
-    call.require(all(c in right or c in output for c in left) and all(c in left or c in output for c in right),
-                 "an index summed within one operand")
-    call.require(all(c in left or c in right for c in output), "an output index that no operand has")
-    a, b_ = call.inputs
-    call.require(a.dtype == b_.dtype == "DT_FLOAT", "einsum of non-float tensors")
-    sizes: dict[str, int | None] = {}
-    for spec, tensor in ((left, a), (right, b_)):
-        call.require(len(spec) == tensor.rank, "the subscripts do not match the ranks")
-        for c, d in zip(spec, tensor.shape, strict=True):
-            sizes[c] = d if sizes.get(c) is None else sizes[c]
-    batch = "".join(c for c in left if c in right and c in output)
-    kept_a = "".join(c for c in left if c not in right)
-    kept_b = "".join(c for c in right if c not in left)
-    summed = "".join(c for c in left if c in right and c not in output)
-    call.require(all(sizes[c] is not None for c in kept_a + kept_b + summed),
-                 "an einsum whose non-batch axes are known only at run time")
-    call.require(sum(sizes[c] is None for c in batch) <= 1, "more than one batch axis known only at run time")
-    b = call.builder
-    scope = f"{call.scope}/einsum"
+    """``einsum(subscripts, *operands)`` of one or two float tensors with ops every TF.js backend runs (the WASM
+    backend has no Einsum kernel): the plan of :mod:`hatch_tfjs.einsum_plan`, shared with the graph route."""
+    equation = str(call.config.get("subscripts", ""))
+    call.require(len(call.inputs) in (1, 2) and len(call.args) == len(call.inputs),
+                 "einsum of other than one or two tensors is not translated")
+    call.require(all(x.dtype == "DT_FLOAT" for x in call.inputs), "einsum of non-float tensors")
+    try:
+        steps = lower_einsum(equation, [x.shape for x in call.inputs])
+    except EinsumRefusedError as refused:
+        raise NotCoveredError(f"its equation {equation!r} {refused}, which is not translated") from None
+    return [emit_einsum(steps, call.inputs, _BuilderEinsumOps(call.builder, f"{call.scope}/einsum", call.inputs))]
 
-    def merged(name: str, x: Tensor, spec: str, first: str, second: str) -> Tensor:
-        order = batch + first + second
-        if spec != order:
-            x = b.transpose(f"{scope}/{name}", x, [spec.index(c) for c in order])
-        target = (*(sizes[c] for c in batch), _size(first, sizes), _size(second, sizes))
-        return x if x.shape == target else b.reshape(f"{scope}/{name}", x, target)
-
-    product = b.op(
-        f"{scope}/BatchMatMulV2",
-        "BatchMatMulV2",
-        [merged("a", a, left, kept_a, summed), merged("b", b_, right, summed, kept_b)],
-        (*(sizes[c] for c in batch), _size(kept_a, sizes), _size(kept_b, sizes)),
-        attr={"adj_x": attr_bool(False), "adj_y": attr_bool(False)},
-    )
-    result = batch + kept_a + kept_b
-    full = tuple(sizes[c] for c in result)
-    if product.shape != full:
-        product = b.reshape(f"{scope}/split", product, full)
-    if result != output:
-        product = b.transpose(f"{scope}/out", product, [result.index(c) for c in output])
-    return [product]
-
-
-def _size(letters: str, sizes: dict[str, int | None]) -> int:
-    """The size of ``letters``' axes merged into one (1 for none)."""
-    return math.prod(int(sizes[c] or 1) for c in letters)

@@ -8,8 +8,10 @@ tested on hand-written graphs:
 - fold batch norms into the preceding Conv2D / DepthwiseConv2dNative / MatMul, turn a per-channel Add after them
   into ``BiasAdd`` (so the kernel fusion below takes it),
 - rewrite ``Erfc(x)`` (exact GELU) as ``1 - Erf(x)``,
-- rewrite two-operand ``Einsum`` products (the attention of Keras's MultiHeadAttention traced by TensorFlow) as
-  ``Transpose`` + ``BatchMatMulV2`` + ``Transpose``, which every TF.js backend runs (WASM has no Einsum kernel),
+- rewrite ``Einsum`` of one or two tensors (the attention and the EinsumDense projections of Keras and keras-hub
+  traced by TensorFlow) as ``Sum``/``Transpose``/``Reshape``/``BatchMatMulV2``, which every TF.js backend runs (WASM
+  has no Einsum kernel),
+- fold a zero ``Pad`` of height and width into the ``VALID`` convolution after it (explicit padding),
 - fuse PReLU (``Relu(x) + c * Relu(-x)``) into ``Prelu``, ``Conv2D``/``DepthwiseConv2dNative``/``MatMul + BiasAdd
   [+ activation]`` into ``_FusedConv2D``/``FusedDepthwiseConv2dNative``/``_FusedMatMul``, those + ``Prelu`` into one
   kernel,
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from hatch_tfjs.einsum_plan import EinsumRefusedError, Known, finish_einsum, lower_einsum, prepare_operand
 from hatch_tfjs.errors import InternalError
 from hatch_tfjs.neutral import TensorSpec, Weight
 from hatch_tfjs.translate.ops import fused_ops_of
@@ -629,6 +632,46 @@ _KERNEL_ATTRS = {
 FUSABLE_ACTIVATIONS = ("Relu", "Relu6", "Elu", "LeakyRelu", "Sigmoid")
 
 
+def _zero_pad_of(graph: Graph, node: dict[str, Any] | None) -> list[int] | None:
+    """The spatial padding of a ``Pad`` (or ``PadV2`` with 0) of an NHWC tensor, as ``explicit_paddings`` reads it
+    (before and after, per axis; none on the batch and channel axes), else None."""
+    if node is None or node["op"] not in ("Pad", "PadV2"):
+        return None
+    inputs = data_inputs(node)
+    paddings = graph.const(inputs[1]) if len(inputs) > 1 else None
+    if node["op"] == "PadV2":
+        value = graph.const(inputs[2]) if len(inputs) > 2 else None
+        if value is None or value.size != 1 or float(value.reshape(-1)[0]) != 0.0:
+            return None
+    if paddings is None or paddings.shape != (4, 2) or (paddings < 0).any() or paddings[[0, 3]].any():
+        return None
+    return [int(v) for v in paddings.reshape(-1)]
+
+
+def fold_pads_into_convs(graph: Graph, report: RewriteReport) -> None:
+    """``Pad`` (zeros, height and width only) -> ``Conv2D``/``DepthwiseConv2dNative`` with ``VALID`` padding (Keras's
+    ``ZeroPadding2D`` before a strided convolution) -> the convolution with ``EXPLICIT`` padding: the same sums of
+    the same products (the padded zeros add nothing), without copying the activation into a padded tensor. Every
+    TF.js backend's convolution kernels take explicit padding; the official converter keeps the ``Pad``."""
+    for conv in list(graph.nodes):
+        if conv["op"] not in ("Conv2D", "DepthwiseConv2dNative") or not graph.is_live(conv):
+            continue
+        attr = conv.get("attr", {})
+        padding = base64.b64decode(attr.get("padding", {}).get("s", "")).decode("utf-8", "replace")
+        if padding != "VALID" or _data_format(conv) != "NHWC":
+            continue
+        pad = graph.producer(data_inputs(conv)[0])
+        explicit = _zero_pad_of(graph, pad)
+        if pad is None or explicit is None or not graph.only_consumer_is(pad["name"], conv):
+            continue
+        explicit_attr = {"list": {"i": [str(v) for v in explicit]}}
+        attrs = {**attr, "padding": _attr_s("EXPLICIT"), "explicit_paddings": explicit_attr}
+        inputs = [data_inputs(pad)[0], *data_inputs(conv)[1:], *control_inputs(conv, pad)]
+        graph.become(conv, conv["op"], inputs, attrs)
+        graph.drop_absorbed([pad])
+        report.add("pad_folded_into_conv")
+
+
 def fuse_kernels(graph: Graph, report: RewriteReport) -> None:
     """``Conv2D | DepthwiseConv2dNative | MatMul + BiasAdd [+ activation]`` -> the fused kernel TF.js runs in one step.
 
@@ -720,39 +763,77 @@ def rewrite_erfc(graph: Graph, report: RewriteReport) -> None:
         report.add("erfc_rewritten")
 
 
-@dataclass(frozen=True)
-class BatchedProduct:
-    """A two-operand einsum read as one batched matrix product: ``a`` and ``b`` share the ``batch`` axes, ``a`` keeps
-    ``left``, ``b`` keeps ``right``, and ``summed`` is contracted; each string has one letter per axis."""
+class _GraphEinsumOps:
+    """:class:`~hatch_tfjs.einsum_plan.EinsumOps` adding nodes under ``name`` to ``graph`` (node names are the values);
+    constant operands are rearranged here, in numpy, instead."""
 
-    a: str
-    b: str
-    output: str
-    batch: str
-    left: str
-    right: str
-    summed: str
+    def __init__(self, graph: Graph, name: str, operands: list[str], dtype: str) -> None:
+        self.graph, self.name, self.operands, self.dtype = graph, name, operands, dtype
+        self.shapes: dict[int, str] = {}
+
+    def _node(self, suffix: str, op: str, inputs: list[str], attr: dict[str, Any]) -> str:
+        return self.graph.add_node({"name": f"{self.name}/{suffix}", "op": op, "input": inputs, "attr": attr})
+
+    def _ints(self, suffix: str, values: Sequence[int]) -> str:
+        return self.graph.add_const(f"{self.name}/{suffix}", np.array(list(values), np.int32), "DT_INT32")
+
+    def reduce_sum(self, x: str, axes: Sequence[int], known: Known) -> str:
+        attr = {"T": {"type": self.dtype}, "Tidx": {"type": "DT_INT32"}, "keep_dims": {"b": False}}
+        return self._node("sum", "Sum", [x, self._ints("sum/axes", axes)], attr)
+
+    def transpose(self, x: str, perm: Sequence[int], known: Known) -> str:
+        return _transpose(self.graph, f"{self.name}/transpose", x, list(perm), self.dtype)
+
+    def reshape(self, x: str, target: Sequence[int], known: Known) -> str:
+        return self.dynamic_reshape(x, [self._ints("shape", target)], known)
+
+    def shape_slice(self, operand: int, begin: int, size: int) -> str:
+        if operand not in self.shapes:
+            attr = {"T": {"type": self.dtype}, "out_type": {"type": "DT_INT32"}}
+            self.shapes[operand] = self._node(f"shape_{operand}", "Shape", [self.operands[operand]], attr)
+        begin_const, size_const = self._ints("slice/begin", [begin]), self._ints("slice/size", [size])
+        attr = {"T": {"type": "DT_INT32"}, "Index": {"type": "DT_INT32"}}
+        return self._node("slice", "Slice", [self.shapes[operand], begin_const, size_const], attr)
+
+    def int_vector(self, values: Sequence[int]) -> str:
+        return self._ints("sizes", values)
+
+    def dynamic_reshape(self, x: str, pieces: Sequence[str], known: Known) -> str:
+        shape = pieces[0]
+        if len(pieces) > 1:
+            axis = self.graph.add_const(f"{self.name}/concat/axis", np.array(0, np.int32), "DT_INT32")
+            attr = {"N": {"i": str(len(pieces))}, "T": {"type": "DT_INT32"}, "Tidx": {"type": "DT_INT32"}}
+            shape = self._node("concat", "ConcatV2", [*pieces, axis], attr)
+        return self._node("reshape", "Reshape", [x, shape], {"T": {"type": self.dtype}, "Tshape": {"type": "DT_INT32"}})
+
+    def batch_matmul(self, a: str, b: str, adj_a: bool, adj_b: bool, known: Known) -> str:
+        attr = {"T": {"type": self.dtype}, "adj_x": {"b": adj_a}, "adj_y": {"b": adj_b}}
+        return self._node("matmul", "BatchMatMulV2", [a, b], attr)
 
 
-def batched_product(equation: str) -> BatchedProduct | None:
-    """``equation`` as a :class:`BatchedProduct` when it is one (one kept axis per operand, one summed axis, no
-    ``...``, no repeated letter, no axis summed within one operand), else None."""
-    operands, arrow, output = equation.replace(" ", "").partition("->")
-    a, comma, b = operands.partition(",")
-    specs = (a, b, output)
-    if not arrow or not comma or not all(s.isalpha() and len(set(s)) == len(s) for s in specs):
-        return None
-    batch = "".join(c for c in a if c in b and c in output)
-    left = "".join(c for c in a if c not in b)
-    right = "".join(c for c in b if c not in a)
-    summed = "".join(c for c in a if c in b and c not in output)
-    if len(left) != 1 or len(right) != 1 or len(summed) != 1 or sorted(output) != sorted(batch + left + right):
-        return None
-    return BatchedProduct(a, b, output, batch, left, right, summed)
+class _NumpyEinsumOps:
+    """The operand steps applied to a constant (its sizes are all known, so no run-time shape is read)."""
 
+    def reduce_sum(self, x: np.ndarray, axes: Sequence[int], known: Known) -> np.ndarray:
+        return np.asarray(x.sum(axis=tuple(axes), dtype=x.dtype))
 
-def _permutation(spec: str, order: str) -> list[int]:
-    return [spec.index(c) for c in order]
+    def transpose(self, x: np.ndarray, perm: Sequence[int], known: Known) -> np.ndarray:
+        return np.ascontiguousarray(x.transpose(list(perm)))
+
+    def reshape(self, x: np.ndarray, target: Sequence[int], known: Known) -> np.ndarray:
+        return x.reshape(list(target))
+
+    def shape_slice(self, operand: int, begin: int, size: int) -> np.ndarray:
+        raise InternalError("a constant einsum operand has no size known only at run time")
+
+    def int_vector(self, values: Sequence[int]) -> np.ndarray:
+        return np.array(list(values))
+
+    def dynamic_reshape(self, x: np.ndarray, pieces: Sequence[np.ndarray], known: Known) -> np.ndarray:
+        return x.reshape(np.concatenate(list(pieces)))
+
+    def batch_matmul(self, a: np.ndarray, b: np.ndarray, adj_a: bool, adj_b: bool, known: Known) -> np.ndarray:
+        raise InternalError("a constant einsum is folded by grappler")
 
 
 def _transpose(graph: Graph, name: str, x: str, perm: list[int], dtype: str) -> str:
@@ -762,50 +843,33 @@ def _transpose(graph: Graph, name: str, x: str, perm: list[int], dtype: str) -> 
     return graph.add_node({"name": name, "op": "Transpose", "input": [x, perm_const], "attr": attr})
 
 
-def _product_operand(
-    graph: Graph, name: str, x: str, spec: str, product: BatchedProduct, kept: str, dtype: str
-) -> tuple[str, bool]:
-    """Operand ``x`` (axes ``spec``) of ``product`` as BatchMatMulV2 reads it, and its ``adj`` flag: the left operand
-    is ``[batch..., kept, summed]``, the right one ``[batch..., summed, kept]``, or either the other way round with
-    ``adj`` set, which needs no transpose; otherwise a Transpose to the plain layout."""
-    left = kept == product.left
-    plain = product.batch + (kept + product.summed if left else product.summed + kept)
-    swapped = product.batch + (product.summed + kept if left else kept + product.summed)
-    if spec in (plain, swapped):
-        return x, spec == swapped
-    return _transpose(graph, name, x, _permutation(spec, plain), dtype), False
-
-
 def rewrite_einsum(graph: Graph, report: RewriteReport) -> None:
-    """``Einsum`` of two tensors that is a batched matrix product -> each operand transposed to
-    ``[batch..., kept, summed]`` (or ``[batch..., summed, kept]``, whichever needs no transpose, read through
-    ``adj_x``/``adj_y``), ``BatchMatMulV2``, and the product transposed to the equation's output order. The same
-    sums as TensorFlow's Einsum, with ops every TF.js backend has (the WASM backend has no Einsum kernel)."""
+    """``Einsum`` of one or two tensors -> ``Sum``/``Transpose``/``Reshape``/``BatchMatMulV2``
+    (:mod:`hatch_tfjs.einsum_plan`, shared with the compiler): the same sums as TensorFlow's Einsum, with ops every
+    TF.js backend has (the WASM backend has no Einsum kernel). A constant operand (an EinsumDense kernel) is
+    rearranged here, once; an equation the plan does not cover keeps its Einsum node."""
     for node in list(graph.nodes):
         inputs = data_inputs(node)
-        if node["op"] != "Einsum" or len(inputs) != 2:
+        if node["op"] != "Einsum" or len(inputs) not in (1, 2):
             continue
         equation = base64.b64decode(node.get("attr", {}).get("equation", {}).get("s", "")).decode("utf-8", "replace")
-        product = batched_product(equation)
-        if product is None:
-            continue
         dtype = node.get("attr", {}).get("T", {}).get("type", "DT_FLOAT")
+        consts = [graph.const(i) for i in inputs]
+        try:
+            steps = lower_einsum(equation, [None if c is None else c.shape for c in consts])
+        except EinsumRefusedError:
+            continue
         name = node["name"]
-        a, adj_x = _product_operand(graph, f"{name}/a", inputs[0], product.a, product, product.left, dtype)
-        b, adj_y = _product_operand(graph, f"{name}/b", inputs[1], product.b, product, product.right, dtype)
-        attr = {"T": {"type": dtype}, "adj_x": {"b": adj_x}, "adj_y": {"b": adj_y}}
-        result = product.batch + product.left + product.right
-        if result == product.output:
-            graph.become(node, "BatchMatMulV2", [a, b, *control_inputs(node)], attr)
-        else:
-            matmul = graph.add_node({"name": f"{name}/matmul", "op": "BatchMatMulV2", "input": [a, b], "attr": attr})
-            perm = graph.add_const(f"{name}/perm", np.array(_permutation(result, product.output), np.int32), "DT_INT32")
-            graph.become(
-                node,
-                "Transpose",
-                [matmul, perm, *control_inputs(node)],
-                {"T": {"type": dtype}, "Tperm": {"type": "DT_INT32"}},
-            )
+        ops = _GraphEinsumOps(graph, name, inputs, dtype)
+        prepared = [
+            prepare_operand(step, x, ops)
+            if c is None
+            else graph.add_const(f"{name}/operand_{i}", prepare_operand(step, c, _NumpyEinsumOps()), dtype)
+            for i, (x, c, step) in enumerate(zip(inputs, consts, steps.operands, strict=True))
+        ]
+        result = finish_einsum(steps, prepared, ops)
+        graph.become(node, "Identity", [result, *control_inputs(node)], {"T": {"type": dtype}})
+        graph.bypass(node)
         report.add("einsum_rewritten")
 
 

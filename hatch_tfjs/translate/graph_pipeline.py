@@ -84,6 +84,7 @@ def rewrite_for_tfjs(frozen: FrozenGraph) -> Rewritten:
     gt.rewrite_einsum(view, report)
     grouped = gt.grouped_convs_to_depthwise(view, frozen.conv_input_channels, report)
     gt.fold_batch_norms(view, report)
+    gt.fold_pads_into_convs(view, report)
     gt.fuse_prelu(view, report)
     gt.fuse_kernels(view, report)
     gt.fuse_prelu_into_kernels(view, report)

@@ -60,15 +60,21 @@ def server(sample_venv):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright_session():
+    """One Playwright per module: its sync API refuses a second one running at the same time."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium; .ci/setup does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_session):
+    instance = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
 
 
 def keras_predictions(model_file: str, batch: np.ndarray) -> np.ndarray:
@@ -621,10 +627,20 @@ def test_readme_quick_start_serves_a_prediction_with_fastapi_and_flask(tmp_path,
 # --- the real-architecture zoo on WebGL ----------------------------------------------------------------------------
 
 WEBGL_ZOO = ["mobilenet_v2", "resnet50_v2", "efficientnet_b0", "transformer", "masked_gru", "multi_io"]
+WEBGPU_ZOO = ["mobilenet_v2", "efficientnet_b0", "transformer", "masked_gru", "multi_io"]
+WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan"]
+WEBGPU_DIST = Path(__file__).parents[1] / "js" / "node_modules" / "@tensorflow" / "tfjs-backend-webgpu" / "dist" / "tf-backend-webgpu.min.js"
 WEBGL_ATOL = 1e-4  # as in test_real_models: the zoo's outputs are of order 1
 
-RUN_ON_WEBGL = """async ([name, feeds]) => {
-  if (!(await tf.setBackend("webgl"))) return { error: "tf.setBackend('webgl') failed" };
+RUN_ON_BACKEND = """async ([name, feeds, backend]) => {
+  if (backend === "webgpu") {
+    if (!navigator.gpu) return { error: "navigator.gpu is undefined: this Chromium exposes no WebGPU" };
+    const adapter = await navigator.gpu.requestAdapter();
+    if (!adapter) return { error: "navigator.gpu.requestAdapter() gave no adapter" };
+    await new Promise((resolve, reject) => { const s = document.createElement("script");
+      s.src = "/tf-backend-webgpu.min.js"; s.onload = resolve; s.onerror = reject; document.head.appendChild(s); });
+  }
+  if (!(await tf.setBackend(backend))) return { error: `tf.setBackend('${backend}') failed` };
   await tf.ready();
   const model = await tf.loadGraphModel(`/${name}/model.json`);
   const feed = Object.fromEntries(feeds.map((f, k) => [f.name || model.inputs[k].name, tf.tensor(f.values, f.shape, f.dtype)]));
@@ -633,7 +649,8 @@ RUN_ON_WEBGL = """async ([name, feeds]) => {
   const arrays = await Promise.all(outputs.map((t) => t.array()));
   tf.dispose([...outputs, ...Object.values(feed)]);
   model.dispose();
-  return { backend: tf.getBackend(), float32: tf.env().getBool("WEBGL_RENDER_FLOAT32_ENABLED"), outputs: arrays };
+  const float32 = backend !== "webgl" || tf.env().getBool("WEBGL_RENDER_FLOAT32_ENABLED");
+  return { backend: tf.getBackend(), float32, outputs: arrays };
 }"""
 
 
@@ -656,6 +673,7 @@ def webgl_zoo(tmp_path_factory):
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
     (site / "tf.min.js").write_bytes(TFJS_DIST.read_bytes())
+    (site / "tf-backend-webgpu.min.js").write_bytes(WEBGPU_DIST.read_bytes())
     (site / "index.html").write_text('<!doctype html><html><head><link rel="icon" href="data:,">'
                                      '<script src="/tf.min.js"></script></head></html>\n')
 
@@ -673,23 +691,43 @@ def webgl_zoo(tmp_path_factory):
         httpd.server_close()
 
 
+def _run_zoo_model(page_browser, url: str, name: str, case, backend: str) -> None:
+    names = case.input_names if len(case.inputs) > 1 else [None]
+    feeds = [{"name": n, "shape": list(a.shape), "dtype": "int32" if a.dtype.kind in "iu" else "float32",
+              "values": a.reshape(-1).tolist()} for n, a in zip(names, case.inputs, strict=True)]
+    page = page_browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url + "/index.html")
+    found = page.evaluate(RUN_ON_BACKEND, [name, feeds, backend])
+    page.close()
+    assert "error" not in found, found["error"]
+    assert found["backend"] == backend and found["float32"], found
+    assert_parity([np.array(o, dtype="float32") for o in found["outputs"]], case.expected, atol=WEBGL_ATOL)
+    assert not errors, errors
+
+
 @pytest.mark.parametrize("name", WEBGL_ZOO)
 def test_real_model_default_output_matches_keras_on_webgl(name, webgl_zoo, browser):
     """What most browsers run: the default output (a compiled graph model) on TF.js's WebGL backend (SwiftShader's
     software rendering here, float32 textures) gives Keras's numbers."""
     url, site, cases = webgl_zoo
-    case = cases[name]
     assert json.loads((site / name / "model.json").read_text())["format"] == "graph-model"
-    names = case.input_names if len(case.inputs) > 1 else [None]
-    feeds = [{"name": n, "shape": list(a.shape), "dtype": "int32" if a.dtype.kind in "iu" else "float32",
-              "values": a.reshape(-1).tolist()} for n, a in zip(names, case.inputs, strict=True)]
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url + "/index.html")
-    found = page.evaluate(RUN_ON_WEBGL, [name, feeds])
-    page.close()
-    assert "error" not in found, found["error"]
-    assert found["backend"] == "webgl" and found["float32"], found
-    assert_parity([np.array(o, dtype="float32") for o in found["outputs"]], case.expected, atol=WEBGL_ATOL)
-    assert not errors, errors
+    _run_zoo_model(browser, url, name, cases[name], "webgl")
+
+
+@pytest.fixture(scope="module")
+def webgpu_browser(playwright_session):
+    """Chromium with WebGPU on: Debian's headless Chromium offers a SwiftShader (software) WebGPU adapter with
+    --enable-unsafe-webgpu (without it, or with only --disable-gpu, requestAdapter() gives none)."""
+    instance = playwright_session.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *WEBGPU_ARGS])
+    yield instance
+    instance.close()
+
+
+@pytest.mark.parametrize("name", WEBGPU_ZOO)
+def test_real_model_default_output_matches_keras_on_webgpu(name, webgl_zoo, webgpu_browser):
+    """The default output on TF.js's WebGPU backend (@tensorflow/tfjs-backend-webgpu 4.22, SwiftShader's software
+    adapter here) gives Keras's numbers; a Chromium without an adapter fails this test, saying so."""
+    url, _, cases = webgl_zoo
+    _run_zoo_model(webgpu_browser, url, name, cases[name], "webgpu")

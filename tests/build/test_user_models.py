@@ -7,6 +7,7 @@ recorded as test properties (``--junitxml``) for the results table."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,16 @@ def test_a_keras_hub_family_converts_with_the_default_configuration_and_matches_
     record_property("route", line.route)
     record_property("seconds", line.seconds)
     record_property("max_abs_diff", diff)
+
+
+@pytest.mark.parametrize("name", HUB)
+def test_a_keras_hub_family_runs_on_the_wasm_backend_too(name, user_project, tfjs):
+    """TensorFlow's Einsum nodes (Whisper's and the BERT classifier's attention and EinsumDense projections) are
+    rewritten into ops the WASM backend has (it has no Einsum kernel): every family runs there and matches Keras."""
+    root, cases, _ = user_project
+    document = json.loads((root / OUTPUTS / name / "model.json").read_text())
+    assert "Einsum" not in {n["op"] for n in document["modelTopology"]["node"]}
+    check_in_tfjs(tfjs, root / OUTPUTS / name, cases[name], backend="wasm")
 
 
 @pytest.mark.parametrize("name", KERAS_IO)

@@ -88,6 +88,14 @@ def test_fusion_leaves_no_separate_bias_or_activation_after_kernels(compiled):
         assert not {"BiasAdd", "Relu", "Mul", "AddV2", "Conv2D", "MatMul", "DepthwiseConv2dNative"} & set(ops), (name, ops)
 
 
+def test_zero_padding_before_a_valid_convolution_is_its_explicit_padding(compiled):
+    """ZeroPadding2D + a VALID (strided) convolution: one fused kernel with explicit padding, no Pad (the parity
+    tests above run it on cpu and wasm); a ZeroPadding2D alone stays a Pad."""
+    for name in ("zero_padding2d_conv", "zero_padding2d_depthwise_bn"):
+        assert "Pad" not in compiled[name].report["ops"], compiled[name].report["ops"]
+    assert "Pad" in compiled["zero_padding2d"].report["ops"]
+
+
 def test_batch_norm_that_cannot_fold_stays_as_scale_and_offset(compiled):
     ops = compiled["bn_after_activation"].report["ops"]
     assert ops.get("_FusedConv2D") == 1 and ops.get("Mul") == 1

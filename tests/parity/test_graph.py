@@ -88,6 +88,20 @@ def test_graph_model_matches_tensorflow_in_tfjs(name, graph_cases, converted, tf
             assert set(node["attr"]["value"]["tensor"]) <= {"dtype", "tensorShape"}
 
 
+@pytest.mark.requires_node
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_einsum_equations_through_tensorflow_run_on_wasm_too(backend, graph_cases, converted, tfjs):
+    """keras-hub's and Keras's attention einsums (two kept axes, two summed ones, sizes known only at run time) have
+    no Einsum node left (WASM has no kernel for it) and match TensorFlow on both backends."""
+    case = graph_cases["einsum"]
+    spec, result, document = converted("einsum")
+    ops = _ops(document)
+    assert "Einsum" not in ops and "BatchMatMulV2" in ops, ops
+    assert describe_model_dir(spec.output)["backends"] == ["webgpu", "webgl", "wasm", "cpu"]
+    got, _ = tfjs.run(spec.output, case.inputs, format="graph", backend=backend)
+    assert_parity(got, case.expected)
+
+
 def test_conv_batch_norm_is_folded_into_fused_kernels(converted):
     _, _, document = converted("conv_bn")
     ops = _ops(document)

@@ -60,8 +60,20 @@ def _alpha(node: dict, args: list) -> float | np.ndarray:
     return 0.0
 
 
+def _explicitly_padded(node: dict, args: list) -> list:
+    """A convolution's input with its EXPLICIT padding applied (the interpreter's kernels are VALID)."""
+    padding = node.get("attr", {}).get("padding", {}).get("s")
+    if padding is None or base64.b64decode(padding) != b"EXPLICIT":
+        return args
+    pads = [int(v) for v in node["attr"]["explicit_paddings"]["list"]["i"]]
+    return [np.pad(args[0], [(pads[2 * i], pads[2 * i + 1]) for i in range(4)]), *args[1:]]
+
+
 def _eval(node: dict, args: list, feeds: dict) -> np.ndarray:
     op = node["op"]
+    args = _explicitly_padded(node, args)
+    if op in ("Pad", "PadV2"):
+        return np.pad(args[0], args[1].astype(int), constant_values=args[2] if op == "PadV2" else 0)
     if op == "Placeholder":
         return feeds[node["name"]]
     if op == "Const":
@@ -76,6 +88,16 @@ def _eval(node: dict, args: list, feeds: dict) -> np.ndarray:
         return np.einsum(base64.b64decode(node["attr"]["equation"]["s"]).decode(), *args)
     if op == "Transpose":
         return np.transpose(args[0], args[1].astype(int))
+    if op == "Reshape":
+        return args[0].reshape(args[1].astype(int))
+    if op == "Sum":
+        return args[0].sum(axis=tuple(args[1].astype(int).reshape(-1)))
+    if op == "Shape":
+        return np.array(args[0].shape, np.int64)
+    if op == "Slice":
+        return args[0][int(args[1][0]) : int(args[1][0]) + int(args[2][0])]
+    if op == "ConcatV2":
+        return np.concatenate(args[:-1])
     if op == "BatchMatMulV2":
         a, b = (np.swapaxes(x, -1, -2) if node["attr"][flag]["b"] else x for x, flag in zip(args, ("adj_x", "adj_y")))
         return a @ b
@@ -294,35 +316,84 @@ def test_erfc_becomes_one_minus_erf_of_the_same_dtype(dtype):
     assert one["attr"]["value"]["tensor"]["dtype"] == dtype and gt.decode_tensor(one["attr"]["value"]["tensor"]) == 1
 
 
-# (equation, operand shapes): Keras MultiHeadAttention's scores and attended values as TensorFlow traces them
-# (BTNH,BSNH->BNTS and BNTS,BSNH->BTNH: one adj_y, one plain), operands that both need a transpose, and no batch axis.
+# (equation, operand shapes, which operands are constants): Keras MultiHeadAttention's scores and attended values as
+# TensorFlow traces them (BTNH,BSNH->BNTS and BNTS,BSNH->BTNH: one adj_y, one plain), keras-hub's attention
+# ("aecd,abcd->acbe", "acbe,aecd->abcd"), EinsumDense projections with a constant kernel ("abc,cde->abde": two kept
+# axes, "abcd,cde->abe": two summed axes, both read at run time), operands that both need a transpose, no batch axis,
+# an axis summed in one operand only, an outer product, one operand.
 EINSUM_PRODUCTS = [
-    ("BTNH,BSNH->BNTS", (2, 5, 3, 4), (2, 6, 3, 4)),
-    ("BNTS,BSNH->BTNH", (2, 3, 5, 6), (2, 6, 3, 4)),
-    ("tbh,nbt->bhn", (5, 2, 4), (3, 2, 5)),
-    ("ij,jk->ki", (3, 4), (4, 5)),
+    ("BTNH,BSNH->BNTS", [(2, 5, 3, 4), (2, 6, 3, 4)], ()),
+    ("BNTS,BSNH->BTNH", [(2, 3, 5, 6), (2, 6, 3, 4)], ()),
+    ("aecd,abcd->acbe", [(2, 5, 3, 4), (2, 6, 3, 4)], ()),
+    ("acbe,aecd->abcd", [(2, 3, 6, 5), (2, 5, 3, 4)], ()),
+    ("abc,cde->abde", [(2, 5, 4), (4, 3, 6)], (1,)),
+    ("abcd,cde->abe", [(2, 5, 3, 4), (3, 4, 6)], (1,)),
+    ("abc,cde->abde", [(2, 5, 4), (4, 3, 6)], ()),
+    ("tbh,nbt->bhn", [(5, 2, 4), (3, 2, 5)], ()),
+    ("ij,jk->ki", [(3, 4), (4, 5)], ()),
+    ("abc,bd->ad", [(2, 3, 4), (3, 5)], ()),
+    ("a,b->ab", [(2,), (3,)], ()),
+    ("abc->ca", [(2, 3, 4)], ()),
 ]
 
 
-@pytest.mark.parametrize(("equation", "a_shape", "b_shape"), EINSUM_PRODUCTS)
-def test_an_einsum_product_becomes_a_batch_matmul_with_the_same_values(equation, a_shape, b_shape):
-    attr = {"equation": {"s": base64.b64encode(equation.encode()).decode()}, "N": {"i": "2"}, "T": {"type": "DT_FLOAT"}}
-    nodes = [_node("a", "Placeholder"), _node("b", "Placeholder"), _node("out", "Einsum", ["a", "b"], **attr)]
-    feeds = {"a": RNG.normal(size=a_shape), "b": RNG.normal(size=b_shape)}
-    view, report = _rewrite(nodes, {"a", "b", "out"}, ["out"], gt.rewrite_einsum, feeds=feeds)
+@pytest.mark.parametrize(("equation", "shapes", "constants"), EINSUM_PRODUCTS)
+def test_an_einsum_becomes_ops_every_backend_has_with_the_same_values(equation, shapes, constants):
+    attr = {"equation": {"s": base64.b64encode(equation.encode()).decode()}, "N": {"i": str(len(shapes))},
+            "T": {"type": "DT_FLOAT"}}
+    names = [f"x{i}" for i in range(len(shapes))]
+    values = {n: RNG.normal(size=s) for n, s in zip(names, shapes)}
+    operands = [_const(n, values[n]) if i in constants else _node(n, "Placeholder") for i, n in enumerate(names)]
+    nodes = [*operands, _node("out", "Einsum", names, **attr)]
+    feeds = {n: v for i, (n, v) in enumerate(values.items()) if i not in constants}
+    view, report = _rewrite(nodes, {*feeds, "out"}, ["out"], gt.rewrite_einsum, feeds=feeds)
     assert report.counts == {"einsum_rewritten": 1}
-    assert "Einsum" not in _ops(view).values() and "BatchMatMulV2" in _ops(view).values()
+    ops = set(_ops(view).values())
+    assert "Einsum" not in ops and ops <= {"Placeholder", "Const", "Identity", "Transpose", "Reshape", "Sum", "Shape",
+                                           "Slice", "ConcatV2", "BatchMatMulV2"}, ops
+    if constants:  # the kernel rearranged once, here: nothing done to it at run time
+        assert "x1" not in _ops(view)
 
 
-@pytest.mark.parametrize("equation", ["abc,cd->abd", "ab,ab->a", "abc,cde->abde", "...h,hd->...d", "ii,ij->j"])
-def test_an_einsum_that_is_not_one_batched_product_is_left_alone(equation):
-    """Two kept axes on one side, no kept axis, an ellipsis, a repeated letter: not rewritten (the op check names
-    the backends that lack Einsum)."""
+@pytest.mark.parametrize("equation", ["...h,hd->...d", "ii,ij->j", "ab,bc,cd->ad"])
+def test_an_einsum_the_plan_does_not_cover_is_left_alone(equation):
+    """An ellipsis on operands of unknown rank, a repeated letter (a diagonal), three operands: not rewritten (the op
+    check names the backends that lack Einsum)."""
     attr = {"equation": {"s": base64.b64encode(equation.encode()).decode()}, "T": {"type": "DT_FLOAT"}}
-    nodes = [_node("a", "Placeholder"), _node("b", "Placeholder"), _node("out", "Einsum", ["a", "b"], **attr)]
+    count = equation.split("->", maxsplit=1)[0].count(",") + 1
+    names = ["a", "b", "c"][:count]
+    nodes = [*(_node(n, "Placeholder") for n in names), _node("out", "Einsum", names, **attr)]
     view, report = gt.Graph({"node": nodes}, {"out"}), gt.RewriteReport()
     gt.rewrite_einsum(view, report)
     assert not report.counts and _ops(view)["out"] == "Einsum"
+
+
+@pytest.mark.parametrize("kernel", ["Conv2D", "DepthwiseConv2dNative"])
+def test_a_zero_pad_before_a_valid_convolution_becomes_its_explicit_padding(kernel):
+    filt = _rand(3, 3, 4, 2) if kernel == "Conv2D" else _rand(3, 3, 4, 1)
+    pads = np.array([[0, 0], [1, 2], [0, 1], [0, 0]], np.int32)
+    valid = {"padding": {"s": base64.b64encode(b"VALID").decode()}, "data_format": {"s": base64.b64encode(b"NHWC").decode()}}
+    nodes = [_node("x", "Placeholder"), _const("w", filt), _const("p", pads, "DT_INT32"), _node("pad", "Pad", ["x", "p"]),
+             _node("conv", kernel, ["pad", "w"], **valid), _node("out", "Identity", ["conv"])]
+    view, report = _rewrite(nodes, {"x", "out"}, ["out"], gt.fold_pads_into_convs)
+    conv = view.by_name["conv"]
+    assert report.counts == {"pad_folded_into_conv": 1} and "pad" not in view.by_name and conv["input"][0] == "x"
+    assert conv["attr"]["explicit_paddings"]["list"]["i"] == ["0", "0", "1", "2", "0", "1", "0", "0"]
+
+
+@pytest.mark.parametrize("case", ["channels padded", "read elsewhere", "same padding", "nonzero PadV2"])
+def test_a_pad_that_is_not_a_convolution_s_zero_border_is_kept(case):
+    pads = np.array([[0, 0], [1, 1], [1, 1], [0, 1 if case == "channels padded" else 0]], np.int32)
+    padding = b"SAME" if case == "same padding" else b"VALID"
+    attr = {"padding": {"s": base64.b64encode(padding).decode()}, "data_format": {"s": base64.b64encode(b"NHWC").decode()}}
+    pad = (_node("pad", "PadV2", ["x", "p", "v"]) if case == "nonzero PadV2" else _node("pad", "Pad", ["x", "p"]))
+    nodes = [_node("x", "Placeholder"), _const("w", _rand(3, 3, 5 if case == "channels padded" else 4, 2)),
+             _const("p", pads, "DT_INT32"), _const("v", np.float32(0.5)), pad, _node("conv", "Conv2D", ["pad", "w"], **attr),
+             _node("out", "Identity", ["conv"]), _node("also", "Identity", ["pad"])]
+    outputs = ["out", "also"] if case == "read elsewhere" else ["out"]
+    view, report = gt.Graph({"node": nodes}, {"x", *outputs}), gt.RewriteReport()
+    gt.fold_pads_into_convs(view, report)
+    assert not report.counts and view.by_name["conv"]["input"][0] == "pad"
 
 
 def _grouped_reference(x: np.ndarray, f: np.ndarray, groups: int) -> np.ndarray:

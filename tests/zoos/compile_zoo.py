@@ -147,6 +147,15 @@ for _kind, _rank, _keep in itertools.product(("Max", "Average"), (1, 2), (False,
 _add("zero_padding1d", _seq((5, 3), lambda L: L.ZeroPadding1D((1, 2))), (5, 3))
 _add("zero_padding2d", _seq((4, 5, 2), lambda L: L.ZeroPadding2D(((1, 0), (2, 3)))), (4, 5, 2))
 _add("zero_padding2d_int", _seq((4, 5, 2), lambda L: L.ZeroPadding2D(1)), (4, 5, 2))
+# ZeroPadding2D before a strided VALID convolution (MobileNet's and ResNet's pattern): folded into the convolution's
+# explicit padding (no Pad left; test_compile checks)
+_add("zero_padding2d_conv", _seq((9, 8, 3), lambda L: L.ZeroPadding2D(((0, 1), (2, 1))),
+                                 lambda L: L.Conv2D(4, 3, strides=2, activation="relu")), (9, 8, 3),
+     fused=("_FusedConv2D",))
+_add("zero_padding2d_depthwise_bn", _seq((9, 9, 3), lambda L: L.ZeroPadding2D(((0, 1), (0, 1))),
+                                         lambda L: L.DepthwiseConv2D(3, strides=2, use_bias=False),
+                                         lambda L: L.BatchNormalization(), lambda L: L.ReLU(6.0)), (9, 9, 3),
+     fused=("FusedDepthwiseConv2dNative",))
 _add("cropping1d", _seq((7, 3), lambda L: L.Cropping1D((2, 1))), (7, 3))
 _add("cropping2d", _seq((7, 8, 2), lambda L: L.Cropping2D(((1, 2), (0, 3)))), (7, 8, 2))
 _add("upsampling1d", _seq((4, 3), lambda L: L.UpSampling1D(3)), (4, 3))
@@ -453,7 +462,9 @@ for _name, _make in {
     "argmin_keepdims": lambda o, x: o.cast(o.argmin(x, axis=1, keepdims=True), "float32"),
     "cumsum": lambda o, x: o.cumsum(x, axis=1), "cumprod": lambda o, x: o.cumprod(x, axis=-1),
     "one_hot_argmax": lambda o, x: o.one_hot(o.argmax(x, axis=-1), 4), "einsum_batch": lambda o, x: o.einsum("bij,bkj->bik", x, x),
-    "einsum_outer": lambda o, x: o.einsum("bij,bik->bijk", x, x), "top_k_values": lambda o, x: o.top_k(x, 2)[0],
+    "einsum_outer": lambda o, x: o.einsum("bij,bik->bijk", x, x),
+    "einsum_one_operand": lambda o, x: o.einsum("bij->jb", x), "einsum_summed_alone": lambda o, x: o.einsum("bij,bkj->bk", x, x),
+    "einsum_two_summed": lambda o, x: o.einsum("bij,bij->b", x, o.tanh(x)), "top_k_values": lambda o, x: o.top_k(x, 2)[0],
     "top_k_indices": lambda o, x: o.cast(o.top_k(x, 3)[1], "float32"), "flip": lambda o, x: o.flip(x, axis=1),
     "swapaxes": lambda o, x: o.swapaxes(x, 1, 2), "moveaxis": lambda o, x: o.moveaxis(o.expand_dims(x, 1), 1, 3),
     "trigonometry": lambda o, x: o.add(o.arctan(o.tan(o.clip(x, -1.0, 1.0))), o.arcsin(o.clip(x, -0.9, 0.9))),

@@ -154,6 +154,23 @@ def _exact_gelu():
     return keras.Model(inp, layers.Dense(2)(x), name="gelu")
 
 
+def _einsum_attention():
+    """Attention written with the einsum equations keras-hub uses (EinsumDense projections "abc,cde->abde" and
+    "abcd,cde->abe", scores "aecd,abcd->acbe", values "acbe,aecd->abcd", Keras's "btnh,bsnh->bnts"), over a
+    sequence whose length is known only at run time: TensorFlow traces each as an Einsum node."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input((None, 8), name="tokens")
+    q, k, v = (layers.EinsumDense("abc,cde->abde", output_shape=(None, 2, 4), bias_axes="de")(inp) for _ in range(3))
+    scores = keras.ops.softmax(keras.ops.einsum("aecd,abcd->acbe", k, q) * 0.5, axis=-1)
+    attended = keras.ops.einsum("acbe,aecd->abcd", scores, v)
+    other = keras.ops.softmax(keras.ops.einsum("btnh,bsnh->bnts", q, k), axis=-1)
+    mixed = attended + keras.ops.einsum("bnts,bsnh->btnh", other, v)
+    out = layers.EinsumDense("abcd,cde->abe", output_shape=(None, 8), bias_axes="e")(mixed)
+    return keras.Model(inp, [out, keras.ops.einsum("bnts->bt", other)], name="einsum_attention")
+
+
 def unsupported_ops_model():
     """Ops TF.js 4.22 lacks: Softsign from a layer's activation and from an Activation layer, Erfinv from a
     keras.ops call."""
@@ -184,12 +201,13 @@ KERAS_BUILDERS: dict[str, tuple[Callable[[], Any], str]] = {
     "named_outputs": (_named_outputs, "keras"),
     "gelu": (_exact_gelu, "keras"),
     "gelu_savedmodel": (_exact_gelu, "savedmodel"),
+    "einsum": (_einsum_attention, "savedmodel"),
 }
 
 
 def keras_inputs(model: Any, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    return [rng.normal(size=(3, *t.shape[1:])).astype("float32") for t in model.inputs]
+    return [rng.normal(size=(3, *(d or 5 for d in t.shape[1:]))).astype("float32") for t in model.inputs]
 
 
 def build_keras_case(name: str, directory: Path, seed: int) -> tuple[GraphCase, Any]:

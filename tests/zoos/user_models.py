@@ -101,22 +101,22 @@ def build_line(output: str, name: str) -> BuildLine:
     return BuildLine(route, float(match.group(2)))
 
 
-def check_in_tfjs(tfjs: Any, output: Path, case: Case) -> float:
-    """Runs the converted model in TF.js on the case's feed; asserts parity within ATOL and returns the largest
-    absolute difference. Inputs go by the names the user calls the model with (the graph's signature keys, the
-    layers model's input layers)."""
+def check_in_tfjs(tfjs: Any, output: Path, case: Case, backend: str = "cpu") -> float:
+    """Runs the converted model in TF.js (on ``backend``) on the case's feed; asserts parity within ATOL and returns
+    the largest absolute difference. Inputs go by the names the user calls the model with (the graph's signature
+    keys, the layers model's input layers)."""
     document = json.loads((output / "model.json").read_text())
     graph = document["format"] == "graph-model"
     if len(case.feed) == 1:  # one input: fed by position, named or not
-        got, _ = tfjs.run(output, list(case.feed.values()), format="graph" if graph else "layers")
+        got, _ = tfjs.run(output, list(case.feed.values()), format="graph" if graph else "layers", backend=backend)
     elif graph:
         assert sorted(document["signature"]["inputs"]) == sorted(case.feed)  # the user's names, kept
         names = sorted(case.feed)
-        got, _ = tfjs.run(output, [case.feed[k] for k in names], format="graph", input_names=names)
+        got, _ = tfjs.run(output, [case.feed[k] for k in names], format="graph", input_names=names, backend=backend)
     else:
         names = [layer[0] for layer in document["modelTopology"]["model_config"]["config"]["input_layers"]]
         assert sorted(names) == sorted(case.feed)
-        got, _ = tfjs.run(output, [case.feed[k] for k in names], format="layers")
+        got, _ = tfjs.run(output, [case.feed[k] for k in names], format="layers", backend=backend)
     assert_parity(got, case.expected, atol=ATOL)
     diff = max(float(np.max(np.abs(g.astype(np.float64) - e))) if e.size else 0.0 for g, e in zip(got, case.expected))
     # Random weights can make small outputs (a MobileNet's are ~3e-4), where 1e-4 alone would say little.
