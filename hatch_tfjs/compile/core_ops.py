@@ -76,3 +76,78 @@ def slice_update(call: LayerCall) -> list[Tensor]:
     mask = b.op(f"{call.scope}/box/Cast", "Cast", [mask], mask.shape, dtype="DT_BOOL", typed=False,
                 attr={"SrcT": attr_type("DT_INT32"), "DstT": attr_type("DT_BOOL"), "Truncate": attr_bool(False)})
     return [b.op(f"{call.scope}/SelectV2", "SelectV2", [mask, padded, x], x.shape, dtype=x.dtype)]
+
+
+def _scatter_indices(call: LayerCall, value: object, depth_limit: int) -> tuple[Tensor, np.ndarray | None]:
+    """``indices`` as an int32 graph tensor ``[..., depth]`` (a tensor the model computes, or a constant checked
+    to lie inside the first ``depth`` axes, returned as an array too)."""
+    if isinstance(value, Tensor):
+        call.require(value.dtype == "DT_INT32" and value.rank >= 1 and value.shape[-1] is not None
+                     and value.shape[-1] <= depth_limit, "indices that are not int32 [..., depth]")
+        return value, None
+    array = np.asarray(value)
+    call.require(array.dtype.kind in "iu" and array.ndim >= 1 and array.size > 0
+                 and 0 < array.shape[-1] <= depth_limit, "indices that are not constant integers [..., depth]")
+    return call.builder.const(f"{call.scope}/indices", array.astype(np.int32), "DT_INT32"), array
+
+
+def _scatter_attr(dtype: str) -> dict[str, object]:
+    return {"T": attr_type(dtype), "Tindices": attr_type("DT_INT32")}
+
+
+@op("Scatter")
+def scatter(call: LayerCall) -> list[Tensor]:
+    """``scatter(indices, values, shape)`` with a constant shape (``ScatterNd``: duplicates add up, as in
+    ``tf.scatter_nd``)."""
+    b = call.builder
+    values = _argument(call, 1, "values")
+    shape = call.config.get("shape")
+    call.require(isinstance(values, Tensor), "values that are not a tensor")
+    assert isinstance(values, Tensor)  # noqa: S101 - checked above
+    call.require(isinstance(shape, (list, tuple)) and all(isinstance(d, int) and d > 0 for d in shape),
+                 "a shape that is not constant positive integers")
+    assert isinstance(shape, (list, tuple))  # noqa: S101 - checked above
+    indices, array = _scatter_indices(call, _argument(call, 0, "indices"), len(shape))
+    if array is not None:
+        call.require(bool(np.all((array >= 0) & (array < np.asarray(shape[:array.shape[-1]])))),
+                     "indices outside the shape")
+    target = b.const(f"{call.scope}/shape", list(shape), "DT_INT32")
+    return [b.op(call.scope, "ScatterNd", [indices, values, target], tuple(shape), dtype=values.dtype, typed=False,
+                 attr=_scatter_attr(values.dtype))]
+
+
+@op("ScatterUpdate")
+def scatter_update(call: LayerCall) -> list[Tensor]:
+    """``scatter_update(inputs, indices, updates, reduction)``: ``TensorScatterUpdate`` (no reduction), ``inputs
+    + ScatterNd`` ("add", duplicates adding up as ``tensor_scatter_nd_add``), and, for constant indices without
+    duplicates, the gathered values combined with the updates ("max", "min") written back."""
+    b = call.builder
+    x, updates = _argument(call, 0, "inputs"), _argument(call, 2, "updates")
+    call.require(isinstance(x, Tensor) and isinstance(updates, Tensor), "inputs or updates that are not tensors")
+    assert isinstance(x, Tensor) and isinstance(updates, Tensor)  # noqa: S101 - checked above
+    call.require(updates.dtype == x.dtype and x.dtype in ("DT_FLOAT", "DT_INT32"), "updates of another dtype")
+    indices, array = _scatter_indices(call, _argument(call, 1, "indices"), x.rank)
+    if array is not None:
+        bounds = list(x.shape[:array.shape[-1]])
+        call.require(all(d is not None for d in bounds), "constant indices into an axis known only at run time")
+        call.require(bool(np.all((array >= 0) & (array < np.asarray(bounds)))), "indices outside the inputs")
+    reduction = call.config.get("reduction")
+    attr = _scatter_attr(x.dtype)
+    if reduction is None:
+        return [b.op(call.scope, "TensorScatterUpdate", [x, indices, updates], x.shape, dtype=x.dtype, typed=False,
+                     attr=attr)]
+    if reduction == "add":
+        scattered = b.op(f"{call.scope}/ScatterNd", "ScatterNd", [indices, updates, b.shape_of(call.scope, x)],
+                         x.shape, dtype=x.dtype, typed=False, attr=attr)
+        return [b.binary(call.scope, "AddV2", x, scattered)]
+    combine = {"max": "Maximum", "min": "Minimum"}.get(str(reduction))
+    call.require(combine is not None, f"a scatter reduction {reduction!r}")
+    assert combine is not None  # noqa: S101 - checked above
+    distinct = array is not None and len({tuple(i) for i in array.reshape(-1, array.shape[-1])}) == len(
+        array.reshape(-1, array.shape[-1]))
+    call.require(distinct, f"a {reduction} scatter with indices that are not distinct constants")
+    gathered = b.op(f"{call.scope}/GatherNd", "GatherNd", [x, indices], updates.shape, dtype=x.dtype, typed=False,
+                    attr={"Tparams": attr_type(x.dtype), "Tindices": attr_type("DT_INT32")})
+    combined = b.binary(f"{call.scope}/combine", combine, gathered, updates)
+    return [b.op(call.scope, "TensorScatterUpdate", [x, indices, combined], x.shape, dtype=x.dtype, typed=False,
+                 attr=attr)]

@@ -129,3 +129,30 @@ def sparse_categorical_crossentropy(call: LayerCall) -> list[Tensor]:
     picked = b.op(f"{call.scope}/pick", "SelectV2", [chosen, shifted, _zeros(call, shifted)], shifted.shape)
     nll = b.binary(f"{call.scope}/nll", "Sub", log_sum, b.reduce(f"{call.scope}/picked", "Sum", picked, [-1], True))
     return [b.squeeze(call.scope, nll, -1)]
+
+
+# --- image metrics --------------------------------------------------------------------------------------------------
+
+
+@op("PSNR")
+def psnr(call: LayerCall) -> list[Tensor]:
+    """``psnr(x1, x2, max_val)`` with a constant ``max_val``: ``20 log10(max_val) - 10 log10(mean((x1 - x2)^2))``
+    over every axis, the batch included (a scalar), ``log10`` as ``log(x) / log(10)``."""
+    b = call.builder
+    x1, x2 = (_argument(call, i, n) for i, n in ((0, "x1"), (1, "x2")))
+    call.require(isinstance(x1, Tensor) and isinstance(x2, Tensor), "images that are not tensors")
+    assert isinstance(x1, Tensor) and isinstance(x2, Tensor)  # noqa: S101 - checked above
+    call.require(x1.dtype == x2.dtype == "DT_FLOAT" and x1.rank == x2.rank, "images of another dtype or rank")
+    max_val = call.config.get("max_val")
+    call.require(isinstance(max_val, (int, float)) and not isinstance(max_val, bool) and max_val > 0,
+                 "a max_val that is not a positive constant")
+    assert isinstance(max_val, (int, float))  # noqa: S101 - checked above
+    ten = np.log(np.float32(10.0))
+    peak = np.float32(20.0) * (np.log(np.float32(max_val)) / ten)
+    difference = b.binary(f"{call.scope}/difference", "Sub", x1, x2)
+    squared = b.binary(f"{call.scope}/squared", "Mul", difference, difference)
+    mse = b.reduce(f"{call.scope}/mse", "Mean", squared, list(range(squared.rank)), False)
+    log10 = b.binary(f"{call.scope}/log10", "RealDiv", b.unary(f"{call.scope}/log", "Log", mse),
+                     b.const(f"{call.scope}/ln10", ten))
+    scaled = b.binary(f"{call.scope}/scaled", "Mul", log10, b.scalar(f"{call.scope}/ten", 10.0))
+    return [b.binary(call.scope, "Sub", b.const(f"{call.scope}/peak", np.float32(peak)), scaled)]

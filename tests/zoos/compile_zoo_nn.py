@@ -188,4 +188,23 @@ for _name, _make in {
 }.items():
     _add(_name, _make, (24,))
 
+# scatter with constant and computed indices (the batch moved last so constant indices address fixed axes), psnr
+_UNBATCHED = (1, 2, 0)
+for _name, _make in {
+    "scatter_duplicates": lambda o, x: x + o.scatter([[1, 2], [0, 0], [1, 2], [2, 3]], o.mean(x, axis=(0, 1)), (3, 4)),
+    "scatter_update": lambda o, x: o.transpose(o.scatter_update(
+        o.transpose(x, _UNBATCHED), [[0, 1], [2, 3]], o.transpose(o.tanh(x[:, :2, 0]))), (2, 0, 1)),
+    "scatter_update_rows_computed_indices": lambda o, x: o.scatter_update(
+        o.mean(x, axis=0), o.expand_dims(o.cast(o.max(x, axis=(0, 2)) * 0.0, "int32"), -1)
+        + np.array([[2], [0], [1]], "int32"), o.sigmoid(o.min(x, axis=0))) + x,
+    "scatter_update_add_duplicates": lambda o, x: o.transpose(o.scatter_update(
+        o.transpose(x, _UNBATCHED), [[1], [1], [2]], o.transpose(o.tanh(x), _UNBATCHED), reduction="add"), (2, 0, 1)),
+    "scatter_update_max": lambda o, x: o.transpose(o.scatter_update(
+        o.transpose(x, _UNBATCHED), [[0, 1], [2, 3], [1, 0]], o.transpose(o.tanh(x[:, :3, 1])), reduction="max"), (2, 0, 1)),
+    "psnr": lambda o, x: x * 0.0 + o.psnr(x, o.tanh(x), 2.0),
+    # in hundreds of dB: a ~50 dB result's float32 rounding exceeds the 1e-5 tolerance
+    "psnr_max_255": lambda o, x: o.psnr(o.sigmoid(x) * 255.0, o.round(o.sigmoid(x) * 255.0), 255) * 0.01 + o.zeros_like(x),
+}.items():
+    _add(_name, _make)
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
