@@ -23,6 +23,7 @@ from hatch_tfjs.compile.builder import (
 )
 from hatch_tfjs.compile.conv import Window, conv2d_op, pair, pooling
 from hatch_tfjs.compile.keras_ops import _compare, _float_input
+from hatch_tfjs.compile.math_ops import _last_axis_product
 from hatch_tfjs.compile.op_helpers import (
     EPSILON,
     _argument,
@@ -462,3 +463,36 @@ def unfold(call: LayerCall) -> list[Tensor]:
     blocks = known(patches.shape[1], "the block rows") * known(patches.shape[2], "the block columns")
     flat = b.reshape(f"{call.scope}/blocks", patches, (None, blocks, depth))
     return [b.transpose(f"{call.scope}/out", flat, [0, 2, 1])]
+
+
+_FOLD_MATRIX_LIMIT = 1 << 22  # placement-matrix entries (16 MB of float32 weights)
+
+
+@op("Fold")
+def fold(call: LayerCall) -> list[Tensor]:
+    """``fold(x, output_size, kernel_size, dilation, padding, stride)`` of ``[n, c * kh * kw, blocks]`` into ``[n,
+    c, oh, ow]`` (col2im, the inverse of unfold): each channel's ``kh * kw * blocks`` values times a constant 0/1
+    matrix that adds every value into its output pixel (the padding dropped), one ``MatMul``."""
+    b = call.builder
+    x = call.single_input()
+    call.require(x.dtype == "DT_FLOAT" and x.rank == 3, "fold of other than [n, c * kh * kw, blocks] floats")
+    kernel_size, dilation = pair(call.config.get("kernel_size"), 2), pair(call.config.get("dilation", 1), 2)
+    padding, stride = pair(call.config.get("padding", 0), 2), pair(call.config.get("stride", 1), 2)
+    height, width = pair(call.config.get("output_size"), 2)
+    rows, cols = kernel_size
+    depth, length = known(x.shape[1], "the patch values"), known(x.shape[2], "the blocks")
+    call.require(depth % (rows * cols) == 0, "patch values that are not channels times the kernel size")
+    blocks_h, blocks_w = ((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in zip(
+        (height, width), padding, dilation, kernel_size, stride, strict=True))
+    call.require(blocks_h > 0 and blocks_w > 0 and blocks_h * blocks_w == length, "a block count that does not fit")
+    call.require(rows * cols * length * height * width <= _FOLD_MATRIX_LIMIT,
+                 "a fold whose placement matrix would exceed 4M weights")
+    matrix = np.zeros((rows * cols * length, height * width), np.float32)
+    for i, j, a, c in np.ndindex(rows, cols, blocks_h, blocks_w):
+        h, w = a * stride[0] + i * dilation[0] - padding[0], c * stride[1] + j * dilation[1] - padding[1]
+        if 0 <= h < height and 0 <= w < width:
+            matrix[(i * cols + j) * length + a * blocks_w + c, h * width + w] = 1.0
+    channels = depth // (rows * cols)
+    flat = b.reshape(f"{call.scope}/channels", x, (None, channels, rows * cols * length))
+    placed = _last_axis_product(call, "place", flat, matrix)
+    return [b.reshape(call.scope, placed, (None, channels, height, width))]

@@ -169,6 +169,9 @@ for _reduction, _shift in (("sum", 0), ("max", 0), ("min", 1), ("prod", 1)):
 _add("unfold", lambda o, x: o.unfold(x, 2), (3, 6, 8))
 _add("unfold_padded_strided", lambda o, x: o.unfold(x, (3, 2), padding=1, stride=2), (3, 6, 8))
 _add("unfold_dilated", lambda o, x: o.unfold(x, 2, dilation=(2, 1)), (2, 6, 5))
+_add("fold", lambda o, x: o.fold(o.unfold(x, 2), (6, 8), 2), (3, 6, 8))
+_add("fold_overlapping_padded_strided", lambda o, x: o.fold(x, (5, 4), (3, 2), padding=1, stride=(2, 1)), (12, 15))
+_add("fold_dilated", lambda o, x: o.fold(o.unfold(x, 2, dilation=(2, 1)), (6, 5), 2, dilation=(2, 1)), (2, 6, 5))
 
 for _name, _make in {
     "fft": lambda o, x: list(o.fft((x, o.tanh(x)))), "rfft": lambda o, x: list(o.rfft(x)),
