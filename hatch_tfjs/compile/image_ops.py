@@ -288,3 +288,68 @@ def sobel_edges(call: LayerCall) -> list[Tensor]:
     kernel = np.tile(np.transpose(SOBEL, (1, 2, 0))[:, :, None, :], (1, 1, channels, 1))
     edges = conv2d_op(b, call.scope, "DepthwiseConv2dNative", padded, kernel, Window((3, 3), (1, 1), (1, 1), "VALID"))
     return [b.reshape(f"{call.scope}/edges", edges, (None, height, width, channels, 2))]
+
+
+def _ssim_kernel(size: int, sigma: float, channels: int) -> np.ndarray:
+    """Keras's Gaussian window (float32: ``exp(-x^2 / (2 sigma^2))`` normalized, its outer product) as a depthwise
+    ``[size, size, channels, 1]`` filter."""
+    x = np.arange(size, dtype=np.float32) - np.float32((size - 1) / 2.0)
+    gauss = np.exp(-(x**2) / np.float32(2.0 * sigma**2)).astype(np.float32)
+    gauss = gauss / gauss.sum(dtype=np.float32)
+    window = np.outer(gauss, gauss).astype(np.float32)
+    return np.repeat(window[:, :, None, None], channels, axis=2)
+
+
+@op("SSIM")
+def ssim(call: LayerCall) -> list[Tensor]:
+    """``image.ssim(image1, image2, max_val, filter_size, filter_sigma, k1, k2)`` of batches of images: the local
+    means, variances and covariance as VALID depthwise convolutions with Keras's Gaussian window (each channel on
+    its own, as Keras's one-channel convolution of the channels moved into the batch), the SSIM map averaged over
+    the pixels, then over the channels: one value per image."""
+    b = call.builder
+    images = [call.args[i] if len(call.args) > i else call.kwargs.get(n) for i, n in ((0, "image1"), (1, "image2"))]
+    call.require(all(isinstance(t, Tensor) and t.dtype == "DT_FLOAT" and t.rank == 4 for t in images),
+                 "images that are not batches of float images")
+    first, second = (t for t in images if isinstance(t, Tensor))
+    call.require(first.shape == second.shape, "images of different shapes")
+    if call.config.get("data_format") == "channels_first":
+        first, second = (b.transpose(f"{call.scope}/nhwc_{i}", t, [0, 2, 3, 1]) for i, t in enumerate((first, second)))
+    size, sigma = call.config.get("filter_size", 11), call.config.get("filter_sigma", 1.5)
+    constants = [call.config.get(k, d) for k, d in (("max_val", 1.0), ("k1", 0.01), ("k2", 0.03))]
+    call.require(isinstance(size, int) and size >= 1 and isinstance(sigma, (int, float))
+                 and all(isinstance(c, (int, float)) for c in constants), "a window or constants that are not numbers")
+    assert isinstance(size, int) and isinstance(sigma, (int, float))  # noqa: S101 - checked above
+    height, width, channels = (known(d, "an image axis") for d in first.shape[1:])
+    call.require(height >= size and width >= size, "images smaller than the filter")
+    kernel = _ssim_kernel(size, float(sigma), channels)
+    window = Window((size, size), (1, 1), (1, 1), "VALID")
+
+    def blur(name: str, x: Tensor) -> Tensor:
+        return conv2d_op(b, f"{call.scope}/{name}", "DepthwiseConv2dNative", x, kernel, window)
+
+    max_val, k1, k2 = (float(c) for c in constants)
+    c1, c2 = b.scalar(f"{call.scope}/c1", (k1 * max_val) ** 2), b.scalar(f"{call.scope}/c2", (k2 * max_val) ** 2)
+    two = b.scalar(f"{call.scope}/two", 2.0)
+    mu1, mu2 = blur("mu1", first), blur("mu2", second)
+    mu1_sq = b.binary(f"{call.scope}/mu1_sq", "Mul", mu1, mu1)
+    mu2_sq = b.binary(f"{call.scope}/mu2_sq", "Mul", mu2, mu2)
+    mu12 = b.binary(f"{call.scope}/mu12", "Mul", mu1, mu2)
+
+    def moment(name: str, a: Tensor, c: Tensor, mean: Tensor) -> Tensor:
+        return b.binary(f"{call.scope}/{name}", "Sub", blur(f"{name}_blur", b.binary(f"{call.scope}/{name}_product",
+                                                                                       "Mul", a, c)), mean)
+
+    sigma1_sq, sigma2_sq = moment("sigma1_sq", first, first, mu1_sq), moment("sigma2_sq", second, second, mu2_sq)
+    sigma12 = moment("sigma12", first, second, mu12)
+
+    def add(name: str, x: Tensor, y: Tensor) -> Tensor:
+        return b.binary(f"{call.scope}/{name}", "AddV2", x, y)
+
+    numerator = b.binary(f"{call.scope}/numerator", "Mul",
+                         add("luminance", b.binary(f"{call.scope}/mu12x2", "Mul", two, mu12), c1),
+                         add("structure", b.binary(f"{call.scope}/sigma12x2", "Mul", two, sigma12), c2))
+    denominator = b.binary(f"{call.scope}/denominator", "Mul", add("means", add("mu_sq", mu1_sq, mu2_sq), c1),
+                           add("variances", add("sigma_sq", sigma1_sq, sigma2_sq), c2))
+    ssim_map = b.binary(f"{call.scope}/map", "RealDiv", numerator, denominator)
+    per_channel = b.reduce(f"{call.scope}/per_channel", "Mean", ssim_map, [1, 2], False)
+    return [b.reduce(call.scope, "Mean", per_channel, [1], False)]

@@ -52,7 +52,7 @@ REASONS: dict[str, str] = {
                     _PYTHON),
     "Argpartition": _ARGPARTITION,
     **dict.fromkeys(("Unique", "Nonzero", "Histogram", "Bincount", "IsIn", "CTCDecode"), _DYNAMIC),
-    **dict.fromkeys(("CTCLoss", "SSIM"), _LOSS),
+    "CTCLoss": _LOSS,
     **dict.fromkeys(("BitwiseAnd", "BitwiseOr", "BitwiseXor"), _BITS),
     **dict.fromkeys(("Gcd", "Lcm"), _LOOP),
     **dict.fromkeys(("View", "Nextafter"), _BIT_PATTERN),

@@ -210,4 +210,13 @@ for _name, _make in {
 }.items():
     _add(_name, _make)
 
+for _name, _make in {
+    "ssim": lambda o, x: o.image.ssim(x, o.tanh(x) * 0.8, filter_size=5)[:, None] + o.zeros_like(x[:, 0, 0, :2]),
+    "ssim_channels_first_255": lambda o, x: o.image.ssim(
+        o.sigmoid(x) * 255.0, o.round(o.sigmoid(x * 1.1) * 255.0), max_val=255.0, filter_size=3, filter_sigma=0.8,
+        k1=0.02, data_format="channels_first"),
+}.items():
+    _add(_name, _make, (6, 8, 3))
+_add("ssim_default_window", lambda o, x: o.image.ssim(x, o.sin(x)), (12, 11, 2))
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
