@@ -343,3 +343,61 @@ def stft(call: LayerCall) -> list[Tensor]:
     angles = _angles(size, size // 2 + 1, size)
     return [_last_axis_product(call, "real", frames, np.cos(angles)),
             _last_axis_product(call, "imag", frames, -np.sin(angles))]
+
+
+_ISTFT_MATRIX_LIMIT = 1 << 22  # entries of each of the two constant matrices (16 MB of float32 weights)
+
+
+def _inverse_window(call: LayerCall, length: int, size: int, stride: int) -> np.ndarray:
+    """``tf.signal.inverse_stft_window_fn`` of Keras's window zero-padded to ``size`` around its centre: the window
+    over the sum of its squares at every ``stride`` shift (ones when there is no window)."""
+    window = _window(call, length)
+    if window is None:
+        return np.ones(size)
+    left = (size - length) // 2
+    padded = np.zeros(size)
+    padded[left:left + length] = window
+    overlaps = -(-size // stride)
+    squares = np.pad(padded**2, (0, overlaps * stride - size)).reshape(overlaps, stride).sum(axis=0)
+    denominator = np.tile(squares, overlaps)[:size]
+    return np.asarray(padded / denominator)
+
+
+@op("ISTFT")
+def istft(call: LayerCall) -> list[Tensor]:
+    """``istft((real, imag), sequence_length, sequence_stride, fft_length, length, window, center)`` as Keras's
+    TensorFlow backend (``tf.signal.inverse_stft``): each frame's inverse real DFT times the inverse window,
+    overlapped and added, then cut to ``length`` (after ``fft_length // 2`` when ``center``). All of it is linear,
+    so it is two constant matrices from every frame's bins to the output samples, one per part, added."""
+    b = call.builder
+    real, imag = _complex_pair(call)
+    call.require(real.rank >= 3, "a spectrogram without a batch, frame and bin axis")
+    length, stride, size = (int(call.config.get(k) or 0) for k in ("sequence_length", "sequence_stride", "fft_length"))
+    call.require(0 < length <= size and stride > 0, "a sequence longer than fft_length, or no stride")
+    frames, bins = known(real.shape[-2], "the frame count"), known(real.shape[-1], "the bin count")
+    call.require(bins == size // 2 + 1, "a bin count other than fft_length // 2 + 1")
+    total = size + stride * (frames - 1)
+    start = size // 2 if call.config.get("center", True) else 0
+    wanted = call.config.get("length")
+    call.require(wanted is None or (isinstance(wanted, int) and wanted > 0), "a length that is not a positive int")
+    if wanted is not None:
+        end = min(start + int(wanted), total)
+    else:
+        end = total - size // 2 if call.config.get("center", True) else total
+    call.require(end > start, "an empty output")
+    call.require(frames * bins * (end - start) <= _ISTFT_MATRIX_LIMIT, "an istft whose matrices exceed 4M weights")
+    window = _inverse_window(call, length, size, stride)
+    angles = 2.0 * np.pi * np.outer(np.arange(bins), np.arange(size)) / size  # [bin, sample]
+    weights = np.where((np.arange(bins) == 0) | (2 * np.arange(bins) == size), 1.0, 2.0)[:, None] / size
+    parts = (weights * np.cos(angles) * window, -weights * np.sin(angles) * window)  # [bin, sample in frame]
+    matrices = []
+    for part in parts:
+        matrix = np.zeros((frames, bins, total))
+        for frame in range(frames):
+            matrix[frame, :, frame * stride:frame * stride + size] = part
+        matrices.append(matrix[:, :, start:end].reshape(frames * bins, end - start))
+    middle = [known(d, "an axis before the frames") for d in real.shape[1:-2]]
+    flat = [b.reshape(f"{call.scope}/{n}_flat", t, (None, *middle, frames * bins))
+            for n, t in (("real", real), ("imag", imag))]
+    return [b.binary(call.scope, "AddV2", _last_axis_product(call, "real", flat[0], matrices[0]),
+                     _last_axis_product(call, "imag", flat[1], matrices[1]))]

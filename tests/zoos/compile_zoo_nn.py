@@ -219,4 +219,11 @@ for _name, _make in {
     _add(_name, _make, (6, 8, 3))
 _add("ssim_default_window", lambda o, x: o.image.ssim(x, o.sin(x)), (12, 11, 2))
 
+for _name, _make in {
+    "istft_round_trip": lambda o, x: o.istft(o.stft(x, 8, 2, 8), 8, 2, 8),
+    "istft_hamming_length": lambda o, x: o.istft((x, o.tanh(x)), 5, 3, 8, length=9, window="hamming"),
+    "istft_no_window_uncentred": lambda o, x: o.istft((x, o.sigmoid(x)), 6, 4, 8, window=None, center=False),
+}.items():
+    _add(_name, _make, (24,) if "round_trip" in _name else (4, 5))
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
