@@ -226,4 +226,10 @@ for _name, _make in {
 }.items():
     _add(_name, _make, (24,) if "round_trip" in _name else (4, 5))
 
+# erfinv near +-1 is steep (a float32 step below 1 moves it by ~1e-2): the inputs reach it exactly, as constants
+_NEAR_ONE = np.array([[-0.99999994, -0.9999999, -0.99999, -0.999], [-0.5, 0.0, 1e-3, 0.3],
+                      [0.9, 0.9999, 0.9999999, 0.99999988]], "float32")
+_add("erfinv", lambda o, x: o.erfinv(o.clip(x * 0.5, -0.999, 0.999)))
+_add("erfinv_near_one", lambda o, x: o.erfinv(x * 0.0 + _NEAR_ONE))
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
