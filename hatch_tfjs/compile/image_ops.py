@@ -8,10 +8,14 @@ uncovered.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from hatch_tfjs.compile.builder import Tensor, attr_str, attr_type, known
+from hatch_tfjs.compile.builder import Tensor, attr_int, attr_str, attr_type, known
 from hatch_tfjs.compile.conv import Window, conv2d_op, pair, resizing
+from hatch_tfjs.compile.keras_ops import _cast, _compare
+from hatch_tfjs.compile.op_helpers import _argument, _select
 from hatch_tfjs.compile.registry import LayerCall, op
 
 GRAYSCALE_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's, which Keras uses
@@ -353,3 +357,107 @@ def ssim(call: LayerCall) -> list[Tensor]:
     ssim_map = b.binary(f"{call.scope}/map", "RealDiv", numerator, denominator)
     per_channel = b.reduce(f"{call.scope}/per_channel", "Mean", ssim_map, [1, 2], False)
     return [b.reduce(call.scope, "Mean", per_channel, [1], False)]
+
+
+def _int_op(call: LayerCall, name: str, op_name: str, a: Tensor, value: int | Tensor) -> Tensor:
+    b = call.builder
+    other = value if isinstance(value, Tensor) else b.const(f"{call.scope}/{name}_value", np.int32(value), "DT_INT32")
+    return b.op(f"{call.scope}/{name}", op_name, [a, other], a.shape, dtype="DT_INT32")
+
+
+def _fixed_index(call: LayerCall, name: str, index: Tensor, size: int, mode: str) -> tuple[Tensor, Tensor | None]:
+    """An integer index moved inside ``[0, size)`` as Keras's ``fill_mode`` does, and (constant mode) whether it
+    was inside."""
+    b = call.builder
+    low, high = b.const(f"{call.scope}/{name}_low", np.int32(0), "DT_INT32"), b.const(
+        f"{call.scope}/{name}_high", np.int32(size - 1), "DT_INT32")
+    if mode in ("constant", "nearest"):
+        clipped = b.op(f"{call.scope}/{name}_clip", "ClipByValue", [index, low, high], index.shape, dtype="DT_INT32")
+        if mode == "nearest":
+            return clipped, None
+        inside = b.op(f"{call.scope}/{name}_inside", "LogicalAnd", [
+            _compare(call, "GreaterEqual", index, low), _compare(call, "LessEqual", index, high)],
+            index.shape, dtype="DT_BOOL", typed=False)
+        return clipped, inside
+    if mode == "wrap":
+        return _int_op(call, f"{name}_wrap", "FloorMod", index, size), None
+    folded = _int_op(call, f"{name}_mod", "FloorMod", b.op(f"{call.scope}/{name}_abs", "Abs", [index], index.shape,
+                                                          dtype="DT_INT32"), 2 * size)
+    under = _compare(call, "Less", folded, b.const(f"{call.scope}/{name}_size", np.int32(size), "DT_INT32"))
+    mirrored = _int_op(call, f"{name}_mirrored", "Sub", b.const(f"{call.scope}/{name}_size2", np.int32(2 * size),
+                                                                "DT_INT32"), folded)
+    mirrored = Tensor(mirrored.ref, index.shape, "DT_INT32")
+    if mode == "reflect":
+        mirrored = _int_op(call, f"{name}_reflected", "Sub", mirrored, 1)
+    return _select(call, f"{name}_fold", under, folded, mirrored), None
+
+
+@op("MapCoordinates")
+def map_coordinates(call: LayerCall) -> list[Tensor]:
+    """``image.map_coordinates(inputs, coordinates, order, fill_mode, fill_value)`` of float ``inputs`` of known
+    shape (a constant, or a tensor without the batch axis: Keras needs every size) at ``coordinates`` ``[rank,
+    ...]``: per axis the rounded (order 0) or floor / floor + 1 (order 1, with their linear weights) indices, moved
+    inside as ``fill_mode`` says, every corner gathered (``GatherNd``), weighted and summed in Keras's order; out of
+    range corners are ``fill_value`` in constant mode."""
+    b = call.builder
+    inputs, coordinates = _argument(call, 0, "inputs"), _argument(call, 1, "coordinates")
+    order, mode = call.config.get("order"), str(call.config.get("fill_mode", "constant"))
+    call.require(order in (0, 1), f"interpolation order {order}")
+    # Keras's "mirror" maps a coordinate at the period's middle to the size itself, which TensorFlow's GatherNd
+    # refuses: the graph is left to TensorFlow rather than made to gather what TF.js would return there
+    call.require(mode in ("constant", "nearest", "wrap", "reflect"), f"fill_mode {mode!r}")
+    call.require(isinstance(coordinates, Tensor) and coordinates.dtype in ("DT_FLOAT", "DT_INT32"),
+                 "coordinates that are not a float or int32 tensor")
+    assert isinstance(coordinates, Tensor)  # noqa: S101 - checked above
+    if not isinstance(inputs, Tensor):
+        array = np.asarray(inputs)
+        call.require(array.dtype.kind == "f" and array.ndim >= 1, "inputs that are not floats")
+        inputs = b.const(f"{call.scope}/inputs", array.astype(np.float32))
+    call.require(inputs.dtype == "DT_FLOAT", "inputs that are not floats")
+    sizes = [known(d, "an input axis") for d in inputs.shape]
+    call.require(coordinates.rank >= 2 and coordinates.shape[0] == len(sizes), "coordinates not [rank, ...]")
+    fill = call.config.get("fill_value", 0.0)
+    call.require(isinstance(fill, (int, float)), "a fill_value that is not a number")
+    rest = coordinates.shape[1:]
+    nodes: list[list[tuple[Tensor, Tensor | None, Tensor | None]]] = []  # per axis: (index, inside, weight)
+    for axis, size in enumerate(sizes):
+        c = b.squeeze(f"{call.scope}/axis{axis}", b.slice(f"{call.scope}/axis{axis}", coordinates,
+                                                           [axis] + [0] * len(rest), [1] + [-1] * len(rest)), 0)
+        if order == 0:
+            rounded = c if c.dtype == "DT_INT32" else b.unary(f"{call.scope}/axis{axis}_round", "Round", c)
+            corners: list[tuple[Tensor, Tensor | None]] = [(_cast(call, rounded, "int32"), None)]
+        else:
+            c = _cast(call, c, "float32")
+            lower = b.unary(f"{call.scope}/axis{axis}_floor", "Floor", c)
+            upper_weight = b.binary(f"{call.scope}/axis{axis}_upper_weight", "Sub", c, lower)
+            lower_weight = b.binary(f"{call.scope}/axis{axis}_lower_weight", "Sub", b.scalar(
+                f"{call.scope}/axis{axis}_one", 1.0), upper_weight)
+            index = _cast(call, lower, "int32")
+            corners = [(index, lower_weight), (_int_op(call, f"axis{axis}_next", "AddV2", index, 1), upper_weight)]
+        nodes.append([(*_fixed_index(call, f"axis{axis}_{k}", i, size, mode), w)
+                      for k, (i, w) in enumerate(corners)])
+    total: Tensor | None = None
+    for number, items in enumerate(itertools.product(*nodes)):
+        scope = f"{call.scope}/corner{number}"
+        indices = b.op(f"{scope}/stack", "Pack", [i for i, _, _ in items], (*rest, len(sizes)), dtype="DT_INT32",
+                       attr={"N": attr_int(len(sizes)), "axis": attr_int(len(rest))})
+        gathered = b.op(f"{scope}/GatherNd", "GatherNd", [inputs, indices], rest, typed=False,
+                        attr={"Tparams": attr_type("DT_FLOAT"), "Tindices": attr_type("DT_INT32")})
+        flags = [v for _, v, _ in items if v is not None]
+        if flags:
+            valid = flags[0]
+            for k, flag in enumerate(flags[1:]):
+                valid = b.op(f"{scope}/valid{k}", "LogicalAnd", [valid, flag], rest, dtype="DT_BOOL", typed=False)
+            filler = b.op(f"{scope}/fill", "Fill", [b.shape_of(scope, gathered), b.scalar(f"{scope}/fill_value",
+                                                                                               float(fill))],
+                          rest, attr={"index_type": attr_type("DT_INT32")})
+            gathered = _select(call, f"corner{number}_select", valid, gathered, filler)
+        weights = [w for _, _, w in items if w is not None]
+        if weights:
+            weight = weights[0]
+            for k, w in enumerate(weights[1:]):
+                weight = b.binary(f"{scope}/weight{k}", "Mul", weight, w)
+            gathered = b.binary(f"{scope}/weighted", "Mul", weight, gathered)
+        total = gathered if total is None else b.binary(f"{scope}/sum", "AddV2", total, gathered)
+    assert total is not None  # noqa: S101 - at least one corner
+    return [total]

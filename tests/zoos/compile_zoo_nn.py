@@ -232,4 +232,15 @@ _NEAR_ONE = np.array([[-0.99999994, -0.9999999, -0.99999, -0.999], [-0.5, 0.0, 1
 _add("erfinv", lambda o, x: o.erfinv(o.clip(x * 0.5, -0.999, 0.999)))
 _add("erfinv_near_one", lambda o, x: o.erfinv(x * 0.0 + _NEAR_ONE))
 
+# map_coordinates: Keras needs every input size, so the image is a constant (or unbatched), sampled at coordinates
+# the model computes, their batch axis moved last
+_LOOKUP = _RNG.normal(size=(5, 6)).astype("float32")
+for _name, _order, _mode in (("map_coordinates_linear", 1, "constant"), ("map_coordinates_nearest_order0", 0, "nearest"),
+                             ("map_coordinates_linear_wrap", 1, "wrap"),
+                             ("map_coordinates_reflect_order0", 0, "reflect")):
+    _add(_name, lambda o, x, order=_order, mode=_mode: o.transpose(o.image.map_coordinates(
+        _LOOKUP, o.transpose(x * 3.0 + 2.0, (1, 2, 0)), order, fill_mode=mode, fill_value=-0.5)), (2, 4))
+_add("map_coordinates_unbatched_input", lambda o, x: o.transpose(o.image.map_coordinates(
+    o.mean(x, axis=0), o.transpose(x[:, :2, :] * 2.0 + 1.5, (1, 2, 0)), 1)), (3, 4))
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
