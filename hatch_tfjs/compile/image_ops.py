@@ -372,7 +372,8 @@ def _fixed_index(call: LayerCall, name: str, index: Tensor, size: int, mode: str
     low, high = b.const(f"{call.scope}/{name}_low", np.int32(0), "DT_INT32"), b.const(
         f"{call.scope}/{name}_high", np.int32(size - 1), "DT_INT32")
     if mode in ("constant", "nearest"):
-        clipped = b.op(f"{call.scope}/{name}_clip", "ClipByValue", [index, low, high], index.shape, dtype="DT_INT32")
+        # Maximum / Minimum, not ClipByValue: TF.js 4.22's WASM ClipByValue leaves int32 values unclipped
+        clipped = _int_op(call, f"{name}_min", "Minimum", _int_op(call, f"{name}_max", "Maximum", index, low), high)
         if mode == "nearest":
             return clipped, None
         inside = b.op(f"{call.scope}/{name}_inside", "LogicalAnd", [
