@@ -1,5 +1,6 @@
 """``keras.ops.image`` calls recorded in a functional model, as graph ops: grayscale, padding and cropping, and
-``resize`` with ``crop_to_aspect_ratio`` / ``pad_to_aspect_ratio``.
+``resize`` with ``crop_to_aspect_ratio`` / ``pad_to_aspect_ratio``, and the others below (ssim, map_coordinates,
+scale_and_translate, ...).
 
 Each computes what Keras's TensorFlow backend computes (the same weights, paddings and crop boxes, found from the
 static image size with the same float32 arithmetic), for batches of channels-last images; anything else is reported
@@ -15,6 +16,7 @@ import numpy as np
 from hatch_tfjs.compile.builder import Tensor, attr_int, attr_str, attr_type, known
 from hatch_tfjs.compile.conv import Window, conv2d_op, pair, resizing
 from hatch_tfjs.compile.keras_ops import _cast, _compare
+from hatch_tfjs.compile.math_ops import _last_axis_product
 from hatch_tfjs.compile.op_helpers import _argument, _select
 from hatch_tfjs.compile.registry import LayerCall, op
 
@@ -462,3 +464,87 @@ def map_coordinates(call: LayerCall) -> list[Tensor]:
         total = gathered if total is None else b.binary(f"{scope}/sum", "AddV2", total, gathered)
     assert total is not None  # noqa: S101 - at least one corner
     return [total]
+
+
+# --- scale_and_translate: one constant weight matrix per spatial axis ------------------------------------------------
+
+_SCALE_METHODS = {**dict.fromkeys(("linear", "bilinear", "trilinear"), "linear"),
+                  **dict.fromkeys(("cubic", "bicubic", "tricubic"), "cubic"), "lanczos3": "lanczos3",
+                  "lanczos5": "lanczos5"}
+
+
+def _scale_kernel(method: str, x: np.ndarray) -> np.ndarray:
+    """Keras's TensorFlow backend's resampling kernel at the (non-negative) distances ``x``, in float32."""
+    one = np.float32(1.0)
+    if method == "linear":
+        return np.asarray(np.maximum(np.float32(0.0), one - np.abs(x)), np.float32)
+    if method == "cubic":
+        out = ((np.float32(1.5) * x - np.float32(2.5)) * x) * x + one
+        out = np.where(x >= 1.0, ((np.float32(-0.5) * x + np.float32(2.5)) * x - np.float32(4.0)) * x
+                       + np.float32(2.0), out)
+        return np.where(x >= 2.0, np.float32(0.0), out).astype(np.float32)
+    radius = np.float32(3.0 if method == "lanczos3" else 5.0)
+    pi = np.float32(np.pi)
+    y = radius * np.sin(pi * x) * np.sin(pi * x / radius)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(x > 1e-3, y / np.where(x != 0, np.float32(np.pi**2) * x**2, one), one)
+    return np.where(x > radius, np.float32(0.0), out).astype(np.float32)
+
+
+def _scale_weights(size: int, out: int, scale: float, translation: float, method: str, antialias: bool) -> np.ndarray:
+    """The ``[size, out]`` matrix Keras's ``_compute_weight_mat`` builds, with the same float32 arithmetic."""
+    scale32, translation32 = np.float32(scale), np.float32(translation)
+    inv_scale = np.float32(1.0) / scale32
+    kernel_scale = np.maximum(inv_scale, np.float32(1.0)) if antialias else np.float32(1.0)
+    sample = (np.arange(out, dtype=np.float32) + np.float32(0.5)) * inv_scale - translation32 * inv_scale \
+        - np.float32(0.5)
+    weights = _scale_kernel(method, np.abs(sample[None, :] - np.arange(size, dtype=np.float32)[:, None])
+                            / kernel_scale)
+    total = weights.sum(axis=0, keepdims=True, dtype=np.float32)
+    weights = np.where(np.abs(total) > 1000.0 * float(np.finfo(np.float32).eps),
+                       weights / np.where(total != 0, total, np.float32(1.0)), np.float32(0.0))
+    inside = (sample >= -0.5) & (sample <= np.float32(size) - np.float32(0.5))
+    return np.where(inside[None, :], weights, np.float32(0.0)).astype(np.float32)
+
+
+def _numbers(call: LayerCall, value: object, name: str, count: int) -> list[float]:
+    call.require(not isinstance(value, Tensor), f"a {name} computed by the model")
+    array = np.asarray(value)
+    call.require(array.shape == (count,) and array.dtype.kind == "f", f"a {name} that is not {count} floats")
+    return [float(v) for v in array]
+
+
+@op("ScaleAndTranslate")
+def scale_and_translate(call: LayerCall) -> list[Tensor]:
+    """``image.scale_and_translate(images, output_shape, scale, translation, spatial_dims, method, antialias)`` of
+    float images with constant ``scale`` and ``translation``: a separable linear map, each spatial axis (never the
+    batch axis) moved last and multiplied by the constant ``[input size, output size]`` weight matrix Keras's
+    TensorFlow backend computes (same kernel, antialiasing, normalization and out-of-range columns), then moved back,
+    axis after axis in Keras's order."""
+    x = call.single_input()
+    call.require(x.dtype == "DT_FLOAT", "images that are not float32 (Keras rounds and clips integer images)")
+    output_shape = _argument(call, 1, "output_shape")
+    dims = call.config.get("spatial_dims")
+    method = _SCALE_METHODS.get(str(call.config.get("method")))
+    call.require(method is not None, f"method {call.config.get('method')!r}")
+    assert method is not None  # noqa: S101 - checked above
+    call.require(isinstance(dims, (list, tuple)) and all(isinstance(d, int) for d in dims), "spatial_dims unset")
+    assert isinstance(dims, (list, tuple))  # noqa: S101 - checked above
+    call.require(isinstance(output_shape, (list, tuple)) and len(output_shape) == x.rank,
+                 "an output_shape that is not of the images' rank")
+    assert isinstance(output_shape, (list, tuple))  # noqa: S101 - checked above
+    scale = _numbers(call, _argument(call, 2, "scale"), "scale", len(dims))
+    translation = _numbers(call, _argument(call, 3, "translation"), "translation", len(dims))
+    antialias = bool(call.config.get("antialias", True))
+    for i, dim in enumerate(dims):
+        axis = dim % x.rank
+        call.require(axis != 0, "a spatial axis that is the batch axis")
+        size, out = known(x.shape[axis], "a spatial axis"), output_shape[axis]
+        call.require(isinstance(out, int) and out > 0, "an unknown output size")
+        matrix = _scale_weights(size, int(out), scale[i], translation[i], method, antialias)
+        perm = [a for a in range(x.rank) if a != axis] + [axis]
+        moved = x if axis == x.rank - 1 else call.builder.transpose(f"{call.scope}/axis{i}_last", x, perm)
+        x = _last_axis_product(call, f"axis{i}", moved, matrix)
+        if axis != x.rank - 1:
+            x = call.builder.transpose(f"{call.scope}/axis{i}_back", x, [int(p) for p in np.argsort(perm)])
+    return [x]

@@ -243,4 +243,15 @@ for _name, _order, _mode in (("map_coordinates_linear", 1, "constant"), ("map_co
 _add("map_coordinates_unbatched_input", lambda o, x: o.transpose(o.image.map_coordinates(
     o.mean(x, axis=0), o.transpose(x[:, :2, :] * 2.0 + 1.5, (1, 2, 0)), 1)), (3, 4))
 
+# scale_and_translate: constant output sizes, scales and translations; each kernel, antialiasing on (downscaling
+# widens the kernel) and off, spatial axes given in either order
+for _name, _method, _antialias, _dims, _out, _scale, _shift in (
+        ("scale_translate_linear", "linear", True, (1, 2), (None, 8, 4, 2), (1.5, 0.7), (0.5, -0.3)),
+        ("scale_translate_cubic_no_antialias", "bicubic", False, (1, 2), (None, 3, 9, 2), (0.6, 1.6), (-0.2, 0.4)),
+        ("scale_translate_lanczos3", "lanczos3", True, (2, 1), (None, 7, 3, 2), (0.5, 1.2), (0.3, 0.1)),
+        ("scale_translate_lanczos5_one_axis", "lanczos5", True, (-2,), (None, 5, 10, 2), (1.8,), (-0.7,)),
+        ("scale_translate_trilinear_no_antialias", "trilinear", False, (1, 2), (None, 4, 5, 2), (0.7, 0.9), (0.0, 1.0))):
+    _add(_name, lambda o, x, m=_method, a=_antialias, d=_dims, s=_out, sc=_scale, t=_shift: o.image.scale_and_translate(
+        x, s, np.array(sc, "float32"), np.array(t, "float32"), d, m, antialias=a), (5, 6, 2))
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
