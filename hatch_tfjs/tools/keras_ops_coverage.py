@@ -29,7 +29,6 @@ _KERAS_BUG = ("Keras 3.15's ConvTranspose operation passes output_padding where 
 _DECOMPOSITION = "a matrix decomposition or solve: TF.js 4.22 has no kernel for it"
 _PYTHON = "calls Python functions (control flow, mapping): only TensorFlow can trace them"
 _DYNAMIC = "its output shape depends on the values: not translated"
-_LOSS = "a loss or metric: not translated yet (TF.js can express it)"
 _BITS = ("TF.js 4.22's BitwiseAnd graph op cannot run (its executor reads inputs named a, b; its op mapper names "
          "them x, y); the bits one at a time would be 32 ops per element: not translated")
 _LOOP = "needs a loop per element (Euclid's algorithm): not translated"
@@ -52,7 +51,6 @@ REASONS: dict[str, str] = {
                     _PYTHON),
     "Argpartition": _ARGPARTITION,
     **dict.fromkeys(("Unique", "Nonzero", "Histogram", "Bincount", "IsIn", "CTCDecode"), _DYNAMIC),
-    "CTCLoss": _LOSS,
     **dict.fromkeys(("BitwiseAnd", "BitwiseOr", "BitwiseXor"), _BITS),
     **dict.fromkeys(("Gcd", "Lcm"), _LOOP),
     **dict.fromkeys(("View", "Nextafter"), _BIT_PATTERN),

@@ -254,4 +254,27 @@ for _name, _method, _antialias, _dims, _out, _scale, _shift in (
     _add(_name, lambda o, x, m=_method, a=_antialias, d=_dims, s=_out, sc=_scale, t=_shift: o.image.scale_and_translate(
         x, s, np.array(sc, "float32"), np.array(t, "float32"), d, m, antialias=a), (5, 6, 2))
 
+
+# ctc_loss: logits [steps, classes], labels 1..2 (0 is the blank, Keras's mask_index; repeated labels need a blank
+# between them), label lengths (1..3, or 0..1) and logit lengths (steps - 2 .. steps) from integer inputs: every
+# alignment feasible
+def _ctc_model(steps: int, labels: int, shortest: int) -> Callable[[], Any]:
+    def build() -> Any:
+        import keras
+
+        logits = keras.Input((steps, 5), name="logits")
+        ids = keras.Input((labels,), dtype="int32", name="ids")
+        label_length = keras.Input((), dtype="int32", name="label_length")
+        logit_length = keras.Input((), dtype="int32", name="logit_length")
+        o = keras.ops
+        loss = o.ctc_loss(ids + 1, logits * 2.0, label_length + shortest, logit_length + steps - 2)
+        return keras.Model([logits, ids, label_length, logit_length], loss)
+
+    return build
+
+
+for _name, _steps, _labels, _shortest in (("ctc_loss", 8, 3, 1), ("ctc_loss_one_label", 6, 1, 0)):
+    CASES[f"nnops_{_name}"] = CompileCase(f"nnops_{_name}", _ctc_model(_steps, _labels, _shortest), (
+        ((_steps, 5), "float"), ((_labels,), "int2"), ((), f"int{_labels + 1 - _shortest}"), ((), "int3")))
+
 compile_zoo.CASES.update(CASES)  # the compiler zoo's test runs them with its own cases
