@@ -20,7 +20,6 @@ EXPECTED_UNCOVERED = {
     "graph/custom": [
         ("scaled_softsign", "ScaledSoftsign", "a custom layer (class 'ScaledSoftsign' from module 'graph_zoo')"),
     ],
-    "graph/unsupported_ops": [("erfinv", "Erfinv", "keras.ops.erfinv")],
 }
 
 

@@ -173,7 +173,7 @@ def _einsum_attention():
 
 def unsupported_ops_model():
     """Ops TF.js 4.22 lacks: Softsign from a layer's activation and from an Activation layer, Erfinv from a
-    keras.ops call."""
+    keras.ops call (the TensorFlow route refuses them; the TF-free compiler writes both with ops TF.js has)."""
     import keras
     from keras import layers
 
