@@ -115,13 +115,7 @@ def cached_by_content(kind: str, key: str, compute: Callable[[], dict[str, Any]]
     except (OSError, ValueError):
         pass
     value = compute()
-    try:
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-        partial.write_text(json.dumps({"key": key, "value": value}), "utf-8")
-        partial.replace(target)
-    except OSError:
-        pass
+    _write_entry(target, {"key": key, "value": value})
     return value
 
 
@@ -137,14 +131,19 @@ def _cache_get(path: Path, fingerprint: list[list[Any]]) -> str | None:
 
 
 def _cache_put(path: Path, fingerprint: list[list[Any]], digest: str) -> None:
-    target = _cache_file(path)
+    _write_entry(_cache_file(path), {"fingerprint": fingerprint, "sha256": digest})
+
+
+def _write_entry(target: Path, entry: dict[str, Any]) -> None:
+    """Write one cache entry whole (a private part file renamed over it); a cache that cannot be written only costs
+    the computation next time."""
     try:
-        target.parent.mkdir(mode=0o700, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-        partial.write_text(json.dumps({"fingerprint": fingerprint, "sha256": digest}), "utf-8")
+        partial.write_text(json.dumps(entry), "utf-8")
         partial.replace(target)
     except OSError:
-        pass  # a cache that cannot be written only costs a re-hash next time
+        pass
 
 
 def _hash_file_into(path: Path, digest: Any) -> None:
