@@ -266,9 +266,10 @@ def _initial_state(call: LayerCall, kind: str) -> State:
 def _run_unrolled(r: Recurrence, x: Tensor, mask: Tensor | None, initial: State, *, sequence: bool) -> RunResult:
     b, scope, cfg = r.b, r.scope, r.config
     steps = r.project(x)
-    keeps = _step_masks(b, scope, mask, len(steps)) if mask is not None else [None] * len(steps)
+    masks = _step_masks(b, scope, mask, len(steps)) if mask is not None else []
     if cfg.get("go_backwards"):
-        steps, keeps = steps[::-1], keeps[::-1]
+        steps, masks = steps[::-1], masks[::-1]
+    keeps: list[Tensor | None] = [*masks] if masks else [None] * len(steps)
     state: State = list(initial)
     outputs: list[Tensor] = []
     for xp, keep in zip(steps, keeps, strict=True):
@@ -282,12 +283,28 @@ def _run_unrolled(r: Recurrence, x: Tensor, mask: Tensor | None, initial: State,
         previous = state or [_zeros(b, scope, t) for t in new]
         state = [_select(b, scope, keep, n, p) for n, p in zip(new, previous, strict=True)]
         if cfg.get("zero_output_for_mask"):
-            outputs.append(_select(b, scope, keep, new[0], _zeros(b, scope, new[0])))
+            outputs.append(new[0])  # zeroed below at the masked steps, all steps at once
         elif initial:  # the previous output is not the previous state
             outputs.append(_select(b, scope, keep, new[0], outputs[-1] if outputs else _zeros(b, scope, new[0])))
         else:  # the previous output is the previous state
             outputs.append(state[0])
-    return RunResult(outputs[-1], state, _sequence(b, scope, outputs) if sequence else None)
+    if not masks or not cfg.get("zero_output_for_mask"):
+        return RunResult(outputs[-1], state, _sequence(b, scope, outputs) if sequence else None)
+    # zero_output_for_mask: one Select over the whole sequence (or the last step) rather than one per step; each
+    # costs TF.js a Tile and two copies besides the Select.
+    last = _select(b, scope, masks[-1], outputs[-1], _zeros(b, scope, outputs[-1]))
+    if not sequence:
+        return RunResult(last, state, None)
+    stacked = _sequence(b, scope, outputs)
+    kept = b.op(
+        f"{scope}/mask_sequence",
+        "Pack",
+        masks,
+        (stacked.shape[0], len(masks), 1),
+        dtype="DT_BOOL",
+        attr={"N": attr_int(len(masks)), "axis": attr_int(1)},
+    )
+    return RunResult(last, state, _select(b, scope, kept, stacked, _zeros(b, scope, stacked)))
 
 
 def _run_loop(r: Recurrence, x: Tensor, mask: Tensor | None, initial: State, *, sequence: bool) -> RunResult:
@@ -421,20 +438,18 @@ def _cast(b: GraphBuilder, name: str, x: Tensor, dtype: str) -> Tensor:
     return b.op(name, "Cast", [x], x.shape, dtype=dtype, typed=False, attr=attr)
 
 
-def _step_masks(b: GraphBuilder, scope: str, mask: Tensor, steps: int) -> list[Tensor | None]:
-    """A ``[batch, steps]`` bool mask as one ``[batch, 1]`` bool tensor per step."""
+def _step_masks(b: GraphBuilder, scope: str, mask: Tensor, steps: int) -> list[Tensor]:
+    """A ``[batch, steps]`` bool mask as one ``[batch, 1]`` bool tensor per step (one ExpandDims, one Unpack)."""
     if mask.rank != 2 or mask.shape[1] != steps or mask.dtype != "DT_BOOL":
         raise NotCoveredError("its mask is not a [batch, steps] bool tensor")
+    expanded = b.expand_dims(f"{scope}/mask", mask, 2)
     name = b.node(
         f"{scope}/mask_steps",
         "Unpack",
-        [mask],
+        [expanded],
         {"T": attr_type("DT_BOOL"), "axis": attr_int(1), "num": attr_int(steps)},
     )
-    return [
-        b.expand_dims(f"{scope}/mask_step", Tensor(f"{name}:{t}" if t else name, (None,), "DT_BOOL"), 1)
-        for t in range(steps)
-    ]
+    return [Tensor(f"{name}:{t}" if t else name, (mask.shape[0], 1), "DT_BOOL") for t in range(steps)]
 
 
 def _select(b: GraphBuilder, scope: str, keep: Tensor, new: Tensor, old: Tensor) -> Tensor:
