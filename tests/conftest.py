@@ -14,6 +14,7 @@ import pytest
 
 import dependencies
 from helpers import REPO, build_env, copy_sample_project, keras_predict
+from browser import CHROMIUM, BrowserRunner
 from tfjs import TfjsRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,6 +28,25 @@ def tfjs():
     if reason:
         pytest.skip(reason)
     runner = TfjsRunner()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session")
+def playwright_session():
+    """One Playwright for the whole session: its sync API refuses a second one running at the same time."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium; .ci/setup does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_session) -> BrowserRunner:
+    """TF.js 4.22 in one headless Chromium for the whole session, on the backends browsers use (webgl, webgpu)."""
+    runner = BrowserRunner(playwright_session)
     yield runner
     runner.close()
 

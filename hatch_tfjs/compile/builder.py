@@ -266,12 +266,21 @@ class GraphBuilder:
             attr={"N": attr_int(len(values)), "Tidx": attr_type("DT_INT32")},
         )
 
-    def pad(self, scope: str, x: Tensor, paddings: Sequence[tuple[int, int]]) -> Tensor:
-        amounts = self.const(f"{scope}/paddings", [list(p) for p in paddings], "DT_INT32")
+    def pad(
+        self, scope: str, x: Tensor, paddings: Sequence[tuple[int, int]], value: Tensor | None = None
+    ) -> Tensor:
+        """``x`` padded with zeros (``Pad``) or ``value`` (``PadV2``). Above rank 4, through a reshape to rank 4
+        where it can: TF.js 4.22's packed WebGL pad shader does not compile for rank 5 or 6 (Conv3DTranspose,
+        ZeroPadding3D, a stride's zero insertion)."""
         shape = tuple(None if d is None else d + a + b for d, (a, b) in zip(x.shape, paddings, strict=True))
-        return self.op(
-            f"{scope}/Pad", "Pad", [x, amounts], shape, dtype=x.dtype, attr={"Tpaddings": attr_type("DT_INT32")}
-        )
+        low = rank4_padding(x.shape, paddings) if x.rank > 4 else None
+        if low is not None:
+            flat_shape, flat_paddings = low
+            padded = self.pad(scope, self.reshape(f"{scope}/rank4", x, flat_shape), flat_paddings, value)
+            return self.reshape(f"{scope}/rank{x.rank}", padded, shape)
+        amounts = self.const(f"{scope}/paddings", [list(p) for p in paddings], "DT_INT32")
+        op, inputs = ("Pad", [x, amounts]) if value is None else ("PadV2", [x, amounts, value])
+        return self.op(f"{scope}/{op}", op, inputs, shape, dtype=x.dtype, attr={"Tpaddings": attr_type("DT_INT32")})
 
     def expand_dims(self, scope: str, x: Tensor, axis: int) -> Tensor:
         position = axis % (x.rank + 1)
@@ -341,3 +350,30 @@ def broadcast_shape(a: Shape, b: Shape) -> Shape:
         else:
             out.append(x if x is not None else y)
     return tuple(out)
+
+
+def rank4_padding(
+    shape: Shape, paddings: Sequence[tuple[int, int]]
+) -> tuple[Shape, list[tuple[int, int]]] | None:
+    """The same constant padding on a rank-4 view of ``shape``: each unpadded axis of known size is merged into the
+    axis before it (innermost first; a padding of the outer axis scales by the inner size), until four axes remain.
+    None when that cannot reach rank 4, or would leave more than one size unknown (a reshape takes one -1)."""
+    groups: list[list[int]] = [[axis] for axis in range(len(shape))]
+    position = len(groups) - 1
+    while len(groups) > 4 and position > 0:
+        if all(shape[a] is not None and tuple(paddings[a]) == (0, 0) for a in groups[position]):
+            groups[position - 1] += groups.pop(position)
+        position -= 1
+    if len(groups) > 4:
+        return None
+    flat_shape: list[int | None] = []
+    flat_paddings: list[tuple[int, int]] = []
+    for first, *rest in groups:
+        inner_size = int(np.prod([shape[a] or 0 for a in rest]))
+        size = shape[first]
+        flat_shape.append(None if size is None else size * inner_size)
+        before, after = paddings[first]
+        flat_paddings.append((int(before) * inner_size, int(after) * inner_size))
+    if sum(d is None for d in flat_shape) > 1:
+        return None
+    return tuple(flat_shape), flat_paddings

@@ -267,17 +267,17 @@ def pad(call: LayerCall) -> list[Tensor]:
     amounts = np.broadcast_to(widths, (x.rank, 2)).astype(np.int32)
     call.require(bool(np.all(amounts >= 0)), "a negative pad width")
     b = call.builder
-    paddings = b.const(f"{call.scope}/paddings", amounts, "DT_INT32")
-    shape = tuple(None if d is None else d + int(lo) + int(hi) for d, (lo, hi) in zip(x.shape, amounts, strict=True))
     value = call.kwargs.get("constant_values", call.args[1] if len(call.args) > 1 else None)
     if mode != "constant":
         call.require(value is None, "a constant value with a mirror mode")
+        paddings = b.const(f"{call.scope}/paddings", amounts, "DT_INT32")
+        shape = tuple(None if d is None else d + int(lo) + int(hi)
+                      for d, (lo, hi) in zip(x.shape, amounts, strict=True))
         attr = {"Tpaddings": attr_type("DT_INT32"), "mode": attr_str(_PAD_MODES[mode])}
         return [b.op(f"{call.scope}/MirrorPad", "MirrorPad", [x, paddings], shape, dtype=x.dtype, attr=attr)]
     fill = operand(call, 0 if value is None else value, x)
     call.require(fill.rank == 0, "a constant value that is not one number")
-    return [b.op(f"{call.scope}/PadV2", "PadV2", [x, paddings, fill], shape, dtype=x.dtype,
-                 attr={"Tpaddings": attr_type("DT_INT32")})]
+    return [b.pad(call.scope, x, [(int(lo), int(hi)) for lo, hi in amounts], fill)]
 
 
 # --- sort, argsort, take_along_axis, select -------------------------------------------------------------------------

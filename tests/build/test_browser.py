@@ -12,21 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS
 from helpers import SAMPLE_PROJECT, assert_parity
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = os.environ.get("HATCH_TFJS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 IRIS_INPUT = [6.3, 2.5, 4.9, 1.5]
 # Cells clicked once (-> 1.0) and twice (-> 0.5) on the 8x8 grid after loading "Example 1".
 CLICK_ONCE = [(0, 1), (1, 1), (2, 6), (6, 2)]
@@ -57,17 +47,6 @@ def server(sample_venv):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-@pytest.fixture(scope="module")
-def playwright_session():
-    """One Playwright per module: its sync API refuses a second one running at the same time."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium; .ci/setup does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        yield playwright
 
 
 @pytest.fixture(scope="module")
@@ -622,112 +601,3 @@ def test_readme_quick_start_serves_a_prediction_with_fastapi_and_flask(tmp_path,
         assert all(url.startswith(f"http://127.0.0.1:{port}/") for url in requests), requests
 
     each_server(offline)
-
-
-# --- the real-architecture zoo on WebGL ----------------------------------------------------------------------------
-
-WEBGL_ZOO = ["mobilenet_v2", "resnet50_v2", "efficientnet_b0", "transformer", "masked_gru", "multi_io"]
-WEBGPU_ZOO = ["mobilenet_v2", "efficientnet_b0", "transformer", "masked_gru", "multi_io"]
-WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan"]
-WEBGPU_DIST = Path(__file__).parents[1] / "js" / "node_modules" / "@tensorflow" / "tfjs-backend-webgpu" / "dist" / "tf-backend-webgpu.min.js"
-WEBGL_ATOL = 1e-4  # as in test_real_models: the zoo's outputs are of order 1
-
-RUN_ON_BACKEND = """async ([name, feeds, backend]) => {
-  if (backend === "webgpu") {
-    if (!navigator.gpu) return { error: "navigator.gpu is undefined: this Chromium exposes no WebGPU" };
-    const adapter = await navigator.gpu.requestAdapter();
-    if (!adapter) return { error: "navigator.gpu.requestAdapter() gave no adapter" };
-    await new Promise((resolve, reject) => { const s = document.createElement("script");
-      s.src = "/tf-backend-webgpu.min.js"; s.onload = resolve; s.onerror = reject; document.head.appendChild(s); });
-  }
-  if (!(await tf.setBackend(backend))) return { error: `tf.setBackend('${backend}') failed` };
-  await tf.ready();
-  const model = await tf.loadGraphModel(`/${name}/model.json`);
-  const feed = Object.fromEntries(feeds.map((f, k) => [f.name || model.inputs[k].name, tf.tensor(f.values, f.shape, f.dtype)]));
-  const result = model.execute(feed);
-  const outputs = Array.isArray(result) ? result : [result];
-  const arrays = await Promise.all(outputs.map((t) => t.array()));
-  tf.dispose([...outputs, ...Object.values(feed)]);
-  model.dispose();
-  const float32 = backend !== "webgl" || tf.env().getBool("WEBGL_RENDER_FLOAT32_ENABLED");
-  return { backend: tf.getBackend(), float32, outputs: arrays };
-}"""
-
-
-@pytest.fixture(scope="module")
-def webgl_zoo(tmp_path_factory):
-    """A sample of tests/real_zoo.py converted by ``hatch-tfjs convert`` with the default configuration, served as
-    static files next to a page that loads TF.js; yields (URL, cases)."""
-    import sys
-    import threading
-    from functools import partial
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
-    import real_zoo
-
-    root = tmp_path_factory.mktemp("webgl_zoo") / "zoo"
-    cases = real_zoo.write_zoo_project(root, WEBGL_ZOO)
-    site = root / "site"
-    for name, case in cases.items():
-        proc = subprocess.run([sys.executable, "-m", "hatch_tfjs", "convert", str(case.source), str(site / name)],
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-    (site / "tf.min.js").write_bytes(TFJS_DIST.read_bytes())
-    (site / "tf-backend-webgpu.min.js").write_bytes(WEBGPU_DIST.read_bytes())
-    (site / "index.html").write_text('<!doctype html><html><head><link rel="icon" href="data:,">'
-                                     '<script src="/tf.min.js"></script></head></html>\n')
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", site, cases
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def _run_zoo_model(page_browser, url: str, name: str, case, backend: str) -> None:
-    names = case.input_names if len(case.inputs) > 1 else [None]
-    feeds = [{"name": n, "shape": list(a.shape), "dtype": "int32" if a.dtype.kind in "iu" else "float32",
-              "values": a.reshape(-1).tolist()} for n, a in zip(names, case.inputs, strict=True)]
-    page = page_browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url + "/index.html")
-    found = page.evaluate(RUN_ON_BACKEND, [name, feeds, backend])
-    page.close()
-    assert "error" not in found, found["error"]
-    assert found["backend"] == backend and found["float32"], found
-    assert_parity([np.array(o, dtype="float32") for o in found["outputs"]], case.expected, atol=WEBGL_ATOL)
-    assert not errors, errors
-
-
-@pytest.mark.parametrize("name", WEBGL_ZOO)
-def test_real_model_default_output_matches_keras_on_webgl(name, webgl_zoo, browser):
-    """What most browsers run: the default output (a compiled graph model) on TF.js's WebGL backend (SwiftShader's
-    software rendering here, float32 textures) gives Keras's numbers."""
-    url, site, cases = webgl_zoo
-    assert json.loads((site / name / "model.json").read_text())["format"] == "graph-model"
-    _run_zoo_model(browser, url, name, cases[name], "webgl")
-
-
-@pytest.fixture(scope="module")
-def webgpu_browser(playwright_session):
-    """Chromium with WebGPU on: Debian's headless Chromium offers a SwiftShader (software) WebGPU adapter with
-    --enable-unsafe-webgpu (without it, or with only --disable-gpu, requestAdapter() gives none)."""
-    instance = playwright_session.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *WEBGPU_ARGS])
-    yield instance
-    instance.close()
-
-
-@pytest.mark.parametrize("name", WEBGPU_ZOO)
-def test_real_model_default_output_matches_keras_on_webgpu(name, webgl_zoo, webgpu_browser):
-    """The default output on TF.js's WebGPU backend (@tensorflow/tfjs-backend-webgpu 4.22, SwiftShader's software
-    adapter here) gives Keras's numbers; a Chromium without an adapter fails this test, saying so."""
-    url, _, cases = webgl_zoo
-    _run_zoo_model(webgpu_browser, url, name, cases[name], "webgpu")

@@ -18,9 +18,10 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS
 from helpers import copy_sample_project
 from projects import hatchling_build
-from test_browser import CHROMIUM, CHROMIUM_ARGS, TFJS_DIST
+from test_browser import TFJS_DIST
 
 from hatch_tfjs.runtime import loader_path
 
@@ -192,23 +193,18 @@ def test_loader_in_node_refuses_hostile_indexes(site):
     check(site, found["results"], found["fetched"])
 
 
-def test_loader_in_chromium_refuses_hostile_indexes(site):
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium; .ci/setup does)")
-    from playwright.sync_api import sync_playwright
-
+def test_loader_in_chromium_refuses_hostile_indexes(site, playwright_session):
     names = install_indexes(site)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            fetched: list[str] = []
-            page.on("request", lambda request: fetched.append(request.url))
-            page.goto(site.url + "/")
-            page.evaluate('async () => { await tf.setBackend("cpu"); }')
-            results = page.evaluate(PROBE, [{"url": site.url, "loader": "/tfjs-models.mjs"}, names, None])
-        finally:
-            browser.close()
+    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        page = browser.new_page()
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url))
+        page.goto(site.url + "/")
+        page.evaluate('async () => { await tf.setBackend("cpu"); }')
+        results = page.evaluate(PROBE, [{"url": site.url, "loader": "/tfjs-models.mjs"}, names, None])
+    finally:
+        browser.close()
     check(site, results, fetched)
 
 

@@ -81,6 +81,19 @@ def test_compiled_graph_matches_keras_on_the_wasm_backend(name, compiled, tfjs):
     _check_parity(compiled[name], tfjs, backend="wasm")
 
 
+# WebGL in Chromium (SwiftShader here): every eighth case in name order, a sample across the op families.
+WEBGL_SAMPLE = sorted(compile_zoo.CASES)[::8]
+
+
+@pytest.mark.parametrize("name", WEBGL_SAMPLE)
+def test_compiled_graph_matches_keras_on_webgl(name, compiled, chromium):
+    """What most browsers run: the compiled graph on TF.js's WebGL backend (float32 textures), with Keras's numbers."""
+    case = compiled[name]
+    assert "error" not in case.report, case.report["error"]
+    got = chromium.run(case.output, case.inputs, format="graph", backend="webgl")
+    assert_parity(got, case.expected)
+
+
 def test_fusion_leaves_no_separate_bias_or_activation_after_kernels(compiled):
     """Dense/conv + bias + fusable activation, and folded batch norms, are one kernel node each."""
     for name in ("dense_relu", "bn_after_conv", "bn_after_depthwise", "bn_after_dense", "conv2d_same_s1_d1_g1"):

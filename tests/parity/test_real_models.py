@@ -89,6 +89,36 @@ def test_real_model_default_output_matches_keras_on_the_wasm_backend(name, real_
 
 
 @pytest.mark.parametrize("name", list(real_zoo.REAL_MODELS))
+def test_real_model_default_output_matches_keras_on_webgl(name, real_project, real_build, chromium):
+    """What most browsers run: every default output on TF.js's WebGL backend, in Chromium (SwiftShader's software
+    rendering here, float32 textures), with Keras's numbers."""
+    _run_in_chromium(name, real_project, real_build, chromium, "webgl")
+
+
+# WebGPU through SwiftShader is slow (a second or more per call of the larger models): a sample of the forms the
+# compiler emits (depthwise and pointwise convolutions with folded batch norms, attention, masked recurrent layers,
+# several inputs and outputs).
+WEBGPU_SAMPLE = ["mobilenet_v2", "efficientnet_b0", "transformer", "masked_gru", "masked_lstm", "multi_io"]
+
+
+@pytest.mark.parametrize("name", WEBGPU_SAMPLE)
+def test_real_model_default_output_matches_keras_on_webgpu(name, real_project, real_build, chromium):
+    """The default output on TF.js's WebGPU backend (@tensorflow/tfjs-backend-webgpu 4.22, SwiftShader's adapter
+    here) gives Keras's numbers; a Chromium without an adapter fails this test, saying so."""
+    _run_in_chromium(name, real_project, real_build, chromium, "webgpu")
+
+
+def _run_in_chromium(name, real_project, real_build, chromium, backend: str) -> None:
+    _, cases = real_project
+    case = cases[name]
+    folder, document = _converted(real_project, real_build, name)
+    tfjs_format = TFJS_FORMATS[document["format"]]
+    names = case.input_names if tfjs_format == "graph" and len(case.inputs) > 1 else None
+    got = chromium.run(folder, case.inputs, format=tfjs_format, backend=backend, input_names=names)
+    assert_parity(got, case.expected, atol=PARITY_ATOL)
+
+
+@pytest.mark.parametrize("name", list(real_zoo.REAL_MODELS))
 def test_default_configuration_makes_the_faster_compiled_graph_model(name, real_project, real_build):
     """The compiler covers every zoo model: the default is the graph model compiled without TensorFlow, the form
     that runs fastest in TF.js (benchmarks/results/backends.md), and the build line says so."""
