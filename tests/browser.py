@@ -172,7 +172,8 @@ class BrowserRunner:
         except Exception as exc:  # the page crashed (lost context, out of memory): a fresh one for the next model
             page.close()
             raise BrowserError(str(exc).splitlines()[0]) from exc
-        if "error" in found:
+        if "error" in found:  # a failed execution can leave the backend broken (WebGPU loses its device): a fresh page
+            page.close()
             raise BrowserError(found["error"])
         if found["backend"] != backend or not found["float32"]:
             raise BrowserError(f"asked for {backend} with float32, the page ran {found}")

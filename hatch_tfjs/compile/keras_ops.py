@@ -106,6 +106,10 @@ def binary(call: LayerCall) -> list[Tensor]:
     call.require(a.dtype == b.dtype, "its operands have different dtypes")
     if call.class_name in ("Divide", "TrueDivide", "Power", "Arctan2"):
         call.require(a.dtype == "DT_FLOAT", "integer division and powers change dtype in Keras: not translated yet")
+    if call.class_name == "FloorDivide" and a.dtype == "DT_FLOAT":
+        # What TensorFlow's FloorDiv computes for floats; TF.js 4.22's WebGL FloorDiv rounds its operands to ints.
+        quotient = call.builder.binary(call.scope, "RealDiv", a, b)
+        return [call.builder.unary(call.scope, "Floor", quotient)]
     return [call.builder.binary(call.scope, _BINARY[call.class_name], a, b)]
 
 

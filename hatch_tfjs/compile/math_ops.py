@@ -210,7 +210,16 @@ def segment_reduction(call: LayerCall) -> list[Tensor]:
         known(d, "a data axis") for d in data.shape[1:])], "DT_INT32"), b.scalar(f"{call.scope}/identity", identity)],
         (count, 1, *data.shape[1:]), attr={"index_type": attr_type("DT_INT32")})
     chosen = b.op(f"{call.scope}/SelectV2", "SelectV2", [member, values, fill], shape)
-    return [b.reduce(call.scope, reduction, chosen, [1], False)]
+    reduced = b.reduce(call.scope, reduction, chosen, [1], False)
+    if reduction not in ("Max", "Min"):
+        return [reduced]
+    # An empty segment's identity set again after the reduction: TF.js 4.22's WebGL Max/Min start from -/+1e20, so
+    # they turn the lowest / highest float32 into -/+1e20.
+    nonempty = b.op(f"{call.scope}/Any", "Any", [member, b.const(f"{call.scope}/samples_axis", [1], "DT_INT32")],
+                    (count, *[1] * (data.rank - 1)), dtype="DT_BOOL", typed=False,
+                    attr={"Tidx": attr_type("DT_INT32"), "keep_dims": attr_bool(False)})
+    empty_value = b.scalar(f"{call.scope}/identity", identity)
+    return [b.op(f"{call.scope}/SelectV2_empty", "SelectV2", [nonempty, reduced, empty_value], reduced.shape)]
 
 
 # --- Fourier transforms of the last axis, as matrix products -------------------------------------------------------

@@ -763,6 +763,19 @@ def rewrite_erfc(graph: Graph, report: RewriteReport) -> None:
         report.add("erfc_rewritten")
 
 
+def rewrite_float_floor_div(graph: Graph, report: RewriteReport) -> None:
+    """``FloorDiv`` of floats -> ``Floor(RealDiv)``: what TensorFlow computes for floats, in a form every TF.js
+    backend runs (TF.js 4.22's WebGL FloorDiv rounds its operands to ints)."""
+    for node in list(graph.nodes):
+        dtype = node.get("attr", {}).get("T", {}).get("type", "DT_FLOAT")
+        if node["op"] != "FloorDiv" or dtype not in ("DT_FLOAT", "DT_DOUBLE", "DT_HALF"):
+            continue
+        quotient = graph.add_node({"name": f"{node['name']}/quotient", "op": "RealDiv", "input": data_inputs(node),
+                                   "attr": {"T": {"type": dtype}}})
+        graph.become(node, "Floor", [quotient, *control_inputs(node)], {"T": {"type": dtype}})
+        report.add("float_floor_div_rewritten")
+
+
 class _GraphEinsumOps:
     """:class:`~hatch_tfjs.einsum_plan.EinsumOps` adding nodes under ``name`` to ``graph`` (node names are the values);
     constant operands are rearranged here, in numpy, instead."""

@@ -81,6 +81,7 @@ def rewrite_for_tfjs(frozen: FrozenGraph) -> Rewritten:
     gt.drop_unused_placeholders(view)
     gt.drop_switch_control_inputs(view, report)
     gt.rewrite_erfc(view, report)
+    gt.rewrite_float_floor_div(view, report)
     gt.rewrite_einsum(view, report)
     grouped = gt.grouped_convs_to_depthwise(view, frozen.conv_input_channels, report)
     gt.fold_batch_norms(view, report)

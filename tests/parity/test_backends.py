@@ -42,6 +42,16 @@ def test_ops_without_a_kernel_somewhere_are_named_per_backend():
     assert backends_note(["Conv2D", "HashTableV2"]) is None
 
 
+def test_kernels_a_backend_gets_wrong_take_it_off_the_list():
+    """backends.WRONG_ON (checked in real WebGPU by test_compile.py): Conv3D anywhere, or two loops in one graph."""
+    assert runnable_backends({"Conv3D": 1, "Pad": 2}) == ["webgl", "wasm", "cpu"]
+    assert runnable_backends({"StatelessWhile": 1}) == list(BACKENDS)
+    assert runnable_backends({"StatelessWhile": 2}) == ["webgl", "wasm", "cpu"]
+    assert backends_note({"Conv3D": 1, "Einsum": 1}) == (
+        "runs on TF.js backends webgl, cpu only (wasm has no kernel for Einsum; webgpu gets Conv3D wrong in TF.js "
+        '4.22); the browser loader\'s backend "auto" skips the others')
+
+
 def _einsum_model(directory: Path) -> np.ndarray:
     """A graph model computing einsum('ij,jk->ik', x, w) with TensorFlow's Einsum op; returns w."""
     w = np.arange(12, dtype="float32").reshape(3, 4) / 10

@@ -48,7 +48,8 @@ _ACTIVATIONS = {
     "Prelu": lambda x, a: np.where(x > 0, x, a * x), "LeakyRelu": lambda x, a: np.where(x > 0, x, a * x),
 }
 _PLAIN = {"Conv2D": _conv, "DepthwiseConv2dNative": _depthwise, "MatMul": lambda a, b: a @ b}
-_BINARY = {"BiasAdd": np.add, "Add": np.add, "AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply}
+_BINARY = {"BiasAdd": np.add, "Add": np.add, "AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply,
+           "RealDiv": np.divide, "FloorDiv": np.floor_divide}
 
 
 def _alpha(node: dict, args: list) -> float | np.ndarray:
@@ -105,6 +106,8 @@ def _eval(node: dict, args: list, feeds: dict) -> np.ndarray:
         return _erf(args[0]) if op == "Erf" else 1 - _erf(args[0])
     if op == "Neg":
         return -args[0]
+    if op == "Floor":
+        return np.floor(args[0])
     if op in _ACTIVATIONS:
         return _ACTIVATIONS[op](args[0], _alpha(node, args))
     plain = {"_FusedConv2D": "Conv2D", "_FusedMatMul": "MatMul", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative"}[op]
@@ -577,3 +580,19 @@ def test_tracing_records_origins_once_per_layer_and_leaves_the_model_as_it_was(t
     x = np.ones((2, 6), "float32")
     # the serving function takes the model's own input structure (a list here)
     np.testing.assert_allclose(serving.concrete([x, x])[0], serving.model([x, x]), rtol=1e-6)
+
+
+def test_float_floor_division_becomes_floor_of_the_quotient_and_int_division_stays():
+    """TensorFlow's float FloorDiv is floor(x / y); TF.js 4.22's WebGL FloorDiv rounds its operands to ints."""
+    nodes = [_node("x", "Placeholder"), _const("y", np.array([0.3, -0.7, 2.5], np.float32)),
+             _node("q", "FloorDiv", ["x", "y", "^x"], T={"type": "DT_FLOAT"}), _node("out", "Identity", ["q"])]
+    view, report = _rewrite(nodes, {"x", "out"}, ["out"], gt.rewrite_float_floor_div,
+                            feeds={"x": RNG.normal(size=(4, 3)) * 5})
+    node = view.by_name["q"]
+    assert node["op"] == "Floor" and node["input"][1:] == ["^x"] and report.counts == {"float_floor_div_rewritten": 1}
+    assert view.by_name[node["input"][0]]["op"] == "RealDiv" and view.by_name[node["input"][0]]["input"] == ["x", "y"]
+    ints = [_node("x", "Placeholder", T={"type": "DT_INT32"}), _node("q", "FloorDiv", ["x", "x"], T={"type": "DT_INT32"}),
+            _node("out", "Identity", ["q"], T={"type": "DT_INT32"})]
+    view = gt.Graph({"node": ints}, {"x", "out"})
+    gt.rewrite_float_floor_div(view, gt.RewriteReport())
+    assert view.by_name["q"]["op"] == "FloorDiv"
