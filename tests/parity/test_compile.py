@@ -8,11 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import BrowserError
 from helpers import assert_parity, keras_predict
 from zoo import randomize
 
 import compile_zoo
 import compile_zoo_nn  # noqa: F401 - adds the nn / image / core / linalg keras.ops cases to compile_zoo.CASES
+
+from hatch_tfjs.describe import describe_model_dir
 
 
 @dataclass
@@ -103,10 +106,6 @@ def test_graphs_webgpu_gets_wrong_are_not_listed_for_it_and_run_right_on_webgl(n
     """Conv3D (wrong values) and two loops in one call (a lost device): the index does not list webgpu for such a
     graph, so the loader's "auto" picks WebGL, where it matches Keras. When TF.js fixes the kernel this test fails
     on its first check: then drop the entry from backends.WRONG_ON."""
-    from browser import BrowserError
-
-    from hatch_tfjs.describe import describe_model_dir
-
     case = compiled[name]
     try:
         on_webgpu = chromium.run(case.output, case.inputs, format="graph", backend="webgpu")

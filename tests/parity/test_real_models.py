@@ -70,8 +70,7 @@ def test_real_model_builds_by_default_and_matches_keras_in_tfjs(name, real_proje
     tfjs_format = TFJS_FORMATS[document["format"]]
     assert real_build.formats.get(name) == tfjs_format, f"build line says {real_build.formats.get(name)!r}"
     assert real_build.reasons.get(name), f"no reason on the build line of {name}"  # auto says why this form
-    names = {"input_names": case.input_names} if tfjs_format == "graph" and len(case.inputs) > 1 else {}
-    got, _ = tfjs.run(folder, case.inputs, format=tfjs_format, **names)
+    got, _ = tfjs.run(folder, case.inputs, format=tfjs_format, input_names=_input_names(case, tfjs_format))
     assert_parity(got, case.expected, atol=PARITY_ATOL)
 
 
@@ -83,8 +82,8 @@ def test_real_model_default_output_matches_keras_on_the_wasm_backend(name, real_
     case = cases[name]
     folder, document = _converted(real_project, real_build, name)
     tfjs_format = TFJS_FORMATS[document["format"]]
-    names = {"input_names": case.input_names} if tfjs_format == "graph" and len(case.inputs) > 1 else {}
-    got, _ = tfjs.run(folder, case.inputs, format=tfjs_format, backend="wasm", **names)
+    got, _ = tfjs.run(folder, case.inputs, format=tfjs_format, backend="wasm",
+                      input_names=_input_names(case, tfjs_format))
     assert_parity(got, case.expected, atol=PARITY_ATOL)
 
 
@@ -113,9 +112,14 @@ def _run_in_chromium(name, real_project, real_build, chromium, backend: str) -> 
     case = cases[name]
     folder, document = _converted(real_project, real_build, name)
     tfjs_format = TFJS_FORMATS[document["format"]]
-    names = case.input_names if tfjs_format == "graph" and len(case.inputs) > 1 else None
-    got = chromium.run(folder, case.inputs, format=tfjs_format, backend=backend, input_names=names)
+    got = chromium.run(folder, case.inputs, format=tfjs_format, backend=backend,
+                       input_names=_input_names(case, tfjs_format))
     assert_parity(got, case.expected, atol=PARITY_ATOL)
+
+
+def _input_names(case: real_zoo.RealCase, tfjs_format: str) -> list[str] | None:
+    """A graph model with several inputs is fed by name (a layers model, or one input, by position)."""
+    return case.input_names if tfjs_format == "graph" and len(case.inputs) > 1 else None
 
 
 @pytest.mark.parametrize("name", list(real_zoo.REAL_MODELS))
